@@ -1,0 +1,1 @@
+//! The council's state machine: pure decisions, no I/O.

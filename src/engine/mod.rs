@@ -1,0 +1,1 @@
+//! The sync loop: inbox → decide (council) → outbox → GitHub and trackers.

@@ -1,0 +1,1 @@
+//! GitHub: the REST client (octocrab) and the webhook signature check and event decoding.

@@ -1,0 +1,15 @@
+//! council-sync: bridges an SRE council's GitHub concerns into Jira epics and team stories.
+//!
+//! The domain (`concern`, `council`) is pure; I/O lives at the edges (`github`, `tracker`,
+//! `store`, `server`); `engine` runs inbox → decide → outbox → trackers. `sandbox` is a
+//! stateful stand-in for GitHub and Jira used by the demo and the tests.
+
+pub mod concern;
+pub mod config;
+pub mod council;
+pub mod engine;
+pub mod github;
+pub mod sandbox;
+pub mod server;
+pub mod store;
+pub mod tracker;

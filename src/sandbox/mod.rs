@@ -1,0 +1,3 @@
+//! A stateful stand-in for GitHub and Jira on loopback.
+
+pub mod jira;

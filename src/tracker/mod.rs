@@ -1,0 +1,3 @@
+//! Trackers where epics and stories live. The engine only talks to them through [`Tracker`].
+
+pub mod jira;
