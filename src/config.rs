@@ -84,7 +84,9 @@ impl TryFrom<u8> for JiraApiVersion {
         match v {
             2 => Ok(Self::V2),
             3 => Ok(Self::V3),
-            other => Err(format!("api_version must be 2 (Data Center) or 3 (Cloud), not {other}")),
+            other => Err(format!(
+                "api_version must be 2 (Data Center) or 3 (Cloud), not {other}"
+            )),
         }
     }
 }
@@ -210,10 +212,21 @@ impl Default for CriteriaConfig {
     fn default() -> Self {
         Self {
             min_answer_chars: 20,
-            placeholders: ["n/a", "na", "tbd", "todo", "none", "-", "...", "?", "see above", "later"]
-                .into_iter()
-                .map(String::from)
-                .collect(),
+            placeholders: [
+                "n/a",
+                "na",
+                "tbd",
+                "todo",
+                "none",
+                "-",
+                "...",
+                "?",
+                "see above",
+                "later",
+            ]
+            .into_iter()
+            .map(String::from)
+            .collect(),
             issue_form: None,
         }
     }
@@ -229,7 +242,9 @@ pub struct StoreConfig {
 
 impl Default for StoreConfig {
     fn default() -> Self {
-        Self { url: "sqlite://council-sync.db".into() }
+        Self {
+            url: "sqlite://council-sync.db".into(),
+        }
     }
 }
 
@@ -243,7 +258,9 @@ pub struct ServerConfig {
 
 impl Default for ServerConfig {
     fn default() -> Self {
-        Self { listen: SocketAddr::from(([127, 0, 0, 1], 8080)) }
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+        }
     }
 }
 
@@ -287,11 +304,17 @@ pub struct SandboxConfig {
     pub embedded: bool,
     /// Where the sandbox listens. Default `127.0.0.1:0` (any free port).
     pub listen: SocketAddr,
+    /// Logins seeded as active members of the council team in the sandbox.
+    pub council_members: Vec<String>,
 }
 
 impl Default for SandboxConfig {
     fn default() -> Self {
-        Self { embedded: true, listen: SocketAddr::from(([127, 0, 0, 1], 0)) }
+        Self {
+            embedded: true,
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            council_members: Vec::new(),
+        }
     }
 }
 
@@ -336,12 +359,22 @@ impl Config {
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
         let raw = config::Config::builder()
             .add_source(config::File::from(path).format(config::FileFormat::Toml))
-            .add_source(config::Environment::with_prefix("COUNCIL").prefix_separator("_").separator("__"))
+            .add_source(
+                config::Environment::with_prefix("COUNCIL")
+                    .prefix_separator("_")
+                    .separator("__"),
+            )
             .build()
-            .map_err(|e| ConfigError::Read { path: path.to_owned(), reason: e.to_string() })?;
-        let cfg: Config = raw
-            .try_deserialize()
-            .map_err(|e| ConfigError::Invalid(vec![ConfigProblem { key: "(file)".into(), reason: e.to_string() }]))?;
+            .map_err(|e| ConfigError::Read {
+                path: path.to_owned(),
+                reason: e.to_string(),
+            })?;
+        let cfg: Config = raw.try_deserialize().map_err(|e| {
+            ConfigError::Invalid(vec![ConfigProblem {
+                key: "(file)".into(),
+                reason: e.to_string(),
+            }])
+        })?;
         Ok(cfg)
     }
 }

@@ -9,6 +9,8 @@ pub mod config;
 pub mod council;
 pub mod engine;
 pub mod github;
+pub mod markup;
+pub mod retry;
 pub mod sandbox;
 pub mod server;
 pub mod store;
