@@ -1,1 +1,16 @@
 //! The council's state machine: pure decisions, no I/O.
+//!
+//! The engine gathers what is true now (the stage it recorded, the labels on the issue as
+//! re-read from GitHub, the criteria result, whether the actor is on the council) and asks
+//! [`decide`] what should happen. The answer is a new stage and a list of [`Action`]s that the
+//! engine carries out through the outbox. Keeping this pure is what lets every transition be
+//! table-tested.
+
+mod decide;
+mod stage;
+pub mod tracking;
+
+pub use decide::{
+    Action, CloseReason, Decision, DecisionKind, Reply, Rules, Snapshot, Trigger, decide,
+};
+pub use stage::{Stage, UnknownStage};

@@ -1,0 +1,194 @@
+//! The text of the tracking comment and of replies. Pure: the engine gathers the facts,
+//! this renders them. The hidden markers are how the daemon finds its comments again after
+//! a crash or a lost database, so they never change between versions.
+
+use std::fmt::Write;
+
+use super::{DecisionKind, Reply, Stage};
+
+/// Hidden marker that identifies the one tracking comment of a concern.
+pub const TRACKING_MARKER: &str = "<!-- council-sync:tracking -->";
+
+/// Whether a comment body is a tracking comment.
+pub fn is_tracking_comment(body: &str) -> bool {
+    body.contains(TRACKING_MARKER)
+}
+
+/// Hidden marker of one reply, so a retried post finds the reply it already made.
+pub fn reply_marker(key: &str) -> String {
+    format!("<!-- council-sync:reply:{key} -->")
+}
+
+/// A recorded decision, as shown.
+#[derive(Debug, Clone)]
+pub struct DecisionView {
+    pub kind: DecisionKind,
+    pub actor: String,
+    /// RFC 3339 time of the decision.
+    pub at: String,
+}
+
+/// A tracker issue, as shown.
+#[derive(Debug, Clone)]
+pub struct IssueLinkView {
+    pub key: String,
+    pub url: String,
+    /// The team, for stories.
+    pub team: Option<String>,
+}
+
+/// Everything the tracking comment shows.
+#[derive(Debug, Clone)]
+pub struct TrackingView {
+    pub stage: Stage,
+    /// The criteria result, already rendered as Markdown.
+    pub criteria_md: String,
+    pub decisions: Vec<DecisionView>,
+    pub epic: Option<IssueLinkView>,
+    pub stories: Vec<IssueLinkView>,
+    /// Teams whose stories are still to be created.
+    pub pending_teams: Vec<String>,
+    /// A failure retrying cannot fix, shown until it is resolved.
+    pub last_error: Option<String>,
+}
+
+fn headline(stage: Stage) -> &'static str {
+    match stage {
+        Stage::NeedsInfo => "⚠️ **Needs information** before the council can look at it.",
+        Stage::Ready => "✅ **Ready for the council**: on the agenda of the next session.",
+        Stage::Rejected => "❌ **Rejected** by the council.",
+        Stage::Accepted => "🟢 **Accepted** by the council: creating the epic.",
+        Stage::Vetted => "🟢 **Vetted**: creating the team stories.",
+        Stage::EpicCreated => "🟢 **Accepted**: the epic exists; team stories follow.",
+        Stage::StoriesCreated => "🚀 **Accepted**: the epic and the team stories exist.",
+    }
+}
+
+/// The full body of the tracking comment.
+pub fn render(view: &TrackingView) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "{TRACKING_MARKER}");
+    let _ = writeln!(out, "## SRE council tracking\n");
+    let _ = writeln!(out, "{}\n", headline(view.stage));
+    let _ = writeln!(out, "### Criteria\n\n{}\n", view.criteria_md.trim_end());
+    if !view.decisions.is_empty() {
+        let _ = writeln!(out, "### Decisions\n");
+        for d in &view.decisions {
+            let verb = match d.kind {
+                DecisionKind::Accept => "accepted",
+                DecisionKind::Reject => "rejected",
+                DecisionKind::Vet => "vetted",
+            };
+            let _ = writeln!(out, "- {verb} by @{} at {}", d.actor, d.at);
+        }
+        out.push('\n');
+    }
+    if let Some(epic) = &view.epic {
+        let _ = writeln!(out, "### Tracker\n\n- Epic: [{}]({})", epic.key, epic.url);
+        for s in &view.stories {
+            let _ = writeln!(
+                out,
+                "- Story for **{}**: [{}]({})",
+                s.team.as_deref().unwrap_or("?"),
+                s.key,
+                s.url
+            );
+        }
+        for t in &view.pending_teams {
+            let _ = writeln!(out, "- Story for **{t}**: pending");
+        }
+        out.push('\n');
+    }
+    if let Some(err) = &view.last_error {
+        let _ = writeln!(out, "### Problem\n\n> {}\n", err.replace('\n', " "));
+    }
+    out.push_str(
+        "<sub>Maintained by council-sync; edited in place as the concern moves on.</sub>\n",
+    );
+    out
+}
+
+/// The body of a reply comment, with its marker.
+pub fn render_reply(reply: &Reply, marker_key: &str) -> String {
+    let text = match reply {
+        Reply::NotCouncilMember { actor, label } => format!(
+            "@{actor} only members of the SRE council decide on concerns, so I removed `{label}`. \
+             If you think this concern should be decided, bring it to the next council session."
+        ),
+        Reply::NotApplicable { actor, label, why } => {
+            format!("@{actor} I removed `{label}` because {why}.")
+        }
+        Reply::Rejected { by } => format!(
+            "The SRE council (@{by}) rejected this concern, so I am closing it as not planned. \
+             Reopen it with new information if the situation changes."
+        ),
+    };
+    format!("{}\n{text}\n", reply_marker(marker_key))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn view(stage: Stage) -> TrackingView {
+        TrackingView {
+            stage,
+            criteria_md: "- All three questions are answered.".into(),
+            decisions: vec![],
+            epic: None,
+            stories: vec![],
+            pending_teams: vec![],
+            last_error: None,
+        }
+    }
+
+    #[test]
+    fn tracking_comment_has_marker_and_state() {
+        let text = render(&view(Stage::NeedsInfo));
+        assert!(is_tracking_comment(&text));
+        assert!(text.contains("Needs information"));
+        assert!(!text.contains("### Tracker"));
+    }
+
+    #[test]
+    fn tracking_comment_lists_epic_and_stories() {
+        let mut v = view(Stage::StoriesCreated);
+        v.decisions.push(DecisionView {
+            kind: DecisionKind::Accept,
+            actor: "carol".into(),
+            at: "2026-11-26T10:00:00Z".into(),
+        });
+        v.epic = Some(IssueLinkView {
+            key: "SRE-1".into(),
+            url: "http://j/browse/SRE-1".into(),
+            team: None,
+        });
+        v.stories.push(IssueLinkView {
+            key: "PAY-1".into(),
+            url: "http://j/browse/PAY-1".into(),
+            team: Some("payments".into()),
+        });
+        v.pending_teams.push("data".into());
+        v.last_error = Some("tracker refused (400): no such project\nDATA".into());
+        let text = render(&v);
+        assert!(text.contains("accepted by @carol"));
+        assert!(text.contains("[SRE-1](http://j/browse/SRE-1)"));
+        assert!(text.contains("Story for **payments**: [PAY-1]"));
+        assert!(text.contains("Story for **data**: pending"));
+        assert!(text.contains("> tracker refused (400): no such project DATA"));
+    }
+
+    #[test]
+    fn replies_carry_their_marker() {
+        let r = render_reply(
+            &Reply::NotCouncilMember {
+                actor: "mallory".into(),
+                label: "council/accepted".into(),
+            },
+            "k1",
+        );
+        assert!(r.starts_with(&reply_marker("k1")));
+        assert!(r.contains("@mallory") && r.contains("council/accepted"));
+        assert!(!is_tracking_comment(&r));
+    }
+}
