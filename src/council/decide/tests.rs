@@ -42,10 +42,13 @@ fn added(label: &str, actor: &str, member: bool) -> Trigger {
     }
 }
 
+/// stage before, labels on the issue, criteria complete, stage after, actions.
+type BodyCase = (Option<Stage>, &'static [&'static str], bool, Option<Stage>, Vec<Action>);
+
 #[test]
 fn body_checks() {
     use Action::*;
-    let cases: Vec<(Option<Stage>, &[&str], bool, Option<Stage>, Vec<Action>)> = vec![
+    let cases: Vec<BodyCase> = vec![
         // new, incomplete → needs-info
         (
             None,
