@@ -225,6 +225,36 @@ pub(crate) fn is_secret_key(key: &str) -> bool {
     (last.contains("token") || last.contains("secret")) && !last.ends_with("_file")
 }
 
+/// Replaces every `string "…"` in a message with `a string`, for keys holding secrets.
+fn without_quoted_strings(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut rest = message;
+    while let Some(start) = rest.find("string \"") {
+        out.push_str(&rest[..start]);
+        out.push_str("a string");
+        let after = &rest[start + "string \"".len()..];
+        rest = match closing_quote(after) {
+            Some(end) => &after[end + 1..],
+            None => "",
+        };
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Index of the first unescaped `"`.
+fn closing_quote(s: &str) -> Option<usize> {
+    let mut escaped = false;
+    for (i, c) in s.char_indices() {
+        match c {
+            '\\' if !escaped => escaped = true,
+            '"' if !escaped => return Some(i),
+            _ => escaped = false,
+        }
+    }
+    None
+}
+
 /// Drops the quoted source lines (`12 | token = "…"`) from a TOML parse error, since the line
 /// may hold a secret; keeps the position and the message.
 fn without_source_excerpt(message: &str) -> String {
@@ -251,13 +281,11 @@ fn problem_from_error(
             key,
         } => {
             let key = key.unwrap_or_default();
-            let found = unexpected.to_string();
-            let found = if is_secret_key(&key) && found.starts_with("string") {
-                "a string".to_owned()
-            } else {
-                found
-            };
-            (key, format!("expected {expected}, found {found}"), origin)
+            (
+                key,
+                format!("expected {expected}, found {unexpected}"),
+                origin,
+            )
         }
         E::At { error, origin, key } => {
             let (key, reason) = message_problem(key.unwrap_or_default(), &error.to_string());
@@ -268,6 +296,11 @@ fn problem_from_error(
             (key, reason, None)
         }
         other => (String::new(), other.to_string(), None),
+    };
+    let reason = if is_secret_key(&key) {
+        without_quoted_strings(&reason)
+    } else {
+        reason
     };
     let key = if key.is_empty() {
         "(top level)".to_owned()

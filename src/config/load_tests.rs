@@ -283,3 +283,13 @@ fn bad_listen_address_says_what_shape_is_expected() {
     assert_eq!(p.key, "server.listen");
     assert!(p.reason.contains("IP:PORT"), "{p}");
 }
+
+#[test]
+fn quoted_values_are_cut_out_of_messages_about_secrets() {
+    assert_eq!(
+        without_quoted_strings(r#"invalid value: string "s3\"cr3t", expected x; string "y""#),
+        "invalid value: a string, expected x; a string"
+    );
+    assert_eq!(without_quoted_strings("no strings here"), "no strings here");
+    assert_eq!(without_quoted_strings("string \"unterminated"), "a string");
+}
