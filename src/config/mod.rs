@@ -3,38 +3,73 @@
 //! Every section is a plain serde struct with `deny_unknown_fields`, so a typo in a key is
 //! reported instead of silently ignored. Secrets are `SecretString`s read from env or from a
 //! file and never printed. `validate` collects every problem it finds, each naming the key.
+//!
+//! * [`load`] reads the file and the environment (see there for the env rules, including why
+//!   team names overridden from the environment must be lower-case);
+//! * [`validate`] checks a loaded config against the issue form;
+//! * [`secrets`] reads tokens inline or from files;
+//! * [`check`] is `council-sync config check`: load + validate + a readable report.
+
+pub mod check;
+pub mod load;
+pub mod problem;
+pub mod secrets;
+pub mod syntax;
+pub mod validate;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use secrecy::SecretString;
 use serde::Deserialize;
 
+pub use check::{check_file, check_file_with_env, render_problems};
+pub use load::ConfigError;
+pub use problem::{ConfigProblem, Severity};
+
 /// The whole configuration of the daemon.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
+    /// Where concerns are raised and who decides on them.
     pub github: GithubConfig,
+    /// Where epics and stories are created.
     pub jira: JiraConfig,
-    /// Teams by name, as they appear in the issue form's "Teams involved" options.
+    /// Teams by name, exactly as they appear in the issue form's "Teams involved" options.
+    /// Names are case-sensitive; environment overrides can only reach lower-case names
+    /// (see [`load`]).
     #[serde(default)]
     pub teams: BTreeMap<String, TeamConfig>,
+    /// Label names, so the daemon fits a repository's existing labels.
     #[serde(default)]
     pub labels: LabelsConfig,
+    /// What counts as an answer to the council's three questions.
     #[serde(default)]
     pub criteria: CriteriaConfig,
+    /// Durable state (links, inbox, outbox).
     #[serde(default)]
     pub store: StoreConfig,
+    /// The webhook receiver and board.
     #[serde(default)]
     pub server: ServerConfig,
+    /// How the council decides.
     #[serde(default)]
     pub council: CouncilConfig,
+    /// Retries of outgoing calls.
     #[serde(default)]
     pub retry: RetryConfig,
     /// Present only when the daemon should run against the embedded sandbox.
     pub sandbox: Option<SandboxConfig>,
+}
+
+impl Config {
+    /// Whether the daemon starts its own sandbox (then it makes its own tokens and secrets,
+    /// so none need to be configured).
+    pub fn sandbox_embedded(&self) -> bool {
+        self.sandbox.as_ref().is_some_and(|s| s.embedded)
+    }
 }
 
 /// Where the GitHub side lives and who may decide.
@@ -72,21 +107,21 @@ pub enum CouncilMembers {
 
 /// Jira flavour: Cloud speaks REST v3 (ADF bodies), Data Center REST v2 (wiki markup).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(try_from = "u8")]
+#[serde(try_from = "i64")]
 pub enum JiraApiVersion {
+    /// Jira Data Center / Server: `/rest/api/2/`, wiki markup, Epic Link custom field.
     V2,
+    /// Jira Cloud: `/rest/api/3/`, Atlassian Document Format, `parent` links.
     V3,
 }
 
-impl TryFrom<u8> for JiraApiVersion {
+impl TryFrom<i64> for JiraApiVersion {
     type Error = String;
-    fn try_from(v: u8) -> Result<Self, Self::Error> {
+    fn try_from(v: i64) -> Result<Self, Self::Error> {
         match v {
             2 => Ok(Self::V2),
             3 => Ok(Self::V3),
-            other => Err(format!(
-                "api_version must be 2 (Data Center) or 3 (Cloud), not {other}"
-            )),
+            other => Err(format!("must be 2 (Data Center) or 3 (Cloud), not {other}")),
         }
     }
 }
@@ -107,13 +142,18 @@ impl JiraApiVersion {
 pub enum JiraAuth {
     /// Jira Cloud: account email + API token (HTTP basic).
     Basic {
+        /// The Atlassian account's email (Data Center: the user name).
         email: String,
+        /// API token inline (prefer env `COUNCIL_JIRA__AUTH__TOKEN`).
         token: Option<SecretString>,
+        /// API token read from this file (trailing whitespace trimmed).
         token_file: Option<PathBuf>,
     },
     /// Jira Data Center: personal access token (HTTP bearer).
     Bearer {
+        /// Personal access token inline (prefer env `COUNCIL_JIRA__AUTH__TOKEN`).
         token: Option<SecretString>,
+        /// Personal access token read from this file (trailing whitespace trimmed).
         token_file: Option<PathBuf>,
     },
 }
@@ -139,15 +179,19 @@ pub enum EpicLink {
 pub struct JiraConfig {
     /// e.g. `https://acme.atlassian.net` (no trailing `/rest`).
     pub base_url: String,
+    /// Credentials; the token itself comes from env or a file.
     pub auth: JiraAuth,
     /// 3 for Cloud, 2 for Data Center.
     pub api_version: JiraApiVersion,
     /// Project key the epics go into.
     pub epic_project: String,
+    /// Issue type name of epics. Default `Epic`.
     #[serde(default = "default_epic_type")]
     pub epic_issue_type: String,
+    /// Issue type name of the team stories. Default `Story`.
     #[serde(default = "default_story_type")]
     pub story_issue_type: String,
+    /// How stories point at their epic. Default `parent` (Cloud).
     #[serde(default = "default_epic_link")]
     pub epic_link: EpicLink,
 }
@@ -166,16 +210,45 @@ pub struct TeamConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct LabelsConfig {
+    /// Marks an issue as an SRE concern. Default `sre-concern`.
     pub concern: String,
+    /// A question is unanswered. Default `needs-info`.
     pub needs_info: String,
+    /// Complete and on the next agenda. Default `ready-for-council`.
     pub ready: String,
+    /// Accepted by a council member. Default `council/accepted`.
     pub accepted: String,
+    /// Rejected by a council member. Default `council/rejected`.
     pub rejected: String,
+    /// Second decision in two-step mode. Default `council/vetted`.
     pub vetted: String,
+    /// A team started its story. Default `council/in-progress`.
     pub in_progress: String,
+    /// Every story is done. Default `council/done`.
     pub done: String,
+    /// Before/after figures asked for. Default `council/results-requested`.
     pub results_requested: String,
+    /// Figures presented to the council. Default `council/results-presented`.
     pub results_presented: String,
+}
+
+impl LabelsConfig {
+    /// Every label with its key under `[labels]`, in declaration order, so checks and the
+    /// label bootstrap can walk them all without forgetting one.
+    pub fn all(&self) -> [(&'static str, &str); 10] {
+        [
+            ("concern", &self.concern),
+            ("needs_info", &self.needs_info),
+            ("ready", &self.ready),
+            ("accepted", &self.accepted),
+            ("rejected", &self.rejected),
+            ("vetted", &self.vetted),
+            ("in_progress", &self.in_progress),
+            ("done", &self.done),
+            ("results_requested", &self.results_requested),
+            ("results_presented", &self.results_presented),
+        ]
+    }
 }
 
 impl Default for LabelsConfig {
@@ -329,52 +402,4 @@ fn default_story_type() -> String {
 }
 fn default_epic_link() -> EpicLink {
     EpicLink::Parent
-}
-
-/// A problem with one key of the configuration.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConfigProblem {
-    /// Dotted key, e.g. `jira.api_version`.
-    pub key: String,
-    pub reason: String,
-}
-
-impl std::fmt::Display for ConfigProblem {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}", self.key, self.reason)
-    }
-}
-
-/// Why a configuration could not be used.
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    #[error("cannot read config {path}: {reason}")]
-    Read { path: PathBuf, reason: String },
-    #[error("invalid config:\n{}", .0.iter().map(|p| format!("  - {p}")).collect::<Vec<_>>().join("\n"))]
-    Invalid(Vec<ConfigProblem>),
-}
-
-impl Config {
-    /// Reads the file, applies `COUNCIL_SECTION__KEY` env overrides, and validates.
-    pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        let raw = config::Config::builder()
-            .add_source(config::File::from(path).format(config::FileFormat::Toml))
-            .add_source(
-                config::Environment::with_prefix("COUNCIL")
-                    .prefix_separator("_")
-                    .separator("__"),
-            )
-            .build()
-            .map_err(|e| ConfigError::Read {
-                path: path.to_owned(),
-                reason: e.to_string(),
-            })?;
-        let cfg: Config = raw.try_deserialize().map_err(|e| {
-            ConfigError::Invalid(vec![ConfigProblem {
-                key: "(file)".into(),
-                reason: e.to_string(),
-            }])
-        })?;
-        Ok(cfg)
-    }
 }

@@ -1,0 +1,295 @@
+//! Loading: env overrides (given as explicit maps, so no test touches the process
+//! environment) and the wording of deserialisation errors.
+
+use secrecy::ExposeSecret;
+
+use super::*;
+use crate::config::{CouncilMembers, JiraApiVersion};
+
+const BASE: &str = r#"
+[github]
+repos = ["acme/platform-concerns"]
+council = "acme/sre-council"
+
+[jira]
+base_url = "https://acme.atlassian.net"
+api_version = 3
+epic_project = "SRE"
+auth = { type = "basic", email = "council-sync@example.com" }
+
+[teams.payments]
+jira_project = "PAY"
+"#;
+
+fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
+}
+
+fn load(toml: &str, pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+    Config::from_toml_str(toml, env(pairs))
+}
+
+fn only_problem(result: Result<Config, ConfigError>) -> ConfigProblem {
+    match result {
+        Ok(_) => panic!("expected a problem"),
+        Err(ConfigError::Invalid(mut problems)) if problems.len() == 1 => problems.remove(0),
+        Err(other) => panic!("expected one problem, got {other}"),
+    }
+}
+
+#[test]
+fn scalar_overrides_reach_nested_keys() {
+    let cfg = load(
+        BASE,
+        &[
+            ("COUNCIL_GITHUB__TOKEN", "ghp_fromenv"),
+            ("COUNCIL_JIRA__AUTH__TOKEN", "jira_fromenv"),
+            ("COUNCIL_SERVER__LISTEN", "0.0.0.0:9090"),
+            ("COUNCIL_RETRY__ATTEMPTS", "3"),
+            ("COUNCIL_RETRY__INITIAL_BACKOFF", "250ms"),
+            ("COUNCIL_JIRA__API_VERSION", "2"),
+            ("COUNCIL_SANDBOX__EMBEDDED", "false"),
+        ],
+    )
+    .expect("loads");
+    let token = cfg.github.token().expect("readable").expect("set");
+    assert_eq!(token.expose_secret(), "ghp_fromenv");
+    let jira = cfg.jira.auth.token().expect("readable").expect("set");
+    assert_eq!(jira.expose_secret(), "jira_fromenv");
+    assert_eq!(cfg.server.listen.to_string(), "0.0.0.0:9090");
+    assert_eq!(cfg.retry.attempts, 3);
+    assert_eq!(cfg.retry.initial_backoff.as_millis(), 250);
+    assert_eq!(cfg.jira.api_version, JiraApiVersion::V2);
+    assert!(!cfg.sandbox_embedded());
+}
+
+#[test]
+fn lists_from_env_are_comma_separated_and_trimmed() {
+    let cfg = load(
+        BASE,
+        &[
+            ("COUNCIL_GITHUB__REPOS", "acme/a, acme/b ,acme/c"),
+            ("COUNCIL_CRITERIA__PLACEHOLDERS", "tbd,n/a"),
+            ("COUNCIL_SANDBOX__COUNCIL_MEMBERS", "carol,dave"),
+        ],
+    )
+    .expect("loads");
+    assert_eq!(cfg.github.repos, ["acme/a", "acme/b", "acme/c"]);
+    assert_eq!(cfg.criteria.placeholders, ["tbd", "n/a"]);
+    let members = cfg.sandbox.map(|s| s.council_members);
+    assert_eq!(members, Some(vec!["carol".to_owned(), "dave".to_owned()]));
+}
+
+#[test]
+fn single_repo_from_env_is_a_list_of_one() {
+    let cfg = load(BASE, &[("COUNCIL_GITHUB__REPOS", "acme/only")]).expect("loads");
+    assert_eq!(cfg.github.repos, ["acme/only"]);
+}
+
+#[test]
+fn council_from_env_is_a_team_or_logins_by_shape() {
+    let cases: &[(&str, Option<&str>, &[&str])] = &[
+        ("acme/sre-council", Some("acme/sre-council"), &[]),
+        ("carol,dave", None, &["carol", "dave"]),
+        ("carol", None, &["carol"]),
+    ];
+    for (value, team, logins) in cases {
+        let cfg = load(BASE, &[("COUNCIL_GITHUB__COUNCIL", value)]).expect("loads");
+        match (&cfg.github.council, team) {
+            (CouncilMembers::Team(t), Some(expected)) => assert_eq!(t, expected),
+            (CouncilMembers::Logins(l), None) => assert_eq!(l, logins),
+            (other, _) => panic!("{value}: got {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn numeric_looking_secret_stays_a_string() {
+    let cfg = load(BASE, &[("COUNCIL_GITHUB__WEBHOOK_SECRET", "007")]).expect("loads");
+    let secret = cfg.github.webhook_secret().expect("ok").expect("set");
+    assert_eq!(secret.expose_secret(), "007");
+}
+
+#[test]
+fn council_variables_without_a_section_are_not_configuration() {
+    let cfg = load(
+        BASE,
+        &[
+            ("COUNCIL_SHARED_DIR", "/work/shared"),
+            ("COUNCIL_LOG", "debug"),
+            ("PATH", "/usr/bin"),
+        ],
+    );
+    assert!(cfg.is_ok(), "{:?}", cfg.err());
+}
+
+#[test]
+fn env_keys_are_lower_cased_so_mixed_case_teams_need_the_file() {
+    let toml = format!("{BASE}\n[teams.Platform]\njira_project = \"PLAT\"\n");
+    let cfg = load(
+        &toml,
+        &[
+            ("COUNCIL_TEAMS__PAYMENTS__JIRA_PROJECT", "PAY2"),
+            ("COUNCIL_TEAMS__PLATFORM__JIRA_PROJECT", "PLAT2"),
+        ],
+    )
+    .expect("loads");
+    // A lower-case team is overridden in place ...
+    assert_eq!(cfg.teams["payments"].jira_project, "PAY2");
+    // ... a mixed-case one keeps its file value, and the env made a second, lower-case team
+    // (which validation reports as not matching the form).
+    assert_eq!(cfg.teams["Platform"].jira_project, "PLAT");
+    assert_eq!(cfg.teams["platform"].jira_project, "PLAT2");
+}
+
+#[test]
+fn bad_api_version_names_the_key_and_the_choices() {
+    let toml = BASE.replace("api_version = 3", "api_version = 4");
+    let p = only_problem(load(&toml, &[]));
+    assert_eq!(p.key, "jira.api_version");
+    assert!(
+        p.reason
+            .starts_with("must be 2 (Data Center) or 3 (Cloud), not 4"),
+        "{p}"
+    );
+}
+
+#[test]
+fn unknown_top_level_key_lists_the_valid_ones() {
+    let toml = format!("{BASE}\n[jra]\nbase_url = \"x\"\n");
+    let p = only_problem(load(&toml, &[]));
+    assert_eq!(p.key, "jra");
+    assert!(p.reason.contains("did you mean `jira`?"), "{p}");
+    assert!(p.reason.contains("github, jira, teams"), "{p}");
+}
+
+#[test]
+fn unknown_nested_key_gets_its_full_path() {
+    let toml = BASE.replace("council = ", "tokn = \"x\"\ncouncil = ");
+    let p = only_problem(load(&toml, &[]));
+    assert_eq!(p.key, "github.tokn");
+    assert!(p.reason.contains("did you mean `token`?"), "{p}");
+    assert!(!p.reason.contains("\"x\""), "{p}");
+}
+
+#[test]
+fn unknown_key_from_env_names_the_variable_but_not_the_value() {
+    let p = only_problem(load(BASE, &[("COUNCIL_GTIHUB__TOKEN", "ghp_leak_me_not")]));
+    assert_eq!(p.key, "gtihub");
+    assert!(p.reason.contains("COUNCIL_GTIHUB__TOKEN"), "{p}");
+    assert!(p.reason.contains("did you mean `github`?"), "{p}");
+    assert!(!p.reason.contains("ghp_leak_me_not"), "{p}");
+}
+
+#[test]
+fn missing_required_key_is_named() {
+    let toml = BASE.replace("repos = [\"acme/platform-concerns\"]", "");
+    let p = only_problem(load(&toml, &[]));
+    assert_eq!(p.key, "github.repos");
+    assert!(p.reason.contains("missing"), "{p}");
+}
+
+#[test]
+fn wrong_type_is_named_and_env_origin_is_shown() {
+    let p = only_problem(load(BASE, &[("COUNCIL_RETRY__ATTEMPTS", "many")]));
+    assert_eq!(p.key, "retry.attempts");
+    assert!(p.reason.contains("COUNCIL_RETRY__ATTEMPTS"), "{p}");
+}
+
+#[test]
+fn unknown_auth_type_lists_the_types() {
+    let toml = BASE.replace("type = \"basic\"", "type = \"oauth\"");
+    let p = only_problem(load(&toml, &[]));
+    assert_eq!(p.key, "jira.auth.type");
+    assert!(p.reason.contains("basic, bearer"), "{p}");
+}
+
+#[test]
+fn council_of_wrong_shape_explains_both_forms() {
+    let toml = BASE.replace("council = \"acme/sre-council\"", "council = 7");
+    let p = only_problem(load(&toml, &[]));
+    assert_eq!(p.key, "github.council");
+    assert!(p.reason.contains("org/team-slug"), "{p}");
+}
+
+#[test]
+fn toml_syntax_error_does_not_quote_the_line() {
+    let toml = BASE.replace(
+        "council = \"acme/sre-council\"",
+        "token = \"ghp_unterminated_secret\ncouncil = \"acme/sre-council\"",
+    );
+    match load(&toml, &[]) {
+        Err(ConfigError::Read { reason, .. }) => {
+            assert!(!reason.contains("ghp_unterminated_secret"), "{reason}");
+            assert!(reason.contains("line"), "{reason}");
+        }
+        other => panic!("expected a read error, got {other:?}"),
+    }
+}
+
+#[test]
+fn secret_of_wrong_type_is_not_echoed() {
+    let toml = BASE.replace(
+        "council = ",
+        "webhook_secret = [\"whsec_in_a_list\"]\ncouncil = ",
+    );
+    let p = only_problem(load(&toml, &[]));
+    assert_eq!(p.key, "github.webhook_secret");
+    assert!(!p.reason.contains("whsec_in_a_list"), "{p}");
+}
+
+#[test]
+fn debug_of_the_whole_config_never_shows_a_secret() {
+    let cfg = load(
+        BASE,
+        &[
+            ("COUNCIL_GITHUB__TOKEN", "ghp_debug_secret"),
+            ("COUNCIL_GITHUB__WEBHOOK_SECRET", "whsec_debug_secret"),
+            ("COUNCIL_JIRA__AUTH__TOKEN", "jira_debug_secret"),
+        ],
+    )
+    .expect("loads");
+    let debug = format!("{cfg:?} {cfg:#?}");
+    for secret in [
+        "ghp_debug_secret",
+        "whsec_debug_secret",
+        "jira_debug_secret",
+    ] {
+        assert!(!debug.contains(secret), "{secret} leaked");
+    }
+    assert!(debug.contains("REDACTED"));
+}
+
+#[test]
+fn missing_file_is_a_read_error() {
+    let err = Config::load_with_env(Path::new("/nonexistent/c.toml"), Vec::new())
+        .expect_err("missing file");
+    assert!(matches!(err, ConfigError::Read { .. }), "{err}");
+}
+
+#[test]
+fn edit_distance_suggests_only_near_names() {
+    let valid = ["github".to_owned(), "jira".to_owned()];
+    assert_eq!(closest("jra", &valid), Some("jira"));
+    assert_eq!(closest("store", &valid), None);
+}
+
+#[test]
+fn bad_listen_address_says_what_shape_is_expected() {
+    let p = only_problem(load(BASE, &[("COUNCIL_SERVER__LISTEN", "localhost")]));
+    assert_eq!(p.key, "server.listen");
+    assert!(p.reason.contains("IP:PORT"), "{p}");
+}
+
+#[test]
+fn quoted_values_are_cut_out_of_messages_about_secrets() {
+    assert_eq!(
+        without_quoted_strings(r#"invalid value: string "s3\"cr3t", expected x; string "y""#),
+        "invalid value: a string, expected x; a string"
+    );
+    assert_eq!(without_quoted_strings("no strings here"), "no strings here");
+    assert_eq!(without_quoted_strings("string \"unterminated"), "a string");
+}

@@ -1,0 +1,479 @@
+//! Validation of a loaded configuration against the issue form. Collects every problem, so
+//! one `config check` run shows everything to fix, each with its dotted key.
+//!
+//! Decisions worth knowing:
+//! * Team names must equal the form's "Teams involved" options exactly (case included): the
+//!   concern parser hands the engine the option text, and the engine looks the team up by it.
+//! * Jira v2 (Data Center) with `epic_link.type = "parent"` is an error: Data Center links
+//!   stories to epics only through the Epic Link custom field. Jira v3 (Cloud) with
+//!   `custom_field` is a *warning*: older company-managed Cloud projects still accept it, but
+//!   Atlassian deprecated Epic Link on Cloud in favour of `parent`, which works everywhere.
+//! * Tokens and the webhook secret are required unless `[sandbox] embedded = true`.
+//! * `http://` to anything but this machine is a warning (tokens in clear).
+
+use std::collections::BTreeMap;
+
+use crate::concern::form::IssueForm;
+
+use super::secrets::env_name;
+use super::syntax::{self, UrlVerdict};
+use super::{
+    Config, ConfigProblem, CouncilMembers, EpicLink, GithubConfig, JiraApiVersion, JiraAuth,
+    JiraConfig, LabelsConfig, TeamConfig,
+};
+
+/// GitHub's limit on label name length.
+const MAX_LABEL_LEN: usize = 50;
+
+/// Above this, `criteria.min_answer_chars` would reject honest answers: a clear reason
+/// rarely needs more than a few sentences, and the form's textareas do not ask for essays.
+pub const MAX_MIN_ANSWER_CHARS: usize = 1000;
+
+/// Collected problems; a thin wrapper so each rule reads as one line.
+#[derive(Default)]
+struct Problems(Vec<ConfigProblem>);
+
+impl Problems {
+    fn error(&mut self, key: impl Into<String>, reason: impl Into<String>) {
+        self.0.push(ConfigProblem::error(key, reason));
+    }
+    fn warning(&mut self, key: impl Into<String>, reason: impl Into<String>) {
+        self.0.push(ConfigProblem::warning(key, reason));
+    }
+    fn push(&mut self, problem: ConfigProblem) {
+        self.0.push(problem);
+    }
+}
+
+impl Config {
+    /// Every problem with this configuration, errors and warnings, each naming its key.
+    /// Reads token files (to report unreadable ones) but nothing else from outside.
+    pub fn validate(&self, form: &IssueForm) -> Vec<ConfigProblem> {
+        let mut out = Problems::default();
+        let embedded = self.sandbox_embedded();
+        check_github(&self.github, embedded, &mut out);
+        check_jira(&self.jira, embedded, &mut out);
+        check_teams(&self.teams, form, &mut out);
+        check_labels(&self.labels, &mut out);
+        self.check_criteria(&mut out);
+        self.check_runtime(&mut out);
+        out.0
+    }
+
+    fn check_criteria(&self, out: &mut Problems) {
+        let c = &self.criteria;
+        if c.min_answer_chars == 0 {
+            out.error(
+                "criteria.min_answer_chars",
+                "is 0, so a one-letter answer would pass; use a length a real answer has \
+                 (default 20)",
+            );
+        } else if c.min_answer_chars > MAX_MIN_ANSWER_CHARS {
+            out.error(
+                "criteria.min_answer_chars",
+                format!(
+                    "is {}, more than {MAX_MIN_ANSWER_CHARS}: almost every honest answer would \
+                     count as missing (default 20)",
+                    c.min_answer_chars
+                ),
+            );
+        }
+        for (i, p) in c.placeholders.iter().enumerate() {
+            if p.trim().is_empty() {
+                out.error(
+                    format!("criteria.placeholders[{i}]"),
+                    "is empty; empty answers are always missing, list only placeholder words",
+                );
+            }
+        }
+        if let Some(path) = &c.issue_form
+            && let Err(e) = std::fs::metadata(path)
+        {
+            out.error(
+                "criteria.issue_form",
+                format!("cannot read {}: {e}", path.display()),
+            );
+        }
+    }
+
+    fn check_runtime(&self, out: &mut Problems) {
+        let url = &self.store.url;
+        let sqlite_path = url
+            .strip_prefix("sqlite:")
+            .map(|p| p.trim_start_matches('/'));
+        let is_postgres = ["postgres://", "postgresql://"]
+            .iter()
+            .any(|p| url.strip_prefix(p).is_some_and(|rest| !rest.is_empty()));
+        match sqlite_path {
+            Some("") => out.error("store.url", format!("`{url}` names no database file")),
+            Some(_) => {}
+            None if is_postgres => {}
+            None => out.error(
+                "store.url",
+                format!(
+                    "`{url}` is neither `sqlite://PATH` (one replica) nor `postgres://…` \
+                     (several replicas)"
+                ),
+            ),
+        }
+        let r = &self.retry;
+        if r.attempts == 0 {
+            out.error(
+                "retry.attempts",
+                "is 0, so no call would ever be made; it counts the first attempt (default 6)",
+            );
+        }
+        if r.initial_backoff > r.max_backoff {
+            out.error(
+                "retry.initial_backoff",
+                format!(
+                    "{} is longer than retry.max_backoff ({})",
+                    humantime::format_duration(r.initial_backoff),
+                    humantime::format_duration(r.max_backoff)
+                ),
+            );
+        }
+        if let Some(sandbox) = self.sandbox.as_ref().filter(|s| s.embedded) {
+            check_sandbox_members(&self.github.council, &sandbox.council_members, out);
+            let port = sandbox.listen.port();
+            if port != 0 && sandbox.listen == self.server.listen {
+                out.error(
+                    "sandbox.listen",
+                    format!(
+                        "{} is also server.listen; give one of them another port \
+                         (or 0 for the sandbox)",
+                        sandbox.listen
+                    ),
+                );
+            }
+        }
+    }
+}
+
+fn check_github(g: &GithubConfig, embedded: bool, out: &mut Problems) {
+    check_url("github.api_url", &g.api_url, out);
+    require_secret("github.token", g.token(), embedded, "API token", out);
+    require_secret(
+        "github.webhook_secret",
+        g.webhook_secret(),
+        embedded,
+        "webhook secret (deliveries could not be verified without it)",
+        out,
+    );
+    if g.repos.is_empty() {
+        out.error(
+            "github.repos",
+            "is empty: list the repositories concerns are raised in, as \"owner/name\"",
+        );
+    }
+    for (i, repo) in g.repos.iter().enumerate() {
+        if !syntax::is_repo(repo) {
+            out.error(
+                format!("github.repos[{i}]"),
+                format!("`{repo}` is not \"owner/name\" (e.g. \"acme/platform-concerns\")"),
+            );
+        }
+    }
+    check_duplicates("github.repos", g.repos.iter().map(String::as_str), out);
+    match &g.council {
+        CouncilMembers::Team(team) if !syntax::is_team(team) => {
+            let hint = if team.contains('/') && team.chars().any(|c| c.is_ascii_uppercase()) {
+                "; team slugs are lower-case, the team's URL form \
+                 (\"SRE Council\" → \"sre-council\")"
+            } else {
+                ""
+            };
+            out.error(
+                "github.council",
+                format!("`{team}` is not \"org/team-slug\" (e.g. \"acme/sre-council\"){hint}"),
+            );
+        }
+        CouncilMembers::Team(_) => {}
+        CouncilMembers::Logins(logins) => check_logins("github.council", logins, out),
+    }
+    if let Some(login) = &g.bot_login
+        && !syntax::is_bot_login(login)
+    {
+        out.error(
+            "github.bot_login",
+            format!("`{login}` is not a GitHub login (a user, or an app's \"name[bot]\")"),
+        );
+    }
+}
+
+fn check_logins(key: &str, logins: &[String], out: &mut Problems) {
+    if logins.is_empty() {
+        out.error(
+            key,
+            "is an empty list: nobody could accept or reject a concern; name a team \
+             (\"org/team-slug\") or at least one login",
+        );
+    }
+    for (i, login) in logins.iter().enumerate() {
+        if !syntax::is_github_login(login) {
+            out.error(
+                format!("{key}[{i}]"),
+                format!("`{login}` is not a GitHub login"),
+            );
+        }
+    }
+    check_duplicates(key, logins.iter().map(String::as_str), out);
+}
+
+fn check_sandbox_members(council: &CouncilMembers, members: &[String], out: &mut Problems) {
+    if members.is_empty() && matches!(council, CouncilMembers::Team(_)) {
+        out.error(
+            "sandbox.council_members",
+            "is empty: the sandbox seeds github.council's team with these logins, so nobody \
+             could decide on a concern",
+        );
+    }
+    for (i, login) in members.iter().enumerate() {
+        if !syntax::is_github_login(login) {
+            out.error(
+                format!("sandbox.council_members[{i}]"),
+                format!("`{login}` is not a GitHub login"),
+            );
+        }
+    }
+}
+
+fn check_jira(j: &JiraConfig, embedded: bool, out: &mut Problems) {
+    check_url("jira.base_url", &j.base_url, out);
+    if j.base_url.trim_end_matches('/').ends_with("/rest") || j.base_url.contains("/rest/") {
+        out.error(
+            "jira.base_url",
+            format!(
+                "`{}` includes the REST path; give the site only \
+                 (e.g. https://acme.atlassian.net), \
+                 the daemon adds /rest/api/{}/",
+                j.base_url,
+                j.api_version.number()
+            ),
+        );
+    }
+    require_secret(
+        "jira.auth.token",
+        j.auth.token(),
+        embedded,
+        "API token",
+        out,
+    );
+    match (&j.auth, j.api_version) {
+        (JiraAuth::Basic { email, .. }, _) if email.trim().is_empty() => {
+            out.error(
+                "jira.auth.email",
+                "is empty: basic auth needs the account's email (Data Center: user name)",
+            );
+        }
+        (JiraAuth::Bearer { .. }, JiraApiVersion::V3) => out.warning(
+            "jira.auth.type",
+            "is \"bearer\" with Jira Cloud (api_version 3): Cloud API tokens are used with \
+             \"basic\" (email + token); bearer works only with OAuth access tokens",
+        ),
+        _ => {}
+    }
+    check_epic_link(j, out);
+    if !syntax::is_project_key(&j.epic_project) {
+        out.error("jira.epic_project", project_key_reason(&j.epic_project));
+    }
+    for (key, value) in [
+        ("jira.epic_issue_type", &j.epic_issue_type),
+        ("jira.story_issue_type", &j.story_issue_type),
+    ] {
+        if value.trim().is_empty() {
+            out.error(key, "is empty: give the issue type's name as Jira shows it");
+        }
+    }
+}
+
+fn check_epic_link(j: &JiraConfig, out: &mut Problems) {
+    match (&j.epic_link, j.api_version) {
+        (EpicLink::Parent, JiraApiVersion::V2) => out.error(
+            "jira.epic_link",
+            "is \"parent\" with Jira Data Center (api_version 2), which links stories to epics \
+             only through the Epic Link field: use type = \"custom_field\" with \
+             epic_link_field and epic_name_field (Jira admin → Custom fields shows their ids)",
+        ),
+        (EpicLink::CustomField { .. }, JiraApiVersion::V3) => out.warning(
+            "jira.epic_link",
+            "is \"custom_field\" with Jira Cloud (api_version 3): Atlassian deprecated the Epic \
+             Link field on Cloud and team-managed projects lack it; type = \"parent\" works in \
+             every Cloud project",
+        ),
+        _ => {}
+    }
+    if let EpicLink::CustomField {
+        epic_link_field,
+        epic_name_field,
+    } = &j.epic_link
+    {
+        for (key, value) in [
+            ("jira.epic_link.epic_link_field", epic_link_field),
+            ("jira.epic_link.epic_name_field", epic_name_field),
+        ] {
+            if !syntax::is_custom_field_id(value) {
+                out.error(
+                    key,
+                    format!("`{value}` is not a custom field id like \"customfield_10008\""),
+                );
+            }
+        }
+    }
+}
+
+fn project_key_reason(value: &str) -> String {
+    let hint = if syntax::is_project_key(&value.to_uppercase()) {
+        format!(" (did you mean \"{}\"?)", value.to_uppercase())
+    } else {
+        String::new()
+    };
+    format!(
+        "`{value}` is not a Jira project key: an upper-case letter, then upper-case letters, \
+         digits or `_`, e.g. \"SRE\"{hint}"
+    )
+}
+
+fn check_teams(teams: &BTreeMap<String, TeamConfig>, form: &IssueForm, out: &mut Problems) {
+    if teams.is_empty() {
+        out.error(
+            "teams",
+            "no teams: add a [teams.NAME] table with jira_project for each option of the \
+             issue form's \"Teams involved\" field",
+        );
+    }
+    for (name, team) in teams {
+        let key = format!("teams.{name}");
+        if !syntax::is_project_key(&team.jira_project) {
+            out.error(
+                format!("{key}.jira_project"),
+                project_key_reason(&team.jira_project),
+            );
+        }
+        if team
+            .component
+            .as_deref()
+            .is_some_and(|c| c.trim().is_empty())
+        {
+            out.error(
+                format!("{key}.component"),
+                "is empty: leave it out for no component",
+            );
+        }
+        if !form.team_options.iter().any(|o| o == name) {
+            out.error(key, not_in_form_reason(name, &form.team_options));
+        }
+    }
+    for option in &form.team_options {
+        if !teams.contains_key(option) {
+            out.error(
+                format!("teams.{option}"),
+                format!(
+                    "the issue form offers team \"{option}\" but [teams] has no entry for it, so \
+                     its stories would have nowhere to go: add [teams.\"{option}\"] with \
+                     jira_project"
+                ),
+            );
+        }
+    }
+}
+
+fn not_in_form_reason(name: &str, options: &[String]) -> String {
+    let same_but_case = options.iter().find(|o| o.eq_ignore_ascii_case(name));
+    let listed = if options.is_empty() {
+        "it has none".to_owned()
+    } else {
+        options.join(", ")
+    };
+    match same_but_case {
+        Some(option) => format!(
+            "is not an option of the issue form's \"Teams involved\" field; the form says \
+             \"{option}\" and names must match exactly (environment overrides are lower-cased, \
+             so a team set from the environment must be lower-case in the form too)"
+        ),
+        None => format!(
+            "is not an option of the issue form's \"Teams involved\" field (options: {listed}); \
+             a concern can never name it"
+        ),
+    }
+}
+
+fn check_labels(labels: &LabelsConfig, out: &mut Problems) {
+    let all = labels.all();
+    for (field, name) in all {
+        let key = format!("labels.{field}");
+        if name.trim().is_empty() {
+            out.error(key, "is empty: every state needs a label name");
+        } else if name.chars().count() > MAX_LABEL_LEN {
+            out.error(
+                key,
+                format!("`{name}` is longer than GitHub's {MAX_LABEL_LEN}-character label limit"),
+            );
+        }
+    }
+    for (i, (field, name)) in all.iter().enumerate() {
+        let earlier = all[..i]
+            .iter()
+            .find(|(_, other)| !name.trim().is_empty() && other.eq_ignore_ascii_case(name));
+        if let Some((other_field, _)) = earlier {
+            out.error(
+                format!("labels.{field}"),
+                format!(
+                    "`{name}` is also labels.{other_field} (GitHub label names ignore case): \
+                     two states would be indistinguishable"
+                ),
+            );
+        }
+    }
+}
+
+fn check_url(key: &str, url: &str, out: &mut Problems) {
+    match syntax::check_base_url(url) {
+        UrlVerdict::Fine => {}
+        UrlVerdict::Plaintext => out.warning(
+            key,
+            format!(
+                "`{url}` is plain http: the token would cross the network unencrypted; use https"
+            ),
+        ),
+        UrlVerdict::Bad(reason) => out.error(key, reason),
+    }
+}
+
+fn require_secret(
+    key: &str,
+    result: Result<Option<secrecy::SecretString>, ConfigProblem>,
+    embedded: bool,
+    what: &str,
+    out: &mut Problems,
+) {
+    match result {
+        Err(problem) => out.push(problem),
+        Ok(Some(_)) => {}
+        Ok(None) if embedded => {}
+        Ok(None) => out.error(
+            key,
+            format!(
+                "no {what}: set environment variable {} or `{key}_file` (a file holding it); \
+                 not needed only with [sandbox] embedded = true",
+                env_name(key)
+            ),
+        ),
+    }
+}
+
+fn check_duplicates<'a>(key: &str, items: impl Iterator<Item = &'a str>, out: &mut Problems) {
+    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+    for (i, item) in items.enumerate() {
+        if let Some(first) = seen.insert(item.to_lowercase(), i) {
+            out.error(
+                format!("{key}[{i}]"),
+                format!("`{item}` is listed twice (also {key}[{first}])"),
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "validate_tests.rs"]
+mod tests;

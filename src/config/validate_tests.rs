@@ -1,0 +1,489 @@
+//! Every problem kind, table-driven: a valid configuration, one change, and the exact list of
+//! (key, severity) that validation must report for it.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use secrecy::SecretString;
+
+use super::*;
+use crate::config::{SandboxConfig, Severity};
+
+const VALID: &str = r#"
+[github]
+token = "ghp_test"
+webhook_secret = "whsec_test"
+repos = ["acme/platform-concerns", "acme/payments-api"]
+council = "acme/sre-council"
+
+[jira]
+base_url = "https://acme.atlassian.net"
+api_version = 3
+epic_project = "SRE"
+auth = { type = "basic", email = "council-sync@example.com", token = "jira_test" }
+
+[teams]
+payments = { jira_project = "PAY" }
+platform = { jira_project = "PLAT", component = "Kubernetes" }
+data = { jira_project = "DATA" }
+identity = { jira_project = "IDN" }
+networking = { jira_project = "NET" }
+"#;
+
+fn form() -> IssueForm {
+    IssueForm {
+        team_options: ["payments", "platform", "data", "identity", "networking"]
+            .into_iter()
+            .map(String::from)
+            .collect(),
+    }
+}
+
+fn valid() -> Config {
+    Config::from_toml_str(VALID, Vec::new()).expect("the valid base loads")
+}
+
+fn secret(s: &str) -> Option<SecretString> {
+    Some(SecretString::from(s.to_owned()))
+}
+
+fn no_secrets(c: &mut Config) {
+    c.github.token = None;
+    c.github.webhook_secret = None;
+    if let JiraAuth::Basic { token, .. } = &mut c.jira.auth {
+        *token = None;
+    }
+}
+
+fn embedded_sandbox(members: &[&str]) -> Option<SandboxConfig> {
+    Some(SandboxConfig {
+        council_members: members.iter().map(|m| (*m).to_owned()).collect(),
+        ..SandboxConfig::default()
+    })
+}
+
+fn data_center(c: &mut Config) {
+    c.jira.api_version = JiraApiVersion::V2;
+    c.jira.epic_link = EpicLink::CustomField {
+        epic_link_field: "customfield_10008".into(),
+        epic_name_field: "customfield_10011".into(),
+    };
+}
+
+type Case = (
+    &'static str,
+    fn(&mut Config),
+    &'static [(&'static str, Severity)],
+);
+
+const E: Severity = Severity::Error;
+const W: Severity = Severity::Warning;
+
+const CASES: &[Case] = &[
+    ("valid base", |_| {}, &[]),
+    (
+        "repo not owner/name",
+        |c| c.github.repos[1] = "payments-api".into(),
+        &[("github.repos[1]", E)],
+    ),
+    (
+        "no repos",
+        |c| c.github.repos.clear(),
+        &[("github.repos", E)],
+    ),
+    (
+        "duplicate repo",
+        |c| c.github.repos[1] = "ACME/platform-concerns".into(),
+        &[("github.repos[1]", E)],
+    ),
+    (
+        "council team not org/slug",
+        |c| c.github.council = CouncilMembers::Team("sre-council".into()),
+        &[("github.council", E)],
+    ),
+    (
+        "council team with capitals",
+        |c| c.github.council = CouncilMembers::Team("acme/SRE Council".into()),
+        &[("github.council", E)],
+    ),
+    (
+        "council empty login list",
+        |c| c.github.council = CouncilMembers::Logins(vec![]),
+        &[("github.council", E)],
+    ),
+    (
+        "council bad login",
+        |c| c.github.council = CouncilMembers::Logins(vec!["carol".into(), "dave smith".into()]),
+        &[("github.council[1]", E)],
+    ),
+    (
+        "council duplicate login",
+        |c| c.github.council = CouncilMembers::Logins(vec!["carol".into(), "Carol".into()]),
+        &[("github.council[1]", E)],
+    ),
+    (
+        "bot login invalid",
+        |c| c.github.bot_login = Some("council sync".into()),
+        &[("github.bot_login", E)],
+    ),
+    (
+        "bot login of an app is fine",
+        |c| c.github.bot_login = Some("council-sync[bot]".into()),
+        &[],
+    ),
+    (
+        "api_url not a URL",
+        |c| c.github.api_url = "api.github.com".into(),
+        &[("github.api_url", E)],
+    ),
+    (
+        "api_url not http(s)",
+        |c| c.github.api_url = "ftp://api.github.com".into(),
+        &[("github.api_url", E)],
+    ),
+    (
+        "api_url plain http to another host",
+        |c| c.github.api_url = "http://ghe.acme.internal/api/v3".into(),
+        &[("github.api_url", W)],
+    ),
+    (
+        "base_url not http(s)",
+        |c| c.jira.base_url = "jira.acme.com".into(),
+        &[("jira.base_url", E)],
+    ),
+    (
+        "base_url with REST path",
+        |c| c.jira.base_url = "https://acme.atlassian.net/rest/api/3".into(),
+        &[("jira.base_url", E)],
+    ),
+    (
+        "Data Center with parent link",
+        |c| c.jira.api_version = JiraApiVersion::V2,
+        &[("jira.epic_link", E)],
+    ),
+    ("Data Center with custom fields", data_center, &[]),
+    (
+        "Cloud with Epic Link custom field",
+        |c| {
+            data_center(c);
+            c.jira.api_version = JiraApiVersion::V3;
+        },
+        &[("jira.epic_link", W)],
+    ),
+    (
+        "custom field ids malformed",
+        |c| {
+            data_center(c);
+            c.jira.epic_link = EpicLink::CustomField {
+                epic_link_field: "Epic Link".into(),
+                epic_name_field: "customfield_".into(),
+            };
+        },
+        &[
+            ("jira.epic_link.epic_link_field", E),
+            ("jira.epic_link.epic_name_field", E),
+        ],
+    ),
+    (
+        "Cloud with bearer auth",
+        |c| {
+            c.jira.auth = JiraAuth::Bearer {
+                token: secret("t"),
+                token_file: None,
+            }
+        },
+        &[("jira.auth.type", W)],
+    ),
+    (
+        "basic auth without email",
+        |c| {
+            if let JiraAuth::Basic { email, .. } = &mut c.jira.auth {
+                email.clear();
+            }
+        },
+        &[("jira.auth.email", E)],
+    ),
+    (
+        "epic project not a key",
+        |c| c.jira.epic_project = "sre".into(),
+        &[("jira.epic_project", E)],
+    ),
+    (
+        "team project not a key",
+        |c| {
+            if let Some(t) = c.teams.get_mut("payments") {
+                t.jira_project = "PAY-1".into();
+            }
+        },
+        &[("teams.payments.jira_project", E)],
+    ),
+    (
+        "issue types empty",
+        |c| {
+            c.jira.epic_issue_type = " ".into();
+            c.jira.story_issue_type = String::new();
+        },
+        &[("jira.epic_issue_type", E), ("jira.story_issue_type", E)],
+    ),
+    (
+        "no teams",
+        |c| c.teams.clear(),
+        &[
+            ("teams", E),
+            ("teams.payments", E),
+            ("teams.platform", E),
+            ("teams.data", E),
+            ("teams.identity", E),
+            ("teams.networking", E),
+        ],
+    ),
+    (
+        "form option missing from teams",
+        |c| {
+            c.teams.remove("data");
+        },
+        &[("teams.data", E)],
+    ),
+    (
+        "team not in the form",
+        |c| {
+            c.teams.insert(
+                "billing".into(),
+                TeamConfig {
+                    jira_project: "BILL".into(),
+                    component: None,
+                },
+            );
+        },
+        &[("teams.billing", E)],
+    ),
+    (
+        "team differs from form option in case",
+        |c| {
+            if let Some(t) = c.teams.remove("payments") {
+                c.teams.insert("Payments".into(), t);
+            }
+        },
+        &[("teams.Payments", E), ("teams.payments", E)],
+    ),
+    (
+        "empty component",
+        |c| {
+            if let Some(t) = c.teams.get_mut("data") {
+                t.component = Some(String::new());
+            }
+        },
+        &[("teams.data.component", E)],
+    ),
+    (
+        "empty label",
+        |c| c.labels.ready = String::new(),
+        &[("labels.ready", E)],
+    ),
+    (
+        "duplicate label ignoring case",
+        |c| c.labels.accepted = "COUNCIL/REJECTED".into(),
+        &[("labels.rejected", E)],
+    ),
+    (
+        "label too long for GitHub",
+        |c| c.labels.done = "d".repeat(51),
+        &[("labels.done", E)],
+    ),
+    (
+        "min answer chars zero",
+        |c| c.criteria.min_answer_chars = 0,
+        &[("criteria.min_answer_chars", E)],
+    ),
+    (
+        "min answer chars absurd",
+        |c| c.criteria.min_answer_chars = 5000,
+        &[("criteria.min_answer_chars", E)],
+    ),
+    (
+        "empty placeholder",
+        |c| c.criteria.placeholders.push(" ".into()),
+        &[("criteria.placeholders[10]", E)],
+    ),
+    (
+        "issue form file missing",
+        |c| c.criteria.issue_form = Some(PathBuf::from("/nonexistent/form.yml")),
+        &[("criteria.issue_form", E)],
+    ),
+    (
+        "store url mysql",
+        |c| c.store.url = "mysql://db/council".into(),
+        &[("store.url", E)],
+    ),
+    (
+        "store url sqlite without file",
+        |c| c.store.url = "sqlite://".into(),
+        &[("store.url", E)],
+    ),
+    (
+        "store url postgres",
+        |c| c.store.url = "postgres://council@db/council".into(),
+        &[],
+    ),
+    (
+        "token inline and as file",
+        |c| c.github.token_file = Some(PathBuf::from("/run/secrets/gh")),
+        &[("github.token", E)],
+    ),
+    (
+        "no secrets at all",
+        no_secrets,
+        &[
+            ("github.token", E),
+            ("github.webhook_secret", E),
+            ("jira.auth.token", E),
+        ],
+    ),
+    (
+        "no secrets with the embedded sandbox",
+        |c| {
+            no_secrets(c);
+            c.sandbox = embedded_sandbox(&["carol", "dave"]);
+        },
+        &[],
+    ),
+    (
+        "sandbox section but not embedded still needs secrets",
+        |c| {
+            no_secrets(c);
+            c.sandbox = embedded_sandbox(&["carol"]);
+            if let Some(s) = &mut c.sandbox {
+                s.embedded = false;
+            }
+        },
+        &[
+            ("github.token", E),
+            ("github.webhook_secret", E),
+            ("jira.auth.token", E),
+        ],
+    ),
+    (
+        "token file unreadable",
+        |c| {
+            c.jira.auth = JiraAuth::Basic {
+                email: "council-sync@example.com".into(),
+                token: None,
+                token_file: Some(PathBuf::from("/nonexistent/jira-token")),
+            };
+        },
+        &[("jira.auth.token_file", E)],
+    ),
+    (
+        "retry attempts zero",
+        |c| c.retry.attempts = 0,
+        &[("retry.attempts", E)],
+    ),
+    (
+        "initial backoff above max",
+        |c| c.retry.initial_backoff = Duration::from_secs(120),
+        &[("retry.initial_backoff", E)],
+    ),
+    (
+        "embedded sandbox without council members",
+        |c| c.sandbox = embedded_sandbox(&[]),
+        &[("sandbox.council_members", E)],
+    ),
+    (
+        "embedded sandbox with a bad member",
+        |c| c.sandbox = embedded_sandbox(&["carol", "not ok"]),
+        &[("sandbox.council_members[1]", E)],
+    ),
+    (
+        "sandbox on the server's port",
+        |c| {
+            c.sandbox = embedded_sandbox(&["carol"]);
+            if let Some(s) = &mut c.sandbox {
+                s.listen = c.server.listen;
+            }
+        },
+        &[("sandbox.listen", E)],
+    ),
+];
+
+#[test]
+fn each_problem_kind_is_reported_on_its_key() {
+    let mut failures = Vec::new();
+    for (name, change, expected) in CASES {
+        let mut config = valid();
+        change(&mut config);
+        let got: Vec<(String, Severity)> = config
+            .validate(&form())
+            .into_iter()
+            .map(|p| (p.key, p.severity))
+            .collect();
+        let want: Vec<(String, Severity)> = expected
+            .iter()
+            .map(|(k, s)| ((*k).to_owned(), *s))
+            .collect();
+        if got != want {
+            failures.push(format!("{name}: want {want:?}, got {got:?}"));
+        }
+    }
+    assert!(failures.is_empty(), "\n{}", failures.join("\n"));
+}
+
+#[test]
+fn every_problem_is_collected_at_once() {
+    let mut config = valid();
+    config.github.repos = vec!["nope".into()];
+    config.jira.epic_project = "sre".into();
+    config.retry.attempts = 0;
+    config.labels.vetted = String::new();
+    let keys: Vec<String> = config
+        .validate(&form())
+        .into_iter()
+        .map(|p| p.key)
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            "github.repos[0]",
+            "jira.epic_project",
+            "labels.vetted",
+            "retry.attempts"
+        ]
+    );
+}
+
+#[test]
+fn reasons_say_what_to_do() {
+    let mut config = valid();
+    config.jira.epic_project = "sre".into();
+    config.teams.remove("data");
+    if let Some(t) = config.teams.remove("payments") {
+        config.teams.insert("Payments".into(), t);
+    }
+    no_secrets(&mut config);
+    let problems = config.validate(&form());
+    let reason = |key: &str| {
+        problems
+            .iter()
+            .find(|p| p.key == key)
+            .map(|p| p.reason.clone())
+            .unwrap_or_else(|| panic!("no problem for {key}: {problems:?}"))
+    };
+    assert!(reason("jira.epic_project").contains("did you mean \"SRE\""));
+    assert!(reason("teams.data").contains("add [teams.\"data\"]"));
+    assert!(reason("teams.Payments").contains("the form says \"payments\""));
+    assert!(reason("github.token").contains("COUNCIL_GITHUB__TOKEN"));
+    assert!(reason("github.token").contains("github.token_file"));
+}
+
+#[test]
+fn problems_never_contain_secret_values() {
+    let mut config = valid();
+    config.github.token_file = Some(PathBuf::from("/nonexistent/gh"));
+    config.github.webhook_secret = secret("   ");
+    let rendered = crate::config::render_problems(&config.validate(&form()));
+    assert!(!rendered.contains("ghp_test"), "{rendered}");
+    assert!(rendered.contains("github.token:"), "{rendered}");
+    assert!(
+        rendered.contains("github.webhook_secret: is empty"),
+        "{rendered}"
+    );
+}
