@@ -37,14 +37,6 @@ pub struct InboxWriter {
     jobs: mpsc::Sender<Job>,
 }
 
-impl std::fmt::Debug for Job {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Job")
-            .field("delivery_id", &self.delivery.delivery_id)
-            .finish_non_exhaustive()
-    }
-}
-
 impl InboxWriter {
     /// Starts the writer task. It ends once every `InboxWriter` clone is dropped and the
     /// queue is drained; await the handle on shutdown so nothing accepted is lost.
