@@ -1,1 +1,2 @@
 //! GitHub: the REST client (octocrab) and the webhook signature check and event decoding.
+pub mod webhook;

@@ -1,1 +1,192 @@
-//! Durable state in SQL (SQLite by default).
+//! Durable state in SQL (SQLite by default): the inbox of webhook deliveries, concerns,
+//! council decisions, story links and the outbox of pending external writes.
+//!
+//! Queries are runtime `sqlx::query` calls through `AnyPool`, written in SQL that SQLite and
+//! PostgreSQL both accept (`$n` placeholders, `ON CONFLICT`, `RETURNING`, timestamps as i64
+//! milliseconds), so adding PostgreSQL means adding its migrations, not rewriting queries.
+//! Every write is a single statement or a transaction that starts with a write, so SQLite's
+//! `busy_timeout` covers lock waits (a read-then-write transaction could fail at once in WAL).
+
+mod concerns;
+mod decisions;
+mod error;
+mod inbox;
+mod links;
+mod migrations;
+mod outbox;
+mod writer;
+
+#[cfg(test)]
+pub(crate) mod testing;
+
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyPool, Executor};
+use tokio::sync::Notify;
+
+pub use concerns::ConcernRow;
+pub use decisions::{Decision, DecisionKind};
+pub use error::StoreError;
+pub use inbox::{Delivery, NewDelivery, Source, Submitted};
+pub use links::StoryLink;
+pub use outbox::{CLAIM_LEASE, OutboxJob};
+pub use writer::InboxWriter;
+
+/// Set on every SQLite connection. `busy_timeout = 5000`: a connection waits up to 5 s for
+/// the write lock, long enough to ride out a group commit of a few thousand deliveries,
+/// short enough that a webhook still gets its 503 inside GitHub's 10 s delivery timeout.
+/// WAL lets readers run beside the writer; `synchronous = FULL` makes a commit durable
+/// before the 202 goes out.
+const SQLITE_PRAGMAS: &str = "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; \
+                              PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;";
+
+/// Connections in the pool. SQLite has one writer at a time anyway; the rest serve the
+/// engine's and the board's reads, which WAL lets run beside the writer.
+const MAX_CONNECTIONS: u32 = 4;
+
+/// Handle on the database; cheap to clone (a pool and a `Notify`).
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: AnyPool,
+    inbox_notify: Arc<Notify>,
+}
+
+impl Store {
+    /// Opens (creating if needed) the database at `url` and brings its schema up to date.
+    ///
+    /// `sqlite://PATH` opens in WAL mode with `synchronous=FULL` (a 202 means the delivery
+    /// survives a power cut) and `busy_timeout`. PostgreSQL is planned but not in this build.
+    pub async fn open(url: &str) -> Result<Self, StoreError> {
+        sqlx::any::install_default_drivers();
+        let scheme = url.split_once(':').map_or(url, |(scheme, _)| scheme);
+        if scheme != "sqlite" {
+            return Err(StoreError::UnsupportedUrl {
+                scheme: scheme.to_owned(),
+            });
+        }
+        let options: AnyConnectOptions = with_create_mode(url).parse()?;
+        let pool = AnyPoolOptions::new()
+            .max_connections(MAX_CONNECTIONS)
+            .after_connect(|conn, _meta| {
+                Box::pin(async move {
+                    conn.execute(SQLITE_PRAGMAS).await?;
+                    Ok(())
+                })
+            })
+            .connect_with(options)
+            .await?;
+        migrations::sqlite().run(&pool).await?;
+        Ok(Self {
+            pool,
+            inbox_notify: Arc::new(Notify::new()),
+        })
+    }
+
+    /// Woken after every inbox commit that stored something new: the engine waits on it
+    /// instead of polling the deliveries table.
+    pub fn inbox_notify(&self) -> Arc<Notify> {
+        Arc::clone(&self.inbox_notify)
+    }
+
+    /// Closes the pool, waiting for connections in use to come back (graceful shutdown).
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    pub(crate) fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+}
+
+/// `sqlite://PATH` as `sqlite://PATH?mode=rwc` unless a mode is given, so the default
+/// configuration works on a fresh machine.
+fn with_create_mode(url: &str) -> String {
+    if url.contains("mode=") {
+        url.to_owned()
+    } else if url.contains('?') {
+        format!("{url}&mode=rwc")
+    } else {
+        format!("{url}?mode=rwc")
+    }
+}
+
+/// Now, as the milliseconds since the Unix epoch that every timestamp column holds.
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::testing::temp_store;
+
+    #[tokio::test]
+    async fn sqlite_is_durable_and_concurrent() {
+        let (store, _dir) = temp_store().await;
+        // Every pooled connection gets the pragmas, so ask several at once.
+        let mut conns = Vec::new();
+        for _ in 0..MAX_CONNECTIONS {
+            conns.push(store.pool().acquire().await.expect("acquire"));
+        }
+        for conn in &mut conns {
+            let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
+                .fetch_one(&mut **conn)
+                .await
+                .expect("journal_mode");
+            assert_eq!(mode, "wal");
+            let sync: i64 = sqlx::query_scalar("PRAGMA synchronous")
+                .fetch_one(&mut **conn)
+                .await
+                .expect("synchronous");
+            assert_eq!(sync, 2, "FULL");
+            let busy: i64 = sqlx::query_scalar("PRAGMA busy_timeout")
+                .fetch_one(&mut **conn)
+                .await
+                .expect("busy_timeout");
+            assert_eq!(busy, 5000);
+        }
+    }
+
+    #[tokio::test]
+    async fn reopening_keeps_data_and_schema() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}", dir.path().join("x.db").display());
+        let store = Store::open(&url).await.expect("create");
+        store
+            .record_decision("a/b", 1, DecisionKind::Accept, "carol", 1)
+            .await
+            .expect("write");
+        store.close().await;
+        let store = Store::open(&url)
+            .await
+            .expect("reopen runs no migration twice");
+        assert_eq!(store.decisions_for("a/b", 1).await.expect("read").len(), 1);
+    }
+
+    #[tokio::test]
+    async fn other_databases_are_refused_without_leaking_the_url() {
+        let err = Store::open("postgres://user:hunter2@db/council")
+            .await
+            .expect_err("not yet");
+        let text = err.to_string();
+        assert!(text.contains("`postgres`"), "{text}");
+        assert!(!text.contains("hunter2"), "{text}");
+    }
+
+    #[test]
+    fn create_mode_is_added_once() {
+        assert_eq!(with_create_mode("sqlite://a.db"), "sqlite://a.db?mode=rwc");
+        assert_eq!(
+            with_create_mode("sqlite://a.db?cache=shared"),
+            "sqlite://a.db?cache=shared&mode=rwc"
+        );
+        assert_eq!(
+            with_create_mode("sqlite://a.db?mode=ro"),
+            "sqlite://a.db?mode=ro"
+        );
+    }
+}

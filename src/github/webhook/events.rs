@@ -1,0 +1,485 @@
+//! Decoding of the GitHub webhook deliveries the daemon acts on.
+//!
+//! Our own small serde structs rather than octocrab's webhook types, which are partial (an
+//! issue-comment payload without `repository` once failed to decode there). Fields we do not
+//! use are ignored, so a delivery never fails on them; a field we *do* use that is missing
+//! fails the delivery with a one-line reason. Events and actions we do not handle decode to
+//! [`GithubEvent::Ignored`], never to an error.
+
+use serde::Deserialize;
+
+/// A decoded delivery: something the engine acts on, or something it ignores.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GithubEvent {
+    /// `issues` with one of the actions in [`IssuesAction`].
+    Issues(IssuesEvent),
+    /// `issue_comment` created or edited.
+    IssueComment(IssueCommentEvent),
+    /// Anything else (ping, projects_v2_item, `issues.assigned`, comment deleted, …).
+    Ignored {
+        /// The `X-GitHub-Event` name.
+        event: String,
+        /// The payload's `action`, when it has one.
+        action: Option<String>,
+    },
+}
+
+impl GithubEvent {
+    /// The payload's `action` as GitHub spells it, for the inbox row and for logs.
+    pub fn action_name(&self) -> Option<&str> {
+        match self {
+            Self::Issues(e) => Some(e.action.as_str()),
+            Self::IssueComment(e) => Some(e.action.as_str()),
+            Self::Ignored { action, .. } => action.as_deref(),
+        }
+    }
+}
+
+/// An `issues` delivery we act on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IssuesEvent {
+    /// What happened to the issue.
+    pub action: IssuesAction,
+    /// The issue as it is after the change.
+    pub issue: WebhookIssue,
+    /// The label added or removed (`labeled` / `unlabeled` only).
+    pub label: Option<String>,
+    /// Login of who did it: decisions are only valid from council members.
+    pub sender: String,
+    /// `owner/name` of the repository.
+    pub repo: String,
+}
+
+/// The `issues` actions that move a concern along.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IssuesAction {
+    /// A concern was raised: run the criteria check.
+    Opened,
+    /// The body may now answer the questions: run the check again.
+    Edited,
+    /// A decision or status label was added.
+    Labeled,
+    /// A label was removed.
+    Unlabeled,
+    /// Closed (`state_reason` says completed or not planned).
+    Closed,
+    /// Reopened.
+    Reopened,
+}
+
+impl IssuesAction {
+    fn parse(action: &str) -> Option<Self> {
+        Some(match action {
+            "opened" => Self::Opened,
+            "edited" => Self::Edited,
+            "labeled" => Self::Labeled,
+            "unlabeled" => Self::Unlabeled,
+            "closed" => Self::Closed,
+            "reopened" => Self::Reopened,
+            _ => return None,
+        })
+    }
+
+    /// The action as GitHub spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Opened => "opened",
+            Self::Edited => "edited",
+            Self::Labeled => "labeled",
+            Self::Unlabeled => "unlabeled",
+            Self::Closed => "closed",
+            Self::Reopened => "reopened",
+        }
+    }
+}
+
+/// The parts of an issue the engine reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookIssue {
+    /// GitHub's global id (stable across transfers, unlike the number).
+    pub id: u64,
+    /// The number within the repository.
+    pub number: u64,
+    /// Title; becomes the epic's summary.
+    pub title: String,
+    /// The issue-form body (`None` when empty).
+    pub body: Option<String>,
+    /// `open` or `closed`.
+    pub state: String,
+    /// `completed`, `not_planned`, `reopened` or absent.
+    pub state_reason: Option<String>,
+    /// Label names on the issue now.
+    pub labels: Vec<String>,
+    /// Login of who opened it.
+    pub author: String,
+    /// Link back from the epic.
+    pub html_url: String,
+    /// ISO 8601, as GitHub sends it; orders deliveries that arrive out of order.
+    pub updated_at: String,
+}
+
+/// An `issue_comment` delivery we act on (e.g. a `/results` comment).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IssueCommentEvent {
+    /// Created or edited.
+    pub action: CommentAction,
+    /// The issue the comment is on.
+    pub issue: WebhookIssue,
+    /// The comment's id (our own tracking comment is recognised by it).
+    pub comment_id: u64,
+    /// The comment's Markdown.
+    pub comment_body: String,
+    /// Login of who wrote or edited it.
+    pub sender: String,
+    /// `owner/name` of the repository.
+    pub repo: String,
+}
+
+/// The `issue_comment` actions we act on; `deleted` is ignored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CommentAction {
+    /// A new comment.
+    Created,
+    /// A comment's body changed.
+    Edited,
+}
+
+impl CommentAction {
+    fn parse(action: &str) -> Option<Self> {
+        match action {
+            "created" => Some(Self::Created),
+            "edited" => Some(Self::Edited),
+            _ => None,
+        }
+    }
+
+    /// The action as GitHub spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Created => "created",
+            Self::Edited => "edited",
+        }
+    }
+}
+
+/// Why a delivery could not be decoded; the text is one line, fit for a 400 answer.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DecodeError {
+    /// The body is not JSON (or not a JSON object with a usable `action`).
+    #[error("{event}: body is not valid JSON: {reason}")]
+    Json {
+        /// The `X-GitHub-Event` name.
+        event: String,
+        /// serde_json's one-line message.
+        reason: String,
+    },
+    /// A handled event lacks a field we use, or has one of the wrong type.
+    #[error("{event}.{action}: {reason}")]
+    Field {
+        /// The `X-GitHub-Event` name.
+        event: String,
+        /// The payload's action.
+        action: String,
+        /// What is missing or wrong.
+        reason: String,
+    },
+}
+
+/// Decodes a delivery given its `X-GitHub-Event` header and raw body.
+pub fn decode(event: &str, body: &[u8]) -> Result<GithubEvent, DecodeError> {
+    // First only the action (serde_json still checks the whole body is valid JSON), so an
+    // event we ignore never fails on its shape.
+    let envelope: Envelope = serde_json::from_slice(body).map_err(|e| DecodeError::Json {
+        event: event.to_owned(),
+        reason: e.to_string(),
+    })?;
+    let action = envelope.action;
+    let handled = match (event, action.as_deref()) {
+        ("issues", Some(a)) => IssuesAction::parse(a).map(Handled::Issues),
+        ("issue_comment", Some(a)) => CommentAction::parse(a).map(Handled::Comment),
+        _ => None,
+    };
+    let Some(handled) = handled else {
+        return Ok(GithubEvent::Ignored {
+            event: event.to_owned(),
+            action,
+        });
+    };
+    let field_error = |reason: String| DecodeError::Field {
+        event: event.to_owned(),
+        action: action.clone().unwrap_or_default(),
+        reason,
+    };
+    match handled {
+        Handled::Issues(action) => {
+            let raw: RawIssuesEvent =
+                serde_json::from_slice(body).map_err(|e| field_error(e.to_string()))?;
+            let label = raw.label.map(|l| l.name);
+            if matches!(action, IssuesAction::Labeled | IssuesAction::Unlabeled) && label.is_none()
+            {
+                return Err(field_error("missing field `label`".into()));
+            }
+            Ok(GithubEvent::Issues(IssuesEvent {
+                action,
+                issue: raw.issue.into(),
+                label,
+                sender: raw.sender.login,
+                repo: raw.repository.full_name,
+            }))
+        }
+        Handled::Comment(action) => {
+            let raw: RawCommentEvent =
+                serde_json::from_slice(body).map_err(|e| field_error(e.to_string()))?;
+            Ok(GithubEvent::IssueComment(IssueCommentEvent {
+                action,
+                issue: raw.issue.into(),
+                comment_id: raw.comment.id,
+                comment_body: raw.comment.body,
+                sender: raw.sender.login,
+                repo: raw.repository.full_name,
+            }))
+        }
+    }
+}
+
+enum Handled {
+    Issues(IssuesAction),
+    Comment(CommentAction),
+}
+
+#[derive(Deserialize)]
+struct Envelope {
+    #[serde(default)]
+    action: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct RawIssuesEvent {
+    issue: RawIssue,
+    #[serde(default)]
+    label: Option<RawLabel>,
+    sender: RawUser,
+    repository: RawRepository,
+}
+
+#[derive(Deserialize)]
+struct RawCommentEvent {
+    issue: RawIssue,
+    comment: RawComment,
+    sender: RawUser,
+    repository: RawRepository,
+}
+
+#[derive(Deserialize)]
+struct RawIssue {
+    id: u64,
+    number: u64,
+    title: String,
+    #[serde(default)]
+    body: Option<String>,
+    state: String,
+    #[serde(default)]
+    state_reason: Option<String>,
+    labels: Vec<RawLabel>,
+    user: RawUser,
+    html_url: String,
+    updated_at: String,
+}
+
+impl From<RawIssue> for WebhookIssue {
+    fn from(raw: RawIssue) -> Self {
+        Self {
+            id: raw.id,
+            number: raw.number,
+            title: raw.title,
+            body: raw.body,
+            state: raw.state,
+            state_reason: raw.state_reason,
+            labels: raw.labels.into_iter().map(|l| l.name).collect(),
+            author: raw.user.login,
+            html_url: raw.html_url,
+            updated_at: raw.updated_at,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct RawLabel {
+    name: String,
+}
+
+#[derive(Deserialize)]
+struct RawUser {
+    login: String,
+}
+
+#[derive(Deserialize)]
+struct RawRepository {
+    full_name: String,
+}
+
+#[derive(Deserialize)]
+struct RawComment {
+    id: u64,
+    body: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::github::webhook::fixtures;
+
+    #[test]
+    fn every_shared_fixture_decodes() {
+        let files = fixtures::github_webhook_files();
+        assert!(files.len() >= 14, "fixtures not found: {files:?}");
+        for path in files {
+            let (event, action) = fixtures::event_and_action(&path);
+            let body = std::fs::read(&path).expect("read fixture");
+            let decoded =
+                decode(&event, &body).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            assert_eq!(
+                decoded.action_name(),
+                action.as_deref(),
+                "{}",
+                path.display()
+            );
+            let handled = matches!(
+                (event.as_str(), action.as_deref()),
+                ("issues", _) | ("issue_comment", Some("created" | "edited"))
+            );
+            assert_eq!(
+                !matches!(decoded, GithubEvent::Ignored { .. }),
+                handled,
+                "{}",
+                path.display()
+            );
+        }
+    }
+
+    #[test]
+    fn labeled_fixture_fields() {
+        let body = fixtures::read("issues.labeled.json");
+        let GithubEvent::Issues(e) = decode("issues", &body).expect("decodes") else {
+            panic!("not an issues event");
+        };
+        assert_eq!(e.action, IssuesAction::Labeled);
+        assert_eq!(e.label.as_deref(), Some("bug"));
+        assert_eq!(e.repo, "Codertocat/Hello-World");
+        assert_eq!(e.sender, "Codertocat");
+        assert_eq!(e.issue.number, 1);
+        assert_eq!(e.issue.id, 444500041);
+        assert_eq!(e.issue.author, "Codertocat");
+        assert_eq!(e.issue.state, "open");
+        assert_eq!(e.issue.state_reason, None);
+        assert!(e.issue.labels.contains(&"bug".to_owned()));
+    }
+
+    #[test]
+    fn comment_fixture_fields() {
+        let body = fixtures::read("issue_comment.created.json");
+        let GithubEvent::IssueComment(e) = decode("issue_comment", &body).expect("decodes") else {
+            panic!("not a comment event");
+        };
+        assert_eq!(e.action, CommentAction::Created);
+        assert_eq!(e.issue.number, 1);
+        assert!(e.comment_id > 0);
+        assert!(!e.comment_body.is_empty());
+    }
+
+    fn closed_payload() -> serde_json::Value {
+        serde_json::json!({
+            "action": "closed",
+            "issue": {
+                "id": 7, "number": 42, "title": "Disk alerts are noise",
+                "body": null, "state": "closed", "state_reason": "not_planned",
+                "labels": [{"name": "sre-concern", "color": "ededed"}],
+                "user": {"login": "alice", "id": 1},
+                "html_url": "https://github.com/acme/ops/issues/42",
+                "updated_at": "2025-01-02T03:04:05Z",
+                "some_future_field": {"nested": true}
+            },
+            "repository": {"full_name": "acme/ops", "id": 9},
+            "sender": {"login": "bob"}
+        })
+    }
+
+    #[test]
+    fn closed_with_state_reason() {
+        let body = serde_json::to_vec(&closed_payload()).expect("json");
+        let GithubEvent::Issues(e) = decode("issues", &body).expect("decodes") else {
+            panic!("not an issues event");
+        };
+        assert_eq!(e.action, IssuesAction::Closed);
+        assert_eq!(e.issue.state_reason.as_deref(), Some("not_planned"));
+        assert_eq!(e.issue.body, None);
+        assert_eq!(e.issue.labels, vec!["sre-concern".to_owned()]);
+        assert_eq!(e.label, None);
+        assert_eq!(e.sender, "bob");
+        assert_eq!(e.repo, "acme/ops");
+    }
+
+    #[test]
+    fn missing_used_field_is_a_one_line_error() {
+        let mut payload = closed_payload();
+        payload["issue"]
+            .as_object_mut()
+            .expect("object")
+            .remove("title");
+        let body = serde_json::to_vec(&payload).expect("json");
+        let err = decode("issues", &body).expect_err("must fail");
+        let text = err.to_string();
+        assert!(
+            text.starts_with("issues.closed: missing field `title`"),
+            "{text}"
+        );
+        assert!(!text.contains('\n'));
+    }
+
+    #[test]
+    fn labeled_without_label_fails() {
+        let mut payload = closed_payload();
+        payload["action"] = "labeled".into();
+        let body = serde_json::to_vec(&payload).expect("json");
+        assert!(matches!(
+            decode("issues", &body),
+            Err(DecodeError::Field { .. })
+        ));
+    }
+
+    #[test]
+    fn unhandled_actions_and_events_are_ignored_even_when_sparse() {
+        let assigned = br#"{"action":"assigned","issue":{}}"#;
+        assert_eq!(
+            decode("issues", assigned),
+            Ok(GithubEvent::Ignored {
+                event: "issues".into(),
+                action: Some("assigned".into())
+            })
+        );
+        assert_eq!(
+            decode("issue_comment", br#"{"action":"deleted"}"#),
+            Ok(GithubEvent::Ignored {
+                event: "issue_comment".into(),
+                action: Some("deleted".into())
+            })
+        );
+        assert_eq!(
+            decode("ping", br#"{"zen":"Keep it logically awesome."}"#),
+            Ok(GithubEvent::Ignored {
+                event: "ping".into(),
+                action: None
+            })
+        );
+    }
+
+    #[test]
+    fn malformed_json_is_an_error_for_any_event() {
+        for event in ["issues", "ping", "push"] {
+            let err = decode(event, b"{\"action\": \"opened\"").expect_err("must fail");
+            assert!(matches!(err, DecodeError::Json { .. }), "{event}: {err}");
+            assert!(!err.to_string().contains('\n'));
+        }
+        assert!(decode("issues", b"[1,2]").is_err());
+    }
+}

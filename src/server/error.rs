@@ -1,0 +1,77 @@
+//! The one error type of the HTTP handlers and how each case is answered.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+
+use crate::github::webhook::SignatureError;
+use crate::store::StoreError;
+
+/// Why a webhook was not accepted. Each variant maps to the status the sender acts on:
+/// 401 and 400 are not retried by GitHub, 503 is (the delivery was not stored).
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// Missing or wrong signature: not from the sender we share the secret with.
+    #[error("invalid signature: {0}")]
+    Unauthorized(#[from] SignatureError),
+    /// The request itself is wrong (a header missing, a body that does not decode).
+    #[error("{0}")]
+    BadRequest(String),
+    /// The delivery could not be stored; the sender should redeliver.
+    #[error("delivery not stored, retry later")]
+    Unavailable(#[source] StoreError),
+}
+
+impl ApiError {
+    fn status(&self) -> StatusCode {
+        match self {
+            Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        match &self {
+            Self::Unavailable(e) => tracing::error!(error = %e, "webhook not stored"),
+            other => tracing::warn!(status = status.as_u16(), reason = %other, "webhook refused"),
+        }
+        // One line of plain text: the reason, never the secret or the store's internals.
+        let text = self.to_string().replace(['\r', '\n'], " ");
+        (status, text).into_response()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_and_one_line_bodies() {
+        let cases = [
+            (
+                ApiError::Unauthorized(SignatureError::Missing),
+                StatusCode::UNAUTHORIZED,
+            ),
+            (
+                ApiError::BadRequest("bad\nthing".into()),
+                StatusCode::BAD_REQUEST,
+            ),
+            (
+                ApiError::Unavailable(StoreError::WriterClosed),
+                StatusCode::SERVICE_UNAVAILABLE,
+            ),
+        ];
+        for (err, status) in cases {
+            let text = err.to_string();
+            let response = err.into_response();
+            assert_eq!(response.status(), status, "{text}");
+        }
+        assert_eq!(
+            ApiError::Unavailable(StoreError::WriterClosed).to_string(),
+            "delivery not stored, retry later"
+        );
+    }
+}

@@ -1,0 +1,79 @@
+//! `POST /webhooks/github`: verify → decode → store → answer.
+//!
+//! The answer comes only after the delivery is committed to the inbox, so a 202 means it
+//! survives a crash; the engine processes it from there. Events we ignore are answered 202
+//! without being stored. Redeliveries (same `X-GitHub-Delivery`) are stored once.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use bytes::Bytes;
+use secrecy::ExposeSecret;
+use serde_json::{Value, json};
+
+use super::{ApiError, ServerState};
+use crate::github::webhook::{GithubEvent, decode, signature};
+use crate::store::{NewDelivery, Source, Submitted};
+
+/// GitHub's signature header (HMAC-SHA256 of the body).
+const SIGNATURE: &str = "x-hub-signature-256";
+/// The event name (`issues`, `issue_comment`, `ping`, …).
+const EVENT: &str = "x-github-event";
+/// Unique per delivery, the same on a redelivery: the inbox's deduplication key.
+const DELIVERY: &str = "x-github-delivery";
+
+pub(super) async fn receive(
+    State(state): State<Arc<ServerState>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    signature::verify(
+        state.github_secret.expose_secret().as_bytes(),
+        &body,
+        header(&headers, SIGNATURE),
+    )?;
+    let event = header(&headers, EVENT)
+        .ok_or_else(|| ApiError::BadRequest("missing X-GitHub-Event header".into()))?;
+    let decoded = decode(event, &body).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    let action = decoded.action_name().map(str::to_owned);
+    if let GithubEvent::Ignored { .. } = decoded {
+        tracing::debug!(event, action = action.as_deref(), "webhook ignored");
+        return Ok(answer("ignored"));
+    }
+    let delivery_id = header(&headers, DELIVERY)
+        .ok_or_else(|| ApiError::BadRequest("missing X-GitHub-Delivery header".into()))?;
+    let submitted = state
+        .inbox
+        .submit(NewDelivery {
+            source: Source::Github,
+            delivery_id: delivery_id.to_owned(),
+            event: event.to_owned(),
+            action: action.clone(),
+            payload: body,
+        })
+        .await
+        .map_err(ApiError::Unavailable)?;
+    let status = match submitted {
+        Submitted::Inserted { .. } => "queued",
+        Submitted::Duplicate => "duplicate",
+    };
+    tracing::info!(
+        delivery = delivery_id,
+        event,
+        action = action.as_deref(),
+        status,
+        "webhook stored"
+    );
+    Ok(answer(status))
+}
+
+fn header<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+    // A header that is not visible ASCII counts as absent.
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+fn answer(status: &'static str) -> (StatusCode, Json<Value>) {
+    (StatusCode::ACCEPTED, Json(json!({ "status": status })))
+}

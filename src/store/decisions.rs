@@ -1,0 +1,155 @@
+//! Council decisions: who accepted, rejected or vetted a concern, and when. At most one of
+//! each kind per concern, so a relabel or a redelivered event does not record it twice and
+//! the first decision's actor and time stand.
+
+use sqlx::Row;
+
+use super::error::to_db;
+use super::{Store, StoreError};
+
+/// What the council decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DecisionKind {
+    /// Accepted: the epic gets created.
+    Accept,
+    /// Rejected: the issue is closed as not planned.
+    Reject,
+    /// Vetted (two-step mode): the team stories get created.
+    Vet,
+}
+
+impl DecisionKind {
+    /// The value in the `kind` column.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Accept => "accept",
+            Self::Reject => "reject",
+            Self::Vet => "vet",
+        }
+    }
+
+    fn parse(s: &str) -> Result<Self, StoreError> {
+        match s {
+            "accept" => Ok(Self::Accept),
+            "reject" => Ok(Self::Reject),
+            "vet" => Ok(Self::Vet),
+            other => Err(StoreError::Corrupt {
+                what: "decision kind",
+                reason: format!("unknown kind `{other}`"),
+            }),
+        }
+    }
+}
+
+/// A recorded decision.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decision {
+    /// What was decided.
+    pub kind: DecisionKind,
+    /// The council member's login.
+    pub actor: String,
+    /// When (ms since the epoch).
+    pub decided_at: i64,
+}
+
+impl Store {
+    /// Records a decision; `false` when one of this kind was already recorded (kept as is).
+    pub async fn record_decision(
+        &self,
+        repo: &str,
+        number: u64,
+        kind: DecisionKind,
+        actor: &str,
+        decided_at: i64,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "INSERT INTO decisions (repo, number, kind, actor, decided_at) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (repo, number, kind) DO NOTHING",
+        )
+        .bind(repo)
+        .bind(to_db("issue number", number)?)
+        .bind(kind.as_str())
+        .bind(actor)
+        .bind(decided_at)
+        .execute(self.pool())
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Every decision on this concern, oldest first.
+    pub async fn decisions_for(
+        &self,
+        repo: &str,
+        number: u64,
+    ) -> Result<Vec<Decision>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT kind, actor, decided_at FROM decisions \
+             WHERE repo = $1 AND number = $2 ORDER BY decided_at, kind",
+        )
+        .bind(repo)
+        .bind(to_db("issue number", number)?)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(Decision {
+                    kind: DecisionKind::parse(row.try_get("kind")?)?,
+                    actor: row.try_get("actor")?,
+                    decided_at: row.try_get("decided_at")?,
+                })
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::testing::temp_store;
+
+    #[tokio::test]
+    async fn first_decision_of_a_kind_stands() {
+        let (store, _dir) = temp_store().await;
+        let repo = "acme/ops";
+        assert!(
+            store
+                .record_decision(repo, 1, DecisionKind::Accept, "carol", 100)
+                .await
+                .expect("record")
+        );
+        assert!(
+            !store
+                .record_decision(repo, 1, DecisionKind::Accept, "dave", 200)
+                .await
+                .expect("again")
+        );
+        assert!(
+            store
+                .record_decision(repo, 1, DecisionKind::Vet, "dave", 300)
+                .await
+                .expect("vet")
+        );
+        assert!(
+            store
+                .record_decision(repo, 2, DecisionKind::Reject, "carol", 50)
+                .await
+                .expect("other issue")
+        );
+        assert_eq!(
+            store.decisions_for(repo, 1).await.expect("list"),
+            vec![
+                Decision {
+                    kind: DecisionKind::Accept,
+                    actor: "carol".into(),
+                    decided_at: 100
+                },
+                Decision {
+                    kind: DecisionKind::Vet,
+                    actor: "dave".into(),
+                    decided_at: 300
+                },
+            ]
+        );
+        assert!(store.decisions_for(repo, 3).await.expect("none").is_empty());
+    }
+}

@@ -1,0 +1,68 @@
+//! The store's error type.
+
+use std::sync::Arc;
+
+/// Why a store operation failed. Callers mostly log it and retry later (the webhook
+/// receiver answers 503 so GitHub redelivers); `WriterClosed` means the daemon is stopping.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum StoreError {
+    /// The database refused or failed a query.
+    #[error("database error: {0}")]
+    Db(Arc<sqlx::Error>),
+    /// A schema migration failed at start-up.
+    #[error("migration failed: {0}")]
+    Migrate(Arc<sqlx::migrate::MigrateError>),
+    /// The URL names a database this build cannot use yet.
+    #[error("unsupported store url scheme `{scheme}` (expected sqlite://PATH)")]
+    UnsupportedUrl {
+        /// Only the scheme, so a password in the URL never reaches a log.
+        scheme: String,
+    },
+    /// The inbox writer task is gone (shutdown or a panic), so nothing can be stored.
+    #[error("inbox writer has stopped")]
+    WriterClosed,
+    /// A number does not fit a signed 64-bit column (or a stored one is negative).
+    #[error("{what} {value} is out of range for the store")]
+    OutOfRange {
+        /// Which value.
+        what: &'static str,
+        /// The value, as text.
+        value: String,
+    },
+    /// A stored value that our own code wrote cannot be read back.
+    #[error("stored {what} is invalid: {reason}")]
+    Corrupt {
+        /// Which value.
+        what: &'static str,
+        /// Why it does not parse.
+        reason: String,
+    },
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        Self::Db(Arc::new(e))
+    }
+}
+
+impl From<sqlx::migrate::MigrateError> for StoreError {
+    fn from(e: sqlx::migrate::MigrateError) -> Self {
+        Self::Migrate(Arc::new(e))
+    }
+}
+
+/// A GitHub number or id as the `BIGINT` the store keeps.
+pub(crate) fn to_db(what: &'static str, value: u64) -> Result<i64, StoreError> {
+    i64::try_from(value).map_err(|_| StoreError::OutOfRange {
+        what,
+        value: value.to_string(),
+    })
+}
+
+/// A stored `BIGINT` back as the unsigned number GitHub uses.
+pub(crate) fn from_db(what: &'static str, value: i64) -> Result<u64, StoreError> {
+    u64::try_from(value).map_err(|_| StoreError::OutOfRange {
+        what,
+        value: value.to_string(),
+    })
+}

@@ -1,0 +1,248 @@
+//! The inbox: webhook deliveries, stored before they are acknowledged and processed from
+//! here. Writes go through [`InboxWriter`](super::InboxWriter); this file has the types and
+//! the engine's side (read pending, record the outcome).
+
+use bytes::Bytes;
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use super::{Store, StoreError, now_ms};
+
+/// Deliveries that failed this many times are no longer offered by
+/// [`Store::pending_deliveries`]: they stay in the table, unprocessed and with their last
+/// error, for someone to look at. Five tries ride out a tracker outage of a few minutes
+/// while the engine backs off; polling repairs whatever a dropped delivery missed.
+pub const MAX_DELIVERY_ATTEMPTS: i64 = 5;
+
+/// Who sent a delivery; delivery ids are unique per source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// `POST /webhooks/github` (`X-GitHub-Delivery`).
+    Github,
+    /// `POST /webhooks/jira` (`X-Atlassian-Webhook-Identifier`).
+    Jira,
+}
+
+impl Source {
+    /// The value in the `source` column.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Github => "github",
+            Self::Jira => "jira",
+        }
+    }
+
+    fn parse(s: &str) -> Result<Self, StoreError> {
+        match s {
+            "github" => Ok(Self::Github),
+            "jira" => Ok(Self::Jira),
+            other => Err(StoreError::Corrupt {
+                what: "delivery source",
+                reason: format!("unknown source `{other}`"),
+            }),
+        }
+    }
+}
+
+/// A delivery as received, before it is stored.
+#[derive(Debug, Clone)]
+pub struct NewDelivery {
+    /// Who sent it.
+    pub source: Source,
+    /// The sender's delivery id; a redelivery carries the same one and is stored once.
+    pub delivery_id: String,
+    /// Event name (`issues`, `jira:issue_updated`, …).
+    pub event: String,
+    /// The payload's action, when it has one.
+    pub action: Option<String>,
+    /// The raw body, exactly as signed.
+    pub payload: Bytes,
+}
+
+/// What [`InboxWriter::submit`](super::InboxWriter::submit) did, once committed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Submitted {
+    /// Stored as a new delivery with this sequence number.
+    Inserted {
+        /// Position in the inbox; deliveries are processed in this order.
+        seq: i64,
+    },
+    /// A delivery with this source and id was already stored.
+    Duplicate,
+}
+
+/// A stored delivery waiting to be processed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    /// Position in the inbox.
+    pub seq: i64,
+    /// Who sent it.
+    pub source: Source,
+    /// The sender's delivery id.
+    pub delivery_id: String,
+    /// Event name.
+    pub event: String,
+    /// The payload's action.
+    pub action: Option<String>,
+    /// The raw body; decode it again with `github::webhook::decode`.
+    pub payload: Vec<u8>,
+    /// When it was stored (ms since the epoch).
+    pub received_at: i64,
+    /// Earlier processing attempts that failed.
+    pub attempts: i64,
+    /// Why the last attempt failed.
+    pub last_error: Option<String>,
+}
+
+impl Delivery {
+    fn from_row(row: &AnyRow) -> Result<Self, StoreError> {
+        Ok(Self {
+            seq: row.try_get("seq")?,
+            source: Source::parse(row.try_get("source")?)?,
+            delivery_id: row.try_get("delivery_id")?,
+            event: row.try_get("event")?,
+            action: row.try_get("action")?,
+            payload: row.try_get("payload")?,
+            received_at: row.try_get("received_at")?,
+            attempts: row.try_get("attempts")?,
+            last_error: row.try_get("last_error")?,
+        })
+    }
+}
+
+impl Store {
+    /// The oldest unprocessed deliveries (up to `limit`), in arrival order, skipping those
+    /// that already failed [`MAX_DELIVERY_ATTEMPTS`] times.
+    pub async fn pending_deliveries(&self, limit: u32) -> Result<Vec<Delivery>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT seq, source, delivery_id, event, action, payload, received_at, attempts, \
+                    last_error \
+             FROM deliveries WHERE processed_at IS NULL AND attempts < $1 \
+             ORDER BY seq LIMIT $2",
+        )
+        .bind(MAX_DELIVERY_ATTEMPTS)
+        .bind(i64::from(limit))
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(Delivery::from_row).collect()
+    }
+
+    /// Records how processing went: `Ok` marks the delivery processed; `Err` keeps it
+    /// pending (so a transient failure is retried) with the reason and one more attempt.
+    pub async fn finish_delivery(
+        &self,
+        seq: i64,
+        outcome: Result<(), String>,
+    ) -> Result<(), StoreError> {
+        let now = now_ms();
+        let query = match outcome {
+            Ok(()) => sqlx::query(
+                "UPDATE deliveries SET processed_at = $1, attempts = attempts + 1, \
+                        last_error = NULL WHERE seq = $2",
+            )
+            .bind(now)
+            .bind(seq),
+            Err(reason) => sqlx::query(
+                "UPDATE deliveries SET attempts = attempts + 1, last_error = $1 WHERE seq = $2",
+            )
+            .bind(reason)
+            .bind(seq),
+        };
+        query.execute(self.pool()).await?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::InboxWriter;
+    use crate::store::testing::temp_store;
+
+    fn delivery(id: &str) -> NewDelivery {
+        NewDelivery {
+            source: Source::Github,
+            delivery_id: id.to_owned(),
+            event: "issues".into(),
+            action: Some("opened".into()),
+            payload: Bytes::from_static(b"{\"action\":\"opened\"}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn pending_then_processed_or_retried() {
+        let (store, _dir) = temp_store().await;
+        let (writer, _task) = InboxWriter::spawn(store.clone());
+        for id in ["a", "b", "c"] {
+            writer.submit(delivery(id)).await.expect("submit");
+        }
+        let pending = store.pending_deliveries(10).await.expect("pending");
+        let ids: Vec<_> = pending.iter().map(|d| d.delivery_id.as_str()).collect();
+        assert_eq!(ids, ["a", "b", "c"]);
+        assert_eq!(pending[0].payload, b"{\"action\":\"opened\"}");
+        assert_eq!(pending[0].action.as_deref(), Some("opened"));
+        assert_eq!(pending[0].source, Source::Github);
+
+        store
+            .finish_delivery(pending[0].seq, Ok(()))
+            .await
+            .expect("ok");
+        store
+            .finish_delivery(pending[1].seq, Err("jira 503".into()))
+            .await
+            .expect("err");
+        let pending = store.pending_deliveries(10).await.expect("pending");
+        let ids: Vec<_> = pending.iter().map(|d| d.delivery_id.as_str()).collect();
+        assert_eq!(ids, ["b", "c"]);
+        assert_eq!(pending[0].attempts, 1);
+        assert_eq!(pending[0].last_error.as_deref(), Some("jira 503"));
+        assert_eq!(store.pending_deliveries(1).await.expect("limit").len(), 1);
+    }
+
+    #[tokio::test]
+    async fn gives_up_after_max_attempts() {
+        let (store, _dir) = temp_store().await;
+        let (writer, _task) = InboxWriter::spawn(store.clone());
+        let Submitted::Inserted { seq } = writer.submit(delivery("x")).await.expect("submit")
+        else {
+            panic!("not inserted");
+        };
+        for _ in 0..MAX_DELIVERY_ATTEMPTS {
+            assert_eq!(
+                store.pending_deliveries(10).await.expect("pending").len(),
+                1
+            );
+            store
+                .finish_delivery(seq, Err("boom".into()))
+                .await
+                .expect("finish");
+        }
+        assert!(
+            store
+                .pending_deliveries(10)
+                .await
+                .expect("pending")
+                .is_empty()
+        );
+    }
+
+    #[tokio::test]
+    async fn same_id_from_another_source_is_not_a_duplicate() {
+        let (store, _dir) = temp_store().await;
+        let (writer, _task) = InboxWriter::spawn(store.clone());
+        let mut jira = delivery("same");
+        jira.source = Source::Jira;
+        assert!(matches!(
+            writer.submit(delivery("same")).await,
+            Ok(Submitted::Inserted { .. })
+        ));
+        assert!(matches!(
+            writer.submit(jira).await,
+            Ok(Submitted::Inserted { .. })
+        ));
+        assert_eq!(
+            writer.submit(delivery("same")).await.expect("dup"),
+            Submitted::Duplicate
+        );
+    }
+}

@@ -1,0 +1,267 @@
+//! The outbox: every external write (a comment, a label, an epic, a story) as a row with an
+//! idempotency key, executed by the engine's workers and retried until done or failed.
+//!
+//! Claiming marks rows `running` and leases them for [`CLAIM_LEASE`]: a row still `running`
+//! when its lease ends (the daemon crashed or was killed mid-call) is due again, on this
+//! process after a restart or on another replica. A retried write may follow one that did
+//! land, which is why the writers look up their marker before creating anything.
+
+use std::time::Duration;
+
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use super::{Store, StoreError, now_ms};
+
+/// How long a claimed row belongs to its worker before it counts as abandoned and is due
+/// again. Longer than one write with all its retries (six attempts, backoff capped at 60 s),
+/// so a slow but live worker is not doubled; short enough that a crash delays work by
+/// minutes, not hours.
+pub const CLAIM_LEASE: Duration = Duration::from_secs(10 * 60);
+
+/// A claimed outbox row, to be executed by a worker.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutboxJob {
+    /// Row id, for `complete` / `retry_later` / `fail`.
+    pub id: i64,
+    /// The idempotency key it was enqueued with.
+    pub idem_key: String,
+    /// What kind of write (the engine's own names).
+    pub kind: String,
+    /// The write's parameters.
+    pub payload: serde_json::Value,
+    /// Claims so far, this one included.
+    pub attempts: i64,
+}
+
+impl OutboxJob {
+    fn from_row(row: &AnyRow) -> Result<Self, StoreError> {
+        let payload: String = row.try_get("payload")?;
+        Ok(Self {
+            id: row.try_get("id")?,
+            idem_key: row.try_get("idem_key")?,
+            kind: row.try_get("kind")?,
+            payload: serde_json::from_str(&payload).map_err(|e| StoreError::Corrupt {
+                what: "outbox payload",
+                reason: e.to_string(),
+            })?,
+            attempts: row.try_get("attempts")?,
+        })
+    }
+}
+
+impl Store {
+    /// Queues a write; `false` (and nothing changes) when `idem_key` was queued before, so
+    /// deciding the same thing twice never writes twice.
+    pub async fn enqueue(
+        &self,
+        idem_key: &str,
+        kind: &str,
+        payload: &serde_json::Value,
+    ) -> Result<bool, StoreError> {
+        let now = now_ms();
+        let done = sqlx::query(
+            "INSERT INTO outbox (idem_key, kind, payload, state, attempts, next_attempt_at, \
+                                 created_at, updated_at) \
+             VALUES ($1, $2, $3, 'pending', 0, $4, $4, $4) ON CONFLICT (idem_key) DO NOTHING",
+        )
+        .bind(idem_key)
+        .bind(kind)
+        .bind(payload.to_string())
+        .bind(now)
+        .execute(self.pool())
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Claims up to `limit` rows due at `now` (pending ones whose time has come, and running
+    /// ones whose lease ended), oldest due first: marks them running, counts the attempt.
+    pub async fn claim_due(&self, now: i64, limit: u32) -> Result<Vec<OutboxJob>, StoreError> {
+        let lease_ms = i64::try_from(CLAIM_LEASE.as_millis()).unwrap_or(i64::MAX);
+        // The state/time test is repeated outside the subquery so that, on PostgreSQL, a row
+        // another replica claimed meanwhile is re-checked and skipped, not claimed twice.
+        let rows = sqlx::query(
+            "UPDATE outbox SET state = 'running', attempts = attempts + 1, \
+                    next_attempt_at = $2, updated_at = $1 \
+             WHERE state IN ('pending', 'running') AND next_attempt_at <= $1 AND id IN ( \
+                 SELECT id FROM outbox \
+                 WHERE state IN ('pending', 'running') AND next_attempt_at <= $1 \
+                 ORDER BY next_attempt_at, id LIMIT $3) \
+             RETURNING id, idem_key, kind, payload, attempts",
+        )
+        .bind(now)
+        .bind(now.saturating_add(lease_ms))
+        .bind(i64::from(limit))
+        .fetch_all(self.pool())
+        .await?;
+        let mut jobs = rows
+            .iter()
+            .map(OutboxJob::from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        jobs.sort_by_key(|j| j.id);
+        Ok(jobs)
+    }
+
+    /// The write is done.
+    pub async fn complete(&self, id: i64) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE outbox SET state = 'done', last_error = NULL, updated_at = $1 WHERE id = $2",
+        )
+        .bind(now_ms())
+        .bind(id)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// The write failed in a way that may pass (timeout, 5xx, rate limit): try again at `at`.
+    pub async fn retry_later(&self, id: i64, at: i64, error: &str) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE outbox SET state = 'pending', next_attempt_at = $1, last_error = $2, \
+                    updated_at = $3 WHERE id = $4",
+        )
+        .bind(at)
+        .bind(error)
+        .bind(now_ms())
+        .bind(id)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// The write cannot succeed (a 4xx that retrying will not fix): stop trying, keep why.
+    pub async fn fail(&self, id: i64, error: &str) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE outbox SET state = 'failed', last_error = $1, updated_at = $2 WHERE id = $3",
+        )
+        .bind(error)
+        .bind(now_ms())
+        .bind(id)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// Writes not yet done or failed (pending or running): for `/metrics`, `/readyz` and
+    /// draining on shutdown.
+    pub async fn pending_count(&self) -> Result<i64, StoreError> {
+        let n =
+            sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE state IN ('pending', 'running')")
+                .fetch_one(self.pool())
+                .await?;
+        Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::testing::temp_store;
+    use serde_json::json;
+
+    fn lease_ms() -> i64 {
+        i64::try_from(CLAIM_LEASE.as_millis()).expect("lease fits")
+    }
+
+    #[tokio::test]
+    async fn enqueue_is_idempotent_per_key() {
+        let (store, _dir) = temp_store().await;
+        assert!(
+            store
+                .enqueue("epic:acme/ops#1", "create_epic", &json!({"n": 1}))
+                .await
+                .expect("enqueue")
+        );
+        assert!(
+            !store
+                .enqueue("epic:acme/ops#1", "create_epic", &json!({"n": 2}))
+                .await
+                .expect("again")
+        );
+        assert_eq!(store.pending_count().await.expect("count"), 1);
+        let jobs = store.claim_due(now_ms(), 10).await.expect("claim");
+        assert_eq!(jobs.len(), 1);
+        assert_eq!(jobs[0].payload, json!({"n": 1}), "first payload kept");
+        assert_eq!(jobs[0].kind, "create_epic");
+        assert_eq!(jobs[0].attempts, 1);
+    }
+
+    #[tokio::test]
+    async fn claim_complete_retry_fail() {
+        let (store, _dir) = temp_store().await;
+        for key in ["a", "b", "c"] {
+            store
+                .enqueue(key, "comment", &json!({}))
+                .await
+                .expect("enqueue");
+        }
+        let now = now_ms();
+        let jobs = store.claim_due(now, 2).await.expect("claim");
+        let keys: Vec<_> = jobs.iter().map(|j| j.idem_key.as_str()).collect();
+        assert_eq!(keys, ["a", "b"], "limit respected, oldest first");
+        // Claimed rows are not handed out again while their lease runs.
+        let rest = store.claim_due(now, 10).await.expect("claim rest");
+        assert_eq!(rest.len(), 1);
+        assert_eq!(rest[0].idem_key, "c");
+        assert!(store.claim_due(now, 10).await.expect("none").is_empty());
+
+        store.complete(jobs[0].id).await.expect("complete");
+        store
+            .retry_later(jobs[1].id, now + 1_000, "503 from jira")
+            .await
+            .expect("retry");
+        store.fail(rest[0].id, "400 bad field").await.expect("fail");
+        assert_eq!(store.pending_count().await.expect("count"), 1);
+
+        assert!(
+            store
+                .claim_due(now + 999, 10)
+                .await
+                .expect("early")
+                .is_empty()
+        );
+        let again = store.claim_due(now + 1_000, 10).await.expect("due");
+        assert_eq!(again.len(), 1);
+        assert_eq!(again[0].idem_key, "b");
+        assert_eq!(again[0].attempts, 2);
+    }
+
+    #[tokio::test]
+    async fn rows_left_running_are_due_again_after_restart() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}", dir.path().join("c.db").display());
+        let now;
+        {
+            let store = Store::open(&url).await.expect("open");
+            store
+                .enqueue("k1", "label", &json!({"l": 1}))
+                .await
+                .expect("enqueue");
+            store
+                .enqueue("k2", "label", &json!({"l": 2}))
+                .await
+                .expect("enqueue");
+            now = now_ms();
+            let claimed = store.claim_due(now, 10).await.expect("claim");
+            assert_eq!(claimed.len(), 2);
+            store.complete(claimed[0].id).await.expect("complete");
+            // "Crash": k2 is left running.
+            store.close().await;
+        }
+        let store = Store::open(&url).await.expect("reopen");
+        assert_eq!(store.pending_count().await.expect("count"), 1);
+        assert!(
+            store
+                .claim_due(now + 1, 10)
+                .await
+                .expect("leased")
+                .is_empty(),
+            "still leased to the crashed worker"
+        );
+        let again = store.claim_due(now + lease_ms(), 10).await.expect("due");
+        assert_eq!(again.len(), 1);
+        assert_eq!(again[0].idem_key, "k2");
+        assert_eq!(again[0].payload, json!({"l": 2}));
+        assert_eq!(again[0].attempts, 2);
+    }
+}
