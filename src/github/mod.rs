@@ -1,1 +1,3 @@
 //! GitHub: the REST client (octocrab) and the webhook signature check and event decoding.
+
+pub mod client;
