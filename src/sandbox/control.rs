@@ -66,8 +66,8 @@ fn not_found() -> Response {
         .into_response()
 }
 
-fn parse<T: serde::de::DeserializeOwned>(body: &Bytes) -> Result<T, Response> {
-    serde_json::from_slice(body).map_err(bad)
+fn parse<T: serde::de::DeserializeOwned>(body: &Bytes) -> Result<T, Box<Response>> {
+    serde_json::from_slice(body).map_err(|e| Box::new(bad(e)))
 }
 
 #[derive(Deserialize)]
@@ -104,7 +104,7 @@ struct Target {
 async fn set_webhook(State(s): Ctl, body: Bytes) -> Response {
     let t: Target = match parse(&body) {
         Ok(t) => t,
-        Err(resp) => return resp,
+        Err(resp) => return *resp,
     };
     if let Some(u) = &t.url
         && url::Url::parse(u).is_err()
@@ -129,14 +129,14 @@ async fn set_drop(State(s): Ctl, body: Bytes) -> Response {
             s.deliveries.set_drop(d.drop);
             axum::Json(json!({ "drop": d.drop })).into_response()
         }
-        Err(resp) => resp,
+        Err(resp) => *resp,
     }
 }
 
 async fn add_fault(State(s): Ctl, body: Bytes) -> Response {
     let spec: FaultSpec = match parse(&body) {
         Ok(spec) => spec,
-        Err(resp) => return resp,
+        Err(resp) => return *resp,
     };
     match s.faults.add(spec) {
         Ok(id) => (StatusCode::CREATED, axum::Json(json!({ "id": id }))).into_response(),

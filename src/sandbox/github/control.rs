@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 use super::GithubHub;
 use super::http::{ApiError, number, parse_body};
 use super::model::{MemberRole, MemberState, Membership};
-use super::ops::IssuePatch;
+use super::ops::{IssuePatch, NewIssue};
 use super::render;
 
 type Hub = State<Arc<GithubHub>>;
@@ -129,8 +129,19 @@ async fn open_issue(
     body: Bytes,
 ) -> ApiResult {
     let i: OpenIssue = parse_body(&body)?;
-    let n = hub
-        .write(|tx| tx.create_issue(&o, &r, &i.actor, &i.title, i.body, &i.labels, &i.assignees))?;
+    let n = hub.write(|tx| {
+        tx.create_issue(
+            &o,
+            &r,
+            &i.actor,
+            NewIssue {
+                title: i.title,
+                body: i.body,
+                labels: i.labels,
+                assignees: i.assignees,
+            },
+        )
+    })?;
     Ok((
         StatusCode::CREATED,
         axum::Json(full_state(&hub, &o, &r, n)?),

@@ -21,6 +21,19 @@ pub struct Tx<'a> {
     pub changed: bool,
 }
 
+/// A new issue's content.
+#[derive(Debug, Default, Clone)]
+pub struct NewIssue {
+    /// Title (required).
+    pub title: String,
+    /// Markdown body.
+    pub body: Option<String>,
+    /// Labels (missing ones are created).
+    pub labels: Vec<String>,
+    /// Assignee logins.
+    pub assignees: Vec<String>,
+}
+
 /// What `PATCH /repos/{o}/{r}/issues/{n}` may change.
 #[derive(Debug, Default, Clone, serde::Deserialize)]
 pub struct IssuePatch {
@@ -169,17 +182,20 @@ impl<'a> Tx<'a> {
         owner: &str,
         name: &str,
         actor: &str,
-        title: &str,
-        body: Option<String>,
-        labels: &[String],
-        assignees: &[String],
+        new: NewIssue,
     ) -> Result<u64, ApiError> {
+        let NewIssue {
+            title,
+            body,
+            labels,
+            assignees,
+        } = new;
         if title.trim().is_empty() {
             return Err(ApiError::validation("Issue", "title", "missing_field"));
         }
         self.world.account(actor, "User");
         let mut names = Vec::new();
-        for l in labels {
+        for l in &labels {
             let label = self.ensure_label(owner, name, l, None, None)?;
             if !names
                 .iter()
@@ -195,13 +211,13 @@ impl<'a> Tx<'a> {
         repo.issues.push(Issue {
             id,
             number,
-            title: title.to_owned(),
+            title,
             body,
             user: actor.to_owned(),
             open: true,
             state_reason: None,
             labels: names,
-            assignees: assignees.to_vec(),
+            assignees,
             created_at: now,
             updated_at: now,
             closed_at: None,

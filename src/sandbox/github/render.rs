@@ -164,7 +164,7 @@ pub fn issue(w: &World, repo: &Repo, i: &Issue) -> Value {
         "html_url": format!("{base}/{}/issues/{}", repo.full_name(), i.number),
         "id": i.id, "node_id": node_id("Issue", i.id), "number": i.number, "title": i.title,
         "user": user_by_login(w, &i.user), "labels": labels,
-        "state": if i.open { "open" } else { "closed" }, "locked": false,
+        "state": if i.open { "open" } else { "closed" }, "locked": false, "draft": false,
         "assignee": assignees.first().cloned().unwrap_or(Value::Null), "assignees": assignees,
         "milestone": null, "comments": i.comments.len(),
         "created_at": ts(i.created_at), "updated_at": ts(i.updated_at),
@@ -219,7 +219,7 @@ pub fn repository(w: &World, repo: &Repo) -> Value {
             "archived": false, "disabled": false, "open_issues_count": open, "license": null,
             "allow_forking": true, "is_template": false, "web_commit_signoff_required": false,
             "topics": [], "forks": 0, "open_issues": open, "watchers": 0, "default_branch": "main",
-            "network_count": 0, "subscribers_count": 0,
+            "network_count": 0, "subscribers_count": 0, "custom_properties": {},
         }),
     );
     let templated = [

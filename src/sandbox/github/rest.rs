@@ -16,7 +16,7 @@ use serde_json::Value;
 use super::GithubHub;
 use super::http::{ApiError, Page, number, paginate, parse_body, query_pairs};
 use super::model::{MemberRole, MemberState};
-use super::ops::IssuePatch;
+use super::ops::{self, IssuePatch};
 use super::render;
 
 type Hub = State<Arc<GithubHub>>;
@@ -248,8 +248,19 @@ async fn create_issue(
     };
     let actor = bot(&hub);
     let labels = label_names(new.labels);
-    let n =
-        hub.write(|tx| tx.create_issue(&o, &r, &actor, &title, new.body, &labels, &new.assignees))?;
+    let n = hub.write(|tx| {
+        tx.create_issue(
+            &o,
+            &r,
+            &actor,
+            ops::NewIssue {
+                title,
+                body: new.body,
+                labels,
+                assignees: new.assignees,
+            },
+        )
+    })?;
     let mut resp = json(StatusCode::CREATED, issue_json(&hub, &o, &r, n)?);
     if let Ok(v) =
         axum::http::HeaderValue::from_str(&format!("{}/repos/{o}/{r}/issues/{n}", hub.base_url()))
