@@ -102,6 +102,7 @@ pub fn full_user(base: &str, a: &Account, private: bool) -> Value {
     });
     merge(&mut v, extra);
     if private {
+        v["user_view_type"] = Value::String("private".into());
         merge(
             &mut v,
             json!({

@@ -2,6 +2,7 @@
 //! No sleeps for synchronisation: deliveries arrive on a channel, faults and the change
 //! feed are waited for through their long-poll routes.
 
+mod contract;
 mod faults;
 mod hooks;
 mod rest;

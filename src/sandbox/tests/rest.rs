@@ -353,3 +353,14 @@ async fn comments_paginate_and_edit() {
         102
     );
 }
+
+#[tokio::test]
+async fn user_view_type_matches_the_shape() {
+    let env = start().await;
+    let me: Value = env.get("/user").await.json().await.expect("json");
+    assert_eq!(me["user_view_type"], "private");
+    assert!(me.get("two_factor_authentication").is_some());
+    let alice: Value = env.get("/users/alice").await.json().await.expect("json");
+    assert_eq!(alice["user_view_type"], "public");
+    assert_eq!(env.get("/users/nobody").await.status(), StatusCode::NOT_FOUND);
+}
