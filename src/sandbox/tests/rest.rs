@@ -362,5 +362,8 @@ async fn user_view_type_matches_the_shape() {
     assert!(me.get("two_factor_authentication").is_some());
     let alice: Value = env.get("/users/alice").await.json().await.expect("json");
     assert_eq!(alice["user_view_type"], "public");
-    assert_eq!(env.get("/users/nobody").await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        env.get("/users/nobody").await.status(),
+        StatusCode::NOT_FOUND
+    );
 }
