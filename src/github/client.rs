@@ -1,0 +1,395 @@
+//! The GitHub REST client the engine uses: issues, comments, labels, team membership.
+//!
+//! Built on octocrab's raw `_get`/`_post`/… calls rather than its typed routes, because the
+//! typed routes turn an error answer into an error without its headers, and retrying needs
+//! `Retry-After` and `x-ratelimit-*` (`crate::retry::classify`). octocrab's own retry is off
+//! (it would retry a POST at once, duplicating comments); every call goes through
+//! `crate::retry::RetryPolicy`. Pages are followed through the `Link` header, made relative
+//! so octocrab keeps sending the token (it drops it for absolute URLs to other hosts).
+
+mod error;
+mod model;
+
+use std::sync::Once;
+use std::time::{Duration, SystemTime};
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use octocrab::Octocrab;
+use reqwest::Method;
+use reqwest::header::HeaderMap;
+use secrecy::{ExposeSecret, SecretString};
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+
+pub use self::error::GithubError;
+pub use self::model::{Comment, Issue, IssueState, StateReason};
+use self::model::{RawComment, RawId, RawIssue, RawLabel, RawMembership, RawUser};
+use crate::retry::{RetryPolicy, classify};
+
+/// Connect timeout per attempt: a healthy GitHub accepts in well under a second.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Read timeout per attempt: GitHub's own limit for a request is 10 s; leave headroom.
+const READ_TIMEOUT: Duration = Duration::from_secs(30);
+/// Page size for lists: GitHub's maximum, fewest round trips.
+const PER_PAGE: u32 = 100;
+
+/// Installs aws-lc-rs as the process's rustls provider (once; later calls do nothing).
+/// Needed because more than one rustls user is linked and rustls then refuses to guess.
+pub fn install_crypto_provider() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        // Err means another provider was installed first, which is just as good.
+        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    });
+}
+
+/// An answer that passed the status check.
+struct Answer {
+    headers: HeaderMap,
+    body: String,
+}
+
+/// A GitHub REST client for one token.
+#[derive(Debug, Clone)]
+pub struct GithubClient {
+    octo: Octocrab,
+    policy: RetryPolicy,
+}
+
+/// `owner/name` split and percent-encoded for a path.
+fn repo_path(repo: &str) -> Result<String, GithubError> {
+    match repo.split_once('/') {
+        Some((o, n)) if !o.is_empty() && !n.is_empty() && !n.contains('/') => {
+            Ok(format!("/repos/{}/{}", seg(o), seg(n)))
+        }
+        _ => Err(GithubError::Invalid(format!(
+            "repository {repo:?} is not owner/name"
+        ))),
+    }
+}
+
+/// Percent-encodes one path segment (label names hold `/` and spaces).
+fn seg(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// The `rel="next"` target of a `Link` header, as a path and query (see module doc).
+fn next_link(headers: &HeaderMap) -> Option<String> {
+    let link = headers.get(reqwest::header::LINK)?.to_str().ok()?;
+    let target = link.split(',').find_map(|part| {
+        let (url, params) = part.trim().split_once(';')?;
+        params
+            .split(';')
+            .any(|p| p.trim() == "rel=\"next\"")
+            .then(|| url.trim().trim_start_matches('<').trim_end_matches('>'))
+    })?;
+    match url::Url::parse(target) {
+        Ok(u) => Some(match u.query() {
+            Some(q) => format!("{}?{q}", u.path()),
+            None => u.path().to_owned(),
+        }),
+        Err(_) => target.starts_with('/').then(|| target.to_owned()),
+    }
+}
+
+fn decode<T: DeserializeOwned>(path: &str, body: &str) -> Result<T, GithubError> {
+    serde_json::from_str(body).map_err(|source| GithubError::Decode {
+        path: path.to_owned(),
+        source,
+    })
+}
+
+impl GithubClient {
+    /// A client for `api_url` (`https://api.github.com`, `https://HOST/api/v3`, or the
+    /// sandbox's base URL) authenticating with `token`.
+    pub fn new(
+        api_url: &str,
+        token: &SecretString,
+        policy: RetryPolicy,
+    ) -> Result<Self, GithubError> {
+        install_crypto_provider();
+        let octo = Octocrab::builder()
+            .add_retry_config(octocrab::service::middleware::retry::RetryConfig::None)
+            .set_connect_timeout(Some(CONNECT_TIMEOUT))
+            .set_read_timeout(Some(READ_TIMEOUT))
+            .base_uri(api_url.trim_end_matches('/'))
+            .map_err(|e| GithubError::Setup(format!("api_url {api_url:?}: {e}")))?
+            .personal_token(token.expose_secret().to_owned())
+            .build()
+            .map_err(|e| GithubError::Setup(e.to_string()))?;
+        Ok(Self { octo, policy })
+    }
+
+    async fn attempt(
+        &self,
+        method: &Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<Answer, GithubError> {
+        let transport = |source: octocrab::Error| GithubError::Transport {
+            method: method.to_string(),
+            path: path.to_owned(),
+            transient: matches!(
+                source,
+                octocrab::Error::Hyper { .. } | octocrab::Error::Service { .. }
+            ),
+            source: Box::new(source),
+        };
+        let resp = match *method {
+            Method::GET => self.octo._get(path).await,
+            Method::POST => self.octo._post(path, body).await,
+            Method::PATCH => self.octo._patch(path, body).await,
+            Method::PUT => self.octo._put(path, body).await,
+            Method::DELETE => self.octo._delete(path, body).await,
+            _ => {
+                return Err(GithubError::Invalid(format!(
+                    "method {method} not supported"
+                )));
+            }
+        }
+        .map_err(transport)?;
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let text = self.octo.body_to_string(resp).await.map_err(transport)?;
+        if status.is_success() {
+            return Ok(Answer {
+                headers,
+                body: text,
+            });
+        }
+        let message = serde_json::from_str::<Value>(&text)
+            .ok()
+            .and_then(|v| v.get("message").and_then(Value::as_str).map(str::to_owned))
+            .unwrap_or(text);
+        Err(GithubError::Status {
+            method: method.to_string(),
+            path: path.to_owned(),
+            status: status.as_u16(),
+            message,
+            hint: classify(status, &headers, SystemTime::now()),
+        })
+    }
+
+    /// One call with retries.
+    async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<Answer, GithubError> {
+        let what = format!("{method} {path}");
+        self.policy
+            .run(&what, || self.attempt(&method, path, body.as_ref()))
+            .await
+    }
+
+    /// Every page of a list, following `Link: rel="next"`.
+    async fn all_pages<T: DeserializeOwned>(&self, first: String) -> Result<Vec<T>, GithubError> {
+        let mut items = Vec::new();
+        let mut next = Some(first);
+        while let Some(path) = next.take() {
+            let answer = self.call(Method::GET, &path, None).await?;
+            items.extend(decode::<Vec<T>>(&path, &answer.body)?);
+            next = next_link(&answer.headers);
+        }
+        Ok(items)
+    }
+
+    /// The token's login (`GET /user`), so the daemon can ignore its own writes.
+    pub async fn current_user(&self) -> Result<String, GithubError> {
+        let a = self.call(Method::GET, "/user", None).await?;
+        Ok(decode::<RawUser>("/user", &a.body)?.login)
+    }
+
+    /// One issue.
+    pub async fn get_issue(&self, repo: &str, number: u64) -> Result<Issue, GithubError> {
+        let path = format!("{}/issues/{number}", repo_path(repo)?);
+        let a = self.call(Method::GET, &path, None).await?;
+        Ok(decode::<RawIssue>(&path, &a.body)?.into())
+    }
+
+    /// Issues of `repo` (open and closed) having all of `labels`, changed at or after
+    /// `since`, all pages. Pull requests are included, flagged `is_pull_request`.
+    pub async fn list_issues(
+        &self,
+        repo: &str,
+        labels: &[String],
+        since: Option<DateTime<Utc>>,
+    ) -> Result<Vec<Issue>, GithubError> {
+        let mut q = url::form_urlencoded::Serializer::new(String::new());
+        q.append_pair("state", "all")
+            .append_pair("per_page", &PER_PAGE.to_string());
+        q.append_pair("sort", "updated")
+            .append_pair("direction", "asc");
+        if !labels.is_empty() {
+            q.append_pair("labels", &labels.join(","));
+        }
+        if let Some(s) = since {
+            q.append_pair("since", &s.to_rfc3339_opts(SecondsFormat::Secs, true));
+        }
+        let path = format!("{}/issues?{}", repo_path(repo)?, q.finish());
+        let raw: Vec<RawIssue> = self.all_pages(path).await?;
+        Ok(raw.into_iter().map(Issue::from).collect())
+    }
+
+    /// Every comment of an issue, oldest first.
+    pub async fn list_comments(
+        &self,
+        repo: &str,
+        number: u64,
+    ) -> Result<Vec<Comment>, GithubError> {
+        let path = format!(
+            "{}/issues/{number}/comments?per_page={PER_PAGE}",
+            repo_path(repo)?
+        );
+        let raw: Vec<RawComment> = self.all_pages(path).await?;
+        Ok(raw.into_iter().map(Comment::from).collect())
+    }
+
+    /// Comments on an issue; returns the new comment's id. Not idempotent: look the
+    /// comment's marker up before calling again after a failure.
+    pub async fn create_comment(
+        &self,
+        repo: &str,
+        number: u64,
+        body: &str,
+    ) -> Result<u64, GithubError> {
+        let path = format!("{}/issues/{number}/comments", repo_path(repo)?);
+        let a = self
+            .call(Method::POST, &path, Some(json!({ "body": body })))
+            .await?;
+        Ok(decode::<RawId>(&path, &a.body)?.id)
+    }
+
+    /// Replaces a comment's body.
+    pub async fn update_comment(
+        &self,
+        repo: &str,
+        comment_id: u64,
+        body: &str,
+    ) -> Result<(), GithubError> {
+        let path = format!("{}/issues/comments/{comment_id}", repo_path(repo)?);
+        self.call(Method::PATCH, &path, Some(json!({ "body": body })))
+            .await?;
+        Ok(())
+    }
+
+    /// Adds labels (GitHub creates missing ones); returns the issue's labels after.
+    pub async fn add_labels(
+        &self,
+        repo: &str,
+        number: u64,
+        labels: &[String],
+    ) -> Result<Vec<String>, GithubError> {
+        let path = format!("{}/issues/{number}/labels", repo_path(repo)?);
+        let a = self
+            .call(Method::POST, &path, Some(json!({ "labels": labels })))
+            .await?;
+        Ok(decode::<Vec<RawLabel>>(&path, &a.body)?
+            .into_iter()
+            .map(|l| l.name)
+            .collect())
+    }
+
+    /// Removes a label; a label already gone (404) is success.
+    pub async fn remove_label(
+        &self,
+        repo: &str,
+        number: u64,
+        label: &str,
+    ) -> Result<(), GithubError> {
+        let path = format!("{}/issues/{number}/labels/{}", repo_path(repo)?, seg(label));
+        match self.call(Method::DELETE, &path, None).await {
+            Ok(_) => Ok(()),
+            Err(e) if e.is_not_found() => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Closes an issue with a reason (`not_planned` for a rejected concern).
+    pub async fn close_issue(
+        &self,
+        repo: &str,
+        number: u64,
+        reason: StateReason,
+    ) -> Result<(), GithubError> {
+        let path = format!("{}/issues/{number}", repo_path(repo)?);
+        let body = json!({ "state": "closed", "state_reason": reason.as_str() });
+        self.call(Method::PATCH, &path, Some(body)).await?;
+        Ok(())
+    }
+
+    /// Reopens an issue.
+    pub async fn reopen_issue(&self, repo: &str, number: u64) -> Result<(), GithubError> {
+        let path = format!("{}/issues/{number}", repo_path(repo)?);
+        self.call(Method::PATCH, &path, Some(json!({ "state": "open" })))
+            .await?;
+        Ok(())
+    }
+
+    /// Whether `login` is an active member of `org/slug` (404 and `pending` are not).
+    pub async fn is_team_member(
+        &self,
+        org: &str,
+        slug: &str,
+        login: &str,
+    ) -> Result<bool, GithubError> {
+        let path = format!(
+            "/orgs/{}/teams/{}/memberships/{}",
+            seg(org),
+            seg(slug),
+            seg(login)
+        );
+        match self.call(Method::GET, &path, None).await {
+            Ok(a) => Ok(decode::<RawMembership>(&path, &a.body)?.state == "active"),
+            Err(e) if e.is_not_found() => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::header::HeaderValue;
+
+    #[test]
+    fn next_link_is_made_relative() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            reqwest::header::LINK,
+            HeaderValue::from_static(
+                "<https://ghe.example/api/v3/repos/a/b/issues?per_page=2&page=2>; rel=\"next\", \
+                 <https://ghe.example/api/v3/repos/a/b/issues?per_page=2&page=5>; rel=\"last\"",
+            ),
+        );
+        assert_eq!(
+            next_link(&h).as_deref(),
+            Some("/api/v3/repos/a/b/issues?per_page=2&page=2")
+        );
+        h.insert(
+            reqwest::header::LINK,
+            HeaderValue::from_static("<https://x/y?page=1>; rel=\"prev\""),
+        );
+        assert_eq!(next_link(&h), None);
+    }
+
+    #[test]
+    fn repo_paths_are_checked_and_encoded() {
+        assert_eq!(
+            repo_path("acme/sre council").ok().as_deref(),
+            Some("/repos/acme/sre%20council")
+        );
+        assert!(repo_path("acme").is_err());
+        assert!(repo_path("a/b/c").is_err());
+        assert_eq!(seg("council/accepted"), "council%2Faccepted");
+    }
+}

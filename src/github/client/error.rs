@@ -1,0 +1,77 @@
+//! The GitHub client's error, which knows whether retrying can help.
+
+use crate::retry::{RetryHint, Retryable};
+
+/// A failed GitHub call.
+#[derive(Debug, thiserror::Error)]
+pub enum GithubError {
+    /// GitHub answered with an error status.
+    #[error("GitHub {method} {path}: HTTP {status}: {message}")]
+    Status {
+        /// Request method.
+        method: String,
+        /// Request path.
+        path: String,
+        /// Response status.
+        status: u16,
+        /// GitHub's `message` (or the raw body).
+        message: String,
+        /// From `crate::retry::classify` over status and headers (`Retry-After`, rate limit).
+        hint: RetryHint,
+    },
+    /// The request did not get an answer (connection refused, reset, timeout).
+    #[error("GitHub {method} {path}: {source}")]
+    Transport {
+        /// Request method.
+        method: String,
+        /// Request path.
+        path: String,
+        /// Whether the failure is transient (network) rather than a local bug (bad URI).
+        transient: bool,
+        /// The underlying error.
+        #[source]
+        source: Box<octocrab::Error>,
+    },
+    /// The answer was not the JSON we expected.
+    #[error("GitHub {path}: unexpected response body: {source}")]
+    Decode {
+        /// Request path.
+        path: String,
+        /// The parse error.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// The client could not be built (bad API URL).
+    #[error("GitHub client: {0}")]
+    Setup(String),
+    /// An argument cannot be sent (e.g. a repository not written `owner/name`).
+    #[error("GitHub client: {0}")]
+    Invalid(String),
+}
+
+impl GithubError {
+    /// The HTTP status GitHub answered, if it answered.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Self::Status { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
+    /// Whether GitHub said 404.
+    pub fn is_not_found(&self) -> bool {
+        self.status() == Some(404)
+    }
+}
+
+impl Retryable for GithubError {
+    fn retry_hint(&self) -> RetryHint {
+        match self {
+            Self::Status { hint, .. } => *hint,
+            Self::Transport {
+                transient: true, ..
+            } => RetryHint::Backoff,
+            _ => RetryHint::Never,
+        }
+    }
+}

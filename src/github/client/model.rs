@@ -1,0 +1,169 @@
+//! What the engine needs of GitHub's issues and comments: small structs decoded tolerantly
+//! (unknown fields ignored), so a field GitHub adds or the sandbox leaves out that we do not
+//! use never fails a call.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// Open or closed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IssueState {
+    /// Open.
+    Open,
+    /// Closed.
+    Closed,
+}
+
+/// Why an issue was closed (or that it was reopened).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StateReason {
+    /// Done.
+    Completed,
+    /// Won't do (a rejected concern).
+    NotPlanned,
+    /// Reopened after being closed.
+    Reopened,
+    /// Closed as a duplicate.
+    Duplicate,
+    /// A reason this client does not know yet.
+    #[serde(other)]
+    Other,
+}
+
+impl StateReason {
+    /// The wire value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Completed => "completed",
+            Self::NotPlanned => "not_planned",
+            Self::Reopened => "reopened",
+            Self::Duplicate => "duplicate",
+            Self::Other => "completed",
+        }
+    }
+}
+
+/// An issue, as the engine sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Issue {
+    /// GitHub's numeric id.
+    pub id: u64,
+    /// Number within the repository.
+    pub number: u64,
+    /// Title.
+    pub title: String,
+    /// Body (Markdown), `None` when empty.
+    pub body: Option<String>,
+    /// Open or closed.
+    pub state: IssueState,
+    /// Why closed / reopened.
+    pub state_reason: Option<StateReason>,
+    /// Label names.
+    pub labels: Vec<String>,
+    /// Author login.
+    pub author: String,
+    /// Link for people.
+    pub html_url: String,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// Last change (the `since` cursor of polling).
+    pub updated_at: DateTime<Utc>,
+    /// Pull requests show up in the issues list; the engine skips them.
+    pub is_pull_request: bool,
+}
+
+/// A comment on an issue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Comment {
+    /// Numeric id.
+    pub id: u64,
+    /// Author login.
+    pub author: String,
+    /// Body (Markdown).
+    pub body: String,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// Last edit.
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Deserialize)]
+pub(super) struct RawUser {
+    pub login: String,
+}
+
+#[derive(Deserialize)]
+pub(super) struct RawLabel {
+    pub name: String,
+}
+
+#[derive(Deserialize)]
+pub(super) struct RawIssue {
+    id: u64,
+    number: u64,
+    title: String,
+    body: Option<String>,
+    state: IssueState,
+    state_reason: Option<StateReason>,
+    #[serde(default)]
+    labels: Vec<RawLabel>,
+    user: Option<RawUser>,
+    html_url: String,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    pull_request: Option<serde_json::Value>,
+}
+
+impl From<RawIssue> for Issue {
+    fn from(r: RawIssue) -> Self {
+        Self {
+            id: r.id,
+            number: r.number,
+            title: r.title,
+            body: r.body,
+            state: r.state,
+            state_reason: r.state_reason,
+            labels: r.labels.into_iter().map(|l| l.name).collect(),
+            // A deleted account shows as `null`; GitHub calls it "ghost".
+            author: r.user.map(|u| u.login).unwrap_or_else(|| "ghost".into()),
+            html_url: r.html_url,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+            is_pull_request: r.pull_request.is_some(),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub(super) struct RawComment {
+    id: u64,
+    #[serde(default)]
+    body: String,
+    user: Option<RawUser>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl From<RawComment> for Comment {
+    fn from(r: RawComment) -> Self {
+        Self {
+            id: r.id,
+            author: r.user.map(|u| u.login).unwrap_or_else(|| "ghost".into()),
+            body: r.body,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub(super) struct RawMembership {
+    pub state: String,
+}
+
+#[derive(Deserialize)]
+pub(super) struct RawId {
+    pub id: u64,
+}
