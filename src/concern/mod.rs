@@ -8,6 +8,8 @@ use serde::{Deserialize, Serialize};
 pub mod criteria;
 pub mod form;
 mod parse;
+#[cfg(test)]
+mod proptests;
 mod sections;
 
 pub use form::{FormError, IssueForm};
