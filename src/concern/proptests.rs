@@ -25,7 +25,9 @@ fn answer() -> impl Strategy<Value = Option<String>> {
         0.8,
         proptest::collection::vec(answer_line(), 1..6)
             .prop_map(|lines| lines.join("\n"))
-            .prop_filter("blank answers render as _No response_", |a| !a.trim().is_empty()),
+            .prop_filter("blank answers render as _No response_", |a| {
+                !a.trim().is_empty()
+            }),
     )
 }
 

@@ -22,7 +22,9 @@ pub(super) fn convert(md: &str) -> Value {
 enum Kind {
     Doc,
     /// `implicit`: opened for the bare text of a tight list item, closed by the next block.
-    Paragraph { implicit: bool },
+    Paragraph {
+        implicit: bool,
+    },
     Heading(u8),
     BulletList,
     OrderedList(u64),
@@ -60,7 +62,10 @@ enum Style {
     Strike,
     /// A link (`None` when its target may not become a link); `href` shown as text when the
     /// link has none, and the count of inline nodes when it started.
-    Link { href: Option<String>, started_at: usize },
+    Link {
+        href: Option<String>,
+        started_at: usize,
+    },
 }
 
 #[derive(Debug)]
@@ -110,7 +115,16 @@ impl Builder {
             Tag::Emphasis => return self.styles.push(Style::Em),
             Tag::Strong => return self.styles.push(Style::Strong),
             Tag::Strikethrough => return self.styles.push(Style::Strike),
-            Tag::Link { link_type, dest_url, .. } | Tag::Image { link_type, dest_url, .. } => {
+            Tag::Link {
+                link_type,
+                dest_url,
+                ..
+            }
+            | Tag::Image {
+                link_type,
+                dest_url,
+                ..
+            } => {
                 let href = safe_href(&dest_url, link_type);
                 let started_at = self.inline_count;
                 return self.styles.push(Style::Link { href, started_at });
@@ -196,17 +210,15 @@ impl Builder {
         let node = match frame.kind {
             Kind::Doc => return,
             Kind::Paragraph { .. } => paragraph(frame.content),
-            Kind::Heading(level) if parent_is_doc => (!frame.content.is_empty()).then(|| {
-                json!({"type": "heading", "attrs": {"level": level}, "content": frame.content})
-            }),
+            Kind::Heading(level) if parent_is_doc => (!frame.content.is_empty()).then(
+                || json!({"type": "heading", "attrs": {"level": level}, "content": frame.content}),
+            ),
             Kind::Heading(_) => paragraph(frame.content.into_iter().map(embolden).collect()),
             Kind::BulletList => list("bulletList", None, frame.content),
             Kind::OrderedList(start) => list("orderedList", Some(start), frame.content),
             Kind::ListItem => Some(list_item(frame.content)),
-            Kind::BlockQuote => {
-                (!frame.content.is_empty())
-                    .then(|| json!({"type": "blockquote", "content": frame.content}))
-            }
+            Kind::BlockQuote => (!frame.content.is_empty())
+                .then(|| json!({"type": "blockquote", "content": frame.content})),
             Kind::CodeBlock(language) => code_block(&frame.raw, language),
             Kind::Html if is_html_comment(&frame.raw) => None,
             Kind::Html => paragraph(text_with_breaks(frame.raw.trim_end(), &[])),
@@ -287,7 +299,9 @@ impl Builder {
                 Style::Strong if !code => json!({"type": "strong"}),
                 Style::Em if !code => json!({"type": "em"}),
                 Style::Strike if !code => json!({"type": "strike"}),
-                Style::Link { href: Some(href), .. } => {
+                Style::Link {
+                    href: Some(href), ..
+                } => {
                     json!({"type": "link", "attrs": {"href": href}})
                 }
                 _ => continue,
@@ -331,7 +345,8 @@ impl Builder {
     /// Inline content needs a paragraph or heading; a tight list item's text has none.
     fn open_inline_container(&mut self) {
         if !matches!(self.top_kind(), Kind::Paragraph { .. } | Kind::Heading(_)) {
-            self.stack.push(Frame::new(Kind::Paragraph { implicit: true }));
+            self.stack
+                .push(Frame::new(Kind::Paragraph { implicit: true }));
         }
     }
 }
@@ -392,9 +407,13 @@ fn embolden(mut node: Value) -> Value {
     if node_type(&node) == "text"
         && let Value::Object(map) = &mut node
     {
-        let marks = map.entry("marks").or_insert_with(|| Value::Array(Vec::new()));
+        let marks = map
+            .entry("marks")
+            .or_insert_with(|| Value::Array(Vec::new()));
         if let Value::Array(marks) = marks
-            && !marks.iter().any(|m| node_type(m) == "code" || node_type(m) == "strong")
+            && !marks
+                .iter()
+                .any(|m| node_type(m) == "code" || node_type(m) == "strong")
         {
             marks.push(json!({"type": "strong"}));
         }
@@ -504,7 +523,10 @@ mod tests {
         let content = &got["content"][0]["content"];
         assert_eq!(content[0], json!({"type": "text", "text": "click rel "}));
         assert_eq!(content[1]["text"], "img");
-        assert_eq!(content[1]["marks"][0]["attrs"]["href"], "https://i.example/a.png");
+        assert_eq!(
+            content[1]["marks"][0]["attrs"]["href"],
+            "https://i.example/a.png"
+        );
     }
 
     #[test]
@@ -513,7 +535,10 @@ mod tests {
         let content = &got["content"][0]["content"];
         assert_eq!(content[0]["text"], "https://x.example");
         assert_eq!(content[2]["text"], "https://y.example");
-        assert_eq!(content[4]["marks"][0]["attrs"]["href"], "mailto:sre@example.com");
+        assert_eq!(
+            content[4]["marks"][0]["attrs"]["href"],
+            "mailto:sre@example.com"
+        );
     }
 
     #[test]
@@ -553,7 +578,8 @@ mod tests {
 
     #[test]
     fn structure_is_reshaped_where_adf_forbids_it() {
-        let got = convert("> # quoted heading\n> > nested\n\n- # item heading\n- > quote\n- ***\n\n---");
+        let got =
+            convert("> # quoted heading\n> > nested\n\n- # item heading\n- > quote\n- ***\n\n---");
         let expect = doc(json!([
             {"type": "blockquote", "content": [
                 {"type": "paragraph", "content": [

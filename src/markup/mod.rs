@@ -64,10 +64,26 @@ mod tests {
     #[test]
     fn only_web_and_mail_links_are_links() {
         let cases = [
-            ("https://example.com/a", LinkType::Inline, Some("https://example.com/a")),
-            ("HTTP://EXAMPLE.COM", LinkType::Inline, Some("HTTP://EXAMPLE.COM")),
-            ("mailto:sre@example.com", LinkType::Inline, Some("mailto:sre@example.com")),
-            ("sre@example.com", LinkType::Email, Some("mailto:sre@example.com")),
+            (
+                "https://example.com/a",
+                LinkType::Inline,
+                Some("https://example.com/a"),
+            ),
+            (
+                "HTTP://EXAMPLE.COM",
+                LinkType::Inline,
+                Some("HTTP://EXAMPLE.COM"),
+            ),
+            (
+                "mailto:sre@example.com",
+                LinkType::Inline,
+                Some("mailto:sre@example.com"),
+            ),
+            (
+                "sre@example.com",
+                LinkType::Email,
+                Some("mailto:sre@example.com"),
+            ),
             ("javascript:alert(1)", LinkType::Inline, None),
             ("data:text/html,x", LinkType::Inline, None),
             ("/relative/path", LinkType::Inline, None),

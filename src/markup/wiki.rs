@@ -70,7 +70,10 @@ const UNSAFE_IN_LINK: [char; 11] = ['|', '[', ']', '{', '}', '<', '>', '"', '^',
 /// Text of a block that is copied, not parsed: code or raw HTML.
 #[derive(Debug)]
 enum Raw {
-    Code { language: Option<String>, text: String },
+    Code {
+        language: Option<String>,
+        text: String,
+    },
     Html(String),
 }
 
@@ -152,7 +155,9 @@ impl Writer {
             }
             Tag::CodeBlock(kind) => {
                 let language = match kind {
-                    CodeBlockKind::Fenced(info) => info.split_whitespace().next().map(str::to_owned),
+                    CodeBlockKind::Fenced(info) => {
+                        info.split_whitespace().next().map(str::to_owned)
+                    }
                     CodeBlockKind::Indented => None,
                 };
                 self.raw = Some(Raw::Code {
@@ -178,7 +183,16 @@ impl Writer {
             Tag::Emphasis => self.open_style("_"),
             Tag::Strong => self.open_style("*"),
             Tag::Strikethrough => self.open_style("-"),
-            Tag::Link { link_type, dest_url, .. } | Tag::Image { link_type, dest_url, .. } => {
+            Tag::Link {
+                link_type,
+                dest_url,
+                ..
+            }
+            | Tag::Image {
+                link_type,
+                dest_url,
+                ..
+            } => {
                 let href = safe_href(&dest_url, link_type);
                 self.links.push(OpenLink {
                     start: self.out.len(),
@@ -328,7 +342,9 @@ impl Writer {
             self.push(&text);
             return;
         };
-        let href_safe = !href.chars().any(|c| c.is_whitespace() || UNSAFE_IN_LINK.contains(&c));
+        let href_safe = !href
+            .chars()
+            .any(|c| c.is_whitespace() || UNSAFE_IN_LINK.contains(&c));
         let text_safe = !text.contains(['|', '[', ']']);
         let bare = text.trim().is_empty() || text == href;
         let rendered = match (href_safe && text_safe, bare) {
@@ -476,21 +492,42 @@ mod tests {
     fn constructs() {
         let cases = [
             ("# One\n\n###### Six", "h1. One\n\nh6. Six"),
-            ("para one\nline two\n\npara two", "para one\nline two\n\npara two"),
-            ("**bold** _em_ ~~gone~~ `mono`", "*bold* _em_ -gone- {{mono}}"),
+            (
+                "para one\nline two\n\npara two",
+                "para one\nline two\n\npara two",
+            ),
+            (
+                "**bold** _em_ ~~gone~~ `mono`",
+                "*bold* _em_ -gone- {{mono}}",
+            ),
             ("- a\n- b\n  1. c\n  2. d", "* a\n* b\n*# c\n*# d"),
             ("1. one\n2. two", "# one\n# two"),
             ("- [ ] todo\n- [x] done", "* ☐ todo\n* ☑ done"),
             ("- a\n\n  second para", "* a \\\\ second para"),
             ("- ## Heading in list", "* *Heading in list*"),
-            ("[site](https://x.example/a?b=c)", "[site|https://x.example/a?b=c]"),
+            (
+                "[site](https://x.example/a?b=c)",
+                "[site|https://x.example/a?b=c]",
+            ),
             ("<https://x.example>", "[https://x.example]"),
-            ("<sre@example.com>", "[sre@example.com|mailto:sre@example.com]"),
-            ("![diagram](https://x.example/d.png)", "[diagram|https://x.example/d.png]"),
+            (
+                "<sre@example.com>",
+                "[sre@example.com|mailto:sre@example.com]",
+            ),
+            (
+                "![diagram](https://x.example/d.png)",
+                "[diagram|https://x.example/d.png]",
+            ),
             ("> quoted\n>\n> more", "{quote}\nquoted\n\nmore\n{quote}"),
-            ("```python\nprint(1)\n```", "{code:python}\nprint(1)\n{code}"),
+            (
+                "```python\nprint(1)\n```",
+                "{code:python}\nprint(1)\n{code}",
+            ),
             ("```\nplain\n```", "{noformat}\nplain\n{noformat}"),
-            ("```rust\nfn x() {}\n```", "{noformat}\nfn x() {}\n{noformat}"),
+            (
+                "```rust\nfn x() {}\n```",
+                "{noformat}\nfn x() {}\n{noformat}",
+            ),
             ("a\n\n---\n\nb", "a\n\n----\n\nb"),
             ("<!-- hidden marker -->\n\nshown", "shown"),
             ("a ** ** b", "a \\*\\* \\*\\* b"),
@@ -513,7 +550,10 @@ mod tests {
         let cases = [
             ("{panel}x{panel}", "\\{panel\\}x\\{panel\\}"),
             ("{color:red}x{color}", "\\{color:red\\}x\\{color\\}"),
-            ("[~admin] and [x|https://evil]", "\\[\\~admin\\] and \\[x\\|https://evil\\]"),
+            (
+                "[~admin] and [x|https://evil]",
+                "\\[\\~admin\\] and \\[x\\|https://evil\\]",
+            ),
             ("!https://evil/x.png!", "\\!https://evil/x.png\\!"),
             ("h1. fake heading", "h1&#46; fake heading"),
             ("text\nbq. fake quote", "text\nbq&#46; fake quote"),
@@ -553,7 +593,10 @@ mod tests {
             ("[click](javascript:alert(1))", "click"),
             ("[rel](/docs/x)", "rel"),
             ("[a](https://x.example/a|b)", "a (https://x.example/a\\|b)"),
-            ("[a](<https://x.example/a]b>)", "a (https://x.example/a\\]b)"),
+            (
+                "[a](<https://x.example/a]b>)",
+                "a (https://x.example/a\\]b)",
+            ),
             ("[a | b](https://x.example)", "a \\| b (https://x.example)"),
             ("[](https://x.example)", "[https://x.example]"),
         ];
