@@ -83,6 +83,7 @@ mod tests {
                 .into_iter()
                 .map(String::from)
                 .collect(),
+            ..IssueForm::shipped()
         }
     }
 

@@ -36,6 +36,7 @@ fn form() -> IssueForm {
             .into_iter()
             .map(String::from)
             .collect(),
+        ..IssueForm::shipped()
     }
 }
 
