@@ -1,4 +1,8 @@
-//! The Jira half of the sandbox (REST v3 and v2). Skeleton: owned by the Jira work.
+//! The Jira half of the sandbox (REST v3 and v2). Work in progress.
+
+pub mod create;
+pub mod jql;
+pub mod state;
 
 use std::sync::Arc;
 
