@@ -73,7 +73,7 @@ pub fn issue_type(name_or_id: &str) -> Option<IssueType> {
 }
 
 /// The workflow's statuses: To Do (new) → In Progress (indeterminate) → Done (done).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Status {
     /// Category `new`.
     ToDo,
@@ -120,6 +120,36 @@ impl Status {
             .into_iter()
             .find(|s| s.name().eq_ignore_ascii_case(name.trim()))
     }
+}
+
+impl Serialize for Status {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
+/// The shortest walk through the workflow from one status to another (empty if equal).
+pub fn path_between(from: Status, to: Status) -> Vec<&'static Transition> {
+    let mut frontier = vec![(from, Vec::new())];
+    let mut seen = vec![from];
+    while !frontier.is_empty() {
+        let mut next = Vec::new();
+        for (at, walk) in frontier {
+            if at == to {
+                return walk;
+            }
+            for t in transitions_from(at) {
+                if !seen.contains(&t.to) {
+                    seen.push(t.to);
+                    let mut longer: Vec<&'static Transition> = walk.clone();
+                    longer.push(t);
+                    next.push((t.to, longer));
+                }
+            }
+        }
+        frontier = next;
+    }
+    Vec::new()
 }
 
 /// A workflow transition.
@@ -445,5 +475,9 @@ mod tests {
         );
         assert_eq!(reachable(Status::Done), vec![Status::InProgress]);
         assert_eq!(Status::from_name("in progress"), Some(Status::InProgress));
+        let ids = |a, b| path_between(a, b).iter().map(|t| t.id).collect::<Vec<_>>();
+        assert_eq!(ids(Status::ToDo, Status::Done), vec!["11", "21"]);
+        assert_eq!(ids(Status::Done, Status::ToDo), vec!["41", "31"]);
+        assert!(ids(Status::Done, Status::Done).is_empty());
     }
 }
