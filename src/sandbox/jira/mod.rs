@@ -117,8 +117,9 @@ impl JiraSandbox {
         self.lock().write_calls.get(kind).copied().unwrap_or(0)
     }
 
-    /// Moves an issue through the workflow to `to` as person `actor` (assigning it to them
-    /// when it starts and nobody has it), like a person clicking through the board.
+    /// Moves an issue through the workflow to `to` as person `actor`, step by step like a
+    /// person clicking through the board; taking work out of To Do assigns it to them when
+    /// nobody has it.
     pub fn transition_as(
         &self,
         key: &str,
@@ -136,7 +137,7 @@ impl JiraSandbox {
                 for step in path_between(issue.status, target) {
                     issue.status = step.to;
                 }
-                if target == Status::InProgress && issue.assignee.is_none() {
+                if target != Status::ToDo && issue.assignee.is_none() {
                     issue.assignee = Some(actor.to_owned());
                 }
                 issue.updated = Utc::now();
