@@ -54,6 +54,12 @@ pub fn time(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%dT%H:%M:%S%.3f%z").to_string()
 }
 
+/// RFC 3339 with milliseconds, for places Jira's schema declares `format: date-time`
+/// (server info, comments), so schema validators accept them.
+pub fn time_rfc3339(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%dT%H:%M:%S%.3f+00:00").to_string()
+}
+
 fn api(base: &str, v: JiraApiVersion) -> String {
     format!("{base}/rest/api/{}", v.number())
 }
@@ -259,8 +265,8 @@ pub fn comment(base: &str, v: JiraApiVersion, issue_id: u64, c: &StoredComment) 
         "author": user(base, v, &c.author),
         "updateAuthor": user(base, v, &c.author),
         "body": body(v, &c.body),
-        "created": time(c.created),
-        "updated": time(c.created),
+        "created": time_rfc3339(c.created),
+        "updated": time_rfc3339(c.created),
         "jsdPublic": true,
     })
 }
@@ -368,8 +374,8 @@ pub fn server_info(base: &str, v: JiraApiVersion, now: DateTime<Utc>) -> Value {
         "versionNumbers": numbers,
         "deploymentType": deployment,
         "buildNumber": 100_000,
-        "buildDate": "2024-03-01T00:00:00.000+0000",
-        "serverTime": time(now),
+        "buildDate": "2024-03-01T00:00:00.000+00:00",
+        "serverTime": time_rfc3339(now),
         "scmInfo": "sandbox",
         "serverTitle": "council-sync sandbox",
     })
@@ -418,5 +424,6 @@ mod tests {
     fn timestamps_look_like_jira() {
         let t = DateTime::<Utc>::from_timestamp_millis(1_709_287_200_123).unwrap_or_default();
         assert_eq!(time(t), "2024-03-01T10:00:00.123+0000");
+        assert_eq!(time_rfc3339(t), "2024-03-01T10:00:00.123+00:00");
     }
 }
