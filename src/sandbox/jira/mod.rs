@@ -1,12 +1,244 @@
-//! The Jira half of the sandbox (REST v3 and v2). Skeleton: owned by the Jira work.
+//! The Jira half of the sandbox: a stateful stand-in for Jira's REST API, v3 (Cloud, ADF
+//! bodies) and v2 (Data Center, wiki strings, Epic Link / Epic Name custom fields), served
+//! from one state, plus a control API that lets tests and the demo act as people.
+//!
+//! Concurrency: the state sits behind one `std::sync::Mutex`, locked for the length of a
+//! single synchronous operation and never across an await, so handlers cannot deadlock or
+//! hold the lock while a client is slow. The change callback runs after the lock is released
+//! (it may call back into the sandbox).
+//!
+//! Routes are absolute (`/rest/api/{2,3}/...`, `/_sandbox/jira/...`) so the sandbox core can
+//! merge this router into its app unchanged.
 
-use std::sync::Arc;
+mod api;
+mod auth;
+mod control;
+pub mod create;
+pub mod jql;
+pub mod render;
+pub mod state;
+
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use axum::Router;
+use axum::routing::{get, post};
+use chrono::Utc;
+
+use self::jql::JqlError;
+use self::state::{State, Status, StoredComment, StoredIssue, path_between};
+
+/// Called after every change of the Jira state (the sandbox core turns it into its change feed).
+pub type ChangeCallback = Arc<dyn Fn() + Send + Sync>;
 
 /// Jira's state in the sandbox.
-#[derive(Debug, Default)]
-pub struct JiraSandbox {}
+pub struct JiraSandbox {
+    state: Mutex<State>,
+    on_change: Mutex<Option<ChangeCallback>>,
+}
 
-/// Routes under `/rest/...` (the Jira API) and `/_sandbox/jira/...` (control).
-pub fn router(_state: Arc<JiraSandbox>) -> axum::Router {
-    axum::Router::new()
+impl std::fmt::Debug for JiraSandbox {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let state = self.lock();
+        f.debug_struct("JiraSandbox")
+            .field("projects", &state.projects.len())
+            .field("issues", &state.issues.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for JiraSandbox {
+    fn default() -> Self {
+        Self::new(&[])
+    }
+}
+
+/// Why a control operation failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ControlError {
+    /// No issue with that key.
+    #[error("Issue does not exist: {0}")]
+    NoIssue(String),
+    /// No status with that name.
+    #[error("Unknown status '{0}'; the workflow has To Do, In Progress, Done")]
+    NoStatus(String),
+    /// The JQL did not parse.
+    #[error(transparent)]
+    Jql(#[from] JqlError),
+}
+
+impl JiraSandbox {
+    /// A sandbox with these project keys (each named after its key).
+    pub fn new(projects: &[&str]) -> Self {
+        let mut state = State::default();
+        for key in projects {
+            state.add_project(key, key, &[]);
+        }
+        Self {
+            state: Mutex::new(state),
+            on_change: Mutex::new(None),
+        }
+    }
+
+    /// Sets the change callback (builder style).
+    pub fn with_on_change(self, callback: ChangeCallback) -> Self {
+        self.set_on_change(callback);
+        self
+    }
+
+    /// Sets or replaces the change callback on a shared sandbox.
+    pub fn set_on_change(&self, callback: ChangeCallback) {
+        *self
+            .on_change
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(callback);
+    }
+
+    /// Adds a project (or components to an existing one).
+    pub fn add_project(&self, key: &str, name: &str, components: &[&str]) {
+        let components: Vec<String> = components.iter().map(|c| (*c).to_owned()).collect();
+        self.lock().add_project(key, name, &components);
+        self.changed();
+    }
+
+    /// Every issue matching `jql`, with comments and links (for tests and the demo).
+    pub fn issues(&self, jql: &str) -> Result<Vec<StoredIssue>, JqlError> {
+        let query = jql::parse(jql)?;
+        Ok(self.lock().search(&query).into_iter().cloned().collect())
+    }
+
+    /// One issue by key or id.
+    pub fn issue(&self, key: &str) -> Option<StoredIssue> {
+        self.lock().issue(key).cloned()
+    }
+
+    /// How many write calls of a kind were served (`create`, `bulk`), so tests can check that
+    /// stories go out in one call and that nothing was created twice.
+    pub fn write_calls(&self, kind: &str) -> u64 {
+        self.lock().write_calls.get(kind).copied().unwrap_or(0)
+    }
+
+    /// Moves an issue through the workflow to `to` as person `actor`, step by step like a
+    /// person clicking through the board; taking work out of To Do assigns it to them when
+    /// nobody has it.
+    pub fn transition_as(
+        &self,
+        key: &str,
+        to: &str,
+        actor: &str,
+    ) -> Result<StoredIssue, ControlError> {
+        let target = Status::from_name(to).ok_or_else(|| ControlError::NoStatus(to.to_owned()))?;
+        let issue = {
+            let mut state = self.lock();
+            let idx = state
+                .issue_index(key)
+                .ok_or_else(|| ControlError::NoIssue(key.to_owned()))?;
+            let issue = &mut state.issues[idx];
+            if issue.status != target {
+                for step in path_between(issue.status, target) {
+                    issue.status = step.to;
+                }
+                if target != Status::ToDo && issue.assignee.is_none() {
+                    issue.assignee = Some(actor.to_owned());
+                }
+                issue.updated = Utc::now();
+            }
+            issue.clone()
+        };
+        self.changed();
+        Ok(issue)
+    }
+
+    /// Adds a comment as person `actor` (wiki text; rendered as ADF on v3).
+    pub fn comment_as(
+        &self,
+        key: &str,
+        body: &str,
+        actor: &str,
+    ) -> Result<StoredIssue, ControlError> {
+        let issue = {
+            let mut state = self.lock();
+            let idx = state
+                .issue_index(key)
+                .ok_or_else(|| ControlError::NoIssue(key.to_owned()))?;
+            let id = state.next_id();
+            let now = Utc::now();
+            let issue = &mut state.issues[idx];
+            issue.comments.push(StoredComment {
+                id,
+                author: actor.to_owned(),
+                body: state::Body::Wiki(body.to_owned()),
+                created: now,
+            });
+            issue.updated = now;
+            issue.clone()
+        };
+        self.changed();
+        Ok(issue)
+    }
+
+    /// Locks the state; a panic in another handler does not make the sandbox unusable.
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Tells the listener that something changed (called with the state lock released).
+    fn changed(&self) {
+        let callback = self
+            .on_change
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
+        if let Some(callback) = callback {
+            callback();
+        }
+    }
+}
+
+/// Routes under `/rest/api/{2,3}/...` (the Jira API) and `/_sandbox/jira/...` (control).
+pub fn router(state: Arc<JiraSandbox>) -> Router {
+    let mut r = Router::new();
+    for n in [2, 3] {
+        let p = |s: &str| format!("/rest/api/{n}{s}");
+        r = r
+            .route(&p("/issue"), post(api::create_issue))
+            .route(&p("/issue/bulk"), post(api::create_issues_bulk))
+            .route(&p("/issue/{key}"), get(api::get_issue))
+            .route(
+                &p("/issue/{key}/remotelink"),
+                get(api::list_remote_links).post(api::put_remote_link),
+            )
+            .route(
+                &p("/issue/{key}/transitions"),
+                get(api::list_transitions).post(api::do_transition),
+            )
+            .route(
+                &p("/issue/{key}/comment"),
+                get(api::list_comments).post(api::add_comment),
+            )
+            .route(
+                &p("/search"),
+                get(api::search_offset_get).post(api::search_offset_post),
+            )
+            .route(
+                &p("/search/jql"),
+                get(api::search_jql_get).post(api::search_jql_post),
+            )
+            .route(&p("/serverInfo"), get(api::server_info))
+            .route(&p("/myself"), get(api::myself))
+            .route(&p("/project/{key}"), get(api::get_project))
+            .route(&p("/field"), get(api::list_fields));
+    }
+    r.route("/_sandbox/jira/projects", post(control::add_project))
+        .route("/_sandbox/jira/issues", get(control::list_issues))
+        .route(
+            "/_sandbox/jira/issues/{key}/transition",
+            post(control::transition),
+        )
+        .route(
+            "/_sandbox/jira/issues/{key}/comment",
+            post(control::comment),
+        )
+        .with_state(state)
 }

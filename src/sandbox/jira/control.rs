@@ -1,0 +1,101 @@
+//! The control API (no auth): set up projects, inspect the full state, act as a person.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::{ControlError, JiraSandbox, render};
+
+type Sb = State<Arc<JiraSandbox>>;
+
+/// Body of `POST /_sandbox/jira/projects`.
+#[derive(Debug, Deserialize)]
+pub struct NewProject {
+    key: String,
+    name: Option<String>,
+    #[serde(default)]
+    components: Vec<String>,
+}
+
+/// `POST /_sandbox/jira/projects`: adds a project (or components to an existing one).
+pub async fn add_project(State(sb): Sb, Json(p): Json<NewProject>) -> Response {
+    let valid_key = p.key.len() >= 2
+        && p.key.starts_with(|c: char| c.is_ascii_uppercase())
+        && p.key
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
+    if !valid_key {
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(json!({"errorMessages": [], "errors": {"projectKey": "Project keys must start with an uppercase letter, followed by one or more uppercase alphanumeric characters."}})),
+        )
+            .into_response();
+    }
+    let components: Vec<&str> = p.components.iter().map(String::as_str).collect();
+    sb.add_project(&p.key, p.name.as_deref().unwrap_or(&p.key), &components);
+    let project = sb.lock().project(&p.key).cloned();
+    (StatusCode::CREATED, Json(json!(project))).into_response()
+}
+
+/// `?jql=` of the issue listing.
+#[derive(Debug, Default, Deserialize)]
+pub struct JqlQuery {
+    #[serde(default)]
+    jql: String,
+}
+
+/// `GET /_sandbox/jira/issues?jql=...`: full issues (labels, parent, links, comments).
+pub async fn list_issues(State(sb): Sb, Query(q): Query<JqlQuery>) -> Response {
+    match sb.issues(&q.jql) {
+        Ok(issues) => Json(json!(issues)).into_response(),
+        Err(e) => (StatusCode::BAD_REQUEST, Json(render::errors(&[&e.0]))).into_response(),
+    }
+}
+
+/// Body of the transition action.
+#[derive(Debug, Deserialize)]
+pub struct TransitionAs {
+    to: String,
+    #[serde(rename = "as")]
+    actor: String,
+}
+
+/// `POST /_sandbox/jira/issues/{key}/transition` `{to, as}`.
+pub async fn transition(
+    State(sb): Sb,
+    Path(key): Path<String>,
+    Json(t): Json<TransitionAs>,
+) -> Response {
+    respond(sb.transition_as(&key, &t.to, &t.actor))
+}
+
+/// Body of the comment action.
+#[derive(Debug, Deserialize)]
+pub struct CommentAs {
+    body: String,
+    #[serde(rename = "as")]
+    actor: String,
+}
+
+/// `POST /_sandbox/jira/issues/{key}/comment` `{body, as}`.
+pub async fn comment(State(sb): Sb, Path(key): Path<String>, Json(c): Json<CommentAs>) -> Response {
+    respond(sb.comment_as(&key, &c.body, &c.actor))
+}
+
+fn respond(result: Result<super::state::StoredIssue, ControlError>) -> Response {
+    match result {
+        Ok(issue) => Json(json!(issue)).into_response(),
+        Err(e) => {
+            let status = match e {
+                ControlError::NoIssue(_) => StatusCode::NOT_FOUND,
+                ControlError::NoStatus(_) | ControlError::Jql(_) => StatusCode::BAD_REQUEST,
+            };
+            (status, Json(render::errors(&[&e.to_string()]))).into_response()
+        }
+    }
+}

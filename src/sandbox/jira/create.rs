@@ -1,0 +1,462 @@
+//! Validation and creation of issues, the way Jira checks a create request.
+//!
+//! Every problem is collected (Jira names each bad field in `errors`), so a client sees all
+//! of them at once; the issue is stored only when there is none.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde_json::{Map, Value};
+
+use super::state::{Body, State, Status, StoredIssue, issue_type};
+use crate::config::JiraApiVersion;
+use crate::tracker::jira::model::ErrorCollection;
+
+/// Epic Link custom field id (Data Center flavour).
+pub const EPIC_LINK_FIELD: &str = "customfield_10008";
+/// Epic Name custom field id (required on epics created through v2).
+pub const EPIC_NAME_FIELD: &str = "customfield_10011";
+/// Sprint custom field id.
+pub const SPRINT_FIELD: &str = "customfield_10020";
+/// Longest summary Jira accepts.
+const MAX_SUMMARY: usize = 255;
+
+/// Fields a create request may set.
+const SETTABLE: &[&str] = &[
+    "project",
+    "issuetype",
+    "summary",
+    "description",
+    "labels",
+    "components",
+    "parent",
+    "assignee",
+    EPIC_LINK_FIELD,
+    EPIC_NAME_FIELD,
+    SPRINT_FIELD,
+];
+
+/// Validates a create body (`{"fields": {...}}`) and stores the issue; returns its index.
+pub fn create_issue(
+    state: &mut State,
+    version: JiraApiVersion,
+    body: &Value,
+    actor: &str,
+    now: DateTime<Utc>,
+) -> Result<usize, ErrorCollection> {
+    let empty = Map::new();
+    let fields = match body.get("fields") {
+        Some(Value::Object(map)) => map,
+        None | Some(Value::Null) => &empty,
+        Some(_) => {
+            return Err(ErrorCollection {
+                error_messages: vec!["Field 'fields' must be an object.".into()],
+                errors: BTreeMap::new(),
+            });
+        }
+    };
+    let mut errors = BTreeMap::new();
+    for name in fields.keys() {
+        if !SETTABLE.contains(&name.as_str()) {
+            errors.insert(
+                name.clone(),
+                format!(
+                    "Field '{name}' cannot be set. It is not on the appropriate screen, or unknown."
+                ),
+            );
+        }
+    }
+    let project = ref_value(fields.get("project"), &["key", "id"])
+        .and_then(|k| state.project(&k).map(|p| p.key.clone()));
+    if project.is_none() {
+        errors.insert("project".into(), "Specify a valid project ID or key".into());
+    }
+    let itype = match ref_value(fields.get("issuetype"), &["name", "id"]) {
+        None => {
+            errors.insert("issuetype".into(), "Specify an issue type".into());
+            None
+        }
+        Some(name) => {
+            let t = issue_type(&name);
+            if t.is_none() {
+                errors.insert(
+                    "issuetype".into(),
+                    "The issue type selected is invalid.".into(),
+                );
+            }
+            t
+        }
+    };
+    let summary = match fields.get("summary") {
+        Some(Value::String(s)) if s.chars().count() > MAX_SUMMARY => {
+            errors.insert(
+                "summary".into(),
+                "Summary must be less than 255 characters.".into(),
+            );
+            String::new()
+        }
+        Some(Value::String(s)) if !s.trim().is_empty() => s.clone(),
+        _ => {
+            errors.insert(
+                "summary".into(),
+                "You must specify a summary of the issue.".into(),
+            );
+            String::new()
+        }
+    };
+    let description = read_body(version, fields.get("description"))
+        .map_err(|m| errors.insert("description".into(), m))
+        .ok()
+        .flatten();
+    let labels = read_labels(fields.get("labels"))
+        .map_err(|m| errors.insert("labels".into(), m))
+        .unwrap_or_default();
+    let components = project
+        .as_deref()
+        .map(|p| read_components(state, p, fields.get("components")))
+        .transpose()
+        .map_err(|m| errors.insert("components".into(), m))
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    let parent = read_parent(state, version, itype.map(|t| t.hierarchy_level), fields)
+        .map_err(|(f, m)| errors.insert(f, m))
+        .ok()
+        .flatten();
+    let epic_name = match fields.get(EPIC_NAME_FIELD) {
+        Some(Value::String(s)) if !s.trim().is_empty() => Some(s.clone()),
+        _ => None,
+    };
+    if version == JiraApiVersion::V2
+        && itype.is_some_and(|t| t.hierarchy_level == 1)
+        && epic_name.is_none()
+    {
+        errors.insert(EPIC_NAME_FIELD.into(), "Epic Name is required.".into());
+    }
+    let assignee = ref_value(fields.get("assignee"), &["accountId", "name"]);
+    let (Some(project), Some(itype), true) = (project, itype, errors.is_empty()) else {
+        return Err(ErrorCollection {
+            error_messages: vec![],
+            errors,
+        });
+    };
+    let (id, key) = state.allocate_key(&project);
+    state.issues.push(StoredIssue {
+        id,
+        key,
+        project,
+        issue_type: itype.name.to_owned(),
+        summary,
+        description,
+        labels,
+        components,
+        parent,
+        epic_name,
+        status: Status::ToDo,
+        assignee,
+        reporter: actor.to_owned(),
+        created: now,
+        updated: now,
+        comments: vec![],
+        remote_links: vec![],
+    });
+    Ok(state.issues.len() - 1)
+}
+
+/// `{"key": ...}` / `{"name": ...}` / `{"id": ...}` (first of `keys` present), or a bare string.
+pub fn ref_value(v: Option<&Value>, keys: &[&str]) -> Option<String> {
+    match v? {
+        Value::String(s) => Some(s.clone()),
+        Value::Object(map) => keys.iter().find_map(|k| match map.get(*k) {
+            Some(Value::String(s)) => Some(s.clone()),
+            Some(Value::Number(n)) => Some(n.to_string()),
+            _ => None,
+        }),
+        _ => None,
+    }
+}
+
+/// A rich-text body: an ADF document on v3, a string on v2.
+pub fn read_body(version: JiraApiVersion, v: Option<&Value>) -> Result<Option<Body>, String> {
+    match (version, v) {
+        (_, None | Some(Value::Null)) => Ok(None),
+        (JiraApiVersion::V3, Some(doc @ Value::Object(map)))
+            if map.get("type") == Some(&Value::String("doc".into()))
+                && map.get("content").is_some_and(Value::is_array) =>
+        {
+            Ok(Some(Body::Adf(doc.clone())))
+        }
+        (JiraApiVersion::V3, Some(_)) => Err(
+            "Operation value must be an Atlassian Document (see the Atlassian Document Format)"
+                .into(),
+        ),
+        (JiraApiVersion::V2, Some(Value::String(s))) => Ok(Some(Body::Wiki(s.clone()))),
+        (JiraApiVersion::V2, Some(_)) => Err("Operation value must be a string".into()),
+    }
+}
+
+fn read_labels(v: Option<&Value>) -> Result<Vec<String>, String> {
+    let Some(v) = v else { return Ok(vec![]) };
+    let Value::Array(items) = v else {
+        return Err("Field 'labels' must be an array of strings.".into());
+    };
+    let mut labels: Vec<String> = Vec::new();
+    for item in items {
+        let Value::String(label) = item else {
+            return Err("Field 'labels' must be an array of strings.".into());
+        };
+        if label.is_empty() || label.chars().any(char::is_whitespace) {
+            return Err(format!(
+                "The label '{label}' contains spaces which is invalid."
+            ));
+        }
+        if label.chars().count() > MAX_SUMMARY {
+            return Err("The label must not exceed 255 characters.".into());
+        }
+        if !labels.contains(label) {
+            labels.push(label.clone());
+        }
+    }
+    Ok(labels)
+}
+
+fn read_components(state: &State, project: &str, v: Option<&Value>) -> Result<Vec<String>, String> {
+    let Some(v) = v else { return Ok(vec![]) };
+    let Value::Array(items) = v else {
+        return Err("Field 'components' must be an array.".into());
+    };
+    let known = state.project(project).map(|p| &p.components);
+    let mut out = Vec::new();
+    for item in items {
+        let wanted = ref_value(Some(item), &["name", "id"]).unwrap_or_default();
+        let found = known.and_then(|c| {
+            c.iter()
+                .find(|(name, id)| **name == wanted || id.to_string() == wanted)
+                .map(|(name, _)| name.clone())
+        });
+        match found {
+            Some(name) => out.push(name),
+            None => return Err(format!("Component name '{wanted}' is not valid")),
+        }
+    }
+    Ok(out)
+}
+
+/// The parent from `parent` (hierarchy checked) or the Epic Link field (must name an epic).
+fn read_parent(
+    state: &State,
+    version: JiraApiVersion,
+    level: Option<i32>,
+    fields: &Map<String, Value>,
+) -> Result<Option<String>, (String, String)> {
+    let by_parent = ref_value(fields.get("parent"), &["key", "id"]);
+    let by_link = match fields.get(EPIC_LINK_FIELD) {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(_) => {
+            return Err((
+                EPIC_LINK_FIELD.into(),
+                "Epic Link must be an issue key.".into(),
+            ));
+        }
+    };
+    if let Some(key) = by_parent {
+        let err = |m: &str| Err(("parent".to_owned(), m.to_owned()));
+        let Some(parent) = state.issue(&key) else {
+            return err(&format!("Could not find issue by id or key '{key}'."));
+        };
+        let parent_level = issue_type(&parent.issue_type).map_or(0, |t| t.hierarchy_level);
+        // Data Center only parents sub-tasks; epics there are linked by the Epic Link field.
+        if version == JiraApiVersion::V2 && level != Some(-1) {
+            return err(
+                "Field 'parent' cannot be set. It is not on the appropriate screen, or unknown.",
+            );
+        }
+        if level.is_some_and(|l| parent_level != l + 1) {
+            return err("Given parent work item does not belong to appropriate hierarchy.");
+        }
+        return Ok(Some(parent.key.clone()));
+    }
+    if let Some(key) = by_link {
+        let err = |m: String| Err((EPIC_LINK_FIELD.to_owned(), m));
+        if level == Some(1) {
+            return err("An epic cannot be linked to another epic.".into());
+        }
+        return match state.issue(&key) {
+            Some(epic) if epic.issue_type == "Epic" => Ok(Some(epic.key.clone())),
+            Some(_) => err(format!("The issue {key} is not an Epic.")),
+            None => err(format!(
+                "Epic '{key}' does not exist or you do not have permission to see it."
+            )),
+        };
+    }
+    Ok(None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn state() -> State {
+        let mut s = State::default();
+        s.add_project("SRE", "SRE", &[]);
+        s.add_project("PAY", "Payments", &["Backend".into()]);
+        s
+    }
+
+    fn create(s: &mut State, v: JiraApiVersion, fields: Value) -> Result<String, ErrorCollection> {
+        create_issue(s, v, &json!({ "fields": fields }), "bot", Utc::now())
+            .map(|i| s.issues[i].key.clone())
+    }
+
+    fn adf() -> Value {
+        json!({"type": "doc", "version": 1, "content": []})
+    }
+
+    #[test]
+    fn creates_epic_and_child_on_v3() {
+        let mut s = state();
+        let epic = create(
+            &mut s,
+            JiraApiVersion::V3,
+            json!({
+                "project": {"key": "SRE"}, "issuetype": {"name": "Epic"}, "summary": "E",
+                "description": adf(), "labels": ["council-sync-i1"]
+            }),
+        );
+        assert_eq!(epic, Ok("SRE-1".into()));
+        let story = create(
+            &mut s,
+            JiraApiVersion::V3,
+            json!({
+                "project": {"key": "PAY"}, "issuetype": {"name": "Story"}, "summary": "S",
+                "components": [{"name": "Backend"}], "parent": {"key": "SRE-1"}
+            }),
+        );
+        assert_eq!(story, Ok("PAY-1".into()));
+        assert_eq!(s.issues[1].parent.as_deref(), Some("SRE-1"));
+        assert_eq!(s.issues[1].components, vec!["Backend".to_owned()]);
+    }
+
+    #[test]
+    fn reports_every_bad_field() {
+        let mut s = state();
+        let err = create(
+            &mut s,
+            JiraApiVersion::V3,
+            json!({
+                "project": {"key": "NOPE"}, "issuetype": {"name": "Saga"}, "summary": " ",
+                "description": "plain", "labels": ["has space"], "priority": {"name": "High"}
+            }),
+        )
+        .expect_err("invalid");
+        let fields: Vec<&str> = err.errors.keys().map(String::as_str).collect();
+        assert_eq!(
+            fields,
+            vec![
+                "description",
+                "issuetype",
+                "labels",
+                "priority",
+                "project",
+                "summary"
+            ]
+        );
+        assert!(s.issues.is_empty());
+    }
+
+    #[test]
+    fn v2_needs_epic_name_and_links_by_custom_field() {
+        let mut s = state();
+        let err = create(
+            &mut s,
+            JiraApiVersion::V2,
+            json!({
+                "project": {"key": "SRE"}, "issuetype": {"name": "Epic"}, "summary": "E"
+            }),
+        )
+        .expect_err("epic name");
+        assert!(err.errors.contains_key(EPIC_NAME_FIELD));
+        let epic = create(
+            &mut s,
+            JiraApiVersion::V2,
+            json!({
+                "project": {"key": "SRE"}, "issuetype": {"name": "Epic"}, "summary": "E",
+                "description": "wiki", EPIC_NAME_FIELD: "E"
+            }),
+        );
+        assert_eq!(epic, Ok("SRE-1".into()));
+        let via_parent = create(
+            &mut s,
+            JiraApiVersion::V2,
+            json!({
+                "project": {"key": "PAY"}, "issuetype": {"name": "Story"}, "summary": "S", "parent": {"key": "SRE-1"}
+            }),
+        );
+        assert!(
+            via_parent
+                .expect_err("no parent on DC")
+                .errors
+                .contains_key("parent")
+        );
+        let story = create(
+            &mut s,
+            JiraApiVersion::V2,
+            json!({
+                "project": {"key": "PAY"}, "issuetype": {"name": "Story"}, "summary": "S", EPIC_LINK_FIELD: "SRE-1"
+            }),
+        );
+        assert_eq!(story, Ok("PAY-1".into()));
+        let not_epic = create(
+            &mut s,
+            JiraApiVersion::V2,
+            json!({
+                "project": {"key": "PAY"}, "issuetype": {"name": "Story"}, "summary": "S", EPIC_LINK_FIELD: "PAY-1"
+            }),
+        );
+        assert!(not_epic.expect_err("not an epic").errors[EPIC_LINK_FIELD].contains("not an Epic"));
+    }
+
+    #[test]
+    fn parent_must_fit_the_hierarchy() {
+        let mut s = state();
+        let story = create(
+            &mut s,
+            JiraApiVersion::V3,
+            json!({
+                "project": {"key": "SRE"}, "issuetype": {"name": "Story"}, "summary": "S"
+            }),
+        );
+        assert_eq!(story, Ok("SRE-1".into()));
+        let under_story = create(
+            &mut s,
+            JiraApiVersion::V3,
+            json!({
+                "project": {"key": "SRE"}, "issuetype": {"name": "Story"}, "summary": "S", "parent": {"key": "SRE-1"}
+            }),
+        );
+        assert!(under_story.expect_err("hierarchy").errors["parent"].contains("hierarchy"));
+        let missing = create(
+            &mut s,
+            JiraApiVersion::V3,
+            json!({
+                "project": {"key": "SRE"}, "issuetype": {"name": "Story"}, "summary": "S", "parent": {"key": "SRE-99"}
+            }),
+        );
+        assert!(missing.is_err());
+        let component = create(
+            &mut s,
+            JiraApiVersion::V3,
+            json!({
+                "project": {"key": "SRE"}, "issuetype": {"name": "Story"}, "summary": "S", "components": [{"name": "Backend"}]
+            }),
+        );
+        assert!(
+            component
+                .expect_err("component")
+                .errors
+                .contains_key("components")
+        );
+    }
+}

@@ -1,0 +1,483 @@
+//! The sandbox's Jira data: projects, issues, comments, remote links, and the workflow.
+//!
+//! Plain data with synchronous methods; the HTTP layer locks it for the length of one call
+//! (never across an await) and renders the result per API version.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::Value;
+
+use super::jql::{Facts, OrderField, Query};
+
+/// A project.
+#[derive(Debug, Clone, Serialize)]
+pub struct Project {
+    /// Numeric id.
+    pub id: u64,
+    /// Key, e.g. `SRE`.
+    pub key: String,
+    /// Display name.
+    pub name: String,
+    /// Components by name, with their ids.
+    pub components: BTreeMap<String, u64>,
+}
+
+/// An issue type of the sandbox's (global) scheme.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IssueType {
+    /// Id.
+    pub id: &'static str,
+    /// Name.
+    pub name: &'static str,
+    /// 1 for epics, 0 for standard types, -1 for sub-tasks.
+    pub hierarchy_level: i32,
+}
+
+/// The issue types every project has.
+pub const ISSUE_TYPES: &[IssueType] = &[
+    IssueType {
+        id: "10000",
+        name: "Epic",
+        hierarchy_level: 1,
+    },
+    IssueType {
+        id: "10001",
+        name: "Story",
+        hierarchy_level: 0,
+    },
+    IssueType {
+        id: "10002",
+        name: "Task",
+        hierarchy_level: 0,
+    },
+    IssueType {
+        id: "10004",
+        name: "Bug",
+        hierarchy_level: 0,
+    },
+    IssueType {
+        id: "10003",
+        name: "Sub-task",
+        hierarchy_level: -1,
+    },
+];
+
+/// Finds an issue type by name (case-insensitive) or id.
+pub fn issue_type(name_or_id: &str) -> Option<IssueType> {
+    ISSUE_TYPES
+        .iter()
+        .copied()
+        .find(|t| t.id == name_or_id || t.name.eq_ignore_ascii_case(name_or_id))
+}
+
+/// The workflow's statuses: To Do (new) → In Progress (indeterminate) → Done (done).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// Category `new`.
+    ToDo,
+    /// Category `indeterminate`.
+    InProgress,
+    /// Category `done`.
+    Done,
+}
+
+impl Status {
+    /// All statuses.
+    pub const ALL: [Status; 3] = [Status::ToDo, Status::InProgress, Status::Done];
+
+    /// Display name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::ToDo => "To Do",
+            Self::InProgress => "In Progress",
+            Self::Done => "Done",
+        }
+    }
+
+    /// Status id as Jira numbers them.
+    pub fn id(self) -> &'static str {
+        match self {
+            Self::ToDo => "10000",
+            Self::InProgress => "3",
+            Self::Done => "10001",
+        }
+    }
+
+    /// `(id, key, colorName, name)` of the status category.
+    pub fn category(self) -> (u64, &'static str, &'static str, &'static str) {
+        match self {
+            Self::ToDo => (2, "new", "blue-gray", "To Do"),
+            Self::InProgress => (4, "indeterminate", "yellow", "In Progress"),
+            Self::Done => (3, "done", "green", "Done"),
+        }
+    }
+
+    /// By name, case-insensitive.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|s| s.name().eq_ignore_ascii_case(name.trim()))
+    }
+}
+
+impl Serialize for Status {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
+/// The shortest walk through the workflow from one status to another (empty if equal).
+pub fn path_between(from: Status, to: Status) -> Vec<&'static Transition> {
+    let mut frontier = vec![(from, Vec::new())];
+    let mut seen = vec![from];
+    while !frontier.is_empty() {
+        let mut next = Vec::new();
+        for (at, walk) in frontier {
+            if at == to {
+                return walk;
+            }
+            for t in transitions_from(at) {
+                if !seen.contains(&t.to) {
+                    seen.push(t.to);
+                    let mut longer: Vec<&'static Transition> = walk.clone();
+                    longer.push(t);
+                    next.push((t.to, longer));
+                }
+            }
+        }
+        frontier = next;
+    }
+    Vec::new()
+}
+
+/// A workflow transition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Transition {
+    /// Id posted to perform it.
+    pub id: &'static str,
+    /// Name shown on the button.
+    pub name: &'static str,
+    /// From.
+    pub from: Status,
+    /// To.
+    pub to: Status,
+}
+
+/// The simple workflow, both ways.
+pub const TRANSITIONS: &[Transition] = &[
+    Transition {
+        id: "11",
+        name: "Start progress",
+        from: Status::ToDo,
+        to: Status::InProgress,
+    },
+    Transition {
+        id: "21",
+        name: "Done",
+        from: Status::InProgress,
+        to: Status::Done,
+    },
+    Transition {
+        id: "31",
+        name: "Stop progress",
+        from: Status::InProgress,
+        to: Status::ToDo,
+    },
+    Transition {
+        id: "41",
+        name: "Reopen",
+        from: Status::Done,
+        to: Status::InProgress,
+    },
+];
+
+/// Transitions available from a status.
+pub fn transitions_from(status: Status) -> impl Iterator<Item = &'static Transition> {
+    TRANSITIONS.iter().filter(move |t| t.from == status)
+}
+
+/// A body in the format it was written: ADF (v3) or wiki markup (v2).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum Body {
+    /// An ADF document.
+    Adf(Value),
+    /// A wiki-markup string.
+    Wiki(String),
+}
+
+/// A comment.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StoredComment {
+    /// Id.
+    pub id: u64,
+    /// Author's name.
+    pub author: String,
+    /// Body.
+    pub body: Body,
+    /// When.
+    pub created: DateTime<Utc>,
+}
+
+/// A remote link (upserted by `globalId`).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StoredRemoteLink {
+    /// Id.
+    pub id: u64,
+    /// Identity for upserts.
+    pub global_id: Option<String>,
+    /// Target URL.
+    pub url: String,
+    /// Link text.
+    pub title: String,
+    /// Relation text.
+    pub relationship: Option<String>,
+    /// The request's `application`, as sent.
+    pub application: Option<Value>,
+}
+
+/// An issue with everything tests may want to see.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StoredIssue {
+    /// Numeric id.
+    pub id: u64,
+    /// Key.
+    pub key: String,
+    /// Project key.
+    pub project: String,
+    /// Issue type name.
+    pub issue_type: String,
+    /// Title.
+    pub summary: String,
+    /// Body.
+    pub description: Option<Body>,
+    /// Labels.
+    pub labels: Vec<String>,
+    /// Component names.
+    pub components: Vec<String>,
+    /// Parent or epic key (Cloud `parent` and DC Epic Link are one relation here).
+    pub parent: Option<String>,
+    /// Epic Name (`customfield_10011`).
+    pub epic_name: Option<String>,
+    /// Workflow status.
+    pub status: Status,
+    /// Assignee's name.
+    pub assignee: Option<String>,
+    /// Reporter's name.
+    pub reporter: String,
+    /// Created.
+    pub created: DateTime<Utc>,
+    /// Last change.
+    pub updated: DateTime<Utc>,
+    /// Comments, oldest first.
+    pub comments: Vec<StoredComment>,
+    /// Remote links.
+    pub remote_links: Vec<StoredRemoteLink>,
+}
+
+impl StoredIssue {
+    /// The issue as the JQL evaluator sees it.
+    pub fn facts<'a>(&'a self, id: &'a str) -> Facts<'a> {
+        Facts {
+            key: &self.key,
+            id,
+            project: &self.project,
+            parent: self.parent.as_deref(),
+            labels: &self.labels,
+            issue_type: &self.issue_type,
+            status: self.status.name(),
+            created: self.created,
+            updated: self.updated,
+        }
+    }
+
+    fn key_number(&self) -> u64 {
+        self.key
+            .rsplit('-')
+            .next()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0)
+    }
+}
+
+/// Everything the sandbox holds.
+#[derive(Debug, Default)]
+pub struct State {
+    /// Projects by key.
+    pub projects: BTreeMap<String, Project>,
+    /// Issues in creation order.
+    pub issues: Vec<StoredIssue>,
+    next_project_id: u64,
+    next_issue_id: u64,
+    next_other_id: u64,
+    issue_counters: BTreeMap<String, u64>,
+    /// Write calls served, by name (`create`, `bulk`), so tests can count requests.
+    pub write_calls: BTreeMap<&'static str, u64>,
+}
+
+impl State {
+    /// Adds a project (no-op if the key exists, except for new components).
+    pub fn add_project(&mut self, key: &str, name: &str, components: &[String]) -> &Project {
+        if !self.projects.contains_key(key) {
+            self.next_project_id += 1;
+            let project = Project {
+                id: 10_000 + self.next_project_id - 1,
+                key: key.to_owned(),
+                name: name.to_owned(),
+                components: BTreeMap::new(),
+            };
+            self.projects.insert(key.to_owned(), project);
+        }
+        for c in components {
+            let id = self.next_id();
+            if let Some(p) = self.projects.get_mut(key) {
+                p.components.entry(c.clone()).or_insert(id);
+            }
+        }
+        &self.projects[key]
+    }
+
+    /// A fresh id for comments, links and components.
+    pub fn next_id(&mut self) -> u64 {
+        self.next_other_id += 1;
+        10_000 + self.next_other_id
+    }
+
+    /// Finds a project by key (case-insensitive) or id.
+    pub fn project(&self, key_or_id: &str) -> Option<&Project> {
+        self.projects
+            .values()
+            .find(|p| p.key.eq_ignore_ascii_case(key_or_id) || p.id.to_string() == key_or_id)
+    }
+
+    /// Index of an issue by key (case-insensitive) or id.
+    pub fn issue_index(&self, key_or_id: &str) -> Option<usize> {
+        self.issues
+            .iter()
+            .position(|i| i.key.eq_ignore_ascii_case(key_or_id) || i.id.to_string() == key_or_id)
+    }
+
+    /// An issue by key or id.
+    pub fn issue(&self, key_or_id: &str) -> Option<&StoredIssue> {
+        self.issue_index(key_or_id).map(|i| &self.issues[i])
+    }
+
+    /// Allocates the next id and key in a project.
+    pub fn allocate_key(&mut self, project: &str) -> (u64, String) {
+        self.next_issue_id += 1;
+        let n = self.issue_counters.entry(project.to_owned()).or_insert(0);
+        *n += 1;
+        (10_000 + self.next_issue_id, format!("{project}-{n}"))
+    }
+
+    /// Issues matching the query, in its order (default: by key).
+    pub fn search(&self, query: &Query) -> Vec<&StoredIssue> {
+        let mut hits: Vec<&StoredIssue> = self
+            .issues
+            .iter()
+            .filter(|i| {
+                let id = i.id.to_string();
+                query
+                    .filter
+                    .as_ref()
+                    .is_none_or(|f| f.matches(&i.facts(&id)))
+            })
+            .collect();
+        let order = if query.order.is_empty() {
+            vec![(OrderField::Key, false)]
+        } else {
+            query.order.clone()
+        };
+        hits.sort_by(|a, b| {
+            for (field, desc) in &order {
+                let ord = match field {
+                    OrderField::Updated => a.updated.cmp(&b.updated),
+                    OrderField::Created => a.created.cmp(&b.created),
+                    OrderField::Key => a
+                        .project
+                        .cmp(&b.project)
+                        .then(a.key_number().cmp(&b.key_number())),
+                };
+                let ord = if *desc { ord.reverse() } else { ord };
+                if ord.is_ne() {
+                    return ord;
+                }
+            }
+            a.id.cmp(&b.id)
+        });
+        hits
+    }
+
+    /// Counts a served write call.
+    pub fn count_write(&mut self, what: &'static str) {
+        *self.write_calls.entry(what).or_insert(0) += 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sandbox::jira::jql::parse;
+
+    fn issue(state: &mut State, project: &str, labels: &[&str]) -> String {
+        let (id, key) = state.allocate_key(project);
+        let now = Utc::now();
+        state.issues.push(StoredIssue {
+            id,
+            key: key.clone(),
+            project: project.into(),
+            issue_type: "Story".into(),
+            summary: "s".into(),
+            description: None,
+            labels: labels.iter().map(|l| (*l).to_owned()).collect(),
+            components: vec![],
+            parent: None,
+            epic_name: None,
+            status: Status::ToDo,
+            assignee: None,
+            reporter: "bot".into(),
+            created: now,
+            updated: now,
+            comments: vec![],
+            remote_links: vec![],
+        });
+        key
+    }
+
+    #[test]
+    fn keys_count_per_project_and_sort_numerically() {
+        let mut s = State::default();
+        s.add_project("A", "A", &[]);
+        for _ in 0..10 {
+            issue(&mut s, "A", &["x"]);
+        }
+        issue(&mut s, "B", &[]);
+        let q = parse("labels = x ORDER BY key DESC").expect("jql");
+        let keys: Vec<&str> = s.search(&q).iter().map(|i| i.key.as_str()).collect();
+        assert_eq!(keys.first(), Some(&"A-10"));
+        assert_eq!(keys.last(), Some(&"A-1"));
+        assert_eq!(keys.len(), 10);
+        assert_eq!(s.issue("b-1").map(|i| i.project.as_str()), Some("B"));
+    }
+
+    #[test]
+    fn workflow_goes_both_ways() {
+        let reachable = |from: Status| transitions_from(from).map(|t| t.to).collect::<Vec<_>>();
+        assert_eq!(reachable(Status::ToDo), vec![Status::InProgress]);
+        assert_eq!(
+            reachable(Status::InProgress),
+            vec![Status::Done, Status::ToDo]
+        );
+        assert_eq!(reachable(Status::Done), vec![Status::InProgress]);
+        assert_eq!(Status::from_name("in progress"), Some(Status::InProgress));
+        let ids = |a, b| path_between(a, b).iter().map(|t| t.id).collect::<Vec<_>>();
+        assert_eq!(ids(Status::ToDo, Status::Done), vec!["11", "21"]);
+        assert_eq!(ids(Status::Done, Status::ToDo), vec!["41", "31"]);
+        assert!(ids(Status::Done, Status::Done).is_empty());
+    }
+}
