@@ -7,6 +7,8 @@
 pub mod concern;
 pub mod config;
 pub mod council;
+pub mod daemon;
+pub mod demo;
 pub mod engine;
 pub mod github;
 pub mod markup;

@@ -14,6 +14,7 @@ mod inbox;
 mod links;
 mod migrations;
 mod outbox;
+mod progress;
 mod writer;
 
 #[cfg(test)]
@@ -32,6 +33,7 @@ pub use error::StoreError;
 pub use inbox::{Delivery, NewDelivery, Source, Submitted};
 pub use links::StoryLink;
 pub use outbox::{CLAIM_LEASE, OutboxJob};
+pub use progress::{QueuedWrite, StageUpdate};
 pub use writer::InboxWriter;
 
 /// Set on every SQLite connection. `busy_timeout = 5000`: a connection waits up to 5 s for

@@ -43,7 +43,13 @@ fn added(label: &str, actor: &str, member: bool) -> Trigger {
 }
 
 /// stage before, labels on the issue, criteria complete, stage after, actions.
-type BodyCase = (Option<Stage>, &'static [&'static str], bool, Option<Stage>, Vec<Action>);
+type BodyCase = (
+    Option<Stage>,
+    &'static [&'static str],
+    bool,
+    Option<Stage>,
+    Vec<Action>,
+);
 
 #[test]
 fn body_checks() {

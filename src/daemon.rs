@@ -1,0 +1,294 @@
+//! Wiring of the whole daemon: store, webhook server, engine, and (when configured) the
+//! embedded sandbox. `run` and `demo` share it, so the demo exercises the real path.
+//!
+//! Shutdown order (SIGINT/SIGTERM or `Running::shutdown`): stop accepting webhooks and let
+//! in-flight requests finish (each is stored before it is answered), then let the engine
+//! finish the round in progress, then close the store.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use secrecy::SecretString;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::concern::form::IssueForm;
+use crate::config::Config;
+use crate::engine::Engine;
+use crate::github::client::GithubClient;
+use crate::retry::RetryPolicy;
+use crate::sandbox::feed::ChangeFeed;
+use crate::sandbox::jira::JiraSandbox;
+use crate::sandbox::{Sandbox, SandboxHandle, SandboxOptions};
+use crate::server;
+use crate::store::{InboxWriter, Store};
+use crate::tracker::jira::JiraTracker;
+
+/// Why the daemon could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    #[error("config: {0}")]
+    Config(String),
+    #[error("sandbox: {0}")]
+    Sandbox(String),
+    #[error("store: {0}")]
+    Store(#[from] crate::store::StoreError),
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("GitHub: {0}")]
+    Github(#[from] crate::github::client::GithubError),
+    #[error("issue form: {0}")]
+    Form(String),
+}
+
+/// A started daemon.
+pub struct Running {
+    server_addr: SocketAddr,
+    sandbox: Option<SandboxHandle>,
+    bot_login: String,
+    stop: watch::Sender<bool>,
+    server_task: JoinHandle<()>,
+    engine_task: JoinHandle<()>,
+    store: Store,
+}
+
+impl Running {
+    /// Where the webhook server listens.
+    pub fn server_addr(&self) -> SocketAddr {
+        self.server_addr
+    }
+
+    /// The embedded sandbox's base URL, when there is one.
+    pub fn sandbox_url(&self) -> Option<String> {
+        self.sandbox.as_ref().map(|s| s.base_url())
+    }
+
+    /// The login the daemon writes as.
+    pub fn bot_login(&self) -> &str {
+        &self.bot_login
+    }
+
+    /// Stops accepting, finishes in-flight work, closes the store, stops the sandbox.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        let _ = self.server_task.await;
+        let _ = self.engine_task.await;
+        self.store.close().await;
+        if let Some(sandbox) = self.sandbox {
+            sandbox.shutdown().await;
+        }
+    }
+}
+
+/// The issue form the config names, or the shipped one.
+pub fn issue_form(cfg: &Config) -> Result<IssueForm, DaemonError> {
+    match &cfg.criteria.issue_form {
+        Some(path) => IssueForm::load(path).map_err(|e| DaemonError::Form(e.to_string())),
+        None => Ok(IssueForm::shipped()),
+    }
+}
+
+/// Starts everything; returns once webhooks are accepted.
+pub async fn start(mut cfg: Config) -> Result<Running, DaemonError> {
+    let form = issue_form(&cfg)?;
+    // Bind first: the embedded sandbox must know where to deliver webhooks (port 0 allowed).
+    let listener = tokio::net::TcpListener::bind(cfg.server.listen)
+        .await
+        .map_err(|source| DaemonError::Listen {
+            addr: cfg.server.listen,
+            source,
+        })?;
+    let server_addr = listener
+        .local_addr()
+        .map_err(|source| DaemonError::Listen {
+            addr: cfg.server.listen,
+            source,
+        })?;
+    let sandbox = match cfg.sandbox.clone().filter(|s| s.embedded) {
+        Some(_) => Some(start_embedded_sandbox(&mut cfg, server_addr).await?),
+        None => None,
+    };
+    let github_token = github_token(&cfg)?;
+    let webhook_secret = webhook_secret(&cfg)?;
+    let jira_token = jira_token(&cfg)?;
+
+    let store = Store::open(&cfg.store.url).await?;
+    let requeued = store.requeue_running().await?;
+    if requeued > 0 {
+        tracing::info!(
+            requeued,
+            "resuming writes left unfinished by the previous run"
+        );
+    }
+    let (inbox, writer_task) = InboxWriter::spawn(store.clone());
+
+    let policy = RetryPolicy::from(&cfg.retry);
+    let github = GithubClient::new(&cfg.github.api_url, &github_token, policy.clone())?;
+    let bot_login = match &cfg.github.bot_login {
+        Some(login) => login.clone(),
+        None => github.current_user().await?,
+    };
+    let tracker = JiraTracker::new(&cfg.jira, jira_token, &cfg.teams, policy)
+        .map_err(|e| DaemonError::Config(e.to_string()))?;
+
+    let (stop, stop_rx) = watch::channel(false);
+    let wake = store.inbox_notify();
+    let config = Arc::new(cfg);
+    let engine = Arc::new(Engine::new(
+        store.clone(),
+        github,
+        tracker,
+        config,
+        form,
+        bot_login.clone(),
+        wake,
+    ));
+    let engine_task = tokio::spawn(engine.run(stop_rx.clone()));
+    let router = server::router(server::ServerState {
+        inbox,
+        github_secret: webhook_secret,
+    });
+    let mut server_stop = stop_rx;
+    let server_task = tokio::spawn(async move {
+        let shutdown = async move {
+            let _ = server_stop.wait_for(|s| *s).await;
+        };
+        if let Err(e) = server::serve(listener, router, shutdown).await {
+            tracing::error!(error = %e, "webhook server stopped");
+        }
+        // The router (and with it the last inbox handle) is gone: the writer drains and ends.
+        let _ = writer_task.await;
+    });
+    tracing::info!(%server_addr, bot = %bot_login, "council-sync ready");
+    Ok(Running {
+        server_addr,
+        sandbox,
+        bot_login,
+        stop,
+        server_task,
+        engine_task,
+        store,
+    })
+}
+
+/// Starts the sandbox in-process and points the config at it. The sandbox takes any token;
+/// a per-run random webhook secret keeps the daemon's real signature check in the path.
+async fn start_embedded_sandbox(
+    cfg: &mut Config,
+    daemon_addr: SocketAddr,
+) -> Result<SandboxHandle, DaemonError> {
+    if cfg.github.token.is_none() && cfg.github.token_file.is_none() {
+        cfg.github.token = Some(SecretString::from("sandbox-token".to_owned()));
+    }
+    if cfg.github.webhook_secret.is_none() && cfg.github.webhook_secret_file.is_none() {
+        cfg.github.webhook_secret = Some(SecretString::from(
+            uuid::Uuid::new_v4().simple().to_string(),
+        ));
+    }
+    let mut opts = SandboxOptions::from_config(cfg);
+    opts.webhook_url = Some(format!("http://{daemon_addr}/webhooks/github"));
+    opts.webhook_secret = webhook_secret(cfg).ok();
+    opts.jira = jira_sandbox(cfg, &opts.feed);
+    let handle = Sandbox::start(opts)
+        .await
+        .map_err(|e| DaemonError::Sandbox(e.to_string()))?;
+    let base = handle.base_url();
+    cfg.github.api_url = base.clone();
+    cfg.jira.base_url = base;
+    Ok(handle)
+}
+
+/// Options for `council-sync sandbox`: seeded from `cfg`, no webhook target until one is set
+/// through the control API.
+pub fn standalone_sandbox_options(cfg: &Config, listen: SocketAddr) -> SandboxOptions {
+    let mut opts = SandboxOptions::from_config(cfg);
+    opts.listen = listen;
+    opts.webhook_url = None;
+    opts.jira = jira_sandbox(cfg, &opts.feed);
+    opts
+}
+
+/// The Jira half, seeded with every configured project, bumping the shared change feed.
+fn jira_sandbox(cfg: &Config, feed: &ChangeFeed) -> Arc<JiraSandbox> {
+    let mut projects: Vec<&str> = cfg
+        .teams
+        .values()
+        .map(|t| t.jira_project.as_str())
+        .collect();
+    projects.push(&cfg.jira.epic_project);
+    let feed = feed.clone();
+    Arc::new(
+        JiraSandbox::new(&projects).with_on_change(Arc::new(move || {
+            feed.bump();
+        })),
+    )
+}
+
+fn github_token(cfg: &Config) -> Result<SecretString, DaemonError> {
+    cfg.github
+        .token()
+        .map_err(|p| DaemonError::Config(p.to_string()))?
+        .ok_or_else(|| {
+            DaemonError::Config(
+                "github.token: no GitHub token (set COUNCIL_GITHUB__TOKEN or github.token_file)"
+                    .into(),
+            )
+        })
+}
+
+fn webhook_secret(cfg: &Config) -> Result<SecretString, DaemonError> {
+    cfg.github.webhook_secret().map_err(|p| DaemonError::Config(p.to_string()))?.ok_or_else(|| {
+        DaemonError::Config(
+            "github.webhook_secret: no webhook secret (set COUNCIL_GITHUB__WEBHOOK_SECRET or github.webhook_secret_file)".into(),
+        )
+    })
+}
+
+fn jira_token(cfg: &Config) -> Result<SecretString, DaemonError> {
+    let embedded = cfg.sandbox.as_ref().is_some_and(|s| s.embedded);
+    match cfg.jira.auth.token().map_err(|p| DaemonError::Config(p.to_string()))? {
+        Some(token) => Ok(token),
+        None if embedded => Ok(SecretString::from("sandbox-token".to_owned())),
+        None => Err(DaemonError::Config("jira.auth.token: no Jira token (set COUNCIL_JIRA__AUTH__TOKEN or jira.auth.token_file)".into())),
+    }
+}
+
+/// Runs until SIGINT or SIGTERM, then shuts down gracefully.
+pub async fn run_until_signal(cfg: Config) -> Result<(), DaemonError> {
+    let running = start(cfg).await?;
+    println!("council-sync listening on http://{}", running.server_addr());
+    if let Some(url) = running.sandbox_url() {
+        println!("sandbox (GitHub + Jira) on {url}; control API under {url}/_sandbox/");
+    }
+    wait_for_signal().await;
+    tracing::info!("shutting down");
+    running.shutdown().await;
+    Ok(())
+}
+
+async fn wait_for_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot listen for SIGTERM; Ctrl-C only");
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}

@@ -1,0 +1,203 @@
+//! A small client of the sandbox's control API (`/_sandbox/...`): acts as people on the
+//! GitHub and Jira side and waits for changes without sleeping. Used by the demo and the
+//! integration tests.
+
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+/// Why a control call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ControlError {
+    #[error("sandbox request {what} failed: {reason}")]
+    Http { what: String, reason: String },
+    #[error("timed out after {0:?} waiting for: {1}")]
+    Timeout(Duration, String),
+}
+
+/// The control API of one sandbox.
+#[derive(Debug, Clone)]
+pub struct SandboxControl {
+    base: String,
+    http: reqwest::Client,
+}
+
+impl SandboxControl {
+    /// `base` is the sandbox's URL, e.g. `http://127.0.0.1:8900`.
+    pub fn new(base: impl Into<String>) -> Self {
+        Self {
+            base: base.into().trim_end_matches('/').to_owned(),
+            http: reqwest::Client::new(),
+        }
+    }
+
+    /// The sandbox's base URL.
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<Value, ControlError> {
+        let what = format!("{method} {path}");
+        let mut req = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        let resp = req.send().await.map_err(|e| ControlError::Http {
+            what: what.clone(),
+            reason: e.to_string(),
+        })?;
+        let status = resp.status();
+        let text = resp.text().await.map_err(|e| ControlError::Http {
+            what: what.clone(),
+            reason: e.to_string(),
+        })?;
+        if !status.is_success() {
+            return Err(ControlError::Http {
+                what,
+                reason: format!("{status}: {text}"),
+            });
+        }
+        if text.trim().is_empty() {
+            return Ok(Value::Null);
+        }
+        serde_json::from_str(&text).map_err(|e| ControlError::Http {
+            what,
+            reason: format!("bad JSON: {e}"),
+        })
+    }
+
+    /// GET a control path.
+    pub async fn get(&self, path: &str) -> Result<Value, ControlError> {
+        self.call(reqwest::Method::GET, path, None).await
+    }
+
+    /// POST JSON to a control path.
+    pub async fn post(&self, path: &str, body: Value) -> Result<Value, ControlError> {
+        self.call(reqwest::Method::POST, path, Some(body)).await
+    }
+
+    /// PATCH JSON to a control path.
+    pub async fn patch(&self, path: &str, body: Value) -> Result<Value, ControlError> {
+        self.call(reqwest::Method::PATCH, path, Some(body)).await
+    }
+
+    /// DELETE a control path.
+    pub async fn delete(&self, path: &str) -> Result<Value, ControlError> {
+        self.call(reqwest::Method::DELETE, path, None).await
+    }
+
+    /// Opens an issue as `user`; returns its number.
+    pub async fn open_issue(
+        &self,
+        repo: &str,
+        user: &str,
+        title: &str,
+        body: &str,
+        labels: &[&str],
+    ) -> Result<u64, ControlError> {
+        let v = self
+            .post(
+                &format!("/_sandbox/github/repos/{repo}/issues"),
+                json!({"as": user, "title": title, "body": body, "labels": labels}),
+            )
+            .await?;
+        v["number"].as_u64().ok_or_else(|| ControlError::Http {
+            what: "open issue".into(),
+            reason: format!("no number in {v}"),
+        })
+    }
+
+    /// Edits an issue's body as `user`.
+    pub async fn edit_body(
+        &self,
+        repo: &str,
+        number: u64,
+        user: &str,
+        body: &str,
+    ) -> Result<(), ControlError> {
+        self.patch(
+            &format!("/_sandbox/github/repos/{repo}/issues/{number}"),
+            json!({"as": user, "body": body}),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Adds a label as `user`.
+    pub async fn add_label(
+        &self,
+        repo: &str,
+        number: u64,
+        user: &str,
+        label: &str,
+    ) -> Result<(), ControlError> {
+        self.post(
+            &format!("/_sandbox/github/repos/{repo}/issues/{number}/labels"),
+            json!({"as": user, "labels": [label]}),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// The full state of an issue (labels, comments, state, state_reason).
+    pub async fn issue(&self, repo: &str, number: u64) -> Result<Value, ControlError> {
+        self.get(&format!("/_sandbox/github/repos/{repo}/issues/{number}"))
+            .await
+    }
+
+    /// Jira issues matching `jql`, with their full state.
+    pub async fn jira_issues(&self, jql: &str) -> Result<Vec<Value>, ControlError> {
+        let v = self
+            .get(&format!("/_sandbox/jira/issues?jql={}", urlencode(jql)))
+            .await?;
+        Ok(match v {
+            Value::Array(items) => items,
+            other => other["issues"].as_array().cloned().unwrap_or_default(),
+        })
+    }
+
+    /// The sandbox's change counter now.
+    pub async fn version(&self) -> Result<u64, ControlError> {
+        let v = self.get("/_sandbox/changes?after=0&timeout_ms=0").await?;
+        Ok(v["version"].as_u64().unwrap_or(0))
+    }
+
+    /// Evaluates `check` after every sandbox change until it returns `Some`, or `timeout`.
+    /// Long-polls the change feed: no fixed sleeps.
+    pub async fn wait_for<T, F, Fut>(
+        &self,
+        what: &str,
+        timeout: Duration,
+        mut check: F,
+    ) -> Result<T, ControlError>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<Option<T>, ControlError>>,
+    {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let seen = self.version().await?;
+            if let Some(found) = check().await? {
+                return Ok(found);
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(ControlError::Timeout(timeout, what.to_owned()));
+            }
+            let wait_ms = left.as_millis().min(5_000);
+            self.get(&format!(
+                "/_sandbox/changes?after={seen}&timeout_ms={wait_ms}"
+            ))
+            .await?;
+        }
+    }
+}
+
+fn urlencode(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}

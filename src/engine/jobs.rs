@@ -1,0 +1,110 @@
+//! The outbox's job vocabulary: every external write the engine makes, as data.
+//!
+//! A job is stored (with an idempotency key) in the same transaction that records the
+//! decision behind it, and executed afterwards, so a crash between deciding and doing never
+//! loses the write, and a redelivered webhook never repeats it.
+
+use serde::{Deserialize, Serialize};
+
+/// One external write.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Job {
+    /// Add and remove labels on the issue (both idempotent on GitHub's side).
+    Labels {
+        repo: String,
+        number: u64,
+        add: Vec<String>,
+        remove: Vec<String>,
+    },
+    /// Post a reply comment, unless a comment with its marker already exists.
+    Reply {
+        repo: String,
+        number: u64,
+        marker_key: String,
+        body: String,
+    },
+    /// Close the issue as not planned.
+    CloseNotPlanned { repo: String, number: u64 },
+    /// Create or edit the tracking comment from the stored state.
+    Tracking { repo: String, number: u64 },
+    /// Make sure the epic exists (and with `stories`, the team stories).
+    Materialize {
+        repo: String,
+        number: u64,
+        stories: bool,
+    },
+}
+
+impl Job {
+    /// The short name stored beside the payload (for logs and queries).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Job::Labels { .. } => "labels",
+            Job::Reply { .. } => "reply",
+            Job::CloseNotPlanned { .. } => "close",
+            Job::Tracking { .. } => "tracking",
+            Job::Materialize { .. } => "materialize",
+        }
+    }
+
+    /// The issue the job writes to.
+    pub fn issue(&self) -> (&str, u64) {
+        match self {
+            Job::Labels { repo, number, .. }
+            | Job::Reply { repo, number, .. }
+            | Job::CloseNotPlanned { repo, number }
+            | Job::Tracking { repo, number }
+            | Job::Materialize { repo, number, .. } => (repo, *number),
+        }
+    }
+}
+
+/// A job with the key that makes enqueueing it twice a no-op.
+#[derive(Debug, Clone)]
+pub struct KeyedJob {
+    /// Unique per intended write, e.g. `epic:acme/x#12`.
+    pub key: String,
+    pub job: Job,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jobs_round_trip_through_json() {
+        let jobs = [
+            Job::Labels {
+                repo: "a/b".into(),
+                number: 1,
+                add: vec!["x".into()],
+                remove: vec![],
+            },
+            Job::Reply {
+                repo: "a/b".into(),
+                number: 1,
+                marker_key: "k".into(),
+                body: "hi".into(),
+            },
+            Job::CloseNotPlanned {
+                repo: "a/b".into(),
+                number: 1,
+            },
+            Job::Tracking {
+                repo: "a/b".into(),
+                number: 1,
+            },
+            Job::Materialize {
+                repo: "a/b".into(),
+                number: 1,
+                stories: true,
+            },
+        ];
+        for job in jobs {
+            let text = serde_json::to_string(&job).unwrap();
+            assert!(text.contains(&format!("\"kind\":\"{}\"", job.kind())));
+            assert_eq!(serde_json::from_str::<Job>(&text).unwrap(), job);
+        }
+    }
+}

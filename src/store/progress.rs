@@ -1,0 +1,309 @@
+//! The engine's writes to the store: a decision and everything it implies committed in one
+//! transaction with the delivery that caused it, and narrow updates of one concern column.
+//!
+//! Narrow updates (not whole-row upserts) because the inbox task and the outbox task both
+//! update concerns: a whole-row write from one would undo the other's change.
+
+use super::error::to_db;
+use super::{Store, StoreError, now_ms};
+use crate::store::DecisionKind;
+
+/// A concern's stage as the inbox decided it.
+#[derive(Debug, Clone)]
+pub struct StageUpdate<'a> {
+    pub repo: &'a str,
+    pub number: u64,
+    pub issue_id: u64,
+    pub stage: &'a str,
+}
+
+/// An outbox write to enqueue with a decision.
+#[derive(Debug, Clone)]
+pub struct QueuedWrite<'a> {
+    pub idem_key: &'a str,
+    pub kind: &'a str,
+    pub payload: serde_json::Value,
+}
+
+impl Store {
+    /// Records the outcome of one delivery atomically: the concern's stage, the decision,
+    /// the outbox writes (each key at most once), and the delivery as processed. A crash
+    /// before the commit leaves the delivery pending, to be decided again; after it, the
+    /// writes are queued. Either way nothing is lost or done twice.
+    pub async fn commit_decision(
+        &self,
+        seq: i64,
+        stage: Option<&StageUpdate<'_>>,
+        decision: Option<(DecisionKind, &str)>,
+        writes: &[QueuedWrite<'_>],
+    ) -> Result<(), StoreError> {
+        let now = now_ms();
+        let mut tx = self.pool().begin().await?;
+        // The first statement writes, so SQLite takes the write lock at once (busy_timeout
+        // applies) instead of failing a read-to-write upgrade.
+        sqlx::query("UPDATE deliveries SET processed_at = $1, attempts = attempts + 1, last_error = NULL WHERE seq = $2")
+            .bind(now)
+            .bind(seq)
+            .execute(&mut *tx)
+            .await?;
+        if let Some(s) = stage {
+            sqlx::query(
+                "INSERT INTO concerns (repo, number, issue_id, stage, updated_at) VALUES ($1, $2, $3, $4, $5) \
+                 ON CONFLICT (repo, number) DO UPDATE SET stage = excluded.stage, updated_at = excluded.updated_at",
+            )
+            .bind(s.repo)
+            .bind(to_db("issue number", s.number)?)
+            .bind(to_db("issue id", s.issue_id)?)
+            .bind(s.stage)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            if let Some((kind, actor)) = decision {
+                sqlx::query(
+                    "INSERT INTO decisions (repo, number, kind, actor, decided_at) VALUES ($1, $2, $3, $4, $5) \
+                     ON CONFLICT (repo, number, kind) DO NOTHING",
+                )
+                .bind(s.repo)
+                .bind(to_db("issue number", s.number)?)
+                .bind(kind.as_str())
+                .bind(actor)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        for w in writes {
+            sqlx::query(
+                "INSERT INTO outbox (idem_key, kind, payload, state, attempts, next_attempt_at, created_at, updated_at) \
+                 VALUES ($1, $2, $3, 'pending', 0, $4, $4, $4) ON CONFLICT (idem_key) DO NOTHING",
+            )
+            .bind(w.idem_key)
+            .bind(w.kind)
+            .bind(w.payload.to_string())
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Marks a delivery processed with an error that retrying cannot fix, so it is kept
+    /// (with the reason) but no longer offered.
+    pub async fn abandon_delivery(&self, seq: i64, reason: &str) -> Result<(), StoreError> {
+        sqlx::query("UPDATE deliveries SET processed_at = $1, attempts = attempts + 1, last_error = $2 WHERE seq = $3")
+            .bind(now_ms())
+            .bind(reason)
+            .bind(seq)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    /// Moves a concern's stage; `only_if_in` lists the stages it may move from (empty: any).
+    pub async fn set_stage(
+        &self,
+        repo: &str,
+        number: u64,
+        stage: &str,
+        only_if_in: &[&str],
+    ) -> Result<(), StoreError> {
+        let Some(current) = self.get_concern(repo, number).await? else {
+            return Ok(());
+        };
+        if !only_if_in.is_empty() && !only_if_in.contains(&current.stage.as_str()) {
+            return Ok(());
+        }
+        sqlx::query("UPDATE concerns SET stage = $1, updated_at = $2 WHERE repo = $3 AND number = $4 AND stage = $5")
+            .bind(stage)
+            .bind(now_ms())
+            .bind(repo)
+            .bind(to_db("issue number", number)?)
+            .bind(current.stage.as_str())
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    /// Records the concern's epic (and clears a previous error: the epic exists now).
+    pub async fn set_epic(
+        &self,
+        repo: &str,
+        number: u64,
+        key: &str,
+        url: &str,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE concerns SET epic_key = $1, epic_url = $2, last_error = NULL, updated_at = $3 \
+             WHERE repo = $4 AND number = $5",
+        )
+        .bind(key)
+        .bind(url)
+        .bind(now_ms())
+        .bind(repo)
+        .bind(to_db("issue number", number)?)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// Records (or clears) the problem shown in the tracking comment.
+    pub async fn set_last_error(
+        &self,
+        repo: &str,
+        number: u64,
+        error: Option<&str>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE concerns SET last_error = $1, updated_at = $2 WHERE repo = $3 AND number = $4",
+        )
+        .bind(error)
+        .bind(now_ms())
+        .bind(repo)
+        .bind(to_db("issue number", number)?)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// Remembers the tracking comment's id, so the next refresh edits it directly.
+    pub async fn set_tracking_comment(
+        &self,
+        repo: &str,
+        number: u64,
+        comment_id: u64,
+    ) -> Result<(), StoreError> {
+        sqlx::query("UPDATE concerns SET tracking_comment_id = $1, updated_at = $2 WHERE repo = $3 AND number = $4")
+            .bind(to_db("comment id", comment_id)?)
+            .bind(now_ms())
+            .bind(repo)
+            .bind(to_db("issue number", number)?)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    /// Makes outbox rows left `running` by a previous process due now. Called once at start
+    /// by a single daemon on its own SQLite file: that process is gone, so its claims are
+    /// void and waiting out the lease would only delay the work. (Replicas sharing a
+    /// database rely on the lease instead.)
+    pub async fn requeue_running(&self) -> Result<u64, StoreError> {
+        let done = sqlx::query(
+            "UPDATE outbox SET state = 'pending', next_attempt_at = $1 WHERE state = 'running'",
+        )
+        .bind(now_ms())
+        .execute(self.pool())
+        .await?;
+        Ok(done.rows_affected())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::testing::temp_store;
+    use crate::store::{InboxWriter, NewDelivery, Source};
+
+    #[tokio::test]
+    async fn decision_commits_with_its_delivery_and_writes_once() {
+        let (store, _dir) = temp_store().await;
+        let (writer, _task) = InboxWriter::spawn(store.clone());
+        for id in ["d1", "d2"] {
+            writer
+                .submit(NewDelivery {
+                    source: Source::Github,
+                    delivery_id: id.into(),
+                    event: "issues".into(),
+                    action: Some("labeled".into()),
+                    payload: bytes::Bytes::from_static(b"{}"),
+                })
+                .await
+                .expect("submit");
+        }
+        let pending = store.pending_deliveries(10).await.expect("pending");
+        let stage = StageUpdate {
+            repo: "a/b",
+            number: 3,
+            issue_id: 99,
+            stage: "accepted",
+        };
+        let write = QueuedWrite {
+            idem_key: "epic:a/b#3",
+            kind: "materialize",
+            payload: serde_json::json!({"x": 1}),
+        };
+        for d in &pending {
+            store
+                .commit_decision(
+                    d.seq,
+                    Some(&stage),
+                    Some((DecisionKind::Accept, "carol")),
+                    std::slice::from_ref(&write),
+                )
+                .await
+                .expect("commit");
+        }
+        assert!(
+            store
+                .pending_deliveries(10)
+                .await
+                .expect("pending")
+                .is_empty()
+        );
+        assert_eq!(store.pending_count().await.expect("count"), 1);
+        assert_eq!(
+            store
+                .decisions_for("a/b", 3)
+                .await
+                .expect("decisions")
+                .len(),
+            1
+        );
+        let concern = store
+            .get_concern("a/b", 3)
+            .await
+            .expect("get")
+            .expect("row");
+        assert_eq!(concern.stage, "accepted");
+        store
+            .set_epic("a/b", 3, "SRE-1", "http://j/SRE-1")
+            .await
+            .expect("epic");
+        store
+            .set_stage("a/b", 3, "epic-created", &["accepted"])
+            .await
+            .expect("stage");
+        store
+            .set_stage("a/b", 3, "ready", &["accepted"])
+            .await
+            .expect("no-op");
+        let concern = store
+            .get_concern("a/b", 3)
+            .await
+            .expect("get")
+            .expect("row");
+        assert_eq!(
+            (concern.stage.as_str(), concern.epic_key.as_deref()),
+            ("epic-created", Some("SRE-1"))
+        );
+    }
+
+    #[tokio::test]
+    async fn running_rows_are_requeued_at_start() {
+        let (store, _dir) = temp_store().await;
+        store
+            .enqueue("k", "tracking", &serde_json::json!({}))
+            .await
+            .expect("enqueue");
+        let now = now_ms();
+        assert_eq!(store.claim_due(now, 10).await.expect("claim").len(), 1);
+        assert!(
+            store.claim_due(now, 10).await.expect("claim").is_empty(),
+            "leased"
+        );
+        assert_eq!(store.requeue_running().await.expect("requeue"), 1);
+        let again = store.claim_due(now_ms(), 10).await.expect("claim");
+        assert_eq!(again.len(), 1);
+        assert_eq!(again[0].attempts, 2);
+    }
+}
