@@ -25,8 +25,8 @@ pub enum DemoError {
 /// The sandbox config, adjusted for a throw-away run: any free ports, a store in `dir`, and
 /// the Jira flavour asked for (Data Center uses bearer auth and the Epic Link field).
 pub fn demo_config(dir: &std::path::Path, jira_api: u8) -> Result<Config, DemoError> {
-    let mut cfg: Config =
-        toml::from_str(SANDBOX_CONFIG).map_err(|e| DemoError::Config(e.to_string()))?;
+    let mut cfg = Config::from_toml_str(SANDBOX_CONFIG, std::iter::empty())
+        .map_err(|e| DemoError::Config(e.to_string()))?;
     cfg.server.listen = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
     cfg.store.url = format!("sqlite://{}", dir.join("council-sync-demo.db").display());
     if let Some(sandbox) = cfg.sandbox.as_mut() {

@@ -42,7 +42,7 @@ impl Job {
         match self {
             Job::Labels { .. } => "labels",
             Job::Reply { .. } => "reply",
-            Job::CloseNotPlanned { .. } => "close",
+            Job::CloseNotPlanned { .. } => "close_not_planned",
             Job::Tracking { .. } => "tracking",
             Job::Materialize { .. } => "materialize",
         }
