@@ -64,6 +64,15 @@ enum Command {
         /// Jira REST version to play: 3 (Cloud) or 2 (Data Center).
         #[arg(long, default_value_t = 3)]
         jira_api: u8,
+        /// Use a sandbox already running (`council-sync sandbox`) instead of the embedded one.
+        #[arg(long)]
+        sandbox_url: Option<String>,
+        /// With --sandbox-url: the GitHub API base URL the daemon calls (e.g. a Prism proxy).
+        #[arg(long, requires = "sandbox_url")]
+        github_api_url: Option<String>,
+        /// With --sandbox-url: the Jira base URL the daemon calls (e.g. a Prism proxy).
+        #[arg(long, requires = "sandbox_url")]
+        jira_url: Option<String>,
     },
 }
 
@@ -140,8 +149,18 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
             sandbox::run_standalone(daemon::standalone_sandbox_options(&cfg, listen)).await?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Demo { jira_api } => {
-            let ok = demo::run(jira_api).await?;
+        Command::Demo {
+            jira_api,
+            sandbox_url,
+            github_api_url,
+            jira_url,
+        } => {
+            let target = demo::DemoTarget {
+                sandbox_url,
+                github_api_url,
+                jira_url,
+            };
+            let ok = demo::run(jira_api, target).await?;
             Ok(if ok {
                 ExitCode::SUCCESS
             } else {

@@ -6,6 +6,8 @@ pub mod script;
 pub mod view;
 
 use crate::config::{Config, EpicLink, JiraApiVersion, JiraAuth};
+use secrecy::SecretString;
+
 use crate::daemon;
 
 /// The shipped sandbox configuration, the demo's starting point.
@@ -50,17 +52,51 @@ pub fn demo_config(dir: &std::path::Path, jira_api: u8) -> Result<Config, DemoEr
     Ok(cfg)
 }
 
+/// Where the demo's daemon finds GitHub and Jira.
+#[derive(Debug, Clone, Default)]
+pub struct DemoTarget {
+    /// An already running sandbox (`council-sync sandbox`) instead of the embedded one.
+    pub sandbox_url: Option<String>,
+    /// GitHub API base URL for the daemon (e.g. a Prism proxy in front of the sandbox).
+    pub github_api_url: Option<String>,
+    /// Jira base URL for the daemon (e.g. a Prism proxy in front of the sandbox).
+    pub jira_url: Option<String>,
+}
+
 /// Runs the demo; `Ok(false)` when a step did not happen.
-pub async fn run(jira_api: u8) -> Result<bool, DemoError> {
+pub async fn run(jira_api: u8, target: DemoTarget) -> Result<bool, DemoError> {
     let dir = tempfile::tempdir().map_err(|e| DemoError::Config(format!("no temp dir: {e}")))?;
-    let cfg = demo_config(dir.path(), jira_api)?;
+    let mut cfg = demo_config(dir.path(), jira_api)?;
+    let webhook_secret = uuid::Uuid::new_v4().simple().to_string();
+    if let Some(sandbox) = &target.sandbox_url {
+        point_at_external_sandbox(&mut cfg, sandbox, &target, &webhook_secret);
+    }
     let running = daemon::start(cfg.clone()).await?;
-    let sandbox_url = running.sandbox_url().unwrap_or_default();
+    let sandbox_url = match (&target.sandbox_url, running.sandbox_url()) {
+        (Some(url), _) => url.clone(),
+        (None, Some(url)) => url,
+        (None, None) => return Err(DemoError::Config("no sandbox to run against".into())),
+    };
+    let ctl = control::SandboxControl::new(sandbox_url.clone());
+    if target.sandbox_url.is_some() {
+        let hook = format!("http://{}/webhooks/github", running.server_addr());
+        let set = ctl
+            .post(
+                "/_sandbox/webhooks",
+                serde_json::json!({"url": hook, "secret": webhook_secret}),
+            )
+            .await;
+        if let Err(e) = set {
+            running.shutdown().await;
+            return Err(DemoError::Config(format!(
+                "cannot point the sandbox's webhooks at the daemon: {e}"
+            )));
+        }
+    }
     println!(
         "council-sync demo: daemon on http://{}, sandbox (GitHub + Jira REST v{jira_api}) on {sandbox_url}\n",
         running.server_addr()
     );
-    let ctl = control::SandboxControl::new(sandbox_url);
     let setup = script::Setup {
         repo: cfg.github.repos.first().cloned().unwrap_or_default(),
         labels: cfg.labels.clone(),
@@ -70,4 +106,37 @@ pub async fn run(jira_api: u8) -> Result<bool, DemoError> {
     let transcript = script::council_session(&ctl, &setup).await;
     running.shutdown().await;
     Ok(transcript.failed.is_empty())
+}
+
+/// Uses a sandbox started elsewhere: no embedded one, the daemon's API calls go to the
+/// given URLs (or the sandbox itself), with sandbox-only credentials.
+fn point_at_external_sandbox(
+    cfg: &mut Config,
+    sandbox: &str,
+    target: &DemoTarget,
+    webhook_secret: &str,
+) {
+    cfg.sandbox = None;
+    cfg.github.api_url = target
+        .github_api_url
+        .clone()
+        .unwrap_or_else(|| sandbox.to_owned());
+    cfg.jira.base_url = target
+        .jira_url
+        .clone()
+        .unwrap_or_else(|| sandbox.to_owned());
+    cfg.github.token = Some(SecretString::from("sandbox-token".to_owned()));
+    cfg.github.webhook_secret = Some(SecretString::from(webhook_secret.to_owned()));
+    let token = Some(SecretString::from("sandbox-token".to_owned()));
+    cfg.jira.auth = match &cfg.jira.auth {
+        JiraAuth::Basic { email, .. } => JiraAuth::Basic {
+            email: email.clone(),
+            token,
+            token_file: None,
+        },
+        JiraAuth::Bearer { .. } => JiraAuth::Bearer {
+            token,
+            token_file: None,
+        },
+    };
 }

@@ -263,8 +263,10 @@ impl GithubClient {
         body: &str,
     ) -> Result<u64, GithubError> {
         let path = format!("{}/issues/{number}/comments", repo_path(repo)?);
+        // One attempt only: a retry after an answer that got lost would post twice. The
+        // caller's outbox job retries later, after looking for the comment's marker.
         let a = self
-            .call(Method::POST, &path, Some(json!({ "body": body })))
+            .attempt(&Method::POST, &path, Some(&json!({ "body": body })))
             .await?;
         Ok(decode::<RawId>(&path, &a.body)?.id)
     }
