@@ -86,6 +86,18 @@ impl SandboxControl {
         self.call(reqwest::Method::PATCH, path, Some(body)).await
     }
 
+    /// PUT JSON to a control path.
+    pub async fn put(&self, path: &str, body: Value) -> Result<Value, ControlError> {
+        self.call(reqwest::Method::PUT, path, Some(body)).await
+    }
+
+    /// Drops (or resumes) webhook deliveries, to simulate lost webhooks.
+    pub async fn drop_webhooks(&self, drop: bool) -> Result<(), ControlError> {
+        self.put("/_sandbox/webhooks/drop", json!({ "drop": drop }))
+            .await?;
+        Ok(())
+    }
+
     /// DELETE a control path.
     pub async fn delete(&self, path: &str) -> Result<Value, ControlError> {
         self.call(reqwest::Method::DELETE, path, None).await

@@ -1,0 +1,31 @@
+//! The README's first command, as a test: the scripted council session against the embedded
+//! sandbox, in both Jira flavours, from the debug build.
+
+mod common;
+
+async fn demo(args: &[&str]) {
+    let out = tokio::process::Command::new(common::binary())
+        .arg("demo")
+        .args(args)
+        .output()
+        .await
+        .expect("run council-sync demo");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "demo {args:?} failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("All steps happened."), "{stdout}");
+    assert!(!stdout.contains('✘'), "{stdout}");
+}
+
+#[tokio::test]
+async fn demo_jira_cloud_v3() {
+    demo(&[]).await;
+}
+
+#[tokio::test]
+async fn demo_jira_data_center_v2() {
+    demo(&["--jira-api", "2"]).await;
+}
