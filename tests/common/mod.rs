@@ -327,3 +327,33 @@ pub async fn deliver(daemon_url: &str, event: &str, delivery_id: &str, body: &[u
         .status()
         .as_u16()
 }
+
+/// `../shared/` (API descriptions and real webhook fixtures): `$COUNCIL_SHARED_DIR`, else
+/// beside the checkout, else `/work/shared`.
+pub fn shared_dir() -> PathBuf {
+    if let Ok(dir) = std::env::var("COUNCIL_SHARED_DIR") {
+        return PathBuf::from(dir);
+    }
+    let beside = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared");
+    if beside.is_dir() {
+        beside
+    } else {
+        PathBuf::from("/work/shared")
+    }
+}
+
+/// Adds a fault to the sandbox; returns its id.
+pub async fn add_fault(c: &SandboxControl, spec: Value) -> u64 {
+    c.post("/_sandbox/faults", spec).await.expect("add fault")["id"]
+        .as_u64()
+        .expect("fault id")
+}
+
+/// How many requests a fault has affected.
+pub async fn fault_hits(c: &SandboxControl, id: u64) -> u64 {
+    c.get(&format!("/_sandbox/faults/{id}"))
+        .await
+        .expect("fault")["hits"]
+        .as_u64()
+        .unwrap_or(0)
+}

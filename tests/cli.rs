@@ -1,0 +1,83 @@
+//! The `check` and `config check` commands as a user runs them.
+
+mod common;
+
+use std::process::Command;
+
+fn run(args: &[&str]) -> (i32, String) {
+    let out = Command::new(common::binary())
+        .args(args)
+        .output()
+        .expect("run council-sync");
+    (
+        out.status.code().unwrap_or(-1),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+#[test]
+fn check_reports_missing_answers_and_completeness() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let incomplete = dir.path().join("incomplete.md");
+    std::fs::write(
+        &incomplete,
+        council_sync::demo::script::form_body(
+            "Alerts page the on-call every night for no reason.",
+            "",
+            "TBD",
+            &["payments"],
+        ),
+    )
+    .expect("write");
+    let (code, out) = run(&["check", incomplete.to_str().expect("path")]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("Why is this important?") && out.contains("What is involved?"),
+        "{out}"
+    );
+    assert!(
+        !out.contains("Why is this SRE?"),
+        "answered question not listed: {out}"
+    );
+
+    let complete = dir.path().join("complete.md");
+    std::fs::write(
+        &complete,
+        common::complete_body(&["payments", "data"]).replace('\n', "\r\n"),
+    )
+    .expect("write");
+    let (code, out) = run(&[
+        "check",
+        complete.to_str().expect("path"),
+        "--config",
+        "config/sandbox.toml",
+    ]);
+    assert_eq!(code, 0, "{out}");
+}
+
+#[test]
+fn config_check_accepts_the_examples_and_names_bad_keys() {
+    let (code, out) = run(&["config", "check", "--config", "config/sandbox.toml"]);
+    assert_eq!(code, 0, "{out}");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let bad = dir.path().join("bad.toml");
+    let text = std::fs::read_to_string("config/sandbox.toml")
+        .expect("read")
+        .replace("api_version = 3", "api_version = 4")
+        .replace("[teams.networking]\njira_project = \"NET\"\n", "");
+    std::fs::write(&bad, text).expect("write");
+    let (code, out) = run(&["config", "check", "--config", bad.to_str().expect("path")]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("jira.api_version"), "{out}");
+    let fixed = std::fs::read_to_string(&bad)
+        .expect("read")
+        .replace("api_version = 4", "api_version = 3");
+    std::fs::write(&bad, fixed).expect("write");
+    let (code, out) = run(&["config", "check", "--config", bad.to_str().expect("path")]);
+    assert_eq!(code, 1, "form option without a team: {out}");
+    assert!(out.contains("networking"), "{out}");
+}
