@@ -66,11 +66,16 @@ impl MissingAnswer {
                 quote(p)
             ),
             MissingReason::TooShort { chars, min } => format!(
-                "\"{label}\" is only {chars} characters long; the council asks for at least {min}. \
-                 Add some detail."
+                "\"{label}\" is only {}; the council asks for at least {min}. Add some detail.",
+                characters(*chars)
             ),
         }
     }
+}
+
+/// "1 character long", "5 characters long".
+fn characters(n: usize) -> String {
+    format!("{n} character{} long", if n == 1 { "" } else { "s" })
 }
 
 impl fmt::Display for MissingAnswer {
@@ -87,7 +92,7 @@ impl fmt::Display for MissingReason {
             Self::Empty => f.write_str("is not answered yet"),
             Self::Placeholder(p) => write!(f, "only says \"{}\", which is a placeholder", quote(p)),
             Self::TooShort { chars, min } => {
-                write!(f, "is only {chars} characters long (at least {min} needed)")
+                write!(f, "is only {} (at least {min} needed)", characters(*chars))
             }
         }
     }
