@@ -73,6 +73,8 @@ pub struct JiraView {
     pub issue_type: String,
     pub labels: Vec<String>,
     pub parent: Option<String>,
+    /// URLs of its remote links.
+    pub remote_links: Vec<String>,
 }
 
 /// Reads one issue of the sandbox's Jira control listing.
@@ -107,5 +109,13 @@ pub fn jira(issue: &Value) -> JiraView {
             .or_else(|| f["parent"].as_str())
             .or_else(|| f["customfield_10008"].as_str())
             .map(str::to_owned),
+        remote_links: issue["remoteLinks"]
+            .as_array()
+            .map(|l| {
+                l.iter()
+                    .filter_map(|x| x["url"].as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default(),
     }
 }

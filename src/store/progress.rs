@@ -154,16 +154,8 @@ impl Store {
         number: u64,
         error: Option<&str>,
     ) -> Result<(), StoreError> {
-        sqlx::query(
-            "UPDATE concerns SET last_error = $1, updated_at = $2 WHERE repo = $3 AND number = $4",
-        )
-        .bind(error)
-        .bind(now_ms())
-        .bind(repo)
-        .bind(to_db("issue number", number)?)
-        .execute(self.pool())
-        .await?;
-        Ok(())
+        self.set_concern_column("last_error", error.map(str::to_owned), repo, number)
+            .await
     }
 
     /// Remembers the tracking comment's id, so the next refresh edits it directly.
@@ -173,8 +165,28 @@ impl Store {
         number: u64,
         comment_id: u64,
     ) -> Result<(), StoreError> {
-        sqlx::query("UPDATE concerns SET tracking_comment_id = $1, updated_at = $2 WHERE repo = $3 AND number = $4")
-            .bind(to_db("comment id", comment_id)?)
+        let id = to_db("comment id", comment_id)?;
+        self.set_concern_column("tracking_comment_id", Some(id), repo, number)
+            .await
+    }
+
+    /// One column of one concern, and its `updated_at`. `column` is always one of ours,
+    /// never input, so formatting it into the statement is safe.
+    async fn set_concern_column<'q, T>(
+        &self,
+        column: &'static str,
+        value: Option<T>,
+        repo: &str,
+        number: u64,
+    ) -> Result<(), StoreError>
+    where
+        T: 'q + Send + sqlx::Encode<'q, sqlx::Any> + sqlx::Type<sqlx::Any>,
+    {
+        let sql = format!(
+            "UPDATE concerns SET {column} = $1, updated_at = $2 WHERE repo = $3 AND number = $4"
+        );
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(value)
             .bind(now_ms())
             .bind(repo)
             .bind(to_db("issue number", number)?)
