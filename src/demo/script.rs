@@ -233,7 +233,7 @@ async fn accepted_concern(ctl: &SandboxControl, s: &Setup, t: &mut Transcript) -
     }
     let r = jira_materialized(ctl, s, n, &["payments", "data"]).await;
     let ok = t.check(
-        "epic and one story per team created in Jira, stories linked to the epic",
+        "epic (linked back to the issue) and one story per team created in Jira, stories linked to the epic",
         r.as_ref().map(|d| d.clone()).map_err(clone_err),
     );
     if !ok {
@@ -298,6 +298,13 @@ async fn jira_materialized(
         let [epic] = epics.as_slice() else {
             return Ok(None);
         };
+        if !epic
+            .remote_links
+            .iter()
+            .any(|u| u.ends_with(&format!("/issues/{n}")))
+        {
+            return Ok(None);
+        }
         let mut keys = vec![epic.key.clone()];
         for team in teams {
             let story_marker = crate::engine::story_marker(id, team);
