@@ -61,6 +61,10 @@ fn headline(stage: Stage) -> &'static str {
         Stage::Vetted => "🟢 **Vetted**: creating the team stories.",
         Stage::EpicCreated => "🟢 **Accepted**: the epic exists; team stories follow.",
         Stage::StoriesCreated => "🚀 **Accepted**: the epic and the team stories exist.",
+        Stage::InProgress => "🔧 **In progress**: the teams are working on their stories.",
+        Stage::Done => "🏁 **Done**: every story is done.",
+        Stage::ResultsRequested => "📊 **Done**: waiting for the before/after results.",
+        Stage::ResultsPresented => "🎉 **Results presented**: the concern is complete.",
     }
 }
 
