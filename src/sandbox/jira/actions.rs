@@ -6,10 +6,11 @@
 //! produce the same sequence of events as a person clicking through Jira.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Json;
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
@@ -105,17 +106,16 @@ impl JiraSandbox {
         let sprint = as_actor(actor, || {
             let mut state = self.lock();
             state.people.register(actor);
-            let board = state
-                .board_of(project)
-                .map(|b| b.id)
-                .ok_or_else(|| {
-                    AgileError::Missing(format!("No project could be found with key '{project}'."))
-                })?;
+            let board = state.board_of(project).map(|b| b.id).ok_or_else(|| {
+                AgileError::Missing(format!("No project could be found with key '{project}'."))
+            })?;
             Ok::<_, ControlError>(state.create_sprint(board, name, None, None, None, Utc::now())?)
         })?;
         self.changed();
         if !issues.is_empty() {
-            as_actor(actor, || self.lock().move_to_sprint(sprint.id, issues, Utc::now()))?;
+            as_actor(actor, || {
+                self.lock().move_to_sprint(sprint.id, issues, Utc::now())
+            })?;
             self.changed();
         }
         if start {
@@ -277,8 +277,23 @@ pub async fn drop_webhooks(State(sb): Sb, Json(b): Json<DropSwitch>) -> Response
     Json(json!({"drop": b.drop})).into_response()
 }
 
-/// `GET /_sandbox/jira/deliveries`: every delivery with its payload, oldest first.
-pub async fn deliveries(State(sb): Sb) -> Response {
+/// `?min=N&timeout_ms=T` of the delivery log.
+#[derive(Debug, Default, Deserialize)]
+pub struct LogWait {
+    min: Option<u64>,
+    timeout_ms: Option<u64>,
+}
+
+/// Longest wait of a delivery-log long-poll.
+const MAX_LOG_WAIT: Duration = Duration::from_secs(60);
+
+/// `GET /_sandbox/jira/deliveries[?min=N&timeout_ms=T]`: every delivery with its payload,
+/// oldest first; with `min`, first waits (long-poll) until that many were logged.
+pub async fn deliveries(State(sb): Sb, Query(q): Query<LogWait>) -> Response {
+    if let Some(min) = q.min {
+        let wait = Duration::from_millis(q.timeout_ms.unwrap_or(10_000)).min(MAX_LOG_WAIT);
+        sb.hooks.wait_logged(min, wait).await;
+    }
     Json(json!(sb.hooks.log())).into_response()
 }
 

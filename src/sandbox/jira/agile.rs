@@ -35,7 +35,19 @@ pub fn routes(r: Router<Arc<JiraSandbox>>) -> Router<Arc<JiraSandbox>> {
         .route(&p("/board/{id}/sprint"), get(board_sprints))
         .route(&p("/sprint"), post(create_sprint))
         .route(&p("/sprint/{id}"), get(get_sprint).post(update_sprint))
-        .route(&p("/sprint/{id}/issue"), get(sprint_issues).post(move_issues))
+        .route(
+            &p("/sprint/{id}/issue"),
+            get(sprint_issues).post(move_issues),
+        )
+}
+
+/// A refusal in Jira's error shape, small enough to travel in a `Result`.
+struct Reject(StatusCode, String);
+
+impl IntoResponse for Reject {
+    fn into_response(self) -> Response {
+        reply(self.0, render::errors(&[&self.1]))
+    }
 }
 
 fn reply(status: StatusCode, body: Value) -> Response {
@@ -50,11 +62,11 @@ fn agile_error(e: &AgileError) -> Response {
     reply(status, render::errors(&[&e.to_string()]))
 }
 
-fn body_json(bytes: &Bytes) -> Result<Value, Response> {
+fn body_json(bytes: &Bytes) -> Result<Value, Reject> {
     serde_json::from_slice(bytes).map_err(|e| {
-        reply(
+        Reject(
             StatusCode::BAD_REQUEST,
-            render::errors(&[&format!("Unexpected character in the request body: {e}")]),
+            format!("Unexpected character in the request body: {e}"),
         )
     })
 }
@@ -117,20 +129,28 @@ pub async fn list_boards(State(sb): Sb, c: Caller, Query(q): Query<ListQuery>) -
     let boards: Vec<Value> = state
         .boards
         .values()
-        .filter(|b| wanted.as_ref().is_none_or(|k| k.as_deref() == Some(&b.project)))
+        .filter(|b| {
+            wanted
+                .as_ref()
+                .is_none_or(|k| k.as_deref() == Some(&b.project))
+        })
         .map(|b| board_json(&state, &c.base, b))
         .collect();
     reply(
         StatusCode::OK,
-        page(boards, q.start_at.unwrap_or(0), q.max_results.unwrap_or(PAGE)),
+        page(
+            boards,
+            q.start_at.unwrap_or(0),
+            q.max_results.unwrap_or(PAGE),
+        ),
     )
 }
 
-fn parse_id(raw: &str, what: &str) -> Result<u64, Response> {
+fn parse_id(raw: &str, what: &str) -> Result<u64, Reject> {
     raw.parse().map_err(|_| {
-        reply(
+        Reject(
             StatusCode::BAD_REQUEST,
-            render::errors(&[&format!("The {what} id '{raw}' is not a number.")]),
+            format!("The {what} id '{raw}' is not a number."),
         )
     })
 }
@@ -139,7 +159,7 @@ fn parse_id(raw: &str, what: &str) -> Result<u64, Response> {
 pub async fn get_board(State(sb): Sb, c: Caller, Path(id): Path<String>) -> Response {
     let id = match parse_id(&id, "board") {
         Ok(id) => id,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let state = sb.lock();
     match state.boards.get(&id) {
@@ -159,7 +179,7 @@ pub async fn board_sprints(
 ) -> Response {
     let id = match parse_id(&id, "board") {
         Ok(id) => id,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let mut states = Vec::new();
     for s in q.state.iter().flat_map(|s| s.split(',')) {
@@ -168,7 +188,9 @@ pub async fn board_sprints(
             None => {
                 return reply(
                     StatusCode::BAD_REQUEST,
-                    render::errors(&[&format!("Sprint state '{s}' is not one of future, active, closed.")]),
+                    render::errors(&[&format!(
+                        "Sprint state '{s}' is not one of future, active, closed."
+                    )]),
                 );
             }
         }
@@ -188,7 +210,11 @@ pub async fn board_sprints(
         .collect();
     reply(
         StatusCode::OK,
-        page(sprints, q.start_at.unwrap_or(0), q.max_results.unwrap_or(PAGE)),
+        page(
+            sprints,
+            q.start_at.unwrap_or(0),
+            q.max_results.unwrap_or(PAGE),
+        ),
     )
 }
 
@@ -210,7 +236,10 @@ fn text(v: &Value, field: &str) -> Option<String> {
 fn read_change(v: &Value) -> Result<SprintChange, String> {
     let state = match text(v, "state") {
         None => None,
-        Some(s) => Some(SprintState::parse(&s).ok_or_else(|| format!("state: '{s}' is not one of future, active, closed."))?),
+        Some(s) => Some(
+            SprintState::parse(&s)
+                .ok_or_else(|| format!("state: '{s}' is not one of future, active, closed."))?,
+        ),
     };
     Ok(SprintChange {
         name: text(v, "name"),
@@ -225,10 +254,12 @@ fn read_change(v: &Value) -> Result<SprintChange, String> {
 pub async fn create_sprint(State(sb): Sb, c: Caller, bytes: Bytes) -> Response {
     let body = match body_json(&bytes) {
         Ok(b) => b,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let Some(board) = body.get("originBoardId").and_then(Value::as_u64) else {
-        return agile_error(&AgileError::Invalid("originBoardId: The board id is required.".into()));
+        return agile_error(&AgileError::Invalid(
+            "originBoardId: The board id is required.".into(),
+        ));
     };
     let (start, end) = match (date(&body, "startDate"), date(&body, "endDate")) {
         (Ok(s), Ok(e)) => (s, e),
@@ -258,11 +289,13 @@ pub async fn create_sprint(State(sb): Sb, c: Caller, bytes: Bytes) -> Response {
 pub async fn get_sprint(State(sb): Sb, c: Caller, Path(id): Path<String>) -> Response {
     let id = match parse_id(&id, "sprint") {
         Ok(id) => id,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     match sb.lock().sprints.get(&id) {
         Some(s) => reply(StatusCode::OK, s.json(&c.base)),
-        None => agile_error(&AgileError::Missing(format!("Sprint with id {id} does not exist."))),
+        None => agile_error(&AgileError::Missing(format!(
+            "Sprint with id {id} does not exist."
+        ))),
     }
 }
 
@@ -275,12 +308,12 @@ pub async fn update_sprint(
 ) -> Response {
     let id = match parse_id(&id, "sprint") {
         Ok(id) => id,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let change = match body_json(&bytes).map(|b| read_change(&b)) {
         Ok(Ok(change)) => change,
         Ok(Err(m)) => return agile_error(&AgileError::Invalid(m)),
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let updated = sb.lock().update_sprint(id, change, Utc::now());
     match updated {
@@ -301,18 +334,20 @@ pub async fn move_issues(
 ) -> Response {
     let id = match parse_id(&id, "sprint") {
         Ok(id) => id,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let body = match body_json(&bytes) {
         Ok(b) => b,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let Some(keys) = body.get("issues").and_then(Value::as_array).map(|a| {
         a.iter()
             .filter_map(|k| k.as_str().map(str::to_owned))
             .collect::<Vec<_>>()
     }) else {
-        return agile_error(&AgileError::Invalid("issues: A list of issue keys is required.".into()));
+        return agile_error(&AgileError::Invalid(
+            "issues: A list of issue keys is required.".into(),
+        ));
     };
     let moved = sb.lock().move_to_sprint(id, &keys, Utc::now());
     match moved {
@@ -333,15 +368,21 @@ pub async fn sprint_issues(
 ) -> Response {
     let id = match parse_id(&id, "sprint") {
         Ok(id) => id,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let state = sb.lock();
     if !state.sprints.contains_key(&id) {
-        return agile_error(&AgileError::Missing(format!("Sprint with id {id} does not exist.")));
+        return agile_error(&AgileError::Missing(format!(
+            "Sprint with id {id} does not exist."
+        )));
     }
     let start = q.start_at.unwrap_or(0);
     let max = q.max_results.unwrap_or(PAGE).clamp(1, PAGE);
-    let hits: Vec<_> = state.issues.iter().filter(|i| i.sprints.contains(&id)).collect();
+    let hits: Vec<_> = state
+        .issues
+        .iter()
+        .filter(|i| i.sprints.contains(&id))
+        .collect();
     let issues: Vec<Value> = hits
         .iter()
         .skip(start)

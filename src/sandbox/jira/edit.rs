@@ -33,6 +33,15 @@ const MAX_SUMMARY: usize = 255;
 
 type Sb = State<Arc<JiraSandbox>>;
 
+/// A refusal in Jira's error shape, small enough to travel in a `Result`.
+struct Reject(StatusCode, String);
+
+impl IntoResponse for Reject {
+    fn into_response(self) -> Response {
+        reply(self.0, render::errors(&[&self.1]))
+    }
+}
+
 fn reply(status: StatusCode, body: Value) -> Response {
     (status, Json(body)).into_response()
 }
@@ -94,26 +103,40 @@ pub(super) fn read_edit(
     body: &Value,
 ) -> Result<Edit, ErrorCollection> {
     let empty = Map::new();
-    let fields = body.get("fields").and_then(Value::as_object).unwrap_or(&empty);
-    let update = body.get("update").and_then(Value::as_object).unwrap_or(&empty);
+    let fields = body
+        .get("fields")
+        .and_then(Value::as_object)
+        .unwrap_or(&empty);
+    let update = body
+        .get("update")
+        .and_then(Value::as_object)
+        .unwrap_or(&empty);
     let mut errors = BTreeMap::new();
     let mut edit = Edit::default();
     for name in fields.keys().chain(update.keys()) {
         if !EDITABLE.contains(&name.as_str()) {
             errors.insert(
                 name.clone(),
-                format!("Field '{name}' cannot be set. It is not on the appropriate screen, or unknown."),
+                format!(
+                    "Field '{name}' cannot be set. It is not on the appropriate screen, or unknown."
+                ),
             );
         }
     }
     match fields.get("summary") {
         None => {}
         Some(Value::String(s)) if s.chars().count() > MAX_SUMMARY => {
-            errors.insert("summary".into(), "Summary must be less than 255 characters.".into());
+            errors.insert(
+                "summary".into(),
+                "Summary must be less than 255 characters.".into(),
+            );
         }
         Some(Value::String(s)) if !s.trim().is_empty() => edit.summary = Some(s.clone()),
         Some(_) => {
-            errors.insert("summary".into(), "You must specify a summary of the issue.".into());
+            errors.insert(
+                "summary".into(),
+                "You must specify a summary of the issue.".into(),
+            );
         }
     }
     if let Some(d) = fields.get("description") {
@@ -132,13 +155,21 @@ pub(super) fn read_edit(
             }
         }
     }
-    for op in update.get("labels").and_then(Value::as_array).into_iter().flatten() {
+    for op in update
+        .get("labels")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
         let label = |k: &str| op.get(k).and_then(Value::as_str).map(str::to_owned);
         match (label("add"), label("remove")) {
             (Some(l), None) if !l.chars().any(char::is_whitespace) => edit.add_labels.push(l),
             (None, Some(l)) => edit.remove_labels.push(l),
             _ => {
-                errors.insert("labels".into(), "Each update needs one 'add' or 'remove' label.".into());
+                errors.insert(
+                    "labels".into(),
+                    "Each update needs one 'add' or 'remove' label.".into(),
+                );
             }
         }
     }
@@ -198,11 +229,11 @@ pub(super) fn apply_edit(state: &mut JiraState, idx: usize, edit: Edit) {
     }
 }
 
-fn parse(bytes: &Bytes) -> Result<Value, Response> {
+fn parse(bytes: &Bytes) -> Result<Value, Reject> {
     serde_json::from_slice(bytes).map_err(|e| {
-        reply(
+        Reject(
             StatusCode::BAD_REQUEST,
-            render::errors(&[&format!("Unexpected character in the request body: {e}")]),
+            format!("Unexpected character in the request body: {e}"),
         )
     })
 }
@@ -216,7 +247,7 @@ pub async fn edit_issue(
 ) -> Response {
     let body = match parse(&bytes) {
         Ok(b) => b,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     {
         let mut state = sb.lock();
@@ -236,7 +267,7 @@ pub async fn edit_issue(
 pub async fn assign(State(sb): Sb, c: Caller, Path(key): Path<String>, bytes: Bytes) -> Response {
     let body = match parse(&bytes) {
         Ok(b) => b,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     {
         let mut state = sb.lock();
@@ -285,7 +316,9 @@ pub async fn get_user(State(sb): Sb, c: Caller, Query(q): Query<UserQuery>) -> R
         };
         return reply(
             StatusCode::BAD_REQUEST,
-            render::errors(&[&format!("The '{param}' query parameter needs to be provided.")]),
+            render::errors(&[&format!(
+                "The '{param}' query parameter needs to be provided."
+            )]),
         );
     };
     let found = sb.lock().people.resolve(&wanted);

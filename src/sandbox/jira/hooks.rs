@@ -85,6 +85,8 @@ struct Shared {
     targets: RwLock<Vec<Target>>,
     drop: AtomicBool,
     log: Mutex<VecDeque<JiraDelivery>>,
+    /// Deliveries logged so far (never decreases), so waiters need not poll.
+    logged: tokio::sync::watch::Sender<u64>,
     base: RwLock<String>,
 }
 
@@ -153,6 +155,7 @@ impl Default for Hooks {
                 targets: RwLock::new(Vec::new()),
                 drop: AtomicBool::new(false),
                 log: Mutex::new(VecDeque::new()),
+                logged: tokio::sync::watch::Sender::new(0),
                 base: RwLock::new(DEFAULT_BASE.to_owned()),
             }),
         }
@@ -194,6 +197,15 @@ impl Hooks {
             .collect()
     }
 
+    /// Waits until at least `n` deliveries were logged since start, or `timeout` passes;
+    /// returns the count then.
+    pub async fn wait_logged(&self, n: u64, timeout: Duration) -> u64 {
+        let mut rx = self.shared.logged.subscribe();
+        // A timeout is an ordinary answer: the caller compares the count.
+        let _ = tokio::time::timeout(timeout, rx.wait_for(|v| *v >= n)).await;
+        *rx.borrow()
+    }
+
     /// Remembers how clients address the sandbox, for `self` links in payloads.
     pub fn set_base(&self, base: &str) {
         let current = self.base();
@@ -233,7 +245,8 @@ impl Hooks {
                         let kind = event_type(&items);
                         let mut p = issue_event(state, &base, actor, issue, kind);
                         p["webhookEvent"] = json!("jira:issue_updated");
-                        p["changelog"] = json!({"id": seen.changelog_id.to_string(), "items": items});
+                        p["changelog"] =
+                            json!({"id": seen.changelog_id.to_string(), "items": items});
                         out.push(p);
                     }
                     for c in issue.comments.iter().skip(old.comments) {
@@ -347,13 +360,7 @@ fn webhook_user(base: &str, actor: &str) -> Value {
     })
 }
 
-fn issue_event(
-    state: &State,
-    base: &str,
-    actor: &str,
-    issue: &StoredIssue,
-    kind: &str,
-) -> Value {
+fn issue_event(state: &State, base: &str, actor: &str, issue: &StoredIssue, kind: &str) -> Value {
     json!({
         "timestamp": Utc::now().timestamp_millis(),
         "webhookEvent": "",
@@ -363,7 +370,13 @@ fn issue_event(
     })
 }
 
-fn item(field: &str, fieldtype: &str, field_id: &str, from: (Value, Value), to: (Value, Value)) -> Value {
+fn item(
+    field: &str,
+    fieldtype: &str,
+    field_id: &str,
+    from: (Value, Value),
+    to: (Value, Value),
+) -> Value {
     json!({
         "field": field, "fieldtype": fieldtype, "fieldId": field_id,
         "from": from.0, "fromString": from.1, "to": to.0, "toString": to.1,
@@ -402,7 +415,13 @@ fn sprint_list(state: &State, ids: &[u64]) -> (Value, Value) {
 fn changelog(state: &State, old: &IssueSnap, new: &IssueSnap) -> Vec<Value> {
     let mut items = Vec::new();
     if old.summary != new.summary {
-        items.push(item("summary", "jira", "summary", text(&old.summary), text(&new.summary)));
+        items.push(item(
+            "summary",
+            "jira",
+            "summary",
+            text(&old.summary),
+            text(&new.summary),
+        ));
     }
     if old.description != new.description {
         items.push(item(
@@ -486,13 +505,17 @@ async fn run(mut rx: mpsc::UnboundedReceiver<Outgoing>, shared: Arc<Shared>) {
                 records.push(deliver(&client, target, &out).await);
             }
         }
-        let mut log = shared.log.lock().unwrap_or_else(PoisonError::into_inner);
-        for r in records {
-            if log.len() >= LOG_CAPACITY {
-                log.pop_front();
+        let added = records.len() as u64;
+        {
+            let mut log = shared.log.lock().unwrap_or_else(PoisonError::into_inner);
+            for r in records {
+                if log.len() >= LOG_CAPACITY {
+                    log.pop_front();
+                }
+                log.push_back(r);
             }
-            log.push_back(r);
         }
+        shared.logged.send_modify(|n| *n += added);
     }
 }
 
@@ -568,7 +591,10 @@ mod tests {
         let status = item("status", "jira", "status", text("a"), text("b"));
         let assignee = item("assignee", "jira", "assignee", text("a"), text("b"));
         assert_eq!(event_type(std::slice::from_ref(&status)), "issue_generic");
-        assert_eq!(event_type(std::slice::from_ref(&assignee)), "issue_assigned");
+        assert_eq!(
+            event_type(std::slice::from_ref(&assignee)),
+            "issue_assigned"
+        );
         assert_eq!(event_type(&[status, assignee]), "issue_updated");
         assert!(retried(503) && retried(429) && !retried(400) && !retried(404));
     }

@@ -285,7 +285,10 @@ pub fn router(state: Arc<JiraSandbox>) -> Router {
         r = r
             .route(&p("/issue"), post(api::create_issue))
             .route(&p("/issue/bulk"), post(api::create_issues_bulk))
-            .route(&p("/issue/{key}"), get(api::get_issue).put(edit::edit_issue))
+            .route(
+                &p("/issue/{key}"),
+                get(api::get_issue).put(edit::edit_issue),
+            )
             .route(
                 &p("/issue/{key}/remotelink"),
                 get(api::list_remote_links).post(api::put_remote_link),

@@ -232,11 +232,10 @@ impl State {
         change: SprintChange,
         now: DateTime<Utc>,
     ) -> Result<Sprint, AgileError> {
-        let current = self
-            .sprints
-            .get(&id)
-            .cloned()
-            .ok_or_else(|| AgileError::Missing(format!("Sprint with id {id} does not exist.")))?;
+        let current =
+            self.sprints.get(&id).cloned().ok_or_else(|| {
+                AgileError::Missing(format!("Sprint with id {id} does not exist."))
+            })?;
         let mut next = current.clone();
         if current.state == SprintState::Closed {
             return Err(AgileError::Invalid(format!(

@@ -556,10 +556,7 @@ mod tests {
             reachable(Status::InProgress),
             vec![Status::InReview, Status::ToDo, Status::Done, Status::WontDo]
         );
-        assert_eq!(
-            reachable(Status::Done),
-            vec![Status::WontDo, Status::ToDo]
-        );
+        assert_eq!(reachable(Status::Done), vec![Status::WontDo, Status::ToDo]);
         assert_eq!(Status::from_name("in progress"), Some(Status::InProgress));
         assert_eq!(Status::from_name("won't do"), Some(Status::WontDo));
         let ids = |a, b| path_between(a, b).iter().map(|t| t.id).collect::<Vec<_>>();
@@ -569,7 +566,10 @@ mod tests {
         // Every status reaches To Do, Done and Won't Do.
         for from in Status::ALL {
             for to in [Status::ToDo, Status::Done, Status::WontDo] {
-                assert!(from == to || !path_between(from, to).is_empty(), "{from:?} → {to:?}");
+                assert!(
+                    from == to || !path_between(from, to).is_empty(),
+                    "{from:?} → {to:?}"
+                );
             }
         }
     }

@@ -21,9 +21,9 @@ use super::auth::JiraCredentials;
 use super::error::JiraError;
 use super::model::{
     BulkCreateRequest, BulkElementError, Comment, CommentRequest, CreateIssueRequest, CreatedIssue,
-    CreatedIssues, Issue, Myself, NewIssueFields, RemoteLinkIds, RemoteLinkRequest, SearchJqlRequest,
-    SearchJqlResponse, SearchRequest, SearchResponse, Transition, TransitionId, TransitionRequest,
-    Transitions,
+    CreatedIssues, Issue, Myself, NewIssueFields, RemoteLinkIds, RemoteLinkRequest,
+    SearchJqlRequest, SearchJqlResponse, SearchRequest, SearchResponse, Transition, TransitionId,
+    TransitionRequest, Transitions,
 };
 use crate::config::JiraApiVersion;
 use crate::markup::{markdown_to_adf, markdown_to_wiki};
@@ -393,8 +393,7 @@ impl JiraClient {
     async fn put_no_content(&self, call: &str, path: &str, body: &Value) -> Result<(), JiraError> {
         self.policy
             .run(call, || async {
-                let (status, headers, text) =
-                    self.send_raw(Method::PUT, path, Some(body)).await?;
+                let (status, headers, text) = self.send_raw(Method::PUT, path, Some(body)).await?;
                 if status.is_success() {
                     Ok(())
                 } else {

@@ -6,7 +6,6 @@
 //! [`crate::tracker::Tracker`] on top of it. Creates are never retried blindly: the tracker
 //! searches for the marker label first, so a lost response cannot produce a second epic.
 
-pub mod webhook;
 pub mod auth;
 pub mod client;
 pub mod error;
@@ -14,9 +13,12 @@ pub mod jql;
 pub mod model;
 pub mod sync;
 pub mod tracker;
+pub mod webhook;
 
 #[cfg(test)]
 mod e2e_tests;
+#[cfg(test)]
+mod sync_e2e_tests;
 
 pub use auth::JiraCredentials;
 pub use client::JiraClient;

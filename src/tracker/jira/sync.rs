@@ -41,7 +41,11 @@ fn parse_one(v: &Value) -> Option<SprintInfo> {
             };
             Some(SprintInfo {
                 id,
-                name: map.get("name").and_then(Value::as_str).unwrap_or_default().to_owned(),
+                name: map
+                    .get("name")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned(),
                 state: map
                     .get("state")
                     .and_then(Value::as_str)
@@ -98,7 +102,10 @@ fn parse_legacy(s: &str) -> Option<SprintInfo> {
     Some(SprintInfo {
         id: value("id")?.trim().parse().ok()?,
         name: value("name").unwrap_or_default().to_owned(),
-        state: value("state").unwrap_or_default().trim().to_ascii_lowercase(),
+        state: value("state")
+            .unwrap_or_default()
+            .trim()
+            .to_ascii_lowercase(),
     })
 }
 
@@ -169,7 +176,11 @@ impl JiraTracker {
             key: issue.key.clone(),
             url: self.client().browse_url(&issue.key),
             summary: f.summary.clone().unwrap_or_default(),
-            status: f.status.as_ref().map(|s| s.name.clone()).unwrap_or_default(),
+            status: f
+                .status
+                .as_ref()
+                .map(|s| s.name.clone())
+                .unwrap_or_default(),
             status_category: f
                 .status
                 .as_ref()
@@ -183,7 +194,10 @@ impl JiraTracker {
         }
     }
 
-    pub(super) async fn fetch_tracked(&self, keys: &[String]) -> Result<Vec<TrackedIssue>, JiraError> {
+    pub(super) async fn fetch_tracked(
+        &self,
+        keys: &[String],
+    ) -> Result<Vec<TrackedIssue>, JiraError> {
         let fields = self.tracked_fields();
         let mut out = Vec::with_capacity(keys.len());
         for chunk in keys.chunks(KEYS_PER_QUERY) {
@@ -194,7 +208,10 @@ impl JiraTracker {
         Ok(out)
     }
 
-    pub(super) async fn tracked_since(&self, since_ms: i64) -> Result<Vec<TrackedIssue>, JiraError> {
+    pub(super) async fn tracked_since(
+        &self,
+        since_ms: i64,
+    ) -> Result<Vec<TrackedIssue>, JiraError> {
         let found = self
             .client()
             .search_all(&updated_since_jql(since_ms), &self.tracked_fields())
@@ -202,14 +219,20 @@ impl JiraTracker {
         Ok(found.iter().map(|i| self.tracked(i)).collect())
     }
 
-    pub(super) async fn transition_to(&self, key: &str, status: &str) -> Result<bool, TrackerError> {
+    pub(super) async fn transition_to(
+        &self,
+        key: &str,
+        status: &str,
+    ) -> Result<bool, TrackerError> {
         let issue = self.client().get_issue(key, &["status"]).await?;
         let current = issue.fields.status.map(|s| s.name).unwrap_or_default();
         if current.eq_ignore_ascii_case(status.trim()) {
             return Ok(false);
         }
         let available = self.client().transitions(key).await?;
-        let target = |t: &super::model::Transition| t.to.as_ref().map(|s| s.name.clone()).unwrap_or_default();
+        let target = |t: &super::model::Transition| {
+            t.to.as_ref().map(|s| s.name.clone()).unwrap_or_default()
+        };
         match available
             .iter()
             .find(|t| target(t).eq_ignore_ascii_case(status.trim()))
@@ -224,7 +247,11 @@ impl JiraTracker {
                     status: None,
                     reason: format!(
                         "{key}: no transition from '{current}' leads to '{status}'; reachable: {}",
-                        if targets.is_empty() { "none".to_owned() } else { targets.join(", ") }
+                        if targets.is_empty() {
+                            "none".to_owned()
+                        } else {
+                            targets.join(", ")
+                        }
                     ),
                 })
             }
@@ -283,7 +310,10 @@ mod tests {
         ]);
         assert_eq!(
             parse_sprints(&cloud),
-            vec![sprint(1, "Sprint 41", "closed"), sprint(2, "Sprint 42, team payments", "active")]
+            vec![
+                sprint(1, "Sprint 41", "closed"),
+                sprint(2, "Sprint 42, team payments", "active")
+            ]
         );
         let legacy = json!([
             "com.atlassian.greenhopper.service.sprint.Sprint@1f01[id=7,rapidViewId=2,state=FUTURE,name=Sprint 42, team payments,goal=ship, then rest,startDate=<null>,endDate=<null>,completeDate=<null>,sequence=7]",
@@ -293,7 +323,10 @@ mod tests {
         ]);
         assert_eq!(
             parse_sprints(&legacy),
-            vec![sprint(7, "Sprint 42, team payments", "future"), sprint(3, "S=1", "active")]
+            vec![
+                sprint(7, "Sprint 42, team payments", "future"),
+                sprint(3, "S=1", "active")
+            ]
         );
         assert!(parse_sprints(&Value::Null).is_empty());
         assert_eq!(
@@ -321,8 +354,14 @@ mod tests {
             updated_since_jql(1_709_287_230_000),
             r#"labels = "council-sync" AND updated >= "2024-03-01 09:59" ORDER BY updated ASC"#
         );
-        assert_eq!(parse_jira_time("2024-03-01T10:00:30.000+0000"), Some(1_709_287_230_000));
-        assert_eq!(parse_jira_time("2024-03-01T10:00:30+00:00"), Some(1_709_287_230_000));
+        assert_eq!(
+            parse_jira_time("2024-03-01T10:00:30.000+0000"),
+            Some(1_709_287_230_000)
+        );
+        assert_eq!(
+            parse_jira_time("2024-03-01T10:00:30+00:00"),
+            Some(1_709_287_230_000)
+        );
         assert_eq!(parse_jira_time("yesterday"), None);
     }
 }
