@@ -49,6 +49,42 @@ pub struct TrackerIssue {
     pub team: Option<String>,
 }
 
+/// A sprint as the tracker reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SprintInfo {
+    /// Tracker's sprint id.
+    pub id: u64,
+    /// Name, e.g. `Sprint 42, team payments`.
+    pub name: String,
+    /// `future`, `active` or `closed`.
+    pub state: String,
+}
+
+/// An epic or story as it stands now (what the engine mirrors onto the GitHub issue).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrackedIssue {
+    /// Human key, e.g. `PAY-3`.
+    pub key: String,
+    /// Browse URL for people.
+    pub url: String,
+    /// Title.
+    pub summary: String,
+    /// Status name, e.g. `In Progress`.
+    pub status: String,
+    /// Status category: `new`, `indeterminate` or `done`.
+    pub status_category: String,
+    /// Assignee's display name.
+    pub assignee: Option<String>,
+    /// Assignee's account: `accountId` (Cloud) or user name (Data Center).
+    pub assignee_account: Option<String>,
+    /// The active sprint, else the latest future one, else the last closed one.
+    pub sprint: Option<SprintInfo>,
+    /// Labels.
+    pub labels: Vec<String>,
+    /// Last update, milliseconds since the epoch.
+    pub updated_ms: i64,
+}
+
 /// Why a tracker call failed, after its own retries.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum TrackerError {
@@ -80,4 +116,48 @@ pub trait Tracker: Send + Sync {
         epic: &TrackerIssue,
         reqs: &[StoryRequest],
     ) -> impl Future<Output = Result<Vec<TrackerIssue>, TrackerError>> + Send;
+
+    /// The issues with these keys as they stand now (any order; unknown keys are missing).
+    fn fetch(
+        &self,
+        keys: &[String],
+    ) -> impl Future<Output = Result<Vec<TrackedIssue>, TrackerError>> + Send;
+
+    /// Every issue the daemon made that changed at or after `since_ms` (with a minute of
+    /// overlap: Jira compares at minute granularity), for polling what webhooks missed.
+    fn updated_since(
+        &self,
+        since_ms: i64,
+    ) -> impl Future<Output = Result<Vec<TrackedIssue>, TrackerError>> + Send;
+
+    /// Moves an issue to the status named `status` (case-insensitive). `false` when it is
+    /// already there; a permanent error naming the reachable statuses when no transition
+    /// leads there. The transition is sent once: the caller re-reads before trying again.
+    fn move_to(
+        &self,
+        key: &str,
+        status: &str,
+    ) -> impl Future<Output = Result<bool, TrackerError>> + Send;
+
+    /// Replaces the summary and/or the description (Markdown, converted for the tracker).
+    fn update(
+        &self,
+        key: &str,
+        summary: Option<&str>,
+        description_md: Option<&str>,
+    ) -> impl Future<Output = Result<(), TrackerError>> + Send;
+
+    /// Assigns to an account (as [`Tracker::own_account`] spells accounts), `None` unassigns.
+    fn assign(
+        &self,
+        key: &str,
+        account: Option<&str>,
+    ) -> impl Future<Output = Result<(), TrackerError>> + Send;
+
+    /// Adds a comment written in Markdown. Sent once.
+    fn comment(&self, key: &str, md: &str)
+    -> impl Future<Output = Result<(), TrackerError>> + Send;
+
+    /// The daemon's own account, to recognise its own changes coming back as webhooks.
+    fn own_account(&self) -> impl Future<Output = Result<String, TrackerError>> + Send;
 }

@@ -61,7 +61,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
 }
 
 /// The user a credentials header names, if it is well-formed.
-fn user_of(header: &str) -> Option<String> {
+pub(super) fn user_of(header: &str) -> Option<String> {
     let (scheme, value) = header.trim().split_once(' ')?;
     let value = value.trim();
     if scheme.eq_ignore_ascii_case("bearer") {

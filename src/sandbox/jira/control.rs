@@ -9,6 +9,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::json;
 
+use super::sprints::AgileError;
 use super::{ControlError, JiraSandbox, render};
 
 type Sb = State<Arc<JiraSandbox>>;
@@ -87,13 +88,15 @@ pub async fn comment(State(sb): Sb, Path(key): Path<String>, Json(c): Json<Comme
     respond(sb.comment_as(&key, &c.body, &c.actor))
 }
 
-fn respond(result: Result<super::state::StoredIssue, ControlError>) -> Response {
+pub(super) fn respond(result: Result<super::state::StoredIssue, ControlError>) -> Response {
     match result {
         Ok(issue) => Json(json!(issue)).into_response(),
         Err(e) => {
             let status = match e {
-                ControlError::NoIssue(_) => StatusCode::NOT_FOUND,
-                ControlError::NoStatus(_) | ControlError::Jql(_) => StatusCode::BAD_REQUEST,
+                ControlError::NoIssue(_) | ControlError::Agile(AgileError::Missing(_)) => {
+                    StatusCode::NOT_FOUND
+                }
+                _ => StatusCode::BAD_REQUEST,
             };
             (status, Json(render::errors(&[&e.to_string()]))).into_response()
         }

@@ -159,6 +159,7 @@ pub fn create_issue(
         updated: now,
         comments: vec![],
         remote_links: vec![],
+        sprints: vec![],
     });
     Ok(state.issues.len() - 1)
 }
@@ -195,7 +196,7 @@ pub fn read_body(version: JiraApiVersion, v: Option<&Value>) -> Result<Option<Bo
     }
 }
 
-fn read_labels(v: Option<&Value>) -> Result<Vec<String>, String> {
+pub(super) fn read_labels(v: Option<&Value>) -> Result<Vec<String>, String> {
     let Some(v) = v else { return Ok(vec![]) };
     let Value::Array(items) = v else {
         return Err("Field 'labels' must be an array of strings.".into());

@@ -1,7 +1,7 @@
 //! The sandbox's JQL: a small subset, lexed and parsed into a tree, then evaluated.
 //!
 //! Supported: `project`, `key`/`issuekey`, `parent`, `labels`, `issuetype`/`type`,
-//! `status`, `"Epic Link"`/`cf[10008]`, `created`, `updated`; operators `=`, `!=`, `in`,
+//! `status`, `"Epic Link"`/`cf[10008]`, `sprint` (by id), `created`, `updated`; operators `=`, `!=`, `in`,
 //! `not in` (and `>`, `>=`, `<`, `<=` on dates); `AND`, `OR`, `NOT`, parentheses;
 //! `ORDER BY updated|created|key [ASC|DESC]`. Anything else is an error, reported the way
 //! Jira reports it, so a client relying on syntax the real service would refuse fails here too.
@@ -34,6 +34,8 @@ pub enum Field {
     Created,
     /// `updated`
     Updated,
+    /// `sprint`, `cf[10020]`, `customfield_10020` (by sprint id)
+    Sprint,
 }
 
 impl Field {
@@ -48,6 +50,7 @@ impl Field {
             "epic link" | "cf[10008]" | "customfield_10008" => Self::EpicLink,
             "created" | "createddate" => Self::Created,
             "updated" | "updateddate" => Self::Updated,
+            "sprint" | "cf[10020]" | "customfield_10020" => Self::Sprint,
             _ => return None,
         })
     }
@@ -144,6 +147,8 @@ pub struct Facts<'a> {
     pub issue_type: &'a str,
     /// Status name.
     pub status: &'a str,
+    /// Ids of the sprints the issue is or was in.
+    pub sprints: &'a [u64],
     /// Creation time.
     pub created: DateTime<Utc>,
     /// Last update.
@@ -199,6 +204,7 @@ fn clause_matches(field: Field, op: Op, values: &[Value], f: &Facts<'_>) -> bool
         Field::Labels => any(&|t| f.labels.iter().any(|l| l == t)),
         Field::IssueType => any(&|t| t.eq_ignore_ascii_case(f.issue_type)),
         Field::Status => any(&|t| t.eq_ignore_ascii_case(f.status)),
+        Field::Sprint => any(&|t| t.parse::<u64>().is_ok_and(|id| f.sprints.contains(&id))),
         Field::Created | Field::Updated => false,
     };
     match op {
@@ -766,6 +772,7 @@ mod tests {
             labels: &labels,
             issue_type: "Story",
             status: "To Do",
+            sprints: &[4],
             created: at(0),
             updated: at(30),
         };
@@ -778,6 +785,8 @@ mod tests {
             ("labels != council-sync", false),
             ("NOT issuetype = Epic", true),
             ("status = \"To Do\"", true),
+            ("sprint = 4 AND sprint not in (5)", true),
+            ("sprint = 5", false),
             ("updated >= \"2024-03-01 10:30\"", true),
             ("updated > \"2024-03-01 10:30\"", false),
             (

@@ -10,21 +10,32 @@
 //! Routes are absolute (`/rest/api/{2,3}/...`, `/_sandbox/jira/...`) so the sandbox core can
 //! merge this router into its app unchanged.
 
+mod actions;
+pub mod actor;
+mod agile;
 mod api;
 mod auth;
 mod control;
 pub mod create;
+mod edit;
+pub mod hooks;
 pub mod jql;
+pub mod people;
 pub mod render;
+pub mod sprints;
 pub mod state;
 
+use std::ops::{Deref, DerefMut};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use axum::Router;
-use axum::routing::{get, post};
+use axum::middleware::from_fn_with_state;
+use axum::routing::{get, post, put};
 use chrono::Utc;
 
+use self::hooks::Hooks;
 use self::jql::JqlError;
+use self::sprints::AgileError;
 use self::state::{State, Status, StoredComment, StoredIssue, path_between};
 
 /// Called after every change of the Jira state (the sandbox core turns it into its change feed).
@@ -34,6 +45,46 @@ pub type ChangeCallback = Arc<dyn Fn() + Send + Sync>;
 pub struct JiraSandbox {
     state: Mutex<State>,
     on_change: Mutex<Option<ChangeCallback>>,
+    /// Jira webhooks: change detection, targets, deliveries.
+    pub hooks: Hooks,
+}
+
+/// The locked state. Writing through it marks it dirty; releasing a dirty lock lets the
+/// webhook side compare the state with what it saw last, while the lock is still held, so
+/// events come out in change order and name the actor of the current task.
+pub(crate) struct StateGuard<'a> {
+    guard: MutexGuard<'a, State>,
+    hooks: &'a Hooks,
+    dirty: bool,
+}
+
+impl StateGuard<'_> {
+    /// Writes that webhooks need not look at (counters), without marking the state dirty.
+    pub(crate) fn untracked(&mut self) -> &mut State {
+        &mut self.guard
+    }
+}
+
+impl Deref for StateGuard<'_> {
+    type Target = State;
+    fn deref(&self) -> &State {
+        &self.guard
+    }
+}
+
+impl DerefMut for StateGuard<'_> {
+    fn deref_mut(&mut self) -> &mut State {
+        self.dirty = true;
+        &mut self.guard
+    }
+}
+
+impl Drop for StateGuard<'_> {
+    fn drop(&mut self) {
+        if self.dirty {
+            self.hooks.observe(&self.guard, &actor::current());
+        }
+    }
 }
 
 impl std::fmt::Debug for JiraSandbox {
@@ -59,8 +110,17 @@ pub enum ControlError {
     #[error("Issue does not exist: {0}")]
     NoIssue(String),
     /// No status with that name.
-    #[error("Unknown status '{0}'; the workflow has To Do, In Progress, Done")]
+    #[error("Unknown status '{0}'; the workflow has {names}", names = Status::names())]
     NoStatus(String),
+    /// No such person.
+    #[error("User '{0}' does not exist.")]
+    NoPerson(String),
+    /// The request is malformed or not allowed.
+    #[error("{0}")]
+    Invalid(String),
+    /// A board or sprint operation failed.
+    #[error(transparent)]
+    Agile(#[from] AgileError),
     /// The JQL did not parse.
     #[error(transparent)]
     Jql(#[from] JqlError),
@@ -76,6 +136,7 @@ impl JiraSandbox {
         Self {
             state: Mutex::new(state),
             on_change: Mutex::new(None),
+            hooks: Hooks::default(),
         }
     }
 
@@ -127,8 +188,9 @@ impl JiraSandbox {
         actor: &str,
     ) -> Result<StoredIssue, ControlError> {
         let target = Status::from_name(to).ok_or_else(|| ControlError::NoStatus(to.to_owned()))?;
-        let issue = {
+        let issue = actor::as_actor(actor, || {
             let mut state = self.lock();
+            state.people.register(actor);
             let idx = state
                 .issue_index(key)
                 .ok_or_else(|| ControlError::NoIssue(key.to_owned()))?;
@@ -142,8 +204,8 @@ impl JiraSandbox {
                 }
                 issue.updated = Utc::now();
             }
-            issue.clone()
-        };
+            Ok::<_, ControlError>(issue.clone())
+        })?;
         self.changed();
         Ok(issue)
     }
@@ -155,8 +217,9 @@ impl JiraSandbox {
         body: &str,
         actor: &str,
     ) -> Result<StoredIssue, ControlError> {
-        let issue = {
+        let issue = actor::as_actor(actor, || {
             let mut state = self.lock();
+            state.people.register(actor);
             let idx = state
                 .issue_index(key)
                 .ok_or_else(|| ControlError::NoIssue(key.to_owned()))?;
@@ -170,17 +233,35 @@ impl JiraSandbox {
                 created: now,
             });
             issue.updated = now;
-            issue.clone()
-        };
+            Ok::<_, ControlError>(issue.clone())
+        })?;
         self.changed();
         Ok(issue)
     }
 
+    /// REST write requests per acting handle, so a test can bound the daemon's writes.
+    pub fn writes_by(&self) -> std::collections::BTreeMap<String, u64> {
+        self.lock().writes_by.clone()
+    }
+
+    /// Counts a REST write request by `caller` (and makes them a known person).
+    pub(crate) fn count_write_by(&self, caller: &str) {
+        let mut state = self.lock();
+        let state = state.untracked();
+        state.people.register(caller);
+        *state.writes_by.entry(caller.to_owned()).or_insert(0) += 1;
+    }
+
     /// Locks the state; a panic in another handler does not make the sandbox unusable.
-    fn lock(&self) -> MutexGuard<'_, State> {
-        self.state
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    pub(crate) fn lock(&self) -> StateGuard<'_> {
+        StateGuard {
+            guard: self
+                .state
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+            hooks: &self.hooks,
+            dirty: false,
+        }
     }
 
     /// Tells the listener that something changed (called with the state lock released).
@@ -204,7 +285,10 @@ pub fn router(state: Arc<JiraSandbox>) -> Router {
         r = r
             .route(&p("/issue"), post(api::create_issue))
             .route(&p("/issue/bulk"), post(api::create_issues_bulk))
-            .route(&p("/issue/{key}"), get(api::get_issue))
+            .route(
+                &p("/issue/{key}"),
+                get(api::get_issue).put(edit::edit_issue),
+            )
             .route(
                 &p("/issue/{key}/remotelink"),
                 get(api::list_remote_links).post(api::put_remote_link),
@@ -227,9 +311,14 @@ pub fn router(state: Arc<JiraSandbox>) -> Router {
             )
             .route(&p("/serverInfo"), get(api::server_info))
             .route(&p("/myself"), get(api::myself))
+            .route(&p("/user"), get(edit::get_user))
+            .route(&p("/user/search"), get(edit::search_users))
+            .route(&p("/issue/{key}/assignee"), put(edit::assign))
             .route(&p("/project/{key}"), get(api::get_project))
             .route(&p("/field"), get(api::list_fields));
     }
+    let r = agile::routes(r);
+    let r = actions::routes(r);
     r.route("/_sandbox/jira/projects", post(control::add_project))
         .route("/_sandbox/jira/issues", get(control::list_issues))
         .route(
@@ -240,5 +329,6 @@ pub fn router(state: Arc<JiraSandbox>) -> Router {
             "/_sandbox/jira/issues/{key}/comment",
             post(control::comment),
         )
+        .layer(from_fn_with_state(state.clone(), actor::layer))
         .with_state(state)
 }

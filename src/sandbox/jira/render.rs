@@ -64,20 +64,9 @@ fn api(base: &str, v: JiraApiVersion) -> String {
     format!("{base}/rest/api/{}", v.number())
 }
 
-/// A user, as `UserDetails` (the name doubles as account id in the sandbox).
+/// A user, as `UserDetails` (see [`super::people`] for handles and account ids).
 pub fn user(base: &str, v: JiraApiVersion, name: &str) -> Value {
-    json!({
-        "self": format!("{}/user?accountId={name}", api(base, v)),
-        "accountId": name,
-        "accountType": "atlassian",
-        "name": name,
-        "key": name,
-        "displayName": name,
-        "emailAddress": format!("{name}@example.com"),
-        "active": true,
-        "timeZone": "UTC",
-        "avatarUrls": {"48x48": format!("{base}/avatar/{name}.png")},
-    })
+    super::people::user_json(base, v, name)
 }
 
 /// A status with its category.
@@ -247,7 +236,7 @@ pub fn issue(
         EPIC_NAME_FIELD,
         i.epic_name.as_ref().map_or(Value::Null, |n| json!(n)),
     );
-    put(SPRINT_FIELD, Value::Null);
+    put(SPRINT_FIELD, sprint_field(state, v, i));
     json!({
         "expand": "renderedFields,names,schema,operations,editmeta,changelog,versionedRepresentations",
         "id": i.id.to_string(),
@@ -255,6 +244,24 @@ pub fn issue(
         "key": i.key,
         "fields": f,
     })
+}
+
+/// The sprint field: objects on v3 (Cloud), GreenHopper's legacy strings on v2 (older Data
+/// Center), `null` when the issue was never in a sprint.
+pub fn sprint_field(state: &State, v: JiraApiVersion, i: &StoredIssue) -> Value {
+    let sprints = state.sprints_of(&i.sprints);
+    if sprints.is_empty() {
+        return Value::Null;
+    }
+    match v {
+        JiraApiVersion::V3 => Value::Array(sprints.iter().map(|s| s.field_object()).collect()),
+        JiraApiVersion::V2 => Value::Array(
+            sprints
+                .iter()
+                .map(|s| Value::String(s.field_legacy()))
+                .collect(),
+        ),
+    }
 }
 
 /// A comment as `Comment`.
@@ -297,7 +304,7 @@ pub fn transition(base: &str, v: JiraApiVersion, t: &Transition) -> Value {
         "name": t.name,
         "to": status(base, v, t.to),
         "hasScreen": false,
-        "isGlobal": false,
+        "isGlobal": t.is_global(),
         "isInitial": false,
         "isAvailable": true,
         "isConditional": false,

@@ -10,6 +10,8 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::jql::{Facts, OrderField, Query};
+use super::people::Directory;
+use super::sprints::{Board, Sprint};
 
 /// A project.
 #[derive(Debug, Clone, Serialize)]
@@ -72,27 +74,40 @@ pub fn issue_type(name_or_id: &str) -> Option<IssueType> {
         .find(|t| t.id == name_or_id || t.name.eq_ignore_ascii_case(name_or_id))
 }
 
-/// The workflow's statuses: To Do (new) → In Progress (indeterminate) → Done (done).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The workflow's statuses and their categories: To Do (new); In Progress and In Review
+/// (indeterminate); Done and Won't Do (done).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Status {
     /// Category `new`.
     ToDo,
     /// Category `indeterminate`.
     InProgress,
+    /// Category `indeterminate`.
+    InReview,
     /// Category `done`.
     Done,
+    /// Category `done` (closed without doing it).
+    WontDo,
 }
 
 impl Status {
     /// All statuses.
-    pub const ALL: [Status; 3] = [Status::ToDo, Status::InProgress, Status::Done];
+    pub const ALL: [Status; 5] = [
+        Status::ToDo,
+        Status::InProgress,
+        Status::InReview,
+        Status::Done,
+        Status::WontDo,
+    ];
 
     /// Display name.
     pub fn name(self) -> &'static str {
         match self {
             Self::ToDo => "To Do",
             Self::InProgress => "In Progress",
+            Self::InReview => "In Review",
             Self::Done => "Done",
+            Self::WontDo => "Won't Do",
         }
     }
 
@@ -101,7 +116,9 @@ impl Status {
         match self {
             Self::ToDo => "10000",
             Self::InProgress => "3",
+            Self::InReview => "10002",
             Self::Done => "10001",
+            Self::WontDo => "10003",
         }
     }
 
@@ -109,8 +126,8 @@ impl Status {
     pub fn category(self) -> (u64, &'static str, &'static str, &'static str) {
         match self {
             Self::ToDo => (2, "new", "blue-gray", "To Do"),
-            Self::InProgress => (4, "indeterminate", "yellow", "In Progress"),
-            Self::Done => (3, "done", "green", "Done"),
+            Self::InProgress | Self::InReview => (4, "indeterminate", "yellow", "In Progress"),
+            Self::Done | Self::WontDo => (3, "done", "green", "Done"),
         }
     }
 
@@ -119,6 +136,11 @@ impl Status {
         Self::ALL
             .into_iter()
             .find(|s| s.name().eq_ignore_ascii_case(name.trim()))
+    }
+
+    /// Every status name, for error messages.
+    pub fn names() -> String {
+        Self::ALL.map(Self::name).join(", ")
     }
 }
 
@@ -159,43 +181,78 @@ pub struct Transition {
     pub id: &'static str,
     /// Name shown on the button.
     pub name: &'static str,
-    /// From.
-    pub from: Status,
+    /// The statuses it starts from; empty for a global transition (from every other status).
+    pub from: &'static [Status],
     /// To.
     pub to: Status,
 }
 
-/// The simple workflow, both ways.
+impl Transition {
+    /// Global transitions (Jira's "all statuses can move here") show `isGlobal: true`.
+    pub fn is_global(&self) -> bool {
+        self.from.is_empty()
+    }
+
+    fn starts_at(&self, status: Status) -> bool {
+        if self.is_global() {
+            self.to != status
+        } else {
+            self.from.contains(&status)
+        }
+    }
+}
+
+/// A realistic software workflow: work moves To Do → In Progress ⇄ In Review; Done and
+/// Won't Do are global (reachable from every status, as on Jira's default boards), and both
+/// reopen to To Do. So every status can reach To Do, Done and Won't Do in one step or two.
 pub const TRANSITIONS: &[Transition] = &[
     Transition {
         id: "11",
         name: "Start progress",
-        from: Status::ToDo,
+        from: &[Status::ToDo],
         to: Status::InProgress,
     },
     Transition {
-        id: "21",
-        name: "Done",
-        from: Status::InProgress,
-        to: Status::Done,
+        id: "51",
+        name: "Request review",
+        from: &[Status::InProgress],
+        to: Status::InReview,
+    },
+    Transition {
+        id: "61",
+        name: "Request changes",
+        from: &[Status::InReview],
+        to: Status::InProgress,
     },
     Transition {
         id: "31",
         name: "Stop progress",
-        from: Status::InProgress,
+        from: &[Status::InProgress, Status::InReview],
         to: Status::ToDo,
+    },
+    Transition {
+        id: "21",
+        name: "Done",
+        from: &[],
+        to: Status::Done,
+    },
+    Transition {
+        id: "71",
+        name: "Won't do",
+        from: &[],
+        to: Status::WontDo,
     },
     Transition {
         id: "41",
         name: "Reopen",
-        from: Status::Done,
-        to: Status::InProgress,
+        from: &[Status::Done, Status::WontDo],
+        to: Status::ToDo,
     },
 ];
 
 /// Transitions available from a status.
 pub fn transitions_from(status: Status) -> impl Iterator<Item = &'static Transition> {
-    TRANSITIONS.iter().filter(move |t| t.from == status)
+    TRANSITIONS.iter().filter(move |t| t.starts_at(status))
 }
 
 /// A body in the format it was written: ADF (v3) or wiki markup (v2).
@@ -278,6 +335,8 @@ pub struct StoredIssue {
     pub comments: Vec<StoredComment>,
     /// Remote links.
     pub remote_links: Vec<StoredRemoteLink>,
+    /// Sprints the issue is or was in (ids, oldest first; at most one open).
+    pub sprints: Vec<u64>,
 }
 
 impl StoredIssue {
@@ -291,6 +350,7 @@ impl StoredIssue {
             labels: &self.labels,
             issue_type: &self.issue_type,
             status: self.status.name(),
+            sprints: &self.sprints,
             created: self.created,
             updated: self.updated,
         }
@@ -318,6 +378,15 @@ pub struct State {
     issue_counters: BTreeMap<String, u64>,
     /// Write calls served, by name (`create`, `bulk`), so tests can count requests.
     pub write_calls: BTreeMap<&'static str, u64>,
+    /// Boards by id (one per project, made with it).
+    pub boards: BTreeMap<u64, Board>,
+    /// Sprints by id.
+    pub sprints: BTreeMap<u64, Sprint>,
+    pub(super) next_sprint_id: u64,
+    /// People the sandbox knows.
+    pub people: Directory,
+    /// REST write requests per acting handle (`GET /_sandbox/jira/stats`).
+    pub writes_by: BTreeMap<String, u64>,
 }
 
 impl State {
@@ -332,6 +401,16 @@ impl State {
                 components: BTreeMap::new(),
             };
             self.projects.insert(key.to_owned(), project);
+            // Every project gets a scrum board, as a new Jira Software project does.
+            let board = self.boards.len() as u64 + 1;
+            self.boards.insert(
+                board,
+                Board {
+                    id: board,
+                    name: format!("{key} board"),
+                    project: key.to_owned(),
+                },
+            );
         }
         for c in components {
             let id = self.next_id();
@@ -445,6 +524,7 @@ mod tests {
             updated: now,
             comments: vec![],
             remote_links: vec![],
+            sprints: vec![],
         });
         key
     }
@@ -468,16 +548,29 @@ mod tests {
     #[test]
     fn workflow_goes_both_ways() {
         let reachable = |from: Status| transitions_from(from).map(|t| t.to).collect::<Vec<_>>();
-        assert_eq!(reachable(Status::ToDo), vec![Status::InProgress]);
+        assert_eq!(
+            reachable(Status::ToDo),
+            vec![Status::InProgress, Status::Done, Status::WontDo]
+        );
         assert_eq!(
             reachable(Status::InProgress),
-            vec![Status::Done, Status::ToDo]
+            vec![Status::InReview, Status::ToDo, Status::Done, Status::WontDo]
         );
-        assert_eq!(reachable(Status::Done), vec![Status::InProgress]);
+        assert_eq!(reachable(Status::Done), vec![Status::WontDo, Status::ToDo]);
         assert_eq!(Status::from_name("in progress"), Some(Status::InProgress));
+        assert_eq!(Status::from_name("won't do"), Some(Status::WontDo));
         let ids = |a, b| path_between(a, b).iter().map(|t| t.id).collect::<Vec<_>>();
-        assert_eq!(ids(Status::ToDo, Status::Done), vec!["11", "21"]);
-        assert_eq!(ids(Status::Done, Status::ToDo), vec!["41", "31"]);
+        assert_eq!(ids(Status::ToDo, Status::Done), vec!["21"]);
+        assert_eq!(ids(Status::Done, Status::InReview), vec!["41", "11", "51"]);
         assert!(ids(Status::Done, Status::Done).is_empty());
+        // Every status reaches To Do, Done and Won't Do.
+        for from in Status::ALL {
+            for to in [Status::ToDo, Status::Done, Status::WontDo] {
+                assert!(
+                    from == to || !path_between(from, to).is_empty(),
+                    "{from:?} → {to:?}"
+                );
+            }
+        }
     }
 }

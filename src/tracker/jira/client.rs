@@ -21,9 +21,9 @@ use super::auth::JiraCredentials;
 use super::error::JiraError;
 use super::model::{
     BulkCreateRequest, BulkElementError, Comment, CommentRequest, CreateIssueRequest, CreatedIssue,
-    CreatedIssues, Issue, NewIssueFields, RemoteLinkIds, RemoteLinkRequest, SearchJqlRequest,
-    SearchJqlResponse, SearchRequest, SearchResponse, Transition, TransitionId, TransitionRequest,
-    Transitions,
+    CreatedIssues, Issue, Myself, NewIssueFields, RemoteLinkIds, RemoteLinkRequest,
+    SearchJqlRequest, SearchJqlResponse, SearchRequest, SearchResponse, Transition, TransitionId,
+    TransitionRequest, Transitions,
 };
 use crate::config::JiraApiVersion;
 use crate::markup::{markdown_to_adf, markdown_to_wiki};
@@ -356,6 +356,51 @@ impl JiraClient {
         };
         let text = self.send_once(Method::POST, &path, Some(&body)).await?;
         decode("POST /issue/{key}/comment", &text)
+    }
+
+    /// Edits an issue (`PUT /issue/{key}` with `{"fields": …}`); setting fields is
+    /// idempotent, so it goes through the retry policy.
+    pub async fn edit_issue(&self, key: &str, fields: &Value) -> Result<(), JiraError> {
+        let path = format!("issue/{}", path_segment(key));
+        let body = serde_json::json!({ "fields": fields });
+        self.put_no_content("PUT /issue/{key}", &path, &body).await
+    }
+
+    /// Sets or clears the assignee (`PUT /issue/{key}/assignee`): v3 by `accountId`, v2 by
+    /// `name`. Idempotent, so retried.
+    pub async fn assign_issue(&self, key: &str, account: Option<&str>) -> Result<(), JiraError> {
+        let path = format!("issue/{}/assignee", path_segment(key));
+        let field = match self.version {
+            JiraApiVersion::V3 => "accountId",
+            JiraApiVersion::V2 => "name",
+        };
+        let body = serde_json::json!({ field: account });
+        self.put_no_content("PUT /issue/{key}/assignee", &path, &body)
+            .await
+    }
+
+    /// The calling account (`GET /myself`).
+    pub async fn myself(&self) -> Result<Myself, JiraError> {
+        const CALL: &str = "GET /myself";
+        self.policy
+            .run(CALL, || async {
+                let text = self.send_query(Method::GET, "myself", &[]).await?;
+                decode(CALL, &text)
+            })
+            .await
+    }
+
+    async fn put_no_content(&self, call: &str, path: &str, body: &Value) -> Result<(), JiraError> {
+        self.policy
+            .run(call, || async {
+                let (status, headers, text) = self.send_raw(Method::PUT, path, Some(body)).await?;
+                if status.is_success() {
+                    Ok(())
+                } else {
+                    Err(JiraError::from_response(call, status, &headers, &text))
+                }
+            })
+            .await
     }
 
     fn url(&self, path: &str) -> String {

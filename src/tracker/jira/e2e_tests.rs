@@ -20,7 +20,7 @@ use crate::retry::RetryPolicy;
 use crate::sandbox::jira::{JiraSandbox, router};
 use crate::tracker::{EpicRequest, StoryRequest, Tracker, TrackerError, TrackerIssue};
 
-async fn serve(sandbox: Arc<JiraSandbox>) -> String {
+pub(super) async fn serve(sandbox: Arc<JiraSandbox>) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -31,7 +31,7 @@ async fn serve(sandbox: Arc<JiraSandbox>) -> String {
     format!("http://{addr}")
 }
 
-fn policy() -> RetryPolicy {
+pub(super) fn policy() -> RetryPolicy {
     RetryPolicy {
         attempts: 3,
         initial_backoff: Duration::from_millis(1),
@@ -39,7 +39,7 @@ fn policy() -> RetryPolicy {
     }
 }
 
-fn config(base: &str, version: JiraApiVersion) -> JiraConfig {
+pub(super) fn config(base: &str, version: JiraApiVersion) -> JiraConfig {
     let (auth, epic_link) = match version {
         JiraApiVersion::V3 => (
             JiraAuth::Basic {
@@ -76,7 +76,7 @@ fn config(base: &str, version: JiraApiVersion) -> JiraConfig {
     }
 }
 
-fn teams() -> BTreeMap<String, TeamConfig> {
+pub(super) fn teams() -> BTreeMap<String, TeamConfig> {
     BTreeMap::from([
         (
             "payments".into(),
@@ -95,7 +95,7 @@ fn teams() -> BTreeMap<String, TeamConfig> {
     ])
 }
 
-fn client(cfg: &JiraConfig) -> JiraClient {
+pub(super) fn client(cfg: &JiraConfig) -> JiraClient {
     let creds = JiraCredentials::from_config(&cfg.auth, SecretString::from("sandbox-token"));
     let fast = NonZeroU32::new(100_000).expect("non-zero");
     JiraClient::new(&cfg.base_url, creds, cfg.api_version, policy())
@@ -103,17 +103,17 @@ fn client(cfg: &JiraConfig) -> JiraClient {
         .with_rate_limiter(Arc::new(RateLimiter::keyed(Quota::per_second(fast))))
 }
 
-fn tracker(cfg: &JiraConfig, teams: &BTreeMap<String, TeamConfig>) -> JiraTracker {
+pub(super) fn tracker(cfg: &JiraConfig, teams: &BTreeMap<String, TeamConfig>) -> JiraTracker {
     JiraTracker::with_client(client(cfg), cfg, teams, policy())
 }
 
-struct Env {
-    sandbox: Arc<JiraSandbox>,
-    cfg: JiraConfig,
-    changes: Arc<AtomicUsize>,
+pub(super) struct Env {
+    pub(super) sandbox: Arc<JiraSandbox>,
+    pub(super) cfg: JiraConfig,
+    pub(super) changes: Arc<AtomicUsize>,
 }
 
-async fn env(version: JiraApiVersion) -> Env {
+pub(super) async fn env(version: JiraApiVersion) -> Env {
     let changes = Arc::new(AtomicUsize::new(0));
     let counter = changes.clone();
     let sandbox = Arc::new(
@@ -130,7 +130,7 @@ async fn env(version: JiraApiVersion) -> Env {
     }
 }
 
-fn epic_req(n: u32) -> EpicRequest {
+pub(super) fn epic_req(n: u32) -> EpicRequest {
     EpicRequest {
         marker: format!("council-sync-i{n}"),
         summary: format!("Concern {n}: flaky \"payments\" deploys"),
@@ -140,7 +140,7 @@ fn epic_req(n: u32) -> EpicRequest {
     }
 }
 
-fn story_reqs(n: u32) -> Vec<StoryRequest> {
+pub(super) fn story_reqs(n: u32) -> Vec<StoryRequest> {
     ["storage", "payments"]
         .iter()
         .map(|team| StoryRequest {
@@ -252,7 +252,7 @@ async fn epic_and_stories_v2() {
     epic_and_stories(JiraApiVersion::V2).await;
 }
 
-async fn ensure_all(t: &JiraTracker, n: u32) -> (TrackerIssue, Vec<TrackerIssue>) {
+pub(super) async fn ensure_all(t: &JiraTracker, n: u32) -> (TrackerIssue, Vec<TrackerIssue>) {
     let epic = t.ensure_epic(&epic_req(n)).await.expect("epic");
     let stories = t
         .ensure_stories(&epic, &story_reqs(n))
@@ -543,7 +543,8 @@ async fn requests_without_credentials_get_401() {
         .json()
         .await
         .expect("json");
-    assert_eq!(me["accountId"], "carol");
+    assert_eq!(me["accountId"], "557058:carol");
+    assert_eq!(me["displayName"], "Carol Chen");
     let fields: Value = http
         .get(format!("{}/rest/api/2/field", e.cfg.base_url))
         .bearer_auth("pat")
@@ -578,7 +579,7 @@ async fn transitions_comments_and_people() {
             .iter()
             .map(|t| t.name.as_str())
             .collect::<Vec<_>>(),
-        vec!["Start progress"]
+        vec!["Start progress", "Done", "Won't do"]
     );
     c.transition(key, &available[0].id)
         .await
@@ -611,7 +612,7 @@ async fn transitions_comments_and_people() {
         got.fields.status.map(|s| s.status_category.key),
         Some("done".into())
     );
-    assert_eq!(got.fields.other["assignee"]["accountId"], "alice");
+    assert_eq!(got.fields.other["assignee"]["accountId"], "557058:alice");
 
     let listed: Value = http
         .get(format!("{}/_sandbox/jira/issues", e.cfg.base_url))

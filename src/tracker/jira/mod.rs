@@ -11,11 +11,14 @@ pub mod client;
 pub mod error;
 pub mod jql;
 pub mod model;
+pub mod sync;
 pub mod tracker;
 pub mod webhook;
 
 #[cfg(test)]
 mod e2e_tests;
+#[cfg(test)]
+mod sync_e2e_tests;
 
 pub use auth::JiraCredentials;
 pub use client::JiraClient;

@@ -366,6 +366,18 @@ pub struct Comment {
     pub self_url: String,
 }
 
+/// Answer of `GET /myself`: Cloud names accounts by `accountId`, Data Center by `name`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Myself {
+    /// Cloud account id.
+    pub account_id: Option<String>,
+    /// Data Center user name.
+    pub name: Option<String>,
+    /// Display name.
+    pub display_name: Option<String>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

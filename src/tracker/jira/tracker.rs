@@ -18,7 +18,9 @@ use super::model::{
 };
 use crate::config::{EpicLink, JiraConfig, TeamConfig};
 use crate::retry::{RetryHint, RetryPolicy, Retryable};
-use crate::tracker::{EpicRequest, StoryRequest, Tracker, TrackerError, TrackerIssue};
+use crate::tracker::{
+    EpicRequest, StoryRequest, TrackedIssue, Tracker, TrackerError, TrackerIssue,
+};
 
 /// Label put on everything the daemon creates, so people can find (and filter) it.
 pub const SYNC_LABEL: &str = "council-sync";
@@ -35,6 +37,8 @@ pub struct JiraTracker {
     story_type: String,
     epic_link: EpicLink,
     teams: BTreeMap<String, TeamConfig>,
+    /// The sprint custom field (`customfield_10020` on most Cloud sites).
+    pub(super) sprint_field: String,
 }
 
 impl JiraTracker {
@@ -65,6 +69,7 @@ impl JiraTracker {
             story_type: cfg.story_issue_type.clone(),
             epic_link: cfg.epic_link.clone(),
             teams: teams.clone(),
+            sprint_field: cfg.sprint_field.clone(),
         }
     }
 
@@ -360,5 +365,42 @@ impl Tracker for JiraTracker {
                 Err(other) => return Err(other.into_tracker_error()),
             }
         }
+    }
+
+    async fn fetch(&self, keys: &[String]) -> Result<Vec<TrackedIssue>, TrackerError> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        Ok(self.fetch_tracked(keys).await?)
+    }
+
+    async fn updated_since(&self, since_ms: i64) -> Result<Vec<TrackedIssue>, TrackerError> {
+        Ok(self.tracked_since(since_ms).await?)
+    }
+
+    async fn move_to(&self, key: &str, status: &str) -> Result<bool, TrackerError> {
+        self.transition_to(key, status).await
+    }
+
+    async fn update(
+        &self,
+        key: &str,
+        summary: Option<&str>,
+        description_md: Option<&str>,
+    ) -> Result<(), TrackerError> {
+        Ok(self.edit(key, summary, description_md).await?)
+    }
+
+    async fn assign(&self, key: &str, account: Option<&str>) -> Result<(), TrackerError> {
+        Ok(self.client().assign_issue(key, account).await?)
+    }
+
+    async fn comment(&self, key: &str, md: &str) -> Result<(), TrackerError> {
+        self.client().add_comment(key, md).await?;
+        Ok(())
+    }
+
+    async fn own_account(&self) -> Result<String, TrackerError> {
+        Ok(self.account().await?)
     }
 }

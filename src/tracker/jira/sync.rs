@@ -1,0 +1,367 @@
+//! The reading and small-writing half of [`JiraTracker`] that keeps GitHub in step with Jira:
+//! current status, assignee and sprint of epics and stories, transitions by target status
+//! name, edits, assignment, comments and the daemon's own account.
+//!
+//! Reads and PUTs go through the retry policy (they are idempotent); transitions and
+//! comments are sent once, because repeating them after a lost answer would move twice or
+//! comment twice; the caller re-reads the issue before it tries again.
+
+use chrono::{DateTime, Duration, Utc};
+use serde_json::{Value, json};
+
+use super::error::JiraError;
+use super::jql;
+use super::model::Issue;
+use super::tracker::{JiraTracker, SYNC_LABEL};
+use crate::config::JiraApiVersion;
+use crate::tracker::{SprintInfo, TrackedIssue, TrackerError};
+
+/// Jira compares `updated` at minute granularity: poll with this much overlap.
+const POLL_OVERLAP: Duration = Duration::minutes(1);
+/// Keys per `key in (…)` query, well under Jira's JQL length limits.
+const KEYS_PER_QUERY: usize = 100;
+
+/// The sprints in a sprint field value: Cloud's objects, or Data Center's legacy
+/// `com.atlassian.greenhopper.service.sprint.Sprint@…[id=…,state=…,name=…]` strings; a single
+/// value or an array; anything unreadable is skipped.
+pub fn parse_sprints(v: &Value) -> Vec<SprintInfo> {
+    match v {
+        Value::Array(items) => items.iter().filter_map(parse_one).collect(),
+        other => parse_one(other).into_iter().collect(),
+    }
+}
+
+fn parse_one(v: &Value) -> Option<SprintInfo> {
+    match v {
+        Value::Object(map) => {
+            let id = match map.get("id")? {
+                Value::Number(n) => n.as_u64()?,
+                Value::String(s) => s.trim().parse().ok()?,
+                _ => return None,
+            };
+            Some(SprintInfo {
+                id,
+                name: map
+                    .get("name")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned(),
+                state: map
+                    .get("state")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_ascii_lowercase(),
+            })
+        }
+        Value::String(s) => parse_legacy(s),
+        _ => None,
+    }
+}
+
+/// Keys of GreenHopper's `Sprint.toString()`; a value runs until the next `,key=`, so a
+/// name with commas (`Sprint 42, team payments`) survives.
+const LEGACY_KEYS: &[&str] = &[
+    "id",
+    "rapidViewId",
+    "state",
+    "name",
+    "goal",
+    "startDate",
+    "endDate",
+    "completeDate",
+    "activatedDate",
+    "sequence",
+    "synced",
+    "autoStartStop",
+    "incompleteIssuesDestinationId",
+];
+
+fn parse_legacy(s: &str) -> Option<SprintInfo> {
+    let open = s.find('[')?;
+    let inner = s[open + 1..].strip_suffix(']').unwrap_or(&s[open + 1..]);
+    // Positions where a known `key=` starts (at the beginning or after a comma).
+    let mut starts: Vec<(usize, &str)> = Vec::new();
+    for key in LEGACY_KEYS {
+        let pat = format!("{key}=");
+        let mut from = 0;
+        while let Some(at) = inner[from..].find(&pat) {
+            let pos = from + at;
+            if pos == 0 || inner[..pos].ends_with(',') {
+                starts.push((pos, key));
+            }
+            from = pos + pat.len();
+        }
+    }
+    starts.sort_unstable();
+    let value = |key: &str| -> Option<&str> {
+        let idx = starts.iter().position(|(_, k)| *k == key)?;
+        let begin = starts[idx].0 + key.len() + 1;
+        let end = starts.get(idx + 1).map_or(inner.len(), |(p, _)| p - 1);
+        inner.get(begin..end.max(begin))
+    };
+    Some(SprintInfo {
+        id: value("id")?.trim().parse().ok()?,
+        name: value("name").unwrap_or_default().to_owned(),
+        state: value("state")
+            .unwrap_or_default()
+            .trim()
+            .to_ascii_lowercase(),
+    })
+}
+
+/// The sprint to show: the active one, else the latest future one, else the last closed
+/// one (later = higher id, as sprint ids grow with creation).
+pub fn current_sprint(sprints: &[SprintInfo]) -> Option<SprintInfo> {
+    let latest = |state: &str| {
+        sprints
+            .iter()
+            .filter(|s| s.state == state)
+            .max_by_key(|s| s.id)
+            .cloned()
+    };
+    latest("active")
+        .or_else(|| latest("future"))
+        .or_else(|| latest("closed"))
+}
+
+/// Jira's timestamp (`2024-03-01T10:00:00.000+0000`, or RFC 3339) in epoch milliseconds.
+pub fn parse_jira_time(s: &str) -> Option<i64> {
+    DateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f%z")
+        .or_else(|_| DateTime::parse_from_rfc3339(s))
+        .ok()
+        .map(|t| t.timestamp_millis())
+}
+
+/// `labels = "council-sync" AND updated >= "yyyy-MM-dd HH:mm"`, a minute before `since_ms`.
+pub fn updated_since_jql(since_ms: i64) -> String {
+    let at = DateTime::<Utc>::from_timestamp_millis(since_ms).unwrap_or_default() - POLL_OVERLAP;
+    format!(
+        "labels = {} AND updated >= {} ORDER BY updated ASC",
+        jql::quote(SYNC_LABEL),
+        jql::quote(&at.format("%Y-%m-%d %H:%M").to_string())
+    )
+}
+
+impl JiraTracker {
+    /// Fields a [`TrackedIssue`] is read from.
+    fn tracked_fields(&self) -> Vec<&str> {
+        vec![
+            "summary",
+            "status",
+            "assignee",
+            "labels",
+            "updated",
+            self.sprint_field.as_str(),
+        ]
+    }
+
+    fn tracked(&self, issue: &Issue) -> TrackedIssue {
+        let f = &issue.fields;
+        let assignee = f.other.get("assignee").filter(|a| a.is_object());
+        let text = |v: Option<&Value>, key: &str| {
+            v.and_then(|a| a.get(key))
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        };
+        let account = match self.client().version() {
+            JiraApiVersion::V3 => text(assignee, "accountId"),
+            JiraApiVersion::V2 => text(assignee, "name").or_else(|| text(assignee, "key")),
+        };
+        let sprints = f
+            .other
+            .get(&self.sprint_field)
+            .map(parse_sprints)
+            .unwrap_or_default();
+        TrackedIssue {
+            key: issue.key.clone(),
+            url: self.client().browse_url(&issue.key),
+            summary: f.summary.clone().unwrap_or_default(),
+            status: f
+                .status
+                .as_ref()
+                .map(|s| s.name.clone())
+                .unwrap_or_default(),
+            status_category: f
+                .status
+                .as_ref()
+                .map(|s| s.status_category.key.clone())
+                .unwrap_or_default(),
+            assignee: text(assignee, "displayName"),
+            assignee_account: account,
+            sprint: current_sprint(&sprints),
+            labels: f.labels.clone(),
+            updated_ms: f.updated.as_deref().and_then(parse_jira_time).unwrap_or(0),
+        }
+    }
+
+    pub(super) async fn fetch_tracked(
+        &self,
+        keys: &[String],
+    ) -> Result<Vec<TrackedIssue>, JiraError> {
+        let fields = self.tracked_fields();
+        let mut out = Vec::with_capacity(keys.len());
+        for chunk in keys.chunks(KEYS_PER_QUERY) {
+            let q = format!("key in {}", jql::quoted_list(chunk));
+            let found = self.client().search_all(&q, &fields).await?;
+            out.extend(found.iter().map(|i| self.tracked(i)));
+        }
+        Ok(out)
+    }
+
+    pub(super) async fn tracked_since(
+        &self,
+        since_ms: i64,
+    ) -> Result<Vec<TrackedIssue>, JiraError> {
+        let found = self
+            .client()
+            .search_all(&updated_since_jql(since_ms), &self.tracked_fields())
+            .await?;
+        Ok(found.iter().map(|i| self.tracked(i)).collect())
+    }
+
+    pub(super) async fn transition_to(
+        &self,
+        key: &str,
+        status: &str,
+    ) -> Result<bool, TrackerError> {
+        let issue = self.client().get_issue(key, &["status"]).await?;
+        let current = issue.fields.status.map(|s| s.name).unwrap_or_default();
+        if current.eq_ignore_ascii_case(status.trim()) {
+            return Ok(false);
+        }
+        let available = self.client().transitions(key).await?;
+        let target = |t: &super::model::Transition| {
+            t.to.as_ref().map(|s| s.name.clone()).unwrap_or_default()
+        };
+        match available
+            .iter()
+            .find(|t| target(t).eq_ignore_ascii_case(status.trim()))
+        {
+            Some(t) => {
+                self.client().transition(key, &t.id).await?;
+                Ok(true)
+            }
+            None => {
+                let targets: Vec<String> = available.iter().map(target).collect();
+                Err(TrackerError::Permanent {
+                    status: None,
+                    reason: format!(
+                        "{key}: no transition from '{current}' leads to '{status}'; reachable: {}",
+                        if targets.is_empty() {
+                            "none".to_owned()
+                        } else {
+                            targets.join(", ")
+                        }
+                    ),
+                })
+            }
+        }
+    }
+
+    pub(super) async fn edit(
+        &self,
+        key: &str,
+        summary: Option<&str>,
+        description_md: Option<&str>,
+    ) -> Result<(), JiraError> {
+        let mut fields = serde_json::Map::new();
+        if let Some(s) = summary {
+            fields.insert("summary".into(), json!(s));
+        }
+        if let Some(md) = description_md {
+            fields.insert("description".into(), self.client().body_from_markdown(md));
+        }
+        if fields.is_empty() {
+            return Ok(());
+        }
+        self.client().edit_issue(key, &Value::Object(fields)).await
+    }
+
+    pub(super) async fn account(&self) -> Result<String, JiraError> {
+        let me = self.client().myself().await?;
+        let account = match self.client().version() {
+            JiraApiVersion::V3 => me.account_id,
+            JiraApiVersion::V2 => me.name,
+        };
+        account.ok_or_else(|| JiraError::Protocol {
+            call: "GET /myself".into(),
+            reason: "the answer names no account".into(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sprint(id: u64, name: &str, state: &str) -> SprintInfo {
+        SprintInfo {
+            id,
+            name: name.into(),
+            state: state.into(),
+        }
+    }
+
+    #[test]
+    fn parses_cloud_objects_and_legacy_strings() {
+        let cloud = json!([
+            {"id": 1, "name": "Sprint 41", "state": "closed", "boardId": 2},
+            {"id": 2, "name": "Sprint 42, team payments", "state": "active", "boardId": 2, "goal": ""}
+        ]);
+        assert_eq!(
+            parse_sprints(&cloud),
+            vec![
+                sprint(1, "Sprint 41", "closed"),
+                sprint(2, "Sprint 42, team payments", "active")
+            ]
+        );
+        let legacy = json!([
+            "com.atlassian.greenhopper.service.sprint.Sprint@1f01[id=7,rapidViewId=2,state=FUTURE,name=Sprint 42, team payments,goal=ship, then rest,startDate=<null>,endDate=<null>,completeDate=<null>,sequence=7]",
+            "com.atlassian.greenhopper.service.sprint.Sprint@5b[rapidViewId=2,state=ACTIVE,name=S=1,id=3]",
+            "garbage",
+            42
+        ]);
+        assert_eq!(
+            parse_sprints(&legacy),
+            vec![
+                sprint(7, "Sprint 42, team payments", "future"),
+                sprint(3, "S=1", "active")
+            ]
+        );
+        assert!(parse_sprints(&Value::Null).is_empty());
+        assert_eq!(
+            parse_sprints(&json!({"id": "9", "name": "x", "state": "ACTIVE"})),
+            vec![sprint(9, "x", "active")]
+        );
+    }
+
+    #[test]
+    fn picks_active_then_future_then_closed() {
+        let closed = [sprint(1, "a", "closed"), sprint(4, "d", "closed")];
+        assert_eq!(current_sprint(&closed).map(|s| s.id), Some(4));
+        let mut with_future = closed.to_vec();
+        with_future.push(sprint(5, "e", "future"));
+        assert_eq!(current_sprint(&with_future).map(|s| s.id), Some(5));
+        with_future.push(sprint(3, "c", "active"));
+        assert_eq!(current_sprint(&with_future).map(|s| s.id), Some(3));
+        assert_eq!(current_sprint(&[]), None);
+    }
+
+    #[test]
+    fn polls_with_a_minute_of_overlap() {
+        // 2024-03-01 10:00:30 UTC
+        assert_eq!(
+            updated_since_jql(1_709_287_230_000),
+            r#"labels = "council-sync" AND updated >= "2024-03-01 09:59" ORDER BY updated ASC"#
+        );
+        assert_eq!(
+            parse_jira_time("2024-03-01T10:00:30.000+0000"),
+            Some(1_709_287_230_000)
+        );
+        assert_eq!(
+            parse_jira_time("2024-03-01T10:00:30+00:00"),
+            Some(1_709_287_230_000)
+        );
+        assert_eq!(parse_jira_time("yesterday"), None);
+    }
+}
