@@ -6,8 +6,9 @@
 // Without --expect: lists each `Violation:` (request or response, error or warning, which
 // includes "Selected route not found": a path or method the description lacks),
 // `NO_PATH_MATCHED` and `Request terminated with error` from line LINE (1-based) on, with the
-// request it belongs to, and exits 1 if there is any. With --expect: exits 0 only if the
-// lines from LINE on hold at least one Violation of that side (the canaries).
+// request it belongs to, and exits 1 if there is any. One kind is allowed: an undeclared 429
+// or 5xx status (see UNDECLARED_STATUS below). With --expect: exits 0 only if the lines from
+// LINE on hold at least one Violation of that side (the canaries).
 //
 // Prism logs no request id. Its order for one proxied request is: `Request received` (method
 // and path), `> Forwarding "m" request to URL`, `The upstream call to PATH has returned N`,
@@ -20,6 +21,16 @@ import fs from 'node:fs';
 import { fail } from './lib.mjs';
 
 const ANSI = /\x1b\[[0-9;]*m/g;
+
+/**
+ * GitHub and Jira answer 429 and 5xx from any endpoint without listing them in their
+ * descriptions, and the tests inject exactly those through the sandbox's faults. So an
+ * undeclared 429/5xx status is not drift; any other undeclared status, and any body that
+ * does not match, still is.
+ */
+const UNDECLARED_STATUS = 'Violation: response Unable to match the returned status code';
+const undeclaredButNormal = (p) =>
+  p.text.startsWith(UNDECLARED_STATUS) && p.request && (p.request.status === 429 || p.request.status >= 500);
 
 function parseArgs(argv) {
   const [name, file, ...rest] = argv;
@@ -91,7 +102,11 @@ function grouped(problems) {
 function main() {
   const { name, file, from, expect } = parseArgs(process.argv.slice(2));
   const lines = fs.readFileSync(file, 'utf8').split('\n').slice(from - 1);
-  const { requests, problems } = scan(lines);
+  const scanned = scan(lines);
+  const { requests } = scanned;
+  const problems = scanned.problems.filter((p) => !undeclaredButNormal(p));
+  const exempt = scanned.problems.length - problems.length;
+  const exemptNote = exempt ? ` (${exempt} answers with an undeclared 429/5xx status, as faults make, allowed)` : '';
   if (expect) {
     const hit = problems.find((p) => p.side === expect && p.text.startsWith('Violation'));
     if (!hit) {
@@ -101,10 +116,10 @@ function main() {
     return;
   }
   if (problems.length) {
-    fail(`${name}: Prism found ${problems.length} problem(s) in ${requests} requests:\n  ${grouped(problems).join('\n  ')}`);
+    fail(`${name}: Prism found ${problems.length} problem(s) in ${requests} requests${exemptNote}:\n  ${grouped(problems).join('\n  ')}`);
   }
   if (requests === 0) fail(`${name}: no request went through this proxy, so nothing was checked`);
-  console.log(`${name}: ${requests} requests through Prism, no violation`);
+  console.log(`${name}: ${requests} requests through Prism, no violation${exemptNote}`);
 }
 
 main();
