@@ -9,9 +9,9 @@ use serde_json::{Value, json};
 
 const TEAMS: [&str; 2] = ["payments", "data"];
 
-/// The dropped `issues.labeled` delivery for `label` on issue `n`, from the sandbox's log.
-async fn dropped_label_delivery(url: &str, n: u64, label: &str) -> Value {
-    let c = ctl(url);
+/// The dropped `issues.labeled` delivery for `label` on issue `n` of `repo`, from the log.
+async fn dropped_label_delivery(world: &World, n: u64, label: &str) -> Value {
+    let c = world.ctl();
     c.wait_for(
         "the dropped label delivery in the sandbox's log",
         WAIT,
@@ -23,6 +23,7 @@ async fn dropped_label_delivery(url: &str, n: u64, label: &str) -> Value {
                     .find(|d| {
                         d["event"] == "issues"
                             && d["action"] == "labeled"
+                            && d["payload"]["repository"]["full_name"] == world.repo.as_str()
                             && d["payload"]["issue"]["number"].as_u64() == Some(n)
                             && d["payload"]["label"]["name"] == label
                     })
@@ -36,19 +37,20 @@ async fn dropped_label_delivery(url: &str, n: u64, label: &str) -> Value {
 
 #[tokio::test]
 async fn duplicated_deliveries_make_one_epic() {
+    // Dropping deliveries is sandbox-wide: this test keeps its sandbox to itself.
+    let world = World::private().await;
     let dir = tempfile::tempdir().expect("tempdir");
-    let daemon = Daemon::start(&write_config(dir.path(), None, 3)).await;
-    let sandbox = daemon.sandbox_url.clone().expect("embedded sandbox");
-    let c = ctl(&sandbox);
-    let n = ready_concern(&c, &TEAMS).await;
+    let daemon = world.daemon(&world.write_config(dir.path(), 3)).await;
+    let c = world.ctl();
+    let n = world.ready_concern(&TEAMS).await;
 
     // carol accepts while deliveries are dropped; the test then delivers that event itself:
     // the same delivery 5 times and 5 distinct deliveries of it, all at once.
     c.drop_webhooks(true).await.expect("drop");
-    c.add_label(REPO, n, "carol", "council/accepted")
+    c.add_label(&world.repo, n, "carol", "council/accepted")
         .await
         .expect("label");
-    let record = dropped_label_delivery(&sandbox, n, "council/accepted").await;
+    let record = dropped_label_delivery(&world, n, "council/accepted").await;
     c.drop_webhooks(false).await.expect("resume");
     let body = serde_json::to_vec(&record["payload"]).expect("payload");
     let same_id = record["id"].as_str().expect("id").to_owned();
@@ -67,17 +69,17 @@ async fn duplicated_deliveries_make_one_epic() {
         assert_eq!(s.await.expect("send"), 202);
     }
 
-    let issue = wait_stories_listed(&c, n, TEAMS.len()).await;
-    let id = issue_id(&c, n).await;
-    let (epics, stories) = jira_for(&c, id, &TEAMS).await;
+    let issue = world.wait_stories_listed(n, TEAMS.len()).await;
+    let (epics, stories) = world.jira_for(n, &TEAMS).await;
     assert_eq!(epics.len(), 1, "one epic: {epics:?}");
     assert_eq!(
         stories.len(),
         TEAMS.len(),
         "one story per team: {stories:?}"
     );
-    for (_, s) in &stories {
+    for (team, s) in &stories {
         assert_eq!(s.parent.as_deref(), Some(epics[0].key.as_str()));
+        assert_eq!(s.project, world.project(team));
     }
     assert_eq!(
         view::tracking_comments(&issue).len(),
@@ -93,35 +95,31 @@ async fn duplicated_deliveries_make_one_epic() {
 
 #[tokio::test]
 async fn killed_between_epic_and_stories_resumes_exactly_once() {
+    let world = World::private().await;
     let dir = tempfile::tempdir().expect("tempdir");
-    let sandbox = SandboxProcess::start().await;
-    let config = write_config(dir.path(), Some(&sandbox.url), 3);
-    let daemon = Daemon::start(&config).await;
-    sandbox.deliver_to(&daemon).await;
-    let c = ctl(&sandbox.url);
-    let n = ready_concern(&c, &TEAMS).await;
+    let config = world.write_config(dir.path(), 3);
+    let daemon = world.daemon(&config).await;
+    let c = world.ctl();
+    let n = world.ready_concern(&TEAMS).await;
 
-    let fault = c
-        .post("/_sandbox/faults", json!({"method": "POST", "path_regex": "^/rest/api/3/issue/bulk$", "hold": true, "times": 1}))
-        .await
-        .expect("fault");
-    let fault_id = fault["id"].as_u64().expect("fault id");
-    c.add_label(REPO, n, "carol", "council/accepted")
+    let fault = add_fault(
+        &c,
+        json!({"method": "POST", "path_regex": "^/rest/api/3/issue/bulk$", "hold": true, "times": 1}),
+    )
+    .await;
+    c.add_label(&world.repo, n, "carol", "council/accepted")
         .await
         .expect("label");
     // Returns once the daemon's bulk create is being held: the epic exists, the stories not.
     let held = c
-        .get(&format!(
-            "/_sandbox/faults/{fault_id}/held?timeout_ms=30000"
-        ))
+        .get(&format!("/_sandbox/faults/{fault}/held?timeout_ms=30000"))
         .await
         .expect("held");
     assert!(
-        held["held"].as_u64().unwrap_or(0) >= 1 || held["held"] == true,
+        held["held"].as_u64().unwrap_or(0) >= 1,
         "bulk create held: {held}"
     );
-    let id = issue_id(&c, n).await;
-    let (epics, stories) = jira_for(&c, id, &TEAMS).await;
+    let (epics, stories) = world.jira_for(n, &TEAMS).await;
     assert_eq!(
         (epics.len(), stories.len()),
         (1, 0),
@@ -129,10 +127,9 @@ async fn killed_between_epic_and_stories_resumes_exactly_once() {
     );
     daemon.kill().await;
 
-    let daemon = Daemon::start(&config).await;
-    sandbox.deliver_to(&daemon).await;
-    wait_stories_listed(&c, n, TEAMS.len()).await;
-    let (epics, stories) = jira_for(&c, id, &TEAMS).await;
+    let daemon = world.daemon(&config).await;
+    world.wait_stories_listed(n, TEAMS.len()).await;
+    let (epics, stories) = world.jira_for(n, &TEAMS).await;
     assert_eq!(epics.len(), 1, "still one epic: {epics:?}");
     assert_eq!(
         stories.len(),
@@ -140,4 +137,28 @@ async fn killed_between_epic_and_stories_resumes_exactly_once() {
         "one story per team: {stories:?}"
     );
     daemon.kill().await;
+}
+
+#[tokio::test]
+async fn a_concern_goes_from_form_to_jira_in_both_flavours() {
+    for version in [3, 2] {
+        let world = World::new().await;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let daemon = world.daemon(&world.write_config(dir.path(), version)).await;
+        let n = world.ready_concern(&TEAMS).await;
+        world
+            .ctl()
+            .add_label(&world.repo, n, "dave", "council/accepted")
+            .await
+            .expect("label");
+        world.wait_stories_listed(n, TEAMS.len()).await;
+        let (epics, stories) = world.jira_for(n, &TEAMS).await;
+        assert_eq!(
+            (epics.len(), stories.len()),
+            (1, TEAMS.len()),
+            "v{version}: {epics:?} {stories:?}"
+        );
+        assert_eq!(epics[0].project, world.epic_project);
+        assert_eq!(daemon.terminate().await.code(), Some(0));
+    }
 }

@@ -11,24 +11,25 @@ use serde_json::json;
 
 #[tokio::test]
 async fn github_503_with_retry_after_is_retried() {
+    let world = World::private().await;
     let dir = tempfile::tempdir().expect("tempdir");
-    let daemon = Daemon::start(&write_config(dir.path(), None, 3)).await;
-    let c = ctl(daemon.sandbox_url.as_deref().expect("embedded"));
+    let daemon = world.daemon(&world.write_config(dir.path(), 3)).await;
+    let c = world.ctl();
     let fault = add_fault(
         &c,
-        json!({"method": "POST", "path_regex": "^/repos/acme/platform-concerns/issues/[0-9]+/labels$",
+        json!({"method": "POST", "path_regex": format!("^/repos/{}/issues/[0-9]+/labels$", world.repo),
                "status": 503, "retry_after": 1, "times": 2}),
     )
     .await;
     let started = Instant::now();
-    let n = ready_concern(&c, &["payments"]).await;
+    let n = world.ready_concern(&["payments"]).await;
     assert_eq!(fault_hits(&c, fault).await, 2, "both faults were hit");
     assert!(
         started.elapsed().as_secs_f64() >= 2.0,
         "waited Retry-After twice: {:?}",
         started.elapsed()
     );
-    let issue = c.issue(REPO, n).await.expect("issue");
+    let issue = world.issue(n).await;
     assert_eq!(
         view::labels(&issue)
             .iter()
@@ -41,22 +42,23 @@ async fn github_503_with_retry_after_is_retried() {
 
 #[tokio::test]
 async fn jira_429_on_bulk_create_is_retried_without_duplicates() {
+    let world = World::private().await;
     let dir = tempfile::tempdir().expect("tempdir");
-    let daemon = Daemon::start(&write_config(dir.path(), None, 3)).await;
-    let c = ctl(daemon.sandbox_url.as_deref().expect("embedded"));
+    let daemon = world.daemon(&world.write_config(dir.path(), 3)).await;
+    let c = world.ctl();
     let teams = ["payments", "platform"];
-    let n = ready_concern(&c, &teams).await;
+    let n = world.ready_concern(&teams).await;
     let fault = add_fault(
         &c,
         json!({"method": "POST", "path_regex": "^/rest/api/3/issue/bulk$", "status": 429, "retry_after": 1, "times": 2}),
     )
     .await;
-    c.add_label(REPO, n, "dave", "council/accepted")
+    c.add_label(&world.repo, n, "dave", "council/accepted")
         .await
         .expect("label");
-    wait_stories_listed(&c, n, teams.len()).await;
+    world.wait_stories_listed(n, teams.len()).await;
     assert_eq!(fault_hits(&c, fault).await, 2);
-    let (epics, stories) = jira_for(&c, issue_id(&c, n).await, &teams).await;
+    let (epics, stories) = world.jira_for(n, &teams).await;
     assert_eq!(
         (epics.len(), stories.len()),
         (1, 2),
@@ -67,22 +69,24 @@ async fn jira_429_on_bulk_create_is_retried_without_duplicates() {
 
 #[tokio::test]
 async fn a_4xx_that_retrying_cannot_fix_shows_in_the_tracking_comment() {
+    let world = World::private().await;
     let dir = tempfile::tempdir().expect("tempdir");
-    let daemon = Daemon::start(&write_config(dir.path(), None, 3)).await;
-    let c = ctl(daemon.sandbox_url.as_deref().expect("embedded"));
+    let daemon = world.daemon(&world.write_config(dir.path(), 3)).await;
+    let c = world.ctl();
     let teams = ["payments", "data"];
-    let n = ready_concern(&c, &teams).await;
+    let n = world.ready_concern(&teams).await;
     let fault =
         add_fault(&c, json!({"method": "POST", "path_regex": "^/rest/api/3/issue/bulk$", "status": 400, "times": 1})).await;
-    c.add_label(REPO, n, "carol", "council/accepted")
+    c.add_label(&world.repo, n, "carol", "council/accepted")
         .await
         .expect("label");
-    let issue = wait_issue(&c, n, "the problem in the tracking comment", |i| {
-        view::tracking_comments(i)
-            .first()
-            .is_some_and(|t| t.body.contains("### Problem"))
-    })
-    .await;
+    let issue = world
+        .wait_issue(n, "the problem in the tracking comment", |i| {
+            view::tracking_comments(i)
+                .first()
+                .is_some_and(|t| t.body.contains("### Problem"))
+        })
+        .await;
     let tracking = &view::tracking_comments(&issue)[0].body;
     assert!(tracking.contains("400"), "status shown: {tracking}");
     assert!(
@@ -90,7 +94,7 @@ async fn a_4xx_that_retrying_cannot_fix_shows_in_the_tracking_comment() {
         "{tracking}"
     );
     assert_eq!(fault_hits(&c, fault).await, 1, "a 400 is not retried");
-    let (epics, stories) = jira_for(&c, issue_id(&c, n).await, &teams).await;
+    let (epics, stories) = world.jira_for(n, &teams).await;
     assert_eq!((epics.len(), stories.len()), (1, 0));
     daemon.kill().await;
 }

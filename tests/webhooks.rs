@@ -36,7 +36,7 @@ fn sign(body: &[u8]) -> Option<String> {
 #[tokio::test]
 async fn receiver_answers_each_kind_of_delivery() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let daemon = Daemon::start(&write_config(dir.path(), None, 3)).await;
+    let daemon = Daemon::start(&write_embedded_config(dir.path())).await;
     let url = daemon.url.clone();
     let fixtures = shared_dir().join("fixtures/github-webhooks");
     let opened = std::fs::read(fixtures.join("issues.opened.json")).expect("fixture");

@@ -60,6 +60,13 @@ pub struct Config {
     /// Retries of outgoing calls.
     #[serde(default)]
     pub retry: RetryConfig,
+    /// Keeping GitHub and the tracker in step after the stories exist.
+    #[serde(default)]
+    pub sync: SyncConfig,
+    /// GitHub login → Jira account (accountId on Cloud, username on Data Center), for
+    /// assignees. Unknown logins are left unassigned and reported, never retried.
+    #[serde(default)]
+    pub users: BTreeMap<String, String>,
     /// Present only when the daemon should run against the embedded sandbox.
     pub sandbox: Option<SandboxConfig>,
 }
@@ -194,6 +201,19 @@ pub struct JiraConfig {
     /// How stories point at their epic. Default `parent` (Cloud).
     #[serde(default = "default_epic_link")]
     pub epic_link: EpicLink,
+    /// Secret of the Jira Cloud admin webhook (`X-Hub-Signature: sha256=…` on
+    /// `POST /webhooks/jira`). Prefer env `COUNCIL_JIRA__WEBHOOK_SECRET` or the file.
+    pub webhook_secret: Option<SecretString>,
+    /// Same, from a file.
+    pub webhook_secret_file: Option<PathBuf>,
+    /// Data Center has no webhook signature: a long random token in the URL path
+    /// (`POST /webhooks/jira/{token}`), compared in constant time.
+    pub webhook_token: Option<SecretString>,
+    /// Same, from a file.
+    pub webhook_token_file: Option<PathBuf>,
+    /// Id of the Sprint custom field. Default `customfield_10020` (most Cloud sites).
+    #[serde(default = "default_sprint_field")]
+    pub sprint_field: String,
 }
 
 /// Where one team's stories live.
@@ -400,6 +420,123 @@ fn default_epic_type() -> String {
 fn default_story_type() -> String {
     "Story".into()
 }
+fn default_sprint_field() -> String {
+    "customfield_10020".into()
+}
+
 fn default_epic_link() -> EpicLink {
     EpicLink::Parent
+}
+
+/// Where a story stands, as the GitHub side shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Progress {
+    /// Not started.
+    Todo,
+    /// Someone is working on it.
+    InProgress,
+    /// Finished (done, or closed in a done-category status such as "Won't Do").
+    Done,
+}
+
+/// Which side owns a field when both changed: the owner's value wins.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Owner {
+    /// The GitHub issue.
+    Github,
+    /// The tracker (Jira).
+    Tracker,
+}
+
+/// Owners of the synced fields. Defaults: the tracker owns status and sprint (teams plan
+/// and work there), GitHub owns the title and the three answers (the concern is written
+/// there), and the assignee of the epic follows GitHub.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FieldOwners {
+    pub status: Owner,
+    pub sprint: Owner,
+    pub title: Owner,
+    pub answers: Owner,
+    pub assignee: Owner,
+}
+
+impl Default for FieldOwners {
+    fn default() -> Self {
+        Self {
+            status: Owner::Tracker,
+            sprint: Owner::Tracker,
+            title: Owner::Github,
+            answers: Owner::Github,
+            assignee: Owner::Github,
+        }
+    }
+}
+
+/// The two-way sync after the stories exist.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SyncConfig {
+    /// Tracker status category (`new`, `indeterminate`, `done`) → progress. Default: new →
+    /// todo, indeterminate → in_progress, done → done.
+    pub status_categories: BTreeMap<String, Progress>,
+    /// Status name → progress, overriding the category (e.g. `"In Review" = "in_progress"`).
+    /// Names compare case-insensitively.
+    pub statuses: BTreeMap<String, Progress>,
+    /// When every story is done, move the epic to this status; empty: leave the epic alone.
+    /// Default `Done`.
+    pub epic_done_status: String,
+    /// Closing the GitHub issue as not planned moves the epic and the open stories here.
+    /// Default `Won't Do`; the workflow must have it (or use `Done`).
+    pub not_planned_status: String,
+    /// Reopening the GitHub issue moves them back here. Default `To Do`.
+    pub reopen_status: String,
+    /// Ask for before/after figures when every story is done. Default true.
+    pub request_results: bool,
+    /// How often to ask Jira for issues updated since the last look (JQL `updated >=`), so
+    /// nothing is missed when webhooks are lost. Default 1m.
+    #[serde(with = "humantime_serde")]
+    pub poll_interval: Duration,
+    /// How often to walk every link and repair drift. Default 15m.
+    #[serde(with = "humantime_serde")]
+    pub reconcile_interval: Duration,
+    /// Field owners.
+    pub owners: FieldOwners,
+}
+
+impl Default for SyncConfig {
+    fn default() -> Self {
+        Self {
+            status_categories: [
+                ("new".to_owned(), Progress::Todo),
+                ("indeterminate".to_owned(), Progress::InProgress),
+                ("done".to_owned(), Progress::Done),
+            ]
+            .into_iter()
+            .collect(),
+            statuses: BTreeMap::new(),
+            epic_done_status: "Done".into(),
+            not_planned_status: "Won't Do".into(),
+            reopen_status: "To Do".into(),
+            request_results: true,
+            poll_interval: Duration::from_secs(60),
+            reconcile_interval: Duration::from_secs(15 * 60),
+            owners: FieldOwners::default(),
+        }
+    }
+}
+
+impl SyncConfig {
+    /// What a tracker status means on the GitHub side: its name first, then its category;
+    /// an unknown status counts as not started.
+    pub fn progress(&self, status: &str, category: &str) -> Progress {
+        self.statuses
+            .iter()
+            .find(|(name, _)| name.eq_ignore_ascii_case(status))
+            .map(|(_, p)| *p)
+            .or_else(|| self.status_categories.get(category).copied())
+            .unwrap_or(Progress::Todo)
+    }
 }

@@ -67,6 +67,8 @@ pub enum Reply {
     },
     /// The concern was rejected.
     Rejected { by: String },
+    /// Every story is done: the author is asked for the before/after figures.
+    ResultsRequested { author: String },
 }
 
 /// How to close an issue.

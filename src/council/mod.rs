@@ -8,6 +8,7 @@
 
 mod decide;
 mod stage;
+pub mod sync;
 pub mod tracking;
 
 pub use decide::{

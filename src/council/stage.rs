@@ -18,11 +18,19 @@ pub enum Stage {
     EpicCreated,
     /// The epic and one story per team exist.
     StoriesCreated,
+    /// A team started its story.
+    InProgress,
+    /// Every story is done.
+    Done,
+    /// The daemon asked for the before/after figures.
+    ResultsRequested,
+    /// The figures are recorded: the concern's life is complete.
+    ResultsPresented,
 }
 
 impl Stage {
     /// Every stage, in life order.
-    pub const ALL: [Stage; 7] = [
+    pub const ALL: [Stage; 11] = [
         Stage::NeedsInfo,
         Stage::Ready,
         Stage::Rejected,
@@ -30,6 +38,10 @@ impl Stage {
         Stage::Vetted,
         Stage::EpicCreated,
         Stage::StoriesCreated,
+        Stage::InProgress,
+        Stage::Done,
+        Stage::ResultsRequested,
+        Stage::ResultsPresented,
     ];
 
     /// The stable name used in the store and in logs.
@@ -42,6 +54,10 @@ impl Stage {
             Stage::Vetted => "vetted",
             Stage::EpicCreated => "epic-created",
             Stage::StoriesCreated => "stories-created",
+            Stage::InProgress => "in-progress",
+            Stage::Done => "done",
+            Stage::ResultsRequested => "results-requested",
+            Stage::ResultsPresented => "results-presented",
         }
     }
 

@@ -29,12 +29,18 @@ pub struct DecisionView {
 }
 
 /// A tracker issue, as shown.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct IssueLinkView {
     pub key: String,
     pub url: String,
     /// The team, for stories.
     pub team: Option<String>,
+    /// Status name, once synced.
+    pub status: Option<String>,
+    /// Assignee's name, once synced.
+    pub assignee: Option<String>,
+    /// Sprint name (and state), once synced.
+    pub sprint: Option<String>,
 }
 
 /// Everything the tracking comment shows.
@@ -50,6 +56,8 @@ pub struct TrackingView {
     pub pending_teams: Vec<String>,
     /// A failure retrying cannot fix, shown until it is resolved.
     pub last_error: Option<String>,
+    /// The before/after results, once presented.
+    pub results: Option<String>,
 }
 
 fn headline(stage: Stage) -> &'static str {
@@ -61,6 +69,10 @@ fn headline(stage: Stage) -> &'static str {
         Stage::Vetted => "🟢 **Vetted**: creating the team stories.",
         Stage::EpicCreated => "🟢 **Accepted**: the epic exists; team stories follow.",
         Stage::StoriesCreated => "🚀 **Accepted**: the epic and the team stories exist.",
+        Stage::InProgress => "🔧 **In progress**: the teams are working on their stories.",
+        Stage::Done => "🏁 **Done**: every story is done.",
+        Stage::ResultsRequested => "📊 **Done**: waiting for the before/after results.",
+        Stage::ResultsPresented => "🎉 **Results presented**: the concern is complete.",
     }
 }
 
@@ -84,20 +96,47 @@ pub fn render(view: &TrackingView) -> String {
         out.push('\n');
     }
     if let Some(epic) = &view.epic {
-        let _ = writeln!(out, "### Tracker\n\n- Epic: [{}]({})", epic.key, epic.url);
-        for s in &view.stories {
+        let status = epic
+            .status
+            .as_deref()
+            .map(|s| format!(" ({s})"))
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "### Tracker\n\nEpic: [{}]({}){status}\n",
+            epic.key, epic.url
+        );
+        if !view.stories.is_empty() || !view.pending_teams.is_empty() {
             let _ = writeln!(
                 out,
-                "- Story for **{}**: [{}]({})",
-                s.team.as_deref().unwrap_or("?"),
-                s.key,
-                s.url
+                "| Team | Story | Status | Assignee | Sprint |\n| --- | --- | --- | --- | --- |"
             );
-        }
-        for t in &view.pending_teams {
-            let _ = writeln!(out, "- Story for **{t}**: pending");
+            for s in &view.stories {
+                let cell =
+                    |v: &Option<String>| v.as_deref().map(table_cell).unwrap_or_else(|| "–".into());
+                let _ = writeln!(
+                    out,
+                    "| Story for **{}** | [{}]({}) | {} | {} | {} |",
+                    s.team
+                        .as_deref()
+                        .map(table_cell)
+                        .unwrap_or_else(|| "?".into()),
+                    s.key,
+                    s.url,
+                    cell(&s.status),
+                    cell(&s.assignee),
+                    cell(&s.sprint),
+                );
+            }
+            for t in &view.pending_teams {
+                let _ = writeln!(out, "| Story for **{}**: pending | | | | |", table_cell(t));
+            }
         }
         out.push('\n');
+    }
+    if let Some(results) = &view.results {
+        let quoted: Vec<String> = results.lines().map(|l| format!("> {l}")).collect();
+        let _ = writeln!(out, "### Results\n\n{}\n", quoted.join("\n"));
     }
     if let Some(err) = &view.last_error {
         let _ = writeln!(out, "### Problem\n\n> {}\n", err.replace('\n', " "));
@@ -106,6 +145,11 @@ pub fn render(view: &TrackingView) -> String {
         "<sub>Maintained by council-sync; edited in place as the concern moves on.</sub>\n",
     );
     out
+}
+
+/// Text safe inside a Markdown table cell.
+fn table_cell(text: &str) -> String {
+    text.replace('|', "\\|").replace('\n', " ")
 }
 
 /// The body of a reply comment, with its marker.
@@ -121,6 +165,11 @@ pub fn render_reply(reply: &Reply, marker_key: &str) -> String {
         Reply::Rejected { by } => format!(
             "The SRE council (@{by}) rejected this concern, so I am closing it as not planned. \
              Reopen it with new information if the situation changes."
+        ),
+        Reply::ResultsRequested { author } => format!(
+            "@{author} every team story is done. Please present the before/after figures: add a \
+             `### Results` section to the issue, or comment `/results` followed by them \
+             (for example `/results p99 checkout latency 2.1 s → 0.4 s`)."
         ),
     };
     format!("{}\n{text}\n", reply_marker(marker_key))
@@ -139,6 +188,7 @@ mod tests {
             stories: vec![],
             pending_teams: vec![],
             last_error: None,
+            results: None,
         }
     }
 
@@ -161,20 +211,25 @@ mod tests {
         v.epic = Some(IssueLinkView {
             key: "SRE-1".into(),
             url: "http://j/browse/SRE-1".into(),
-            team: None,
+            ..Default::default()
         });
         v.stories.push(IssueLinkView {
             key: "PAY-1".into(),
             url: "http://j/browse/PAY-1".into(),
             team: Some("payments".into()),
+            status: Some("In Progress".into()),
+            assignee: Some("carol".into()),
+            sprint: Some("Sprint 42 | active".into()),
         });
+        v.results = Some("p99 2.1 s → 0.4 s\npages 14 → 1".into());
         v.pending_teams.push("data".into());
         v.last_error = Some("tracker refused (400): no such project\nDATA".into());
         let text = render(&v);
         assert!(text.contains("accepted by @carol"));
-        assert!(text.contains("[SRE-1](http://j/browse/SRE-1)"));
-        assert!(text.contains("Story for **payments**: [PAY-1]"));
+        assert!(text.contains("Epic: [SRE-1](http://j/browse/SRE-1)"));
+        assert!(text.contains("| Story for **payments** | [PAY-1](http://j/browse/PAY-1) | In Progress | carol | Sprint 42 \\| active |"), "{text}");
         assert!(text.contains("Story for **data**: pending"));
+        assert!(text.contains("> p99 2.1 s → 0.4 s\n> pages 14 → 1"));
         assert!(text.contains("> tracker refused (400): no such project DATA"));
     }
 

@@ -248,7 +248,7 @@ impl<T: Tracker + 'static> Engine<T> {
             epic: record.epic_key.clone().map(|key| IssueLinkView {
                 key,
                 url: record.epic_url.clone().unwrap_or_default(),
-                team: None,
+                ..Default::default()
             }),
             stories: links
                 .iter()
@@ -256,6 +256,7 @@ impl<T: Tracker + 'static> Engine<T> {
                     key: l.story_key.clone(),
                     url: l.story_url.clone(),
                     team: Some(l.team.clone()),
+                    ..Default::default()
                 })
                 .collect(),
             pending_teams: if stage.is_accepted() {
@@ -269,6 +270,7 @@ impl<T: Tracker + 'static> Engine<T> {
                 Vec::new()
             },
             last_error: record.last_error.clone(),
+            results: None,
         };
         let body = tracking::render(&view);
         if let Some(id) = record.tracking_comment_id {

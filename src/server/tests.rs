@@ -134,7 +134,7 @@ async fn ignored_events_are_accepted_but_not_stored() {
         ignored += 1;
     }
     assert_eq!(ignored, 7, "ping and the projects_v2_item fixtures");
-    let assigned = br#"{"action":"assigned","issue":{"number":1}}"#.to_vec();
+    let assigned = br#"{"action":"milestoned","issue":{"number":1}}"#.to_vec();
     let (status, _) = send(&h.router, signed("issues", "d-assigned", assigned)).await;
     assert_eq!(status, StatusCode::ACCEPTED);
     assert!(

@@ -17,60 +17,149 @@ use tokio::process::{Child, Command};
 /// How long any one expected outcome may take.
 pub const WAIT: Duration = Duration::from_secs(30);
 
-/// The watched repository in every test config.
-pub const REPO: &str = "acme/platform-concerns";
-
 /// The binary under test.
 pub fn binary() -> &'static str {
     env!("CARGO_BIN_EXE_council-sync")
 }
 
-/// A config file for the daemon. `sandbox_url` = `None`: embedded sandbox; `Some(url)`: a
-/// separately started sandbox, reached with real-looking credentials from the environment.
-pub fn write_config(dir: &Path, sandbox_url: Option<&str>, jira_api: u8) -> PathBuf {
-    let db = dir.join("council-sync.db");
-    let (github_api, jira_base, sandbox) = match sandbox_url {
-        Some(url) => (url.to_owned(), url.to_owned(), String::new()),
-        None => (
-            "https://api.github.com".to_owned(),
-            "https://acme.atlassian.net".to_owned(),
-            "[sandbox]\nembedded = true\nlisten = \"127.0.0.1:0\"\ncouncil_members = [\"carol\", \"dave\"]\n".to_owned(),
-        ),
-    };
-    let (auth, link) = if jira_api == 2 {
-        (
-            "[jira.auth]\ntype = \"bearer\"\n",
-            "[jira.epic_link]\ntype = \"custom_field\"\nepic_link_field = \"customfield_10008\"\nepic_name_field = \"customfield_10011\"\n",
+/// The teams of the shipped issue form; a config must map every one of them.
+pub const FORM_TEAMS: [&str; 5] = ["payments", "platform", "data", "identity", "networking"];
+
+/// One test's own corner of a sandbox: a repository and Jira projects nobody else uses, so
+/// tests stay independent when they share one sandbox (and one pair of Prism proxies in the
+/// contract step).
+pub struct World {
+    /// Where the sandbox's control API is (and its APIs, unless proxied).
+    pub sandbox_url: String,
+    /// Base URL the daemon uses for GitHub (a proxy in the contract step).
+    pub github_api: String,
+    /// Base URL the daemon uses for Jira (a proxy in the contract step).
+    pub jira_api: String,
+    /// `owner/name` of this test's repository.
+    pub repo: String,
+    /// Jira project of the epics.
+    pub epic_project: String,
+    /// Jira project of each form team.
+    pub projects: Vec<(String, String)>,
+    /// A sandbox started for this test alone (none when shared through the environment).
+    pub own_sandbox: Option<SandboxProcess>,
+}
+
+impl World {
+    /// Uses the sandbox named by `COUNCIL_TEST_SANDBOX_URL` (API calls through
+    /// `COUNCIL_TEST_GITHUB_API_URL` / `COUNCIL_TEST_JIRA_URL` when set), or starts one.
+    pub async fn new() -> World {
+        match std::env::var("COUNCIL_TEST_SANDBOX_URL") {
+            Ok(url) => {
+                let github =
+                    std::env::var("COUNCIL_TEST_GITHUB_API_URL").unwrap_or_else(|_| url.clone());
+                let jira = std::env::var("COUNCIL_TEST_JIRA_URL").unwrap_or_else(|_| url.clone());
+                World::on(None, url, github, jira).await
+            }
+            Err(_) => World::private().await,
+        }
+    }
+
+    /// A sandbox of this test's own: for tests that inject faults, which apply to every
+    /// request on a path (Jira's bulk create path is the same for every project).
+    pub async fn private() -> World {
+        let sb = SandboxProcess::start().await;
+        let url = sb.url.clone();
+        World::on(Some(sb), url.clone(), url.clone(), url).await
+    }
+
+    async fn on(
+        own_sandbox: Option<SandboxProcess>,
+        sandbox_url: String,
+        github_api: String,
+        jira_api: String,
+    ) -> World {
+        let tag: String = uuid::Uuid::new_v4().simple().to_string()[..6].to_uppercase();
+        let tag = format!("T{tag}");
+        let c = ctl(&sandbox_url);
+        let repo_name = format!("concerns-{}", tag.to_lowercase());
+        c.post(
+            "/_sandbox/github/repos",
+            json!({"owner": "acme", "name": repo_name}),
         )
-    } else {
-        (
-            "[jira.auth]\ntype = \"basic\"\nemail = \"council-sync@example.com\"\n",
-            "[jira.epic_link]\ntype = \"parent\"\n",
-        )
-    };
-    let text = format!(
-        r#"[github]
-api_url = "{github_api}"
-repos = ["{REPO}"]
+        .await
+        .expect("create repo");
+        for login in ["carol", "dave"] {
+            c.post(
+                "/_sandbox/github/orgs/acme/teams/sre-council/members",
+                json!({"login": login}),
+            )
+            .await
+            .expect("council member");
+        }
+        let epic_project = format!("E{tag}");
+        let projects: Vec<(String, String)> = FORM_TEAMS
+            .iter()
+            .enumerate()
+            .map(|(i, team)| (team.to_string(), format!("P{i}{tag}")))
+            .collect();
+        for key in std::iter::once(&epic_project).chain(projects.iter().map(|(_, p)| p)) {
+            c.post("/_sandbox/jira/projects", json!({"key": key, "name": key}))
+                .await
+                .expect("create project");
+        }
+        World {
+            sandbox_url,
+            github_api,
+            jira_api,
+            repo: format!("acme/{repo_name}"),
+            epic_project,
+            projects,
+            own_sandbox,
+        }
+    }
+
+    /// The control client of this world's sandbox.
+    pub fn ctl(&self) -> SandboxControl {
+        ctl(&self.sandbox_url)
+    }
+
+    /// The Jira project of `team`'s stories.
+    pub fn project(&self, team: &str) -> &str {
+        self.projects
+            .iter()
+            .find(|(t, _)| t == team)
+            .map(|(_, p)| p.as_str())
+            .expect("form team")
+    }
+
+    /// A daemon config for this world (secrets come from the environment, as in production).
+    pub fn write_config(&self, dir: &Path, jira_api: u8) -> PathBuf {
+        let db = dir.join("council-sync.db");
+        let (auth, link) = if jira_api == 2 {
+            (
+                "[jira.auth]\ntype = \"bearer\"\n",
+                "[jira.epic_link]\ntype = \"custom_field\"\nepic_link_field = \"customfield_10008\"\nepic_name_field = \"customfield_10011\"\n",
+            )
+        } else {
+            (
+                "[jira.auth]\ntype = \"basic\"\nemail = \"council-sync@example.com\"\n",
+                "[jira.epic_link]\ntype = \"parent\"\n",
+            )
+        };
+        let teams: String = self
+            .projects
+            .iter()
+            .map(|(team, key)| format!("[teams.{team}]\njira_project = \"{key}\"\n"))
+            .collect();
+        let text = format!(
+            r#"[github]
+api_url = "{github}"
+repos = ["{repo}"]
 council = "acme/sre-council"
 
 [jira]
-base_url = "{jira_base}"
+base_url = "{jira}"
 api_version = {jira_api}
-epic_project = "SRE"
+epic_project = "{epic}"
 {auth}
 {link}
-[teams.payments]
-jira_project = "PAY"
-[teams.platform]
-jira_project = "PLAT"
-[teams.data]
-jira_project = "DATA"
-[teams.identity]
-jira_project = "IDN"
-[teams.networking]
-jira_project = "NET"
-
+{teams}
 [store]
 url = "sqlite://{db}"
 
@@ -81,10 +170,142 @@ listen = "127.0.0.1:0"
 attempts = 4
 initial_backoff = "50ms"
 max_backoff = "2s"
+"#,
+            github = self.github_api,
+            repo = self.repo,
+            jira = self.jira_api,
+            epic = self.epic_project,
+            db = db.display()
+        );
+        let path = dir.join("council-sync.toml");
+        std::fs::write(&path, text).expect("write config");
+        path
+    }
 
-{sandbox}"#,
-        db = db.display()
-    );
+    /// Points this repository's webhook deliveries at `daemon` (a repository hook, so other
+    /// tests' daemons on the same sandbox keep theirs).
+    pub async fn deliver_to(&self, daemon: &Daemon) {
+        let hook =
+            json!({"url": format!("{}/webhooks/github", daemon.url), "secret": WEBHOOK_SECRET});
+        let c = self.ctl();
+        if c.post(
+            &format!("/_sandbox/github/repos/{}/hooks", self.repo),
+            hook.clone(),
+        )
+        .await
+        .is_err()
+        {
+            // A sandbox without repository hooks: one global target (fine when not shared).
+            c.post("/_sandbox/webhooks", hook)
+                .await
+                .expect("set webhook target");
+        }
+    }
+
+    /// Starts a daemon for this world and routes the repository's webhooks to it.
+    pub async fn daemon(&self, config: &Path) -> Daemon {
+        let daemon = Daemon::start(config).await;
+        self.deliver_to(&daemon).await;
+        daemon
+    }
+
+    /// Opens a complete concern as alice and waits until the daemon marks it ready.
+    pub async fn ready_concern(&self, teams: &[&str]) -> u64 {
+        let c = self.ctl();
+        let n = c
+            .open_issue(
+                &self.repo,
+                "alice",
+                "Checkout DB failover is manual",
+                &complete_body(teams),
+                &["sre-concern"],
+            )
+            .await
+            .expect("open");
+        self.wait_issue(n, "ready-for-council", |i| {
+            view::has_label(i, "ready-for-council")
+        })
+        .await;
+        n
+    }
+
+    /// Waits until issue `n` satisfies `cond`; returns it.
+    pub async fn wait_issue(&self, n: u64, what: &str, cond: impl Fn(&Value) -> bool) -> Value {
+        let c = self.ctl();
+        c.wait_for(what, WAIT, || async {
+            let issue = c.issue(&self.repo, n).await?;
+            Ok(cond(&issue).then_some(issue))
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// The issue as the sandbox holds it.
+    pub async fn issue(&self, n: u64) -> Value {
+        self.ctl().issue(&self.repo, n).await.expect("issue")
+    }
+
+    /// GitHub's global id of issue `n` (the markers are built from it).
+    pub async fn issue_id(&self, n: u64) -> u64 {
+        self.issue(n).await["issue"]["id"]
+            .as_u64()
+            .expect("issue id")
+    }
+
+    /// Waits until the tracking comment of issue `n` lists `count` created stories.
+    pub async fn wait_stories_listed(&self, n: u64, count: usize) -> Value {
+        self.wait_issue(n, "tracking comment lists the stories", |i| {
+            view::tracking_comments(i).first().is_some_and(|c| {
+                c.body.matches("Story for **").count() == count && !c.body.contains(": pending")
+            })
+        })
+        .await
+    }
+
+    /// Every Jira issue created for issue `n`: (epics, stories with their team).
+    pub async fn jira_for(
+        &self,
+        n: u64,
+        teams: &[&str],
+    ) -> (Vec<view::JiraView>, Vec<(String, view::JiraView)>) {
+        let id = self.issue_id(n).await;
+        let c = self.ctl();
+        let epic_marker = council_sync::engine::epic_marker(id);
+        let epics: Vec<view::JiraView> = c
+            .jira_issues(&format!("labels = \"{epic_marker}\""))
+            .await
+            .expect("jql")
+            .iter()
+            .map(view::jira)
+            .collect();
+        let mut stories = Vec::new();
+        for team in teams {
+            let marker = council_sync::engine::story_marker(id, team);
+            for s in c
+                .jira_issues(&format!("labels = \"{marker}\""))
+                .await
+                .expect("jql")
+                .iter()
+                .map(view::jira)
+            {
+                stories.push((team.to_string(), s));
+            }
+        }
+        (epics, stories)
+    }
+}
+
+/// A config with the embedded sandbox (the shipped `config/sandbox.toml`, on free ports with
+/// a store in `dir`).
+pub fn write_embedded_config(dir: &Path) -> PathBuf {
+    let text =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("config/sandbox.toml"))
+            .expect("config/sandbox.toml")
+            .replace(
+                "sqlite://council-sync-sandbox.db",
+                &format!("sqlite://{}", dir.join("council-sync.db").display()),
+            )
+            .replace("listen = \"127.0.0.1:8080\"", "listen = \"127.0.0.1:0\"");
     let path = dir.join("council-sync.toml");
     std::fs::write(&path, text).expect("write config");
     path
@@ -203,17 +424,6 @@ impl SandboxProcess {
         tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
         SandboxProcess { child, url }
     }
-
-    /// Points its webhook deliveries at a daemon.
-    pub async fn deliver_to(&self, daemon: &Daemon) {
-        ctl(&self.url)
-            .post(
-                "/_sandbox/webhooks",
-                json!({"url": format!("{}/webhooks/github", daemon.url), "secret": WEBHOOK_SECRET}),
-            )
-            .await
-            .expect("set webhook target");
-    }
 }
 
 /// The control client of a sandbox.
@@ -229,86 +439,6 @@ pub fn complete_body(teams: &[&str]) -> String {
         "Automate the failover and add a synthetic probe for each team.",
         teams,
     )
-}
-
-/// Opens a complete concern as alice and waits until the daemon marks it ready.
-pub async fn ready_concern(ctl: &SandboxControl, teams: &[&str]) -> u64 {
-    let n = ctl
-        .open_issue(
-            REPO,
-            "alice",
-            "Checkout DB failover is manual",
-            &complete_body(teams),
-            &["sre-concern"],
-        )
-        .await
-        .expect("open");
-    wait_issue(ctl, n, "ready-for-council", |i| {
-        view::has_label(i, "ready-for-council")
-    })
-    .await;
-    n
-}
-
-/// Waits until the issue satisfies `cond`; returns it.
-pub async fn wait_issue(
-    ctl: &SandboxControl,
-    n: u64,
-    what: &str,
-    cond: impl Fn(&Value) -> bool,
-) -> Value {
-    ctl.wait_for(what, WAIT, || async {
-        let issue = ctl.issue(REPO, n).await?;
-        Ok(cond(&issue).then_some(issue))
-    })
-    .await
-    .unwrap_or_else(|e| panic!("{e}"))
-}
-
-/// GitHub's global id of issue `n` (the markers are built from it).
-pub async fn issue_id(ctl: &SandboxControl, n: u64) -> u64 {
-    let issue = ctl.issue(REPO, n).await.expect("issue");
-    issue["issue"]["id"].as_u64().expect("issue id")
-}
-
-/// Every Jira issue created for concern `id`: (epics, stories by team).
-pub async fn jira_for(
-    ctl: &SandboxControl,
-    id: u64,
-    teams: &[&str],
-) -> (Vec<view::JiraView>, Vec<(String, view::JiraView)>) {
-    let epic_marker = council_sync::engine::epic_marker(id);
-    let epics: Vec<view::JiraView> = ctl
-        .jira_issues(&format!("labels = \"{epic_marker}\""))
-        .await
-        .expect("jql")
-        .iter()
-        .map(view::jira)
-        .collect();
-    let mut stories = Vec::new();
-    for team in teams {
-        let marker = council_sync::engine::story_marker(id, team);
-        for s in ctl
-            .jira_issues(&format!("labels = \"{marker}\""))
-            .await
-            .expect("jql")
-            .iter()
-            .map(view::jira)
-        {
-            stories.push((team.to_string(), s));
-        }
-    }
-    (epics, stories)
-}
-
-/// Waits until the tracking comment of issue `n` lists `count` story links.
-pub async fn wait_stories_listed(ctl: &SandboxControl, n: u64, count: usize) -> Value {
-    wait_issue(ctl, n, "tracking comment lists the stories", |i| {
-        view::tracking_comments(i).first().is_some_and(|c| {
-            c.body.matches("Story for **").count() == count && !c.body.contains(": pending")
-        })
-    })
-    .await
 }
 
 /// Sends a signed webhook delivery to the daemon; returns the status.

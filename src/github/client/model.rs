@@ -72,6 +72,8 @@ pub struct Issue {
     pub updated_at: DateTime<Utc>,
     /// Pull requests show up in the issues list; the engine skips them.
     pub is_pull_request: bool,
+    /// Assignee logins (the epic follows the first one through `[users]`).
+    pub assignees: Vec<String>,
 }
 
 /// A comment on an issue.
@@ -114,6 +116,8 @@ pub(super) struct RawIssue {
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
     pull_request: Option<serde_json::Value>,
+    #[serde(default)]
+    assignees: Vec<RawUser>,
 }
 
 impl From<RawIssue> for Issue {
@@ -132,6 +136,7 @@ impl From<RawIssue> for Issue {
             created_at: r.created_at,
             updated_at: r.updated_at,
             is_pull_request: r.pull_request.is_some(),
+            assignees: r.assignees.into_iter().map(|u| u.login).collect(),
         }
     }
 }

@@ -65,6 +65,10 @@ pub enum IssuesAction {
     Closed,
     /// Reopened.
     Reopened,
+    /// Someone was assigned (the epic's assignee follows).
+    Assigned,
+    /// Someone was unassigned.
+    Unassigned,
 }
 
 impl IssuesAction {
@@ -76,6 +80,8 @@ impl IssuesAction {
             "unlabeled" => Self::Unlabeled,
             "closed" => Self::Closed,
             "reopened" => Self::Reopened,
+            "assigned" => Self::Assigned,
+            "unassigned" => Self::Unassigned,
             _ => return None,
         })
     }
@@ -89,6 +95,8 @@ impl IssuesAction {
             Self::Unlabeled => "unlabeled",
             Self::Closed => "closed",
             Self::Reopened => "reopened",
+            Self::Assigned => "assigned",
+            Self::Unassigned => "unassigned",
         }
     }
 }
@@ -449,12 +457,12 @@ mod tests {
 
     #[test]
     fn unhandled_actions_and_events_are_ignored_even_when_sparse() {
-        let assigned = br#"{"action":"assigned","issue":{}}"#;
+        let assigned = br#"{"action":"milestoned","issue":{}}"#;
         assert_eq!(
             decode("issues", assigned),
             Ok(GithubEvent::Ignored {
                 event: "issues".into(),
-                action: Some("assigned".into())
+                action: Some("milestoned".into())
             })
         );
         assert_eq!(

@@ -68,6 +68,11 @@ fn config(base: &str, version: JiraApiVersion) -> JiraConfig {
         epic_issue_type: "Epic".into(),
         story_issue_type: "Story".into(),
         epic_link,
+        webhook_secret: None,
+        webhook_secret_file: None,
+        webhook_token: None,
+        webhook_token_file: None,
+        sprint_field: "customfield_10020".into(),
     }
 }
 

@@ -12,6 +12,7 @@ pub mod error;
 pub mod jql;
 pub mod model;
 pub mod tracker;
+pub mod webhook;
 
 #[cfg(test)]
 mod e2e_tests;

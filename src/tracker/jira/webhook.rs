@@ -1,0 +1,1 @@
+//! Jira webhook bodies (no official schema: see ../shared/specs/JIRA-WEBHOOKS.md).
