@@ -5,8 +5,13 @@
 //! order, as it would from GitHub for one repository. Each delivery is signed with
 //! HMAC-SHA256 over the exact body, retried a few times on failure, and logged. A switch
 //! drops deliveries on purpose, to test that polling repairs what webhooks missed.
+//!
+//! Like GitHub, a repository can have its own hook (`POST /_sandbox/github/repos/{o}/{r}/hooks`):
+//! its deliveries then go to that target instead of the global one. That lets several daemons
+//! (one per test, each watching its own repository) share one sandbox and the API proxies in
+//! front of it.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
@@ -25,8 +30,13 @@ const DELIVERY_ATTEMPTS: u32 = 4;
 const FIRST_RETRY_WAIT: Duration = Duration::from_millis(100);
 /// Per-attempt timeout: GitHub gives up on a receiver after 10 s.
 const DELIVERY_TIMEOUT: Duration = Duration::from_secs(10);
-/// How many deliveries the log keeps (oldest dropped first), so a long demo stays small.
-const LOG_CAPACITY: usize = 1000;
+/// How many deliveries the log keeps (oldest dropped first). Large enough for a whole CI
+/// run against one shared sandbox (the contract step validates every payload of the run; a
+/// run makes a few hundred), small enough that a long-lived sandbox stays within tens of MB.
+/// Records carry a sequence number, so a reader can tell when the oldest were dropped.
+pub const LOG_CAPACITY: usize = 5000;
+/// `X-GitHub-Hook-ID` of the global target; repository hooks get ids from 2 on.
+const GLOBAL_HOOK_ID: u64 = 1;
 
 /// `sha256=<hex>`: the `X-Hub-Signature-256` value for `body` under `secret`.
 pub fn sign(secret: &[u8], body: &[u8]) -> String {
@@ -48,6 +58,8 @@ pub struct Outgoing {
     pub action: String,
     /// The whole payload.
     pub payload: Value,
+    /// `owner/name` (lower case) of the repository the event is about: picks its hook.
+    pub repository: Option<String>,
 }
 
 /// What happened to one delivery.
@@ -67,12 +79,19 @@ pub enum DeliveryOutcome {
 /// One entry of the delivery log (`GET /_sandbox/deliveries`).
 #[derive(Debug, Clone, Serialize)]
 pub struct DeliveryRecord {
+    /// 1, 2, 3, … in queue order over the sandbox's life; the log starts above 1 once it has
+    /// dropped its oldest entries.
+    pub seq: u64,
     /// `X-GitHub-Delivery`.
     pub id: String,
     /// `X-GitHub-Event`.
     pub event: &'static str,
     /// The payload's action.
     pub action: String,
+    /// The repository (`owner/name`, lower case) the event is about.
+    pub repository: Option<String>,
+    /// `X-GitHub-Hook-ID` of the target it went to (none when there was no target).
+    pub hook_id: Option<u64>,
     /// What happened.
     pub outcome: DeliveryOutcome,
     /// Attempts made.
@@ -84,15 +103,34 @@ pub struct DeliveryRecord {
 }
 
 /// Where deliveries go.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 struct Target {
     url: Option<String>,
     secret: Option<SecretString>,
 }
 
+/// The global target and the repositories' own hooks.
+#[derive(Debug, Default)]
+struct Targets {
+    global: Target,
+    /// By `owner/name` in lower case (GitHub's names are case-insensitive): hook id, target.
+    repos: HashMap<String, (u64, Target)>,
+    /// Last hook id handed out (the global one is `GLOBAL_HOOK_ID`).
+    last_hook_id: u64,
+}
+
+impl Targets {
+    /// The hook a delivery about `repo` goes to: the repository's own, else the global one.
+    fn pick(&self, repo: Option<&str>) -> (u64, Target) {
+        repo.and_then(|r| self.repos.get(r))
+            .cloned()
+            .unwrap_or_else(|| (GLOBAL_HOOK_ID, self.global.clone()))
+    }
+}
+
 #[derive(Debug, Default)]
 struct Shared {
-    target: RwLock<Target>,
+    targets: RwLock<Targets>,
     drop: AtomicBool,
     log: Mutex<VecDeque<DeliveryRecord>>,
 }
@@ -111,8 +149,9 @@ impl Deliveries {
         secret: Option<SecretString>,
     ) -> (Self, tokio::task::JoinHandle<()>) {
         let shared = Arc::new(Shared::default());
-        if let Ok(mut t) = shared.target.write() {
-            *t = Target { url, secret };
+        if let Ok(mut t) = shared.targets.write() {
+            t.global = Target { url, secret };
+            t.last_hook_id = GLOBAL_HOOK_ID;
         }
         let (tx, rx) = mpsc::unbounded_channel();
         let task = tokio::spawn(run(rx, shared.clone()));
@@ -125,11 +164,39 @@ impl Deliveries {
         let _ = self.tx.send(out);
     }
 
-    /// Sets where deliveries go from now on.
+    /// Sets where deliveries go from now on (those of repositories without their own hook).
     pub fn set_target(&self, url: Option<String>, secret: Option<SecretString>) {
-        if let Ok(mut t) = self.shared.target.write() {
-            *t = Target { url, secret };
+        if let Ok(mut t) = self.shared.targets.write() {
+            t.global = Target { url, secret };
         }
+    }
+
+    /// Sets the hook of repository `owner/name`: its deliveries go to `url` from now on,
+    /// signed with `secret`. `url: None` removes the hook (back to the global target).
+    /// Returns the hook's id (`X-GitHub-Hook-ID`), kept when the hook is replaced.
+    pub fn set_repo_target(
+        &self,
+        full_name: &str,
+        url: Option<String>,
+        secret: Option<SecretString>,
+    ) -> Option<u64> {
+        let key = full_name.to_ascii_lowercase();
+        let Ok(mut t) = self.shared.targets.write() else {
+            return None;
+        };
+        if url.is_none() {
+            t.repos.remove(&key);
+            return None;
+        }
+        let id = match t.repos.get(&key) {
+            Some((id, _)) => *id,
+            None => {
+                t.last_hook_id += 1;
+                t.last_hook_id
+            }
+        };
+        t.repos.insert(key, (id, Target { url, secret }));
+        Some(id)
     }
 
     /// Turns dropping deliveries on purpose on or off.
@@ -155,8 +222,10 @@ async fn run(mut rx: mpsc::UnboundedReceiver<Outgoing>, shared: Arc<Shared>) {
             return;
         }
     };
+    let mut seq = 0;
     while let Some(out) = rx.recv().await {
-        let record = deliver(&client, &shared, out).await;
+        seq += 1;
+        let record = deliver(&client, &shared, seq, out).await;
         if let Ok(mut log) = shared.log.lock() {
             if log.len() >= LOG_CAPACITY {
                 log.pop_front();
@@ -166,12 +235,20 @@ async fn run(mut rx: mpsc::UnboundedReceiver<Outgoing>, shared: Arc<Shared>) {
     }
 }
 
-async fn deliver(client: &reqwest::Client, shared: &Shared, out: Outgoing) -> DeliveryRecord {
+async fn deliver(
+    client: &reqwest::Client,
+    shared: &Shared,
+    seq: u64,
+    out: Outgoing,
+) -> DeliveryRecord {
     let id = uuid::Uuid::new_v4().to_string();
     let mut record = DeliveryRecord {
+        seq,
         id: id.clone(),
         event: out.event,
         action: out.action,
+        repository: out.repository,
+        hook_id: None,
         outcome: DeliveryOutcome::NoTarget,
         attempts: 0,
         status: None,
@@ -181,10 +258,11 @@ async fn deliver(client: &reqwest::Client, shared: &Shared, out: Outgoing) -> De
         record.outcome = DeliveryOutcome::Dropped;
         return record;
     }
-    let (url, signature, body) = {
-        let Ok(target) = shared.target.read() else {
+    let (hook_id, url, signature, body) = {
+        let Ok(targets) = shared.targets.read() else {
             return record;
         };
+        let (hook_id, target) = targets.pick(record.repository.as_deref());
         let Some(url) = target.url.clone() else {
             return record;
         };
@@ -193,8 +271,10 @@ async fn deliver(client: &reqwest::Client, shared: &Shared, out: Outgoing) -> De
             .secret
             .as_ref()
             .map(|s| sign(s.expose_secret().as_bytes(), &body));
-        (url, signature, body)
+        (hook_id, url, signature, body)
     };
+    record.hook_id = Some(hook_id);
+    let hook_header = hook_id.to_string();
     let mut wait = FIRST_RETRY_WAIT;
     record.outcome = DeliveryOutcome::Failed;
     while record.attempts < DELIVERY_ATTEMPTS {
@@ -205,7 +285,7 @@ async fn deliver(client: &reqwest::Client, shared: &Shared, out: Outgoing) -> De
             .header("user-agent", "GitHub-Hookshot/sandbox")
             .header("x-github-event", record.event)
             .header("x-github-delivery", &id)
-            .header("x-github-hook-id", "1")
+            .header("x-github-hook-id", &hook_header)
             .body(body.clone());
         if let Some(sig) = &signature {
             req = req.header("x-hub-signature-256", sig);

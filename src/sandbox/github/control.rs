@@ -28,6 +28,10 @@ pub fn router(hub: Arc<GithubHub>) -> Router {
     Router::new()
         .route("/_sandbox/github/repos", post(create_repo))
         .route(
+            "/_sandbox/github/repos/{owner}/{repo}/hooks",
+            post(set_hook),
+        )
+        .route(
             "/_sandbox/github/orgs/{org}/teams/{slug}/members",
             post(add_member),
         )
@@ -77,6 +81,38 @@ async fn create_repo(State(hub): Hub, body: Bytes) -> ApiResult {
         })
         .ok_or_else(ApiError::not_found)?;
     Ok((StatusCode::CREATED, axum::Json(v)).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Hook {
+    /// Where the repository's deliveries go; `null` removes the hook.
+    url: Option<String>,
+    secret: Option<String>,
+}
+
+/// `POST /_sandbox/github/repos/{o}/{r}/hooks {url, secret}`: the repository's own webhook,
+/// as a GitHub repository hook; its deliveries go there instead of the global target.
+async fn set_hook(State(hub): Hub, Path((o, r)): Path<(String, String)>, body: Bytes) -> ApiResult {
+    let h: Hook = parse_body(&body)?;
+    if let Some(u) = &h.url
+        && url::Url::parse(u).is_err()
+    {
+        return Err(ApiError::validation("Hook", "url", "invalid"));
+    }
+    let full_name = hub
+        .read(|w| w.repo(&o, &r).map(|repo| repo.full_name()))
+        .ok_or_else(ApiError::not_found)?;
+    let secret_set = h.secret.is_some();
+    let id = hub.deliveries.set_repo_target(
+        &full_name,
+        h.url.clone(),
+        h.secret.map(secrecy::SecretString::from),
+    );
+    Ok(axum::Json(
+        json!({ "repository": full_name, "id": id, "url": h.url, "secret_set": secret_set }),
+    )
+    .into_response())
 }
 
 #[derive(Deserialize)]

@@ -111,6 +111,7 @@ impl<'a> Tx<'a> {
             event,
             action: action.into(),
             payload: Value::Object(payload),
+            repository: Some(key(owner, name)),
         });
         self.changed = true;
     }

@@ -269,3 +269,113 @@ async fn change_feed_long_polls() {
         "the Jira half's bumps share the counter"
     );
 }
+
+#[tokio::test]
+async fn repository_hooks_take_their_repositorys_deliveries() {
+    let (global_url, mut global_rx) = receiver().await;
+    let (own_url, mut own_rx) = receiver().await;
+    let env = start().await;
+    env.ctl(
+        Method::POST,
+        "/_sandbox/webhooks",
+        Some(json!({ "url": global_url, "secret": SECRET })),
+    )
+    .await;
+    env.ctl(
+        Method::POST,
+        "/_sandbox/github/repos",
+        Some(json!({ "owner": "acme", "name": "Other" })),
+    )
+    .await;
+    // The hook is keyed case-insensitively, as GitHub's repository names are.
+    let hook = env
+        .ctl(
+            Method::POST,
+            "/_sandbox/github/repos/ACME/other/hooks",
+            Some(json!({ "url": own_url, "secret": "own-secret" })),
+        )
+        .await;
+    assert_eq!(hook["repository"], "acme/Other");
+    let hook_id = hook["id"].as_u64().expect("hook id");
+    assert!(hook_id > 1, "repository hooks do not reuse the global id");
+
+    let open_other = |title: &str| {
+        env.ctl(
+            Method::POST,
+            "/_sandbox/github/repos/acme/Other/issues",
+            Some(json!({ "as": "alice", "title": title })),
+        )
+    };
+    open_other("to the repository's hook").await;
+    env.open("alice", "to the global target", &[]).await;
+
+    let own = next(&mut own_rx).await;
+    assert_eq!(own.json()["issue"]["title"], "to the repository's hook");
+    assert_eq!(
+        own.header("x-hub-signature-256"),
+        sign(b"own-secret", &own.body)
+    );
+    assert_eq!(own.header("x-github-hook-id"), hook_id.to_string());
+    let global = next(&mut global_rx).await;
+    assert_eq!(global.json()["issue"]["title"], "to the global target");
+    assert_eq!(
+        global.header("x-hub-signature-256"),
+        sign(SECRET.as_bytes(), &global.body)
+    );
+    assert_eq!(global.header("x-github-hook-id"), "1");
+
+    // Removing the hook sends the repository's deliveries to the global target again.
+    env.ctl(
+        Method::POST,
+        "/_sandbox/github/repos/acme/Other/hooks",
+        Some(json!({ "url": null })),
+    )
+    .await;
+    open_other("back to the global target").await;
+    let back = next(&mut global_rx).await;
+    assert_eq!(back.json()["issue"]["title"], "back to the global target");
+    assert!(
+        own_rx.try_recv().is_err(),
+        "nothing more for the removed hook"
+    );
+
+    let log = env.ctl(Method::GET, "/_sandbox/deliveries", None).await;
+    let seen: Vec<(u64, String, u64)> = log
+        .as_array()
+        .expect("log")
+        .iter()
+        .map(|d| {
+            (
+                d["seq"].as_u64().unwrap_or(0),
+                d["repository"].as_str().unwrap_or_default().to_owned(),
+                d["hook_id"].as_u64().unwrap_or(0),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            (1, "acme/other".to_owned(), hook_id),
+            (2, "acme/council".to_owned(), 1),
+            (3, "acme/other".to_owned(), 1),
+        ]
+    );
+
+    // A hook needs an existing repository and a URL.
+    let missing = env
+        .http
+        .post(env.url("/_sandbox/github/repos/acme/nope/hooks"))
+        .json(&json!({ "url": own_url }))
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(missing.status(), 404);
+    let bad = env
+        .http
+        .post(env.url("/_sandbox/github/repos/acme/Other/hooks"))
+        .json(&json!({ "url": "not a url" }))
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(bad.status(), 422);
+}
