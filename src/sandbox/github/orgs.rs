@@ -65,7 +65,10 @@ struct Found<'a> {
 
 fn by_slug<'a>(w: &'a World, org: &str, slug: &str) -> Result<Found<'a>, ApiError> {
     let key = (org.to_ascii_lowercase(), slug.to_ascii_lowercase());
-    let (k, team) = w.teams.get_key_value(&key).ok_or_else(ApiError::not_found)?;
+    let (k, team) = w
+        .teams
+        .get_key_value(&key)
+        .ok_or_else(ApiError::not_found)?;
     let org = w.find_account(&k.0).ok_or_else(ApiError::not_found)?;
     Ok(Found {
         org,
@@ -111,8 +114,9 @@ fn organization_full(w: &World, a: &Account) -> Value {
     if let Value::Object(m) = &mut v {
         m.extend(
             json!({
-                "name": a.login, "company": null, "blog": "", "location": null, "email": null,
-                "twitter_username": null, "is_verified": false,
+                // `company`, `location` and `email` are optional and not nullable in
+                // GitHub's description: left out rather than `null`.
+                "name": a.login, "blog": "", "twitter_username": null, "is_verified": false,
                 "has_organization_projects": true, "has_repository_projects": true,
                 "public_repos": repos, "public_gists": 0, "followers": 0, "following": 0,
                 "html_url": format!("{}/{}", w.base_url, a.login), "type": "Organization",
@@ -253,7 +257,12 @@ async fn list_members_by_ids(
     RawQuery(raw): RawQuery,
 ) -> ApiResult {
     let path = format!("/organizations/{org_id}/team/{team_id}/members");
-    list_members(&hub, &TeamRef::Ids(Some(org_id), team_id), raw.as_deref(), &path)
+    list_members(
+        &hub,
+        &TeamRef::Ids(Some(org_id), team_id),
+        raw.as_deref(),
+        &path,
+    )
 }
 
 async fn list_members_legacy(
@@ -298,4 +307,154 @@ async fn membership_legacy(
     Path((team_id, username)): Path<(String, String)>,
 ) -> ApiResult {
     hub.read(|w| membership(w, &by_id(w, None, &team_id)?, &username))
+}
+
+#[cfg(test)]
+mod tests {
+    use reqwest::{Method, StatusCode};
+    use serde_json::{Value, json};
+
+    use crate::sandbox::tests::{REPO, TOKEN, start};
+
+    /// The walk PyGithub makes: organisation, team by slug, then the team's own `url` for
+    /// member checks (active only) and memberships (pending too), and the legacy routes.
+    #[tokio::test]
+    async fn teams_answer_by_slug_by_ids_and_legacy() {
+        let env = start().await;
+        let org: Value = env.get("/orgs/acme").await.json().await.expect("org");
+        assert_eq!(org["login"], "acme");
+        assert_eq!(org["type"], "Organization");
+        assert_eq!(org["public_repos"], 1);
+        assert_eq!(
+            env.get("/orgs/nobody").await.status(),
+            StatusCode::NOT_FOUND
+        );
+        // A user is no organisation.
+        assert_eq!(env.get("/orgs/alice").await.status(), StatusCode::NOT_FOUND);
+
+        let team: Value = env
+            .get("/orgs/acme/teams/sre-council")
+            .await
+            .json()
+            .await
+            .expect("team");
+        let team_id = team["id"].as_u64().expect("team id");
+        let url = team["url"].as_str().expect("url").to_owned();
+        assert_eq!(
+            url,
+            env.url(&format!("/organizations/{}/team/{team_id}", org["id"]))
+        );
+        assert_eq!(team["slug"], "sre-council");
+        assert_eq!(team["members_count"], 1, "only alice is active");
+        let path = url.trim_start_matches(&env.sb.base_url()).to_owned();
+
+        let status = |p: String| {
+            let env = &env;
+            async move { env.get(&p).await.status() }
+        };
+        assert_eq!(
+            status(format!("{path}/members/alice")).await,
+            StatusCode::NO_CONTENT
+        );
+        assert_eq!(
+            status(format!("{path}/members/carol")).await,
+            StatusCode::NOT_FOUND,
+            "pending is no member"
+        );
+        assert_eq!(
+            status(format!("/teams/{team_id}/members/ALICE")).await,
+            StatusCode::NO_CONTENT
+        );
+        assert_eq!(
+            status(format!("/organizations/1/team/{team_id}/members/alice")).await,
+            StatusCode::NOT_FOUND,
+            "the organisation id must match"
+        );
+        let m: Value = env
+            .get(&format!("{path}/memberships/carol"))
+            .await
+            .json()
+            .await
+            .expect("membership");
+        assert_eq!(m["state"], "pending");
+        let m: Value = env
+            .get(&format!("/teams/{team_id}/memberships/alice"))
+            .await
+            .json()
+            .await
+            .expect("membership");
+        assert_eq!(
+            (&m["state"], &m["role"]),
+            (&json!("active"), &json!("maintainer"))
+        );
+
+        for p in [
+            format!("{path}/members"),
+            "/orgs/acme/teams/sre-council/members?role=maintainer".to_owned(),
+            format!("/teams/{team_id}/members"),
+        ] {
+            let list: Value = env.get(&p).await.json().await.expect("members");
+            let logins: Vec<&str> = list
+                .as_array()
+                .expect("array")
+                .iter()
+                .filter_map(|u| u["login"].as_str())
+                .collect();
+            assert_eq!(logins, ["alice"], "{p}");
+        }
+        let none: Value = env
+            .get("/orgs/acme/teams/sre-council/members?role=member")
+            .await
+            .json()
+            .await
+            .expect("members");
+        assert_eq!(none, json!([]));
+        assert_eq!(
+            env.get("/orgs/acme/teams/sre-council/members?role=boss")
+                .await
+                .status(),
+            StatusCode::UNPROCESSABLE_ENTITY
+        );
+    }
+
+    /// GitHub takes the rest of the path as the label name: PyGithub sends `team/payments`
+    /// with its slash unencoded, octokit sends `team%2Fpayments`; both remove the label.
+    #[tokio::test]
+    async fn label_names_with_a_slash_work_raw_and_encoded() {
+        let env = start().await;
+        let n = env
+            .open("alice", "slashes", &["team/payments", "team/data"])
+            .await;
+        for (raw, left) in [
+            ("team/payments", json!(["team/data"])),
+            ("team%2Fdata", json!([])),
+        ] {
+            let resp = env
+                .http
+                .request(
+                    Method::DELETE,
+                    env.url(&format!("/repos/{REPO}/issues/{n}/labels/{raw}")),
+                )
+                .bearer_auth(TOKEN)
+                .send()
+                .await
+                .expect("DELETE");
+            assert_eq!(resp.status(), StatusCode::OK, "{raw}");
+            let labels: Value = resp.json().await.expect("labels");
+            let names: Vec<Value> = labels
+                .as_array()
+                .expect("array")
+                .iter()
+                .map(|l| l["name"].clone())
+                .collect();
+            assert_eq!(Value::Array(names), left, "{raw}");
+        }
+        let label: Value = env
+            .get(&format!("/repos/{REPO}/labels/team/payments"))
+            .await
+            .json()
+            .await
+            .expect("label");
+        assert_eq!(label["name"], "team/payments");
+    }
 }

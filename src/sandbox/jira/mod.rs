@@ -15,6 +15,7 @@ mod auth;
 mod control;
 pub mod create;
 pub mod jql;
+pub mod meta;
 pub mod render;
 pub mod state;
 
@@ -204,10 +205,23 @@ pub fn router(state: Arc<JiraSandbox>) -> Router {
         r = r
             .route(&p("/issue"), post(api::create_issue))
             .route(&p("/issue/bulk"), post(api::create_issues_bulk))
+            .route(&p("/issue/createmeta"), get(meta::createmeta))
+            .route(
+                &p("/issue/createmeta/{project}/issuetypes"),
+                get(meta::createmeta_issuetypes),
+            )
+            .route(
+                &p("/issue/createmeta/{project}/issuetypes/{type_id}"),
+                get(meta::createmeta_fields),
+            )
             .route(&p("/issue/{key}"), get(api::get_issue))
             .route(
                 &p("/issue/{key}/remotelink"),
                 get(api::list_remote_links).post(api::put_remote_link),
+            )
+            .route(
+                &p("/issue/{key}/remotelink/{link_id}"),
+                get(api::get_remote_link),
             )
             .route(
                 &p("/issue/{key}/transitions"),
@@ -217,6 +231,7 @@ pub fn router(state: Arc<JiraSandbox>) -> Router {
                 &p("/issue/{key}/comment"),
                 get(api::list_comments).post(api::add_comment),
             )
+            .route(&p("/issue/{key}/comment/{id}"), get(api::get_comment))
             .route(
                 &p("/search"),
                 get(api::search_offset_get).post(api::search_offset_post),
