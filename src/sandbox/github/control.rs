@@ -42,7 +42,7 @@ pub fn router(hub: Arc<GithubHub>) -> Router {
         )
         .route(&format!("{issues}/{{n}}/labels"), post(add_labels))
         .route(
-            &format!("{issues}/{{n}}/labels/{{name}}"),
+            &format!("{issues}/{{n}}/labels/{{*name}}"),
             delete(remove_label),
         )
         .route(&format!("{issues}/{{n}}/comments"), post(comment))

@@ -6,6 +6,7 @@ pub mod control;
 pub mod http;
 pub mod model;
 pub mod ops;
+pub mod orgs;
 pub mod render;
 pub mod rest;
 

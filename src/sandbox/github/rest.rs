@@ -15,7 +15,6 @@ use serde_json::Value;
 
 use super::GithubHub;
 use super::http::{ApiError, Page, number, paginate, parse_body, query_pairs};
-use super::model::{MemberRole, MemberState};
 use super::ops::{self, IssuePatch};
 use super::render;
 
@@ -28,10 +27,6 @@ pub fn router(hub: Arc<GithubHub>) -> Router {
     Router::new()
         .route("/user", get(current_user))
         .route("/users/{login}", get(get_user))
-        .route(
-            "/orgs/{org}/teams/{slug}/memberships/{username}",
-            get(membership),
-        )
         .route("/repos/{owner}/{repo}", get(get_repo))
         .route(issues, get(list_issues).post(create_issue))
         .route(
@@ -53,16 +48,19 @@ pub fn router(hub: Arc<GithubHub>) -> Router {
                 .put(set_labels)
                 .delete(clear_labels),
         )
+        // Catch-all: GitHub takes the rest of the path as the name, so a label with a `/`
+        // works sent raw (PyGithub quotes names with `safe="/"`) or percent-encoded.
         .route(
-            &format!("{issues}/{{n}}/labels/{{name}}"),
+            &format!("{issues}/{{n}}/labels/{{*name}}"),
             delete(remove_label),
         )
         .route(
             "/repos/{owner}/{repo}/labels",
             get(repo_labels).post(create_label),
         )
-        .route("/repos/{owner}/{repo}/labels/{name}", get(get_label))
-        .with_state(hub)
+        .route("/repos/{owner}/{repo}/labels/{*name}", get(get_label))
+        .with_state(hub.clone())
+        .merge(super::orgs::router(hub))
 }
 
 fn json(status: StatusCode, v: Value) -> Response {
@@ -87,39 +85,6 @@ async fn get_user(State(hub): Hub, Path(login): Path<String>) -> ApiResult {
         Ok(json(
             StatusCode::OK,
             render::full_user(&w.base_url, a, false),
-        ))
-    })
-}
-
-async fn membership(
-    State(hub): Hub,
-    Path((org, slug, user)): Path<(String, String, String)>,
-) -> ApiResult {
-    hub.read(|w| {
-        let team = w
-            .teams
-            .get(&(org.to_ascii_lowercase(), slug.to_ascii_lowercase()))
-            .ok_or_else(ApiError::not_found)?;
-        let m = team
-            .members
-            .get(&user.to_ascii_lowercase())
-            .ok_or_else(ApiError::not_found)?;
-        let org_id = w.find_account(&org).map(|a| a.id).unwrap_or(0);
-        let state = match m.state {
-            MemberState::Active => "active",
-            MemberState::Pending => "pending",
-        };
-        let role = match m.role {
-            MemberRole::Member => "member",
-            MemberRole::Maintainer => "maintainer",
-        };
-        let url = format!(
-            "{}/organizations/{org_id}/team/{}/memberships/{user}",
-            w.base_url, team.id
-        );
-        Ok(json(
-            StatusCode::OK,
-            serde_json::json!({ "url": url, "role": role, "state": state }),
         ))
     })
 }

@@ -352,6 +352,32 @@ pub async fn list_remote_links(
     }
 }
 
+/// `GET /issue/{key}/remotelink/{linkId}`: one link (`jira`'s `remote_link(issue, id)`).
+pub async fn get_remote_link(
+    State(sb): Sb,
+    c: Caller,
+    Path((key, link_id)): Path<(String, String)>,
+) -> Response {
+    let state = sb.lock();
+    let Some(issue) = state.issue(&key) else {
+        return error(StatusCode::NOT_FOUND, NO_ISSUE);
+    };
+    match issue
+        .remote_links
+        .iter()
+        .find(|l| l.id.to_string() == link_id)
+    {
+        Some(l) => reply(
+            StatusCode::OK,
+            render::remote_link(&c.base, c.version, issue.id, l),
+        ),
+        None => error(
+            StatusCode::NOT_FOUND,
+            &format!("No link with id '{link_id}' exists on the issue."),
+        ),
+    }
+}
+
 /// `POST /issue/{key}/remotelink`: creates (201) or, for a known `globalId`, updates (200).
 pub async fn put_remote_link(
     State(sb): Sb,
@@ -506,6 +532,32 @@ pub async fn list_comments(State(sb): Sb, c: Caller, Path(key): Path<String>) ->
     )
 }
 
+/// `GET /issue/{key}/comment/{id}`: one comment (`jira`'s `comment(issue, id)`).
+pub async fn get_comment(
+    State(sb): Sb,
+    c: Caller,
+    Path((key, comment_id)): Path<(String, String)>,
+) -> Response {
+    let state = sb.lock();
+    let Some(issue) = state.issue(&key) else {
+        return error(StatusCode::NOT_FOUND, NO_ISSUE);
+    };
+    match issue
+        .comments
+        .iter()
+        .find(|cm| cm.id.to_string() == comment_id)
+    {
+        Some(cm) => reply(
+            StatusCode::OK,
+            render::comment(&c.base, c.version, issue.id, cm),
+        ),
+        None => error(
+            StatusCode::NOT_FOUND,
+            &format!("Can not find a comment for the id: {comment_id}."),
+        ),
+    }
+}
+
 /// `POST /issue/{key}/comment`: ADF body on v3, string on v2; 201.
 pub async fn add_comment(
     State(sb): Sb,
@@ -598,5 +650,104 @@ mod tests {
         assert_eq!(decode_token(&encode_token(150)), Some(150));
         assert_eq!(decode_token("not a token"), None);
         assert_eq!(decode_token(&base64_encode(b"offset:x")), None);
+    }
+
+    /// `jira`'s `comment(issue, id)` and `remote_link(issue, id)` read one item by id.
+    #[tokio::test]
+    async fn comments_and_remote_links_by_id() {
+        use crate::sandbox::SandboxOptions;
+        use crate::sandbox::tests::{options, start_with};
+
+        let env = start_with(SandboxOptions {
+            jira: Arc::new(JiraSandbox::new(&["PYC"])),
+            ..options()
+        })
+        .await;
+        let call = |method: reqwest::Method, path: &str, body: Option<Value>| {
+            let mut req = env.http.request(method, env.url(path)).bearer_auth("pat");
+            if let Some(b) = body {
+                req = req.json(&b);
+            }
+            async move {
+                let resp = req.send().await.expect("request");
+                let status = resp.status();
+                (status, resp.json::<Value>().await.unwrap_or(Value::Null))
+            }
+        };
+        let (status, created) = call(
+            reqwest::Method::POST,
+            "/rest/api/2/issue",
+            Some(json!({"fields": {"project": {"key": "PYC"}, "issuetype": {"name": "Task"}, "summary": "s"}})),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED);
+        let key = created["key"].as_str().expect("key").to_owned();
+        let (_, comment) = call(
+            reqwest::Method::POST,
+            &format!("/rest/api/2/issue/{key}/comment"),
+            Some(json!({"body": "hello"})),
+        )
+        .await;
+        let (_, link) = call(
+            reqwest::Method::POST,
+            &format!("/rest/api/2/issue/{key}/remotelink"),
+            Some(json!({"object": {"url": "https://example.com", "title": "t"}})),
+        )
+        .await;
+        for v in [2, 3] {
+            let (status, c) = call(
+                reqwest::Method::GET,
+                &format!(
+                    "/rest/api/{v}/issue/{key}/comment/{}",
+                    comment["id"].as_str().unwrap_or("")
+                ),
+                None,
+            )
+            .await;
+            assert_eq!(status, StatusCode::OK);
+            assert_eq!(c["id"], comment["id"]);
+            let (status, l) = call(
+                reqwest::Method::GET,
+                &format!("/rest/api/{v}/issue/{key}/remotelink/{}", link["id"]),
+                None,
+            )
+            .await;
+            assert_eq!(status, StatusCode::OK);
+            assert_eq!(l["object"]["url"], "https://example.com");
+        }
+        assert_eq!(
+            v3_body_text(
+                &call(
+                    reqwest::Method::GET,
+                    &format!(
+                        "/rest/api/3/issue/{key}/comment/{}",
+                        comment["id"].as_str().unwrap_or("")
+                    ),
+                    None
+                )
+                .await
+                .1
+            ),
+            "hello"
+        );
+        for missing in [
+            format!("/rest/api/3/issue/{key}/comment/999999"),
+            format!("/rest/api/3/issue/{key}/remotelink/999999"),
+            "/rest/api/3/issue/PYC-999/comment/1".to_owned(),
+        ] {
+            let (status, body) = call(reqwest::Method::GET, &missing, None).await;
+            assert_eq!(status, StatusCode::NOT_FOUND, "{missing}");
+            assert!(
+                body["errorMessages"].is_array(),
+                "Jira's error shape: {body}"
+            );
+        }
+    }
+
+    fn v3_body_text(comment: &Value) -> String {
+        comment["body"]["content"][0]["content"][0]["text"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
     }
 }

@@ -22,7 +22,7 @@ pub const SPRINT_FIELD: &str = "customfield_10020";
 const MAX_SUMMARY: usize = 255;
 
 /// Fields a create request may set.
-const SETTABLE: &[&str] = &[
+pub(super) const SETTABLE: &[&str] = &[
     "project",
     "issuetype",
     "summary",

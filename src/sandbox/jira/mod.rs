@@ -20,6 +20,7 @@ pub mod create;
 mod edit;
 pub mod hooks;
 pub mod jql;
+pub mod meta;
 pub mod people;
 pub mod render;
 pub mod sprints;
@@ -285,6 +286,15 @@ pub fn router(state: Arc<JiraSandbox>) -> Router {
         r = r
             .route(&p("/issue"), post(api::create_issue))
             .route(&p("/issue/bulk"), post(api::create_issues_bulk))
+            .route(&p("/issue/createmeta"), get(meta::createmeta))
+            .route(
+                &p("/issue/createmeta/{project}/issuetypes"),
+                get(meta::createmeta_issuetypes),
+            )
+            .route(
+                &p("/issue/createmeta/{project}/issuetypes/{type_id}"),
+                get(meta::createmeta_fields),
+            )
             .route(
                 &p("/issue/{key}"),
                 get(api::get_issue).put(edit::edit_issue),
@@ -294,6 +304,10 @@ pub fn router(state: Arc<JiraSandbox>) -> Router {
                 get(api::list_remote_links).post(api::put_remote_link),
             )
             .route(
+                &p("/issue/{key}/remotelink/{link_id}"),
+                get(api::get_remote_link),
+            )
+            .route(
                 &p("/issue/{key}/transitions"),
                 get(api::list_transitions).post(api::do_transition),
             )
@@ -301,6 +315,7 @@ pub fn router(state: Arc<JiraSandbox>) -> Router {
                 &p("/issue/{key}/comment"),
                 get(api::list_comments).post(api::add_comment),
             )
+            .route(&p("/issue/{key}/comment/{id}"), get(api::get_comment))
             .route(
                 &p("/search"),
                 get(api::search_offset_get).post(api::search_offset_post),
