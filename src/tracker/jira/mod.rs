@@ -6,13 +6,13 @@
 //! [`crate::tracker::Tracker`] on top of it. Creates are never retried blindly: the tracker
 //! searches for the marker label first, so a lost response cannot produce a second epic.
 
-pub mod webhook;
 pub mod auth;
 pub mod client;
 pub mod error;
 pub mod jql;
 pub mod model;
 pub mod tracker;
+pub mod webhook;
 
 #[cfg(test)]
 mod e2e_tests;
