@@ -114,6 +114,15 @@ pub async fn start(mut cfg: Config) -> Result<Running, DaemonError> {
     let github_token = github_token(&cfg)?;
     let webhook_secret = webhook_secret(&cfg)?;
     let jira_token = jira_token(&cfg)?;
+    // Optional: each Jira receiver is on only when its secret or token is configured.
+    let jira_webhook_secret = cfg
+        .jira
+        .webhook_secret()
+        .map_err(|p| DaemonError::Config(p.to_string()))?;
+    let jira_webhook_token = cfg
+        .jira
+        .webhook_token()
+        .map_err(|p| DaemonError::Config(p.to_string()))?;
 
     let store = Store::open(&cfg.store.url).await?;
     let requeued = store.requeue_running().await?;
@@ -150,6 +159,8 @@ pub async fn start(mut cfg: Config) -> Result<Running, DaemonError> {
     let router = server::router(server::ServerState {
         inbox,
         github_secret: webhook_secret,
+        jira_secret: jira_webhook_secret,
+        jira_token: jira_webhook_token,
     });
     let mut server_stop = stop_rx;
     let server_task = tokio::spawn(async move {

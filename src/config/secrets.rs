@@ -6,7 +6,7 @@ use std::path::Path;
 
 use secrecy::{ExposeSecret, SecretString};
 
-use super::{ConfigProblem, GithubConfig, JiraAuth};
+use super::{ConfigProblem, GithubConfig, JiraAuth, JiraConfig};
 
 impl GithubConfig {
     /// The API token: `github.token` (env `COUNCIL_GITHUB__TOKEN`) or `github.token_file`.
@@ -26,6 +26,30 @@ impl GithubConfig {
             "github.webhook_secret",
             self.webhook_secret.as_ref(),
             self.webhook_secret_file.as_deref(),
+        )
+    }
+}
+
+impl JiraConfig {
+    /// The Jira Cloud admin webhook secret (`X-Hub-Signature`): `jira.webhook_secret` (env
+    /// `COUNCIL_JIRA__WEBHOOK_SECRET`) or `jira.webhook_secret_file`. `Ok(None)`: the signed
+    /// receiver is off.
+    pub fn webhook_secret(&self) -> Result<Option<SecretString>, ConfigProblem> {
+        read_secret(
+            "jira.webhook_secret",
+            self.webhook_secret.as_ref(),
+            self.webhook_secret_file.as_deref(),
+        )
+    }
+
+    /// The Data Center webhook URL token: `jira.webhook_token` (env
+    /// `COUNCIL_JIRA__WEBHOOK_TOKEN`) or `jira.webhook_token_file`. `Ok(None)`: the token
+    /// receiver is off.
+    pub fn webhook_token(&self) -> Result<Option<SecretString>, ConfigProblem> {
+        read_secret(
+            "jira.webhook_token",
+            self.webhook_token.as_ref(),
+            self.webhook_token_file.as_deref(),
         )
     }
 }

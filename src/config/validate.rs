@@ -10,8 +10,15 @@
 //!   Atlassian deprecated Epic Link on Cloud in favour of `parent`, which works everywhere.
 //! * Tokens and the webhook secret are required unless `[sandbox] embedded = true`.
 //! * `http://` to anything but this machine is a warning (tokens in clear).
+//! * The Jira webhook secret and token are optional (without them only polling sees Jira's
+//!   changes). A secret with Data Center (api_version 2) is a warning: Data Center cannot
+//!   sign deliveries, so only the URL token authenticates them. The token goes into a URL
+//!   path, so it must be URL-safe, and it is the only credential, so it should be long.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
+
+use secrecy::ExposeSecret;
 
 use crate::concern::form::IssueForm;
 
@@ -19,7 +26,7 @@ use super::secrets::env_name;
 use super::syntax::{self, UrlVerdict};
 use super::{
     Config, ConfigProblem, CouncilMembers, EpicLink, GithubConfig, JiraApiVersion, JiraAuth,
-    JiraConfig, LabelsConfig, TeamConfig,
+    JiraConfig, LabelsConfig, SyncConfig, TeamConfig,
 };
 
 /// GitHub's limit on label name length.
@@ -28,6 +35,18 @@ const MAX_LABEL_LEN: usize = 50;
 /// Above this, `criteria.min_answer_chars` would reject honest answers: a clear reason
 /// rarely needs more than a few sentences, and the form's textareas do not ask for essays.
 pub const MAX_MIN_ANSWER_CHARS: usize = 1000;
+
+/// Jira's status category keys: the only values `sync.status_categories` can match.
+const STATUS_CATEGORIES: [&str; 3] = ["new", "indeterminate", "done"];
+
+/// Shortest poll or reconcile interval: below a second the daemon would hammer Jira (and
+/// spend its rate limit) for no gain, and `0s` would spin.
+const MIN_SYNC_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Shortest Data Center webhook token accepted without a warning: the token is the only
+/// credential on that route, so it should carry at least 128 bits (32 hex digits, the
+/// length of `openssl rand -hex 16`).
+pub const MIN_WEBHOOK_TOKEN_CHARS: usize = 32;
 
 /// Collected problems; a thin wrapper so each rule reads as one line.
 #[derive(Default)]
@@ -55,6 +74,8 @@ impl Config {
         check_jira(&self.jira, embedded, &mut out);
         check_teams(&self.teams, form, &mut out);
         check_labels(&self.labels, &mut out);
+        check_sync(&self.sync, &mut out);
+        check_users(&self.users, &mut out);
         self.check_criteria(&mut out);
         self.check_runtime(&mut out);
         out.0
@@ -284,6 +305,183 @@ fn check_jira(j: &JiraConfig, embedded: bool, out: &mut Problems) {
         if value.trim().is_empty() {
             out.error(key, "is empty: give the issue type's name as Jira shows it");
         }
+    }
+    if !syntax::is_custom_field_id(&j.sprint_field) {
+        out.error(
+            "jira.sprint_field",
+            format!(
+                "`{}` is not a custom field id like \"customfield_10020\" (GET /rest/api/{}/field \
+                 lists the Sprint field's id)",
+                j.sprint_field,
+                j.api_version.number()
+            ),
+        );
+    }
+    check_jira_webhooks(j, out);
+}
+
+/// The Jira receivers' secret and token: optional, but each given one way only, and each
+/// fit for the flavour that uses it.
+fn check_jira_webhooks(j: &JiraConfig, out: &mut Problems) {
+    let secret = j.webhook_secret().unwrap_or_else(|p| {
+        out.push(p);
+        None
+    });
+    let token = j.webhook_token().unwrap_or_else(|p| {
+        out.push(p);
+        None
+    });
+    if secret.is_some()
+        && token.is_none()
+        && j.webhook_token.is_none()
+        && j.webhook_token_file.is_none()
+        && j.api_version == JiraApiVersion::V2
+    {
+        out.warning(
+            "jira.webhook_secret",
+            format!(
+                "is set with Jira Data Center (api_version 2), which cannot sign webhook \
+                 deliveries: set jira.webhook_token ({} or jira.webhook_token_file) and \
+                 register the webhook URL as …/webhooks/jira/<token>",
+                env_name("jira.webhook_token")
+            ),
+        );
+    }
+    if let Some(token) = token {
+        let token = token.expose_secret();
+        // The offending character is not named: it is part of a secret.
+        if !token.chars().all(is_url_safe) {
+            out.error(
+                "jira.webhook_token",
+                "contains characters that are not URL-safe: the token is a URL path segment, \
+                 so use only letters, digits, `-`, `_`, `.` and `~` (e.g. `openssl rand -hex 32`)",
+            );
+        } else if token.chars().count() < MIN_WEBHOOK_TOKEN_CHARS {
+            out.warning(
+                "jira.webhook_token",
+                format!(
+                    "is {} characters long; it is the only credential of the Data Center \
+                     receiver, so use at least {MIN_WEBHOOK_TOKEN_CHARS} random ones \
+                     (e.g. `openssl rand -hex 32`)",
+                    token.chars().count()
+                ),
+            );
+        }
+    }
+}
+
+/// An unreserved URL character (RFC 3986): needs no percent-encoding in a path.
+fn is_url_safe(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '~')
+}
+
+fn check_sync(sync: &SyncConfig, out: &mut Problems) {
+    for category in sync.status_categories.keys() {
+        if !STATUS_CATEGORIES.contains(&category.as_str()) {
+            out.error(
+                format!("sync.status_categories.{}", quoted_key(category)),
+                format!(
+                    "`{category}` is not a Jira status category; Jira has only {} (a status \
+                     name goes under [sync.statuses])",
+                    STATUS_CATEGORIES.join(", ")
+                ),
+            );
+        }
+    }
+    let mut seen: BTreeMap<String, &str> = BTreeMap::new();
+    for name in sync.statuses.keys() {
+        let key = format!("sync.statuses.{}", quoted_key(name));
+        if name.trim().is_empty() {
+            out.error(
+                key,
+                "has an empty status name: name the status as Jira shows it",
+            );
+            continue;
+        }
+        if name.trim() != name {
+            out.error(
+                &key,
+                format!(
+                    "`{name}` has leading or trailing spaces, so it would never equal a Jira \
+                     status name"
+                ),
+            );
+        }
+        if let Some(first) = seen.insert(name.trim().to_lowercase(), name) {
+            out.error(
+                key,
+                format!(
+                    "`{name}` is also listed as `{first}`: status names compare ignoring \
+                     case, so keep one"
+                ),
+            );
+        }
+    }
+    if !sync.epic_done_status.is_empty() && sync.epic_done_status.trim().is_empty() {
+        out.error(
+            "sync.epic_done_status",
+            "is blank: name the status, or leave it empty (\"\") to leave the epic alone",
+        );
+    }
+    for (key, value) in [
+        ("sync.not_planned_status", &sync.not_planned_status),
+        ("sync.reopen_status", &sync.reopen_status),
+    ] {
+        if value.trim().is_empty() {
+            out.error(
+                key,
+                "is empty: name a status of the epic's and stories' workflow as Jira shows it",
+            );
+        }
+    }
+    for (key, value) in [
+        ("sync.poll_interval", sync.poll_interval),
+        ("sync.reconcile_interval", sync.reconcile_interval),
+    ] {
+        if value < MIN_SYNC_INTERVAL {
+            out.error(
+                key,
+                format!(
+                    "is {}, below 1s: the daemon would ask Jira without pause and spend its \
+                     rate limit",
+                    humantime::format_duration(value)
+                ),
+            );
+        }
+    }
+}
+
+fn check_users(users: &BTreeMap<String, String>, out: &mut Problems) {
+    let mut seen: BTreeMap<String, &str> = BTreeMap::new();
+    for (login, account) in users {
+        let key = format!("users.{}", quoted_key(login));
+        if !syntax::is_github_login(login) {
+            out.error(&key, format!("`{login}` is not a GitHub login"));
+        } else if let Some(first) = seen.insert(login.to_lowercase(), login) {
+            out.error(
+                &key,
+                format!("`{login}` is also listed as `{first}` (GitHub logins ignore case)"),
+            );
+        }
+        if account.trim().is_empty() {
+            out.error(
+                key,
+                "is empty: give the Jira account (accountId on Cloud, user name on Data Center)",
+            );
+        }
+    }
+}
+
+/// A map key as it would be written in TOML: bare when it can be, quoted otherwise.
+fn quoted_key(name: &str) -> String {
+    if !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        name.to_owned()
+    } else {
+        format!("{name:?}")
     }
 }
 

@@ -7,7 +7,7 @@ use std::time::Duration;
 use secrecy::SecretString;
 
 use super::*;
-use crate::config::{SandboxConfig, Severity};
+use crate::config::{Progress, SandboxConfig, Severity};
 
 const VALID: &str = r#"
 [github]
@@ -404,7 +404,193 @@ const CASES: &[Case] = &[
         },
         &[("sandbox.listen", E)],
     ),
+    (
+        "sync status category that Jira lacks",
+        |c| {
+            c.sync
+                .status_categories
+                .insert("in_progress".into(), Progress::InProgress);
+        },
+        &[("sync.status_categories.in_progress", E)],
+    ),
+    (
+        "sync status override by name",
+        |c| {
+            c.sync
+                .statuses
+                .insert("In Review".into(), Progress::InProgress);
+        },
+        &[],
+    ),
+    (
+        "sync blank status name",
+        |c| {
+            c.sync.statuses.insert("  ".into(), Progress::Done);
+        },
+        &[("sync.statuses.\"  \"", E)],
+    ),
+    (
+        "sync status name with spaces around",
+        |c| {
+            c.sync.statuses.insert(" Won't Do".into(), Progress::Done);
+        },
+        &[("sync.statuses.\" Won't Do\"", E)],
+    ),
+    (
+        "sync status listed twice ignoring case",
+        |c| {
+            c.sync
+                .statuses
+                .insert("In Review".into(), Progress::InProgress);
+            c.sync.statuses.insert("in review".into(), Progress::Done);
+        },
+        &[("sync.statuses.\"in review\"", E)],
+    ),
+    (
+        "epic done status empty turns it off",
+        |c| c.sync.epic_done_status = String::new(),
+        &[],
+    ),
+    (
+        "epic done status blank",
+        |c| c.sync.epic_done_status = "  ".into(),
+        &[("sync.epic_done_status", E)],
+    ),
+    (
+        "not planned and reopen statuses empty",
+        |c| {
+            c.sync.not_planned_status = " ".into();
+            c.sync.reopen_status = String::new();
+        },
+        &[("sync.not_planned_status", E), ("sync.reopen_status", E)],
+    ),
+    (
+        "sync intervals below a second",
+        |c| {
+            c.sync.poll_interval = Duration::from_millis(500);
+            c.sync.reconcile_interval = Duration::ZERO;
+        },
+        &[("sync.poll_interval", E), ("sync.reconcile_interval", E)],
+    ),
+    (
+        "sync intervals of exactly a second",
+        |c| {
+            c.sync.poll_interval = Duration::from_secs(1);
+            c.sync.reconcile_interval = Duration::from_secs(1);
+        },
+        &[],
+    ),
+    (
+        "users map",
+        |c| {
+            c.users
+                .insert("carol".into(), "557058:f58131cb-b67d".into());
+            c.users.insert("dave-ops".into(), "dave".into());
+        },
+        &[],
+    ),
+    (
+        "users bad login",
+        |c| {
+            c.users.insert("dave smith".into(), "dave".into());
+        },
+        &[("users.\"dave smith\"", E)],
+    ),
+    (
+        "users empty account",
+        |c| {
+            c.users.insert("carol".into(), " ".into());
+        },
+        &[("users.carol", E)],
+    ),
+    (
+        "users login twice ignoring case",
+        |c| {
+            c.users.insert("Carol".into(), "557058:a".into());
+            c.users.insert("carol".into(), "557058:b".into());
+        },
+        &[("users.carol", E)],
+    ),
+    (
+        "sprint field not a custom field id",
+        |c| c.jira.sprint_field = "Sprint".into(),
+        &[("jira.sprint_field", E)],
+    ),
+    (
+        "sprint field of a Data Center site",
+        |c| c.jira.sprint_field = "customfield_10104".into(),
+        &[],
+    ),
+    (
+        "Cloud with a webhook secret",
+        |c| c.jira.webhook_secret = secret("jira-whsec"),
+        &[],
+    ),
+    (
+        "jira webhook secret inline and as file",
+        |c| {
+            c.jira.webhook_secret = secret("jira-whsec");
+            c.jira.webhook_secret_file = Some(PathBuf::from("/run/secrets/jira-whsec"));
+        },
+        &[("jira.webhook_secret", E)],
+    ),
+    (
+        "jira webhook secret blank",
+        |c| c.jira.webhook_secret = secret(" "),
+        &[("jira.webhook_secret", E)],
+    ),
+    (
+        "jira webhook token inline and as file",
+        |c| {
+            c.jira.webhook_token = secret(LONG_TOKEN);
+            c.jira.webhook_token_file = Some(PathBuf::from("/run/secrets/jira-token"));
+        },
+        &[("jira.webhook_token", E)],
+    ),
+    (
+        "jira webhook token file unreadable",
+        |c| c.jira.webhook_token_file = Some(PathBuf::from("/nonexistent/jira-token")),
+        &[("jira.webhook_token_file", E)],
+    ),
+    (
+        "Data Center with a webhook secret but no token",
+        |c| {
+            data_center(c);
+            c.jira.webhook_secret = secret("jira-whsec");
+        },
+        &[("jira.webhook_secret", W)],
+    ),
+    (
+        "Data Center with a webhook token",
+        |c| {
+            data_center(c);
+            c.jira.webhook_token = secret(LONG_TOKEN);
+        },
+        &[],
+    ),
+    (
+        "Data Center with secret and token",
+        |c| {
+            data_center(c);
+            c.jira.webhook_secret = secret("jira-whsec");
+            c.jira.webhook_token = secret(LONG_TOKEN);
+        },
+        &[],
+    ),
+    (
+        "webhook token not URL-safe",
+        |c| c.jira.webhook_token = secret("a/b+c=d?e#f%g-0123456789abcdef0123456789"),
+        &[("jira.webhook_token", E)],
+    ),
+    (
+        "webhook token short",
+        |c| c.jira.webhook_token = secret("hunter2"),
+        &[("jira.webhook_token", W)],
+    ),
 ];
+
+/// 64 hex digits, as `openssl rand -hex 32` makes.
+const LONG_TOKEN: &str = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
 
 #[test]
 fn each_problem_kind_is_reported_on_its_key() {
@@ -487,4 +673,31 @@ fn problems_never_contain_secret_values() {
         rendered.contains("github.webhook_secret: is empty"),
         "{rendered}"
     );
+}
+
+#[test]
+fn webhook_problems_never_contain_the_secret_or_token() {
+    let mut config = valid();
+    data_center(&mut config);
+    config.jira.webhook_secret = secret("jira-whsec-value");
+    config.jira.webhook_token = secret("tok/with/slashes");
+    let problems = config.validate(&form());
+    let rendered = crate::config::render_problems(&problems);
+    assert!(rendered.contains("jira.webhook_token:"), "{rendered}");
+    assert!(!rendered.contains("tok/with"), "{rendered}");
+    assert!(!rendered.contains("jira-whsec-value"), "{rendered}");
+
+    let mut config = valid();
+    data_center(&mut config);
+    config.jira.webhook_secret = secret("jira-whsec-value");
+    let problems = config.validate(&form());
+    let warning = problems
+        .iter()
+        .find(|p| p.key == "jira.webhook_secret")
+        .expect("warning");
+    assert!(
+        warning.reason.contains("COUNCIL_JIRA__WEBHOOK_TOKEN"),
+        "{warning}"
+    );
+    assert!(!warning.reason.contains("jira-whsec-value"), "{warning}");
 }

@@ -7,12 +7,20 @@ use crate::github::webhook::SignatureError;
 use crate::store::StoreError;
 
 /// Why a webhook was not accepted. Each variant maps to the status the sender acts on:
-/// 401 and 400 are not retried by GitHub, 503 is (the delivery was not stored).
+/// 401, 404 and 400 are not retried by GitHub or Jira, 503 is (the delivery was not
+/// stored).
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     /// Missing or wrong signature: not from the sender we share the secret with.
     #[error("invalid signature: {0}")]
     Unauthorized(#[from] SignatureError),
+    /// The token in a Data Center webhook URL is not ours.
+    #[error("invalid webhook token")]
+    BadToken,
+    /// A receiver that is off because its secret or token is not configured: answered as if
+    /// the route did not exist, so a scan learns nothing.
+    #[error("not found")]
+    NotConfigured,
     /// The request itself is wrong (a header missing, a body that does not decode).
     #[error("{0}")]
     BadRequest(String),
@@ -24,7 +32,8 @@ pub enum ApiError {
 impl ApiError {
     fn status(&self) -> StatusCode {
         match self {
-            Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Self::Unauthorized(_) | Self::BadToken => StatusCode::UNAUTHORIZED,
+            Self::NotConfigured => StatusCode::NOT_FOUND,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         }
@@ -55,6 +64,8 @@ mod tests {
                 ApiError::Unauthorized(SignatureError::Missing),
                 StatusCode::UNAUTHORIZED,
             ),
+            (ApiError::BadToken, StatusCode::UNAUTHORIZED),
+            (ApiError::NotConfigured, StatusCode::NOT_FOUND),
             (
                 ApiError::BadRequest("bad\nthing".into()),
                 StatusCode::BAD_REQUEST,

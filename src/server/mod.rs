@@ -3,15 +3,23 @@
 //! Built as a plain `Router` so tests drive it in-process (`tower::ServiceExt::oneshot`) and
 //! `serve` runs it with graceful shutdown: on the shutdown signal it stops accepting and
 //! lets requests in flight (a delivery waiting for its commit) finish.
+//!
+//! The request log names the path with the Data Center webhook token replaced (see
+//! [`logged_path`]): the token is a credential, and `TraceLayer`'s default span would
+//! record the full URI.
 
 mod error;
 mod github;
+mod jira;
 
+use std::borrow::Cow;
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{Request, StatusCode};
 use axum::routing::{get, post};
 use secrecy::SecretString;
 use tokio::net::TcpListener;
@@ -22,27 +30,61 @@ pub use error::ApiError;
 use crate::store::InboxWriter;
 
 /// Largest webhook body accepted: GitHub caps deliveries at 25 MB and drops larger ones, so
-/// anything bigger is not GitHub; it gets 413 before the signature is even computed.
+/// anything bigger is not GitHub; it gets 413 before the signature is even computed. Jira's
+/// bodies are far smaller; the same bound applies.
 pub const MAX_WEBHOOK_BODY: usize = 25 * 1024 * 1024;
 
-/// What the handlers share.
+/// How long `/readyz` waits for the store before answering 503: inside Kubernetes' default
+/// probe timeout (1 s), so a slow store reads as "not ready" rather than as a probe
+/// timeout; a store that slow could not take deliveries in time either.
+const READY_TIMEOUT: Duration = Duration::from_millis(900);
+
+/// Prefix of the Data Center receiver; what follows it in a path is the token.
+const JIRA_TOKEN_PREFIX: &str = "/webhooks/jira/";
+
+/// What the handlers share. `SecretString`'s `Debug` redacts, so logging the state never
+/// shows a secret or a token.
 #[derive(Debug, Clone)]
 pub struct ServerState {
     /// Where accepted deliveries go (committed before the 202).
     pub inbox: InboxWriter,
-    /// Key of `X-Hub-Signature-256`; `SecretString`'s `Debug` redacts it, so it never
-    /// reaches a log.
+    /// Key of `X-Hub-Signature-256`.
     pub github_secret: SecretString,
+    /// Key of Jira Cloud's `X-Hub-Signature`; `None` turns `POST /webhooks/jira` off (404).
+    pub jira_secret: Option<SecretString>,
+    /// The Data Center URL token; `None` turns `POST /webhooks/jira/{token}` off (404).
+    pub jira_token: Option<SecretString>,
 }
 
-/// The daemon's routes: `POST /webhooks/github`, `GET /healthz`.
+/// The daemon's routes: `POST /webhooks/github`, `POST /webhooks/jira`,
+/// `POST /webhooks/jira/{token}`, `GET /healthz`, `GET /readyz`.
 pub fn router(state: ServerState) -> Router {
     Router::new()
         .route("/webhooks/github", post(github::receive))
+        .route("/webhooks/jira", post(jira::receive_signed))
+        .route("/webhooks/jira/{token}", post(jira::receive_with_token))
         .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
         .layer(DefaultBodyLimit::max(MAX_WEBHOOK_BODY))
-        .layer(TraceLayer::new_for_http())
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
+                tracing::debug_span!(
+                    "request",
+                    method = %req.method(),
+                    path = %logged_path(req.uri().path()),
+                )
+            }),
+        )
         .with_state(Arc::new(state))
+}
+
+/// The path as it may appear in a log: the Data Center token (and anything after it)
+/// replaced, the query left out (it is never needed to follow a request).
+fn logged_path(path: &str) -> Cow<'_, str> {
+    match path.strip_prefix(JIRA_TOKEN_PREFIX) {
+        Some(rest) if !rest.is_empty() => Cow::Owned(format!("{JIRA_TOKEN_PREFIX}<token>")),
+        _ => Cow::Borrowed(path),
+    }
 }
 
 /// Serves `router` on `listener` until `shutdown` resolves, then finishes the requests in
@@ -60,6 +102,23 @@ pub async fn serve(
 /// Liveness: the process answers HTTP.
 async fn healthz() -> &'static str {
     "ok"
+}
+
+/// Readiness: a delivery could be stored now (the inbox writer runs and the database
+/// answers). 503 otherwise, so a load balancer sends webhooks to another replica and
+/// GitHub/Jira redeliver instead of getting 503s from the receiver itself.
+async fn readyz(State(state): State<Arc<ServerState>>) -> (StatusCode, &'static str) {
+    match tokio::time::timeout(READY_TIMEOUT, state.inbox.ready()).await {
+        Ok(Ok(())) => (StatusCode::OK, "ready"),
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "not ready");
+            (StatusCode::SERVICE_UNAVAILABLE, "store unavailable")
+        }
+        Err(_) => {
+            tracing::warn!("not ready: store did not answer in time");
+            (StatusCode::SERVICE_UNAVAILABLE, "store unavailable")
+        }
+    }
 }
 
 #[cfg(test)]

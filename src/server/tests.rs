@@ -13,6 +13,8 @@ use crate::store::testing::temp_store;
 use crate::store::{Source, Store};
 
 const SECRET: &str = "test-webhook-secret";
+const JIRA_SECRET: &str = "test-jira-webhook-secret";
+const JIRA_TOKEN: &str = "dc-token-4f1c9a0e7b2d4c8f9e6a1b3c5d7e9f00";
 
 struct Harness {
     router: Router,
@@ -21,12 +23,19 @@ struct Harness {
     _dir: TempDir,
 }
 
+/// Every receiver on: GitHub, Jira Cloud (secret) and Jira Data Center (token).
 async fn harness() -> Harness {
+    harness_with(Some(JIRA_SECRET), Some(JIRA_TOKEN)).await
+}
+
+async fn harness_with(jira_secret: Option<&str>, jira_token: Option<&str>) -> Harness {
     let (store, dir) = temp_store().await;
     let (inbox, writer_task) = InboxWriter::spawn(store.clone());
     let router = router(ServerState {
         inbox,
         github_secret: SecretString::from(SECRET),
+        jira_secret: jira_secret.map(SecretString::from),
+        jira_token: jira_token.map(SecretString::from),
     });
     Harness {
         router,
@@ -290,4 +299,377 @@ async fn serve_answers_then_stops_on_shutdown() {
         .expect("stopped in time")
         .expect("task")
         .expect("io");
+}
+
+// ---- Jira -------------------------------------------------------------------------------
+
+/// A Jira Cloud status change, shaped like ../shared/specs/JIRA-WEBHOOKS.md.
+const JIRA_ISSUE_UPDATED: &str = r#"{"timestamp":1727087443918,"webhookEvent":"jira:issue_updated",
+  "issue_event_type_name":"issue_generic",
+  "user":{"accountId":"557058:f58131cb","displayName":"Dana Ops"},
+  "issue":{"id":"77256","key":"PAY-14","fields":{"status":{"name":"In Progress",
+           "statusCategory":{"key":"indeterminate"}}}},
+  "changelog":{"id":"10400","items":[{"field":"status","fromString":"To Do","toString":"In Progress"}]}}"#;
+
+/// A Data Center sprint start (no accountId anywhere).
+const JIRA_SPRINT_STARTED: &str = r#"{"timestamp":1727100000000,"webhookEvent":"sprint_started",
+  "sprint":{"id":37,"state":"active","name":"PLAT Sprint 37","originBoardId":5}}"#;
+
+/// A Jira request to `path`; `None` leaves a header out.
+fn jira_request(
+    path: &str,
+    identifier: Option<&str>,
+    signature: Option<String>,
+    body: Vec<u8>,
+) -> Request<Body> {
+    let mut req = Request::post(path).header("content-type", "application/json");
+    if let Some(id) = identifier {
+        req = req.header("x-atlassian-webhook-identifier", id);
+    }
+    if let Some(sig) = signature {
+        req = req.header("x-hub-signature", sig);
+    }
+    req.body(Body::from(body)).expect("request")
+}
+
+fn jira_signed(identifier: Option<&str>, body: &[u8]) -> Request<Body> {
+    let sig = signature::sign_prefixed("sha256=", JIRA_SECRET.as_bytes(), body);
+    jira_request("/webhooks/jira", identifier, Some(sig), body.to_vec())
+}
+
+fn jira_with_token(token: &str, identifier: Option<&str>, body: &[u8]) -> Request<Body> {
+    jira_request(
+        &format!("/webhooks/jira/{token}"),
+        identifier,
+        None,
+        body.to_vec(),
+    )
+}
+
+async fn nothing_stored(store: &Store) -> bool {
+    store
+        .pending_deliveries(10)
+        .await
+        .expect("pending")
+        .is_empty()
+}
+
+#[tokio::test]
+async fn jira_cloud_signed_delivery_is_queued_once() {
+    let h = harness().await;
+    let body = JIRA_ISSUE_UPDATED.as_bytes();
+    let (status, text) = send(&h.router, jira_signed(Some("wh-1"), body)).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{text}");
+    assert_eq!(status_field(&text), "queued");
+    // Jira's retry of the same delivery (same identifier, retry header).
+    let mut retry = jira_signed(Some("wh-1"), body);
+    retry.headers_mut().insert(
+        "x-atlassian-webhook-retry",
+        axum::http::HeaderValue::from_static("1"),
+    );
+    let (status, text) = send(&h.router, retry).await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    assert_eq!(status_field(&text), "duplicate");
+
+    let stored = h.store.pending_deliveries(10).await.expect("pending");
+    assert_eq!(stored.len(), 1);
+    assert_eq!(stored[0].source, Source::Jira);
+    assert_eq!(stored[0].delivery_id, "wh-1");
+    assert_eq!(stored[0].event, "jira:issue_updated");
+    assert_eq!(stored[0].action, None);
+    assert_eq!(stored[0].payload, body, "stored exactly as signed");
+}
+
+#[tokio::test]
+async fn jira_data_center_token_delivery_is_queued() {
+    let h = harness().await;
+    let body = JIRA_SPRINT_STARTED.as_bytes();
+    let (status, text) = send(&h.router, jira_with_token(JIRA_TOKEN, Some("dc-1"), body)).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{text}");
+    assert_eq!(status_field(&text), "queued");
+    let stored = h.store.pending_deliveries(10).await.expect("pending");
+    assert_eq!(stored.len(), 1);
+    assert_eq!(
+        (stored[0].source, stored[0].event.as_str()),
+        (Source::Jira, "sprint_started")
+    );
+    // The same identifier from GitHub's side is another delivery; from Jira's, a duplicate.
+    let (_, text) = send(&h.router, jira_signed(Some("dc-1"), body)).await;
+    assert_eq!(status_field(&text), "duplicate");
+}
+
+#[tokio::test]
+async fn jira_wrong_token_or_signature_is_401_and_not_stored() {
+    let h = harness().await;
+    let body = JIRA_ISSUE_UPDATED.as_bytes();
+    let almost = format!("{}x", &JIRA_TOKEN[..JIRA_TOKEN.len() - 1]);
+    let longer = format!("{JIRA_TOKEN}0");
+    let mut requests = vec![
+        jira_with_token(&almost, Some("a"), body),
+        jira_with_token(&longer, Some("b"), body),
+        jira_with_token("short", Some("c"), body),
+        // Unsigned.
+        jira_request("/webhooks/jira", Some("d"), None, body.to_vec()),
+        // Signed with another secret.
+        jira_request(
+            "/webhooks/jira",
+            Some("e"),
+            Some(signature::sign_prefixed("sha256=", b"not-the-secret", body)),
+            body.to_vec(),
+        ),
+        // GitHub's secret under GitHub's header is not Jira's signature.
+        {
+            let mut req = jira_request("/webhooks/jira", Some("f"), None, body.to_vec());
+            let sig = signature::sign(SECRET.as_bytes(), body);
+            req.headers_mut()
+                .insert("x-hub-signature-256", sig.parse().expect("header value"));
+            req
+        },
+        // A bare hex digest without the `sha256=` prefix.
+        {
+            let sig = signature::sign_prefixed("", JIRA_SECRET.as_bytes(), body);
+            jira_request("/webhooks/jira", Some("g"), Some(sig), body.to_vec())
+        },
+    ];
+    // Signed, then tampered with.
+    let mut tampered = body.to_vec();
+    tampered.push(b' ');
+    let sig = signature::sign_prefixed("sha256=", JIRA_SECRET.as_bytes(), body);
+    requests.push(jira_request(
+        "/webhooks/jira",
+        Some("h"),
+        Some(sig),
+        tampered,
+    ));
+    for req in requests {
+        let path = req.uri().path().to_owned();
+        let (status, text) = send(&h.router, req).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{path}: {text}");
+        assert!(!text.contains(JIRA_TOKEN) && !text.contains(JIRA_SECRET));
+    }
+    assert!(nothing_stored(&h.store).await);
+}
+
+#[tokio::test]
+async fn jira_routes_are_404_unless_configured() {
+    let body = JIRA_ISSUE_UPDATED.as_bytes();
+    let none = harness_with(None, None).await;
+    let (status, _) = send(&none.router, jira_signed(Some("a"), body)).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = send(&none.router, jira_with_token(JIRA_TOKEN, Some("b"), body)).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(nothing_stored(&none.store).await);
+
+    // Each route by its own setting: a secret does not open the token route, nor back.
+    let cloud = harness_with(Some(JIRA_SECRET), None).await;
+    assert_eq!(
+        send(&cloud.router, jira_signed(Some("c"), body)).await.0,
+        StatusCode::ACCEPTED
+    );
+    assert_eq!(
+        send(&cloud.router, jira_with_token(JIRA_SECRET, Some("d"), body))
+            .await
+            .0,
+        StatusCode::NOT_FOUND
+    );
+    let dc = harness_with(None, Some(JIRA_TOKEN)).await;
+    assert_eq!(
+        send(&dc.router, jira_with_token(JIRA_TOKEN, Some("e"), body))
+            .await
+            .0,
+        StatusCode::ACCEPTED
+    );
+    assert_eq!(
+        send(&dc.router, jira_signed(Some("f"), body)).await.0,
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test]
+async fn jira_irrelevant_events_are_accepted_but_not_stored() {
+    let h = harness().await;
+    for body in [
+        r#"{"webhookEvent":"board_updated","board":{"id":5,"name":"PAY board"}}"#,
+        r#"{"webhookEvent":"jira:version_released","version":{"id":"10000","name":"1.2"}}"#,
+        r#"{"webhookEvent":"comment_deleted","comment":{"id":"3"}}"#,
+        r#"{"webhookEvent":"user_updated","user":{"name":"dana"}}"#,
+    ] {
+        // Ignored events need no identifier.
+        let (status, text) = send(&h.router, jira_signed(None, body.as_bytes())).await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{body}: {text}");
+        assert_eq!(status_field(&text), "ignored");
+        let (status, text) = send(
+            &h.router,
+            jira_with_token(JIRA_TOKEN, Some("x"), body.as_bytes()),
+        )
+        .await;
+        assert_eq!(
+            (status, status_field(&text).as_str()),
+            (StatusCode::ACCEPTED, "ignored")
+        );
+    }
+    assert!(nothing_stored(&h.store).await);
+}
+
+#[tokio::test]
+async fn jira_bad_requests_are_400_with_one_line_reason() {
+    let h = harness().await;
+    let cases = [
+        (
+            jira_signed(Some("a"), b"{\"webhookEvent\": \"jira:issue_updated\""),
+            "not a Jira webhook body",
+        ),
+        (
+            jira_signed(Some("b"), br#"{"timestamp": 1727087443918}"#),
+            "missing webhookEvent",
+        ),
+        (
+            jira_with_token(JIRA_TOKEN, Some("c"), b"not json\nat all"),
+            "not a Jira webhook body",
+        ),
+        (
+            jira_signed(None, JIRA_ISSUE_UPDATED.as_bytes()),
+            "missing X-Atlassian-Webhook-Identifier",
+        ),
+        (
+            jira_with_token(JIRA_TOKEN, Some(" "), JIRA_SPRINT_STARTED.as_bytes()),
+            "missing X-Atlassian-Webhook-Identifier",
+        ),
+    ];
+    for (req, reason) in cases {
+        let (status, text) = send(&h.router, req).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{text}");
+        assert!(text.contains(reason), "{text:?} lacks {reason:?}");
+        assert!(!text.contains('\n'), "{text:?}");
+    }
+    assert!(nothing_stored(&h.store).await);
+}
+
+#[tokio::test]
+async fn jira_oversized_body_is_413() {
+    let h = harness().await;
+    let body = vec![b' '; MAX_WEBHOOK_BODY + 1];
+    let (status, _) = send(&h.router, jira_signed(Some("big"), &body)).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    let (status, _) = send(&h.router, jira_with_token(JIRA_TOKEN, Some("big"), &body)).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+}
+
+#[tokio::test]
+async fn jira_store_failure_is_503_so_jira_retries() {
+    let Harness {
+        router,
+        writer_task,
+        _dir,
+        ..
+    } = harness().await;
+    writer_task.abort();
+    let _ = writer_task.await;
+    let (status, text) = send(
+        &router,
+        jira_signed(Some("a"), JIRA_ISSUE_UPDATED.as_bytes()),
+    )
+    .await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{text}");
+    let (status, _) = send(
+        &router,
+        jira_with_token(JIRA_TOKEN, Some("b"), JIRA_SPRINT_STARTED.as_bytes()),
+    )
+    .await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+}
+
+#[tokio::test]
+async fn readyz_follows_the_store() {
+    let readyz = || {
+        Request::get("/readyz")
+            .body(Body::empty())
+            .expect("request")
+    };
+    let h = harness().await;
+    assert_eq!(send(&h.router, readyz()).await.0, StatusCode::OK);
+    h.store.close().await;
+    assert_eq!(
+        send(&h.router, readyz()).await.0,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "database closed"
+    );
+
+    let h = harness().await;
+    h.writer_task.abort();
+    let _ = (&mut { h.writer_task }).await;
+    assert_eq!(
+        send(&h.router, readyz()).await.0,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "writer gone"
+    );
+}
+
+#[tokio::test]
+async fn state_debug_hides_secrets() {
+    let (store, _dir) = temp_store().await;
+    let (inbox, _task) = InboxWriter::spawn(store);
+    let state = ServerState {
+        inbox,
+        github_secret: SecretString::from(SECRET),
+        jira_secret: Some(SecretString::from(JIRA_SECRET)),
+        jira_token: Some(SecretString::from(JIRA_TOKEN)),
+    };
+    let text = format!("{state:?}");
+    for secret in [SECRET, JIRA_SECRET, JIRA_TOKEN] {
+        assert!(!text.contains(secret), "{text}");
+    }
+}
+
+#[test]
+fn logged_path_hides_the_token() {
+    assert_eq!(
+        logged_path(&format!("/webhooks/jira/{JIRA_TOKEN}")),
+        "/webhooks/jira/<token>"
+    );
+    assert_eq!(logged_path("/webhooks/jira/a/b"), "/webhooks/jira/<token>");
+    assert_eq!(logged_path("/webhooks/jira"), "/webhooks/jira");
+    assert_eq!(logged_path("/webhooks/jira/"), "/webhooks/jira/");
+    assert_eq!(logged_path("/webhooks/github"), "/webhooks/github");
+}
+
+/// The request log through the real router at TRACE: the path is there, the token is not.
+#[tokio::test]
+async fn request_log_never_shows_the_token() {
+    use std::sync::{Arc, Mutex};
+
+    #[derive(Clone, Default)]
+    struct Buffer(Arc<Mutex<Vec<u8>>>);
+    impl std::io::Write for Buffer {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().expect("log buffer").extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    let buffer = Buffer::default();
+    let writer = buffer.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    let h = harness().await;
+    {
+        // The test runtime is current-thread: the router runs on this thread.
+        let _guard = tracing::subscriber::set_default(subscriber);
+        let body = JIRA_ISSUE_UPDATED.as_bytes();
+        let (status, _) = send(&h.router, jira_with_token(JIRA_TOKEN, Some("log-1"), body)).await;
+        assert_eq!(status, StatusCode::ACCEPTED);
+        let wrong = format!("{JIRA_TOKEN}-guess");
+        let (status, _) = send(&h.router, jira_with_token(&wrong, Some("log-2"), body)).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+    }
+    let log = String::from_utf8(buffer.0.lock().expect("log buffer").clone()).expect("utf-8");
+    assert!(log.contains("/webhooks/jira/<token>"), "{log}");
+    assert!(log.contains("jira webhook stored"), "{log}");
+    assert!(!log.contains(JIRA_TOKEN), "{log}");
 }

@@ -1,12 +1,75 @@
 //! Concerns: one row per GitHub issue raised as an SRE concern, with where it stands and
 //! what was created for it. Upserted whole on (repo, number), the issue's natural key, so a
-//! redelivered event rewrites the same row instead of adding one.
+//! redelivered event rewrites the same row instead of adding one; the engine's tasks change
+//! single columns through the narrow setters in `progress.rs` instead.
 
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use super::error::{from_db, to_db};
 use super::{Store, StoreError};
+use crate::config::Progress;
+
+/// Every column of `concerns`, in the order [`ConcernRow::from_row`] reads them.
+const COLUMNS: &str = "repo, number, issue_id, stage, tracking_comment_id, epic_key, epic_url, \
+                       last_error, updated_at, progress, results, results_at, issue_state, \
+                       synced_hash";
+
+/// The GitHub issue's state as the daemon last saw or set it, so a reconcile can tell a
+/// change made by someone from the daemon's own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IssueState {
+    /// Open.
+    Open,
+    /// Closed as completed.
+    Closed,
+    /// Closed as not planned (the council rejected it, or someone dropped it).
+    ClosedNotPlanned,
+}
+
+impl IssueState {
+    /// The value in the `issue_state` column.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Open => "open",
+            Self::Closed => "closed",
+            Self::ClosedNotPlanned => "closed_not_planned",
+        }
+    }
+
+    fn parse(s: &str) -> Result<Self, StoreError> {
+        match s {
+            "open" => Ok(Self::Open),
+            "closed" => Ok(Self::Closed),
+            "closed_not_planned" => Ok(Self::ClosedNotPlanned),
+            other => Err(StoreError::Corrupt {
+                what: "issue state",
+                reason: format!("unknown state `{other}`"),
+            }),
+        }
+    }
+}
+
+/// The value in the `progress` column (the names `[sync]` uses in the config).
+pub(crate) fn progress_str(p: Progress) -> &'static str {
+    match p {
+        Progress::Todo => "todo",
+        Progress::InProgress => "in_progress",
+        Progress::Done => "done",
+    }
+}
+
+fn parse_progress(s: &str) -> Result<Progress, StoreError> {
+    match s {
+        "todo" => Ok(Progress::Todo),
+        "in_progress" => Ok(Progress::InProgress),
+        "done" => Ok(Progress::Done),
+        other => Err(StoreError::Corrupt {
+            what: "progress",
+            reason: format!("unknown progress `{other}`"),
+        }),
+    }
+}
 
 /// A concern's stored state.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,11 +92,23 @@ pub struct ConcernRow {
     pub last_error: Option<String>,
     /// When this row last changed (ms since the epoch).
     pub updated_at: i64,
+    /// What the stories add up to, once the sync has looked at them.
+    pub progress: Option<Progress>,
+    /// The before/after figures presented, once recorded.
+    pub results: Option<String>,
+    /// When the results were recorded (ms since the epoch).
+    pub results_at: Option<i64>,
+    /// The GitHub issue's state as the daemon last saw or set it.
+    pub issue_state: Option<IssueState>,
+    /// Hash of the epic description the daemon last wrote.
+    pub synced_hash: Option<String>,
 }
 
 impl ConcernRow {
     fn from_row(row: &AnyRow) -> Result<Self, StoreError> {
         let comment: Option<i64> = row.try_get("tracking_comment_id")?;
+        let progress: Option<String> = row.try_get("progress")?;
+        let issue_state: Option<String> = row.try_get("issue_state")?;
         Ok(Self {
             repo: row.try_get("repo")?,
             number: from_db("issue number", row.try_get("number")?)?,
@@ -44,6 +119,11 @@ impl ConcernRow {
             epic_url: row.try_get("epic_url")?,
             last_error: row.try_get("last_error")?,
             updated_at: row.try_get("updated_at")?,
+            progress: progress.as_deref().map(parse_progress).transpose()?,
+            results: row.try_get("results")?,
+            results_at: row.try_get("results_at")?,
+            issue_state: issue_state.as_deref().map(IssueState::parse).transpose()?,
+            synced_hash: row.try_get("synced_hash")?,
         })
     }
 }
@@ -55,19 +135,18 @@ impl Store {
         repo: &str,
         number: u64,
     ) -> Result<Option<ConcernRow>, StoreError> {
-        let row = sqlx::query(
-            "SELECT repo, number, issue_id, stage, tracking_comment_id, epic_key, epic_url, \
-                    last_error, updated_at \
-             FROM concerns WHERE repo = $1 AND number = $2",
-        )
-        .bind(repo)
-        .bind(to_db("issue number", number)?)
-        .fetch_optional(self.pool())
-        .await?;
+        let sql = format!("SELECT {COLUMNS} FROM concerns WHERE repo = $1 AND number = $2");
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(repo)
+            .bind(to_db("issue number", number)?)
+            .fetch_optional(self.pool())
+            .await?;
         row.as_ref().map(ConcernRow::from_row).transpose()
     }
 
-    /// Writes the whole row, inserting or replacing the one for (repo, number).
+    /// Writes the whole row, inserting or replacing the one for (repo, number). Only for
+    /// creating a row or in tests: two tasks update concerns concurrently, and a whole-row
+    /// write from one would undo the other's change (they use the narrow setters).
     pub async fn upsert_concern(&self, concern: &ConcernRow) -> Result<(), StoreError> {
         let comment = concern
             .tracking_comment_id
@@ -75,13 +154,17 @@ impl Store {
             .transpose()?;
         sqlx::query(
             "INSERT INTO concerns (repo, number, issue_id, stage, tracking_comment_id, epic_key, \
-                                   epic_url, last_error, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+                                   epic_url, last_error, updated_at, progress, results, \
+                                   results_at, issue_state, synced_hash) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
              ON CONFLICT (repo, number) DO UPDATE SET \
                  issue_id = excluded.issue_id, stage = excluded.stage, \
                  tracking_comment_id = excluded.tracking_comment_id, \
                  epic_key = excluded.epic_key, epic_url = excluded.epic_url, \
-                 last_error = excluded.last_error, updated_at = excluded.updated_at",
+                 last_error = excluded.last_error, updated_at = excluded.updated_at, \
+                 progress = excluded.progress, results = excluded.results, \
+                 results_at = excluded.results_at, issue_state = excluded.issue_state, \
+                 synced_hash = excluded.synced_hash",
         )
         .bind(concern.repo.as_str())
         .bind(to_db("issue number", concern.number)?)
@@ -92,9 +175,68 @@ impl Store {
         .bind(concern.epic_url.as_deref())
         .bind(concern.last_error.as_deref())
         .bind(concern.updated_at)
+        .bind(concern.progress.map(progress_str))
+        .bind(concern.results.as_deref())
+        .bind(concern.results_at)
+        .bind(concern.issue_state.map(IssueState::as_str))
+        .bind(concern.synced_hash.as_deref())
         .execute(self.pool())
         .await?;
         Ok(())
+    }
+
+    /// The concern a tracker issue belongs to, by the issue's key: its epic, or one of its
+    /// stories. How a Jira webhook, which names only the issue, finds its concern.
+    pub async fn concern_for_tracker_key(
+        &self,
+        key: &str,
+    ) -> Result<Option<(String, u64)>, StoreError> {
+        // Epic first, then stories: two indexed lookups, and an epic key never doubles as a
+        // story key (both are Jira issue keys, unique per site).
+        for sql in [
+            "SELECT repo, number FROM concerns WHERE epic_key = $1 ORDER BY repo, number LIMIT 1",
+            "SELECT repo, number FROM links WHERE story_key = $1 ORDER BY repo, number LIMIT 1",
+        ] {
+            let row = sqlx::query(sql)
+                .bind(key)
+                .fetch_optional(self.pool())
+                .await?;
+            if let Some(row) = row {
+                let number = from_db("issue number", row.try_get("number")?)?;
+                return Ok(Some((row.try_get("repo")?, number)));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Every concern that has an epic (what polling and reconcile walk), by repo and number.
+    pub async fn linked_concerns(&self) -> Result<Vec<ConcernRow>, StoreError> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM concerns WHERE epic_key IS NOT NULL ORDER BY repo, number"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter().map(ConcernRow::from_row).collect()
+    }
+
+    /// Every concern in one of `stages`, by repo and number; none for an empty list.
+    pub async fn concerns_in_stage(&self, stages: &[&str]) -> Result<Vec<ConcernRow>, StoreError> {
+        if stages.is_empty() {
+            return Ok(Vec::new());
+        }
+        // Only placeholders are formatted in; the stage names are bound.
+        let placeholders: Vec<String> = (1..=stages.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "SELECT {COLUMNS} FROM concerns WHERE stage IN ({}) ORDER BY repo, number",
+            placeholders.join(", ")
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for stage in stages {
+            query = query.bind(*stage);
+        }
+        let rows = query.fetch_all(self.pool()).await?;
+        rows.iter().map(ConcernRow::from_row).collect()
     }
 }
 
@@ -114,6 +256,11 @@ mod tests {
             epic_url: None,
             last_error: None,
             updated_at: 1_000,
+            progress: None,
+            results: None,
+            results_at: None,
+            issue_state: None,
+            synced_hash: None,
         }
     }
 
@@ -130,6 +277,11 @@ mod tests {
 
         let moved = ConcernRow {
             stage: "epic-created".into(),
+            progress: Some(Progress::InProgress),
+            results: Some("p99 1.2s → 300ms".into()),
+            results_at: Some(5_000),
+            issue_state: Some(IssueState::ClosedNotPlanned),
+            synced_hash: Some("ab12".into()),
             tracking_comment_id: Some(9_000_000_001),
             epic_key: Some("SRE-7".into()),
             epic_url: Some("https://acme.atlassian.net/browse/SRE-7".into()),
@@ -162,6 +314,159 @@ mod tests {
         assert!(matches!(
             store.upsert_concern(&huge).await,
             Err(StoreError::OutOfRange { .. })
+        ));
+    }
+
+    fn at(number: u64, stage: &str, epic: Option<&str>) -> ConcernRow {
+        ConcernRow {
+            number,
+            issue_id: 4_445_000_000 + number,
+            stage: stage.into(),
+            epic_key: epic.map(str::to_owned),
+            epic_url: epic.map(|k| format!("https://j/browse/{k}")),
+            ..concern()
+        }
+    }
+
+    #[tokio::test]
+    async fn tracker_keys_lead_to_their_concern() {
+        let (store, _dir) = temp_store().await;
+        store
+            .upsert_concern(&at(7, "stories-created", Some("SRE-3")))
+            .await
+            .expect("insert");
+        store
+            .upsert_concern(&ConcernRow {
+                repo: "acme/web".into(),
+                ..at(2, "stories-created", Some("SRE-4"))
+            })
+            .await
+            .expect("insert");
+        store
+            .set_story_link(
+                "acme/ops",
+                7,
+                "payments",
+                "PAY-14",
+                "https://j/browse/PAY-14",
+            )
+            .await
+            .expect("link");
+        store
+            .set_story_link(
+                "acme/web",
+                2,
+                "payments",
+                "PAY-15",
+                "https://j/browse/PAY-15",
+            )
+            .await
+            .expect("link");
+        let find = |key: &'static str| {
+            let store = store.clone();
+            async move { store.concern_for_tracker_key(key).await.expect("lookup") }
+        };
+        assert_eq!(find("SRE-3").await, Some(("acme/ops".into(), 7)));
+        assert_eq!(find("SRE-4").await, Some(("acme/web".into(), 2)));
+        assert_eq!(find("PAY-14").await, Some(("acme/ops".into(), 7)));
+        assert_eq!(find("PAY-15").await, Some(("acme/web".into(), 2)));
+        assert_eq!(find("PAY-16").await, None);
+        assert_eq!(find("pay-14").await, None, "keys compare exactly");
+    }
+
+    #[tokio::test]
+    async fn linked_concerns_are_those_with_an_epic() {
+        let (store, _dir) = temp_store().await;
+        for row in [
+            at(3, "stories-created", Some("SRE-2")),
+            at(1, "epic-created", Some("SRE-1")),
+            at(2, "ready-for-council", None),
+        ] {
+            store.upsert_concern(&row).await.expect("insert");
+        }
+        let linked = store.linked_concerns().await.expect("linked");
+        let numbers: Vec<u64> = linked.iter().map(|c| c.number).collect();
+        assert_eq!(
+            numbers,
+            [1, 3],
+            "by number, without the one lacking an epic"
+        );
+        assert_eq!(linked[1], at(3, "stories-created", Some("SRE-2")));
+    }
+
+    #[tokio::test]
+    async fn concerns_by_stage() {
+        let (store, _dir) = temp_store().await;
+        for row in [
+            at(1, "needs-info", None),
+            at(2, "ready-for-council", None),
+            at(3, "stories-created", Some("SRE-1")),
+            at(4, "ready-for-council", None),
+        ] {
+            store.upsert_concern(&row).await.expect("insert");
+        }
+        let numbers = |rows: Vec<ConcernRow>| rows.iter().map(|c| c.number).collect::<Vec<_>>();
+        assert_eq!(
+            numbers(
+                store
+                    .concerns_in_stage(&["ready-for-council"])
+                    .await
+                    .expect("query")
+            ),
+            [2, 4]
+        );
+        assert_eq!(
+            numbers(
+                store
+                    .concerns_in_stage(&["stories-created", "needs-info", "rejected"])
+                    .await
+                    .expect("query")
+            ),
+            [1, 3]
+        );
+        assert!(
+            store
+                .concerns_in_stage(&[])
+                .await
+                .expect("empty")
+                .is_empty()
+        );
+        assert!(
+            store
+                .concerns_in_stage(&["x' OR '1'='1"])
+                .await
+                .expect("bound, not spliced")
+                .is_empty()
+        );
+    }
+
+    #[tokio::test]
+    async fn unknown_stored_values_are_corrupt_not_guessed() {
+        let (store, _dir) = temp_store().await;
+        store.upsert_concern(&concern()).await.expect("insert");
+        // The CHECK constraint keeps unknown values out ...
+        let refused = sqlx::query("UPDATE concerns SET progress = 'started'")
+            .execute(store.pool())
+            .await;
+        assert!(refused.is_err(), "CHECK on progress");
+        // ... and one that got in anyway (written by hand, constraint off) is reported
+        // rather than read as something else.
+        let mut conn = store.pool().acquire().await.expect("conn");
+        sqlx::query("PRAGMA ignore_check_constraints = ON")
+            .execute(&mut *conn)
+            .await
+            .expect("pragma");
+        sqlx::query("UPDATE concerns SET issue_state = 'reopened'")
+            .execute(&mut *conn)
+            .await
+            .expect("write");
+        drop(conn);
+        assert!(matches!(
+            store.get_concern("acme/ops", 42).await,
+            Err(StoreError::Corrupt {
+                what: "issue state",
+                ..
+            })
         ));
     }
 }

@@ -1,10 +1,29 @@
-//! Story links: the story created for each team named in a concern. Keyed on
-//! (repo, number, team), so the engine can tell which teams still need their story.
+//! Story links: the story created for each team named in a concern, and the story's tracker
+//! state as last seen. Keyed on (repo, number, team), so the engine can tell which teams
+//! still need their story.
 
 use sqlx::Row;
+use sqlx::any::AnyRow;
 
 use super::error::to_db;
 use super::{Store, StoreError};
+
+/// A story's state in the tracker, as the sync last saw it. Every field is `None` until the
+/// story has been looked at (or a webhook told about it).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StoryState {
+    /// Status name (`In Progress`, `In Review`, …).
+    pub status: Option<String>,
+    /// Status category key: `new`, `indeterminate` or `done`.
+    pub status_category: Option<String>,
+    /// Assignee's tracker account (accountId on Cloud, user name on Data Center).
+    pub assignee: Option<String>,
+    /// Name of the sprint the story is in.
+    pub sprint: Option<String>,
+    /// The story's `updated` in the tracker (ms since the epoch): orders states, so a late
+    /// webhook never overwrites a newer state.
+    pub updated_ms: Option<i64>,
+}
 
 /// One team's story for a concern.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -15,10 +34,30 @@ pub struct StoryLink {
     pub story_key: String,
     /// Browser URL of the story.
     pub story_url: String,
+    /// Its tracker state as last seen.
+    pub state: StoryState,
+}
+
+impl StoryLink {
+    fn from_row(row: &AnyRow) -> Result<Self, StoreError> {
+        Ok(Self {
+            team: row.try_get("team")?,
+            story_key: row.try_get("story_key")?,
+            story_url: row.try_get("story_url")?,
+            state: StoryState {
+                status: row.try_get("status")?,
+                status_category: row.try_get("status_category")?,
+                assignee: row.try_get("assignee")?,
+                sprint: row.try_get("sprint")?,
+                updated_ms: row.try_get("updated_ms")?,
+            },
+        })
+    }
 }
 
 impl Store {
-    /// Records (or replaces) the story of `team` for this concern.
+    /// Records (or replaces) the story of `team` for this concern. Replacing it with
+    /// another story forgets the old story's state; the same story keeps its state.
     pub async fn set_story_link(
         &self,
         repo: &str,
@@ -31,7 +70,17 @@ impl Store {
             "INSERT INTO links (repo, number, team, story_key, story_url) \
              VALUES ($1, $2, $3, $4, $5) \
              ON CONFLICT (repo, number, team) DO UPDATE SET \
-                 story_key = excluded.story_key, story_url = excluded.story_url",
+                 story_key = excluded.story_key, story_url = excluded.story_url, \
+                 status = CASE WHEN links.story_key = excluded.story_key \
+                               THEN links.status END, \
+                 status_category = CASE WHEN links.story_key = excluded.story_key \
+                                        THEN links.status_category END, \
+                 assignee = CASE WHEN links.story_key = excluded.story_key \
+                                 THEN links.assignee END, \
+                 sprint = CASE WHEN links.story_key = excluded.story_key \
+                               THEN links.sprint END, \
+                 updated_ms = CASE WHEN links.story_key = excluded.story_key \
+                                   THEN links.updated_ms END",
         )
         .bind(repo)
         .bind(to_db("issue number", number)?)
@@ -46,22 +95,45 @@ impl Store {
     /// Every team's story for this concern, by team name.
     pub async fn story_links(&self, repo: &str, number: u64) -> Result<Vec<StoryLink>, StoreError> {
         let rows = sqlx::query(
-            "SELECT team, story_key, story_url FROM links \
-             WHERE repo = $1 AND number = $2 ORDER BY team",
+            "SELECT team, story_key, story_url, status, status_category, assignee, sprint, \
+                    updated_ms \
+             FROM links WHERE repo = $1 AND number = $2 ORDER BY team",
         )
         .bind(repo)
         .bind(to_db("issue number", number)?)
         .fetch_all(self.pool())
         .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(StoryLink {
-                    team: row.try_get("team")?,
-                    story_key: row.try_get("story_key")?,
-                    story_url: row.try_get("story_url")?,
-                })
-            })
-            .collect()
+        rows.iter().map(StoryLink::from_row).collect()
+    }
+
+    /// Records what the tracker says about `team`'s story; only these columns change. A
+    /// state older than the stored one (by `updated_ms`; Jira redelivers late, after newer
+    /// deliveries) is not written. Returns whether it was written (`false` also when the
+    /// concern has no story for `team`).
+    pub async fn update_story_state(
+        &self,
+        repo: &str,
+        number: u64,
+        team: &str,
+        state: &StoryState,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE links SET status = $1, status_category = $2, assignee = $3, sprint = $4, \
+                              updated_ms = $5 \
+             WHERE repo = $6 AND number = $7 AND team = $8 \
+               AND (updated_ms IS NULL OR $5 IS NULL OR updated_ms <= $5)",
+        )
+        .bind(state.status.as_deref())
+        .bind(state.status_category.as_deref())
+        .bind(state.assignee.as_deref())
+        .bind(state.sprint.as_deref())
+        .bind(state.updated_ms)
+        .bind(repo)
+        .bind(to_db("issue number", number)?)
+        .bind(team)
+        .execute(self.pool())
+        .await?;
+        Ok(done.rows_affected() > 0)
     }
 }
 
@@ -97,14 +169,117 @@ mod tests {
                 StoryLink {
                     team: "db".into(),
                     story_key: "DB-9".into(),
-                    story_url: "https://j/browse/DB-9".into()
+                    story_url: "https://j/browse/DB-9".into(),
+                    state: StoryState::default(),
                 },
                 StoryLink {
                     team: "network".into(),
                     story_key: "NET-2".into(),
-                    story_url: "https://j/browse/NET-2".into()
+                    story_url: "https://j/browse/NET-2".into(),
+                    state: StoryState::default(),
                 },
             ]
         );
+    }
+
+    fn in_progress(updated_ms: Option<i64>) -> StoryState {
+        StoryState {
+            status: Some("In Progress".into()),
+            status_category: Some("indeterminate".into()),
+            assignee: Some("557058:dana".into()),
+            sprint: Some("NET Sprint 12".into()),
+            updated_ms,
+        }
+    }
+
+    async fn state_of(store: &Store, team: &str) -> StoryState {
+        store
+            .story_links("acme/ops", 5)
+            .await
+            .expect("list")
+            .into_iter()
+            .find(|l| l.team == team)
+            .map(|l| l.state)
+            .expect("link")
+    }
+
+    #[tokio::test]
+    async fn story_state_is_updated_narrowly_and_never_backwards() {
+        let (store, _dir) = temp_store().await;
+        let repo = "acme/ops";
+        for (team, key) in [("network", "NET-1"), ("db", "DB-9")] {
+            store
+                .set_story_link(repo, 5, team, key, &format!("https://j/browse/{key}"))
+                .await
+                .expect("set");
+        }
+        assert!(
+            store
+                .update_story_state(repo, 5, "network", &in_progress(Some(2_000)))
+                .await
+                .expect("update")
+        );
+        assert_eq!(state_of(&store, "network").await, in_progress(Some(2_000)));
+        assert_eq!(
+            state_of(&store, "db").await,
+            StoryState::default(),
+            "other team"
+        );
+
+        // A late redelivery of an older state is not applied.
+        let older = StoryState {
+            status: Some("To Do".into()),
+            status_category: Some("new".into()),
+            updated_ms: Some(1_000),
+            ..StoryState::default()
+        };
+        assert!(
+            !store
+                .update_story_state(repo, 5, "network", &older)
+                .await
+                .expect("update")
+        );
+        assert_eq!(state_of(&store, "network").await, in_progress(Some(2_000)));
+
+        // The same moment again (a duplicate) and a newer one are applied.
+        let done = StoryState {
+            status: Some("Done".into()),
+            status_category: Some("done".into()),
+            updated_ms: Some(3_000),
+            ..in_progress(None)
+        };
+        assert!(
+            store
+                .update_story_state(repo, 5, "network", &in_progress(Some(2_000)))
+                .await
+                .expect("same time")
+        );
+        assert!(
+            store
+                .update_story_state(repo, 5, "network", &done)
+                .await
+                .expect("newer")
+        );
+        assert_eq!(state_of(&store, "network").await, done);
+
+        // No story for that team: nothing written.
+        assert!(
+            !store
+                .update_story_state(repo, 5, "payments", &done)
+                .await
+                .expect("no link")
+        );
+
+        // The same story set again keeps its state; another story starts blank.
+        store
+            .set_story_link(repo, 5, "network", "NET-1", "https://j/browse/NET-1")
+            .await
+            .expect("same");
+        assert_eq!(state_of(&store, "network").await, done);
+        store
+            .set_story_link(repo, 5, "network", "NET-7", "https://j/browse/NET-7")
+            .await
+            .expect("replace");
+        assert_eq!(state_of(&store, "network").await, StoryState::default());
     }
 }

@@ -12,17 +12,30 @@ use sqlx::SqlSafeStr;
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 
 /// `(version, description, sql)` of every SQLite migration, oldest first.
-const SQLITE: &[(i64, &str, &str)] = &[(
-    1,
-    "init",
-    include_str!("../../migrations/sqlite/0001_init.sql"),
-)];
+const SQLITE: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "init",
+        include_str!("../../migrations/sqlite/0001_init.sql"),
+    ),
+    (
+        2,
+        "sync state",
+        include_str!("../../migrations/sqlite/0002_sync_state.sql"),
+    ),
+];
 
 /// The migrator for a SQLite store.
 pub(crate) fn sqlite() -> Migrator {
+    sqlite_up_to(SQLITE.len())
+}
+
+/// The first `count` SQLite migrations (tests build databases of older versions with it).
+fn sqlite_up_to(count: usize) -> Migrator {
     Migrator::with_migrations(
         SQLITE
             .iter()
+            .take(count)
             .map(|&(version, description, sql)| {
                 Migration::new(
                     version,
@@ -34,4 +47,65 @@ pub(crate) fn sqlite() -> Migrator {
             })
             .collect(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use sqlx::Row;
+    use sqlx::any::AnyPoolOptions;
+
+    use super::*;
+    use crate::store::{Store, StoryState};
+
+    /// A database made by the first release (0001 only), with data, is upgraded in place:
+    /// rows kept, new columns NULL, new lookups working.
+    #[tokio::test]
+    async fn version_1_database_upgrades_with_its_rows() {
+        sqlx::any::install_default_drivers();
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("old.db").display());
+        let pool = AnyPoolOptions::new()
+            .max_connections(1)
+            .connect(&url)
+            .await
+            .expect("connect");
+        sqlite_up_to(1).run(&pool).await.expect("0001");
+        for sql in [
+            "INSERT INTO concerns (repo, number, issue_id, stage, epic_key, epic_url, updated_at) \
+             VALUES ('acme/ops', 9, 900, 'stories-created', 'SRE-5', 'https://j/SRE-5', 1)",
+            "INSERT INTO links (repo, number, team, story_key, story_url) \
+             VALUES ('acme/ops', 9, 'payments', 'PAY-3', 'https://j/PAY-3')",
+        ] {
+            sqlx::query(sql).execute(&pool).await.expect("seed");
+        }
+        pool.close().await;
+
+        let store = Store::open(&url).await.expect("upgrade");
+        let versions: Vec<i64> =
+            sqlx::query("SELECT version FROM _sqlx_migrations ORDER BY version")
+                .fetch_all(store.pool())
+                .await
+                .expect("versions")
+                .iter()
+                .map(|r| r.try_get("version").expect("version"))
+                .collect();
+        assert_eq!(versions, [1, 2]);
+        let concern = store
+            .get_concern("acme/ops", 9)
+            .await
+            .expect("get")
+            .expect("kept");
+        assert_eq!(concern.epic_key.as_deref(), Some("SRE-5"));
+        assert_eq!((concern.progress, concern.issue_state), (None, None));
+        let links = store.story_links("acme/ops", 9).await.expect("links");
+        assert_eq!(links[0].state, StoryState::default());
+        assert_eq!(
+            store
+                .concern_for_tracker_key("PAY-3")
+                .await
+                .expect("lookup"),
+            Some(("acme/ops".into(), 9))
+        );
+        assert_eq!(store.get_cursor("jira.poll").await.expect("cursor"), None);
+    }
 }

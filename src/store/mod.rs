@@ -1,5 +1,6 @@
 //! Durable state in SQL (SQLite by default): the inbox of webhook deliveries, concerns,
-//! council decisions, story links and the outbox of pending external writes.
+//! council decisions, story links (with each story's tracker state), the outbox of pending
+//! external writes, and cursors.
 //!
 //! Queries are runtime `sqlx::query` calls through `AnyPool`, written in SQL that SQLite and
 //! PostgreSQL both accept (`$n` placeholders, `ON CONFLICT`, `RETURNING`, timestamps as i64
@@ -8,6 +9,7 @@
 //! `busy_timeout` covers lock waits (a read-then-write transaction could fail at once in WAL).
 
 mod concerns;
+mod cursors;
 mod decisions;
 mod error;
 mod inbox;
@@ -27,11 +29,11 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 use tokio::sync::Notify;
 
-pub use concerns::ConcernRow;
+pub use concerns::{ConcernRow, IssueState};
 pub use decisions::{Decision, DecisionKind};
 pub use error::StoreError;
 pub use inbox::{Delivery, NewDelivery, Source, Submitted};
-pub use links::StoryLink;
+pub use links::{StoryLink, StoryState};
 pub use outbox::{CLAIM_LEASE, OutboxJob};
 pub use progress::{QueuedWrite, StageUpdate};
 pub use writer::InboxWriter;
@@ -95,6 +97,12 @@ impl Store {
     /// Closes the pool, waiting for connections in use to come back (graceful shutdown).
     pub async fn close(&self) {
         self.pool.close().await;
+    }
+
+    /// One trivial query: whether the database answers (readiness).
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(self.pool()).await?;
+        Ok(())
     }
 
     pub(crate) fn pool(&self) -> &AnyPool {

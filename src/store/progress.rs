@@ -4,8 +4,10 @@
 //! Narrow updates (not whole-row upserts) because the inbox task and the outbox task both
 //! update concerns: a whole-row write from one would undo the other's change.
 
+use super::concerns::progress_str;
 use super::error::to_db;
-use super::{Store, StoreError, now_ms};
+use super::{IssueState, Store, StoreError, now_ms};
+use crate::config::Progress;
 use crate::store::DecisionKind;
 
 /// A concern's stage as the inbox decided it.
@@ -170,6 +172,62 @@ impl Store {
             .await
     }
 
+    /// Records what the concern's stories add up to.
+    pub async fn set_progress(
+        &self,
+        repo: &str,
+        number: u64,
+        progress: Progress,
+    ) -> Result<(), StoreError> {
+        self.set_concern_column("progress", Some(progress_str(progress)), repo, number)
+            .await
+    }
+
+    /// Records the before/after figures and when they were given; both columns in one
+    /// statement, so a reader never sees figures without their time.
+    pub async fn set_results(
+        &self,
+        repo: &str,
+        number: u64,
+        results: &str,
+        at_ms: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE concerns SET results = $1, results_at = $2, updated_at = $3 \
+             WHERE repo = $4 AND number = $5",
+        )
+        .bind(results)
+        .bind(at_ms)
+        .bind(now_ms())
+        .bind(repo)
+        .bind(to_db("issue number", number)?)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// Records the GitHub issue's state as the daemon just saw or set it.
+    pub async fn set_issue_state(
+        &self,
+        repo: &str,
+        number: u64,
+        state: IssueState,
+    ) -> Result<(), StoreError> {
+        self.set_concern_column("issue_state", Some(state.as_str()), repo, number)
+            .await
+    }
+
+    /// Records the hash of the epic description the daemon just wrote.
+    pub async fn set_synced_hash(
+        &self,
+        repo: &str,
+        number: u64,
+        hash: &str,
+    ) -> Result<(), StoreError> {
+        self.set_concern_column("synced_hash", Some(hash.to_owned()), repo, number)
+            .await
+    }
+
     /// One column of one concern, and its `updated_at`. `column` is always one of ours,
     /// never input, so formatting it into the statement is safe.
     async fn set_concern_column<'q, T>(
@@ -298,6 +356,132 @@ mod tests {
             (concern.stage.as_str(), concern.epic_key.as_deref()),
             ("epic-created", Some("SRE-1"))
         );
+    }
+
+    #[tokio::test]
+    async fn sync_setters_change_only_their_columns() {
+        let (store, _dir) = temp_store().await;
+        let (writer, _task) = InboxWriter::spawn(store.clone());
+        writer
+            .submit(NewDelivery {
+                source: Source::Github,
+                delivery_id: "d".into(),
+                event: "issues".into(),
+                action: Some("labeled".into()),
+                payload: bytes::Bytes::from_static(b"{}"),
+            })
+            .await
+            .expect("submit");
+        let seq = store.pending_deliveries(1).await.expect("pending")[0].seq;
+        let stage = StageUpdate {
+            repo: "a/b",
+            number: 3,
+            issue_id: 99,
+            stage: "stories-created",
+        };
+        store
+            .commit_decision(seq, Some(&stage), None, &[])
+            .await
+            .expect("commit");
+        store
+            .set_epic("a/b", 3, "SRE-1", "http://j/SRE-1")
+            .await
+            .expect("epic");
+        let before = store
+            .get_concern("a/b", 3)
+            .await
+            .expect("get")
+            .expect("row");
+        assert_eq!(
+            (
+                before.progress,
+                before.results.as_deref(),
+                before.results_at,
+                before.issue_state,
+                before.synced_hash.as_deref()
+            ),
+            (None, None, None, None, None),
+            "NULL until set"
+        );
+
+        store
+            .set_progress("a/b", 3, Progress::InProgress)
+            .await
+            .expect("progress");
+        store
+            .set_issue_state("a/b", 3, IssueState::Open)
+            .await
+            .expect("state");
+        store
+            .set_synced_hash("a/b", 3, "9f86d081")
+            .await
+            .expect("hash");
+        store
+            .set_results("a/b", 3, "MTTR 4h → 20min", 7_000)
+            .await
+            .expect("results");
+        // Another task's narrow update in between is kept.
+        store
+            .set_last_error("a/b", 3, Some("jira 503"))
+            .await
+            .expect("error");
+        store
+            .set_progress("a/b", 3, Progress::Done)
+            .await
+            .expect("progress");
+        store
+            .set_issue_state("a/b", 3, IssueState::ClosedNotPlanned)
+            .await
+            .expect("state");
+
+        let after = store
+            .get_concern("a/b", 3)
+            .await
+            .expect("get")
+            .expect("row");
+        assert_eq!(after.progress, Some(Progress::Done));
+        assert_eq!(after.issue_state, Some(IssueState::ClosedNotPlanned));
+        assert_eq!(after.synced_hash.as_deref(), Some("9f86d081"));
+        assert_eq!(after.results.as_deref(), Some("MTTR 4h → 20min"));
+        assert_eq!(after.results_at, Some(7_000));
+        assert_eq!(after.last_error.as_deref(), Some("jira 503"));
+        assert_eq!(
+            (after.stage.as_str(), after.epic_key.as_deref()),
+            ("stories-created", Some("SRE-1")),
+            "untouched"
+        );
+        assert!(after.updated_at >= before.updated_at);
+
+        // Every progress and issue state round-trips through its column.
+        for p in [Progress::Todo, Progress::InProgress, Progress::Done] {
+            store.set_progress("a/b", 3, p).await.expect("progress");
+            let row = store
+                .get_concern("a/b", 3)
+                .await
+                .expect("get")
+                .expect("row");
+            assert_eq!(row.progress, Some(p));
+        }
+        for s in [
+            IssueState::Open,
+            IssueState::Closed,
+            IssueState::ClosedNotPlanned,
+        ] {
+            store.set_issue_state("a/b", 3, s).await.expect("state");
+            let row = store
+                .get_concern("a/b", 3)
+                .await
+                .expect("get")
+                .expect("row");
+            assert_eq!(row.issue_state, Some(s));
+        }
+
+        // A concern the store does not know: nothing is created.
+        store
+            .set_progress("a/b", 4, Progress::Done)
+            .await
+            .expect("no row");
+        assert_eq!(store.get_concern("a/b", 4).await.expect("get"), None);
     }
 
     #[tokio::test]

@@ -35,6 +35,8 @@ struct Job {
 #[derive(Debug, Clone)]
 pub struct InboxWriter {
     jobs: mpsc::Sender<Job>,
+    /// The store the writer commits to, asked by [`InboxWriter::ready`].
+    store: Store,
 }
 
 impl InboxWriter {
@@ -42,8 +44,17 @@ impl InboxWriter {
     /// queue is drained; await the handle on shutdown so nothing accepted is lost.
     pub fn spawn(store: Store) -> (Self, JoinHandle<()>) {
         let (jobs, queue) = mpsc::channel(QUEUE_DEPTH);
-        let task = tokio::spawn(run(store, queue));
-        (Self { jobs }, task)
+        let task = tokio::spawn(run(store.clone(), queue));
+        (Self { jobs, store }, task)
+    }
+
+    /// Whether a delivery could be stored now: the writer task is running and the database
+    /// answers a query. For readiness probes; it writes nothing.
+    pub async fn ready(&self) -> Result<(), StoreError> {
+        if self.jobs.is_closed() {
+            return Err(StoreError::WriterClosed);
+        }
+        self.store.ping().await
     }
 
     /// Stores one delivery; resolves once it is committed (or known to be a duplicate).
