@@ -14,7 +14,7 @@ use tokio::task::JoinHandle;
 
 use crate::concern::form::IssueForm;
 use crate::config::Config;
-use crate::engine::Engine;
+use crate::engine::{Engine, OwnAccounts};
 use crate::github::client::GithubClient;
 use crate::retry::RetryPolicy;
 use crate::sandbox::feed::ChangeFeed;
@@ -22,6 +22,7 @@ use crate::sandbox::jira::JiraSandbox;
 use crate::sandbox::{Sandbox, SandboxHandle, SandboxOptions};
 use crate::server;
 use crate::store::{InboxWriter, Store};
+use crate::tracker::Tracker;
 use crate::tracker::jira::JiraTracker;
 
 /// Why the daemon could not start.
@@ -42,6 +43,10 @@ pub enum DaemonError {
     Github(#[from] crate::github::client::GithubError),
     #[error("issue form: {0}")]
     Form(String),
+    #[error("tracker: {0}")]
+    Tracker(String),
+    #[error("{0}")]
+    Engine(String),
 }
 
 /// A started daemon.
@@ -134,27 +139,15 @@ pub async fn start(mut cfg: Config) -> Result<Running, DaemonError> {
     }
     let (inbox, writer_task) = InboxWriter::spawn(store.clone());
 
-    let policy = RetryPolicy::from(&cfg.retry);
-    let github = GithubClient::new(&cfg.github.api_url, &github_token, policy.clone())?;
-    let bot_login = match &cfg.github.bot_login {
-        Some(login) => login.clone(),
-        None => github.current_user().await?,
-    };
-    let tracker = JiraTracker::new(&cfg.jira, jira_token, &cfg.teams, policy)
-        .map_err(|e| DaemonError::Config(e.to_string()))?;
+    let engine = Arc::new(build_engine(cfg, store.clone(), github_token, jira_token, form).await?);
+    let bot_login = engine.bot_login.clone();
+    if let Some(sb) = &sandbox {
+        // The embedded sandbox plays Jira Cloud: signed admin webhooks to /webhooks/jira.
+        let url = format!("http://{server_addr}/webhooks/jira");
+        sb.jira().hooks.add_target(url, jira_webhook_secret.clone());
+    }
 
     let (stop, stop_rx) = watch::channel(false);
-    let wake = store.inbox_notify();
-    let config = Arc::new(cfg);
-    let engine = Arc::new(Engine::new(
-        store.clone(),
-        github,
-        tracker,
-        config,
-        form,
-        bot_login.clone(),
-        wake,
-    ));
     let engine_task = tokio::spawn(engine.run(stop_rx.clone()));
     let router = server::router(server::ServerState {
         inbox,
@@ -199,6 +192,11 @@ async fn start_embedded_sandbox(
             uuid::Uuid::new_v4().simple().to_string(),
         ));
     }
+    if cfg.jira.webhook_secret.is_none() && cfg.jira.webhook_secret_file.is_none() {
+        cfg.jira.webhook_secret = Some(SecretString::from(
+            uuid::Uuid::new_v4().simple().to_string(),
+        ));
+    }
     let mut opts = SandboxOptions::from_config(cfg);
     opts.webhook_url = Some(format!("http://{daemon_addr}/webhooks/github"));
     opts.webhook_secret = webhook_secret(cfg).ok();
@@ -210,6 +208,74 @@ async fn start_embedded_sandbox(
     cfg.github.api_url = base.clone();
     cfg.jira.base_url = base;
     Ok(handle)
+}
+
+/// The engine with its clients, for the daemon and for the one-shot commands.
+pub async fn build_engine(
+    cfg: Config,
+    store: Store,
+    github_token: SecretString,
+    jira_token: SecretString,
+    form: IssueForm,
+) -> Result<Engine<JiraTracker>, DaemonError> {
+    let policy = RetryPolicy::from(&cfg.retry);
+    let github = GithubClient::new(&cfg.github.api_url, &github_token, policy.clone())?;
+    let bot_login = match &cfg.github.bot_login {
+        Some(login) => login.clone(),
+        None => github.current_user().await?,
+    };
+    let tracker = JiraTracker::new(&cfg.jira, jira_token, &cfg.teams, policy)
+        .map_err(|e| DaemonError::Config(e.to_string()))?;
+    let tracker_account = tracker
+        .own_account()
+        .await
+        .map_err(|e| DaemonError::Tracker(e.to_string()))?;
+    let wake = store.inbox_notify();
+    let accounts = OwnAccounts {
+        github: bot_login,
+        tracker: tracker_account,
+    };
+    Ok(Engine::new(
+        store,
+        github,
+        tracker,
+        Arc::new(cfg),
+        form,
+        accounts,
+        wake,
+    ))
+}
+
+/// A config's clients and store without the server: for `reconcile` and `backfill`, which
+/// may run beside a daemon on the same store (outbox claims are leased, keys idempotent).
+pub async fn one_shot_engine(cfg: Config) -> Result<Engine<JiraTracker>, DaemonError> {
+    let form = issue_form(&cfg)?;
+    let github_token = github_token(&cfg)?;
+    let jira_token = jira_token(&cfg)?;
+    let store = Store::open(&cfg.store.url).await?;
+    build_engine(cfg, store, github_token, jira_token, form).await
+}
+
+/// `council-sync reconcile --once`: one pass over every concern, run to completion.
+pub async fn reconcile_once(
+    cfg: Config,
+    timeout: std::time::Duration,
+) -> Result<usize, DaemonError> {
+    let engine = one_shot_engine(cfg).await?;
+    let queued = engine
+        .reconcile_pass()
+        .await
+        .map_err(|e| DaemonError::Engine(e.to_string()))?;
+    engine
+        .poll_tracker()
+        .await
+        .map_err(|e| DaemonError::Engine(e.to_string()))?;
+    engine
+        .drain(std::time::Instant::now() + timeout)
+        .await
+        .map_err(|e| DaemonError::Engine(e.to_string()))?;
+    engine.store.close().await;
+    Ok(queued)
 }
 
 /// Options for `council-sync sandbox`: seeded from `cfg`, no webhook target until one is set
@@ -302,4 +368,40 @@ async fn wait_for_signal() {
     {
         let _ = ctrl_c.await;
     }
+}
+
+/// `council-sync backfill [--dry-run]`: imports the concerns that existed before the daemon.
+/// `report` is told of each issue as it is handled (for a progress bar or plain lines).
+pub async fn backfill(
+    cfg: Config,
+    dry_run: bool,
+    mut report: impl FnMut(usize, usize, &crate::engine::BackfillItem),
+) -> Result<crate::engine::BackfillSummary, DaemonError> {
+    let engine = one_shot_engine(cfg).await?;
+    let err = |e: crate::engine::EngineError| DaemonError::Engine(e.to_string());
+    let candidates = engine.backfill_candidates().await.map_err(err)?;
+    let mut summary = crate::engine::BackfillSummary {
+        seen: candidates.len(),
+        ..Default::default()
+    };
+    for (i, (repo, issue)) in candidates.iter().enumerate() {
+        let item = engine
+            .backfill_one(repo, issue, dry_run)
+            .await
+            .map_err(err)?;
+        if item.stage.is_some() {
+            summary.imported += 1;
+        } else {
+            summary.known += 1;
+        }
+        report(i + 1, candidates.len(), &item);
+    }
+    if !dry_run {
+        engine
+            .drain(std::time::Instant::now() + std::time::Duration::from_secs(300))
+            .await
+            .map_err(err)?;
+    }
+    engine.store.close().await;
+    Ok(summary)
 }

@@ -43,6 +43,27 @@ enum Command {
         #[arg(long, short)]
         config: Option<PathBuf>,
     },
+    /// One pass over every concern: compare GitHub and the tracker and repair what drifted
+    /// (what lost webhooks left behind). Safe beside a running daemon.
+    Reconcile {
+        #[arg(long, short)]
+        config: PathBuf,
+        /// Run one pass to completion and exit (the only mode for now; the daemon runs the
+        /// periodic pass itself, every `sync.reconcile_interval`).
+        #[arg(long, required = true)]
+        once: bool,
+        /// Give up when writes are still pending after this long.
+        #[arg(long, default_value = "5m", value_parser = humantime::parse_duration)]
+        timeout: std::time::Duration,
+    },
+    /// Import the concerns that existed before the daemon.
+    Backfill {
+        #[arg(long, short)]
+        config: PathBuf,
+        /// Only say what would be imported.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Configuration tools.
     Config {
         #[command(subcommand)]
@@ -126,6 +147,17 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Check { file, config } => check_body(&file, config.as_deref()),
+        Command::Reconcile {
+            config,
+            once: _,
+            timeout,
+        } => {
+            let cfg = load_config(&config)?;
+            let queued = daemon::reconcile_once(cfg, timeout).await?;
+            println!("reconciled {queued} concern(s)");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Backfill { config, dry_run } => backfill(&config, dry_run).await,
         Command::Config {
             command: ConfigCommand::Check { config },
         } => {
@@ -168,6 +200,38 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
             })
         }
     }
+}
+
+/// Runs the backfill with a progress bar on a terminal and plain lines otherwise.
+async fn backfill(config: &std::path::Path, dry_run: bool) -> anyhow::Result<ExitCode> {
+    use std::io::IsTerminal;
+    let cfg = load_config(config)?;
+    let bar = std::io::stderr().is_terminal().then(|| {
+        let bar = indicatif::ProgressBar::new(0);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} {msg}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        bar
+    });
+    let verb = if dry_run { "would import" } else { "imported" };
+    let summary = daemon::backfill(cfg, dry_run, |done, total, item| match &bar {
+        Some(bar) => {
+            bar.set_length(total as u64);
+            bar.set_position(done as u64);
+            bar.set_message(item.describe());
+        }
+        None => println!("backfill {done}/{total}: {}", item.describe()),
+    })
+    .await?;
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    println!(
+        "{} concern issue(s): {verb} {}, already known {}",
+        summary.seen, summary.imported, summary.known
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 fn load_config(path: &std::path::Path) -> anyhow::Result<Config> {

@@ -68,10 +68,12 @@ impl Stage {
 
     /// Accepted, in any of the stages that follow acceptance.
     pub fn is_accepted(self) -> bool {
-        matches!(
-            self,
-            Stage::Accepted | Stage::Vetted | Stage::EpicCreated | Stage::StoriesCreated
-        )
+        self >= Stage::Accepted
+    }
+
+    /// The stories exist: the tracker's state is synced to GitHub from here on.
+    pub fn is_syncing(self) -> bool {
+        self >= Stage::StoriesCreated
     }
 }
 

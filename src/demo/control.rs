@@ -140,6 +140,39 @@ impl SandboxControl {
         Ok(())
     }
 
+    /// Comments on an issue as `user`.
+    pub async fn comment(
+        &self,
+        repo: &str,
+        number: u64,
+        user: &str,
+        body: &str,
+    ) -> Result<(), ControlError> {
+        self.post(
+            &format!("/_sandbox/github/repos/{repo}/issues/{number}/comments"),
+            json!({"as": user, "body": body}),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Closes or reopens an issue as `user` (`state_reason`: `completed`, `not_planned`, `reopened`).
+    pub async fn set_state(
+        &self,
+        repo: &str,
+        number: u64,
+        user: &str,
+        state: &str,
+        reason: Option<&str>,
+    ) -> Result<(), ControlError> {
+        self.patch(
+            &format!("/_sandbox/github/repos/{repo}/issues/{number}"),
+            json!({"as": user, "state": state, "state_reason": reason}),
+        )
+        .await?;
+        Ok(())
+    }
+
     /// Adds a label as `user`.
     pub async fn add_label(
         &self,
@@ -171,6 +204,59 @@ impl SandboxControl {
             Value::Array(items) => items,
             other => other["issues"].as_array().cloned().unwrap_or_default(),
         })
+    }
+
+    /// Moves a Jira issue to `status` as `user` (through the workflow's transitions).
+    pub async fn jira_transition(
+        &self,
+        key: &str,
+        user: &str,
+        status: &str,
+    ) -> Result<(), ControlError> {
+        self.post(
+            &format!("/_sandbox/jira/issues/{key}/transition"),
+            json!({"as": user, "to": status}),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Assigns a Jira issue as `user` (`None` unassigns).
+    pub async fn jira_assign(
+        &self,
+        key: &str,
+        user: &str,
+        assignee: Option<&str>,
+    ) -> Result<(), ControlError> {
+        self.post(
+            &format!("/_sandbox/jira/issues/{key}/assign"),
+            json!({"as": user, "assignee": assignee}),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Creates a sprint on `project`'s board with `issues` in it, started when `start`.
+    pub async fn jira_sprint(
+        &self,
+        project: &str,
+        name: &str,
+        issues: &[&str],
+        start: bool,
+        user: &str,
+    ) -> Result<Value, ControlError> {
+        self.post(
+            "/_sandbox/jira/sprints",
+            json!({"project": project, "name": name, "issues": issues, "start": start, "as": user}),
+        )
+        .await
+    }
+
+    /// Drops (or resumes) the Jira half's webhook deliveries.
+    pub async fn drop_jira_webhooks(&self, drop: bool) -> Result<(), ControlError> {
+        self.put("/_sandbox/jira/webhooks/drop", json!({ "drop": drop }))
+            .await?;
+        Ok(())
     }
 
     /// The sandbox's change counter now.

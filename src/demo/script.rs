@@ -96,8 +96,11 @@ impl Transcript {
 /// Runs the whole council session; stops at the first step that did not happen.
 pub async fn council_session(ctl: &SandboxControl, setup: &Setup) -> Transcript {
     let mut t = Transcript::default();
-    let _ =
-        accepted_concern(ctl, setup, &mut t).await && rejected_concern(ctl, setup, &mut t).await;
+    let delivered = match accepted_concern(ctl, setup, &mut t).await {
+        Some((n, keys)) => work_in_jira(ctl, setup, &mut t, n, &keys).await,
+        None => false,
+    };
+    let _ = delivered && rejected_concern(ctl, setup, &mut t).await;
     t.say(if t.failed.is_empty() {
         "\nAll steps happened.".to_owned()
     } else {
@@ -131,7 +134,13 @@ fn tracking_body(issue: &Value, bot: &str) -> Option<String> {
     }
 }
 
-async fn accepted_concern(ctl: &SandboxControl, s: &Setup, t: &mut Transcript) -> bool {
+/// Steps 1–4: returns the issue number and the Jira keys (epic, payments, data) once the
+/// epic and stories exist, `None` when a step did not happen.
+async fn accepted_concern(
+    ctl: &SandboxControl,
+    s: &Setup,
+    t: &mut Transcript,
+) -> Option<(u64, Vec<String>)> {
     let l = &s.labels;
     let repo = s.repo.as_str();
     t.say(format!("Council session on {repo}\n"));
@@ -148,7 +157,10 @@ async fn accepted_concern(ctl: &SandboxControl, s: &Setup, t: &mut Transcript) -
         .await
     {
         Ok(n) => n,
-        Err(e) => return t.check("open the issue", Err(e)),
+        Err(e) => {
+            t.check("open the issue", Err(e));
+            return None;
+        }
     };
     let r = issue_where(
         ctl,
@@ -172,13 +184,14 @@ async fn accepted_concern(ctl: &SandboxControl, s: &Setup, t: &mut Transcript) -
         ),
         r.map(|_| String::new()),
     ) {
-        return false;
+        return None;
     }
 
     t.say("2. alice edits the concern and answers the question");
     let fixed = form_body(WHY_SRE, WHY_IMPORTANT, WHAT_INVOLVED, &["payments", "data"]);
     if let Err(e) = ctl.edit_body(repo, n, "alice", &fixed).await {
-        return t.check("edit the issue", Err(e));
+        t.check("edit the issue", Err(e));
+        return None;
     }
     let r = issue_where(
         ctl,
@@ -200,7 +213,7 @@ async fn accepted_concern(ctl: &SandboxControl, s: &Setup, t: &mut Transcript) -
         ),
         r.map(|_| String::new()),
     ) {
-        return false;
+        return None;
     }
 
     t.say(format!(
@@ -208,7 +221,8 @@ async fn accepted_concern(ctl: &SandboxControl, s: &Setup, t: &mut Transcript) -
         l.accepted
     ));
     if let Err(e) = ctl.add_label(repo, n, "mallory", &l.accepted).await {
-        return t.check("add the label", Err(e));
+        t.check("add the label", Err(e));
+        return None;
     }
     let r = issue_where(ctl, repo, n, "label removed and a reply to mallory", |i| {
         !view::has_label(i, &l.accepted)
@@ -224,12 +238,13 @@ async fn accepted_concern(ctl: &SandboxControl, s: &Setup, t: &mut Transcript) -
         ),
         r.map(|_| String::new()),
     ) {
-        return false;
+        return None;
     }
 
     t.say(format!("4. carol (council) adds {}", l.accepted));
     if let Err(e) = ctl.add_label(repo, n, "carol", &l.accepted).await {
-        return t.check("add the label", Err(e));
+        t.check("add the label", Err(e));
+        return None;
     }
     let r = jira_materialized(ctl, s, n, &["payments", "data"]).await;
     let ok = t.check(
@@ -237,7 +252,7 @@ async fn accepted_concern(ctl: &SandboxControl, s: &Setup, t: &mut Transcript) -
         r.as_ref().map(|d| d.clone()).map_err(clone_err),
     );
     if !ok {
-        return false;
+        return None;
     }
     let keys = r.unwrap_or_default();
     let r = issue_where(
@@ -251,6 +266,155 @@ async fn accepted_concern(ctl: &SandboxControl, s: &Setup, t: &mut Transcript) -
     t.check(
         "the tracking comment lists the epic and story keys with links",
         r.map(|_| String::new()),
+    )
+    .then(|| (n, keys.split(", ").map(str::to_owned).collect()))
+}
+
+/// The Jira project of an issue key.
+fn project_of(key: &str) -> &str {
+    key.split('-').next().unwrap_or(key)
+}
+
+/// Steps 5–7: the teams work in Jira; GitHub follows; the author presents the results.
+async fn work_in_jira(
+    ctl: &SandboxControl,
+    s: &Setup,
+    t: &mut Transcript,
+    n: u64,
+    keys: &[String],
+) -> bool {
+    let l = &s.labels;
+    let repo = s.repo.as_str();
+    let [epic, pay, data] = keys else {
+        return t.check(
+            "keys of the epic and the two stories",
+            Err(ControlError::Http {
+                what: "keys".into(),
+                reason: format!("{keys:?}"),
+            }),
+        );
+    };
+    t.say(format!(
+        "5. dave starts \"Sprint 42\" in {} with {pay}, takes the story and starts it",
+        project_of(pay)
+    ));
+    let acted = async {
+        ctl.jira_sprint(project_of(pay), "Sprint 42", &[pay.as_str()], true, "dave")
+            .await?;
+        ctl.jira_assign(pay, "dave", Some("dave")).await?;
+        ctl.jira_transition(pay, "dave", "In Progress").await
+    };
+    if let Err(e) = acted.await {
+        return t.check("act in Jira", Err(e));
+    }
+    let r = issue_where(
+        ctl,
+        repo,
+        n,
+        "in progress on GitHub, with sprint and assignee",
+        |i| {
+            view::has_label(i, &l.in_progress)
+                && tracking_body(i, &s.bot).is_some_and(|b| {
+                    b.contains("In Progress") && b.contains("Sprint 42") && b.contains("Dave")
+                })
+        },
+    )
+    .await;
+    if !t.check(
+        &format!(
+            "{} on the issue; the tracking comment shows {pay} In Progress, dave, Sprint 42",
+            l.in_progress
+        ),
+        r.map(|_| String::new()),
+    ) {
+        return false;
+    }
+
+    t.say(format!(
+        "6. the teams finish: {pay} and {data} move to Done"
+    ));
+    let acted = async {
+        ctl.jira_transition(pay, "dave", "Done").await?;
+        ctl.jira_transition(data, "erin", "Done").await
+    };
+    if let Err(e) = acted.await {
+        return t.check("act in Jira", Err(e));
+    }
+    let r = issue_where(
+        ctl,
+        repo,
+        n,
+        "closed as completed, results requested",
+        |i| {
+            view::state(i) == ("closed".to_owned(), Some("completed".to_owned()))
+                && view::has_label(i, &l.done)
+                && view::has_label(i, &l.results_requested)
+                && view::comments(i)
+                    .iter()
+                    .any(|c| c.author == s.bot && c.body.contains("before/after"))
+        },
+    )
+    .await;
+    let epic_done = match &r {
+        Ok(_) => ctl.jira_issues(&format!("key = {epic}")).await.map(|v| {
+            v.first()
+                .map(view::jira)
+                .is_some_and(|e| e.status == "Done")
+        }),
+        Err(_) => Ok(false),
+    };
+    if !t.check(
+        &format!(
+            "{epic} moved to Done; the issue closed as completed; {} and a request for results",
+            l.results_requested
+        ),
+        r.and_then(|_| match epic_done {
+            Ok(true) => Ok(String::new()),
+            Ok(false) => Err(ControlError::Http {
+                what: epic.clone(),
+                reason: "the epic is not Done".into(),
+            }),
+            Err(e) => Err(e),
+        }),
+    ) {
+        return false;
+    }
+
+    t.say("7. alice presents the results with a /results comment");
+    let figures = "p99 checkout latency 2.1 s → 0.4 s; night pages 14 → 1 a week";
+    if let Err(e) = ctl
+        .comment(repo, n, "alice", &format!("/results {figures}"))
+        .await
+    {
+        return t.check("comment", Err(e));
+    }
+    let r = issue_where(ctl, repo, n, "results presented", |i| {
+        view::has_label(i, &l.results_presented)
+            && !view::has_label(i, &l.results_requested)
+            && tracking_body(i, &s.bot).is_some_and(|b| b.contains(figures))
+    })
+    .await;
+    let on_epic = match &r {
+        Ok(_) => ctl.jira_issues(&format!("key = {epic}")).await.map(|v| {
+            v.first()
+                .map(view::jira)
+                .is_some_and(|e| e.comments.iter().any(|c| c.contains(figures)))
+        }),
+        Err(_) => Ok(false),
+    };
+    t.check(
+        &format!(
+            "{} on the issue; the results are in the tracking comment and on {epic}",
+            l.results_presented
+        ),
+        r.and_then(|_| match on_epic {
+            Ok(true) => Ok(String::new()),
+            Ok(false) => Err(ControlError::Http {
+                what: epic.clone(),
+                reason: "the results are not on the epic".into(),
+            }),
+            Err(e) => Err(e),
+        }),
     )
 }
 
@@ -327,7 +491,7 @@ async fn jira_materialized(
 async fn rejected_concern(ctl: &SandboxControl, s: &Setup, t: &mut Transcript) -> bool {
     let l = &s.labels;
     let repo = s.repo.as_str();
-    t.say("5. bob opens a second, complete concern");
+    t.say("8. bob opens a second, complete concern");
     let body = form_body(
         "Our log pipeline drops lines under load, which hides incidents from the on-call.",
         "It only affects debug logs of one batch job, so it is not urgent.",
@@ -357,7 +521,7 @@ async fn rejected_concern(ctl: &SandboxControl, s: &Setup, t: &mut Transcript) -
     ) {
         return false;
     }
-    t.say(format!("6. carol (council) adds {}", l.rejected));
+    t.say(format!("9. carol (council) adds {}", l.rejected));
     if let Err(e) = ctl.add_label(repo, n, "carol", &l.rejected).await {
         return t.check("add the label", Err(e));
     }

@@ -75,6 +75,10 @@ pub struct JiraView {
     pub parent: Option<String>,
     /// URLs of its remote links.
     pub remote_links: Vec<String>,
+    /// Status name.
+    pub status: String,
+    /// Comment bodies, oldest first.
+    pub comments: Vec<String>,
 }
 
 /// Reads one issue of the sandbox's Jira control listing.
@@ -109,6 +113,25 @@ pub fn jira(issue: &Value) -> JiraView {
             .or_else(|| f["parent"].as_str())
             .or_else(|| f["customfield_10008"].as_str())
             .map(str::to_owned),
+        status: f["status"]["name"]
+            .as_str()
+            .or_else(|| f["status"].as_str())
+            .unwrap_or_default()
+            .to_owned(),
+        comments: f["comments"]
+            .as_array()
+            .map(|c| {
+                c.iter()
+                    .map(|x| {
+                        if x.get("body").is_some() {
+                            plain_text(&x["body"])
+                        } else {
+                            plain_text(x)
+                        }
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
         remote_links: issue["remoteLinks"]
             .as_array()
             .map(|l| {
@@ -117,5 +140,24 @@ pub fn jira(issue: &Value) -> JiraView {
                     .collect()
             })
             .unwrap_or_default(),
+    }
+}
+
+/// The text of a Jira body: a wiki-markup string as it is, an ADF document's text nodes
+/// joined.
+pub fn plain_text(body: &Value) -> String {
+    match body {
+        Value::String(s) => s.clone(),
+        Value::Object(o) => {
+            let own = o
+                .get("text")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned();
+            let inner: String = o.get("content").map(plain_text).unwrap_or_default();
+            own + &inner
+        }
+        Value::Array(items) => items.iter().map(plain_text).collect(),
+        _ => String::new(),
     }
 }

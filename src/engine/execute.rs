@@ -148,6 +148,19 @@ impl<T: Tracker + 'static> Engine<T> {
                 self.enqueue_tracking(repo, *number, &format!("job-{row_id}"))
                     .await
             }
+            Job::SyncFromTracker { repo, number } => self.sync_from_tracker(repo, *number).await,
+            Job::FollowIssue {
+                repo,
+                number,
+                change,
+            } => self.follow_issue(repo, *number, *change).await,
+            Job::RecordResults {
+                repo,
+                number,
+                text,
+                by,
+            } => self.record_results(repo, *number, text, by).await,
+            Job::Reconcile { repo, number } => self.reconcile_one(repo, *number).await,
         }
     }
 
@@ -162,10 +175,11 @@ impl<T: Tracker + 'static> Engine<T> {
             title: &issue.title,
             html_url: &issue.html_url,
         };
-        let epic = self
-            .tracker
-            .ensure_epic(&epic_request(&facts, &parsed, &self.form))
-            .await?;
+        let request = epic_request(&facts, &parsed, &self.form);
+        let epic = self.tracker.ensure_epic(&request).await?;
+        // What the epic says now: an edit event that changes nothing will not rewrite it.
+        let hash = super::plan::digest(&format!("{}\n{}", request.summary, request.description_md));
+        self.store.set_synced_hash(repo, number, &hash).await?;
         self.store
             .set_epic(repo, number, &epic.key, &epic.url)
             .await?;
@@ -213,7 +227,11 @@ impl<T: Tracker + 'static> Engine<T> {
     }
 
     /// Renders the tracking comment from the stored state and edits it in place (or creates it).
-    async fn refresh_tracking(&self, repo: &str, number: u64) -> Result<(), EngineError> {
+    pub(crate) async fn refresh_tracking(
+        &self,
+        repo: &str,
+        number: u64,
+    ) -> Result<(), EngineError> {
         let Some(record) = self.store.get_concern(repo, number).await? else {
             return Ok(());
         };
@@ -256,7 +274,9 @@ impl<T: Tracker + 'static> Engine<T> {
                     key: l.story_key.clone(),
                     url: l.story_url.clone(),
                     team: Some(l.team.clone()),
-                    ..Default::default()
+                    status: l.state.status.clone(),
+                    assignee: l.state.assignee.clone(),
+                    sprint: l.state.sprint.clone(),
                 })
                 .collect(),
             pending_teams: if stage.is_accepted() {
@@ -270,7 +290,7 @@ impl<T: Tracker + 'static> Engine<T> {
                 Vec::new()
             },
             last_error: record.last_error.clone(),
-            results: None,
+            results: record.results.clone(),
         };
         let body = tracking::render(&view);
         if let Some(id) = record.tracking_comment_id {

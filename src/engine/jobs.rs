@@ -34,6 +34,37 @@ pub enum Job {
         number: u64,
         stories: bool,
     },
+    /// Re-read the epic and stories and make GitHub show what they say.
+    SyncFromTracker { repo: String, number: u64 },
+    /// Carry a change made on the GitHub issue over to the tracker.
+    FollowIssue {
+        repo: String,
+        number: u64,
+        change: IssueChange,
+    },
+    /// Record before/after results and copy them to the epic.
+    RecordResults {
+        repo: String,
+        number: u64,
+        text: String,
+        by: String,
+    },
+    /// Compare both sides of one concern and repair whatever drifted.
+    Reconcile { repo: String, number: u64 },
+}
+
+/// A change on the GitHub issue that the tracker follows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IssueChange {
+    /// Closed as not planned: the epic and open stories move to the not-planned status.
+    ClosedNotPlanned,
+    /// Reopened: what the close moved comes back.
+    Reopened,
+    /// Title or answers edited: the epic's summary and description follow.
+    Edited,
+    /// Assignees changed: the epic's assignee follows through `[users]`.
+    Assignees,
 }
 
 impl Job {
@@ -45,6 +76,10 @@ impl Job {
             Job::CloseNotPlanned { .. } => "close_not_planned",
             Job::Tracking { .. } => "tracking",
             Job::Materialize { .. } => "materialize",
+            Job::SyncFromTracker { .. } => "sync_from_tracker",
+            Job::FollowIssue { .. } => "follow_issue",
+            Job::RecordResults { .. } => "record_results",
+            Job::Reconcile { .. } => "reconcile",
         }
     }
 
@@ -55,7 +90,11 @@ impl Job {
             | Job::Reply { repo, number, .. }
             | Job::CloseNotPlanned { repo, number }
             | Job::Tracking { repo, number }
-            | Job::Materialize { repo, number, .. } => (repo, *number),
+            | Job::Materialize { repo, number, .. }
+            | Job::SyncFromTracker { repo, number }
+            | Job::FollowIssue { repo, number, .. }
+            | Job::RecordResults { repo, number, .. }
+            | Job::Reconcile { repo, number } => (repo, *number),
         }
     }
 }
@@ -66,6 +105,16 @@ pub struct KeyedJob {
     /// Unique per intended write, e.g. `epic:acme/x#12`.
     pub key: String,
     pub job: Job,
+}
+
+impl KeyedJob {
+    /// A job with its idempotency key.
+    pub fn new(key: impl Into<String>, job: Job) -> Self {
+        Self {
+            key: key.into(),
+            job,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -99,6 +148,25 @@ mod tests {
                 repo: "a/b".into(),
                 number: 1,
                 stories: true,
+            },
+            Job::SyncFromTracker {
+                repo: "a/b".into(),
+                number: 1,
+            },
+            Job::FollowIssue {
+                repo: "a/b".into(),
+                number: 1,
+                change: IssueChange::ClosedNotPlanned,
+            },
+            Job::RecordResults {
+                repo: "a/b".into(),
+                number: 1,
+                text: "p99 2s → 1s".into(),
+                by: "alice".into(),
+            },
+            Job::Reconcile {
+                repo: "a/b".into(),
+                number: 1,
             },
         ];
         for job in jobs {

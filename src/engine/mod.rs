@@ -6,23 +6,28 @@
 //! with marking the delivery done. The *outbox* task runs due jobs; each job is idempotent
 //! (label changes, marker-checked comments, marker-checked tracker creates), so running one
 //! again after a crash is safe. Both wake on a `Notify` and also tick, so a retry scheduled
-//! for later is picked up without a new event.
+//! for later is picked up without a new event. A third task polls the tracker for issues
+//! updated since its cursor (JQL `updated >=`) and, less often, enqueues a reconcile of every
+//! concern: together they repair whatever lost webhooks left behind.
 
+mod backfill;
 mod describe;
 mod error;
 mod execute;
 mod jobs;
 mod plan;
 mod process;
+mod sync;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::{Notify, watch};
 
+pub use backfill::{BackfillItem, BackfillSummary};
 pub use describe::{epic_marker, story_marker};
 pub use error::EngineError;
-pub use jobs::{Job, KeyedJob};
+pub use jobs::{IssueChange, Job, KeyedJob};
 
 use crate::concern::form::IssueForm;
 use crate::config::Config;
@@ -37,6 +42,18 @@ pub const IDLE_TICK: Duration = Duration::from_millis(500);
 /// Deliveries and jobs taken per round; bounds one transaction and one claim.
 const BATCH: u32 = 50;
 
+/// The identities the daemon writes as, so their events are recognised as its own.
+#[derive(Debug, Clone)]
+pub struct OwnAccounts {
+    /// GitHub login.
+    pub github: String,
+    /// Tracker account (Jira accountId on Cloud, username on Data Center).
+    pub tracker: String,
+}
+
+/// The store cursor of the tracker poll: the newest `updated` seen (ms).
+const TRACKER_CURSOR: &str = "tracker-updated";
+
 /// Everything the loops need, shared between them.
 pub struct Engine<T> {
     pub(crate) store: Store,
@@ -46,6 +63,8 @@ pub struct Engine<T> {
     pub(crate) form: IssueForm,
     /// The daemon's own login: events it caused are not reacted to.
     pub(crate) bot_login: String,
+    /// The daemon's own tracker account: Jira webhooks it caused are not reacted to.
+    pub(crate) tracker_account: String,
     /// Woken when new deliveries are stored or jobs enqueued.
     pub(crate) wake: Arc<Notify>,
 }
@@ -58,7 +77,7 @@ impl<T: Tracker + 'static> Engine<T> {
         tracker: T,
         config: Arc<Config>,
         form: IssueForm,
-        bot_login: String,
+        accounts: OwnAccounts,
         wake: Arc<Notify>,
     ) -> Self {
         Self {
@@ -67,8 +86,100 @@ impl<T: Tracker + 'static> Engine<T> {
             tracker,
             config,
             form,
-            bot_login,
+            bot_login: accounts.github,
+            tracker_account: accounts.tracker,
             wake,
+        }
+    }
+
+    /// Enqueues a reconcile of every concern the store knows; returns how many. Each job
+    /// compares both sides of its concern and repairs what drifted.
+    pub async fn reconcile_pass(&self) -> Result<usize, EngineError> {
+        let pass = crate::store::now_ms();
+        let mut concerns = self.store.linked_concerns().await?;
+        let undecided = [
+            crate::council::Stage::NeedsInfo,
+            crate::council::Stage::Ready,
+        ]
+        .map(|s| s.as_str());
+        concerns.extend(self.store.concerns_in_stage(&undecided).await?);
+        let mut queued = 0;
+        for c in &concerns {
+            let job = Job::Reconcile {
+                repo: c.repo.clone(),
+                number: c.number,
+            };
+            let payload = serde_json::to_value(&job).map_err(|e| EngineError::Decode {
+                what: "job",
+                reason: e.to_string(),
+            })?;
+            if self
+                .store
+                .enqueue(
+                    &format!("reconcile:{}#{}:{pass}", c.repo, c.number),
+                    job.kind(),
+                    &payload,
+                )
+                .await?
+            {
+                queued += 1;
+            }
+        }
+        tracing::info!(concerns = queued, "reconcile pass queued");
+        Ok(queued)
+    }
+
+    /// Asks the tracker for the concern issues updated since the cursor and enqueues a sync
+    /// of each concern they belong to; moves the cursor. Returns how many syncs it queued.
+    pub async fn poll_tracker(&self) -> Result<usize, EngineError> {
+        let now = crate::store::now_ms();
+        let Some(since) = self.store.get_cursor(TRACKER_CURSOR).await? else {
+            // First start: webhooks and reconcile cover the past; poll from now on.
+            self.store.set_cursor(TRACKER_CURSOR, now).await?;
+            return Ok(0);
+        };
+        let updated = self.tracker.updated_since(since).await?;
+        let mut queued = 0;
+        let mut newest = since;
+        for t in &updated {
+            newest = newest.max(t.updated_ms);
+            if let Some((repo, number)) = self.store.concern_for_tracker_key(&t.key).await? {
+                let job = Job::SyncFromTracker {
+                    repo: repo.clone(),
+                    number,
+                };
+                let payload = serde_json::to_value(&job).map_err(|e| EngineError::Decode {
+                    what: "job",
+                    reason: e.to_string(),
+                })?;
+                let key = format!("sync:{repo}#{number}:poll:{}:{}", t.key, t.updated_ms);
+                if self.store.enqueue(&key, job.kind(), &payload).await? {
+                    queued += 1;
+                }
+            }
+        }
+        self.store.set_cursor(TRACKER_CURSOR, newest).await?;
+        Ok(queued)
+    }
+
+    /// Runs due outbox jobs until none is left due (for `reconcile --once`); gives up after
+    /// `deadline` so a job that keeps failing cannot hang the command.
+    pub async fn drain(&self, deadline: std::time::Instant) -> Result<(), EngineError> {
+        loop {
+            let ran = self.run_due_jobs().await?;
+            if ran == 0 && self.store.pending_count().await? == 0 {
+                return Ok(());
+            }
+            if std::time::Instant::now() >= deadline {
+                return Err(EngineError::Invalid(format!(
+                    "{} write(s) still pending when the time ran out",
+                    self.store.pending_count().await?
+                )));
+            }
+            if ran == 0 {
+                // Only retries scheduled for later remain: wait for the earliest tick.
+                tokio::time::sleep(IDLE_TICK).await;
+            }
         }
     }
 
@@ -101,6 +212,7 @@ impl<T: Tracker + 'static> Engine<T> {
         let outbox = {
             let me = self.clone();
             let mut stop = stop.clone();
+            let outbox_wake = outbox_wake.clone();
             async move {
                 while !*stop.borrow() {
                     match me.run_due_jobs().await {
@@ -116,7 +228,30 @@ impl<T: Tracker + 'static> Engine<T> {
                 }
             }
         };
-        tokio::join!(inbox, outbox);
+        let periodic = {
+            let me = self.clone();
+            let mut stop = stop.clone();
+            let outbox_wake = outbox_wake.clone();
+            async move {
+                let mut poll = tokio::time::interval(me.config.sync.poll_interval);
+                let mut reconcile = tokio::time::interval(me.config.sync.reconcile_interval);
+                poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                reconcile.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                while !*stop.borrow() {
+                    let result = tokio::select! {
+                        _ = poll.tick() => me.poll_tracker().await,
+                        _ = reconcile.tick() => me.reconcile_pass().await,
+                        _ = stop.changed() => Ok(0),
+                    };
+                    match result {
+                        Ok(n) if n > 0 => outbox_wake.notify_one(),
+                        Ok(_) => {}
+                        Err(e) => tracing::warn!(error = %e, "periodic sync round failed"),
+                    }
+                }
+            }
+        };
+        tokio::join!(inbox, outbox, periodic);
         tracing::info!("engine stopped");
     }
 }

@@ -1,23 +1,60 @@
-//! The inbox side: one stored delivery → a council decision → a transaction.
+//! The inbox side: one stored delivery → a council decision (and the sync jobs it cues) →
+//! one transaction with the delivery.
 
 use std::collections::BTreeSet;
 
-use super::plan::plan;
+use super::jobs::{IssueChange, Job, KeyedJob};
+use super::plan::{digest, plan};
 use super::{BATCH, Engine, EngineError};
 use crate::concern::{self, criteria};
 use crate::config::CouncilMembers;
-use crate::council::{self, Rules, Snapshot, Stage, Trigger};
-use crate::github::client::IssueState;
-use crate::github::webhook::events::{self, GithubEvent, IssuesAction, IssuesEvent};
-use crate::store::{self, Delivery, QueuedWrite, StageUpdate};
+use crate::council::{self, Decision, Rules, Snapshot, Stage, Trigger};
+use crate::github::client::{Issue, IssueState, StateReason};
+use crate::github::webhook::events::{
+    self, CommentAction, GithubEvent, IssueCommentEvent, IssuesAction, IssuesEvent,
+};
+use crate::store::{self, Delivery, QueuedWrite, Source, StageUpdate};
 use crate::tracker::Tracker;
+use crate::tracker::jira::webhook as jira_webhook;
+
+/// What a delivery is about once decoded: an issue, and what happened to it.
+struct IssueCue<'a> {
+    repo: &'a str,
+    number: u64,
+    /// Identifies the event itself (not its delivery): distinct deliveries of one event
+    /// plan the same job keys.
+    event_key: String,
+    trigger: Option<Trigger>,
+    follow: Option<IssueChange>,
+}
+
+/// The outbox rows of `jobs`, ready for a transaction.
+fn queued(jobs: &[KeyedJob]) -> Result<Vec<QueuedWrite<'_>>, EngineError> {
+    jobs.iter()
+        .map(|k| {
+            let payload = serde_json::to_value(&k.job).map_err(|e| EngineError::Decode {
+                what: "job",
+                reason: e.to_string(),
+            })?;
+            Ok(QueuedWrite {
+                idem_key: &k.key,
+                kind: k.job.kind(),
+                payload,
+            })
+        })
+        .collect()
+}
 
 impl<T: Tracker + 'static> Engine<T> {
     /// Handles every pending delivery, oldest first. Returns how many were handled.
     pub(crate) async fn process_pending(&self) -> Result<usize, EngineError> {
         let batch = self.store.pending_deliveries(BATCH).await?;
         for delivery in &batch {
-            match self.process_one(delivery).await {
+            let outcome = match delivery.source {
+                Source::Github => self.process_github(delivery).await,
+                Source::Jira => self.process_jira(delivery).await,
+            };
+            match outcome {
                 Ok(()) => {}
                 Err(e) if e.is_transient() => {
                     tracing::warn!(delivery = %delivery.delivery_id, error = %e, "delivery will be retried");
@@ -36,24 +73,133 @@ impl<T: Tracker + 'static> Engine<T> {
         Ok(batch.len())
     }
 
-    async fn process_one(&self, delivery: &Delivery) -> Result<(), EngineError> {
+    async fn done(&self, seq: i64) -> Result<(), EngineError> {
+        Ok(self.store.finish_delivery(seq, Ok(())).await?)
+    }
+
+    async fn process_github(&self, delivery: &Delivery) -> Result<(), EngineError> {
         let event = events::decode(&delivery.event, &delivery.payload).map_err(|e| {
             EngineError::Decode {
                 what: "delivery",
                 reason: e.to_string(),
             }
         })?;
-        let GithubEvent::Issues(event) = event else {
-            return Ok(self.store.finish_delivery(delivery.seq, Ok(())).await?);
-        };
-        if event.sender == self.bot_login {
-            // Our own write coming back: never react to it (no echo loops).
-            return Ok(self.store.finish_delivery(delivery.seq, Ok(())).await?);
+        match event {
+            // Our own writes coming back are never reacted to (no echo loops).
+            GithubEvent::Issues(e) if e.sender != self.bot_login => {
+                self.on_issues_event(delivery.seq, &e).await
+            }
+            GithubEvent::IssueComment(c)
+                if c.sender != self.bot_login && c.action == CommentAction::Created =>
+            {
+                self.on_comment(delivery.seq, &c).await
+            }
+            _ => self.done(delivery.seq).await,
         }
-        let Some(trigger) = self.trigger_for(&event).await? else {
-            return Ok(self.store.finish_delivery(delivery.seq, Ok(())).await?);
+    }
+
+    async fn on_issues_event(&self, seq: i64, event: &IssuesEvent) -> Result<(), EngineError> {
+        let trigger = self.trigger_for(event).await?;
+        let follow = match event.action {
+            IssuesAction::Closed => Some(IssueChange::ClosedNotPlanned),
+            IssuesAction::Reopened => Some(IssueChange::Reopened),
+            IssuesAction::Edited => Some(IssueChange::Edited),
+            IssuesAction::Assigned | IssuesAction::Unassigned => Some(IssueChange::Assignees),
+            _ => None,
         };
-        self.decide_and_commit(delivery.seq, &event, trigger).await
+        if trigger.is_none() && follow.is_none() {
+            return self.done(seq).await;
+        }
+        let cue = IssueCue {
+            repo: &event.repo,
+            number: event.issue.number,
+            event_key: format!(
+                "{}:{}:{}:{}",
+                event.action.as_str(),
+                event.label.as_deref().unwrap_or(""),
+                event.sender,
+                event.issue.updated_at
+            ),
+            trigger,
+            follow,
+        };
+        self.decide_and_commit(Some(seq), cue).await
+    }
+
+    /// `/results …` from anyone but the daemon records the concern's results.
+    async fn on_comment(&self, seq: i64, c: &IssueCommentEvent) -> Result<(), EngineError> {
+        let body = c.comment_body.trim_start();
+        let is_results = body
+            .get(..8)
+            .is_some_and(|p| p.eq_ignore_ascii_case("/results"));
+        let text = body.get(8..).unwrap_or("").trim();
+        if !is_results || text.is_empty() {
+            return self.done(seq).await;
+        }
+        let Some(record) = self.store.get_concern(&c.repo, c.issue.number).await? else {
+            return self.done(seq).await;
+        };
+        let syncing = record.stage.parse::<Stage>().is_ok_and(Stage::is_syncing);
+        if !syncing {
+            return self.done(seq).await;
+        }
+        let job = KeyedJob::new(
+            format!("results:{}#{}:{}", c.repo, c.issue.number, c.comment_id),
+            Job::RecordResults {
+                repo: c.repo.clone(),
+                number: c.issue.number,
+                text: text.to_owned(),
+                by: c.sender.clone(),
+            },
+        );
+        Ok(self
+            .store
+            .commit_decision(Some(seq), None, None, &queued(std::slice::from_ref(&job))?)
+            .await?)
+    }
+
+    /// A Jira webhook is a cue to re-read the concern it touches; the daemon's own changes
+    /// coming back are dropped here.
+    async fn process_jira(&self, delivery: &Delivery) -> Result<(), EngineError> {
+        let event = jira_webhook::decode(&delivery.payload).map_err(|e| EngineError::Decode {
+            what: "Jira delivery",
+            reason: e.to_string(),
+        })?;
+        if !event.is_relevant()
+            || event.user_account.as_deref() == Some(self.tracker_account.as_str())
+        {
+            return self.done(delivery.seq).await;
+        }
+        let concerns = match &event.issue_key {
+            Some(key) => self
+                .store
+                .concern_for_tracker_key(key)
+                .await?
+                .into_iter()
+                .collect(),
+            // Sprint events name no issue: every concern in flight may show the sprint.
+            None => self
+                .store
+                .linked_concerns()
+                .await?
+                .into_iter()
+                .filter(|c| c.stage.parse::<Stage>().is_ok_and(Stage::is_syncing))
+                .map(|c| (c.repo, c.number))
+                .collect::<Vec<_>>(),
+        };
+        let jobs: Vec<KeyedJob> = concerns
+            .into_iter()
+            .map(|(repo, number)| {
+                KeyedJob::new(
+                    format!("sync:{repo}#{number}:jira:{}", delivery.delivery_id),
+                    Job::SyncFromTracker { repo, number },
+                )
+            })
+            .collect();
+        Ok(self
+            .store
+            .commit_decision(Some(delivery.seq), None, None, &queued(&jobs)?)
+            .await?)
     }
 
     /// The council trigger of an issues event, if it is one the council cares about.
@@ -92,19 +238,36 @@ impl<T: Tracker + 'static> Engine<T> {
         }
     }
 
+    /// Re-runs the criteria check of an undecided concern (reconcile, when the edit's
+    /// webhook was lost).
+    pub(crate) async fn recheck(&self, repo: &str, number: u64) -> Result<(), EngineError> {
+        let issue = self.github.get_issue(repo, number).await?;
+        let cue = IssueCue {
+            repo,
+            number,
+            event_key: format!("recheck:{}", issue.updated_at.timestamp_millis()),
+            trigger: Some(Trigger::BodyChecked),
+            follow: None,
+        };
+        self.decide_and_commit(None, cue).await
+    }
+
+    /// Decides on the issue as it is now and commits stage, decision and jobs together with
+    /// the delivery (`seq`), if any.
     async fn decide_and_commit(
         &self,
-        seq: i64,
-        event: &IssuesEvent,
-        trigger: Trigger,
+        seq: Option<i64>,
+        cue: IssueCue<'_>,
     ) -> Result<(), EngineError> {
-        let repo = event.repo.as_str();
-        let number = event.issue.number;
+        let (repo, number) = (cue.repo, cue.number);
         // The webhook is a cue; the issue as it is now is the truth.
         let issue = self.github.get_issue(repo, number).await?;
         let labels: BTreeSet<String> = issue.labels.iter().cloned().collect();
         if !labels.contains(&self.config.labels.concern) {
-            return Ok(self.store.finish_delivery(seq, Ok(())).await?);
+            if let Some(seq) = seq {
+                self.done(seq).await?;
+            }
+            return Ok(());
         }
         let record = self.store.get_concern(repo, number).await?;
         let stage = match &record {
@@ -116,31 +279,35 @@ impl<T: Tracker + 'static> Engine<T> {
             None => None,
         };
         let parsed = concern::parse(issue.body.as_deref().unwrap_or(""), &self.form);
-        let report = criteria::check_with_form(&parsed, &self.config.criteria, &self.form);
-        let snap = Snapshot {
-            stage,
-            labels: &labels,
-            open: issue.state == IssueState::Open,
-            criteria_complete: report.is_complete(),
+        let decision = match &cue.trigger {
+            Some(trigger) => {
+                let report = criteria::check_with_form(&parsed, &self.config.criteria, &self.form);
+                let snap = Snapshot {
+                    stage,
+                    labels: &labels,
+                    open: issue.state == IssueState::Open,
+                    criteria_complete: report.is_complete(),
+                };
+                let rules = Rules {
+                    labels: &self.config.labels,
+                    two_step: self.config.council.two_step,
+                };
+                council::decide(&snap, trigger, &rules)
+            }
+            None => Decision {
+                stage,
+                actions: Vec::new(),
+            },
         };
-        let rules = Rules {
-            labels: &self.config.labels,
-            two_step: self.config.council.two_step,
-        };
-        let decision = council::decide(&snap, &trigger, &rules);
-        let event_key = format!(
-            "{:?}:{}:{}:{}",
-            event.action,
-            event.label.as_deref().unwrap_or(""),
-            event.sender,
-            event.issue.updated_at
-        );
-        let planned = plan(repo, number, &event_key, &decision);
-        tracing::info!(
-            repo, number, trigger = ?trigger, stage = ?planned.stage, jobs = planned.jobs.len(), "decided"
-        );
+        let mut planned = plan(repo, number, &cue.event_key, &decision);
+        if let Some(stage) = stage.filter(|s| s.is_accepted()) {
+            planned
+                .jobs
+                .extend(self.followups(repo, number, stage, &cue, &issue, &parsed));
+        }
+        tracing::info!(repo, number, trigger = ?cue.trigger, follow = ?cue.follow, stage = ?planned.stage, jobs = planned.jobs.len(), "decided");
         // A concern never seen and not moved by this event stays unrecorded.
-        let stage = planned.stage.map(|stage| StageUpdate {
+        let stage_update = planned.stage.map(|stage| StageUpdate {
             repo,
             number,
             issue_id: issue.id,
@@ -150,25 +317,63 @@ impl<T: Tracker + 'static> Engine<T> {
             .decision
             .as_ref()
             .map(|(kind, actor)| (store_kind(*kind), actor.as_str()));
-        let writes = planned
-            .jobs
-            .iter()
-            .map(|k| {
-                let payload = serde_json::to_value(&k.job).map_err(|e| EngineError::Decode {
-                    what: "job",
-                    reason: e.to_string(),
-                })?;
-                Ok(QueuedWrite {
-                    idem_key: &k.key,
-                    kind: k.job.kind(),
-                    payload,
-                })
-            })
-            .collect::<Result<Vec<_>, EngineError>>()?;
         self.store
-            .commit_decision(seq, stage.as_ref(), decided, &writes)
+            .commit_decision(seq, stage_update.as_ref(), decided, &queued(&planned.jobs)?)
             .await?;
         Ok(())
+    }
+
+    /// Jobs that carry a GitHub-side change of an accepted concern over to the tracker.
+    fn followups(
+        &self,
+        repo: &str,
+        number: u64,
+        stage: Stage,
+        cue: &IssueCue<'_>,
+        issue: &Issue,
+        parsed: &concern::Concern,
+    ) -> Vec<KeyedJob> {
+        let mut jobs = Vec::new();
+        let event = digest(&cue.event_key);
+        let follow = match cue.follow {
+            // A close as completed is the daemon's own doing or the author's: only
+            // "not planned" moves the tracker.
+            Some(IssueChange::ClosedNotPlanned)
+                if issue.state_reason != Some(StateReason::NotPlanned) =>
+            {
+                None
+            }
+            other => other,
+        };
+        if let Some(change) = follow {
+            jobs.push(KeyedJob::new(
+                format!("follow:{repo}#{number}:{event}"),
+                Job::FollowIssue {
+                    repo: repo.into(),
+                    number,
+                    change,
+                },
+            ));
+        }
+        if cue.follow == Some(IssueChange::Edited)
+            && stage.is_syncing()
+            && let Some(results) = parsed
+                .results
+                .as_deref()
+                .map(str::trim)
+                .filter(|r| !r.is_empty())
+        {
+            jobs.push(KeyedJob::new(
+                format!("results:{repo}#{number}:body:{}", digest(results)),
+                Job::RecordResults {
+                    repo: repo.into(),
+                    number,
+                    text: results.to_owned(),
+                    by: issue.author.clone(),
+                },
+            ));
+        }
+        jobs
     }
 }
 

@@ -236,6 +236,7 @@ impl Sandbox {
         Ok(SandboxHandle {
             addr,
             base_url,
+            jira: opts.jira.clone(),
             feed: opts.feed,
             hub,
             faults,
@@ -252,6 +253,7 @@ pub struct SandboxHandle {
     /// The bound address.
     pub addr: SocketAddr,
     base_url: String,
+    jira: Arc<JiraSandbox>,
     feed: ChangeFeed,
     hub: Arc<GithubHub>,
     faults: Arc<Faults>,
@@ -269,6 +271,11 @@ impl SandboxHandle {
     /// The change counter (the same one the options carried).
     pub fn feed(&self) -> ChangeFeed {
         self.feed.clone()
+    }
+
+    /// The Jira half's state (webhook targets, people), for the embedding daemon.
+    pub fn jira(&self) -> Arc<JiraSandbox> {
+        self.jira.clone()
     }
 
     /// The GitHub half's state, for in-process inspection.

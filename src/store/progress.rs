@@ -34,7 +34,7 @@ impl Store {
     /// writes are queued. Either way nothing is lost or done twice.
     pub async fn commit_decision(
         &self,
-        seq: i64,
+        seq: Option<i64>,
         stage: Option<&StageUpdate<'_>>,
         decision: Option<(DecisionKind, &str)>,
         writes: &[QueuedWrite<'_>],
@@ -42,10 +42,11 @@ impl Store {
         let now = now_ms();
         let mut tx = self.pool().begin().await?;
         // The first statement writes, so SQLite takes the write lock at once (busy_timeout
-        // applies) instead of failing a read-to-write upgrade.
+        // applies) instead of failing a read-to-write upgrade. Without a delivery (a
+        // reconcile pass), no row matches `seq = -1` and the statement only takes the lock.
         sqlx::query("UPDATE deliveries SET processed_at = $1, attempts = attempts + 1, last_error = NULL WHERE seq = $2")
             .bind(now)
-            .bind(seq)
+            .bind(seq.unwrap_or(-1))
             .execute(&mut *tx)
             .await?;
         if let Some(s) = stage {
@@ -305,7 +306,7 @@ mod tests {
         for d in &pending {
             store
                 .commit_decision(
-                    d.seq,
+                    Some(d.seq),
                     Some(&stage),
                     Some((DecisionKind::Accept, "carol")),
                     std::slice::from_ref(&write),
@@ -380,7 +381,7 @@ mod tests {
             stage: "stories-created",
         };
         store
-            .commit_decision(seq, Some(&stage), None, &[])
+            .commit_decision(Some(seq), Some(&stage), None, &[])
             .await
             .expect("commit");
         store

@@ -1,0 +1,449 @@
+//! The two-way sync after the stories exist: tracker → GitHub (statuses, sprints, done,
+//! results) and GitHub → tracker (closed as not planned, reopened, edits, assignees).
+//!
+//! Every step reads both sides as they are now and writes only what differs, so a webhook
+//! that arrives late, twice, or for the daemon's own write does no harm; and the daemon's
+//! own writes coming back (its GitHub login, its Jira account) are not even looked at.
+
+use std::collections::{BTreeSet, HashMap};
+
+use super::describe::{IssueFacts, epic_request};
+use super::jobs::IssueChange;
+use super::plan::digest;
+use super::{Engine, EngineError};
+use crate::concern;
+use crate::config::{Owner, Progress};
+use crate::council::sync::{ItemState, SyncAction, SyncInput, tracker_to_github};
+use crate::council::tracking::{self, render_reply};
+use crate::council::{Reply, Stage};
+use crate::github::client::{Issue, IssueState, StateReason};
+use crate::store::{self, ConcernRow, StoryState, now_ms};
+use crate::tracker::{TrackedIssue, Tracker};
+
+/// Rounds of decide-and-apply in one sync: moving the epic to done makes closing the issue
+/// due, which the next round does (the tracker's echo of our own move is ignored, so it
+/// would not come back as a cue).
+const SYNC_ROUNDS: usize = 3;
+
+/// The stages the sync may move between (never back to a decision stage).
+const SYNC_STAGES: [Stage; 5] = [
+    Stage::StoriesCreated,
+    Stage::InProgress,
+    Stage::Done,
+    Stage::ResultsRequested,
+    Stage::ResultsPresented,
+];
+
+fn sprint_text(t: &TrackedIssue) -> Option<String> {
+    t.sprint
+        .as_ref()
+        .map(|s| format!("{} ({})", s.name, s.state))
+}
+
+fn parse_stage(record: &ConcernRow) -> Result<Stage, EngineError> {
+    record
+        .stage
+        .parse()
+        .map_err(|e: crate::council::UnknownStage| EngineError::Invalid(e.to_string()))
+}
+
+impl<T: Tracker + 'static> Engine<T> {
+    fn item(&self, team: Option<String>, t: &TrackedIssue) -> ItemState {
+        ItemState {
+            team,
+            key: t.key.clone(),
+            status: t.status.clone(),
+            progress: self.config.sync.progress(&t.status, &t.status_category),
+            assignee: t.assignee.clone(),
+            sprint: t.sprint.as_ref().map(|s| (s.name.clone(), s.state.clone())),
+        }
+    }
+
+    /// The concern's epic and stories as the tracker has them now.
+    async fn tracked(
+        &self,
+        record: &ConcernRow,
+    ) -> Result<Option<(TrackedIssue, Vec<(String, TrackedIssue)>)>, EngineError> {
+        let Some(epic_key) = record.epic_key.clone() else {
+            return Ok(None);
+        };
+        let links = self.store.story_links(&record.repo, record.number).await?;
+        let mut keys = vec![epic_key.clone()];
+        keys.extend(links.iter().map(|l| l.story_key.clone()));
+        let mut fetched: HashMap<String, TrackedIssue> = self
+            .tracker
+            .fetch(&keys)
+            .await?
+            .into_iter()
+            .map(|t| (t.key.clone(), t))
+            .collect();
+        let Some(epic) = fetched.remove(&epic_key) else {
+            return Err(EngineError::Invalid(format!(
+                "the epic {epic_key} is gone from the tracker"
+            )));
+        };
+        let stories = links
+            .into_iter()
+            .filter_map(|l| fetched.remove(&l.story_key).map(|t| (l.team, t)))
+            .collect();
+        Ok(Some((epic, stories)))
+    }
+
+    /// Makes GitHub show what the tracker says; records what it saw.
+    pub(crate) async fn sync_from_tracker(
+        &self,
+        repo: &str,
+        number: u64,
+    ) -> Result<(), EngineError> {
+        let Some(record) = self.store.get_concern(repo, number).await? else {
+            return Ok(());
+        };
+        if !parse_stage(&record)?.is_syncing() {
+            return Ok(());
+        }
+        let Some((epic_t, stories_t)) = self.tracked(&record).await? else {
+            return Ok(());
+        };
+        let mut tracking_changed = false;
+        let links = self.store.story_links(repo, number).await?;
+        for (team, t) in &stories_t {
+            let state = StoryState {
+                status: Some(t.status.clone()),
+                status_category: Some(t.status_category.clone()),
+                assignee: t.assignee.clone(),
+                sprint: sprint_text(t),
+                updated_ms: Some(t.updated_ms),
+            };
+            let before = links.iter().find(|l| &l.team == team);
+            if before.is_none_or(|l| {
+                l.state.status != state.status
+                    || l.state.assignee != state.assignee
+                    || l.state.sprint != state.sprint
+            }) {
+                tracking_changed = true;
+                self.store
+                    .update_story_state(repo, number, team, &state)
+                    .await?;
+            }
+        }
+        let mut epic = self.item(None, &epic_t);
+        let stories: Vec<ItemState> = stories_t
+            .iter()
+            .map(|(team, t)| self.item(Some(team.clone()), t))
+            .collect();
+        let issue = self.github.get_issue(repo, number).await?;
+        let mut labels: BTreeSet<String> = issue.labels.iter().cloned().collect();
+        let mut open = issue.state == IssueState::Open;
+        let closed_not_planned = record.issue_state == Some(store::IssueState::ClosedNotPlanned)
+            || (!open && issue.state_reason == Some(StateReason::NotPlanned));
+        let mut stage = parse_stage(&record)?;
+        let mut refresh = false;
+        for _ in 0..SYNC_ROUNDS {
+            let input = SyncInput {
+                stage,
+                labels: &labels,
+                issue_open: open,
+                closed_not_planned,
+                epic: &epic,
+                stories: &stories,
+                results_recorded: record.results.is_some(),
+                epic_done_status: &self.config.sync.epic_done_status,
+                request_results: self.config.sync.request_results,
+            };
+            let decision = tracker_to_github(&input, &self.config.labels, tracking_changed);
+            tracing::debug!(repo, number, stories = ?stories, epic = ?epic, actions = ?decision.actions, "sync decision");
+            tracking_changed = false;
+            let mut wrote = false;
+            for action in &decision.actions {
+                match action {
+                    SyncAction::AddLabels(add) => {
+                        self.github.add_labels(repo, number, add).await?;
+                        labels.extend(add.iter().cloned());
+                        wrote = true;
+                    }
+                    SyncAction::RemoveLabels(remove) => {
+                        for l in remove {
+                            self.github.remove_label(repo, number, l).await?;
+                            labels.remove(l);
+                        }
+                        wrote = true;
+                    }
+                    SyncAction::MoveEpic(status) => {
+                        self.tracker.move_to(&epic.key, status).await?;
+                        epic.status = status.clone();
+                        epic.progress = Progress::Done;
+                        wrote = true;
+                    }
+                    SyncAction::CloseCompleted => {
+                        self.github
+                            .close_issue(repo, number, StateReason::Completed)
+                            .await?;
+                        self.store
+                            .set_issue_state(repo, number, store::IssueState::Closed)
+                            .await?;
+                        open = false;
+                        wrote = true;
+                    }
+                    SyncAction::RequestResults => {
+                        let reply = Reply::ResultsRequested {
+                            author: issue.author.clone(),
+                        };
+                        self.reply_once(repo, number, "results-request", &reply)
+                            .await?;
+                        wrote = true;
+                    }
+                    SyncAction::RefreshTracking => refresh = true,
+                }
+            }
+            if decision.stage != stage {
+                let from = SYNC_STAGES.map(Stage::as_str);
+                self.store
+                    .set_stage(repo, number, decision.stage.as_str(), &from)
+                    .await?;
+                stage = decision.stage;
+            }
+            if !wrote {
+                break;
+            }
+        }
+        let progress = crate::council::sync::overall(&stories);
+        self.store.set_progress(repo, number, progress).await?;
+        if refresh {
+            self.refresh_tracking(repo, number).await?;
+        }
+        Ok(())
+    }
+
+    /// Posts a reply unless one with the same marker exists (a retry after a lost answer).
+    async fn reply_once(
+        &self,
+        repo: &str,
+        number: u64,
+        key: &str,
+        reply: &Reply,
+    ) -> Result<(), EngineError> {
+        let marker = tracking::reply_marker(key);
+        let comments = self.github.list_comments(repo, number).await?;
+        if !comments.iter().any(|c| c.body.contains(&marker)) {
+            self.github
+                .create_comment(repo, number, &render_reply(reply, key))
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Carries a change of the GitHub issue over to the epic and stories.
+    pub(crate) async fn follow_issue(
+        &self,
+        repo: &str,
+        number: u64,
+        change: IssueChange,
+    ) -> Result<(), EngineError> {
+        let Some(record) = self.store.get_concern(repo, number).await? else {
+            return Ok(());
+        };
+        if record.epic_key.is_none() || !parse_stage(&record)?.is_accepted() {
+            return Ok(());
+        }
+        let issue = self.github.get_issue(repo, number).await?;
+        match change {
+            IssueChange::ClosedNotPlanned => self.follow_not_planned(&record, &issue).await?,
+            IssueChange::Reopened => self.follow_reopened(&record, &issue).await?,
+            IssueChange::Edited => self.follow_edit(&record, &issue).await?,
+            IssueChange::Assignees => self.follow_assignees(&record, &issue).await?,
+        }
+        self.refresh_tracking(repo, number).await
+    }
+
+    async fn follow_not_planned(
+        &self,
+        record: &ConcernRow,
+        issue: &Issue,
+    ) -> Result<(), EngineError> {
+        let closed_now = issue.state == IssueState::Closed
+            && issue.state_reason == Some(StateReason::NotPlanned);
+        if !closed_now || record.issue_state == Some(store::IssueState::ClosedNotPlanned) {
+            return Ok(());
+        }
+        let Some((epic, stories)) = self.tracked(record).await? else {
+            return Ok(());
+        };
+        let target = &self.config.sync.not_planned_status;
+        for t in stories.iter().map(|(_, t)| t).chain(std::iter::once(&epic)) {
+            if self.config.sync.progress(&t.status, &t.status_category) != Progress::Done {
+                self.tracker.move_to(&t.key, target).await?;
+            }
+        }
+        let note = format!(
+            "The SRE concern [{}#{}]({}) was closed as not planned on GitHub, so its open work moved to {target}.",
+            record.repo, record.number, issue.html_url
+        );
+        self.tracker.comment(&epic.key, &note).await?;
+        self.store
+            .set_issue_state(
+                &record.repo,
+                record.number,
+                store::IssueState::ClosedNotPlanned,
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn follow_reopened(&self, record: &ConcernRow, issue: &Issue) -> Result<(), EngineError> {
+        if issue.state != IssueState::Open
+            || record.issue_state != Some(store::IssueState::ClosedNotPlanned)
+        {
+            return Ok(());
+        }
+        let Some((epic, stories)) = self.tracked(record).await? else {
+            return Ok(());
+        };
+        let (from, to) = (
+            &self.config.sync.not_planned_status,
+            &self.config.sync.reopen_status,
+        );
+        for t in stories.iter().map(|(_, t)| t).chain(std::iter::once(&epic)) {
+            if t.status.eq_ignore_ascii_case(from) {
+                self.tracker.move_to(&t.key, to).await?;
+            }
+        }
+        let note = format!(
+            "The SRE concern [{}#{}]({}) was reopened on GitHub, so the work moved back to {to}.",
+            record.repo, record.number, issue.html_url
+        );
+        self.tracker.comment(&epic.key, &note).await?;
+        self.store
+            .set_issue_state(&record.repo, record.number, store::IssueState::Open)
+            .await?;
+        Ok(())
+    }
+
+    /// The epic's summary and description follow the issue's title and answers (when GitHub
+    /// owns them). A hash of what was last written makes a repeated edit event a no-op.
+    async fn follow_edit(&self, record: &ConcernRow, issue: &Issue) -> Result<(), EngineError> {
+        let Some(epic_key) = &record.epic_key else {
+            return Ok(());
+        };
+        let owners = &self.config.sync.owners;
+        let parsed = concern::parse(issue.body.as_deref().unwrap_or(""), &self.form);
+        let facts = IssueFacts {
+            id: issue.id,
+            number: record.number,
+            repo: &record.repo,
+            title: &issue.title,
+            html_url: &issue.html_url,
+        };
+        let request = epic_request(&facts, &parsed, &self.form);
+        let hash = digest(&format!("{}\n{}", request.summary, request.description_md));
+        if record.synced_hash.as_deref() == Some(hash.as_str()) {
+            return Ok(());
+        }
+        let summary = (owners.title == Owner::Github).then_some(request.summary.as_str());
+        let description =
+            (owners.answers == Owner::Github).then_some(request.description_md.as_str());
+        if summary.is_some() || description.is_some() {
+            self.tracker.update(epic_key, summary, description).await?;
+        }
+        self.store
+            .set_synced_hash(&record.repo, record.number, &hash)
+            .await?;
+        Ok(())
+    }
+
+    /// The epic's assignee follows the issue's first assignee through `[users]`; a login
+    /// with no Jira account leaves the epic unassigned and is reported, not retried.
+    async fn follow_assignees(
+        &self,
+        record: &ConcernRow,
+        issue: &Issue,
+    ) -> Result<(), EngineError> {
+        let Some(epic_key) = &record.epic_key else {
+            return Ok(());
+        };
+        if self.config.sync.owners.assignee != Owner::Github {
+            return Ok(());
+        }
+        let (account, note) = match issue.assignees.first() {
+            None => (None, None),
+            Some(login) => match self.config.users.get(login) {
+                Some(account) => (Some(account.as_str()), None),
+                None => (
+                    None,
+                    Some(format!(
+                        "GitHub user @{login} has no Jira account under [users], so the epic is left unassigned."
+                    )),
+                ),
+            },
+        };
+        self.tracker.assign(epic_key, account).await?;
+        let problem = record.last_error.as_deref();
+        let stale_note = problem.is_some_and(|p| p.starts_with("GitHub user @"));
+        if note.is_some() || stale_note {
+            self.store
+                .set_last_error(&record.repo, record.number, note.as_deref())
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Records before/after results, copies them to the epic, and updates the labels.
+    pub(crate) async fn record_results(
+        &self,
+        repo: &str,
+        number: u64,
+        text: &str,
+        by: &str,
+    ) -> Result<(), EngineError> {
+        let Some(record) = self.store.get_concern(repo, number).await? else {
+            return Ok(());
+        };
+        let text = text.trim();
+        if text.is_empty() || record.results.as_deref() == Some(text) {
+            return Ok(());
+        }
+        if let Some(epic) = &record.epic_key {
+            let note = format!("Before/after results presented on GitHub by @{by}:\n\n{text}");
+            self.tracker.comment(epic, &note).await?;
+        }
+        self.store.set_results(repo, number, text, now_ms()).await?;
+        self.sync_from_tracker(repo, number).await?;
+        self.refresh_tracking(repo, number).await
+    }
+
+    /// Compares both sides of one concern and repairs whatever drifted while webhooks were
+    /// lost: the criteria labels of an undecided concern, GitHub-side changes the tracker
+    /// has not followed, and the tracker's state on GitHub.
+    pub(crate) async fn reconcile_one(&self, repo: &str, number: u64) -> Result<(), EngineError> {
+        let Some(record) = self.store.get_concern(repo, number).await? else {
+            return Ok(());
+        };
+        let stage = parse_stage(&record)?;
+        if stage.is_undecided() {
+            return self.recheck(repo, number).await;
+        }
+        if record.epic_key.is_some() && stage.is_accepted() {
+            let issue = self.github.get_issue(repo, number).await?;
+            let closed_np = issue.state == IssueState::Closed
+                && issue.state_reason == Some(StateReason::NotPlanned);
+            let was_np = record.issue_state == Some(store::IssueState::ClosedNotPlanned);
+            if closed_np && !was_np {
+                self.follow_not_planned(&record, &issue).await?;
+            } else if issue.state == IssueState::Open && was_np {
+                self.follow_reopened(&record, &issue).await?;
+            }
+            self.follow_edit(&record, &issue).await?;
+            let parsed = concern::parse(issue.body.as_deref().unwrap_or(""), &self.form);
+            if let Some(results) = parsed.results.as_deref().filter(|r| !r.trim().is_empty())
+                && stage.is_syncing()
+            {
+                self.record_results(repo, number, results, &issue.author)
+                    .await?;
+            }
+            self.sync_from_tracker(repo, number).await?;
+        }
+        if record.tracking_comment_id.is_none() {
+            self.refresh_tracking(repo, number).await?;
+        }
+        Ok(())
+    }
+}
