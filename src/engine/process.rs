@@ -87,7 +87,7 @@ impl<T: Tracker + 'static> Engine<T> {
         match event {
             // Our own writes coming back are never reacted to (no echo loops).
             GithubEvent::Issues(e) if e.sender != self.bot_login => {
-                self.on_issues_event(delivery.seq, &e).await
+                self.on_issues_event(delivery, &e).await
             }
             GithubEvent::IssueComment(c)
                 if c.sender != self.bot_login && c.action == CommentAction::Created =>
@@ -98,7 +98,12 @@ impl<T: Tracker + 'static> Engine<T> {
         }
     }
 
-    async fn on_issues_event(&self, seq: i64, event: &IssuesEvent) -> Result<(), EngineError> {
+    async fn on_issues_event(
+        &self,
+        delivery: &Delivery,
+        event: &IssuesEvent,
+    ) -> Result<(), EngineError> {
+        let seq = delivery.seq;
         let trigger = self.trigger_for(event).await?;
         let follow = match event.action {
             IssuesAction::Closed => Some(IssueChange::ClosedNotPlanned),
@@ -113,13 +118,7 @@ impl<T: Tracker + 'static> Engine<T> {
         let cue = IssueCue {
             repo: &event.repo,
             number: event.issue.number,
-            event_key: format!(
-                "{}:{}:{}:{}",
-                event.action.as_str(),
-                event.label.as_deref().unwrap_or(""),
-                event.sender,
-                event.issue.updated_at
-            ),
+            event_key: event_key(event, &delivery.delivery_id),
             trigger,
             follow,
         };
@@ -374,6 +373,23 @@ impl<T: Tracker + 'static> Engine<T> {
             ));
         }
         jobs
+    }
+}
+
+/// Identifies the event itself, so that its jobs get the same keys however often it is
+/// delivered. A label event is identified by what it says (label, who, when): GitHub may
+/// deliver one event under several delivery ids. Any other event by its delivery: edits a
+/// second apart carry the same `updated_at`, and each must get its own (idempotent) jobs,
+/// or the last edit's would be dropped as a duplicate of the first's.
+fn event_key(event: &IssuesEvent, delivery_id: &str) -> String {
+    match event.action {
+        IssuesAction::Labeled => format!(
+            "labeled:{}:{}:{}",
+            event.label.as_deref().unwrap_or(""),
+            event.sender,
+            event.issue.updated_at
+        ),
+        other => format!("{}:{delivery_id}", other.as_str()),
     }
 }
 

@@ -130,6 +130,11 @@ impl World {
 
     /// A daemon config for this world (secrets come from the environment, as in production).
     pub fn write_config(&self, dir: &Path, jira_api: u8) -> PathBuf {
+        self.write_config_with(dir, jira_api, "")
+    }
+
+    /// Same, with `extra` TOML appended (e.g. a `[sync]` section).
+    pub fn write_config_with(&self, dir: &Path, jira_api: u8, extra: &str) -> PathBuf {
         let db = dir.join("council-sync.db");
         let (auth, link) = if jira_api == 2 {
             (
@@ -170,6 +175,8 @@ listen = "127.0.0.1:0"
 attempts = 4
 initial_backoff = "50ms"
 max_backoff = "2s"
+
+{extra}
 "#,
             github = self.github_api,
             repo = self.repo,
@@ -200,6 +207,18 @@ max_backoff = "2s"
                 .await
                 .expect("set webhook target");
         }
+    }
+
+    /// Also sends the sandbox's Jira webhooks to `daemon` (Cloud style, signed). Jira targets
+    /// are sandbox-wide: every registered daemon gets every event and ignores the issues it
+    /// does not know.
+    pub async fn deliver_jira_to(&self, daemon: &Daemon) {
+        let hook =
+            json!({"url": format!("{}/webhooks/jira", daemon.url), "secret": JIRA_WEBHOOK_SECRET});
+        self.ctl()
+            .post("/_sandbox/jira/webhooks", hook)
+            .await
+            .expect("register Jira webhook");
     }
 
     /// Starts a daemon for this world and routes the repository's webhooks to it.
@@ -314,6 +333,9 @@ pub fn write_embedded_config(dir: &Path) -> PathBuf {
 /// The webhook secret the tests give the daemon (through the environment, as in production).
 pub const WEBHOOK_SECRET: &str = "test-webhook-secret";
 
+/// The Jira (Cloud admin webhook) secret the tests give the daemon.
+pub const JIRA_WEBHOOK_SECRET: &str = "test-jira-webhook-secret";
+
 /// Reads the child's stdout until a line starts with `prefix`; returns the rest of the line.
 async fn line_after(
     child: &mut Child,
@@ -354,6 +376,7 @@ impl Daemon {
             .env("COUNCIL_GITHUB__TOKEN", "test-github-token")
             .env("COUNCIL_GITHUB__WEBHOOK_SECRET", WEBHOOK_SECRET)
             .env("COUNCIL_JIRA__AUTH__TOKEN", "test-jira-token")
+            .env("COUNCIL_JIRA__WEBHOOK_SECRET", JIRA_WEBHOOK_SECRET)
             .env("RUST_LOG", "info")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -486,4 +509,24 @@ pub async fn fault_hits(c: &SandboxControl, id: u64) -> u64 {
         .expect("fault")["hits"]
         .as_u64()
         .unwrap_or(0)
+}
+
+/// Runs `council-sync reconcile --once` on `config` to completion.
+pub async fn reconcile_once(config: &Path) {
+    let out = Command::new(binary())
+        .args(["reconcile", "--once", "--timeout", "60s", "--config"])
+        .arg(config)
+        .env("COUNCIL_GITHUB__TOKEN", "test-github-token")
+        .env("COUNCIL_GITHUB__WEBHOOK_SECRET", WEBHOOK_SECRET)
+        .env("COUNCIL_JIRA__AUTH__TOKEN", "test-jira-token")
+        .env("COUNCIL_JIRA__WEBHOOK_SECRET", JIRA_WEBHOOK_SECRET)
+        .output()
+        .await
+        .expect("run reconcile");
+    assert!(
+        out.status.success(),
+        "reconcile --once failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

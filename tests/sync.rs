@@ -1,0 +1,388 @@
+//! Keeping GitHub and Jira in step after the stories exist, through the real binary and
+//! the sandbox over HTTP: progress and sprints shown on GitHub, done → closed → results,
+//! closed as not planned → Jira, lost webhooks repaired by one reconcile pass, and a burst
+//! of edits on both sides settling with a bounded number of writes.
+
+mod common;
+
+use common::*;
+use council_sync::demo::view::{self, JiraView};
+use serde_json::Value;
+
+const TEAMS: [&str; 2] = ["payments", "data"];
+
+/// Polling and the periodic reconcile far away, so what a test sees is webhooks' doing
+/// (or the reconcile pass it runs itself).
+const QUIET: &str = "[sync]\npoll_interval = \"1h\"\nreconcile_interval = \"1h\"\n";
+
+/// A world with an accepted concern whose epic and stories exist; Jira webhooks on.
+struct Accepted {
+    world: World,
+    daemon: Daemon,
+    config: std::path::PathBuf,
+    n: u64,
+    epic: String,
+    stories: Vec<(String, String)>,
+    _dir: tempfile::TempDir,
+}
+
+async fn accepted(version: u8) -> Accepted {
+    let world = World::private().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = world.write_config_with(dir.path(), version, QUIET);
+    let daemon = world.daemon(&config).await;
+    world.deliver_jira_to(&daemon).await;
+    let n = world.ready_concern(&TEAMS).await;
+    world
+        .ctl()
+        .add_label(&world.repo, n, "carol", "council/accepted")
+        .await
+        .expect("accept");
+    world.wait_stories_listed(n, TEAMS.len()).await;
+    let (epics, stories) = world.jira_for(n, &TEAMS).await;
+    let epic = epics[0].key.clone();
+    let stories = stories.into_iter().map(|(team, s)| (team, s.key)).collect();
+    Accepted {
+        world,
+        daemon,
+        config,
+        n,
+        epic,
+        stories,
+        _dir: dir,
+    }
+}
+
+impl Accepted {
+    fn story(&self, team: &str) -> &str {
+        self.stories
+            .iter()
+            .find(|(t, _)| t == team)
+            .map(|(_, k)| k.as_str())
+            .expect("story")
+    }
+
+    async fn jira(&self, key: &str) -> JiraView {
+        let found = self
+            .world
+            .ctl()
+            .jira_issues(&format!("key = {key}"))
+            .await
+            .expect("jql");
+        view::jira(found.first().expect("issue"))
+    }
+
+    async fn wait_jira(&self, what: &str, key: &str, cond: impl Fn(&JiraView) -> bool) -> JiraView {
+        let c = self.world.ctl();
+        c.wait_for(what, WAIT, || async {
+            let found = c.jira_issues(&format!("key = {key}")).await?;
+            Ok(found.first().map(view::jira).filter(|j| cond(j)))
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn tracking(issue: &Value) -> String {
+        view::tracking_comments(issue)
+            .first()
+            .map(|c| c.body.clone())
+            .unwrap_or_default()
+    }
+}
+
+#[tokio::test]
+async fn progress_sprint_done_and_results_reach_github() {
+    let a = accepted(3).await;
+    let (c, repo, n) = (a.world.ctl(), a.world.repo.clone(), a.n);
+    let pay = a.story("payments").to_owned();
+    let data = a.story("data").to_owned();
+
+    c.jira_sprint(
+        a.world.project("payments"),
+        "Sprint 7",
+        &[pay.as_str()],
+        true,
+        "dave",
+    )
+    .await
+    .expect("sprint");
+    let issue = a
+        .world
+        .wait_issue(n, "sprint shown", |i| {
+            Accepted::tracking(i).contains("Sprint 7 (active)")
+        })
+        .await;
+    assert!(
+        !view::has_label(&issue, "council/in-progress"),
+        "a sprint alone is not progress"
+    );
+
+    c.jira_transition(&pay, "dave", "In Progress")
+        .await
+        .expect("start");
+    let issue = a
+        .world
+        .wait_issue(n, "in progress", |i| {
+            view::has_label(i, "council/in-progress")
+                && Accepted::tracking(i).contains("| In Progress |")
+        })
+        .await;
+    let tracking = Accepted::tracking(&issue);
+    assert!(
+        tracking.contains("Sprint 7") && tracking.contains("Dave"),
+        "{tracking}"
+    );
+
+    c.jira_transition(&pay, "dave", "Done").await.expect("done");
+    c.jira_transition(&data, "erin", "Won't Do")
+        .await
+        .expect("won't do counts as done");
+    let issue = a
+        .world
+        .wait_issue(n, "closed as completed with results requested", |i| {
+            view::state(i) == ("closed".into(), Some("completed".into()))
+                && view::has_label(i, "council/results-requested")
+        })
+        .await;
+    assert!(
+        view::has_label(&issue, "council/done") && !view::has_label(&issue, "council/in-progress")
+    );
+    assert_eq!(
+        a.jira(&a.epic).await.status,
+        "Done",
+        "the epic follows its stories"
+    );
+    let requests = view::comments(&issue)
+        .iter()
+        .filter(|c| c.body.contains("before/after"))
+        .count();
+    assert_eq!(requests, 1, "results asked once");
+
+    // Results in the body's Results section count too.
+    let mut body = complete_body(&TEAMS);
+    body = body.replace(
+        "### Results\n\n_No response_",
+        "### Results\n\nfailover drill 40 min → 3 min",
+    );
+    c.edit_body(&repo, n, "alice", &body).await.expect("edit");
+    let issue = a
+        .world
+        .wait_issue(n, "results presented", |i| {
+            view::has_label(i, "council/results-presented")
+                && Accepted::tracking(i).contains("failover drill 40 min → 3 min")
+        })
+        .await;
+    assert!(!view::has_label(&issue, "council/results-requested"));
+    let epic = a
+        .wait_jira("results on the epic", &a.epic, |j| {
+            j.comments.iter().any(|b| b.contains("40 min → 3 min"))
+        })
+        .await;
+    assert_eq!(epic.status, "Done");
+    assert_eq!(a.daemon.terminate().await.code(), Some(0));
+}
+
+#[tokio::test]
+async fn closed_as_not_planned_moves_jira_and_reopen_brings_it_back() {
+    let a = accepted(2).await;
+    let (c, repo, n) = (a.world.ctl(), a.world.repo.clone(), a.n);
+    let pay = a.story("payments").to_owned();
+    let data = a.story("data").to_owned();
+    c.jira_transition(&pay, "dave", "Done").await.expect("done");
+    a.world
+        .wait_issue(n, "in progress", |i| {
+            view::has_label(i, "council/in-progress")
+        })
+        .await;
+
+    c.set_state(&repo, n, "alice", "closed", Some("not_planned"))
+        .await
+        .expect("close");
+    a.wait_jira("epic moved to Won't Do", &a.epic, |j| {
+        j.status == "Won't Do"
+    })
+    .await;
+    let data_now = a
+        .wait_jira("open story moved", &data, |j| j.status == "Won't Do")
+        .await;
+    assert_eq!(data_now.status, "Won't Do");
+    assert_eq!(
+        a.jira(&pay).await.status,
+        "Done",
+        "finished work stays done"
+    );
+    let epic = a.jira(&a.epic).await;
+    assert!(
+        epic.comments
+            .iter()
+            .any(|b| b.contains("closed as not planned")),
+        "{:?}",
+        epic.comments
+    );
+    let issue = a.world.issue(n).await;
+    assert_eq!(
+        view::state(&issue),
+        ("closed".to_owned(), Some("not_planned".to_owned())),
+        "not reopened by the sync"
+    );
+
+    c.set_state(&repo, n, "alice", "open", Some("reopened"))
+        .await
+        .expect("reopen");
+    a.wait_jira("epic back to To Do", &a.epic, |j| j.status == "To Do")
+        .await;
+    a.wait_jira("story back to To Do", &data, |j| j.status == "To Do")
+        .await;
+    assert_eq!(a.jira(&pay).await.status, "Done");
+    a.daemon.kill().await;
+}
+
+#[tokio::test]
+async fn one_reconcile_pass_repairs_what_lost_webhooks_left() {
+    let a = accepted(3).await;
+    let (c, repo, n) = (a.world.ctl(), a.world.repo.clone(), a.n);
+    let pay = a.story("payments").to_owned();
+    c.drop_webhooks(true).await.expect("drop GitHub webhooks");
+    c.drop_jira_webhooks(true)
+        .await
+        .expect("drop Jira webhooks");
+
+    // Both sides change while the daemon hears nothing.
+    c.jira_transition(&pay, "dave", "In Progress")
+        .await
+        .expect("start");
+    c.jira_assign(&pay, "dave", Some("dave"))
+        .await
+        .expect("assign");
+    let edited = complete_body(&TEAMS).replace(
+        "Automate the failover and add a synthetic probe for each team.",
+        "Automate the failover, add a synthetic probe, and page only on customer impact.",
+    );
+    c.edit_body(&repo, n, "alice", &edited).await.expect("edit");
+    c.drop_webhooks(false).await.expect("resume");
+    c.drop_jira_webhooks(false).await.expect("resume");
+    let before = a.world.issue(n).await;
+    assert!(
+        !view::has_label(&before, "council/in-progress"),
+        "nothing heard yet"
+    );
+
+    reconcile_once(&a.config).await;
+
+    let issue = a.world.issue(n).await;
+    assert!(
+        view::has_label(&issue, "council/in-progress"),
+        "labels repaired"
+    );
+    let tracking = Accepted::tracking(&issue);
+    assert!(
+        tracking.contains("In Progress") && tracking.contains("Dave"),
+        "tracking repaired: {tracking}"
+    );
+    let epic = c
+        .jira_issues(&format!("key = {}", a.epic))
+        .await
+        .expect("jql");
+    let description = view::plain_text(&epic[0]["fields"]["description"]);
+    let description = if description.is_empty() {
+        view::plain_text(&epic[0]["description"])
+    } else {
+        description
+    };
+    assert!(
+        description.contains("page only on customer impact"),
+        "epic description repaired: {description}"
+    );
+    a.daemon.kill().await;
+}
+
+/// Writes the sandbox saw from the daemon: Jira REST writes by its account, GitHub label and
+/// state changes by its login on this issue.
+async fn daemon_writes(a: &Accepted) -> (u64, u64) {
+    let c = a.world.ctl();
+    let stats = c.get("/_sandbox/jira/stats").await.expect("stats");
+    let jira: u64 = stats["writes"]
+        .as_object()
+        .map(|m| {
+            m.iter()
+                .filter(|(k, _)| k.contains("council-sync"))
+                .filter_map(|(_, v)| v.as_u64())
+                .sum()
+        })
+        .unwrap_or(0);
+    let issue = a.world.issue(a.n).await;
+    let github = issue["events"]
+        .as_array()
+        .map(|e| {
+            e.iter()
+                .filter(|ev| ev["actor"] == "council-sync-bot")
+                .count() as u64
+        })
+        .unwrap_or(0);
+    (jira, github)
+}
+
+#[tokio::test]
+async fn a_burst_of_edits_on_both_sides_settles_with_bounded_writes() {
+    let a = accepted(3).await;
+    let (c, repo, n) = (a.world.ctl(), a.world.repo.clone(), a.n);
+    let pay = a.story("payments").to_owned();
+    let (jira_before, github_before) = daemon_writes(&a).await;
+    const ROUNDS: usize = 50;
+    for i in 0..ROUNDS {
+        let body = complete_body(&TEAMS).replace(
+            "Automate the failover and add a synthetic probe for each team.",
+            &format!("Automate the failover, revision {i}."),
+        );
+        c.edit_body(&repo, n, "alice", &body).await.expect("edit");
+        let status = if i % 2 == 0 { "In Progress" } else { "To Do" };
+        c.jira_transition(&pay, "dave", status)
+            .await
+            .expect("transition");
+    }
+    // The last edits: revision 49 of the answers, and the story back in To Do.
+    let last = format!("revision {}", ROUNDS - 1);
+    let epic_has_last = || async {
+        let epic = c.jira_issues(&format!("key = {}", a.epic)).await?;
+        let text = epic
+            .first()
+            .map(|e| view::plain_text(&e["description"]))
+            .unwrap_or_default();
+        Ok(text.contains(&last).then_some(()))
+    };
+    c.wait_for("epic description at the last revision", WAIT, epic_has_last)
+        .await
+        .expect("epic settled");
+    a.world
+        .wait_issue(n, "GitHub shows the story back in To Do", |i| {
+            !view::has_label(i, "council/in-progress") && Accepted::tracking(i).contains("To Do")
+        })
+        .await;
+
+    // Settled: a full reconcile pass finds nothing left to write.
+    let (jira_settled, github_settled) = daemon_writes(&a).await;
+    reconcile_once(&a.config).await;
+    let (jira_after, github_after) = daemon_writes(&a).await;
+    assert_eq!(
+        (jira_after, github_after),
+        (jira_settled, github_settled),
+        "a settled pair makes no writes"
+    );
+
+    // Bounded: at most one epic update per body edit, at most one label change per status
+    // change, whatever the echoes.
+    let jira_writes = jira_settled - jira_before;
+    let github_writes = github_settled - github_before;
+    eprintln!(
+        "burst of {ROUNDS} GitHub edits and {ROUNDS} Jira transitions: {jira_writes} Jira writes, {github_writes} GitHub writes by the daemon"
+    );
+    assert!(
+        jira_writes <= ROUNDS as u64,
+        "{jira_writes} Jira writes for {ROUNDS} edits"
+    );
+    assert!(
+        github_writes <= ROUNDS as u64 + 2,
+        "{github_writes} GitHub writes for {ROUNDS} transitions"
+    );
+    a.daemon.kill().await;
+}
