@@ -252,6 +252,54 @@ impl SandboxControl {
         .await
     }
 
+    /// Closes the active sprint of `project`'s board, if any (a board has one active sprint
+    /// at a time; a demo run again on the same sandbox starts a new one).
+    pub async fn jira_close_active_sprints(
+        &self,
+        project: &str,
+        user: &str,
+    ) -> Result<(), ControlError> {
+        let agile = |path: String| {
+            self.http
+                .get(format!("{}{path}", self.base))
+                .basic_auth(format!("{user}@example.com"), Some("sandbox"))
+        };
+        let what = format!("active sprints of {project}");
+        let fail = |e: reqwest::Error| ControlError::Http {
+            what: what.clone(),
+            reason: e.to_string(),
+        };
+        let boards: Value = agile(format!("/rest/agile/1.0/board?projectKeyOrId={project}"))
+            .send()
+            .await
+            .map_err(fail)?
+            .json()
+            .await
+            .map_err(fail)?;
+        for board in boards["values"].as_array().into_iter().flatten() {
+            let Some(id) = board["id"].as_u64() else {
+                continue;
+            };
+            let sprints: Value = agile(format!("/rest/agile/1.0/board/{id}/sprint?state=active"))
+                .send()
+                .await
+                .map_err(fail)?
+                .json()
+                .await
+                .map_err(fail)?;
+            for sprint in sprints["values"].as_array().into_iter().flatten() {
+                if let Some(sid) = sprint["id"].as_u64() {
+                    self.post(
+                        &format!("/_sandbox/jira/sprints/{sid}/close"),
+                        json!({"as": user}),
+                    )
+                    .await?;
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Drops (or resumes) the Jira half's webhook deliveries.
     pub async fn drop_jira_webhooks(&self, drop: bool) -> Result<(), ControlError> {
         self.put("/_sandbox/jira/webhooks/drop", json!({ "drop": drop }))

@@ -79,14 +79,14 @@ pub async fn run(jira_api: u8, target: DemoTarget) -> Result<bool, DemoError> {
     };
     let ctl = control::SandboxControl::new(sandbox_url.clone());
     if target.sandbox_url.is_some() {
-        let hook = format!("http://{}/webhooks/github", running.server_addr());
-        let set = ctl
-            .post(
-                "/_sandbox/webhooks",
-                serde_json::json!({"url": hook, "secret": webhook_secret}),
-            )
-            .await;
-        if let Err(e) = set {
+        let daemon = running.server_addr();
+        let github = serde_json::json!({"url": format!("http://{daemon}/webhooks/github"), "secret": webhook_secret});
+        let jira = serde_json::json!({"url": format!("http://{daemon}/webhooks/jira"), "secret": webhook_secret});
+        let set = async {
+            ctl.post("/_sandbox/webhooks", github).await?;
+            ctl.post("/_sandbox/jira/webhooks", jira).await
+        };
+        if let Err(e) = set.await {
             running.shutdown().await;
             return Err(DemoError::Config(format!(
                 "cannot point the sandbox's webhooks at the daemon: {e}"
@@ -105,6 +105,10 @@ pub async fn run(jira_api: u8, target: DemoTarget) -> Result<bool, DemoError> {
     };
     let transcript = script::council_session(&ctl, &setup).await;
     running.shutdown().await;
+    if target.sandbox_url.is_some() {
+        // Jira targets are sandbox-wide; a dead one would only slow later deliveries.
+        let _ = ctl.delete("/_sandbox/jira/webhooks").await;
+    }
     Ok(transcript.failed.is_empty())
 }
 
@@ -127,6 +131,7 @@ fn point_at_external_sandbox(
         .unwrap_or_else(|| sandbox.to_owned());
     cfg.github.token = Some(SecretString::from("sandbox-token".to_owned()));
     cfg.github.webhook_secret = Some(SecretString::from(webhook_secret.to_owned()));
+    cfg.jira.webhook_secret = Some(SecretString::from(webhook_secret.to_owned()));
     let token = Some(SecretString::from("sandbox-token".to_owned()));
     cfg.jira.auth = match &cfg.jira.auth {
         JiraAuth::Basic { email, .. } => JiraAuth::Basic {

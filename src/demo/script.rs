@@ -299,6 +299,8 @@ async fn work_in_jira(
         project_of(pay)
     ));
     let acted = async {
+        ctl.jira_close_active_sprints(project_of(pay), "dave")
+            .await?;
         ctl.jira_sprint(project_of(pay), "Sprint 42", &[pay.as_str()], true, "dave")
             .await?;
         ctl.jira_assign(pay, "dave", Some("dave")).await?;
