@@ -3,11 +3,11 @@
 //! stage its labels show, with the jobs that stage implies; their idempotency keys are the
 //! ones the live path uses, so a backfill run twice (or beside the daemon) does nothing twice.
 
-use super::jobs::{Job, KeyedJob};
+use super::jobs::{Job, KeyedJob, queued};
 use super::{Engine, EngineError};
 use crate::council::Stage;
 use crate::github::client::{Issue, IssueState};
-use crate::store::{QueuedWrite, StageUpdate};
+use crate::store::StageUpdate;
 use crate::tracker::Tracker;
 
 /// One issue the backfill looked at.
@@ -130,20 +130,7 @@ impl<T: Tracker + 'static> Engine<T> {
                 number: n,
             },
         ));
-        let writes = jobs
-            .iter()
-            .map(|k| {
-                let payload = serde_json::to_value(&k.job).map_err(|e| EngineError::Decode {
-                    what: "job",
-                    reason: e.to_string(),
-                })?;
-                Ok(QueuedWrite {
-                    idem_key: &k.key,
-                    kind: k.job.kind(),
-                    payload,
-                })
-            })
-            .collect::<Result<Vec<_>, EngineError>>()?;
+        let writes = queued(&jobs)?;
         let update = StageUpdate {
             repo,
             number: n,

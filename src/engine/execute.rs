@@ -3,7 +3,7 @@
 use std::collections::BTreeSet;
 
 use super::describe::{IssueFacts, epic_request, story_requests};
-use super::jobs::Job;
+use super::jobs::{Job, KeyedJob};
 use super::{BATCH, Engine, EngineError};
 use crate::concern::{self, criteria};
 use crate::council::tracking::{self, DecisionView, IssueLinkView, TrackingView};
@@ -91,17 +91,11 @@ impl<T: Tracker + 'static> Engine<T> {
             repo: repo.into(),
             number,
         };
-        let payload = serde_json::to_value(&job).map_err(|e| EngineError::Decode {
-            what: "job",
-            reason: e.to_string(),
-        })?;
-        self.store
-            .enqueue(
-                &format!("tracking:{repo}#{number}:{why}"),
-                job.kind(),
-                &payload,
-            )
-            .await?;
+        self.enqueue_job(KeyedJob::new(
+            format!("tracking:{repo}#{number}:{why}"),
+            job,
+        ))
+        .await?;
         Ok(())
     }
 

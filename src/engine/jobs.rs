@@ -6,6 +6,9 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::EngineError;
+use crate::store::QueuedWrite;
+
 /// One external write.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -115,6 +118,27 @@ impl KeyedJob {
             job,
         }
     }
+
+    /// The job as it is stored (its JSON).
+    pub fn payload(&self) -> Result<serde_json::Value, EngineError> {
+        serde_json::to_value(&self.job).map_err(|e| EngineError::Decode {
+            what: "job",
+            reason: e.to_string(),
+        })
+    }
+}
+
+/// The outbox rows of `jobs`, ready for a transaction.
+pub(crate) fn queued(jobs: &[KeyedJob]) -> Result<Vec<QueuedWrite<'_>>, EngineError> {
+    jobs.iter()
+        .map(|k| {
+            Ok(QueuedWrite {
+                idem_key: &k.key,
+                kind: k.job.kind(),
+                payload: k.payload()?,
+            })
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -92,6 +92,14 @@ impl<T: Tracker + 'static> Engine<T> {
         }
     }
 
+    /// Queues one job outside a decision; `false` when its key was queued before.
+    pub(crate) async fn enqueue_job(&self, job: KeyedJob) -> Result<bool, EngineError> {
+        Ok(self
+            .store
+            .enqueue(&job.key, job.job.kind(), &job.payload()?)
+            .await?)
+    }
+
     /// Enqueues a reconcile of every concern the store knows; returns how many. Each job
     /// compares both sides of its concern and repairs what drifted.
     pub async fn reconcile_pass(&self) -> Result<usize, EngineError> {
@@ -109,17 +117,11 @@ impl<T: Tracker + 'static> Engine<T> {
                 repo: c.repo.clone(),
                 number: c.number,
             };
-            let payload = serde_json::to_value(&job).map_err(|e| EngineError::Decode {
-                what: "job",
-                reason: e.to_string(),
-            })?;
             if self
-                .store
-                .enqueue(
-                    &format!("reconcile:{}#{}:{pass}", c.repo, c.number),
-                    job.kind(),
-                    &payload,
-                )
+                .enqueue_job(KeyedJob::new(
+                    format!("reconcile:{}#{}:{pass}", c.repo, c.number),
+                    job,
+                ))
                 .await?
             {
                 queued += 1;
@@ -144,16 +146,17 @@ impl<T: Tracker + 'static> Engine<T> {
         for t in &updated {
             newest = newest.max(t.updated_ms);
             if let Some((repo, number)) = self.store.concern_for_tracker_key(&t.key).await? {
-                let job = Job::SyncFromTracker {
-                    repo: repo.clone(),
-                    number,
-                };
-                let payload = serde_json::to_value(&job).map_err(|e| EngineError::Decode {
-                    what: "job",
-                    reason: e.to_string(),
-                })?;
                 let key = format!("sync:{repo}#{number}:poll:{}:{}", t.key, t.updated_ms);
-                if self.store.enqueue(&key, job.kind(), &payload).await? {
+                if self
+                    .enqueue_job(KeyedJob::new(
+                        key,
+                        Job::SyncFromTracker {
+                            repo: repo.clone(),
+                            number,
+                        },
+                    ))
+                    .await?
+                {
                     queued += 1;
                 }
             }

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use super::jobs::{IssueChange, Job, KeyedJob};
+use super::jobs::{IssueChange, Job, KeyedJob, queued};
 use super::plan::{digest, plan};
 use super::{BATCH, Engine, EngineError};
 use crate::concern::{self, criteria};
@@ -13,7 +13,7 @@ use crate::github::client::{Issue, IssueState, StateReason};
 use crate::github::webhook::events::{
     self, CommentAction, GithubEvent, IssueCommentEvent, IssuesAction, IssuesEvent,
 };
-use crate::store::{self, Delivery, QueuedWrite, Source, StageUpdate};
+use crate::store::{self, Delivery, Source, StageUpdate};
 use crate::tracker::Tracker;
 use crate::tracker::jira::webhook as jira_webhook;
 
@@ -26,23 +26,6 @@ struct IssueCue<'a> {
     event_key: String,
     trigger: Option<Trigger>,
     follow: Option<IssueChange>,
-}
-
-/// The outbox rows of `jobs`, ready for a transaction.
-fn queued(jobs: &[KeyedJob]) -> Result<Vec<QueuedWrite<'_>>, EngineError> {
-    jobs.iter()
-        .map(|k| {
-            let payload = serde_json::to_value(&k.job).map_err(|e| EngineError::Decode {
-                what: "job",
-                reason: e.to_string(),
-            })?;
-            Ok(QueuedWrite {
-                idem_key: &k.key,
-                kind: k.job.kind(),
-                payload,
-            })
-        })
-        .collect()
 }
 
 impl<T: Tracker + 'static> Engine<T> {
