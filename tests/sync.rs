@@ -296,6 +296,76 @@ async fn one_reconcile_pass_repairs_what_lost_webhooks_left() {
     a.daemon.kill().await;
 }
 
+#[tokio::test]
+async fn the_epic_assignee_follows_github_through_the_users_map() {
+    let world = World::private().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let users = format!("{QUIET}\n[users]\ncarol = \"557058:carol\"\n");
+    let config = world.write_config_with(dir.path(), 3, &users);
+    let daemon = world.daemon(&config).await;
+    let c = world.ctl();
+    let n = world.ready_concern(&TEAMS).await;
+    c.add_label(&world.repo, n, "carol", "council/accepted")
+        .await
+        .expect("accept");
+    world.wait_stories_listed(n, TEAMS.len()).await;
+    let (epics, _) = world.jira_for(n, &TEAMS).await;
+    let epic = epics[0].key.clone();
+    let assignee_of = |key: String| {
+        let c = c.clone();
+        async move {
+            let found = c.jira_issues(&format!("key = {key}")).await.expect("jql");
+            found
+                .first()
+                .map(|i| i["assignee"].clone())
+                .unwrap_or(Value::Null)
+        }
+    };
+
+    let assign = |who: Vec<&'static str>| {
+        let (c, repo) = (c.clone(), world.repo.clone());
+        async move {
+            c.patch(
+                &format!("/_sandbox/github/repos/{repo}/issues/{n}"),
+                serde_json::json!({"as": "alice", "assignees": who}),
+            )
+            .await
+            .expect("assign on GitHub")
+        }
+    };
+    assign(vec!["carol"]).await;
+    let epic_key = epic.clone();
+    c.wait_for("epic assigned to carol", WAIT, || {
+        let f = assignee_of(epic_key.clone());
+        async move {
+            Ok(f.await
+                .to_string()
+                .to_lowercase()
+                .contains("carol")
+                .then_some(()))
+        }
+    })
+    .await
+    .expect("epic follows the assignee");
+
+    // A login with no Jira account: the epic is left unassigned and the tracking comment says why.
+    assign(vec!["mallory"]).await;
+    let issue = world
+        .wait_issue(n, "unknown user reported", |i| {
+            view::tracking_comments(i)
+                .first()
+                .is_some_and(|t| t.body.contains("@mallory has no Jira account"))
+        })
+        .await;
+    assert!(view::tracking_comments(&issue).len() == 1);
+    assert_eq!(
+        assignee_of(epic.clone()).await,
+        Value::Null,
+        "left unassigned"
+    );
+    daemon.kill().await;
+}
+
 /// Writes the sandbox saw from the daemon: Jira REST writes by its account, GitHub label and
 /// state changes by its login on this issue.
 async fn daemon_writes(a: &Accepted) -> (u64, u64) {
