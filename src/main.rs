@@ -163,7 +163,12 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         } => {
             let form = IssueForm::shipped();
             match config::check_file(&config, &form) {
-                Ok(_) => {
+                Ok(cfg) => {
+                    // Warnings do not fail the check, but a person should see them.
+                    let warnings = cfg.validate(&form);
+                    if !warnings.is_empty() {
+                        println!("{}", config::render_problems(&warnings));
+                    }
                     println!("{}: ok", config.display());
                     Ok(ExitCode::SUCCESS)
                 }
