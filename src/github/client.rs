@@ -21,6 +21,8 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
+mod etags;
+
 pub use self::error::GithubError;
 pub use self::model::{Comment, Issue, IssueState, StateReason};
 use self::model::{RawComment, RawId, RawIssue, RawLabel, RawMembership, RawUser};
@@ -54,6 +56,7 @@ struct Answer {
 pub struct GithubClient {
     octo: Octocrab,
     policy: RetryPolicy,
+    etags: std::sync::Arc<etags::EtagCache>,
 }
 
 /// `owner/name` split and percent-encoded for a path.
@@ -125,7 +128,11 @@ impl GithubClient {
             .personal_token(token.expose_secret().to_owned())
             .build()
             .map_err(|e| GithubError::Setup(e.to_string()))?;
-        Ok(Self { octo, policy })
+        Ok(Self {
+            octo,
+            policy,
+            etags: Default::default(),
+        })
     }
 
     async fn attempt(
@@ -144,7 +151,14 @@ impl GithubClient {
             source: Box::new(source),
         };
         let resp = match *method {
-            Method::GET => self.octo._get(path).await,
+            Method::GET => {
+                let validator = self.etags.get(path).map(|c| {
+                    let mut h = HeaderMap::new();
+                    h.insert(reqwest::header::IF_NONE_MATCH, c.etag);
+                    h
+                });
+                self.octo._get_with_headers(path, validator).await
+            }
             Method::POST => self.octo._post(path, body).await,
             Method::PATCH => self.octo._patch(path, body).await,
             Method::PUT => self.octo._put(path, body).await,
@@ -159,7 +173,20 @@ impl GithubClient {
         let status = resp.status();
         let headers = resp.headers().clone();
         let text = self.octo.body_to_string(resp).await.map_err(transport)?;
+        if status == reqwest::StatusCode::NOT_MODIFIED
+            && *method == Method::GET
+            && let Some(cached) = self.etags.get(path)
+        {
+            self.etags.hit();
+            return Ok(Answer {
+                headers: cached.headers,
+                body: cached.body,
+            });
+        }
         if status.is_success() {
+            if *method == Method::GET {
+                self.etags.put(path, &headers, &text);
+            }
             return Ok(Answer {
                 headers,
                 body: text,
@@ -201,6 +228,11 @@ impl GithubClient {
             next = next_link(&answer.headers);
         }
         Ok(items)
+    }
+
+    /// How many reads GitHub answered 304 (served from the ETag cache) so far.
+    pub fn not_modified_count(&self) -> u64 {
+        self.etags.not_modified()
     }
 
     /// The token's login (`GET /user`), so the daemon can ignore its own writes.

@@ -367,3 +367,41 @@ async fn user_view_type_matches_the_shape() {
         StatusCode::NOT_FOUND
     );
 }
+
+#[tokio::test]
+async fn repeated_reads_are_conditional_and_see_changes() {
+    let env = start().await;
+    let client = env.client();
+    let n = env.open("alice", "conditional", &[]).await;
+    let first = client.get_issue(REPO, n).await.expect("first read");
+    assert_eq!(client.not_modified_count(), 0);
+    let again = client.get_issue(REPO, n).await.expect("second read");
+    assert_eq!(
+        client.not_modified_count(),
+        1,
+        "answered 304 from the ETag cache"
+    );
+    assert_eq!(again.title, first.title);
+    client
+        .add_labels(REPO, n, &["needs-info".into()])
+        .await
+        .expect("label");
+    let changed = client
+        .get_issue(REPO, n)
+        .await
+        .expect("read after a change");
+    assert_eq!(
+        client.not_modified_count(),
+        1,
+        "a changed issue is read in full"
+    );
+    assert_eq!(changed.labels, vec!["needs-info"]);
+    let comments = client.list_comments(REPO, n).await.expect("comments");
+    let again = client.list_comments(REPO, n).await.expect("comments again");
+    assert_eq!((comments.len(), again.len()), (0, 0));
+    assert_eq!(
+        client.not_modified_count(),
+        2,
+        "list pages are conditional too"
+    );
+}
