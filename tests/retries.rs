@@ -68,10 +68,11 @@ async fn jira_429_on_bulk_create_is_retried_without_duplicates() {
 }
 
 #[tokio::test]
-async fn a_4xx_that_retrying_cannot_fix_shows_in_the_tracking_comment() {
+async fn a_4xx_that_retrying_cannot_fix_shows_in_the_tracking_comment_until_a_reconcile() {
     let world = World::private().await;
     let dir = tempfile::tempdir().expect("tempdir");
-    let daemon = world.daemon(&world.write_config(dir.path(), 3)).await;
+    let config = world.write_config(dir.path(), 3);
+    let daemon = world.daemon(&config).await;
     let c = world.ctl();
     let teams = ["payments", "data"];
     let n = world.ready_concern(&teams).await;
@@ -96,5 +97,21 @@ async fn a_4xx_that_retrying_cannot_fix_shows_in_the_tracking_comment() {
     assert_eq!(fault_hits(&c, fault).await, 1, "a 400 is not retried");
     let (epics, stories) = world.jira_for(n, &teams).await;
     assert_eq!((epics.len(), stories.len()), (1, 0));
+
+    // Once the cause is gone (the fault was used up), one reconcile pass makes the stories.
+    reconcile_once(&config).await;
+    let issue = world.wait_stories_listed(n, teams.len()).await;
+    assert!(
+        !view::tracking_comments(&issue)[0]
+            .body
+            .contains("### Problem"),
+        "the problem is cleared"
+    );
+    let (epics, stories) = world.jira_for(n, &teams).await;
+    assert_eq!(
+        (epics.len(), stories.len()),
+        (1, 2),
+        "one epic, one story per team"
+    );
     daemon.kill().await;
 }

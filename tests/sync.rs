@@ -430,6 +430,7 @@ async fn a_burst_of_edits_on_both_sides_settles_with_bounded_writes() {
         .await;
 
     // Settled: a full reconcile pass finds nothing left to write.
+    a.daemon.wait_settled(&c).await;
     let (jira_settled, github_settled) = daemon_writes(&a).await;
     reconcile_once(&a.config).await;
     let (jira_after, github_after) = daemon_writes(&a).await;

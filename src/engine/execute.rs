@@ -13,14 +13,39 @@ use crate::retry::RetryPolicy;
 use crate::store::{self, OutboxJob, now_ms};
 use crate::tracker::{Tracker, TrackerIssue};
 
+/// Concerns whose jobs run at the same time. Enough to keep one slow tracker call from
+/// stalling the rest; few enough to stay well inside GitHub's secondary rate limits and
+/// SQLite's single writer.
+const CONCERNS_AT_ONCE: usize = 8;
+
 impl<T: Tracker + 'static> Engine<T> {
     /// Runs every due job once. Returns how many ran.
     pub(crate) async fn run_due_jobs(&self) -> Result<usize, EngineError> {
+        use futures::{StreamExt, TryStreamExt};
         let rows = self.store.claim_due(now_ms(), BATCH).await?;
-        for row in &rows {
-            self.run_job(row).await?;
+        // One concern's jobs run in the order they were queued; different concerns run side
+        // by side, so a slow or held tracker call does not hold up every other concern.
+        let claimed = rows.len();
+        let mut groups: Vec<(String, Vec<OutboxJob>)> = Vec::new();
+        for row in rows {
+            let concern = format!("{}#{}", row.payload["repo"], row.payload["number"]);
+            match groups.iter_mut().find(|(c, _)| *c == concern) {
+                Some((_, jobs)) => jobs.push(row),
+                None => groups.push((concern, vec![row])),
+            }
         }
-        Ok(rows.len())
+        let run_group = |jobs: Vec<OutboxJob>| async move {
+            for row in &jobs {
+                self.run_job(row).await?;
+            }
+            Ok::<(), EngineError>(())
+        };
+        futures::stream::iter(groups.into_iter().map(|(_, jobs)| jobs))
+            .map(run_group)
+            .buffer_unordered(CONCERNS_AT_ONCE)
+            .try_collect::<Vec<()>>()
+            .await?;
+        Ok(claimed)
     }
 
     async fn run_job(&self, row: &OutboxJob) -> Result<(), EngineError> {

@@ -105,12 +105,23 @@ impl<T: Tracker + 'static> Engine<T> {
     pub async fn reconcile_pass(&self) -> Result<usize, EngineError> {
         let pass = crate::store::now_ms();
         let mut concerns = self.store.linked_concerns().await?;
-        let undecided = [
-            crate::council::Stage::NeedsInfo,
-            crate::council::Stage::Ready,
-        ]
-        .map(|s| s.as_str());
-        concerns.extend(self.store.concerns_in_stage(&undecided).await?);
+        // Undecided ones (criteria), and accepted ones whose epic or stories are missing
+        // (a create that failed for good may succeed now).
+        use crate::council::Stage;
+        let before_sync = [
+            Stage::NeedsInfo,
+            Stage::Ready,
+            Stage::Accepted,
+            Stage::Vetted,
+            Stage::EpicCreated,
+        ];
+        concerns.extend(
+            self.store
+                .concerns_in_stage(&before_sync.map(Stage::as_str))
+                .await?,
+        );
+        concerns.sort_by(|a, b| (&a.repo, a.number).cmp(&(&b.repo, b.number)));
+        concerns.dedup_by(|a, b| a.repo == b.repo && a.number == b.number);
         let mut queued = 0;
         for c in &concerns {
             let job = Job::Reconcile {

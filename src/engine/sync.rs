@@ -410,6 +410,42 @@ impl<T: Tracker + 'static> Engine<T> {
         self.refresh_tracking(repo, number).await
     }
 
+    /// Queues the epic and stories again when their job failed for good (a 4xx such as a
+    /// missing project, fixed since). Only then: while the first job is pending or retrying,
+    /// a second creator could race it past the marker check.
+    async fn retry_failed_materialize(
+        &self,
+        repo: &str,
+        number: u64,
+        stage: Stage,
+    ) -> Result<(), EngineError> {
+        let keys = [
+            format!("epic:{repo}#{number}"),
+            format!("stories:{repo}#{number}"),
+        ];
+        let mut failed = false;
+        for key in &keys {
+            match self.store.outbox_state(key).await?.as_deref() {
+                Some("failed") => failed = true,
+                Some("pending" | "running") => return Ok(()),
+                _ => {}
+            }
+        }
+        if !failed {
+            return Ok(());
+        }
+        let stories = !self.config.council.two_step || stage == Stage::Vetted;
+        let job = super::jobs::Job::Materialize {
+            repo: repo.into(),
+            number,
+            stories,
+        };
+        let key = format!("epic:{repo}#{number}:retry:{}", now_ms());
+        self.enqueue_job(super::jobs::KeyedJob::new(key, job))
+            .await?;
+        Ok(())
+    }
+
     /// Compares both sides of one concern and repairs whatever drifted while webhooks were
     /// lost: the criteria labels of an undecided concern, GitHub-side changes the tracker
     /// has not followed, and the tracker's state on GitHub.
@@ -420,6 +456,9 @@ impl<T: Tracker + 'static> Engine<T> {
         let stage = parse_stage(&record)?;
         if stage.is_undecided() {
             return self.recheck(repo, number).await;
+        }
+        if stage.is_accepted() && !stage.is_syncing() {
+            self.retry_failed_materialize(repo, number, stage).await?;
         }
         if record.epic_key.is_some() && stage.is_accepted() {
             let issue = self.github.get_issue(repo, number).await?;

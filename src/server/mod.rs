@@ -57,7 +57,7 @@ pub struct ServerState {
 }
 
 /// The daemon's routes: `POST /webhooks/github`, `POST /webhooks/jira`,
-/// `POST /webhooks/jira/{token}`, `GET /healthz`, `GET /readyz`.
+/// `POST /webhooks/jira/{token}`, `GET /healthz`, `GET /readyz`, `GET /status`.
 pub fn router(state: ServerState) -> Router {
     Router::new()
         .route("/webhooks/github", post(github::receive))
@@ -65,6 +65,7 @@ pub fn router(state: ServerState) -> Router {
         .route("/webhooks/jira/{token}", post(jira::receive_with_token))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route("/status", get(status))
         .layer(DefaultBodyLimit::max(MAX_WEBHOOK_BODY))
         .layer(
             TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
@@ -117,6 +118,22 @@ async fn readyz(State(state): State<Arc<ServerState>>) -> (StatusCode, &'static 
         Err(_) => {
             tracing::warn!("not ready: store did not answer in time");
             (StatusCode::SERVICE_UNAVAILABLE, "store unavailable")
+        }
+    }
+}
+
+/// `GET /status`: the backlog (deliveries to decide, writes to make), so an operator or a
+/// test can tell a daemon that is caught up from one that is behind.
+async fn status(State(state): State<Arc<ServerState>>) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    match state.inbox.backlog().await {
+        Ok(b) => axum::Json(
+            serde_json::json!({"pending_deliveries": b.deliveries, "pending_writes": b.writes}),
+        )
+        .into_response(),
+        Err(e) => {
+            tracing::warn!(error = %e, "status: store unavailable");
+            (StatusCode::SERVICE_UNAVAILABLE, "store unavailable").into_response()
         }
     }
 }

@@ -35,7 +35,7 @@ pub use error::StoreError;
 pub use inbox::{Delivery, NewDelivery, Source, Submitted};
 pub use links::{StoryLink, StoryState};
 pub use outbox::{CLAIM_LEASE, OutboxJob};
-pub use progress::{QueuedWrite, StageUpdate};
+pub use progress::{Backlog, QueuedWrite, StageUpdate};
 pub use writer::InboxWriter;
 
 /// Set on every SQLite connection. `busy_timeout = 5000`: a connection waits up to 5 s for

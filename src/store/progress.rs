@@ -19,6 +19,15 @@ pub struct StageUpdate<'a> {
     pub stage: &'a str,
 }
 
+/// What the daemon has still to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Backlog {
+    /// Stored deliveries not yet decided.
+    pub deliveries: i64,
+    /// Outbox writes pending or running.
+    pub writes: i64,
+}
+
 /// An outbox write to enqueue with a decision.
 #[derive(Debug, Clone)]
 pub struct QueuedWrite<'a> {
@@ -254,6 +263,34 @@ impl Store {
         Ok(())
     }
 
+    /// Work not done yet: deliveries still to decide (not given up on) and writes still to
+    /// make. Both zero means the daemon is caught up.
+    pub async fn backlog(&self) -> Result<Backlog, StoreError> {
+        let deliveries: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM deliveries WHERE processed_at IS NULL AND attempts < $1",
+        )
+        .bind(super::inbox::MAX_DELIVERY_ATTEMPTS)
+        .fetch_one(self.pool())
+        .await?;
+        Ok(Backlog {
+            deliveries,
+            writes: self.pending_count().await?,
+        })
+    }
+
+    /// The state (`pending`, `running`, `done`, `failed`) of the newest outbox row whose key
+    /// is `key` or starts with `key:` (retries of it), if any.
+    pub async fn outbox_state(&self, key: &str) -> Result<Option<String>, StoreError> {
+        let state: Option<String> = sqlx::query_scalar(
+            "SELECT state FROM outbox WHERE idem_key = $1 OR idem_key LIKE $2 ESCAPE '\\' ORDER BY id DESC LIMIT 1",
+        )
+        .bind(key)
+        .bind(format!("{}:%", key.replace('%', "\\%").replace('_', "\\_")))
+        .fetch_optional(self.pool())
+        .await?;
+        Ok(state)
+    }
+
     /// Makes outbox rows left `running` by a previous process due now. Called once at start
     /// by a single daemon on its own SQLite file: that process is gone, so its claims are
     /// void and waiting out the lease would only delay the work. (Replicas sharing a
@@ -483,6 +520,51 @@ mod tests {
             .await
             .expect("no row");
         assert_eq!(store.get_concern("a/b", 4).await.expect("get"), None);
+    }
+
+    #[tokio::test]
+    async fn outbox_state_sees_the_newest_retry_of_a_key() {
+        let (store, _dir) = temp_store().await;
+        let v = serde_json::json!({});
+        assert_eq!(store.outbox_state("epic:a/b#1").await.expect("state"), None);
+        store
+            .enqueue("epic:a/b#1", "materialize", &v)
+            .await
+            .expect("enqueue");
+        store
+            .enqueue("epic:a/b#12", "materialize", &v)
+            .await
+            .expect("enqueue");
+        let jobs = store.claim_due(now_ms(), 10).await.expect("claim");
+        store.fail(jobs[0].id, "400").await.expect("fail");
+        assert_eq!(
+            store
+                .outbox_state("epic:a/b#1")
+                .await
+                .expect("state")
+                .as_deref(),
+            Some("failed")
+        );
+        store
+            .enqueue("epic:a/b#1:retry:5", "materialize", &v)
+            .await
+            .expect("enqueue");
+        assert_eq!(
+            store
+                .outbox_state("epic:a/b#1")
+                .await
+                .expect("state")
+                .as_deref(),
+            Some("pending")
+        );
+        assert_eq!(
+            store
+                .outbox_state("epic:a/b#12")
+                .await
+                .expect("state")
+                .as_deref(),
+            Some("running")
+        );
     }
 
     #[tokio::test]

@@ -57,6 +57,11 @@ impl InboxWriter {
         self.store.ping().await
     }
 
+    /// What the daemon has still to do (for `GET /status`).
+    pub async fn backlog(&self) -> Result<super::Backlog, StoreError> {
+        self.store.backlog().await
+    }
+
     /// Stores one delivery; resolves once it is committed (or known to be a duplicate).
     pub async fn submit(&self, delivery: NewDelivery) -> Result<Submitted, StoreError> {
         let (reply, answer) = oneshot::channel();

@@ -404,6 +404,33 @@ impl Daemon {
         }
     }
 
+    /// Waits until the daemon has caught up (`GET /status`: nothing to decide, nothing to
+    /// write) and the sandbox stays unchanged for a moment after that: what settles means.
+    pub async fn wait_settled(&self, c: &SandboxControl) {
+        let deadline = std::time::Instant::now() + WAIT;
+        loop {
+            let before = c.version().await.expect("version");
+            let status: Value = reqwest::get(format!("{}/status", self.url))
+                .await
+                .expect("status")
+                .json()
+                .await
+                .expect("status json");
+            let idle = status["pending_deliveries"] == 0 && status["pending_writes"] == 0;
+            let after = c
+                .get(&format!("/_sandbox/changes?after={before}&timeout_ms=300"))
+                .await
+                .expect("changes");
+            if idle && after["version"].as_u64() == Some(before) {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the daemon did not settle within {WAIT:?}: {status}"
+            );
+        }
+    }
+
     /// SIGKILL: no shutdown, no flush, as a crash.
     pub async fn kill(mut self) {
         self.child.kill().await.expect("kill");
