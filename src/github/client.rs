@@ -141,6 +141,17 @@ impl GithubClient {
         path: &str,
         body: Option<&Value>,
     ) -> Result<Answer, GithubError> {
+        self.attempt_with(method, path, body, false).await
+    }
+
+    /// One attempt; `conditional` GETs send the cached ETag (`If-None-Match`).
+    async fn attempt_with(
+        &self,
+        method: &Method,
+        path: &str,
+        body: Option<&Value>,
+        conditional: bool,
+    ) -> Result<Answer, GithubError> {
         let transport = |source: octocrab::Error| GithubError::Transport {
             method: method.to_string(),
             path: path.to_owned(),
@@ -152,7 +163,12 @@ impl GithubClient {
         };
         let resp = match *method {
             Method::GET => {
-                let validator = self.etags.get(path).map(|c| {
+                let cached = if conditional {
+                    self.etags.get(path)
+                } else {
+                    None
+                };
+                let validator = cached.map(|c| {
                     let mut h = HeaderMap::new();
                     h.insert(reqwest::header::IF_NONE_MATCH, c.etag);
                     h
@@ -175,6 +191,7 @@ impl GithubClient {
         let text = self.octo.body_to_string(resp).await.map_err(transport)?;
         if status == reqwest::StatusCode::NOT_MODIFIED
             && *method == Method::GET
+            && conditional
             && let Some(cached) = self.etags.get(path)
         {
             self.etags.hit();
@@ -184,7 +201,7 @@ impl GithubClient {
             });
         }
         if status.is_success() {
-            if *method == Method::GET {
+            if *method == Method::GET && conditional {
                 self.etags.put(path, &headers, &text);
             }
             return Ok(Answer {
@@ -244,7 +261,13 @@ impl GithubClient {
     /// One issue.
     pub async fn get_issue(&self, repo: &str, number: u64) -> Result<Issue, GithubError> {
         let path = format!("{}/issues/{number}", repo_path(repo)?);
-        let a = self.call(Method::GET, &path, None).await?;
+        // Conditional: the engine re-reads the issue for every cue; GitHub's description
+        // declares the 304 here (and not on list routes, which are read in full).
+        let what = format!("GET {path}");
+        let a = self
+            .policy
+            .run(&what, || self.attempt_with(&Method::GET, &path, None, true))
+            .await?;
         Ok(decode::<RawIssue>(&path, &a.body)?.into())
     }
 
@@ -382,7 +405,16 @@ impl GithubClient {
             seg(slug),
             seg(login)
         );
-        match self.call(Method::GET, &path, None).await {
+        // Not conditional: GitHub's description declares no 304 for this route, and a
+        // decision label is rare enough that a full read costs nothing.
+        let what = format!("GET {path}");
+        let read = self
+            .policy
+            .run(&what, || {
+                self.attempt_with(&Method::GET, &path, None, false)
+            })
+            .await;
+        match read {
             Ok(a) => Ok(decode::<RawMembership>(&path, &a.body)?.state == "active"),
             Err(e) if e.is_not_found() => Ok(false),
             Err(e) => Err(e),

@@ -1,4 +1,4 @@
-//! Conditional GETs: the validator (ETag) and body of each GET answered before, so a
+//! Conditional GETs: the validator (ETag) and body of each conditional GET answered before, so a
 //! repeated read sends `If-None-Match` and a 304 is served from here. GitHub does not count
 //! a 304 against the rate limit, which is what lets the engine re-read an issue for every
 //! webhook and the reconcile pass walk every concern cheaply.
