@@ -17,7 +17,7 @@ use crate::council::sync::{ItemState, SyncAction, SyncInput, tracker_to_github};
 use crate::council::tracking::{self, render_reply};
 use crate::council::{Reply, Stage};
 use crate::github::client::{Issue, IssueState, StateReason};
-use crate::store::{self, ConcernRow, StoryState, now_ms};
+use crate::store::{self, ConcernRow, StoryLink, StoryState, now_ms};
 use crate::tracker::{TrackedIssue, Tracker};
 
 /// Rounds of decide-and-apply in one sync: moving the epic to done makes closing the issue
@@ -63,7 +63,7 @@ impl<T: Tracker + 'static> Engine<T> {
     async fn tracked(
         &self,
         record: &ConcernRow,
-    ) -> Result<Option<(TrackedIssue, Vec<(String, TrackedIssue)>)>, EngineError> {
+    ) -> Result<Option<(TrackedIssue, Vec<(StoryLink, TrackedIssue)>)>, EngineError> {
         let Some(epic_key) = record.epic_key.clone() else {
             return Ok(None);
         };
@@ -84,7 +84,7 @@ impl<T: Tracker + 'static> Engine<T> {
         };
         let stories = links
             .into_iter()
-            .filter_map(|l| fetched.remove(&l.story_key).map(|t| (l.team, t)))
+            .filter_map(|l| fetched.remove(&l.story_key).map(|t| (l, t)))
             .collect();
         Ok(Some((epic, stories)))
     }
@@ -105,8 +105,7 @@ impl<T: Tracker + 'static> Engine<T> {
             return Ok(());
         };
         let mut tracking_changed = false;
-        let links = self.store.story_links(repo, number).await?;
-        for (team, t) in &stories_t {
+        for (link, t) in &stories_t {
             let state = StoryState {
                 status: Some(t.status.clone()),
                 status_category: Some(t.status_category.clone()),
@@ -114,22 +113,21 @@ impl<T: Tracker + 'static> Engine<T> {
                 sprint: sprint_text(t),
                 updated_ms: Some(t.updated_ms),
             };
-            let before = links.iter().find(|l| &l.team == team);
-            if before.is_none_or(|l| {
-                l.state.status != state.status
-                    || l.state.assignee != state.assignee
-                    || l.state.sprint != state.sprint
-            }) {
+            let seen = &link.state;
+            if seen.status != state.status
+                || seen.assignee != state.assignee
+                || seen.sprint != state.sprint
+            {
                 tracking_changed = true;
                 self.store
-                    .update_story_state(repo, number, team, &state)
+                    .update_story_state(repo, number, &link.team, &state)
                     .await?;
             }
         }
         let mut epic = self.item(None, &epic_t);
         let stories: Vec<ItemState> = stories_t
             .iter()
-            .map(|(team, t)| self.item(Some(team.clone()), t))
+            .map(|(link, t)| self.item(Some(link.team.clone()), t))
             .collect();
         let issue = self.github.get_issue(repo, number).await?;
         let mut labels: BTreeSet<String> = issue.labels.iter().cloned().collect();
