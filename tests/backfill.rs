@@ -12,13 +12,7 @@ async fn backfill(config: &std::path::Path, dry_run: bool) -> String {
     if dry_run {
         cmd.arg("--dry-run");
     }
-    let out = cmd
-        .env("COUNCIL_GITHUB__TOKEN", "test-github-token")
-        .env("COUNCIL_GITHUB__WEBHOOK_SECRET", WEBHOOK_SECRET)
-        .env("COUNCIL_JIRA__AUTH__TOKEN", "test-jira-token")
-        .output()
-        .await
-        .expect("run backfill");
+    let out = cmd.envs(SECRETS_ENV).output().await.expect("run backfill");
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(
         out.status.success(),

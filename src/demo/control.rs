@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 /// Why a control call failed.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum ControlError {
     #[error("sandbox request {what} failed: {reason}")]
     Http { what: String, reason: String },
@@ -259,34 +259,22 @@ impl SandboxControl {
         project: &str,
         user: &str,
     ) -> Result<(), ControlError> {
-        let agile = |path: String| {
-            self.http
-                .get(format!("{}{path}", self.base))
-                .basic_auth(format!("{user}@example.com"), Some("sandbox"))
-        };
-        let what = format!("active sprints of {project}");
-        let fail = |e: reqwest::Error| ControlError::Http {
-            what: what.clone(),
-            reason: e.to_string(),
-        };
-        let boards: Value = agile(format!("/rest/agile/1.0/board?projectKeyOrId={project}"))
-            .send()
-            .await
-            .map_err(fail)?
-            .json()
-            .await
-            .map_err(fail)?;
+        let boards = self
+            .agile_get(
+                &format!("/rest/agile/1.0/board?projectKeyOrId={project}"),
+                user,
+            )
+            .await?;
         for board in boards["values"].as_array().into_iter().flatten() {
             let Some(id) = board["id"].as_u64() else {
                 continue;
             };
-            let sprints: Value = agile(format!("/rest/agile/1.0/board/{id}/sprint?state=active"))
-                .send()
-                .await
-                .map_err(fail)?
-                .json()
-                .await
-                .map_err(fail)?;
+            let sprints = self
+                .agile_get(
+                    &format!("/rest/agile/1.0/board/{id}/sprint?state=active"),
+                    user,
+                )
+                .await?;
             for sprint in sprints["values"].as_array().into_iter().flatten() {
                 if let Some(sid) = sprint["id"].as_u64() {
                     self.post(
@@ -298,6 +286,23 @@ impl SandboxControl {
             }
         }
         Ok(())
+    }
+
+    /// A GET on the sandbox's Jira Agile API as `user` (it takes any basic credentials).
+    async fn agile_get(&self, path: &str, user: &str) -> Result<Value, ControlError> {
+        let fail = |e: reqwest::Error| ControlError::Http {
+            what: format!("GET {path}"),
+            reason: e.to_string(),
+        };
+        self.http
+            .get(format!("{}{path}", self.base))
+            .basic_auth(format!("{user}@example.com"), Some("sandbox"))
+            .send()
+            .await
+            .map_err(fail)?
+            .json()
+            .await
+            .map_err(fail)
     }
 
     /// Drops (or resumes) the Jira half's webhook deliveries.

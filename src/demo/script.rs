@@ -249,7 +249,7 @@ async fn accepted_concern(
     let r = jira_materialized(ctl, s, n, &["payments", "data"]).await;
     let ok = t.check(
         "epic (linked back to the issue) and one story per team created in Jira, stories linked to the epic",
-        r.as_ref().map(|d| d.clone()).map_err(clone_err),
+        r.clone(),
     );
     if !ok {
         return None;
@@ -418,16 +418,6 @@ async fn work_in_jira(
             Err(e) => Err(e),
         }),
     )
-}
-
-fn clone_err(e: &ControlError) -> ControlError {
-    match e {
-        ControlError::Http { what, reason } => ControlError::Http {
-            what: what.clone(),
-            reason: reason.clone(),
-        },
-        ControlError::Timeout(d, w) => ControlError::Timeout(*d, w.clone()),
-    }
 }
 
 /// Waits for the epic of issue `n` and one story per team under it; returns the keys.

@@ -336,6 +336,14 @@ pub const WEBHOOK_SECRET: &str = "test-webhook-secret";
 /// The Jira (Cloud admin webhook) secret the tests give the daemon.
 pub const JIRA_WEBHOOK_SECRET: &str = "test-jira-webhook-secret";
 
+/// The secrets every command of the binary gets, through the environment as in production.
+pub const SECRETS_ENV: [(&str, &str); 4] = [
+    ("COUNCIL_GITHUB__TOKEN", "test-github-token"),
+    ("COUNCIL_GITHUB__WEBHOOK_SECRET", WEBHOOK_SECRET),
+    ("COUNCIL_JIRA__AUTH__TOKEN", "test-jira-token"),
+    ("COUNCIL_JIRA__WEBHOOK_SECRET", JIRA_WEBHOOK_SECRET),
+];
+
 /// Reads the child's stdout until a line starts with `prefix`; returns the rest of the line.
 async fn line_after(
     child: &mut Child,
@@ -373,10 +381,7 @@ impl Daemon {
         let mut child = Command::new(binary())
             .args(["run", "--config"])
             .arg(config)
-            .env("COUNCIL_GITHUB__TOKEN", "test-github-token")
-            .env("COUNCIL_GITHUB__WEBHOOK_SECRET", WEBHOOK_SECRET)
-            .env("COUNCIL_JIRA__AUTH__TOKEN", "test-jira-token")
-            .env("COUNCIL_JIRA__WEBHOOK_SECRET", JIRA_WEBHOOK_SECRET)
+            .envs(SECRETS_ENV)
             .env("RUST_LOG", "info")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -543,10 +548,7 @@ pub async fn reconcile_once(config: &Path) {
     let out = Command::new(binary())
         .args(["reconcile", "--once", "--timeout", "60s", "--config"])
         .arg(config)
-        .env("COUNCIL_GITHUB__TOKEN", "test-github-token")
-        .env("COUNCIL_GITHUB__WEBHOOK_SECRET", WEBHOOK_SECRET)
-        .env("COUNCIL_JIRA__AUTH__TOKEN", "test-jira-token")
-        .env("COUNCIL_JIRA__WEBHOOK_SECRET", JIRA_WEBHOOK_SECRET)
+        .envs(SECRETS_ENV)
         .output()
         .await
         .expect("run reconcile");

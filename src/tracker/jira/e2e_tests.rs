@@ -418,7 +418,13 @@ async fn unknown_team_is_permanent_and_calls_nothing() {
     assert_eq!(e.sandbox.write_calls("bulk"), 0);
 }
 
+/// A plain Task `task {n}` in `project`, labelled `bulk-load`.
 fn plain_story(project: &str, n: usize) -> NewIssueFields {
+    labelled_task(project, format!("task {n}"), "bulk-load")
+}
+
+/// A plain Task with one label, for tests that create many issues.
+pub(super) fn labelled_task(project: &str, summary: String, label: &str) -> NewIssueFields {
     NewIssueFields {
         project: KeyRef {
             key: project.into(),
@@ -426,9 +432,9 @@ fn plain_story(project: &str, n: usize) -> NewIssueFields {
         issuetype: NameRef {
             name: "Task".into(),
         },
-        summary: format!("task {n}"),
+        summary,
         description: None,
-        labels: vec!["bulk-load".into()],
+        labels: vec![label.into()],
         components: vec![],
         parent: None,
         custom: BTreeMap::new(),

@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
 use super::e2e_tests::{Env, client, ensure_all, env, teams, tracker};
-use super::model::{KeyRef, NameRef, NewIssueFields};
+use super::model::NewIssueFields;
 use crate::config::JiraApiVersion;
 use crate::sandbox::jira::state::Body;
 use crate::tracker::{Tracker, TrackerError};
@@ -129,21 +129,9 @@ async fn fetch_reads_status_assignee_and_sprint_v2() {
     reads_status_assignee_and_sprint(JiraApiVersion::V2).await;
 }
 
+/// A Task carrying the `council-sync` label (what the poll looks for).
 fn synced(project: &str, n: usize) -> NewIssueFields {
-    NewIssueFields {
-        project: KeyRef {
-            key: project.into(),
-        },
-        issuetype: NameRef {
-            name: "Task".into(),
-        },
-        summary: format!("synced {n}"),
-        description: None,
-        labels: vec!["council-sync".into()],
-        components: vec![],
-        parent: None,
-        custom: Default::default(),
-    }
+    super::e2e_tests::labelled_task(project, format!("synced {n}"), "council-sync")
 }
 
 async fn polls_all_pages(version: JiraApiVersion) {
