@@ -1,12 +1,18 @@
 //! Wiring of the whole daemon: store, webhook server, engine, and (when configured) the
 //! embedded sandbox. `run` and `demo` share it, so the demo exercises the real path.
 //!
+//! Start order: config, listener, store, receiver; GitHub and Jira are not needed to start
+//! (the engine's task resolves the identities in the background, see [`start`]).
+//!
 //! Shutdown order (SIGINT/SIGTERM or `Running::shutdown`): stop accepting webhooks and let
 //! in-flight requests finish (each is stored before it is answered), then let the engine
-//! finish the round in progress, then close the store.
+//! finish the round in progress, all within `server.drain`; what still runs then (a call to
+//! a hung server) is cut, and the store is closed. The drain bounds shutdown whatever the
+//! HTTP timeouts are, inside an orchestrator's grace period.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use secrecy::SecretString;
 use tokio::sync::watch;
@@ -16,6 +22,7 @@ use crate::concern::form::IssueForm;
 use crate::config::Config;
 use crate::engine::{Engine, OwnAccounts};
 use crate::github::client::GithubClient;
+use crate::health::Health;
 use crate::retry::RetryPolicy;
 use crate::sandbox::feed::ChangeFeed;
 use crate::sandbox::jira::JiraSandbox;
@@ -53,7 +60,9 @@ pub enum DaemonError {
 pub struct Running {
     server_addr: SocketAddr,
     sandbox: Option<SandboxHandle>,
-    bot_login: String,
+    bot_login: watch::Receiver<Option<String>>,
+    health: Arc<Health>,
+    drain: Duration,
     stop: watch::Sender<bool>,
     server_task: JoinHandle<()>,
     engine_task: JoinHandle<()>,
@@ -71,16 +80,45 @@ impl Running {
         self.sandbox.as_ref().map(|s| s.base_url())
     }
 
-    /// The login the daemon writes as.
-    pub fn bot_login(&self) -> &str {
-        &self.bot_login
+    /// The login the daemon writes as, once its identity check has succeeded (it waits for
+    /// it; empty if the daemon stops first).
+    pub async fn bot_login(&self) -> String {
+        let mut rx = self.bot_login.clone();
+        match rx.wait_for(Option::is_some).await {
+            Ok(login) => login.clone().unwrap_or_default(),
+            Err(_) => String::new(),
+        }
     }
 
-    /// Stops accepting, finishes in-flight work, closes the store, stops the sandbox.
+    /// The dependencies' health, as `/status` shows it.
+    pub fn health(&self) -> &Arc<Health> {
+        &self.health
+    }
+
+    /// Stops accepting, lets in-flight work finish for up to `server.drain`, then cuts what
+    /// is still running (a call held by a hung server), closes the store, stops the sandbox.
+    /// A write cut off this way is left `running` in the outbox; the next start re-queues
+    /// it and its marker search (with the create-attempt record) resolves it.
     pub async fn shutdown(self) {
         let _ = self.stop.send(true);
-        let _ = self.server_task.await;
-        let _ = self.engine_task.await;
+        let deadline = tokio::time::Instant::now() + self.drain;
+        let mut server_task = self.server_task;
+        let mut engine_task = self.engine_task;
+        if tokio::time::timeout_at(deadline, &mut server_task)
+            .await
+            .is_err()
+        {
+            tracing::warn!(drain = ?self.drain, "webhook requests still running after the drain; cutting them");
+            server_task.abort();
+        }
+        if tokio::time::timeout_at(deadline, &mut engine_task)
+            .await
+            .is_err()
+        {
+            tracing::warn!(drain = ?self.drain, "outgoing calls still running after the drain; cutting them (resolved after restart)");
+            engine_task.abort();
+            let _ = engine_task.await;
+        }
         self.store.close().await;
         if let Some(sandbox) = self.sandbox {
             sandbox.shutdown().await;
@@ -97,6 +135,12 @@ pub fn issue_form(cfg: &Config) -> Result<IssueForm, DaemonError> {
 }
 
 /// Starts everything; returns once webhooks are accepted.
+///
+/// Nothing here waits on GitHub or Jira: the receiver listens and stores deliveries from
+/// the first second, while the engine's task resolves the daemon's identities (GitHub
+/// `/user`, Jira `myself`) with backoff and only then acts on stored work, since it needs
+/// the bot login to ignore its own events. Only a bad config or an unusable store stops
+/// the start.
 pub async fn start(mut cfg: Config) -> Result<Running, DaemonError> {
     let form = issue_form(&cfg)?;
     // Bind first: the embedded sandbox must know where to deliver webhooks (port 0 allowed).
@@ -139,22 +183,34 @@ pub async fn start(mut cfg: Config) -> Result<Running, DaemonError> {
     }
     let (inbox, writer_task) = InboxWriter::spawn(store.clone());
 
-    let engine = Arc::new(build_engine(cfg, store.clone(), github_token, jira_token, form).await?);
-    let bot_login = engine.bot_login.clone();
+    let clients = Clients::new(&cfg, &store, &github_token, jira_token)?;
     if let Some(sb) = &sandbox {
         // The embedded sandbox plays Jira Cloud: signed admin webhooks to /webhooks/jira.
         let url = format!("http://{server_addr}/webhooks/jira");
         sb.jira().hooks.add_target(url, jira_webhook_secret.clone());
     }
 
+    let health = Arc::new(Health::default());
+    let drain = cfg.server.drain;
     let (stop, stop_rx) = watch::channel(false);
-    let engine_task = tokio::spawn(engine.run(stop_rx.clone()));
+    let (login_tx, bot_login) = watch::channel(None);
+    let engine_task = tokio::spawn(run_engine(
+        cfg,
+        store.clone(),
+        clients,
+        form,
+        health.clone(),
+        login_tx,
+        stop_rx.clone(),
+    ));
     let router = server::router(server::ServerState {
         inbox,
         github_secret: webhook_secret,
         jira_secret: jira_webhook_secret,
         jira_token: jira_webhook_token,
-    });
+    })
+    .layer(axum::Extension(health.clone()))
+    .layer(axum::Extension(store.clone()));
     let mut server_stop = stop_rx;
     let server_task = tokio::spawn(async move {
         let shutdown = async move {
@@ -166,16 +222,157 @@ pub async fn start(mut cfg: Config) -> Result<Running, DaemonError> {
         // The router (and with it the last inbox handle) is gone: the writer drains and ends.
         let _ = writer_task.await;
     });
-    tracing::info!(%server_addr, bot = %bot_login, "council-sync ready");
+    tracing::info!(%server_addr, "council-sync receiving webhooks");
     Ok(Running {
         server_addr,
         sandbox,
         bot_login,
+        health,
+        drain,
         stop,
         server_task,
         engine_task,
         store,
     })
+}
+
+/// First wait between identity checks while GitHub or Jira fails; doubles up to
+/// [`IDENTITY_RETRY_MAX`].
+const IDENTITY_RETRY_FIRST: Duration = Duration::from_millis(500);
+/// Longest wait between identity checks during an outage: an outage's end is noticed
+/// within this, and a long outage costs two cheap calls a half-minute.
+const IDENTITY_RETRY_MAX: Duration = Duration::from_secs(30);
+/// How often a running daemon re-checks GitHub (`/user`, conditional: a 304 costs no rate
+/// limit) and Jira (`myself`) for `/status`.
+const HEALTH_PROBE_INTERVAL: Duration = Duration::from_secs(30);
+
+/// The engine's task: waits for the identities (retrying in the background while GitHub
+/// or Jira fails, reported in `health`), then runs the engine and a periodic health probe
+/// until `stop`.
+async fn run_engine(
+    cfg: Config,
+    store: Store,
+    clients: Clients,
+    form: IssueForm,
+    health: Arc<Health>,
+    login_tx: watch::Sender<Option<String>>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut wait = IDENTITY_RETRY_FIRST;
+    let accounts = loop {
+        match clients.identities(&health).await {
+            Ok(accounts) => break accounts,
+            Err(e) => {
+                tracing::warn!(error = %e, retry_in_ms = wait.as_millis() as u64, "cannot resolve the daemon's identities yet; deliveries are stored and handled once it can");
+            }
+        }
+        // Full jitter, so replicas restarted together do not probe in step.
+        let pause = wait.mul_f64(rand::random::<f64>().max(0.5));
+        tokio::select! {
+            _ = tokio::time::sleep(pause) => {}
+            _ = stop.wait_for(|s| *s) => return,
+        }
+        wait = (wait * 2).min(IDENTITY_RETRY_MAX);
+    };
+    let _ = login_tx.send(Some(accounts.github.clone()));
+    tracing::info!(bot = %accounts.github, "identities resolved; acting on stored work");
+    let probe_clients = clients.clone();
+    let engine = Arc::new(clients.into_engine(cfg, store, form, accounts));
+    health.set_engine_running(true);
+    let probe = {
+        let health = health.clone();
+        let mut stop = stop.clone();
+        async move {
+            loop {
+                tokio::select! {
+                    _ = tokio::time::sleep(HEALTH_PROBE_INTERVAL) => {}
+                    _ = stop.wait_for(|s| *s) => return,
+                }
+                let _ = probe_clients.identities(&health).await;
+            }
+        }
+    };
+    tokio::join!(engine.run(stop), probe);
+    health.set_engine_running(false);
+}
+
+/// The daemon's clients, built from the config without any call (so a start never waits
+/// on GitHub or Jira).
+#[derive(Clone)]
+pub struct Clients {
+    github: GithubClient,
+    tracker: JiraTracker,
+    /// `github.bot_login` when configured (then `/user` is only a health check).
+    configured_login: Option<String>,
+}
+
+impl Clients {
+    /// Builds the GitHub client and the Jira tracker (with its create-attempt record in
+    /// `store`); fails only on a bad config.
+    pub fn new(
+        cfg: &Config,
+        store: &Store,
+        github_token: &SecretString,
+        jira_token: SecretString,
+    ) -> Result<Self, DaemonError> {
+        let policy = RetryPolicy::from(&cfg.retry);
+        let github = GithubClient::new(&cfg.github.api_url, github_token, policy.clone())?;
+        let tracker = JiraTracker::new(&cfg.jira, jira_token, &cfg.teams, policy)
+            .map_err(|e| DaemonError::Config(e.to_string()))?
+            .with_create_attempts(store.clone(), &cfg.jira);
+        Ok(Self {
+            github,
+            tracker,
+            configured_login: cfg.github.bot_login.clone(),
+        })
+    }
+
+    /// Asks GitHub (`GET /user`) and Jira (`myself`) who the daemon is, recording each
+    /// answer in `health`. Both are asked even when the first fails, so `/status` names
+    /// every failing dependency.
+    pub async fn identities(&self, health: &Health) -> Result<OwnAccounts, DaemonError> {
+        let github = self.github.current_user().await;
+        match &github {
+            Ok(_) => health.ok(crate::health::GITHUB, crate::store::now_ms()),
+            Err(e) => health.failing(
+                crate::health::GITHUB,
+                &e.to_string(),
+                crate::store::now_ms(),
+            ),
+        }
+        let tracker = self.tracker.own_account().await;
+        match &tracker {
+            Ok(_) => health.ok(crate::health::JIRA, crate::store::now_ms()),
+            Err(e) => health.failing(crate::health::JIRA, &e.to_string(), crate::store::now_ms()),
+        }
+        let github = match (&self.configured_login, github) {
+            (Some(login), _) => login.clone(),
+            (None, Ok(login)) => login,
+            (None, Err(e)) => return Err(e.into()),
+        };
+        let tracker = tracker.map_err(|e| DaemonError::Tracker(e.to_string()))?;
+        Ok(OwnAccounts { github, tracker })
+    }
+
+    /// The engine over these clients.
+    pub fn into_engine(
+        self,
+        cfg: Config,
+        store: Store,
+        form: IssueForm,
+        accounts: OwnAccounts,
+    ) -> Engine<JiraTracker> {
+        let wake = store.inbox_notify();
+        Engine::new(
+            store,
+            self.github,
+            self.tracker,
+            Arc::new(cfg),
+            form,
+            accounts,
+            wake,
+        )
+    }
 }
 
 /// Starts the sandbox in-process and points the config at it. The sandbox takes any token;
@@ -210,7 +407,8 @@ async fn start_embedded_sandbox(
     Ok(handle)
 }
 
-/// The engine with its clients, for the daemon and for the one-shot commands.
+/// The engine with its clients, for the one-shot commands (which need GitHub and Jira at
+/// once, so an identity failure is an error here, not a background retry).
 pub async fn build_engine(
     cfg: Config,
     store: Store,
@@ -218,32 +416,9 @@ pub async fn build_engine(
     jira_token: SecretString,
     form: IssueForm,
 ) -> Result<Engine<JiraTracker>, DaemonError> {
-    let policy = RetryPolicy::from(&cfg.retry);
-    let github = GithubClient::new(&cfg.github.api_url, &github_token, policy.clone())?;
-    let bot_login = match &cfg.github.bot_login {
-        Some(login) => login.clone(),
-        None => github.current_user().await?,
-    };
-    let tracker = JiraTracker::new(&cfg.jira, jira_token, &cfg.teams, policy)
-        .map_err(|e| DaemonError::Config(e.to_string()))?;
-    let tracker_account = tracker
-        .own_account()
-        .await
-        .map_err(|e| DaemonError::Tracker(e.to_string()))?;
-    let wake = store.inbox_notify();
-    let accounts = OwnAccounts {
-        github: bot_login,
-        tracker: tracker_account,
-    };
-    Ok(Engine::new(
-        store,
-        github,
-        tracker,
-        Arc::new(cfg),
-        form,
-        accounts,
-        wake,
-    ))
+    let clients = Clients::new(&cfg, &store, &github_token, jira_token)?;
+    let accounts = clients.identities(&Health::default()).await?;
+    Ok(clients.into_engine(cfg, store, form, accounts))
 }
 
 /// A config's clients and store without the server: for `reconcile` and `backfill`, which
@@ -297,11 +472,13 @@ fn jira_sandbox(cfg: &Config, feed: &ChangeFeed) -> Arc<JiraSandbox> {
         .collect();
     projects.push(&cfg.jira.epic_project);
     let feed = feed.clone();
-    Arc::new(
-        JiraSandbox::new(&projects).with_on_change(Arc::new(move || {
-            feed.bump();
-        })),
-    )
+    let jira = JiraSandbox::new(&projects).with_on_change(Arc::new(move || {
+        feed.bump();
+    }));
+    if let Some(lag) = cfg.sandbox.as_ref().map(|s| s.jira_search_lag) {
+        jira.set_search_lag(lag);
+    }
+    Arc::new(jira)
 }
 
 fn github_token(cfg: &Config) -> Result<SecretString, DaemonError> {

@@ -11,6 +11,7 @@ pub mod daemon;
 pub mod demo;
 pub mod engine;
 pub mod github;
+pub mod health;
 pub mod markup;
 pub mod retry;
 pub mod sandbox;

@@ -214,6 +214,24 @@ pub struct JiraConfig {
     /// Id of the Sprint custom field. Default `customfield_10020` (most Cloud sites).
     #[serde(default = "default_sprint_field")]
     pub sprint_field: String,
+    /// How long after a create whose outcome is unknown (no answer, a crash, a 5xx) search
+    /// may still not show what it made: Jira Cloud's index trails creation "for seconds to
+    /// minutes". Until this has passed since the last attempt, "not found" proves nothing
+    /// and the daemon does not create again. Default 2m.
+    #[serde(default = "default_consistency_window", with = "humantime_serde")]
+    pub search_consistency_window: Duration,
+    /// How long one job waits, searching, for an earlier attempt's issue to show before it
+    /// parks (reports and leaves it to a later pass or the created-issue webhook). Default
+    /// 10s: a job holds its concern's queue while it waits.
+    #[serde(default = "default_consistency_wait", with = "humantime_serde")]
+    pub search_consistency_wait: Duration,
+}
+
+fn default_consistency_window() -> Duration {
+    Duration::from_secs(120)
+}
+fn default_consistency_wait() -> Duration {
+    Duration::from_secs(10)
 }
 
 /// Where one team's stories live.
@@ -347,12 +365,21 @@ impl Default for StoreConfig {
 pub struct ServerConfig {
     /// Default `127.0.0.1:8080`.
     pub listen: SocketAddr,
+    /// How long shutdown (SIGTERM) lets in-flight work finish before it cuts the calls
+    /// still running; a write cut off is resolved after the restart like any write whose
+    /// outcome is unknown. Default 10s: well inside Kubernetes' 30 s grace period.
+    #[serde(with = "humantime_serde")]
+    pub drain: Duration,
 }
+
+/// Default of `server.drain`.
+pub const DEFAULT_DRAIN: Duration = Duration::from_secs(10);
 
 impl Default for ServerConfig {
     fn default() -> Self {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            drain: DEFAULT_DRAIN,
         }
     }
 }
@@ -399,6 +426,10 @@ pub struct SandboxConfig {
     pub listen: SocketAddr,
     /// Logins seeded as active members of the council team in the sandbox.
     pub council_members: Vec<String>,
+    /// How long the sandbox's Jira search trails the issues, as Jira Cloud's index does
+    /// (`/search/jql` and v2 `/search`; `reconcileIssues` ids are exempt). Default 0: none.
+    #[serde(with = "humantime_serde")]
+    pub jira_search_lag: Duration,
 }
 
 impl Default for SandboxConfig {
@@ -407,6 +438,7 @@ impl Default for SandboxConfig {
             embedded: true,
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             council_members: Vec::new(),
+            jira_search_lag: Duration::ZERO,
         }
     }
 }

@@ -100,7 +100,7 @@ pub async fn run(jira_api: u8, target: DemoTarget) -> Result<bool, DemoError> {
     let setup = script::Setup {
         repo: cfg.github.repos.first().cloned().unwrap_or_default(),
         labels: cfg.labels.clone(),
-        bot: running.bot_login().to_owned(),
+        bot: running.bot_login().await,
         epic_project: cfg.jira.epic_project.clone(),
     };
     let transcript = script::council_session(&ctl, &setup).await;

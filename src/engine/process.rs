@@ -147,6 +147,7 @@ impl<T: Tracker + 'static> Engine<T> {
             what: "Jira delivery",
             reason: e.to_string(),
         })?;
+        self.note_created_markers(&event).await?;
         if !event.is_relevant()
             || event.user_account.as_deref() == Some(self.tracker_account.as_str())
         {
@@ -182,6 +183,28 @@ impl<T: Tracker + 'static> Engine<T> {
             .store
             .commit_decision(Some(delivery.seq), None, None, &queued(&jobs)?)
             .await?)
+    }
+
+    /// A `jira:issue_created` carrying a marker label names the issue an earlier create made
+    /// (also the daemon's own, whose answer may have been lost): recorded for the attempt
+    /// record, so the next marker search asks for it by id (`tracker::jira::attempts`).
+    async fn note_created_markers(
+        &self,
+        event: &crate::tracker::jira::webhook::JiraEvent,
+    ) -> Result<(), EngineError> {
+        if event.webhook_event != "jira:issue_created" {
+            return Ok(());
+        }
+        let (Some(id), Some(key)) = (&event.issue_id, &event.issue_key) else {
+            return Ok(());
+        };
+        let marker_prefix = format!("{}-", crate::tracker::jira::tracker::SYNC_LABEL);
+        for label in &event.issue_labels {
+            if label.starts_with(&marker_prefix) {
+                self.store.record_created(label, id, key).await?;
+            }
+        }
+        Ok(())
     }
 
     /// The council trigger of an issues event, if it is one the council cares about.

@@ -33,9 +33,12 @@ pub enum FaultError {
     /// `status` is not an HTTP status.
     #[error("status {0} is not an HTTP status")]
     Status(u16),
-    /// Neither `status` nor `hold`: the fault would do nothing.
-    #[error("a fault needs a status or hold: true")]
+    /// Neither `status` nor `hold` nor `lose_answer`: the fault would do nothing.
+    #[error("a fault needs a status, hold: true or lose_answer: true")]
     Inert,
+    /// `hold` and `lose_answer` together: a held request either goes on or not.
+    #[error("hold and lose_answer cannot be combined")]
+    HoldAndLose,
 }
 
 /// `POST /_sandbox/faults` body.
@@ -55,6 +58,14 @@ pub struct FaultSpec {
     /// Hold matching requests until released.
     #[serde(default)]
     pub hold: bool,
+    /// Let the request reach its handler (the write happens), then answer `status`
+    /// (default 502) instead of the handler's answer: a lost answer, as when a proxy or the
+    /// connection fails after the server acted.
+    #[serde(default)]
+    pub lose_answer: bool,
+    /// Let this many matching requests through untouched before the fault applies: "the
+    /// Nth request" of a seeded schedule.
+    pub skip: Option<u32>,
 }
 
 /// A fault as the control API shows it.
@@ -74,6 +85,8 @@ pub struct FaultView {
 
 struct Fault {
     spec: FaultSpec,
+    /// Matching requests let through because of `skip`.
+    skipped: u32,
     regex: Regex,
     method: Option<Method>,
     hits: u32,
@@ -104,6 +117,7 @@ enum Verdict {
         retry_after: Option<u64>,
     },
     Hold(u64),
+    LoseAnswer(StatusCode),
 }
 
 /// The fault table.
@@ -156,8 +170,11 @@ impl Faults {
         };
         if let Some(s) = spec.status {
             StatusCode::from_u16(s).map_err(|_| FaultError::Status(s))?;
-        } else if !spec.hold {
+        } else if !spec.hold && !spec.lose_answer {
             return Err(FaultError::Inert);
+        }
+        if spec.hold && spec.lose_answer {
+            return Err(FaultError::HoldAndLose);
         }
         let id = self.with(|t| {
             t.next_id += 1;
@@ -166,6 +183,7 @@ impl Faults {
                 id,
                 Fault {
                     spec,
+                    skipped: 0,
                     regex,
                     method,
                     hits: 0,
@@ -230,7 +248,19 @@ impl Faults {
                 {
                     continue;
                 }
+                if f.skipped < f.spec.skip.unwrap_or(0) {
+                    f.skipped += 1;
+                    continue;
+                }
                 f.hits += 1;
+                if f.spec.lose_answer {
+                    let status = f
+                        .spec
+                        .status
+                        .and_then(|s| StatusCode::from_u16(s).ok())
+                        .unwrap_or(StatusCode::BAD_GATEWAY);
+                    return Verdict::LoseAnswer(status);
+                }
                 if f.spec.hold {
                     f.held += 1;
                     return Verdict::Hold(*id);
@@ -295,6 +325,11 @@ pub async fn layer(State(faults): State<Arc<Faults>>, req: Request, next: Next) 
             status,
             retry_after,
         } => error_response(&path, status, retry_after),
+        Verdict::LoseAnswer(status) => {
+            let done = next.run(req).await;
+            tracing::debug!(%path, served = done.status().as_u16(), "sandbox fault: answer lost");
+            error_response(&path, status, None)
+        }
         Verdict::Hold(id) => {
             if faults.hold(id).await {
                 next.run(req).await
@@ -341,7 +376,42 @@ mod tests {
             retry_after: None,
             times: Some(1),
             hold: false,
+            lose_answer: false,
+            skip: None,
         }
+    }
+
+    #[test]
+    fn skip_lets_the_first_matches_through_and_lose_answer_is_its_own_verdict() {
+        let f = Faults::default();
+        let id = f
+            .add(FaultSpec {
+                status: None,
+                lose_answer: true,
+                skip: Some(2),
+                ..spec("^/rest/")
+            })
+            .expect("valid");
+        for _ in 0..2 {
+            assert!(matches!(f.verdict(&Method::POST, "/rest/x"), Verdict::Pass));
+        }
+        assert!(matches!(
+            f.verdict(&Method::POST, "/rest/x"),
+            Verdict::LoseAnswer(StatusCode::BAD_GATEWAY)
+        ));
+        assert!(
+            matches!(f.verdict(&Method::POST, "/rest/x"), Verdict::Pass),
+            "times: 1"
+        );
+        assert_eq!(f.get(id).map(|v| v.hits), Some(1));
+        assert!(matches!(
+            f.add(FaultSpec {
+                hold: true,
+                lose_answer: true,
+                ..spec("x")
+            }),
+            Err(FaultError::HoldAndLose)
+        ));
     }
 
     #[test]

@@ -27,7 +27,8 @@ use tower_http::trace::TraceLayer;
 
 pub use error::ApiError;
 
-use crate::store::InboxWriter;
+use crate::health::Health;
+use crate::store::{InboxWriter, Store};
 
 /// Largest webhook body accepted: GitHub caps deliveries at 25 MB and drops larger ones, so
 /// anything bigger is not GitHub; it gets 413 before the signature is even computed. Jira's
@@ -123,19 +124,46 @@ async fn readyz(State(state): State<Arc<ServerState>>) -> (StatusCode, &'static 
 }
 
 /// `GET /status`: the backlog (deliveries to decide, writes to make), so an operator or a
-/// test can tell a daemon that is caught up from one that is behind.
-async fn status(State(state): State<Arc<ServerState>>) -> axum::response::Response {
+/// test can tell a daemon that is caught up from one that is behind; and, when the daemon
+/// put its [`Health`] and [`Store`] in the router (as `Extension`s), whether the engine acts on stored
+/// work, each dependency's health (`ok`, `since_ms`, `error`) and the tracker creates parked
+/// because an earlier attempt's outcome is still unknown:
+///
+/// ```json
+/// {"pending_deliveries": 3, "pending_writes": 0, "engine": "waiting_for_dependencies",
+///  "dependencies": {"github": {"ok": false, "since_ms": 1764464000000,
+///                   "error": "GitHub answered 503 …", "checked_ms": 1764464004000}},
+///  "parked_creates": 0}
+/// ```
+async fn status(
+    State(state): State<Arc<ServerState>>,
+    health: Option<axum::Extension<Arc<Health>>>,
+    store: Option<axum::Extension<Store>>,
+) -> axum::response::Response {
     use axum::response::IntoResponse;
-    match state.inbox.backlog().await {
-        Ok(b) => axum::Json(
-            serde_json::json!({"pending_deliveries": b.deliveries, "pending_writes": b.writes}),
-        )
-        .into_response(),
+    let backlog = match state.inbox.backlog().await {
+        Ok(b) => b,
         Err(e) => {
             tracing::warn!(error = %e, "status: store unavailable");
-            (StatusCode::SERVICE_UNAVAILABLE, "store unavailable").into_response()
+            return (StatusCode::SERVICE_UNAVAILABLE, "store unavailable").into_response();
+        }
+    };
+    let mut body = serde_json::json!({"pending_deliveries": backlog.deliveries, "pending_writes": backlog.writes});
+    if let Some(axum::Extension(health)) = health {
+        body["engine"] = serde_json::json!(if health.engine_running() {
+            "running"
+        } else {
+            "waiting_for_dependencies"
+        });
+        body["dependencies"] = serde_json::json!(health.snapshot());
+    }
+    if let Some(axum::Extension(store)) = store {
+        match store.parked_create_count().await {
+            Ok(n) => body["parked_creates"] = serde_json::json!(n),
+            Err(e) => tracing::warn!(error = %e, "status: cannot count parked creates"),
         }
     }
+    axum::Json(body).into_response()
 }
 
 #[cfg(test)]

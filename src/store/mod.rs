@@ -8,6 +8,7 @@
 //! Every write is a single statement or a transaction that starts with a write, so SQLite's
 //! `busy_timeout` covers lock waits (a read-then-write transaction could fail at once in WAL).
 
+mod attempts;
 mod concerns;
 mod cursors;
 mod decisions;
@@ -29,6 +30,7 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 use tokio::sync::Notify;
 
+pub use attempts::{CreateAttempt, CreateOutcome};
 pub use concerns::{ConcernRow, IssueState};
 pub use decisions::{Decision, DecisionKind};
 pub use error::StoreError;

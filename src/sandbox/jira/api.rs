@@ -15,7 +15,7 @@ use super::auth::Caller;
 use super::create::{create_issue as create_one, read_body};
 use super::render::{self, FieldSel};
 use super::state::{StoredComment, StoredRemoteLink, transitions_from};
-use super::{JiraSandbox, jql};
+use super::{JiraSandbox, index, jql};
 use crate::config::JiraApiVersion;
 use crate::tracker::jira::auth::{base64_decode, base64_encode};
 use crate::tracker::jira::model::ErrorCollection;
@@ -168,6 +168,50 @@ pub struct SearchParams {
     max_results: Option<usize>,
     next_page_token: Option<String>,
     fields: Option<FieldsParam>,
+    /// Cloud's `reconcileIssues`: ids read-after-write consistent (at most 50).
+    reconcile_issues: Option<IdsParam>,
+}
+
+/// `reconcileIssues` as a comma list (query string) or an array of int64 (body).
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum IdsParam {
+    /// `[10001, 10002]`
+    List(Vec<u64>),
+    /// `10001,10002`
+    Csv(String),
+}
+
+impl IdsParam {
+    /// The ids, or Jira's 400 text when one is not a number or there are more than 50.
+    fn ids(&self) -> Result<Vec<u64>, Reject> {
+        let ids = match self {
+            Self::List(l) => l.clone(),
+            Self::Csv(s) => s
+                .split(',')
+                .map(str::trim)
+                .filter(|p| !p.is_empty())
+                .map(|p| {
+                    p.parse().map_err(|_| {
+                        Reject(
+                            StatusCode::BAD_REQUEST,
+                            format!("reconcileIssues: '{p}' is not an issue id."),
+                        )
+                    })
+                })
+                .collect::<Result<_, _>>()?,
+        };
+        if ids.len() > index::MAX_RECONCILE_IDS {
+            return Err(Reject(
+                StatusCode::BAD_REQUEST,
+                format!(
+                    "reconcileIssues: at most {} issue ids are allowed.",
+                    index::MAX_RECONCILE_IDS
+                ),
+            ));
+        }
+        Ok(ids)
+    }
 }
 
 /// `fields` as a comma list (query string) or an array (body).
@@ -200,8 +244,13 @@ fn run_search(
     sel: &FieldSel,
 ) -> Result<(Vec<Value>, usize), Reject> {
     let query = jql::parse(&p.jql).map_err(|e| Reject(StatusCode::BAD_REQUEST, e.0))?;
+    // Data Center's /search has no reconcileIssues; Cloud's /search/jql honours it.
+    let reconcile = match (&p.reconcile_issues, c.version) {
+        (Some(ids), JiraApiVersion::V3) => ids.ids()?,
+        _ => Vec::new(),
+    };
     let state = sb.lock();
-    let hits = state.search(&query);
+    let hits = state.search_indexed(&query, &reconcile, std::time::Instant::now());
     let total = hits.len();
     let issues = hits
         .into_iter()

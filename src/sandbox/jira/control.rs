@@ -102,3 +102,23 @@ pub(super) fn respond(result: Result<super::state::StoredIssue, ControlError>) -
         }
     }
 }
+
+/// Body of `PUT /_sandbox/jira/search-lag` (and its answer).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SearchLag {
+    /// Milliseconds between a change of an issue and search seeing it (0: no lag).
+    ms: u64,
+}
+
+/// `GET /_sandbox/jira/search-lag`: `{"ms": N}`.
+pub async fn get_search_lag(State(sb): Sb) -> Response {
+    Json(json!({"ms": sb.search_lag().as_millis() as u64})).into_response()
+}
+
+/// `PUT /_sandbox/jira/search-lag {"ms": N}`: searches (`/search/jql`, v2 `/search`) see
+/// each change N ms after it happened, as Jira Cloud's index does (see `index`).
+pub async fn set_search_lag(State(sb): Sb, Json(lag): Json<SearchLag>) -> Response {
+    sb.set_search_lag(std::time::Duration::from_millis(lag.ms));
+    Json(json!({"ms": lag.ms})).into_response()
+}

@@ -19,6 +19,7 @@ mod control;
 pub mod create;
 mod edit;
 pub mod hooks;
+pub mod index;
 pub mod jql;
 pub mod meta;
 pub mod people;
@@ -83,6 +84,10 @@ impl DerefMut for StateGuard<'_> {
 impl Drop for StateGuard<'_> {
     fn drop(&mut self) {
         if self.dirty {
+            let state = &mut *self.guard;
+            state
+                .index
+                .observe(&state.issues, std::time::Instant::now());
             self.hooks.observe(&self.guard, &actor::current());
         }
     }
@@ -171,6 +176,20 @@ impl JiraSandbox {
     /// One issue by key or id.
     pub fn issue(&self, key: &str) -> Option<StoredIssue> {
         self.lock().issue(key).cloned()
+    }
+
+    /// Sets the search index lag (0: searches see the live state). See [`index`].
+    pub fn set_search_lag(&self, lag: std::time::Duration) {
+        let mut state = self.lock();
+        let state = state.untracked();
+        let issues = std::mem::take(&mut state.issues);
+        state.index.set_lag(lag, &issues, std::time::Instant::now());
+        state.issues = issues;
+    }
+
+    /// The search index lag.
+    pub fn search_lag(&self) -> std::time::Duration {
+        self.lock().index.lag()
     }
 
     /// How many write calls of a kind were served (`create`, `bulk`), so tests can check that
@@ -343,6 +362,10 @@ pub fn router(state: Arc<JiraSandbox>) -> Router {
         .route(
             "/_sandbox/jira/issues/{key}/comment",
             post(control::comment),
+        )
+        .route(
+            "/_sandbox/jira/search-lag",
+            get(control::get_search_lag).put(control::set_search_lag),
         )
         .layer(from_fn_with_state(state.clone(), actor::layer))
         .with_state(state)

@@ -387,6 +387,8 @@ pub struct State {
     pub people: Directory,
     /// REST write requests per acting handle (`GET /_sandbox/jira/stats`).
     pub writes_by: BTreeMap<String, u64>,
+    /// What search sees (lags the issues when a search lag is set).
+    pub index: super::index::SearchIndex,
 }
 
 impl State {
@@ -490,6 +492,34 @@ impl State {
             a.id.cmp(&b.id)
         });
         hits
+    }
+
+    /// Issues matching the query as the search index shows them at `now` (see
+    /// [`super::index`]): ids in `reconcile` are read-after-write consistent. Same order as
+    /// [`Self::search`]; the issues returned are the live ones.
+    pub fn search_indexed(
+        &self,
+        query: &Query,
+        reconcile: &[u64],
+        now: std::time::Instant,
+    ) -> Vec<&StoredIssue> {
+        self.search(&Query {
+            filter: None,
+            order: query.order.clone(),
+        })
+        .into_iter()
+        .filter(|live| {
+            self.index
+                .visible(live, reconcile, now)
+                .is_some_and(|seen| {
+                    let id = seen.id.to_string();
+                    query
+                        .filter
+                        .as_ref()
+                        .is_none_or(|f| f.matches(&seen.facts(&id)))
+                })
+        })
+        .collect()
     }
 
     /// Counts a served write call.

@@ -44,6 +44,8 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 pub const SEARCH_PAGE_SIZE: u32 = 100;
 /// Jira's limit of issues per bulk create.
 pub const BULK_LIMIT: usize = 50;
+/// Most issue ids one search may name in `reconcileIssues` (the schema's `maxItems`).
+pub const MAX_RECONCILE: usize = 50;
 /// Upper bound of pages in one search, so a server that never ends paging cannot loop us.
 const MAX_PAGES: usize = 1000;
 
@@ -213,6 +215,29 @@ impl JiraClient {
         self.search_all_paged(jql, fields, SEARCH_PAGE_SIZE).await
     }
 
+    /// [`Self::search_all`] asking for read-after-write consistency of the issues with
+    /// these ids (Cloud's `reconcileIssues`, at most [`MAX_RECONCILE`] of them; Atlassian's
+    /// "search and reconcile" guide). Data Center's `/search` has no such parameter: there
+    /// the ids are ignored and the caller reads known issues directly.
+    pub async fn search_all_reconciled(
+        &self,
+        jql: &str,
+        fields: &[&str],
+        reconcile: &[u64],
+    ) -> Result<Vec<Issue>, JiraError> {
+        match self.version {
+            JiraApiVersion::V3 => {
+                let ids = &reconcile[..reconcile.len().min(MAX_RECONCILE)];
+                self.search_jql_pages_reconciled(jql, fields, SEARCH_PAGE_SIZE, ids)
+                    .await
+            }
+            JiraApiVersion::V2 => {
+                self.search_offset_pages(jql, fields, SEARCH_PAGE_SIZE)
+                    .await
+            }
+        }
+    }
+
     /// [`Self::search_all`] with an explicit page size.
     pub async fn search_all_paged(
         &self,
@@ -232,6 +257,17 @@ impl JiraClient {
         fields: &[&str],
         page_size: u32,
     ) -> Result<Vec<Issue>, JiraError> {
+        self.search_jql_pages_reconciled(jql, fields, page_size, &[])
+            .await
+    }
+
+    async fn search_jql_pages_reconciled(
+        &self,
+        jql: &str,
+        fields: &[&str],
+        page_size: u32,
+        reconcile: &[u64],
+    ) -> Result<Vec<Issue>, JiraError> {
         const CALL: &str = "POST /search/jql";
         let mut all = Vec::new();
         let mut token: Option<String> = None;
@@ -241,6 +277,7 @@ impl JiraClient {
                 fields,
                 max_results: page_size,
                 next_page_token: token.clone(),
+                reconcile_issues: reconcile,
             };
             let page: SearchJqlResponse = self
                 .policy

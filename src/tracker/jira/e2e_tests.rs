@@ -73,6 +73,8 @@ pub(super) fn config(base: &str, version: JiraApiVersion) -> JiraConfig {
         webhook_token: None,
         webhook_token_file: None,
         sprint_field: "customfield_10020".into(),
+        search_consistency_window: std::time::Duration::from_secs(2),
+        search_consistency_wait: std::time::Duration::from_secs(1),
     }
 }
 

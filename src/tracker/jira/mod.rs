@@ -6,6 +6,7 @@
 //! [`crate::tracker::Tracker`] on top of it. Creates are never retried blindly: the tracker
 //! searches for the marker label first, so a lost response cannot produce a second epic.
 
+pub mod attempts;
 pub mod auth;
 pub mod client;
 pub mod error;

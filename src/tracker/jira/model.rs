@@ -227,6 +227,9 @@ pub struct SearchJqlRequest<'a> {
     /// Continuation from the previous page.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next_page_token: Option<String>,
+    /// Ids to read with read-after-write consistency (at most 50; Cloud only).
+    #[serde(skip_serializing_if = "<[u64]>::is_empty")]
+    pub reconcile_issues: &'a [u64],
 }
 
 /// Answer of `/search/jql`: token paging, no total.

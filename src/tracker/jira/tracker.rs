@@ -2,13 +2,18 @@
 //!
 //! Idempotency: every create is preceded by a JQL search for the marker label, and a create
 //! that failed transiently is followed by a new search before it is tried again, so a lost
-//! answer (the issue was made, the response never arrived) cannot produce a duplicate.
+//! answer (the issue was made, the response never arrived) cannot produce a duplicate. On a
+//! search that trails creation (Jira Cloud), the attempt record and the consistency wait of
+//! [`super::attempts`] keep "not found yet" from being read as "not made".
 
 use std::collections::{BTreeMap, HashMap};
 
 use secrecy::SecretString;
 use serde_json::Value;
 
+use std::time::Duration;
+
+use super::attempts::{self, CreateAttempts, Gate};
 use super::auth::JiraCredentials;
 use super::client::{BULK_LIMIT, JiraClient};
 use super::error::JiraError;
@@ -16,8 +21,9 @@ use super::jql;
 use super::model::{
     Issue, KeyRef, NameRef, NewIssueFields, RemoteApplication, RemoteLinkRequest, RemoteObject,
 };
-use crate::config::{EpicLink, JiraConfig, TeamConfig};
+use crate::config::{EpicLink, JiraApiVersion, JiraConfig, TeamConfig};
 use crate::retry::{RetryHint, RetryPolicy, Retryable};
+use crate::store::{CreateOutcome, Store};
 use crate::tracker::{
     EpicRequest, StoryRequest, TrackedIssue, Tracker, TrackerError, TrackerIssue,
 };
@@ -39,6 +45,8 @@ pub struct JiraTracker {
     teams: BTreeMap<String, TeamConfig>,
     /// The sprint custom field (`customfield_10020` on most Cloud sites).
     pub(super) sprint_field: String,
+    /// The record of creates whose outcome may be unknown (see [`super::attempts`]).
+    attempts: Option<CreateAttempts>,
 }
 
 impl JiraTracker {
@@ -70,7 +78,19 @@ impl JiraTracker {
             epic_link: cfg.epic_link.clone(),
             teams: teams.clone(),
             sprint_field: cfg.sprint_field.clone(),
+            attempts: None,
         }
+    }
+
+    /// Guards creates with the attempt record in `store` and `[jira]`'s consistency window
+    /// and wait (see [`super::attempts`]).
+    pub fn with_create_attempts(mut self, store: Store, cfg: &JiraConfig) -> Self {
+        self.attempts = Some(CreateAttempts {
+            store,
+            window: cfg.search_consistency_window,
+            wait: cfg.search_consistency_wait,
+        });
+        self
     }
 
     /// The underlying client, for status reads, transitions and comments.
@@ -87,13 +107,133 @@ impl JiraTracker {
         }
     }
 
-    async fn find_epic(&self, marker: &str) -> Result<Option<Issue>, JiraError> {
-        let q = jql::epic_by_marker(&self.epic_project, marker, &self.epic_type);
-        let found = self.client.search_all(&q, MARKER_FIELDS).await?;
-        // Labels match case-insensitively in some Jira versions: insist on the exact marker.
-        Ok(found
-            .into_iter()
-            .find(|i| i.fields.labels.iter().any(|l| l == marker)))
+    /// Searches `q` for issues carrying `markers`, asking for read-after-write consistency of
+    /// the `known` ids (Cloud's `reconcileIssues`; on Data Center they are read directly).
+    /// Returns the oldest issue per marker (the query orders by created), matching labels
+    /// exactly (some Jira versions match labels case-insensitively).
+    async fn search_markers(
+        &self,
+        q: &str,
+        markers: &[&str],
+        known: &[u64],
+    ) -> Result<HashMap<String, Issue>, JiraError> {
+        let mut found = self
+            .client
+            .search_all_reconciled(q, MARKER_FIELDS, known)
+            .await?;
+        if self.client.version() == JiraApiVersion::V2 {
+            for id in known {
+                if found.iter().any(|i| i.id == id.to_string()) {
+                    continue;
+                }
+                match self.client.get_issue(&id.to_string(), MARKER_FIELDS).await {
+                    Ok(issue) => found.push(issue),
+                    Err(e) if e.status() == Some(404) => {}
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        let mut by_marker = HashMap::new();
+        for issue in found {
+            for marker in markers {
+                if issue.fields.labels.iter().any(|l| l == marker) {
+                    by_marker
+                        .entry((*marker).to_owned())
+                        .or_insert_with(|| issue.clone());
+                }
+            }
+        }
+        Ok(by_marker)
+    }
+
+    /// What may be created for `markers` (see [`super::attempts`]): searches (with the ids
+    /// the attempt record knows), records what it finds, and waits (bounded by
+    /// `search_consistency_wait`) while a marker's earlier attempt has an unknown outcome
+    /// inside the consistency window; what is still unknown then is parked.
+    async fn settle(&self, q: &str, markers: &[&str]) -> Result<Settled, JiraError> {
+        let deadline = self
+            .attempts
+            .as_ref()
+            .map(|a| tokio::time::Instant::now() + a.wait);
+        loop {
+            let records = match &self.attempts {
+                Some(a) => a.store.create_attempts(markers).await?,
+                None => Vec::new(),
+            };
+            let found = self
+                .search_markers(q, markers, &attempts::known_ids(&records))
+                .await?;
+            let record = |m: &str| records.iter().find(|r| r.marker == m);
+            let mut settled = Settled::default();
+            for marker in markers {
+                if let Some(issue) = found.get(*marker) {
+                    let known = matches!(record(marker).map(|r| &r.outcome), Some(CreateOutcome::Created { id, .. }) if *id == issue.id);
+                    if let (Some(a), false) = (&self.attempts, known) {
+                        a.store
+                            .record_created(marker, &issue.id, &issue.key)
+                            .await?;
+                    }
+                    continue;
+                }
+                let window = self.attempts.as_ref().map_or(Duration::ZERO, |a| a.window);
+                match attempts::gate(record(marker), crate::store::now_ms(), window) {
+                    Gate::Create => settled.create.push((*marker).to_owned()),
+                    Gate::TrustSearch => {
+                        if let Some(a) = &self.attempts {
+                            tracing::warn!(
+                                marker,
+                                "an earlier create left no issue that search shows after the consistency window; creating again"
+                            );
+                            a.store.record_absent(marker).await?;
+                        }
+                        settled.create.push((*marker).to_owned());
+                    }
+                    Gate::Wait => settled.waiting.push((*marker).to_owned()),
+                }
+            }
+            settled.found = found;
+            let out_of_time = deadline.is_none_or(|d| tokio::time::Instant::now() >= d);
+            if settled.waiting.is_empty() || out_of_time {
+                if let Some(a) = &self.attempts {
+                    for marker in &settled.waiting {
+                        tracing::warn!(
+                            marker,
+                            "create outcome still unknown after the consistency wait; parked"
+                        );
+                        a.store.park_create_attempt(marker).await?;
+                    }
+                }
+                return Ok(settled);
+            }
+            tokio::time::sleep(attempts::SEARCH_POLL).await;
+        }
+    }
+
+    /// Writes the attempt record before a create request goes out.
+    async fn begin_attempts(&self, markers: &[&str]) -> Result<(), JiraError> {
+        if let Some(a) = &self.attempts {
+            a.store.begin_create_attempts(markers).await?;
+        }
+        Ok(())
+    }
+
+    /// Records a create's answer: the issue, or (for a refusal) that nothing was made.
+    async fn record_answer(
+        &self,
+        marker: &str,
+        answer: Result<(&str, &str), Option<u16>>,
+    ) -> Result<(), JiraError> {
+        let Some(a) = &self.attempts else {
+            return Ok(());
+        };
+        match answer {
+            Ok((id, key)) => a.store.record_created(marker, id, key).await?,
+            Err(Some(status)) if (400..500).contains(&status) => {
+                a.store.record_absent(marker).await?
+            }
+            Err(_) => {}
+        }
+        Ok(())
     }
 
     fn epic_fields(&self, req: &EpicRequest) -> NewIssueFields {
@@ -176,20 +316,36 @@ impl JiraTracker {
         self.client.put_remote_link(key, &link).await.map(|_| ())
     }
 
-    async fn find_or_create_epic(&self, req: &EpicRequest) -> Result<TrackerIssue, JiraError> {
+    async fn find_or_create_epic(&self, req: &EpicRequest) -> Result<TrackerIssue, TrackerError> {
+        let marker = req.marker.as_str();
+        let q = jql::epic_by_marker(&self.epic_project, marker, &self.epic_type);
         let mut attempt = 1;
         loop {
-            if let Some(found) = self.find_epic(&req.marker).await? {
+            let settled = self.settle(&q, &[marker]).await?;
+            if let Some(found) = settled.found.get(marker) {
                 return Ok(self.to_tracker_issue(&found.key, &found.id, None));
             }
+            if !settled.waiting.is_empty() {
+                return Err(attempts::parked(&[marker], self.window()));
+            }
+            self.begin_attempts(&[marker]).await?;
             match self.client.create_issue(&self.epic_fields(req)).await {
-                Ok(created) => return Ok(self.to_tracker_issue(&created.key, &created.id, None)),
+                Ok(created) => {
+                    self.record_answer(marker, Ok((&created.id, &created.key)))
+                        .await?;
+                    return Ok(self.to_tracker_issue(&created.key, &created.id, None));
+                }
                 Err(err) => {
+                    self.record_answer(marker, Err(err.status())).await?;
                     self.wait_before_retry("create epic", &mut attempt, err)
                         .await?
                 }
             }
         }
+    }
+
+    fn window(&self) -> Duration {
+        self.attempts.as_ref().map_or(Duration::ZERO, |a| a.window)
     }
 
     /// Waits before another find-then-create round, or gives the error back when retrying
@@ -211,29 +367,6 @@ impl JiraTracker {
         Ok(())
     }
 
-    async fn find_stories(
-        &self,
-        reqs: &[StoryRequest],
-    ) -> Result<HashMap<String, Issue>, JiraError> {
-        let markers: Vec<&str> = reqs.iter().map(|r| r.marker.as_str()).collect();
-        let found = self
-            .client
-            .search_all(&jql::issues_by_markers(&markers), MARKER_FIELDS)
-            .await?;
-        let mut by_marker = HashMap::new();
-        // Oldest first (the query orders by created): if duplicates exist, keep the first.
-        for issue in found {
-            for marker in &markers {
-                if issue.fields.labels.iter().any(|l| l == marker) {
-                    by_marker
-                        .entry((*marker).to_owned())
-                        .or_insert_with(|| issue.clone());
-                }
-            }
-        }
-        Ok(by_marker)
-    }
-
     /// Creates the stories not found yet; returns every request's issue (or the failures).
     async fn create_missing_stories(
         &self,
@@ -241,9 +374,14 @@ impl JiraTracker {
         reqs: &[StoryRequest],
         teams: &[&TeamConfig],
     ) -> Result<Vec<TrackerIssue>, StoryFailure> {
-        let found = self.find_stories(reqs).await.map_err(StoryFailure::Call)?;
+        let markers: Vec<&str> = reqs.iter().map(|r| r.marker.as_str()).collect();
+        let settled = self
+            .settle(&jql::issues_by_markers(&markers), &markers)
+            .await
+            .map_err(StoryFailure::Call)?;
+        let found = &settled.found;
         let missing: Vec<usize> = (0..reqs.len())
-            .filter(|&i| !found.contains_key(&reqs[i].marker))
+            .filter(|&i| settled.create.contains(&reqs[i].marker))
             .collect();
         let mut created: HashMap<usize, TrackerIssue> = HashMap::new();
         let mut failures = Vec::new();
@@ -252,20 +390,38 @@ impl JiraTracker {
                 .iter()
                 .map(|&i| self.story_fields(epic, &reqs[i], teams[i]))
                 .collect();
-            let results = self
-                .client
-                .create_issues_bulk(&fields)
+            let chunk_markers: Vec<&str> = chunk.iter().map(|&i| markers[i]).collect();
+            self.begin_attempts(&chunk_markers)
                 .await
                 .map_err(StoryFailure::Call)?;
+            let results = match self.client.create_issues_bulk(&fields).await {
+                Ok(results) => results,
+                Err(err) => {
+                    for marker in &chunk_markers {
+                        self.record_answer(marker, Err(err.status()))
+                            .await
+                            .map_err(StoryFailure::Call)?;
+                    }
+                    return Err(StoryFailure::Call(err));
+                }
+            };
             for (&i, result) in chunk.iter().zip(results) {
                 match result {
                     Ok(issue) => {
+                        self.record_answer(markers[i], Ok((&issue.id, &issue.key)))
+                            .await
+                            .map_err(StoryFailure::Call)?;
                         created.insert(
                             i,
                             self.to_tracker_issue(&issue.key, &issue.id, Some(&reqs[i].team)),
                         );
                     }
-                    Err(e) => failures.push((i, e.status, e.element_errors.reason())),
+                    Err(e) => {
+                        self.record_answer(markers[i], Err(e.status))
+                            .await
+                            .map_err(StoryFailure::Call)?;
+                        failures.push((i, e.status, e.element_errors.reason()))
+                    }
                 }
             }
         }
@@ -276,6 +432,9 @@ impl JiraTracker {
                     .map(|(i, status, reason)| (reqs[i].team.clone(), status, reason))
                     .collect(),
             ));
+        }
+        if !settled.waiting.is_empty() {
+            return Err(StoryFailure::Parked(settled.waiting.clone()));
         }
         let mut out = Vec::with_capacity(reqs.len());
         for (i, req) in reqs.iter().enumerate() {
@@ -289,18 +448,35 @@ impl JiraTracker {
     }
 }
 
+/// What [`JiraTracker::settle`] found a set of markers to be.
+#[derive(Debug, Default)]
+struct Settled {
+    /// Markers search shows, with their (oldest) issue.
+    found: HashMap<String, Issue>,
+    /// Markers that may be created.
+    create: Vec<String>,
+    /// Markers whose earlier attempt's outcome is still unknown (parked).
+    waiting: Vec<String>,
+}
+
 /// How a round of story creation failed.
 enum StoryFailure {
     /// A whole call failed.
     Call(JiraError),
     /// Some elements of a bulk create failed: (team, status, reason).
     Elements(Vec<(String, Option<u16>, String)>),
+    /// Earlier attempts of these markers have unknown outcomes (parked).
+    Parked(Vec<String>),
 }
 
 impl StoryFailure {
-    fn into_tracker_error(self) -> TrackerError {
+    fn into_tracker_error(self, window: Duration) -> TrackerError {
         match self {
             Self::Call(e) => e.into(),
+            Self::Parked(markers) => {
+                let markers: Vec<&str> = markers.iter().map(String::as_str).collect();
+                attempts::parked(&markers, window)
+            }
             Self::Elements(list) => {
                 let reason = list
                     .iter()
@@ -362,7 +538,7 @@ impl Tracker for JiraTracker {
                     .wait_before_retry("create stories", &mut attempt, err)
                     .await
                     .map_err(TrackerError::from)?,
-                Err(other) => return Err(other.into_tracker_error()),
+                Err(other) => return Err(other.into_tracker_error(self.window())),
             }
         }
     }

@@ -27,6 +27,9 @@ pub struct JiraEvent {
     pub changed_fields: Vec<String>,
     /// `sprint.id` of sprint events.
     pub sprint_id: Option<u64>,
+    /// `issue.fields.labels` (strings only): a `jira:issue_created` carrying a marker label
+    /// tells the daemon which issue an earlier create made (see `attempts`).
+    pub issue_labels: Vec<String>,
 }
 
 impl JiraEvent {
@@ -71,9 +74,18 @@ pub fn decode(body: &[u8]) -> Result<JiraEvent, JiraDecodeError> {
         .user
         .and_then(|u| u.account_id.or(u.name).or(u.key))
         .filter(|a| !a.is_empty());
-    let (issue_key, issue_id) = match raw.issue {
-        Some(issue) => (issue.key, issue.id.map(|id| id.0)),
-        None => (None, None),
+    let (issue_key, issue_id, issue_labels) = match raw.issue {
+        Some(issue) => {
+            let labels = issue
+                .fields
+                .and_then(|f| f.labels)
+                .unwrap_or_default()
+                .into_iter()
+                .filter_map(|l| l.as_str().map(str::to_owned))
+                .collect();
+            (issue.key, issue.id.map(|id| id.0), labels)
+        }
+        None => (None, None, Vec::new()),
     };
     let changed_fields = raw
         .changelog
@@ -88,6 +100,7 @@ pub fn decode(body: &[u8]) -> Result<JiraEvent, JiraDecodeError> {
         issue_id,
         changed_fields,
         sprint_id,
+        issue_labels,
     })
 }
 
@@ -115,6 +128,14 @@ struct RawUser {
 struct RawIssue {
     id: Option<IdText>,
     key: Option<String>,
+    fields: Option<RawFields>,
+}
+
+/// `labels` is read leniently (a non-string element is skipped, not a refusal): it only
+/// helps resolve create attempts.
+#[derive(Deserialize)]
+struct RawFields {
+    labels: Option<Vec<serde_json::Value>>,
 }
 
 #[derive(Deserialize)]
@@ -209,9 +230,21 @@ mod tests {
                 issue_id: Some("77256".into()),
                 changed_fields: vec!["status".into(), "resolution".into()],
                 sprint_id: None,
+                issue_labels: vec!["council-sync-4445000041-payments".into()],
             }
         );
         assert!(event.is_relevant());
+    }
+
+    #[test]
+    fn a_created_issue_names_its_labels_and_odd_elements_are_skipped() {
+        let body = br#"{"webhookEvent":"jira:issue_created","issue":{"id":"10001","key":"SRE-1",
+            "fields":{"labels":["council-sync-42",7,null,"council-sync"]}}}"#;
+        let event = decode(body).expect("decodes");
+        assert_eq!(event.issue_labels, ["council-sync-42", "council-sync"]);
+        let body =
+            br#"{"webhookEvent":"jira:issue_created","issue":{"id":"1","fields":{"labels":null}}}"#;
+        assert!(decode(body).expect("decodes").issue_labels.is_empty());
     }
 
     #[test]
