@@ -135,6 +135,18 @@ impl World {
 
     /// Same, with `extra` TOML appended (e.g. a `[sync]` section).
     pub fn write_config_with(&self, dir: &Path, jira_api: u8, extra: &str) -> PathBuf {
+        self.write_config_jira(dir, jira_api, TEST_CONSISTENCY, extra)
+    }
+
+    /// Same, with `jira_keys` (TOML lines) in the `[jira]` section instead of the tests'
+    /// short search consistency window ([`TEST_CONSISTENCY`]).
+    pub fn write_config_jira(
+        &self,
+        dir: &Path,
+        jira_api: u8,
+        jira_keys: &str,
+        extra: &str,
+    ) -> PathBuf {
         let db = dir.join("council-sync.db");
         let (auth, link) = if jira_api == 2 {
             (
@@ -162,6 +174,7 @@ council = "acme/sre-council"
 base_url = "{jira}"
 api_version = {jira_api}
 epic_project = "{epic}"
+{jira_keys}
 {auth}
 {link}
 {teams}
@@ -314,6 +327,12 @@ max_backoff = "2s"
     }
 }
 
+/// The `[jira]` consistency keys of the tests' configs: the sandbox's search shows every
+/// issue at once unless a test turns its lag on, so a create whose outcome is unknown (a
+/// held request cut by a kill) is trusted as "not made" after a second, not two minutes.
+pub const TEST_CONSISTENCY: &str =
+    "search_consistency_window = \"1s\"\nsearch_consistency_wait = \"5s\"\n";
+
 /// A config with the embedded sandbox (the shipped `config/sandbox.toml`, on free ports with
 /// a store in `dir`).
 pub fn write_embedded_config(dir: &Path) -> PathBuf {
@@ -378,10 +397,16 @@ pub struct Daemon {
 impl Daemon {
     /// Starts `council-sync run --config CONFIG` with secrets in the environment.
     pub async fn start(config: &Path) -> Daemon {
+        Daemon::start_env(config, &[]).await
+    }
+
+    /// Same, with more environment (e.g. `COUNCIL_SERVER__DRAIN`).
+    pub async fn start_env(config: &Path, env: &[(&str, &str)]) -> Daemon {
         let mut child = Command::new(binary())
             .args(["run", "--config"])
             .arg(config)
             .envs(SECRETS_ENV)
+            .envs(env.iter().copied())
             .env("RUST_LOG", "info")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -434,6 +459,44 @@ impl Daemon {
                 "the daemon did not settle within {WAIT:?}: {status}"
             );
         }
+    }
+
+    /// `GET /status` as JSON.
+    pub async fn status(&self) -> Value {
+        reqwest::get(format!("{}/status", self.url))
+            .await
+            .expect("status")
+            .json()
+            .await
+            .expect("status json")
+    }
+
+    /// Waits until `GET /status` satisfies `cond` (the daemon reports it); returns it.
+    pub async fn wait_status(&self, what: &str, cond: impl Fn(&Value) -> bool) -> Value {
+        let deadline = std::time::Instant::now() + WAIT;
+        let mut tick = tokio::time::interval(Duration::from_millis(50));
+        loop {
+            tick.tick().await;
+            let status = self.status().await;
+            if cond(&status) {
+                return status;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "status never showed {what} within {WAIT:?}: {status}"
+            );
+        }
+    }
+
+    /// Sends SIGTERM without waiting.
+    pub async fn send_term(&self) {
+        let pid = self.child.id().expect("pid").to_string();
+        let sent = Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .await
+            .expect("run kill");
+        assert!(sent.success(), "kill -TERM {pid}");
     }
 
     /// SIGKILL: no shutdown, no flush, as a crash.
