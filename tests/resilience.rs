@@ -42,7 +42,11 @@ async fn starts_receives_and_stores_while_github_and_jira_answer_503_then_catche
     let jira = add_fault(&c, json!({"path_regex": "^/rest/", "status": 503})).await;
     let before = council_sync::store::now_ms();
     let daemon = world.daemon(&config).await;
-    assert_eq!(readyz(&daemon).await, 200, "ready: the store takes deliveries");
+    assert_eq!(
+        readyz(&daemon).await,
+        200,
+        "ready: the store takes deliveries"
+    );
 
     // A concern opened during the outage reaches the daemon and is stored (202).
     let n = c
@@ -159,6 +163,10 @@ async fn sigterm_during_a_hung_create_exits_within_the_drain_and_a_restart_makes
     world.wait_stories_listed(n, TEAMS.len()).await;
     let (epics, stories) = world.jira_for(n, &TEAMS).await;
     assert_eq!(epics.len(), 1, "one epic: {epics:?}");
-    assert_eq!(stories.len(), TEAMS.len(), "one story per team: {stories:?}");
+    assert_eq!(
+        stories.len(),
+        TEAMS.len(),
+        "one story per team: {stories:?}"
+    );
     daemon.kill().await;
 }
