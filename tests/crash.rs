@@ -1,7 +1,8 @@
 //! The crash-and-fault suite: seeded rounds through the real binary and a separate sandbox
 //! process. Each round accepts many concerns at once, then SIGKILLs the daemon at seeded
-//! points (the sandbox holds the Nth matching write until the kill, then lets it through or
-//! drops it), injects sandbox faults (5xx, 429 + `Retry-After`, answers lost after the
+//! points (the sandbox holds the Nth matching write until the kill, before its handler or
+//! after it, so the write never happened or happened without an answer; a write held
+//! before its handler is then let through or dropped), injects sandbox faults (5xx, 429 + `Retry-After`, answers lost after the
 //! write happened, dropped Jira webhooks) under a seeded Jira search lag, and finally runs
 //! one reconcile pass. Invariants: exactly one epic per accepted concern, one story per
 //! (concern, team), one tracking comment, labels agree with the stage, the stage agrees
@@ -196,7 +197,14 @@ async fn round(seed: u64) -> Figures {
     let paths = hold_paths(version);
     let kill_point = |rng: &mut Rng| {
         let (method, path) = paths[rng.below(paths.len() as u64) as usize].clone();
-        json!({"method": method, "path_regex": path, "hold": true, "times": 1,
+        // Held before the handler (the write never happens) or after it (the write
+        // happened, its answer is lost with the killed daemon).
+        let how = if rng.chance(50) {
+            "hold"
+        } else {
+            "hold_answer"
+        };
+        json!({"method": method, "path_regex": path, how: true, "times": 1,
                "skip": rng.below(concern_count as u64)})
     };
     let kill_specs: Vec<(Value, bool)> = (0..kill_count)

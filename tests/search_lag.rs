@@ -67,6 +67,64 @@ async fn lost_create_answers_under_search_lag_make_no_duplicate_in_both_flavours
     }
 }
 
+/// SIGKILL between a create and its answer (the write happened, the answer is held until
+/// the kill), under a search lag: for the epic's create and for the stories' bulk create,
+/// the restarted daemon finds what the killed one made and makes nothing twice.
+#[tokio::test]
+async fn killed_between_a_create_and_its_answer_under_lag_makes_nothing_twice() {
+    let world = World::private().await;
+    let c = world.ctl();
+    c.put("/_sandbox/jira/search-lag", json!({"ms": 1500}))
+        .await
+        .expect("lag");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = world.write_config_jira(
+        dir.path(),
+        3,
+        "search_consistency_window = \"20s\"\nsearch_consistency_wait = \"15s\"\n",
+        "",
+    );
+    for path in ["^/rest/api/3/issue$", "^/rest/api/3/issue/bulk$"] {
+        let daemon = world.daemon(&config).await;
+        let n = world.ready_concern(&TEAMS).await;
+        let fault = add_fault(
+            &c,
+            json!({"method": "POST", "path_regex": path, "hold_answer": true, "times": 1}),
+        )
+        .await;
+        c.add_label(&world.repo, n, "carol", "council/accepted")
+            .await
+            .expect("label");
+        let held = c
+            .get(&format!("/_sandbox/faults/{fault}/held?timeout_ms=30000"))
+            .await
+            .expect("held");
+        assert!(
+            held["held"].as_u64() >= Some(1),
+            "{path}: answer held: {held}"
+        );
+        daemon.kill().await;
+        let (epics, stories) = world.jira_for(n, &TEAMS).await;
+        let made = if path.ends_with("bulk$") {
+            stories.len()
+        } else {
+            epics.len()
+        };
+        assert!(made >= 1, "{path}: the write happened before the kill");
+
+        let daemon = world.daemon(&config).await;
+        world.wait_stories_listed(n, TEAMS.len()).await;
+        let (epics, stories) = world.jira_for(n, &TEAMS).await;
+        assert_eq!(epics.len(), 1, "{path}: one epic: {epics:?}");
+        assert_eq!(
+            stories.len(),
+            TEAMS.len(),
+            "{path}: one story per team: {stories:?}"
+        );
+        daemon.kill().await;
+    }
+}
+
 /// Search far behind (60 s) and no created-issue webhook: the job waits its bounded time,
 /// then parks and reports (tracking comment, `/status`); it never re-creates. A later pass,
 /// once search shows the issue, resolves it.

@@ -5,7 +5,11 @@
 //! *held* before reaching the handler until the fault is released. Held requests let a test
 //! kill the daemon mid-call deterministically: `GET /_sandbox/faults/{id}/held` long-polls
 //! until a request is being held, and a held request that is never released never reaches
-//! its handler, so it has no side effect. `/_sandbox/` control routes are never faulted, so
+//! its handler, so it has no side effect. Two faults model a write whose outcome the client
+//! never learns: `hold_answer` runs the handler (the write happens) and holds the answer
+//! (a kill then lands between the request and its answer), `lose_answer` runs the handler
+//! and answers an error instead. `skip: N` spares the first N matches, so a seeded schedule
+//! can aim at "the Nth request". `/_sandbox/` control routes are never faulted, so
 //! a test cannot lock itself out. All waits use one `watch` generation counter: any change
 //! to the fault table wakes the waiters, who re-check their condition.
 
@@ -36,8 +40,9 @@ pub enum FaultError {
     /// Neither `status` nor `hold` nor `lose_answer`: the fault would do nothing.
     #[error("a fault needs a status, hold: true or lose_answer: true")]
     Inert,
-    /// `hold` and `lose_answer` together: a held request either goes on or not.
-    #[error("hold and lose_answer cannot be combined")]
+    /// More than one of `hold`, `lose_answer`, `hold_answer`: each says what happens to
+    /// the request in its own way.
+    #[error("hold, hold_answer and lose_answer are exclusive")]
     HoldAndLose,
 }
 
@@ -66,6 +71,11 @@ pub struct FaultSpec {
     /// Let this many matching requests through untouched before the fault applies: "the
     /// Nth request" of a seeded schedule.
     pub skip: Option<u32>,
+    /// Let the request reach its handler (the write happens), then hold its answer until
+    /// released: a client killed meanwhile never learns the outcome of a write that did
+    /// happen (a crash between the request and its answer).
+    #[serde(default)]
+    pub hold_answer: bool,
 }
 
 /// A fault as the control API shows it.
@@ -117,6 +127,7 @@ enum Verdict {
         retry_after: Option<u64>,
     },
     Hold(u64),
+    HoldAnswer(u64),
     LoseAnswer(StatusCode),
 }
 
@@ -170,10 +181,15 @@ impl Faults {
         };
         if let Some(s) = spec.status {
             StatusCode::from_u16(s).map_err(|_| FaultError::Status(s))?;
-        } else if !spec.hold && !spec.lose_answer {
+        } else if !spec.hold && !spec.lose_answer && !spec.hold_answer {
             return Err(FaultError::Inert);
         }
-        if spec.hold && spec.lose_answer {
+        if [spec.hold, spec.lose_answer, spec.hold_answer]
+            .iter()
+            .filter(|b| **b)
+            .count()
+            > 1
+        {
             return Err(FaultError::HoldAndLose);
         }
         let id = self.with(|t| {
@@ -244,8 +260,8 @@ impl Faults {
         let verdict = self.with(|t| {
             for (id, f) in t.faults.iter_mut() {
                 let method_ok = f.method.as_ref().is_none_or(|m| m == method);
-                if !method_ok || f.spent() || !f.regex.is_match(path) || (f.spec.hold && f.released)
-                {
+                let holds = f.spec.hold || f.spec.hold_answer;
+                if !method_ok || f.spent() || !f.regex.is_match(path) || (holds && f.released) {
                     continue;
                 }
                 if f.skipped < f.spec.skip.unwrap_or(0) {
@@ -264,6 +280,9 @@ impl Faults {
                 if f.spec.hold {
                     f.held += 1;
                     return Verdict::Hold(*id);
+                }
+                if f.spec.hold_answer {
+                    return Verdict::HoldAnswer(*id);
                 }
                 let status = f
                     .spec
@@ -325,6 +344,20 @@ pub async fn layer(State(faults): State<Arc<Faults>>, req: Request, next: Next) 
             status,
             retry_after,
         } => error_response(&path, status, retry_after),
+        Verdict::HoldAnswer(id) => {
+            let answer = next.run(req).await;
+            faults.with(|t| {
+                if let Some(f) = t.faults.get_mut(&id) {
+                    f.held += 1;
+                }
+            });
+            faults.changed();
+            if faults.hold(id).await {
+                answer
+            } else {
+                error_response(&path, StatusCode::SERVICE_UNAVAILABLE, None)
+            }
+        }
         Verdict::LoseAnswer(status) => {
             let done = next.run(req).await;
             tracing::debug!(%path, served = done.status().as_u16(), "sandbox fault: answer lost");
@@ -378,6 +411,7 @@ mod tests {
             hold: false,
             lose_answer: false,
             skip: None,
+            hold_answer: false,
         }
     }
 
