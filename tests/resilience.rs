@@ -170,3 +170,69 @@ async fn sigterm_during_a_hung_create_exits_within_the_drain_and_a_restart_makes
     );
     daemon.kill().await;
 }
+
+/// The same bound when the hung call is a GitHub write (the tracking comment): SIGTERM exits
+/// within the drain, and after the restart the concern has exactly one tracking comment.
+#[tokio::test]
+async fn sigterm_during_a_hung_github_write_exits_within_the_drain_and_resumes_once() {
+    let world = World::private().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = world.write_config(dir.path(), 3);
+    let c = world.ctl();
+    let daemon = Daemon::start_env(&config, &[("COUNCIL_SERVER__DRAIN", "1s")]).await;
+    world.deliver_to(&daemon).await;
+    let fault = add_fault(
+        &c,
+        json!({"method": "POST", "path_regex": "^/repos/[^/]+/[^/]+/issues/[0-9]+/comments$",
+               "hold_answer": true, "times": 1}),
+    )
+    .await;
+    let n = c
+        .open_issue(
+            &world.repo,
+            "alice",
+            "Failover is manual",
+            &complete_body(&TEAMS),
+            &["sre-concern"],
+        )
+        .await
+        .expect("open");
+    let held = c
+        .get(&format!("/_sandbox/faults/{fault}/held?timeout_ms=30000"))
+        .await
+        .expect("held");
+    assert!(
+        held["held"].as_u64() >= Some(1),
+        "comment answer held: {held}"
+    );
+    let started = Instant::now();
+    daemon.send_term().await;
+    let mut daemon = daemon;
+    let exit = tokio::time::timeout(WAIT, daemon.child.wait())
+        .await
+        .expect("exits")
+        .expect("wait");
+    let took = started.elapsed();
+    assert_eq!(exit.code(), Some(0));
+    assert!(
+        took < Duration::from_secs(1) + Duration::from_secs(3),
+        "exit within the drain and a margin: {took:?}"
+    );
+
+    let daemon = world.daemon(&config).await;
+    let issue = world
+        .wait_issue(n, "ready-for-council after the restart", |i| {
+            view::has_label(i, "ready-for-council")
+        })
+        .await;
+    daemon.wait_settled(&c).await;
+    let issue = world
+        .issue(issue["issue"]["number"].as_u64().unwrap_or(n))
+        .await;
+    assert_eq!(
+        view::tracking_comments(&issue).len(),
+        1,
+        "one tracking comment: the cut write is found by its marker"
+    );
+    daemon.kill().await;
+}
