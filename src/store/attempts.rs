@@ -49,14 +49,25 @@ pub struct CreateAttempt {
 }
 
 impl Store {
-    /// Records that a create for each of `markers` is about to be sent (before the request:
-    /// a crash after this line leaves an `unknown` outcome behind). A marker whose earlier
-    /// outcome was known starts a new unknown run.
-    pub async fn begin_create_attempts(&self, markers: &[&str]) -> Result<(), StoreError> {
+    /// Claims the right to send a create for each of `markers` and records that it is about
+    /// to go out (before the request: a crash after this leaves an `unknown` outcome
+    /// behind). A marker is claimed when it has no record, its outcome is known, or its
+    /// unknown attempt is older than `window` (search is trusted by then); otherwise another
+    /// worker (a replica, `reconcile --once` beside the daemon) is creating it right now and
+    /// it is not claimed. Returns the claimed markers. One compare-and-set statement per
+    /// marker, so two workers cannot both claim one.
+    pub async fn begin_create_attempts(
+        &self,
+        markers: &[&str],
+        window: std::time::Duration,
+    ) -> Result<Vec<String>, StoreError> {
         let now = now_ms();
+        let trusted_before =
+            now.saturating_sub(i64::try_from(window.as_millis()).unwrap_or(i64::MAX));
+        let mut claimed = Vec::new();
         let mut tx = self.pool().begin().await?;
         for marker in markers {
-            sqlx::query(
+            let done = sqlx::query(
                 "INSERT INTO create_attempts (marker, first_at, last_at, attempts, outcome, updated_at) \
                  VALUES ($1, $2, $2, 1, 'unknown', $2) \
                  ON CONFLICT (marker) DO UPDATE SET \
@@ -64,15 +75,20 @@ impl Store {
                                    THEN create_attempts.first_at ELSE excluded.first_at END, \
                    last_at = excluded.last_at, attempts = create_attempts.attempts + 1, \
                    outcome = 'unknown', issue_id = NULL, issue_key = NULL, \
-                   updated_at = excluded.updated_at",
+                   updated_at = excluded.updated_at \
+                 WHERE create_attempts.outcome <> 'unknown' OR create_attempts.last_at <= $3",
             )
             .bind(*marker)
             .bind(now)
+            .bind(trusted_before)
             .execute(&mut *tx)
             .await?;
+            if done.rows_affected() == 1 {
+                claimed.push((*marker).to_owned());
+            }
         }
         tx.commit().await?;
-        Ok(())
+        Ok(claimed)
     }
 
     /// Records that the issue of `marker` exists (from the create's answer, a search or the
@@ -184,11 +200,25 @@ mod tests {
     #[tokio::test]
     async fn an_attempt_is_unknown_until_resolved_and_parks_are_counted() {
         let (store, _dir) = temp_store().await;
-        store
-            .begin_create_attempts(&["m1", "m2"])
+        let window = std::time::Duration::from_secs(60);
+        let claimed = store
+            .begin_create_attempts(&["m1", "m2"], window)
             .await
             .expect("begin");
-        store.begin_create_attempts(&["m1"]).await.expect("again");
+        assert_eq!(claimed, ["m1", "m2"]);
+        let claimed = store
+            .begin_create_attempts(&["m1"], window)
+            .await
+            .expect("again");
+        assert!(
+            claimed.is_empty(),
+            "an unknown attempt inside the window is not claimed twice"
+        );
+        let claimed = store
+            .begin_create_attempts(&["m1"], std::time::Duration::ZERO)
+            .await
+            .expect("after the window");
+        assert_eq!(claimed, ["m1"], "search is trusted after the window");
         let got = store
             .create_attempts(&["m1", "m2", "m3"])
             .await

@@ -114,7 +114,7 @@ pub fn parked(markers: &[&str], window: Duration) -> TrackerError {
 
 impl From<StoreError> for JiraError {
     fn from(e: StoreError) -> Self {
-        JiraError::Protocol {
+        JiraError::Deferred {
             call: "create attempt record".into(),
             reason: e.to_string(),
         }

@@ -43,6 +43,15 @@ pub enum JiraError {
     /// The client was given something it cannot use (bad base URL, bad credentials).
     #[error("jira client misconfigured: {0}")]
     Config(String),
+    /// Not Jira's doing, and worth trying again shortly: the daemon's own store failed, or
+    /// another worker is creating the same issue this moment (see `attempts`).
+    #[error("jira {call}: deferred: {reason}")]
+    Deferred {
+        /// Which step.
+        call: String,
+        /// Why.
+        reason: String,
+    },
     /// Jira answered, but not what the protocol promises (e.g. paging that never ends).
     #[error("jira {call}: {reason}")]
     Protocol {
@@ -96,7 +105,7 @@ pub fn error_reason(body: &str) -> String {
 impl Retryable for JiraError {
     fn retry_hint(&self) -> RetryHint {
         match self {
-            Self::Transport { .. } => RetryHint::Backoff,
+            Self::Transport { .. } | Self::Deferred { .. } => RetryHint::Backoff,
             Self::Status { hint, .. } => *hint,
             Self::Decode { .. } | Self::Config(_) | Self::Protocol { .. } => RetryHint::Never,
         }

@@ -209,12 +209,14 @@ impl JiraTracker {
         }
     }
 
-    /// Writes the attempt record before a create request goes out.
-    async fn begin_attempts(&self, markers: &[&str]) -> Result<(), JiraError> {
-        if let Some(a) = &self.attempts {
-            a.store.begin_create_attempts(markers).await?;
+    /// Claims and records the attempt before a create request goes out; returns the markers
+    /// this worker may create now (all of them without an attempt record). A marker another
+    /// worker is creating right now is left out (see `Store::begin_create_attempts`).
+    async fn begin_attempts(&self, markers: &[&str]) -> Result<Vec<String>, JiraError> {
+        match &self.attempts {
+            Some(a) => Ok(a.store.begin_create_attempts(markers, a.window).await?),
+            None => Ok(markers.iter().map(|m| (*m).to_owned()).collect()),
         }
-        Ok(())
     }
 
     /// Records a create's answer: the issue, or (for a refusal) that nothing was made.
@@ -328,7 +330,11 @@ impl JiraTracker {
             if !settled.waiting.is_empty() {
                 return Err(attempts::parked(&[marker], self.window()));
             }
-            self.begin_attempts(&[marker]).await?;
+            if self.begin_attempts(&[marker]).await?.is_empty() {
+                // Another worker is creating it this moment: search again (and wait).
+                tokio::time::sleep(attempts::SEARCH_POLL).await;
+                continue;
+            }
             match self.client.create_issue(&self.epic_fields(req)).await {
                 Ok(created) => {
                     self.record_answer(marker, Ok((&created.id, &created.key)))
@@ -385,15 +391,33 @@ impl JiraTracker {
             .collect();
         let mut created: HashMap<usize, TrackerIssue> = HashMap::new();
         let mut failures = Vec::new();
+        let mut busy = Vec::new();
         for chunk in missing.chunks(BULK_LIMIT) {
+            let wanted: Vec<&str> = chunk.iter().map(|&i| markers[i]).collect();
+            let claimed = self
+                .begin_attempts(&wanted)
+                .await
+                .map_err(StoryFailure::Call)?;
+            // Stories another worker is creating this moment wait for a later round.
+            let chunk: Vec<usize> = chunk
+                .iter()
+                .copied()
+                .filter(|&i| {
+                    let mine = claimed.iter().any(|m| m == markers[i]);
+                    if !mine {
+                        busy.push(markers[i].to_owned());
+                    }
+                    mine
+                })
+                .collect();
+            if chunk.is_empty() {
+                continue;
+            }
             let fields: Vec<NewIssueFields> = chunk
                 .iter()
                 .map(|&i| self.story_fields(epic, &reqs[i], teams[i]))
                 .collect();
             let chunk_markers: Vec<&str> = chunk.iter().map(|&i| markers[i]).collect();
-            self.begin_attempts(&chunk_markers)
-                .await
-                .map_err(StoryFailure::Call)?;
             let results = match self.client.create_issues_bulk(&fields).await {
                 Ok(results) => results,
                 Err(err) => {
@@ -435,6 +459,12 @@ impl JiraTracker {
         }
         if !settled.waiting.is_empty() {
             return Err(StoryFailure::Parked(settled.waiting.clone()));
+        }
+        if !busy.is_empty() {
+            return Err(StoryFailure::Call(JiraError::Deferred {
+                call: "POST /issue/bulk".into(),
+                reason: format!("another worker is creating {} now", busy.join(", ")),
+            }));
         }
         let mut out = Vec::with_capacity(reqs.len());
         for (i, req) in reqs.iter().enumerate() {
