@@ -309,3 +309,41 @@ async fn sandbox_search_trails_creation_unless_reconciled() {
         "live state"
     );
 }
+
+/// A sibling read: the sync reads the epic and stories by key (`key in (…)`), which on Jira
+/// Cloud is a search and trails creation too. A story moved a moment after it was made
+/// (search 60 s behind) still shows on GitHub as in progress: keys search does not show
+/// are read directly instead of being reported gone.
+#[tokio::test]
+async fn a_story_moved_right_after_creation_syncs_while_search_lags() {
+    let world = World::private().await;
+    let c = world.ctl();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = world.write_config(dir.path(), 3);
+    let daemon = world.daemon(&config).await;
+    world.deliver_jira_to(&daemon).await;
+    let n = world.ready_concern(&TEAMS).await;
+    c.put("/_sandbox/jira/search-lag", json!({"ms": 60_000}))
+        .await
+        .expect("lag");
+    c.add_label(&world.repo, n, "carol", "council/accepted")
+        .await
+        .expect("label");
+    world.wait_stories_listed(n, TEAMS.len()).await;
+    let (_, stories) = world.jira_for(n, &TEAMS).await;
+    let (_, story) = stories.first().expect("a story");
+    c.jira_transition(&story.key, "dave", "In Progress")
+        .await
+        .expect("move");
+    let issue = world
+        .wait_issue(n, "council/in-progress from the moved story", |i| {
+            view::has_label(i, "council/in-progress")
+        })
+        .await;
+    let tracking = view::tracking_comments(&issue);
+    assert!(
+        tracking.first().is_some_and(|t| !t.body.contains("gone")),
+        "no failure reported: {tracking:?}"
+    );
+    daemon.kill().await;
+}

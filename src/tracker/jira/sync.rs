@@ -205,6 +205,20 @@ impl JiraTracker {
             let found = self.client().search_all(&q, &fields).await?;
             out.extend(found.iter().map(|i| self.tracked(i)));
         }
+        // Jira Cloud's search trails creation (see `attempts`): an issue made a moment ago
+        // can be missing from a `key in (…)` search. A key the daemon knows is read directly
+        // (always consistent) before it is reported missing; a 404 means it is gone.
+        let missing: Vec<&String> = keys
+            .iter()
+            .filter(|k| !out.iter().any(|t| t.key.eq_ignore_ascii_case(k)))
+            .collect();
+        for key in missing {
+            match self.client().get_issue(key, &fields).await {
+                Ok(issue) => out.push(self.tracked(&issue)),
+                Err(e) if e.status() == Some(404) => {}
+                Err(e) => return Err(e),
+            }
+        }
         Ok(out)
     }
 
