@@ -3,16 +3,25 @@
 //! no empty text nodes, headings only at the top level, a list item starts with a paragraph
 //! or code block, the `code` mark only combines with `link`, no quote inside a quote or list.
 
-use pulldown_cmark::{CodeBlockKind, Event, HeadingLevel, Parser, Tag, TagEnd};
+use pulldown_cmark::{CodeBlockKind, Event, HeadingLevel, Tag, TagEnd};
 use serde_json::{Value, json};
 
-use super::{is_html_comment, options, safe_href, task_marker};
+use super::bounded::{Bounded, FLATTENED_NOTE};
+use super::{is_html_comment, safe_href, task_marker};
 
-/// Converts Markdown into an ADF `doc` (version 1).
+/// Converts Markdown into an ADF `doc` (version 1). Nesting beyond the bounds of
+/// [`super::bounded`] is flattened, with a note at the end, so the tree stays shallow.
 pub(super) fn convert(md: &str) -> Value {
     let mut b = Builder::default();
-    for event in Parser::new_ext(md, options()) {
+    let mut events = Bounded::new(md);
+    for event in events.by_ref() {
         b.event(event);
+    }
+    if events.flattened {
+        b.finish_open();
+        b.append_block(json!({"type": "paragraph", "content": [
+            {"type": "text", "text": FLATTENED_NOTE, "marks": [{"type": "em"}]}
+        ]}));
     }
     b.finish()
 }
@@ -33,6 +42,15 @@ enum Kind {
     CodeBlock(Option<String>),
     /// Raw HTML lines, shown as text unless the block is a comment.
     Html,
+    /// A GitHub table; a real ADF table at the top level, rows of text elsewhere.
+    Table,
+    /// A row; `head` for the header row (its cells become `tableHeader`).
+    TableRow {
+        head: bool,
+    },
+    TableCell {
+        head: bool,
+    },
 }
 
 /// An open node and what has been put into it so far.
@@ -140,8 +158,14 @@ impl Builder {
             Tag::List(None) => Kind::BulletList,
             Tag::Item => Kind::ListItem,
             Tag::HtmlBlock => Kind::Html,
-            // Tables and the other extensions are not enabled; their text, if any ever
-            // arrives, lands in the enclosing block.
+            Tag::Table(_) => Kind::Table,
+            Tag::TableHead => Kind::TableRow { head: true },
+            Tag::TableRow => Kind::TableRow { head: false },
+            Tag::TableCell => Kind::TableCell {
+                head: matches!(self.top_kind(), Kind::TableRow { head: true }),
+            },
+            // The other extensions are not enabled; their text, if any ever arrives, lands
+            // in the enclosing block.
             _ => return,
         };
         self.close_implicit_paragraph();
@@ -169,7 +193,11 @@ impl Builder {
             | TagEnd::CodeBlock
             | TagEnd::List(_)
             | TagEnd::Item
-            | TagEnd::HtmlBlock => {
+            | TagEnd::HtmlBlock
+            | TagEnd::Table
+            | TagEnd::TableHead
+            | TagEnd::TableRow
+            | TagEnd::TableCell => {
                 self.close_implicit_paragraph();
                 if self.stack.len() > 1
                     && let Some(frame) = self.stack.pop()
@@ -181,13 +209,19 @@ impl Builder {
         }
     }
 
-    fn finish(mut self) -> Value {
+    /// Closes every open node, leaving the document.
+    fn finish_open(&mut self) {
         self.close_implicit_paragraph();
         while self.stack.len() > 1 {
             if let Some(frame) = self.stack.pop() {
                 self.close(frame);
             }
         }
+        self.styles.clear();
+    }
+
+    fn finish(mut self) -> Value {
+        self.finish_open();
         let content = self.stack.pop().map(|f| f.content).unwrap_or_default();
         json!({"type": "doc", "version": 1, "content": content})
     }
@@ -222,6 +256,29 @@ impl Builder {
             Kind::CodeBlock(language) => code_block(&frame.raw, language),
             Kind::Html if is_html_comment(&frame.raw) => None,
             Kind::Html => paragraph(text_with_breaks(frame.raw.trim_end(), &[])),
+            Kind::Table if parent_is_doc => (!frame.content.is_empty()).then(|| {
+                json!({"type": "table",
+                       "attrs": {"isNumberColumnEnabled": false, "layout": "default"},
+                       "content": frame.content})
+            }),
+            Kind::Table => {
+                // ADF has tables only at the top level: each row becomes a line of text.
+                for row in table_as_paragraphs(frame.content) {
+                    self.append_block(row);
+                }
+                return;
+            }
+            Kind::TableRow { .. } => (!frame.content.is_empty())
+                .then(|| json!({"type": "tableRow", "content": frame.content})),
+            Kind::TableCell { head } => {
+                let content = if frame.content.is_empty() {
+                    vec![json!({"type": "paragraph", "content": []})]
+                } else {
+                    frame.content
+                };
+                let kind = if head { "tableHeader" } else { "tableCell" };
+                Some(json!({"type": kind, "attrs": {}, "content": content}))
+            }
         };
         if let Some(node) = node {
             self.append_block(node);
@@ -248,6 +305,9 @@ impl Builder {
                 parent.content.push(node);
             }
             (Kind::BulletList | Kind::OrderedList(_), "listItem") => parent.content.push(node),
+            (Kind::Table, "tableRow") | (Kind::TableRow { .. }, "tableCell" | "tableHeader") => {
+                parent.content.push(node)
+            }
             _ => {}
         }
     }
@@ -419,6 +479,30 @@ fn embolden(mut node: Value) -> Value {
         }
     }
     node
+}
+
+/// A table's rows as paragraphs, cells separated by ` | `, for places ADF has no table.
+fn table_as_paragraphs(rows: Vec<Value>) -> Vec<Value> {
+    let mut out = Vec::new();
+    for row in rows {
+        let mut line: Vec<Value> = Vec::new();
+        let cells = row.get("content").and_then(Value::as_array).cloned();
+        for (i, cell) in cells.unwrap_or_default().into_iter().enumerate() {
+            if i > 0 {
+                line.push(json!({"type": "text", "text": " | "}));
+            }
+            let blocks = cell.get("content").and_then(Value::as_array).cloned();
+            for block in blocks.unwrap_or_default() {
+                if let Some(inline) = block.get("content").and_then(Value::as_array) {
+                    line.extend(inline.iter().cloned());
+                }
+            }
+        }
+        if let Some(p) = paragraph(line) {
+            out.push(p);
+        }
+    }
+    out
 }
 
 fn list(kind: &str, start: Option<u64>, items: Vec<Value>) -> Option<Value> {
@@ -609,5 +693,60 @@ mod tests {
                 {"type": "paragraph", "content": [{"type": "text", "text": "a <b>c</b> "}]},
             ]))
         );
+    }
+}
+
+#[cfg(test)]
+mod table_tests {
+    use super::*;
+
+    #[test]
+    fn tables_become_adf_tables() {
+        let got = convert("| Metric | After |\n| --- | --- |\n| p99 | ~~2.1 s~~ 0.4 s |\n| x | |");
+        let cell =
+            |kind: &str, content: Value| json!({"type": kind, "attrs": {}, "content": content});
+        let p = |nodes: Value| json!([{"type": "paragraph", "content": nodes}]);
+        let expect = json!({"type": "doc", "version": 1, "content": [{
+            "type": "table",
+            "attrs": {"isNumberColumnEnabled": false, "layout": "default"},
+            "content": [
+                {"type": "tableRow", "content": [
+                    cell("tableHeader", p(json!([{"type": "text", "text": "Metric"}]))),
+                    cell("tableHeader", p(json!([{"type": "text", "text": "After"}]))),
+                ]},
+                {"type": "tableRow", "content": [
+                    cell("tableCell", p(json!([{"type": "text", "text": "p99"}]))),
+                    cell("tableCell", p(json!([
+                        {"type": "text", "text": "2.1 s", "marks": [{"type": "strike"}]},
+                        {"type": "text", "text": " 0.4 s"},
+                    ]))),
+                ]},
+                {"type": "tableRow", "content": [
+                    cell("tableCell", p(json!([{"type": "text", "text": "x"}]))),
+                    cell("tableCell", p(json!([]))),
+                ]},
+            ],
+        }]});
+        assert_eq!(got, expect);
+    }
+
+    #[test]
+    fn tables_inside_lists_become_lines() {
+        let got = convert("- r\n\n  | a | b |\n  | - | - |\n  | 1 | 2 |");
+        let item = &got["content"][0]["content"][0]["content"];
+        let line = |p: &Value| -> String {
+            let nodes = p["content"].as_array().cloned().unwrap_or_default();
+            nodes.iter().filter_map(|n| n["text"].as_str()).collect()
+        };
+        assert_eq!(line(&item[1]), "a | b");
+        assert_eq!(line(&item[2]), "1 | 2");
+    }
+
+    #[test]
+    fn deep_nesting_is_flattened_with_a_note() {
+        let doc = convert(&("* ".repeat(30_000) + "retry budget"));
+        let text = doc.to_string();
+        assert!(text.contains("retry budget") && text.contains("was flattened"));
+        assert!(text.len() < 10_000, "{} bytes", text.len());
     }
 }
