@@ -19,7 +19,11 @@ pub(crate) fn gfm_options() -> Options {
 /// A heading's text reduced to what identifies it: case, spacing and trailing `?`/`:`/`.`
 /// do not matter, so `## why is this sre` finds "Why is this SRE?".
 fn heading_key(text: &str) -> String {
-    fold(text)
+    let text: String = text
+        .chars()
+        .filter(|c| !super::visible::takes_no_space(*c))
+        .collect();
+    fold(&text)
         .trim_end_matches(|c: char| c == '?' || c == ':' || c == '.' || c.is_whitespace())
         .to_owned()
 }
