@@ -132,7 +132,7 @@ proptest! {
              ### Teams involved\n\n{answer}\n"
         );
         let c = parse(&body, &form);
-        prop_assert!(c.why_sre.len() <= answer.len());
+        prop_assert!(c.why_sre.len() <= body.len());
         prop_assert!(c.teams.iter().map(String::len).sum::<usize>() <= answer.len());
         let report = crate::concern::criteria::check_with_form(
             &c, &crate::config::CriteriaConfig::default(), &form);
