@@ -197,3 +197,32 @@ async fn unknown_teams_and_invisible_answers_are_needs_info() {
     );
     daemon.terminate().await;
 }
+
+/// As soon as the stories exist, the tracking comment's table names each team and shows
+/// the tracker's status (To Do), not "Story for **payments**" and "–" (issue 8, item 9).
+#[tokio::test]
+async fn tracking_table_shows_team_and_status_at_once() {
+    let world = World::private().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let daemon = world.daemon(&world.write_config(dir.path(), 3)).await;
+    let n = world.ready_concern(&["payments", "data"]).await;
+    world
+        .ctl()
+        .add_label(&world.repo, n, "carol", "council/accepted")
+        .await
+        .expect("accept");
+    let issue = world
+        .wait_issue(n, "both rows with their status", |i| {
+            view::tracking_comments(i).first().is_some_and(|c| {
+                c.body
+                    .lines()
+                    .filter(|l| l.starts_with("| payments | [") || l.starts_with("| data | ["))
+                    .all(|l| l.contains(" | To Do | "))
+                    && stories_listed(&c.body) == 2
+            })
+        })
+        .await;
+    let tracking = &view::tracking_comments(&issue)[0].body;
+    assert!(!tracking.contains("Story for"), "{tracking}");
+    daemon.terminate().await;
+}

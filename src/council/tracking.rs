@@ -9,6 +9,10 @@ use super::{DecisionKind, Reply, Stage};
 /// Hidden marker that identifies the one tracking comment of a concern.
 pub const TRACKING_MARKER: &str = "<!-- council-sync:tracking -->";
 
+/// What the story column of the tracking comment's table says for a team whose story is
+/// still to be created.
+pub const PENDING: &str = "pending";
+
 /// Whether a comment body is a tracking comment.
 pub fn is_tracking_comment(body: &str) -> bool {
     body.contains(TRACKING_MARKER)
@@ -116,7 +120,7 @@ pub fn render(view: &TrackingView) -> String {
                     |v: &Option<String>| v.as_deref().map(table_cell).unwrap_or_else(|| "–".into());
                 let _ = writeln!(
                     out,
-                    "| Story for **{}** | [{}]({}) | {} | {} | {} |",
+                    "| {} | [{}]({}) | {} | {} | {} |",
                     s.team
                         .as_deref()
                         .map(table_cell)
@@ -129,7 +133,7 @@ pub fn render(view: &TrackingView) -> String {
                 );
             }
             for t in &view.pending_teams {
-                let _ = writeln!(out, "| Story for **{}**: pending | | | | |", table_cell(t));
+                let _ = writeln!(out, "| {} | {PENDING} | | | |", table_cell(t));
             }
         }
         out.push('\n');
@@ -227,8 +231,8 @@ mod tests {
         let text = render(&v);
         assert!(text.contains("accepted by @carol"));
         assert!(text.contains("Epic: [SRE-1](http://j/browse/SRE-1)"));
-        assert!(text.contains("| Story for **payments** | [PAY-1](http://j/browse/PAY-1) | In Progress | carol | Sprint 42 \\| active |"), "{text}");
-        assert!(text.contains("Story for **data**: pending"));
+        assert!(text.contains("| payments | [PAY-1](http://j/browse/PAY-1) | In Progress | carol | Sprint 42 \\| active |"), "{text}");
+        assert!(text.contains("| data | pending | | | |"), "{text}");
         assert!(text.contains("> p99 2.1 s → 0.4 s\n> pages 14 → 1"));
         assert!(text.contains("> tracker refused (400): no such project DATA"));
     }
