@@ -9,6 +9,8 @@ use pulldown_cmark::{LinkType, Options};
 mod adf;
 mod bounded;
 #[cfg(test)]
+mod contract_corpus;
+#[cfg(test)]
 mod proptests;
 mod wiki;
 
