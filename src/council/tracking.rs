@@ -139,7 +139,11 @@ pub fn render(view: &TrackingView) -> String {
         out.push('\n');
     }
     if let Some(results) = &view.results {
-        let shown = cut(results, MAX_RESULTS_CHARS, "the rest is in the issue and its comments");
+        let shown = cut(
+            results,
+            MAX_RESULTS_CHARS,
+            "the rest is in the issue and its comments",
+        );
         let quoted: Vec<String> = shown.lines().map(|l| format!("> {l}")).collect();
         let _ = writeln!(out, "### Results\n\n{}\n", quoted.join("\n"));
     }

@@ -764,6 +764,58 @@ mod literal_tests {
         }
     }
 
+    /// Whether `token` occurs in `wiki` without a backslash escaping its first character.
+    fn unescaped(wiki: &str, token: &str) -> bool {
+        wiki.match_indices(token)
+            .any(|(i, _)| !wiki[..i].ends_with('\\'))
+    }
+
+    #[test]
+    fn every_wiki_token_typed_as_text_stays_text() {
+        for md in [
+            "a ---- b",
+            "-- and ---",
+            "{{mono}}",
+            "!image.png!",
+            "[link]",
+            "[text|https://x.example]",
+            "a | b",
+            "bq. quote",
+            "h1. head",
+            "{color:red}red{color}",
+            "{panel}",
+            "\\\\ break",
+            "\\* not a list",
+            "\\# not a list",
+            "^sup^ ~sub~ +ins+ -del- ??cite??",
+            "[~user] [#anchor]",
+            "(flag) (flagoff) (*g) (*b) (*y) (on) (off)",
+            "&quot; &#123;",
+            "{anchor:x} {toc}",
+        ] {
+            let wiki = convert(md);
+            for token in [
+                "----", "{{", "!image", "[link]", "[text|", "bq.", "h1.", "{color", "{panel",
+                "(flag)", "(on)", "(*g)", "&quot;", "&#123;", "{anchor", "{toc", "[~user]",
+            ] {
+                assert!(
+                    !unescaped(&wiki, token),
+                    "{md:?} -> {wiki:?} contains {token:?}"
+                );
+            }
+            assert!(
+                !wiki.starts_with("* ") && !wiki.starts_with("# "),
+                "{md:?} -> {wiki:?}"
+            );
+            for pair in ["^sup^", "~sub~", "+ins+", "-del-", "??cite??", " | "] {
+                assert!(
+                    !unescaped(&wiki, pair),
+                    "{md:?} -> {wiki:?} contains {pair:?}"
+                );
+            }
+        }
+    }
+
     #[test]
     fn tables_become_wiki_tables() {
         let md = "| Metric | Before | After |\n| --- | :-: | --: |\n| p99 | 2.1 s | **0.4 s** |\n| pages | | a\\|b |";
