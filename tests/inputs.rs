@@ -17,9 +17,13 @@ async fn open(world: &World, title: &str, body: &str) -> u64 {
         .open_issue(&world.repo, "alice", title, body, &["sre-concern"])
         .await
         .expect("open");
+    // The label and the tracking comment are two writes: wait for both to agree.
     world
-        .wait_issue(n, "the criteria verdict", |i| {
-            view::has_label(i, "ready-for-council") || view::has_label(i, "needs-info")
+        .wait_issue(n, "the criteria verdict, labelled and commented", |i| {
+            let tracking = view::tracking_comments(i);
+            let said = |s: &str| tracking.first().is_some_and(|c| c.body.contains(s));
+            (view::has_label(i, "ready-for-council") && said("Ready for the council"))
+                || (view::has_label(i, "needs-info") && said("Needs information"))
         })
         .await;
     n
