@@ -60,6 +60,8 @@ struct Frame {
     content: Vec<Value>,
     /// Text of a code or HTML block.
     raw: String,
+    /// A list item's task box (`Some(checked)`), or a list's, per item in order.
+    tasks: Vec<Option<bool>>,
 }
 
 impl Frame {
@@ -68,6 +70,7 @@ impl Frame {
             kind,
             content: Vec::new(),
             raw: String::new(),
+            tasks: Vec::new(),
         }
     }
 }
@@ -92,6 +95,8 @@ struct Builder {
     styles: Vec<Style>,
     /// Inline nodes written so far, to tell whether a link or image had any text.
     inline_count: usize,
+    /// `localId`s handed out to task lists and items (ADF requires one on each).
+    task_ids: usize,
 }
 
 impl Default for Builder {
@@ -100,6 +105,7 @@ impl Default for Builder {
             stack: vec![Frame::new(Kind::Doc)],
             styles: Vec::new(),
             inline_count: 0,
+            task_ids: 0,
         }
     }
 }
@@ -123,7 +129,17 @@ impl Builder {
                 self.close_implicit_paragraph();
                 self.append_block(json!({"type": "rule"}));
             }
-            Event::TaskListMarker(checked) => self.push_text(task_marker(checked), Vec::new()),
+            Event::TaskListMarker(checked) => {
+                if let Some(item) = self
+                    .stack
+                    .iter_mut()
+                    .rev()
+                    .find(|f| f.kind == Kind::ListItem)
+                {
+                    item.tasks = vec![Some(checked)];
+                }
+                self.push_text(task_marker(checked), Vec::new());
+            }
             Event::FootnoteReference(t) => self.text(&format!("[{t}]")),
         }
     }
@@ -248,9 +264,20 @@ impl Builder {
                 || json!({"type": "heading", "attrs": {"level": level}, "content": frame.content}),
             ),
             Kind::Heading(_) => paragraph(frame.content.into_iter().map(embolden).collect()),
+            Kind::BulletList if parent_is_doc => {
+                task_list(&frame.content, &frame.tasks, self.task_ids)
+                    .inspect(|_| self.task_ids += frame.content.len() + 1)
+                    .or_else(|| list("bulletList", None, frame.content))
+            }
             Kind::BulletList => list("bulletList", None, frame.content),
             Kind::OrderedList(start) => list("orderedList", Some(start), frame.content),
-            Kind::ListItem => Some(list_item(frame.content)),
+            Kind::ListItem => {
+                let task = frame.tasks.first().copied().flatten();
+                if let Some(list) = self.stack.last_mut() {
+                    list.tasks.push(task);
+                }
+                Some(list_item(frame.content))
+            }
             Kind::BlockQuote => (!frame.content.is_empty())
                 .then(|| json!({"type": "blockquote", "content": frame.content})),
             Kind::CodeBlock(language) => code_block(&frame.raw, language),
@@ -505,6 +532,47 @@ fn table_as_paragraphs(rows: Vec<Value>) -> Vec<Value> {
     out
 }
 
+/// A GitHub task list as an ADF `taskList` (Jira Cloud's action items) when every item has
+/// a box and is one paragraph; `None` otherwise (the items then keep ☐/☑ as text).
+/// `first_id` numbers the `localId`s, unique within the document.
+fn task_list(items: &[Value], tasks: &[Option<bool>], first_id: usize) -> Option<Value> {
+    if items.is_empty() || tasks.len() != items.len() || tasks.iter().any(Option::is_none) {
+        return None;
+    }
+    let mut task_items = Vec::new();
+    for (i, (item, done)) in items.iter().zip(tasks).enumerate() {
+        let [paragraph] = item.get("content")?.as_array()?.as_slice() else {
+            return None;
+        };
+        if node_type(paragraph) != "paragraph" {
+            return None;
+        }
+        let mut inline = paragraph.get("content")?.as_array()?.clone();
+        let marker = task_marker(done.unwrap_or(false));
+        if let Some(Value::Object(first)) = inline.first_mut()
+            && let Some(Value::String(text)) = first.get_mut("text")
+            && let Some(rest) = text.strip_prefix(marker)
+        {
+            *text = rest.to_owned();
+            if text.is_empty() {
+                inline.remove(0);
+            }
+        }
+        let state = if done.unwrap_or(false) {
+            "DONE"
+        } else {
+            "TODO"
+        };
+        task_items.push(json!({"type": "taskItem",
+            "attrs": {"localId": format!("task-{}", first_id + i + 1), "state": state},
+            "content": inline}));
+    }
+    Some(
+        json!({"type": "taskList", "attrs": {"localId": format!("task-{first_id}")},
+        "content": task_items}),
+    )
+}
+
 fn list(kind: &str, start: Option<u64>, items: Vec<Value>) -> Option<Value> {
     if items.is_empty() {
         return None;
@@ -728,6 +796,27 @@ mod table_tests {
             ],
         }]});
         assert_eq!(got, expect);
+    }
+
+    #[test]
+    fn task_lists_become_adf_task_lists() {
+        let expect = json!({"type": "doc", "version": 1, "content": [{
+        "type": "taskList", "attrs": {"localId": "task-0"}, "content": [
+            {"type": "taskItem", "attrs": {"localId": "task-1", "state": "TODO"},
+             "content": [{"type": "text", "text": "payments: retry"}]},
+            {"type": "taskItem", "attrs": {"localId": "task-2", "state": "DONE"},
+             "content": [{"type": "text", "text": "data", "marks": [{"type": "strong"}]},
+                         {"type": "text", "text": ": probe"}]},
+        ]}]});
+        let got = convert("- [ ] payments: retry\n- [x] **data**: probe\n\nbetween\n\n* [ ] a\n");
+        assert_eq!(got["content"][0], expect["content"][0]);
+        assert_eq!(
+            got["content"][2]["attrs"]["localId"], "task-3",
+            "unique ids"
+        );
+        // Items with more than one paragraph keep the boxes as text in a bullet list.
+        let got = convert("- [ ] a\n\n  more\n- [x] b");
+        assert_eq!(got["content"][0]["type"], "bulletList");
     }
 
     #[test]
