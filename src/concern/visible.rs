@@ -75,6 +75,13 @@ pub(crate) fn strip_html(text: &str) -> String {
                 out.push(' ');
                 rest = &after[end + 1..];
             }
+            // No `>` anywhere after: no later tag can close either, so the rest is text up
+            // to an unclosed comment (one `find` each, keeping this linear).
+            None if tag_like => {
+                let text = after.find("<!--").map_or(after, |c| &after[..c]);
+                out.push_str(text);
+                return out;
+            }
             _ => {
                 out.push('<');
                 rest = &after[1..];
@@ -131,6 +138,21 @@ mod tests {
             assert_eq!(visible_text(md), "", "{md:?}");
             assert!(!is_visible(md));
         }
+    }
+
+    #[test]
+    fn unclosed_tags_stay_linear_and_visible() {
+        let md = "<a ".repeat(30_000) + "end";
+        let start = std::time::Instant::now();
+        let text = visible_text(&md);
+        assert!(
+            text.ends_with("<a end"),
+            "{:?}",
+            &text[text.len().saturating_sub(20)..]
+        );
+        // Generous: quadratic scanning took seconds in a debug build.
+        assert!(start.elapsed().as_secs() < 2, "{:?}", start.elapsed());
+        assert_eq!(strip_html("a <b c <!-- hidden"), "a <b c ");
     }
 
     #[test]
