@@ -230,3 +230,48 @@ async fn tracking_table_shows_team_and_status_at_once() {
     assert!(!tracking.contains("Story for"), "{tracking}");
     daemon.terminate().await;
 }
+
+/// `council-sync check` judges the same way: the 30,000-deep list is read (no crash), an
+/// unknown team is named with the choices (exit 1), a comment-only answer is unanswered.
+#[test]
+fn check_command_judges_what_github_shows() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let run = |name: &str, body: String| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, body).expect("write");
+        let out = std::process::Command::new(binary())
+            .args(["check", path.to_str().expect("path")])
+            .output()
+            .expect("run council-sync check");
+        let text = String::from_utf8_lossy(&out.stdout).to_string()
+            + &String::from_utf8_lossy(&out.stderr);
+        (out.status.code(), text)
+    };
+    let why_important = "Two incidents this quarter cost forty minutes of checkout downtime each.";
+    let involved = "Automate the failover and add a synthetic probe for each team.";
+    let deep = "* ".repeat(30_000) + "retry budget of the gateway calls";
+    let (code, out) = run(
+        "deep.md",
+        form_body(&deep, why_important, involved, &["payments"]),
+    );
+    assert_eq!(code, Some(0), "{out}");
+    let (code, out) = run(
+        "teams.md",
+        form_body(&deep, why_important, involved, &["payments", "security"]),
+    );
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        out.contains("`security`") && out.contains("Choose from: payments"),
+        "{out}"
+    );
+    let hidden = "<!--\nWe need this because the failover is flaky\n-->";
+    let (code, out) = run(
+        "hidden.md",
+        form_body(hidden, why_important, involved, &["data"]),
+    );
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        out.contains("\"Why is this SRE?\" is not answered yet"),
+        "{out}"
+    );
+}
