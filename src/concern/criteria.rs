@@ -7,10 +7,14 @@ use std::fmt;
 use crate::config::CriteriaConfig;
 
 use super::form::IssueForm;
+use super::visible::visible_text;
 use super::{Concern, Question};
 
 /// Longest stretch of a placeholder quoted back in a message; form examples can be long.
 const MAX_QUOTED_CHARS: usize = 60;
+
+/// Most unknown team names quoted back; a body can name thousands.
+const MAX_UNKNOWN_TEAMS_SHOWN: usize = 10;
 
 /// What the check found. Complete when nothing is missing and a team is named.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -19,12 +23,17 @@ pub struct CriteriaReport {
     pub missing: Vec<MissingAnswer>,
     /// No team is selected, so there is nobody to give a story to.
     pub no_teams: bool,
+    /// Team names that are not options of the form, as written (the author can fix them).
+    pub unknown_teams: Vec<String>,
+    /// The form's team options, to offer as the valid choices when `unknown_teams` is set.
+    pub valid_teams: Vec<String>,
 }
 
 impl CriteriaReport {
-    /// Whether the concern can go to the council.
+    /// Whether the concern can go to the council: every question answered, at least one
+    /// team named and every named team known.
     pub fn is_complete(&self) -> bool {
-        self.missing.is_empty() && !self.no_teams
+        self.missing.is_empty() && !self.no_teams && self.unknown_teams.is_empty()
     }
 }
 
@@ -142,15 +151,24 @@ pub fn check_with_form(c: &Concern, cfg: &CriteriaConfig, form: &IssueForm) -> C
                 .map(|reason| MissingAnswer { question, reason })
         })
         .collect();
+    let split = c.team_split(form);
     CriteriaReport {
         missing,
         no_teams: c.teams.is_empty(),
+        valid_teams: if split.unknown.is_empty() {
+            Vec::new()
+        } else {
+            form.team_options.clone()
+        },
+        unknown_teams: split.unknown,
     }
 }
 
-/// Why `answer` does not count, or `None` when it does.
+/// Why `answer` does not count, or `None` when it does. Judged on what a reader sees on
+/// GitHub ([`visible_text`]): hidden comments and markup neither answer nor lengthen.
 fn missing_reason(answer: &str, cfg: &CriteriaConfig, examples: &[&str]) -> Option<MissingReason> {
-    let answer = answer.trim();
+    let visible = visible_text(answer);
+    let answer = visible.as_str();
     if answer.is_empty() {
         return Some(MissingReason::Empty);
     }
@@ -159,7 +177,7 @@ fn missing_reason(answer: &str, cfg: &CriteriaConfig, examples: &[&str]) -> Opti
         .iter()
         .map(String::as_str)
         .chain(examples.iter().copied())
-        .find(|p| is_placeholder(answer, p));
+        .find(|p| is_placeholder(answer, p) || is_placeholder(answer, &visible_text(p)));
     if let Some(p) = placeholder {
         return Some(MissingReason::Placeholder(p.trim().to_owned()));
     }
@@ -233,6 +251,35 @@ pub fn render_report(report: &CriteriaReport, form: &IssueForm) -> String {
         out.push_str(&format!(
             "- No team is selected in \"{teams}\". Pick every team that has work to do; \
              each gets its own story.\n"
+        ));
+    }
+    if !report.unknown_teams.is_empty() {
+        let field = form
+            .label(super::form::TEAMS_FIELD_ID)
+            .unwrap_or("Teams involved");
+        let mut named: Vec<String> = report
+            .unknown_teams
+            .iter()
+            .take(MAX_UNKNOWN_TEAMS_SHOWN)
+            // In a code span: a name like `@org/team` must not mention anyone.
+            .map(|t| format!("`{}`", quote(t).replace('`', "'")))
+            .collect();
+        let more = report
+            .unknown_teams
+            .len()
+            .saturating_sub(MAX_UNKNOWN_TEAMS_SHOWN);
+        if more > 0 {
+            named.push(format!("and {more} more"));
+        }
+        let which = if report.unknown_teams.len() == 1 {
+            "which is not a team"
+        } else {
+            "which are not teams"
+        };
+        out.push_str(&format!(
+            "- \"{field}\" names {}, {which} the council knows. Choose from: {}.\n",
+            named.join(", "),
+            report.valid_teams.join(", ")
         ));
     }
     out
@@ -366,6 +413,7 @@ mod tests {
                 reason: MissingReason::Empty,
             }],
             no_teams: true,
+            ..CriteriaReport::default()
         };
         let text = render_report(&report, &form);
         assert_eq!(
@@ -376,5 +424,124 @@ mod tests {
              each gets its own story.\n"
         );
         assert_eq!(report.to_string(), text);
+    }
+}
+
+#[cfg(test)]
+mod team_tests {
+    use super::*;
+    use crate::concern::{TeamSplit, parse};
+
+    fn body(teams: &str) -> String {
+        format!(
+            "### Why is this SRE?\n\nGateway failover breaks checkout for everyone.\n\n\
+             ### Why is this important?\n\nTwo incidents a month, forty minutes each.\n\n\
+             ### What is involved?\n\nRetry the gateway calls idempotently.\n\n\
+             ### Teams involved\n\n{teams}\n"
+        )
+    }
+
+    fn report(teams: &str) -> CriteriaReport {
+        let form = IssueForm::shipped();
+        check_with_form(
+            &parse(&body(teams), &form),
+            &CriteriaConfig::default(),
+            &form,
+        )
+    }
+
+    #[test]
+    fn unknown_teams_are_named_with_the_valid_choices() {
+        let form = IssueForm::shipped();
+        let r = report("payments, security");
+        assert!(!r.is_complete());
+        assert_eq!(r.unknown_teams, ["security"]);
+        assert_eq!(r.valid_teams, form.team_options);
+        let text = render_report(&r, &form);
+        assert!(
+            text.contains(
+                "- \"Teams involved\" names `security`, which is not a team the council knows. \
+                 Choose from: payments, platform, data, identity, networking."
+            ),
+            "{text}"
+        );
+        let typo = report("Platfrom, @acme/everyone");
+        assert_eq!(typo.unknown_teams, ["Platfrom", "@acme/everyone"]);
+        assert!(
+            render_report(&typo, &form)
+                .contains("`Platfrom`, `@acme/everyone`, which are not teams")
+        );
+    }
+
+    #[test]
+    fn team_names_compare_as_the_form_reads() {
+        for teams in [
+            " Platform ",
+            "PLATFORM",
+            "platform",
+            "- [x]  platform",
+            "Plat\u{200B}form",
+        ] {
+            let r = report(teams);
+            assert!(r.is_complete(), "{teams:?}: {r:?}");
+        }
+        // A team only a reader cannot see is not named.
+        assert!(report("<!-- payments -->").no_teams);
+        assert!(report("<!--\npayments\n-->\ndata").is_complete());
+    }
+
+    #[test]
+    fn split_keeps_known_teams_apart_from_unknown_ones() {
+        let form = IssueForm::shipped();
+        let names: Vec<String> = ["payments", " Security", "DATA", "security ", "payments"]
+            .map(String::from)
+            .to_vec();
+        let split = TeamSplit::of(&names, &form);
+        assert_eq!(split.known, ["payments", "data"]);
+        assert_eq!(split.unknown, ["Security"]);
+    }
+
+    #[test]
+    fn invisible_answers_are_not_answers() {
+        let form = IssueForm::shipped();
+        let hidden = [
+            "<!-- We need this because the failover is flaky and pages nightly -->",
+            "<!--\nWe need this because\n-->",
+            "<details><summary></summary></details>",
+            "\u{200B}\u{200B}\u{200B}\u{200B}\u{200B}\u{200B}\u{200B}\u{200B}\u{200B}\u{200B}\u{200B}\u{200B}\u{200B}\u{200B}\u{200B}\u{200B}\u{200B}\u{200B}\u{200B}\u{200B}\u{200B}",
+            "[](https://example.com/a-very-long-link-that-is-not-shown)",
+        ];
+        for answer in hidden {
+            let md = format!(
+                "### Why is this SRE?\n\n{answer}\n\n### Why is this important?\n\n\
+                 Two incidents a month, forty minutes each.\n\n### What is involved?\n\n\
+                 Retry the gateway calls idempotently.\n\n### Teams involved\n\npayments\n"
+            );
+            let r = check_with_form(&parse(&md, &form), &CriteriaConfig::default(), &form);
+            assert_eq!(
+                r.missing,
+                [MissingAnswer {
+                    question: Question::WhySre,
+                    reason: MissingReason::Empty
+                }],
+                "{answer:?}"
+            );
+        }
+        // A comment hiding a heading hides it: the next section is still part of the hidden
+        // text, so "Why is this important?" is unanswered too, and no heading is faked.
+        let md = "### Why is this SRE?\n\nFailover breaks checkout for all of us.\n\n<!--\n\
+                  ### Why is this important?\n\nTwo incidents a month, forty minutes each.\n-->\n\n\
+                  ### What is involved?\n\nRetry the gateway calls idempotently.\n\n\
+                  ### Teams involved\n\npayments\n";
+        let r = check_with_form(&parse(md, &form), &CriteriaConfig::default(), &form);
+        assert_eq!(r.missing.len(), 1, "{r:?}");
+        assert_eq!(r.missing[0].question, Question::WhyImportant);
+        // Hidden padding does not lengthen a short answer.
+        let padded = "### Why is this SRE?\n\nflaky <!-- padding padding padding padding -->\n";
+        let r = check_with_form(&parse(padded, &form), &CriteriaConfig::default(), &form);
+        assert_eq!(
+            r.missing[0].reason,
+            MissingReason::TooShort { chars: 5, min: 20 }
+        );
     }
 }

@@ -11,9 +11,11 @@ mod parse;
 #[cfg(test)]
 mod proptests;
 mod sections;
+mod visible;
 
 pub use form::{FormError, IssueForm};
 pub use parse::parse;
+pub use visible::{is_visible, visible_text};
 
 /// The three questions the council asks of every concern.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -89,6 +91,45 @@ impl Concern {
             .filter(|t| form.canonical_team(t).is_none())
             .map(String::as_str)
             .collect()
+    }
+
+    /// The named teams split into those the form offers and the rest; see [`TeamSplit`].
+    pub fn team_split(&self, form: &IssueForm) -> TeamSplit {
+        TeamSplit::of(&self.teams, form)
+    }
+}
+
+/// The teams a concern names, split by whether they are options of the issue form's
+/// "Teams involved" dropdown (which `config check` keeps equal to `[teams]`).
+///
+/// Names compare the way the form's options read: case-insensitively, with runs of white
+/// space as one space and the ends trimmed (`" Platform "` is `platform`). The engine makes
+/// the stories of `known` teams at once and never waits on `unknown` ones; the criteria
+/// check names `unknown` ones to the author with the valid choices (needs-info).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TeamSplit {
+    /// Known teams in the form option's spelling, in the order named, without repeats.
+    pub known: Vec<String>,
+    /// Names that match no option, as written (trimmed), in order, without repeats.
+    pub unknown: Vec<String>,
+}
+
+impl TeamSplit {
+    /// Splits `names` against the options of `form`. Pure and linear in the names given
+    /// times the number of options.
+    pub fn of(names: &[String], form: &IssueForm) -> Self {
+        let mut split = Self::default();
+        for name in names {
+            let trimmed = name.trim();
+            let (list, entry) = match form.canonical_team(trimmed) {
+                Some(option) => (&mut split.known, option.to_owned()),
+                None => (&mut split.unknown, trimmed.to_owned()),
+            };
+            if !entry.is_empty() && !list.iter().any(|t| form::fold(t) == form::fold(&entry)) {
+                list.push(entry);
+            }
+        }
+        split
     }
 }
 

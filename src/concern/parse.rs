@@ -8,6 +8,7 @@ use pulldown_cmark::{Event, Parser, Tag, TagEnd};
 
 use super::form::{IssueForm, RESULTS_FIELD_ID, TEAMS_FIELD_ID, fold};
 use super::sections::{gfm_options, split};
+use super::visible::{strip_html, takes_no_space, visible_text};
 use super::{Concern, Question};
 
 /// What GitHub writes for a form field left empty.
@@ -40,10 +41,12 @@ pub fn parse(body: &str, form: &IssueForm) -> Concern {
     }
 }
 
-/// The trimmed answer; "" for GitHub's `_No response_`.
+/// The trimmed answer; "" for GitHub's `_No response_` and for an answer a reader cannot
+/// see (only HTML comments, empty markup, zero-width characters).
 fn clean_answer(raw: &str) -> String {
     let trimmed = raw.trim();
-    if fold(trimmed) == NO_RESPONSE {
+    let visible = fold(&visible_text(trimmed));
+    if visible.is_empty() || fold(trimmed) == NO_RESPONSE || visible == "no response" {
         String::new()
     } else {
         trimmed.to_owned()
@@ -51,10 +54,15 @@ fn clean_answer(raw: &str) -> String {
 }
 
 /// Teams from the dropdown answer (`a, b`) or a hand-written list (`- a`, `- [x] b`).
-/// Unticked task items are not selections. Names matching an option take its spelling.
+/// Unticked task items are not selections, nor is anything a reader cannot see (HTML
+/// comments, tags, zero-width characters). Names matching an option take its spelling.
 fn teams(raw: &str, form: &IssueForm) -> Vec<String> {
+    let visible: String = strip_html(raw)
+        .chars()
+        .filter(|c| !takes_no_space(*c))
+        .collect();
     let mut teams: Vec<String> = Vec::new();
-    for line in raw.lines() {
+    for line in visible.lines() {
         let Some(item) = strip_list_marker(line.trim()) else {
             continue;
         };

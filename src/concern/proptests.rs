@@ -94,3 +94,49 @@ proptest! {
         prop_assert_eq!(c.teams, want);
     }
 }
+
+/// An answer at the extremes: nested tens of thousands deep, or thousands of siblings.
+fn extreme_answer() -> impl Strategy<Value = String> {
+    let unit = prop_oneof![
+        Just("* "),
+        Just("> "),
+        Just("1. "),
+        Just("- [ ] "),
+        Just("<!-- "),
+        Just("**"),
+        Just("["),
+        Just("<details>"),
+        Just("```\n"),
+        Just("| a "),
+    ];
+    prop_oneof![
+        (
+            proptest::collection::vec(unit.clone(), 1..3),
+            1_000usize..20_000
+        )
+            .prop_map(|(u, n)| u.concat().repeat(n) + "retry budget"),
+        (unit, 1_000usize..5_000).prop_map(|(u, n)| format!("{u}payments: x\n").repeat(n)),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(16))]
+
+    /// Every walker of the concern (sections, answers, teams, task lines, visible text,
+    /// criteria) takes an extreme body without panicking, and keeps nothing larger than it.
+    #[test]
+    fn extreme_bodies_parse_and_check(answer in extreme_answer()) {
+        let form = IssueForm::shipped();
+        let body = format!(
+            "### Why is this SRE?\n\n{answer}\n\n### What is involved?\n\n{answer}\n\n\
+             ### Teams involved\n\n{answer}\n"
+        );
+        let c = parse(&body, &form);
+        prop_assert!(c.why_sre.len() <= body.len());
+        prop_assert!(c.teams.iter().map(String::len).sum::<usize>() <= answer.len());
+        let report = crate::concern::criteria::check_with_form(
+            &c, &crate::config::CriteriaConfig::default(), &form);
+        let text = crate::concern::criteria::render_report(&report, &form);
+        prop_assert!(text.len() <= 2_000 + 70 * c.teams.len());
+    }
+}

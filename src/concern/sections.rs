@@ -19,7 +19,11 @@ pub(crate) fn gfm_options() -> Options {
 /// A heading's text reduced to what identifies it: case, spacing and trailing `?`/`:`/`.`
 /// do not matter, so `## why is this sre` finds "Why is this SRE?".
 fn heading_key(text: &str) -> String {
-    fold(text)
+    let text: String = text
+        .chars()
+        .filter(|c| !super::visible::takes_no_space(*c))
+        .collect();
+    fold(&text)
         .trim_end_matches(|c: char| c == '?' || c == ':' || c == '.' || c.is_whitespace())
         .to_owned()
 }
@@ -125,6 +129,30 @@ mod tests {
     fn first_section_with_a_label_wins() {
         let got = ids("### Results\n\nfirst\n\n### Results\n\nsecond");
         assert_eq!(got, [("results".to_owned(), "first".to_owned())]);
+    }
+
+    /// Only a heading a reader sees starts a section: one inside an HTML comment (one or
+    /// many lines) or a fence is text, a zero-width character before `###` makes the line
+    /// a paragraph on GitHub too, and zero-width characters inside a heading's words do
+    /// not hide which question it is.
+    #[test]
+    fn only_visible_headings_are_sections() {
+        let hidden = ids("### Why is this SRE?\n\na\n<!--\n### Results\n\nfake\n-->\nb");
+        assert_eq!(hidden.len(), 1, "{hidden:?}");
+        assert!(
+            hidden[0].1.contains("fake"),
+            "the comment stays in the answer: {hidden:?}"
+        );
+        let inline = ids("### Why is this SRE?\n\na <!-- x\n\n### Results\n\nr");
+        assert_eq!(
+            inline.len(),
+            2,
+            "a heading after an unclosed inline comment is shown: {inline:?}"
+        );
+        let zw_before = ids("### Why is this SRE?\n\na\n\n\u{200B}### Results\n\nr");
+        assert_eq!(zw_before.len(), 1, "{zw_before:?}");
+        let zw_inside = ids("### Why is\u{200B} this SRE?\n\na");
+        assert_eq!(zw_inside, [("why_sre".to_owned(), "a".to_owned())]);
     }
 
     #[test]

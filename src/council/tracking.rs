@@ -9,6 +9,10 @@ use super::{DecisionKind, Reply, Stage};
 /// Hidden marker that identifies the one tracking comment of a concern.
 pub const TRACKING_MARKER: &str = "<!-- council-sync:tracking -->";
 
+/// What the story column of the tracking comment's table says for a team whose story is
+/// still to be created.
+pub const PENDING: &str = "pending";
+
 /// Whether a comment body is a tracking comment.
 pub fn is_tracking_comment(body: &str) -> bool {
     body.contains(TRACKING_MARKER)
@@ -116,7 +120,7 @@ pub fn render(view: &TrackingView) -> String {
                     |v: &Option<String>| v.as_deref().map(table_cell).unwrap_or_else(|| "–".into());
                 let _ = writeln!(
                     out,
-                    "| Story for **{}** | [{}]({}) | {} | {} | {} |",
+                    "| {} | [{}]({}) | {} | {} | {} |",
                     s.team
                         .as_deref()
                         .map(table_cell)
@@ -129,22 +133,42 @@ pub fn render(view: &TrackingView) -> String {
                 );
             }
             for t in &view.pending_teams {
-                let _ = writeln!(out, "| Story for **{}**: pending | | | | |", table_cell(t));
+                let _ = writeln!(out, "| {} | {PENDING} | | | |", table_cell(t));
             }
         }
         out.push('\n');
     }
     if let Some(results) = &view.results {
-        let quoted: Vec<String> = results.lines().map(|l| format!("> {l}")).collect();
+        let shown = cut(
+            results,
+            MAX_RESULTS_CHARS,
+            "the rest is in the issue and its comments",
+        );
+        let quoted: Vec<String> = shown.lines().map(|l| format!("> {l}")).collect();
         let _ = writeln!(out, "### Results\n\n{}\n", quoted.join("\n"));
     }
     if let Some(err) = &view.last_error {
-        let _ = writeln!(out, "### Problem\n\n> {}\n", err.replace('\n', " "));
+        let shown = cut(err, MAX_PROBLEM_CHARS, "the rest is in the daemon's log");
+        let _ = writeln!(out, "### Problem\n\n> {}\n", shown.replace('\n', " "));
     }
     out.push_str(
         "<sub>Maintained by council-sync; edited in place as the concern moves on.</sub>\n",
     );
     out
+}
+
+/// Most characters of the results quoted in the tracking comment: with everything else it
+/// stays far under GitHub's 65,536-character comment limit, whatever was presented.
+const MAX_RESULTS_CHARS: usize = 20_000;
+/// Most characters of a problem shown (an error can carry a whole response body).
+const MAX_PROBLEM_CHARS: usize = 2_000;
+
+/// `text` cut to `max` characters with a visible note saying `where_rest` is.
+fn cut(text: &str, max: usize, where_rest: &str) -> String {
+    match text.char_indices().nth(max) {
+        None => text.to_owned(),
+        Some((at, _)) => format!("{}… (cut; {where_rest})", &text[..at]),
+    }
 }
 
 /// Text safe inside a Markdown table cell.
@@ -227,10 +251,21 @@ mod tests {
         let text = render(&v);
         assert!(text.contains("accepted by @carol"));
         assert!(text.contains("Epic: [SRE-1](http://j/browse/SRE-1)"));
-        assert!(text.contains("| Story for **payments** | [PAY-1](http://j/browse/PAY-1) | In Progress | carol | Sprint 42 \\| active |"), "{text}");
-        assert!(text.contains("Story for **data**: pending"));
+        assert!(text.contains("| payments | [PAY-1](http://j/browse/PAY-1) | In Progress | carol | Sprint 42 \\| active |"), "{text}");
+        assert!(text.contains("| data | pending | | | |"), "{text}");
         assert!(text.contains("> p99 2.1 s → 0.4 s\n> pages 14 → 1"));
         assert!(text.contains("> tracker refused (400): no such project DATA"));
+    }
+
+    #[test]
+    fn tracking_comment_stays_within_githubs_limit() {
+        let mut v = view(Stage::ResultsPresented);
+        v.results = Some("p99 2.1 s → 0.4 s\n".repeat(4_000));
+        v.last_error = Some("x".repeat(70_000));
+        let text = render(&v);
+        assert!(text.chars().count() < 30_000, "{}", text.chars().count());
+        assert!(text.contains("(cut; the rest is in the issue and its comments)"));
+        assert!(text.contains("(cut; the rest is in the daemon's log)"));
     }
 
     #[test]

@@ -8,19 +8,42 @@ pub fn epic_marker(issue_id: u64) -> String {
     format!("council-sync-{issue_id}")
 }
 
-/// The marker label of one team's story.
+/// Longest team slug kept whole in a story marker; longer ones end in a hash (the label
+/// stays far under Jira's 255 and is never cut when written).
+const MAX_SLUG_CHARS: usize = 100;
+
+/// The marker label of one team's story: `council-sync-<issue id>-<slug>`, the slug the
+/// team name in lower-case ASCII letters and digits with every other run as one `-`.
+/// A name with nothing ASCII in it, or a longer one, gets a stable hash of the name
+/// instead of (or after) the slug. Always a valid Jira label: no spaces, under 255.
 pub fn story_marker(issue_id: u64, team: &str) -> String {
-    let slug: String = team
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_lowercase()
-            } else {
-                '-'
-            }
-        })
-        .collect();
+    let mut slug = String::new();
+    for c in team.trim().chars() {
+        if c.is_ascii_alphanumeric() {
+            slug.push(c.to_ascii_lowercase());
+        } else if !slug.ends_with('-') {
+            slug.push('-');
+        }
+    }
+    let slug = slug.trim_matches('-');
+    if slug.is_empty() {
+        return format!("council-sync-{issue_id}-{:016x}", fnv1a(team.trim()));
+    }
+    if slug.len() > MAX_SLUG_CHARS {
+        let head = slug
+            .get(..MAX_SLUG_CHARS)
+            .unwrap_or(slug)
+            .trim_end_matches('-');
+        return format!("council-sync-{issue_id}-{head}-{:016x}", fnv1a(team.trim()));
+    }
     format!("council-sync-{issue_id}-{slug}")
+}
+
+/// FNV-1a, 64 bits: a hash that never changes between builds or versions (unlike std's).
+fn fnv1a(s: &str) -> u64 {
+    s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 /// The GitHub issue an epic is made for.
@@ -113,5 +136,27 @@ mod tests {
             story_marker(42, "Data Platform"),
             "council-sync-42-data-platform"
         );
+        assert_eq!(
+            story_marker(42, " Data  / Platform "),
+            "council-sync-42-data-platform"
+        );
+        let cases = [
+            "支払い",
+            "決済",
+            &"x".repeat(300),
+            "a b c",
+            "-",
+            "Ünïcode Team",
+        ];
+        for team in cases {
+            let m = story_marker(7, team);
+            assert!(
+                crate::tracker::jira::model::limits::is_valid_label(&m),
+                "{team:?} -> {m:?}"
+            );
+            assert!(m.len() <= 140, "{m}");
+        }
+        assert_ne!(story_marker(7, "支払い"), story_marker(7, "決済"));
+        assert_eq!(story_marker(7, "支払い"), story_marker(7, "支払い"));
     }
 }

@@ -164,6 +164,11 @@ impl<T: Tracker + 'static> Engine<T> {
                 stories,
             } => {
                 self.materialize(repo, *number, *stories).await?;
+                // Read the new stories' status at once, so the tracking comment shows it
+                // (issue 8); a failed read is repaired by the next sync.
+                if *stories && let Err(e) = self.sync_from_tracker(repo, *number).await {
+                    tracing::warn!(repo, number, error = %e, "reading the new stories failed");
+                }
                 self.enqueue_tracking(repo, *number, &format!("job-{row_id}"))
                     .await
             }

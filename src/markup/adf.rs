@@ -3,16 +3,25 @@
 //! no empty text nodes, headings only at the top level, a list item starts with a paragraph
 //! or code block, the `code` mark only combines with `link`, no quote inside a quote or list.
 
-use pulldown_cmark::{CodeBlockKind, Event, HeadingLevel, Parser, Tag, TagEnd};
+use pulldown_cmark::{CodeBlockKind, Event, HeadingLevel, Tag, TagEnd};
 use serde_json::{Value, json};
 
-use super::{is_html_comment, options, safe_href, task_marker};
+use super::bounded::{Bounded, FLATTENED_NOTE};
+use super::{is_html_comment, safe_href, task_marker};
 
-/// Converts Markdown into an ADF `doc` (version 1).
+/// Converts Markdown into an ADF `doc` (version 1). Nesting beyond the bounds of
+/// [`super::bounded`] is flattened, with a note at the end, so the tree stays shallow.
 pub(super) fn convert(md: &str) -> Value {
     let mut b = Builder::default();
-    for event in Parser::new_ext(md, options()) {
+    let mut events = Bounded::new(md);
+    for event in events.by_ref() {
         b.event(event);
+    }
+    if events.flattened {
+        b.finish_open();
+        b.append_block(json!({"type": "paragraph", "content": [
+            {"type": "text", "text": FLATTENED_NOTE, "marks": [{"type": "em"}]}
+        ]}));
     }
     b.finish()
 }
@@ -33,6 +42,15 @@ enum Kind {
     CodeBlock(Option<String>),
     /// Raw HTML lines, shown as text unless the block is a comment.
     Html,
+    /// A GitHub table; a real ADF table at the top level, rows of text elsewhere.
+    Table,
+    /// A row; `head` for the header row (its cells become `tableHeader`).
+    TableRow {
+        head: bool,
+    },
+    TableCell {
+        head: bool,
+    },
 }
 
 /// An open node and what has been put into it so far.
@@ -42,6 +60,8 @@ struct Frame {
     content: Vec<Value>,
     /// Text of a code or HTML block.
     raw: String,
+    /// A list item's task box (`Some(checked)`), or a list's, per item in order.
+    tasks: Vec<Option<bool>>,
 }
 
 impl Frame {
@@ -50,6 +70,7 @@ impl Frame {
             kind,
             content: Vec::new(),
             raw: String::new(),
+            tasks: Vec::new(),
         }
     }
 }
@@ -74,6 +95,8 @@ struct Builder {
     styles: Vec<Style>,
     /// Inline nodes written so far, to tell whether a link or image had any text.
     inline_count: usize,
+    /// `localId`s handed out to task lists and items (ADF requires one on each).
+    task_ids: usize,
 }
 
 impl Default for Builder {
@@ -82,6 +105,7 @@ impl Default for Builder {
             stack: vec![Frame::new(Kind::Doc)],
             styles: Vec::new(),
             inline_count: 0,
+            task_ids: 0,
         }
     }
 }
@@ -105,7 +129,17 @@ impl Builder {
                 self.close_implicit_paragraph();
                 self.append_block(json!({"type": "rule"}));
             }
-            Event::TaskListMarker(checked) => self.push_text(task_marker(checked), Vec::new()),
+            Event::TaskListMarker(checked) => {
+                if let Some(item) = self
+                    .stack
+                    .iter_mut()
+                    .rev()
+                    .find(|f| f.kind == Kind::ListItem)
+                {
+                    item.tasks = vec![Some(checked)];
+                }
+                self.push_text(task_marker(checked), Vec::new());
+            }
             Event::FootnoteReference(t) => self.text(&format!("[{t}]")),
         }
     }
@@ -140,8 +174,14 @@ impl Builder {
             Tag::List(None) => Kind::BulletList,
             Tag::Item => Kind::ListItem,
             Tag::HtmlBlock => Kind::Html,
-            // Tables and the other extensions are not enabled; their text, if any ever
-            // arrives, lands in the enclosing block.
+            Tag::Table(_) => Kind::Table,
+            Tag::TableHead => Kind::TableRow { head: true },
+            Tag::TableRow => Kind::TableRow { head: false },
+            Tag::TableCell => Kind::TableCell {
+                head: matches!(self.top_kind(), Kind::TableRow { head: true }),
+            },
+            // The other extensions are not enabled; their text, if any ever arrives, lands
+            // in the enclosing block.
             _ => return,
         };
         self.close_implicit_paragraph();
@@ -169,7 +209,11 @@ impl Builder {
             | TagEnd::CodeBlock
             | TagEnd::List(_)
             | TagEnd::Item
-            | TagEnd::HtmlBlock => {
+            | TagEnd::HtmlBlock
+            | TagEnd::Table
+            | TagEnd::TableHead
+            | TagEnd::TableRow
+            | TagEnd::TableCell => {
                 self.close_implicit_paragraph();
                 if self.stack.len() > 1
                     && let Some(frame) = self.stack.pop()
@@ -181,13 +225,19 @@ impl Builder {
         }
     }
 
-    fn finish(mut self) -> Value {
+    /// Closes every open node, leaving the document.
+    fn finish_open(&mut self) {
         self.close_implicit_paragraph();
         while self.stack.len() > 1 {
             if let Some(frame) = self.stack.pop() {
                 self.close(frame);
             }
         }
+        self.styles.clear();
+    }
+
+    fn finish(mut self) -> Value {
+        self.finish_open();
         let content = self.stack.pop().map(|f| f.content).unwrap_or_default();
         json!({"type": "doc", "version": 1, "content": content})
     }
@@ -214,14 +264,48 @@ impl Builder {
                 || json!({"type": "heading", "attrs": {"level": level}, "content": frame.content}),
             ),
             Kind::Heading(_) => paragraph(frame.content.into_iter().map(embolden).collect()),
+            Kind::BulletList if parent_is_doc => {
+                task_list(&frame.content, &frame.tasks, self.task_ids)
+                    .inspect(|_| self.task_ids += frame.content.len() + 1)
+                    .or_else(|| list("bulletList", None, frame.content))
+            }
             Kind::BulletList => list("bulletList", None, frame.content),
             Kind::OrderedList(start) => list("orderedList", Some(start), frame.content),
-            Kind::ListItem => Some(list_item(frame.content)),
+            Kind::ListItem => {
+                let task = frame.tasks.first().copied().flatten();
+                if let Some(list) = self.stack.last_mut() {
+                    list.tasks.push(task);
+                }
+                Some(list_item(frame.content))
+            }
             Kind::BlockQuote => (!frame.content.is_empty())
                 .then(|| json!({"type": "blockquote", "content": frame.content})),
             Kind::CodeBlock(language) => code_block(&frame.raw, language),
             Kind::Html if is_html_comment(&frame.raw) => None,
             Kind::Html => paragraph(text_with_breaks(frame.raw.trim_end(), &[])),
+            Kind::Table if parent_is_doc => (!frame.content.is_empty()).then(|| {
+                json!({"type": "table",
+                       "attrs": {"isNumberColumnEnabled": false, "layout": "default"},
+                       "content": frame.content})
+            }),
+            Kind::Table => {
+                // ADF has tables only at the top level: each row becomes a line of text.
+                for row in table_as_paragraphs(frame.content) {
+                    self.append_block(row);
+                }
+                return;
+            }
+            Kind::TableRow { .. } => (!frame.content.is_empty())
+                .then(|| json!({"type": "tableRow", "content": frame.content})),
+            Kind::TableCell { head } => {
+                let content = if frame.content.is_empty() {
+                    vec![json!({"type": "paragraph", "content": []})]
+                } else {
+                    frame.content
+                };
+                let kind = if head { "tableHeader" } else { "tableCell" };
+                Some(json!({"type": kind, "attrs": {}, "content": content}))
+            }
         };
         if let Some(node) = node {
             self.append_block(node);
@@ -248,6 +332,9 @@ impl Builder {
                 parent.content.push(node);
             }
             (Kind::BulletList | Kind::OrderedList(_), "listItem") => parent.content.push(node),
+            (Kind::Table, "tableRow") | (Kind::TableRow { .. }, "tableCell" | "tableHeader") => {
+                parent.content.push(node)
+            }
             _ => {}
         }
     }
@@ -419,6 +506,71 @@ fn embolden(mut node: Value) -> Value {
         }
     }
     node
+}
+
+/// A table's rows as paragraphs, cells separated by ` | `, for places ADF has no table.
+fn table_as_paragraphs(rows: Vec<Value>) -> Vec<Value> {
+    let mut out = Vec::new();
+    for row in rows {
+        let mut line: Vec<Value> = Vec::new();
+        let cells = row.get("content").and_then(Value::as_array).cloned();
+        for (i, cell) in cells.unwrap_or_default().into_iter().enumerate() {
+            if i > 0 {
+                line.push(json!({"type": "text", "text": " | "}));
+            }
+            let blocks = cell.get("content").and_then(Value::as_array).cloned();
+            for block in blocks.unwrap_or_default() {
+                if let Some(inline) = block.get("content").and_then(Value::as_array) {
+                    line.extend(inline.iter().cloned());
+                }
+            }
+        }
+        if let Some(p) = paragraph(line) {
+            out.push(p);
+        }
+    }
+    out
+}
+
+/// A GitHub task list as an ADF `taskList` (Jira Cloud's action items) when every item has
+/// a box and is one paragraph; `None` otherwise (the items then keep ☐/☑ as text).
+/// `first_id` numbers the `localId`s, unique within the document.
+fn task_list(items: &[Value], tasks: &[Option<bool>], first_id: usize) -> Option<Value> {
+    if items.is_empty() || tasks.len() != items.len() || tasks.iter().any(Option::is_none) {
+        return None;
+    }
+    let mut task_items = Vec::new();
+    for (i, (item, done)) in items.iter().zip(tasks).enumerate() {
+        let [paragraph] = item.get("content")?.as_array()?.as_slice() else {
+            return None;
+        };
+        if node_type(paragraph) != "paragraph" {
+            return None;
+        }
+        let mut inline = paragraph.get("content")?.as_array()?.clone();
+        let marker = task_marker(done.unwrap_or(false));
+        if let Some(Value::Object(first)) = inline.first_mut()
+            && let Some(Value::String(text)) = first.get_mut("text")
+            && let Some(rest) = text.strip_prefix(marker)
+        {
+            *text = rest.to_owned();
+            if text.is_empty() {
+                inline.remove(0);
+            }
+        }
+        let state = if done.unwrap_or(false) {
+            "DONE"
+        } else {
+            "TODO"
+        };
+        task_items.push(json!({"type": "taskItem",
+            "attrs": {"localId": format!("task-{}", first_id + i + 1), "state": state},
+            "content": inline}));
+    }
+    Some(
+        json!({"type": "taskList", "attrs": {"localId": format!("task-{first_id}")},
+        "content": task_items}),
+    )
 }
 
 fn list(kind: &str, start: Option<u64>, items: Vec<Value>) -> Option<Value> {
@@ -609,5 +761,81 @@ mod tests {
                 {"type": "paragraph", "content": [{"type": "text", "text": "a <b>c</b> "}]},
             ]))
         );
+    }
+}
+
+#[cfg(test)]
+mod table_tests {
+    use super::*;
+
+    #[test]
+    fn tables_become_adf_tables() {
+        let got = convert("| Metric | After |\n| --- | --- |\n| p99 | ~~2.1 s~~ 0.4 s |\n| x | |");
+        let cell =
+            |kind: &str, content: Value| json!({"type": kind, "attrs": {}, "content": content});
+        let p = |nodes: Value| json!([{"type": "paragraph", "content": nodes}]);
+        let expect = json!({"type": "doc", "version": 1, "content": [{
+            "type": "table",
+            "attrs": {"isNumberColumnEnabled": false, "layout": "default"},
+            "content": [
+                {"type": "tableRow", "content": [
+                    cell("tableHeader", p(json!([{"type": "text", "text": "Metric"}]))),
+                    cell("tableHeader", p(json!([{"type": "text", "text": "After"}]))),
+                ]},
+                {"type": "tableRow", "content": [
+                    cell("tableCell", p(json!([{"type": "text", "text": "p99"}]))),
+                    cell("tableCell", p(json!([
+                        {"type": "text", "text": "2.1 s", "marks": [{"type": "strike"}]},
+                        {"type": "text", "text": " 0.4 s"},
+                    ]))),
+                ]},
+                {"type": "tableRow", "content": [
+                    cell("tableCell", p(json!([{"type": "text", "text": "x"}]))),
+                    cell("tableCell", p(json!([]))),
+                ]},
+            ],
+        }]});
+        assert_eq!(got, expect);
+    }
+
+    #[test]
+    fn task_lists_become_adf_task_lists() {
+        let expect = json!({"type": "doc", "version": 1, "content": [{
+        "type": "taskList", "attrs": {"localId": "task-0"}, "content": [
+            {"type": "taskItem", "attrs": {"localId": "task-1", "state": "TODO"},
+             "content": [{"type": "text", "text": "payments: retry"}]},
+            {"type": "taskItem", "attrs": {"localId": "task-2", "state": "DONE"},
+             "content": [{"type": "text", "text": "data", "marks": [{"type": "strong"}]},
+                         {"type": "text", "text": ": probe"}]},
+        ]}]});
+        let got = convert("- [ ] payments: retry\n- [x] **data**: probe\n\nbetween\n\n* [ ] a\n");
+        assert_eq!(got["content"][0], expect["content"][0]);
+        assert_eq!(
+            got["content"][2]["attrs"]["localId"], "task-3",
+            "unique ids"
+        );
+        // Items with more than one paragraph keep the boxes as text in a bullet list.
+        let got = convert("- [ ] a\n\n  more\n- [x] b");
+        assert_eq!(got["content"][0]["type"], "bulletList");
+    }
+
+    #[test]
+    fn tables_inside_lists_become_lines() {
+        let got = convert("- r\n\n  | a | b |\n  | - | - |\n  | 1 | 2 |");
+        let item = &got["content"][0]["content"][0]["content"];
+        let line = |p: &Value| -> String {
+            let nodes = p["content"].as_array().cloned().unwrap_or_default();
+            nodes.iter().filter_map(|n| n["text"].as_str()).collect()
+        };
+        assert_eq!(line(&item[1]), "a | b");
+        assert_eq!(line(&item[2]), "1 | 2");
+    }
+
+    #[test]
+    fn deep_nesting_is_flattened_with_a_note() {
+        let doc = convert(&("* ".repeat(30_000) + "retry budget"));
+        let text = doc.to_string();
+        assert!(text.contains("retry budget") && text.contains("was flattened"));
+        assert!(text.len() < 10_000, "{} bytes", text.len());
     }
 }

@@ -7,6 +7,9 @@
 use pulldown_cmark::{LinkType, Options};
 
 mod adf;
+mod bounded;
+#[cfg(test)]
+mod contract_corpus;
 #[cfg(test)]
 mod proptests;
 mod wiki;
@@ -23,7 +26,7 @@ pub fn markdown_to_wiki(md: &str) -> String {
 
 /// The Markdown dialect of GitHub issues, as far as both writers render it.
 fn options() -> Options {
-    Options::ENABLE_TASKLISTS | Options::ENABLE_STRIKETHROUGH
+    Options::ENABLE_TASKLISTS | Options::ENABLE_STRIKETHROUGH | Options::ENABLE_TABLES
 }
 
 /// Link schemes that may become links; anything else (javascript:, data:, relative paths)

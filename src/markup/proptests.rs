@@ -146,3 +146,144 @@ fn brace_checker_catches_injection() {
     assert!(braces_are_ours("\\{panel\\} {{x}} {quote}\na\n{quote}").is_ok());
     assert!(braces_are_ours("text {panel}").is_err());
 }
+
+/// Depth of an ADF tree (the doc is 1).
+fn adf_depth(node: &Value) -> usize {
+    let children = node.get("content").and_then(Value::as_array);
+    1 + children.map_or(0, |c| c.iter().map(adf_depth).max().unwrap_or(0))
+}
+
+/// One level of nesting, as a prefix on a line: lists, quotes, task items, emphasis.
+fn nesting() -> impl Strategy<Value = &'static str> {
+    prop_oneof![
+        Just("* "),
+        Just("- "),
+        Just("1. "),
+        Just("> "),
+        Just("- [ ] "),
+        Just("  "),
+        Just("**"),
+        Just("_"),
+        Just("~~"),
+        Just("["),
+    ]
+}
+
+/// Documents as people and scripts produce them at the extremes: one line nested tens of
+/// thousands deep, thousands of siblings, long tables, long fences, long link runs.
+fn extreme() -> impl Strategy<Value = String> {
+    prop_oneof![
+        (
+            proptest::collection::vec(nesting(), 1..4),
+            1_000usize..20_000
+        )
+            .prop_map(|(unit, n)| unit.concat().repeat(n) + "retry budget"),
+        (nesting(), 1_000usize..5_000).prop_map(|(p, n)| format!("{p}item\n").repeat(n)),
+        (1usize..40, 1usize..400).prop_map(|(cols, rows)| {
+            let row = |c: &str| format!("|{}\n", format!(" {c} |").repeat(cols));
+            format!("{}{}{}", row("h"), row("---"), row("(x) a|b").repeat(rows))
+        }),
+        (1usize..3_000).prop_map(|n| format!("```\n{}```\n", "### x\n".repeat(n))),
+        (1usize..3_000).prop_map(|n| "[a](https://e.example/x) ".repeat(n)),
+        (1usize..3_000).prop_map(|n| "*a _b ~~c ".repeat(n)),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+
+    /// Bounded, linear output and a shallow tree for every extreme document, in both
+    /// formats (issue 8, item 1): the 30,000-deep list used to overflow the stack.
+    #[test]
+    fn extreme_documents_stay_bounded(md in extreme()) {
+        let adf = markdown_to_adf(&md);
+        prop_assert!(adf_depth(&adf) <= 2 * super::bounded::MAX_BLOCK_DEPTH + 8, "depth {}", adf_depth(&adf));
+        prop_assert_eq!(adf_problem(&adf, ""), None);
+        let adf_len = serde_json::to_string(&adf).map(|s| s.len()).unwrap_or(usize::MAX);
+        prop_assert!(adf_len <= 40 * md.len() + 1_000, "adf {} for {} bytes", adf_len, md.len());
+        let wiki = markdown_to_wiki(&md);
+        prop_assert!(wiki.len() <= 8 * md.len() + 1_000, "wiki {} for {} bytes", wiki.len(), md.len());
+        prop_assert!(braces_are_ours(&wiki).is_ok());
+    }
+
+    /// No Jira wiki emoticon or entity survives unescaped, whatever surrounds it.
+    #[test]
+    fn wiki_has_no_emoticons(md in emoticonish()) {
+        let wiki = markdown_to_wiki(&md);
+        prop_assert_eq!(first_emoticon(&wiki), None, "{:?} -> {:?}", md, wiki);
+    }
+}
+
+/// Text dense in Jira's emoticon shortcuts and entities.
+fn emoticonish() -> impl Strategy<Value = String> {
+    proptest::collection::vec(
+        prop_oneof![
+            Just("(x)"),
+            Just("(i)"),
+            Just("(/)"),
+            Just("(y)"),
+            Just("(n)"),
+            Just("(on)"),
+            Just("(off)"),
+            Just("(?)"),
+            Just("(!)"),
+            Just("(+)"),
+            Just("(-)"),
+            Just("(*)"),
+            Just("(*r)"),
+            Just("(flag)"),
+            Just("(flagoff)"),
+            Just(":)"),
+            Just(":("),
+            Just(":P"),
+            Just(":D"),
+            Just(";)"),
+            Just("&amp;"),
+            Just("&#40;"),
+            Just(" "),
+            Just("a"),
+            Just("\n"),
+            Just("- "),
+            Just("`"),
+            Just("**"),
+            Just("| "),
+        ],
+        0..30,
+    )
+    .prop_map(|parts| parts.concat())
+}
+
+/// Entities the wiki writer itself writes.
+const OUR_ENTITIES: [&str; 6] = ["&#40;", "&#58;", "&#59;", "&#38;", "&#46;", "&#92;"];
+
+/// The first emoticon or entity-looking sequence in `wiki` that we did not write.
+fn first_emoticon(wiki: &str) -> Option<String> {
+    const FACES: [&str; 5] = [":)", ":(", ":P", ":D", ";)"];
+    let chars: Vec<char> = wiki.chars().collect();
+    let mut i = 0;
+    while let Some(c) = chars.get(i) {
+        let rest: String = chars[i..chars.len().min(i + 10)].iter().collect();
+        if let Some(e) = OUR_ENTITIES.iter().find(|e| rest.starts_with(*e)) {
+            i += e.len();
+            continue;
+        }
+        let entity_like = *c == '&'
+            && chars
+                .get(i + 1)
+                .is_some_and(|n| n.is_ascii_alphanumeric() || *n == '#');
+        if FACES.iter().any(|f| rest.starts_with(f)) || entity_like {
+            return Some(rest);
+        }
+        if *c == '(' {
+            let name: String = chars[i + 1..]
+                .iter()
+                .take_while(|c| c.is_ascii_alphabetic() || "*/!+?-\\".contains(**c))
+                .collect();
+            if !name.is_empty() && chars.get(i + 1 + name.chars().count()) == Some(&')') {
+                return Some(rest);
+            }
+        }
+        i += 1;
+    }
+    None
+}

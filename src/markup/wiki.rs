@@ -7,15 +7,18 @@
 //! is a line break). Where escaping is impossible (a `{code}` block holding `{code`, a link
 //! target with `|` or `]`) the writer falls back to `{noformat}` or to plain text.
 
-use pulldown_cmark::{CodeBlockKind, Event, HeadingLevel, Parser, Tag, TagEnd};
+use pulldown_cmark::{CodeBlockKind, Event, HeadingLevel, Tag, TagEnd};
 
-use super::{is_html_comment, options, safe_href, task_marker};
+use super::bounded::{Bounded, FLATTENED_NOTE};
+use super::{is_html_comment, safe_href, task_marker};
 
-/// Converts Markdown into Jira wiki markup.
+/// Converts Markdown into Jira wiki markup. Nesting beyond the bounds of
+/// [`super::bounded`] is flattened, with a note at the end, so the output stays linear.
 pub(super) fn convert(md: &str) -> String {
     let mut w = Writer::default();
     let mut pending = String::new();
-    for event in Parser::new_ext(md, options()) {
+    let mut events = Bounded::new(md);
+    for event in events.by_ref() {
         // pulldown-cmark splits text at special characters; escaping needs whole runs.
         if let Event::Text(t) = &event
             && w.raw.is_none()
@@ -31,7 +34,13 @@ pub(super) fn convert(md: &str) -> String {
     if !pending.is_empty() {
         w.text(&pending);
     }
-    w.out.trim_end().to_owned()
+    let mut out = w.out.trim_end().to_owned();
+    if events.flattened {
+        out.push_str("\n\n_");
+        out.push_str(&escape(FLATTENED_NOTE, true));
+        out.push('_');
+    }
+    out
 }
 
 /// Code languages Jira's `{code}` macro highlights; others use `{noformat}`, because an
@@ -101,6 +110,21 @@ struct Writer {
     in_heading: bool,
     /// The last thing written was an opening `{quote}` line.
     after_tag_line: bool,
+    /// The table being written, if any.
+    table: Option<TableState>,
+}
+
+/// A table in progress. Wiki tables are lines of their own (`||head||` and `|cell|`); in a
+/// list item, which is one line, rows are written inline instead.
+#[derive(Debug)]
+struct TableState {
+    inline: bool,
+    head: bool,
+    /// Cells written in the current row.
+    cells: usize,
+    rows: usize,
+    /// `out`'s length where the current cell's text starts.
+    cell_start: usize,
 }
 
 impl Writer {
@@ -180,6 +204,23 @@ impl Writer {
                 self.push(&format!("{markers} "));
                 self.items.push(false);
             }
+            Tag::Table(_) => {
+                let inline = !self.items.is_empty();
+                if inline {
+                    self.block_start();
+                } else {
+                    self.separate();
+                }
+                self.table = Some(TableState {
+                    inline,
+                    head: false,
+                    cells: 0,
+                    rows: 0,
+                    cell_start: 0,
+                });
+            }
+            Tag::TableHead | Tag::TableRow => self.start_row(matches!(tag, Tag::TableHead)),
+            Tag::TableCell => self.start_cell(),
             Tag::Emphasis => self.open_style("_"),
             Tag::Strong => self.open_style("*"),
             Tag::Strikethrough => self.open_style("-"),
@@ -228,8 +269,63 @@ impl Writer {
             }
             TagEnd::Emphasis | TagEnd::Strong | TagEnd::Strikethrough => self.close_style(),
             TagEnd::Link | TagEnd::Image => self.close_link(),
+            TagEnd::TableCell => self.end_cell(),
+            TagEnd::TableHead | TagEnd::TableRow => self.end_row(),
+            TagEnd::Table => self.table = None,
             _ => {}
         }
+    }
+
+    fn start_row(&mut self, head: bool) {
+        let Some(table) = self.table.as_mut() else {
+            return;
+        };
+        let (inline, rows) = (table.inline, table.rows);
+        table.head = head;
+        table.cells = 0;
+        table.rows += 1;
+        if inline && rows > 0 {
+            self.push(" \\\\ ");
+        } else if !inline {
+            self.newline();
+        }
+    }
+
+    fn start_cell(&mut self) {
+        let Some(table) = self.table.as_ref() else {
+            return;
+        };
+        let marker = match (table.inline, table.head) {
+            (true, _) if table.cells == 0 => "",
+            (true, _) => " \\| ",
+            (false, true) => "||",
+            (false, false) => "|",
+        };
+        self.push(marker);
+        let len = self.out.len();
+        if let Some(table) = self.table.as_mut() {
+            table.cells += 1;
+            table.cell_start = len;
+        }
+    }
+
+    /// An empty cell needs a space, or Jira merges it with the next separator.
+    fn end_cell(&mut self) {
+        if let Some(table) = self.table.as_ref()
+            && !table.inline
+            && self.out.len() == table.cell_start
+        {
+            self.push(" ");
+        }
+    }
+
+    fn end_row(&mut self) {
+        let closing = match self.table.as_ref() {
+            Some(t) if !t.inline && t.head => "||",
+            Some(t) if !t.inline => "|",
+            _ => return,
+        };
+        self.push(closing);
     }
 
     fn push(&mut self, s: &str) {
@@ -442,6 +538,18 @@ fn escape(text: &str, at_line_start: bool) -> String {
         let next = chars.get(i + 1).copied();
         match c {
             '\\' => out.push_str("&#92;"),
+            // Emoticons: `(x)`, `(on)`, `(*r)`, `(flagoff)`…, and `:) :( :P :D ;)`.
+            '(' if emoticon_after(&chars[i + 1..]) => out.push_str("&#40;"),
+            ':' if next.is_some_and(|n| matches!(n, ')' | '(' | 'P' | 'p' | 'D' | 'd')) => {
+                out.push_str("&#58;")
+            }
+            ';' if next.is_some_and(|n| matches!(n, ')' | '(' | 'P' | 'p' | 'D' | 'd')) => {
+                out.push_str("&#59;")
+            }
+            // An entity the author typed (`&amp;`, `&#40;`) is shown as typed.
+            '&' if next.is_some_and(|n| n.is_ascii_alphanumeric() || n == '#') => {
+                out.push_str("&#38;")
+            }
             '{' | '}' | '[' | ']' | '|' => push_escaped(&mut out, c),
             '!' if !next.is_some_and(char::is_whitespace) => push_escaped(&mut out, c),
             '?' if prev == Some('?') || next == Some('?') => push_escaped(&mut out, c),
@@ -455,6 +563,20 @@ fn escape(text: &str, at_line_start: bool) -> String {
         i += 1;
     }
     out
+}
+
+/// Longest emoticon name Jira knows (`flagoff`).
+const MAX_EMOTICON_CHARS: usize = 7;
+
+/// Whether `rest` (what follows a `(`) completes an emoticon: up to seven letters or
+/// `* / ! + ? -`, then `)`. Broader than Jira's list, so a new emoticon is covered too.
+fn emoticon_after(rest: &[char]) -> bool {
+    let name = rest
+        .iter()
+        .take(MAX_EMOTICON_CHARS + 1)
+        .take_while(|c| c.is_ascii_alphabetic() || matches!(c, '*' | '/' | '!' | '+' | '?' | '-'))
+        .count();
+    (1..=MAX_EMOTICON_CHARS).contains(&name) && rest.get(name) == Some(&')')
 }
 
 fn push_escaped(out: &mut String, c: char) {
@@ -603,5 +725,124 @@ mod tests {
         for (md, want) in cases {
             assert_eq!(convert(md), want, "{md:?}");
         }
+    }
+}
+
+#[cfg(test)]
+mod literal_tests {
+    use super::*;
+
+    /// Jira Data Center's emoticons and entities render as typed (issue 8, item 7).
+    #[test]
+    fn emoticons_and_entities_render_as_typed() {
+        let cases = [
+            (
+                "(x) (i) (/) (y) (n)",
+                "&#40;x) &#40;i) &#40;/) &#40;y) &#40;n)",
+            ),
+            (
+                "(on) (off) (?) (flag) (flagoff)",
+                "&#40;on) &#40;off) &#40;?) &#40;flag) &#40;flagoff)",
+            ),
+            (
+                "(!) (+) (-) (*) (*r)",
+                "&#40;\\!) &#40;\\+) &#40;\\-) &#40;\\*) &#40;\\*r)",
+            ),
+            (":) :( :P :D ;)", "&#58;) &#58;( &#58;P &#58;D &#59;)"),
+            // GitHub shows `&amp;` as `&`; a literal entity (`\\&copy;`) stays literal in Jira.
+            (
+                "&amp; AT&T \\&copy; \\&#40;",
+                "& AT&#38;T &#38;copy; &#38;\\#40;",
+            ),
+            (
+                "(a long aside) and 12:30; fine",
+                "(a long aside) and 12:30; fine",
+            ),
+        ];
+        for (md, want) in cases {
+            assert_eq!(convert(md), want, "{md:?}");
+        }
+    }
+
+    /// Whether `token` occurs in `wiki` without a backslash escaping its first character.
+    fn unescaped(wiki: &str, token: &str) -> bool {
+        wiki.match_indices(token)
+            .any(|(i, _)| !wiki[..i].ends_with('\\'))
+    }
+
+    #[test]
+    fn every_wiki_token_typed_as_text_stays_text() {
+        for md in [
+            "a ---- b",
+            "-- and ---",
+            "{{mono}}",
+            "!image.png!",
+            "[link]",
+            "[text|https://x.example]",
+            "a | b",
+            "bq. quote",
+            "h1. head",
+            "{color:red}red{color}",
+            "{panel}",
+            "\\\\ break",
+            "\\* not a list",
+            "\\# not a list",
+            "^sup^ ~sub~ +ins+ -del- ??cite??",
+            "[~user] [#anchor]",
+            "(flag) (flagoff) (*g) (*b) (*y) (on) (off)",
+            "&quot; &#123;",
+            "{anchor:x} {toc}",
+        ] {
+            let wiki = convert(md);
+            for token in [
+                "----", "{{", "!image", "[link]", "[text|", "bq.", "h1.", "{color", "{panel",
+                "(flag)", "(on)", "(*g)", "&quot;", "&#123;", "{anchor", "{toc", "[~user]",
+            ] {
+                assert!(
+                    !unescaped(&wiki, token),
+                    "{md:?} -> {wiki:?} contains {token:?}"
+                );
+            }
+            assert!(
+                !wiki.starts_with("* ") && !wiki.starts_with("# "),
+                "{md:?} -> {wiki:?}"
+            );
+            for pair in ["^sup^", "~sub~", "+ins+", "-del-", "??cite??", " | "] {
+                assert!(
+                    !unescaped(&wiki, pair),
+                    "{md:?} -> {wiki:?} contains {pair:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn tables_become_wiki_tables() {
+        let md = "| Metric | Before | After |\n| --- | :-: | --: |\n| p99 | 2.1 s | **0.4 s** |\n| pages | | a\\|b |";
+        assert_eq!(
+            convert(md),
+            "||Metric||Before||After||\n|p99|2.1 s|*0.4 s*|\n|pages| |a\\|b|"
+        );
+        // In a list item (one line in wiki markup) the rows are written inline.
+        let in_item = "- results:\n\n  | a | b |\n  | - | - |\n  | 1 | 2 |";
+        assert_eq!(convert(in_item), "* results: \\\\ a \\| b \\\\ 1 \\| 2");
+        assert_eq!(
+            convert("text\n\n| a |\n| - |\n| (x) |\n\nafter"),
+            "text\n\n||a||\n|&#40;x)|\n\nafter"
+        );
+    }
+
+    #[test]
+    fn deep_nesting_is_flattened_with_a_note() {
+        let md = "* ".repeat(30_000) + "retry budget";
+        let wiki = convert(&md);
+        assert!(wiki.len() < 2_000, "{} bytes", wiki.len());
+        assert!(wiki.contains("retry budget"));
+        assert!(wiki.contains("nesting deeper than Jira can show was flattened"));
+        let deepest = "*".repeat(super::super::bounded::MAX_BLOCK_DEPTH / 2);
+        assert!(
+            wiki.lines().any(|l| l.starts_with(&format!("{deepest} "))),
+            "{wiki}"
+        );
     }
 }

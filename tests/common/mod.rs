@@ -288,7 +288,7 @@ max_backoff = "2s"
     pub async fn wait_stories_listed(&self, n: u64, count: usize) -> Value {
         self.wait_issue(n, "tracking comment lists the stories", |i| {
             view::tracking_comments(i).first().is_some_and(|c| {
-                c.body.matches("Story for **").count() == count && !c.body.contains(": pending")
+                stories_listed(&c.body) == count && !c.body.contains(" | pending |")
             })
         })
         .await
@@ -547,6 +547,17 @@ impl SandboxProcess {
 /// The control client of a sandbox.
 pub fn ctl(url: &str) -> SandboxControl {
     SandboxControl::new(url)
+}
+
+/// Rows of the tracking comment's story table whose story exists (a link in the Story
+/// column): `| payments | [PAY-1](…) | To Do | – | – |`.
+pub fn stories_listed(tracking: &str) -> usize {
+    tracking
+        .lines()
+        .filter(|l| {
+            l.starts_with("| ") && l.split(" | ").nth(1).is_some_and(|c| c.starts_with('['))
+        })
+        .count()
 }
 
 /// A complete concern body for `teams`.

@@ -455,6 +455,14 @@ pub async fn put_remote_link(
         }
         return field_errors(&errors);
     };
+    if super::create::java_len(&title) > super::create::MAX_SUMMARY {
+        let mut errors = ErrorCollection::default();
+        errors.errors.insert(
+            "title".into(),
+            "The title must be less than 255 characters.".into(),
+        );
+        return field_errors(&errors);
+    }
     let global_id = text(body.get("globalId"));
     let result = {
         let mut state = sb.lock();

@@ -18,8 +18,19 @@ pub const EPIC_LINK_FIELD: &str = "customfield_10008";
 pub const EPIC_NAME_FIELD: &str = "customfield_10011";
 /// Sprint custom field id.
 pub const SPRINT_FIELD: &str = "customfield_10020";
-/// Longest summary Jira accepts.
-const MAX_SUMMARY: usize = 255;
+/// Longest summary Jira accepts ("Summary must be less than 255 characters"), also the
+/// limit of a label, of Epic Name (a short text field) and of a remote link's title.
+pub(super) const MAX_SUMMARY: usize = 255;
+/// Longest text Jira stores in a rich-text field or a comment (JRACLOUD-78553 on v3, where
+/// the answer is `CONTENT_LIMIT_EXCEEDED`; "The entered text is too long. It exceeds the
+/// allowed limit of 32767 characters." on v2). Counted in UTF-16 units, as Java counts;
+/// an ADF document by its JSON text.
+pub(super) const MAX_TEXT: usize = 32_767;
+
+/// Length as Jira (Java) counts it: UTF-16 code units.
+pub(super) fn java_len(s: &str) -> usize {
+    s.encode_utf16().count()
+}
 
 /// Fields a create request may set.
 pub(super) const SETTABLE: &[&str] = &[
@@ -88,7 +99,7 @@ pub fn create_issue(
         }
     };
     let summary = match fields.get("summary") {
-        Some(Value::String(s)) if s.chars().count() > MAX_SUMMARY => {
+        Some(Value::String(s)) if java_len(s) > MAX_SUMMARY => {
             errors.insert(
                 "summary".into(),
                 "Summary must be less than 255 characters.".into(),
@@ -124,6 +135,13 @@ pub fn create_issue(
         .ok()
         .flatten();
     let epic_name = match fields.get(EPIC_NAME_FIELD) {
+        Some(Value::String(s)) if java_len(s) > MAX_SUMMARY => {
+            errors.insert(
+                EPIC_NAME_FIELD.into(),
+                "Epic Name must be less than 255 characters.".into(),
+            );
+            None
+        }
         Some(Value::String(s)) if !s.trim().is_empty() => Some(s.clone()),
         _ => None,
     };
@@ -185,12 +203,18 @@ pub fn read_body(version: JiraApiVersion, v: Option<&Value>) -> Result<Option<Bo
             if map.get("type") == Some(&Value::String("doc".into()))
                 && map.get("content").is_some_and(Value::is_array) =>
         {
+            if java_len(&doc.to_string()) > MAX_TEXT {
+                return Err("CONTENT_LIMIT_EXCEEDED".into());
+            }
             Ok(Some(Body::Adf(doc.clone())))
         }
         (JiraApiVersion::V3, Some(_)) => Err(
             "Operation value must be an Atlassian Document (see the Atlassian Document Format)"
                 .into(),
         ),
+        (JiraApiVersion::V2, Some(Value::String(s))) if java_len(s) > MAX_TEXT => Err(format!(
+            "The entered text is too long. It exceeds the allowed limit of {MAX_TEXT} characters."
+        )),
         (JiraApiVersion::V2, Some(Value::String(s))) => Ok(Some(Body::Wiki(s.clone()))),
         (JiraApiVersion::V2, Some(_)) => Err("Operation value must be a string".into()),
     }
@@ -211,7 +235,7 @@ pub(super) fn read_labels(v: Option<&Value>) -> Result<Vec<String>, String> {
                 "The label '{label}' contains spaces which is invalid."
             ));
         }
-        if label.chars().count() > MAX_SUMMARY {
+        if java_len(label) > MAX_SUMMARY {
             return Err("The label must not exceed 255 characters.".into());
         }
         if !labels.contains(label) {
@@ -459,5 +483,78 @@ mod tests {
                 .errors
                 .contains_key("components")
         );
+    }
+}
+
+#[cfg(test)]
+mod limit_tests {
+    use super::*;
+    use serde_json::json;
+
+    fn state() -> State {
+        let mut s = State::default();
+        s.add_project("PAY", "Payments", &[]);
+        s
+    }
+
+    /// Jira's documented limits, enforced the way Jira answers (issue 8, item 6).
+    #[test]
+    fn limits_are_enforced_on_create() {
+        let long_text = "x".repeat(MAX_TEXT + 1);
+        let cases: Vec<(JiraApiVersion, Value, &str)> = vec![
+            (
+                JiraApiVersion::V3,
+                json!({"summary": "s".repeat(256)}),
+                "summary",
+            ),
+            // 128 emoji are 256 UTF-16 units: too long for Jira, though 128 characters.
+            (
+                JiraApiVersion::V3,
+                json!({"summary": "😀".repeat(128)}),
+                "summary",
+            ),
+            (
+                JiraApiVersion::V2,
+                json!({"description": long_text}),
+                "description",
+            ),
+            (
+                JiraApiVersion::V3,
+                json!({"description": {"type": "doc", "version": 1, "content": [
+                    {"type": "paragraph", "content": [{"type": "text", "text": long_text}]}
+                ]}}),
+                "description",
+            ),
+            (
+                JiraApiVersion::V3,
+                json!({"labels": ["l".repeat(256)]}),
+                "labels",
+            ),
+            (
+                JiraApiVersion::V3,
+                json!({"labels": ["has space"]}),
+                "labels",
+            ),
+        ];
+        for (version, extra, field) in cases {
+            let mut fields = json!({
+                "project": {"key": "PAY"}, "issuetype": {"name": "Story"}, "summary": "S"
+            });
+            if let (Value::Object(f), Value::Object(e)) = (&mut fields, extra) {
+                f.extend(e);
+            }
+            let err = create_issue(
+                &mut state(),
+                version,
+                &json!({ "fields": fields }),
+                "bot",
+                Utc::now(),
+            )
+            .expect_err(field);
+            assert!(err.errors.contains_key(field), "{field}: {err:?}");
+        }
+        let ok = json!({"fields": {"project": {"key": "PAY"}, "issuetype": {"name": "Story"},
+            "summary": "s".repeat(255), "description": "x".repeat(MAX_TEXT)}});
+        assert!(create_issue(&mut state(), JiraApiVersion::V2, &ok, "bot", Utc::now()).is_ok());
     }
 }

@@ -125,7 +125,7 @@ pub(super) fn read_edit(
     }
     match fields.get("summary") {
         None => {}
-        Some(Value::String(s)) if s.chars().count() > MAX_SUMMARY => {
+        Some(Value::String(s)) if super::create::java_len(s) > MAX_SUMMARY => {
             errors.insert(
                 "summary".into(),
                 "Summary must be less than 255 characters.".into(),

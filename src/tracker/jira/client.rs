@@ -23,7 +23,7 @@ use super::model::{
     BulkCreateRequest, BulkElementError, Comment, CommentRequest, CreateIssueRequest, CreatedIssue,
     CreatedIssues, Issue, Myself, NewIssueFields, RemoteLinkIds, RemoteLinkRequest,
     SearchJqlRequest, SearchJqlResponse, SearchRequest, SearchResponse, Transition, TransitionId,
-    TransitionRequest, Transitions,
+    TransitionRequest, Transitions, limits,
 };
 use crate::config::JiraApiVersion;
 use crate::markup::{markdown_to_adf, markdown_to_wiki};
@@ -133,11 +133,23 @@ impl JiraClient {
         format!("{}/browse/{key}", self.base)
     }
 
-    /// A Markdown text in this flavour's body format: ADF on v3, wiki markup on v2.
+    /// A Markdown text in this flavour's body format: ADF on v3, wiki markup on v2, within
+    /// Jira's limit for rich text ([`limits::TEXT`]): a longer text is cut with a visible
+    /// note that the full text is in the GitHub issue.
     pub fn body_from_markdown(&self, markdown: &str) -> Value {
         match self.version {
-            JiraApiVersion::V3 => markdown_to_adf(markdown),
-            JiraApiVersion::V2 => Value::String(markdown_to_wiki(markdown)),
+            JiraApiVersion::V3 => {
+                limits::fit_markdown(markdown, limits::TEXT, markdown_to_adf, |doc| {
+                    limits::java_len(&doc.to_string())
+                })
+                .unwrap_or_else(|| markdown_to_adf(""))
+            }
+            JiraApiVersion::V2 => Value::String(
+                limits::fit_markdown(markdown, limits::TEXT, markdown_to_wiki, |s| {
+                    limits::java_len(s)
+                })
+                .unwrap_or_default(),
+            ),
         }
     }
 

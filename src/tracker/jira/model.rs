@@ -429,3 +429,163 @@ mod tests {
         );
     }
 }
+
+/// Jira's documented limits on the values council-sync writes, for Cloud (REST v3) and
+/// Data Center (REST v2) alike. Jira counts as Java does, in UTF-16 code units, so these
+/// do too ([`java_len`]).
+pub mod limits {
+    /// Longest summary: "Summary must be less than 255 characters" (Cloud and DC). Epic
+    /// Name, a short text field, and a remote link's title are held to the same length.
+    pub const SUMMARY: usize = 255;
+    /// Longest label; labels also may not contain white space.
+    pub const LABEL: usize = 255;
+    /// Longest rich-text value (description, comment, text custom fields): "The entered
+    /// text is too long. It exceeds the allowed limit of 32767 characters" (DC, v2);
+    /// `CONTENT_LIMIT_EXCEEDED` for an ADF document (Cloud, v3; JRACLOUD-78553), which we
+    /// measure by its JSON text, the larger of the two readings.
+    pub const TEXT: usize = 32_767;
+
+    /// The visible end of a cut single-line value.
+    const ELLIPSIS: &str = "…";
+
+    /// Length as Jira counts it: UTF-16 code units (an emoji counts two).
+    pub fn java_len(s: &str) -> usize {
+        s.encode_utf16().count()
+    }
+
+    /// The longest prefix of `s` of at most `max` UTF-16 units, cut between characters.
+    pub fn prefix(s: &str, max: usize) -> &str {
+        let mut units = 0;
+        for (i, c) in s.char_indices() {
+            units += c.len_utf16();
+            if units > max {
+                return &s[..i];
+            }
+        }
+        s
+    }
+
+    /// `s` on one line, cut to `max` units with a visible `…` when longer. For summaries,
+    /// Epic Name and link titles; the full text stays on GitHub, which the issue links to.
+    pub fn fit_line(s: &str, max: usize) -> String {
+        let one_line = s.replace(['\r', '\n'], " ");
+        if java_len(&one_line) <= max {
+            return one_line;
+        }
+        let cut = prefix(&one_line, max.saturating_sub(java_len(ELLIPSIS))).trim_end();
+        format!("{cut}{ELLIPSIS}")
+    }
+
+    /// Whether Jira takes `label` as it is: not empty, no white space, at most [`LABEL`].
+    /// Markers are built to pass this, never cut (a cut marker would not be found again).
+    pub fn is_valid_label(label: &str) -> bool {
+        !label.is_empty() && !label.chars().any(char::is_whitespace) && java_len(label) <= LABEL
+    }
+
+    /// The Markdown note that ends a cut text.
+    pub fn cut_note(limit: usize) -> String {
+        format!(
+            "\n\n---\n\n_✂ Cut here to fit Jira's limit of {limit} characters: the full text \
+             is in the GitHub issue this one links to._\n"
+        )
+    }
+
+    /// Fits Markdown into `limit` after conversion: `measure(converted)` is the length Jira
+    /// sees. When the whole text does not fit, the longest prefix that fits with
+    /// [`cut_note`] appended is found by bisection (O(n log n) in the text, each probe one
+    /// linear conversion) and returned with the note. `None` when not even the note fits.
+    pub fn fit_markdown<T>(
+        md: &str,
+        limit: usize,
+        convert: impl Fn(&str) -> T,
+        measure: impl Fn(&T) -> usize,
+    ) -> Option<T> {
+        let whole = convert(md);
+        if measure(&whole) <= limit {
+            return Some(whole);
+        }
+        let note = cut_note(limit);
+        let with_note = |n: usize| {
+            let head = prefix(md, n);
+            // Cut at a line end where one is near, so a word or a fence line stays whole.
+            let head = match head.rfind('\n') {
+                Some(nl) if head.len() - nl < 200 => &head[..nl],
+                _ => head,
+            };
+            convert(&format!("{head}{note}"))
+        };
+        let (mut lo, mut hi) = (0usize, java_len(md));
+        let mut best = None;
+        while lo < hi {
+            let mid = lo + (hi - lo).div_ceil(2);
+            let candidate = with_note(mid);
+            if measure(&candidate) <= limit {
+                lo = mid;
+                best = Some(candidate);
+            } else {
+                hi = mid - 1;
+            }
+        }
+        best.or_else(|| {
+            let bare = with_note(0);
+            (measure(&bare) <= limit).then_some(bare)
+        })
+    }
+}
+
+#[cfg(test)]
+mod limit_tests {
+    use super::limits::*;
+
+    #[test]
+    fn lines_are_cut_visibly_in_utf16_units() {
+        assert_eq!(fit_line("short", SUMMARY), "short");
+        assert_eq!(fit_line("a\nb", SUMMARY), "a b");
+        let long = "x".repeat(256);
+        let cut = fit_line(&long, SUMMARY);
+        assert_eq!(java_len(&cut), 255);
+        assert!(cut.ends_with('…'));
+        // 😀 is two units: 128 of them are 256 units, so they are cut too, between emoji.
+        let emoji = fit_line(&"😀".repeat(128), SUMMARY);
+        assert!(java_len(&emoji) <= 255 && emoji.ends_with('…'));
+        assert_eq!(prefix("a😀b", 2), "a");
+    }
+
+    #[test]
+    fn labels_are_checked_not_cut() {
+        assert!(is_valid_label("council-sync-42-payments"));
+        assert!(!is_valid_label("has space"));
+        assert!(!is_valid_label(""));
+        assert!(!is_valid_label(&"l".repeat(256)));
+    }
+
+    #[test]
+    fn markdown_is_fitted_after_conversion_with_a_note() {
+        let md = "word ".repeat(20_000);
+        let fitted = fit_markdown(&md, TEXT, crate::markup::markdown_to_wiki, |s| java_len(s))
+            .expect("fits");
+        assert!(java_len(&fitted) <= TEXT);
+        assert!(
+            java_len(&fitted) > TEXT - 400,
+            "uses the room: {}",
+            java_len(&fitted)
+        );
+        assert!(fitted.contains("Cut here to fit Jira"));
+        // Escaping makes wiki text longer than its Markdown: measured after conversion.
+        let braces = "{x} ".repeat(8_000);
+        let fitted = fit_markdown(&braces, TEXT, crate::markup::markdown_to_wiki, |s| {
+            java_len(s)
+        })
+        .expect("fits");
+        assert!(java_len(&fitted) <= TEXT);
+        let adf = fit_markdown(&md, TEXT, crate::markup::markdown_to_adf, |d| {
+            java_len(&d.to_string())
+        })
+        .expect("fits");
+        assert!(java_len(&adf.to_string()) <= TEXT);
+        let short = fit_markdown("short", TEXT, crate::markup::markdown_to_wiki, |s| {
+            java_len(s)
+        });
+        assert_eq!(short.as_deref(), Some("short"));
+    }
+}

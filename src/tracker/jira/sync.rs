@@ -280,7 +280,13 @@ impl JiraTracker {
     ) -> Result<(), JiraError> {
         let mut fields = serde_json::Map::new();
         if let Some(s) = summary {
-            fields.insert("summary".into(), json!(s));
+            fields.insert(
+                "summary".into(),
+                json!(super::model::limits::fit_line(
+                    s,
+                    super::model::limits::SUMMARY
+                )),
+            );
         }
         if let Some(md) = description_md {
             fields.insert("description".into(), self.client().body_from_markdown(md));

@@ -18,6 +18,7 @@ use super::auth::JiraCredentials;
 use super::client::{BULK_LIMIT, JiraClient};
 use super::error::JiraError;
 use super::jql;
+use super::model::limits;
 use super::model::{
     Issue, KeyRef, NameRef, NewIssueFields, RemoteApplication, RemoteLinkRequest, RemoteObject,
 };
@@ -244,7 +245,10 @@ impl JiraTracker {
             epic_name_field, ..
         } = &self.epic_link
         {
-            custom.insert(epic_name_field.clone(), Value::String(req.summary.clone()));
+            custom.insert(
+                epic_name_field.clone(),
+                Value::String(limits::fit_line(&req.summary, limits::SUMMARY)),
+            );
         }
         NewIssueFields {
             project: KeyRef {
@@ -253,7 +257,7 @@ impl JiraTracker {
             issuetype: NameRef {
                 name: self.epic_type.clone(),
             },
-            summary: req.summary.clone(),
+            summary: limits::fit_line(&req.summary, limits::SUMMARY),
             description: Some(self.client.body_from_markdown(&req.description_md)),
             labels: vec![req.marker.clone(), SYNC_LABEL.to_owned()],
             components: vec![],
@@ -289,7 +293,7 @@ impl JiraTracker {
             issuetype: NameRef {
                 name: self.story_type.clone(),
             },
-            summary: req.summary.clone(),
+            summary: limits::fit_line(&req.summary, limits::SUMMARY),
             description: Some(self.client.body_from_markdown(&req.description_md)),
             labels: vec![req.marker.clone(), SYNC_LABEL.to_owned()],
             components: team
@@ -307,7 +311,7 @@ impl JiraTracker {
             global_id: req.github_url.clone(),
             object: RemoteObject {
                 url: req.github_url.clone(),
-                title: req.github_title.clone(),
+                title: limits::fit_line(&req.github_title, limits::SUMMARY),
             },
             application: Some(RemoteApplication {
                 kind: "com.github".into(),
