@@ -143,15 +143,14 @@ mod tests {
     #[test]
     fn unclosed_tags_stay_linear_and_visible() {
         let md = "<a ".repeat(30_000) + "end";
-        let start = std::time::Instant::now();
+        // Linear time is measured by the benchmarks (no timed unit tests); this checks that a
+        // pathological input still comes out whole.
         let text = visible_text(&md);
         assert!(
             text.ends_with("<a end"),
             "{:?}",
             &text[text.len().saturating_sub(20)..]
         );
-        // Generous: quadratic scanning took seconds in a debug build.
-        assert!(start.elapsed().as_secs() < 2, "{:?}", start.elapsed());
         assert_eq!(strip_html("a <b c <!-- hidden"), "a <b c ");
     }
 
