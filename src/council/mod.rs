@@ -8,6 +8,7 @@
 
 mod decide;
 mod stage;
+mod transition;
 pub mod sync;
 pub mod tracking;
 
@@ -15,3 +16,4 @@ pub use decide::{
     Action, CloseReason, Decision, DecisionKind, Reply, Rules, Snapshot, Trigger, decide,
 };
 pub use stage::{Stage, UnknownStage};
+pub use transition::{Cause, may_move};

@@ -7,10 +7,10 @@ use super::jobs::{Job, KeyedJob};
 use super::{BATCH, Engine, EngineError};
 use crate::concern::{self, criteria};
 use crate::council::tracking::{self, DecisionView, IssueLinkView, TrackingView};
-use crate::council::{DecisionKind, Stage};
+use crate::council::{Cause, Stage};
 use crate::github::client::StateReason;
 use crate::retry::RetryPolicy;
-use crate::store::{self, OutboxJob, now_ms};
+use crate::store::{OutboxJob, now_ms};
 use crate::tracker::{Tracker, TrackerIssue};
 
 /// Concerns whose jobs run at the same time. Enough to keep one slow tracker call from
@@ -203,12 +203,7 @@ impl<T: Tracker + 'static> Engine<T> {
             .set_epic(repo, number, &epic.key, &epic.url)
             .await?;
         self.store
-            .set_stage(
-                repo,
-                number,
-                Stage::EpicCreated.as_str(),
-                &[Stage::Accepted.as_str()],
-            )
+            .advance_stage(repo, number, Stage::EpicCreated, Cause::Created, None)
             .await?;
         if !stories {
             return Ok(());
@@ -238,9 +233,8 @@ impl<T: Tracker + 'static> Engine<T> {
                 .set_story_link(repo, number, team, &story.key, &story.url)
                 .await?;
         }
-        let before = [Stage::Accepted, Stage::Vetted, Stage::EpicCreated].map(Stage::as_str);
         self.store
-            .set_stage(repo, number, Stage::StoriesCreated.as_str(), &before)
+            .advance_stage(repo, number, Stage::StoriesCreated, Cause::Created, None)
             .await?;
         Ok(())
     }
@@ -257,10 +251,7 @@ impl<T: Tracker + 'static> Engine<T> {
         let issue = self.github.get_issue(repo, number).await?;
         let parsed = concern::parse(issue.body.as_deref().unwrap_or(""), &self.form);
         let report = criteria::check_with_form(&parsed, &self.config.criteria, &self.form);
-        let stage: Stage = record
-            .stage
-            .parse()
-            .map_err(|e: crate::council::UnknownStage| EngineError::Invalid(e.to_string()))?;
+        let stage = record.stage;
         let decisions = self.store.decisions_for(repo, number).await?;
         let links = self.store.story_links(repo, number).await?;
         let linked: BTreeSet<&str> = links.iter().map(|l| l.team.as_str()).collect();
@@ -269,17 +260,10 @@ impl<T: Tracker + 'static> Engine<T> {
             criteria_md: criteria::render_report(&report, &self.form),
             decisions: decisions
                 .iter()
-                .map(|d| {
-                    let kind = match d.kind {
-                        store::DecisionKind::Accept => DecisionKind::Accept,
-                        store::DecisionKind::Reject => DecisionKind::Reject,
-                        store::DecisionKind::Vet => DecisionKind::Vet,
-                    };
-                    DecisionView {
-                        kind,
-                        actor: d.actor.clone(),
-                        at: rfc3339(d.decided_at),
-                    }
+                .map(|d| DecisionView {
+                    kind: d.kind,
+                    actor: d.actor.clone(),
+                    at: rfc3339(d.decided_at),
                 })
                 .collect(),
             epic: record.epic_key.clone().map(|key| IssueLinkView {

@@ -117,7 +117,7 @@ impl<T: Tracker + 'static> Engine<T> {
         ];
         concerns.extend(
             self.store
-                .concerns_in_stage(&before_sync.map(Stage::as_str))
+                .concerns_in_stage(&before_sync)
                 .await?,
         );
         concerns.sort_by(|a, b| (&a.repo, a.number).cmp(&(&b.repo, b.number)));

@@ -15,7 +15,7 @@ use crate::concern;
 use crate::config::{Owner, Progress};
 use crate::council::sync::{ItemState, SyncAction, SyncInput, tracker_to_github};
 use crate::council::tracking::{self, render_reply};
-use crate::council::{Reply, Stage};
+use crate::council::{Cause, Reply, Stage};
 use crate::github::client::{Issue, IssueState, StateReason};
 use crate::store::{self, ConcernRow, StoryLink, StoryState, now_ms};
 use crate::tracker::{TrackedIssue, Tracker};
@@ -25,15 +25,6 @@ use crate::tracker::{TrackedIssue, Tracker};
 /// would not come back as a cue).
 const SYNC_ROUNDS: usize = 3;
 
-/// The stages the sync may move between (never back to a decision stage).
-const SYNC_STAGES: [Stage; 5] = [
-    Stage::StoriesCreated,
-    Stage::InProgress,
-    Stage::Done,
-    Stage::ResultsRequested,
-    Stage::ResultsPresented,
-];
-
 fn sprint_text(t: &TrackedIssue) -> Option<String> {
     t.sprint
         .as_ref()
@@ -41,10 +32,7 @@ fn sprint_text(t: &TrackedIssue) -> Option<String> {
 }
 
 fn parse_stage(record: &ConcernRow) -> Result<Stage, EngineError> {
-    record
-        .stage
-        .parse()
-        .map_err(|e: crate::council::UnknownStage| EngineError::Invalid(e.to_string()))
+    Ok(record.stage)
 }
 
 impl<T: Tracker + 'static> Engine<T> {
@@ -194,9 +182,13 @@ impl<T: Tracker + 'static> Engine<T> {
                 }
             }
             if decision.stage != stage {
-                let from = SYNC_STAGES.map(Stage::as_str);
+                let cause = if decision.stage == Stage::ResultsPresented {
+                    Cause::Results
+                } else {
+                    Cause::TrackerSync
+                };
                 self.store
-                    .set_stage(repo, number, decision.stage.as_str(), &from)
+                    .advance_stage(repo, number, decision.stage, cause, None)
                     .await?;
                 stage = decision.stage;
             }

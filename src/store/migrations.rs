@@ -23,6 +23,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "sync state",
         include_str!("../../migrations/sqlite/0002_sync_state.sql"),
     ),
+    (
+        3,
+        "stage history",
+        include_str!("../../migrations/sqlite/0003_stage_history.sql"),
+    ),
 ];
 
 /// The migrator for a SQLite store.
@@ -89,7 +94,7 @@ mod tests {
                 .iter()
                 .map(|r| r.try_get("version").expect("version"))
                 .collect();
-        assert_eq!(versions, [1, 2]);
+        assert_eq!(versions, [1, 2, 3]);
         let concern = store
             .get_concern("acme/ops", 9)
             .await

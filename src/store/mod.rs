@@ -17,6 +17,7 @@ mod links;
 mod migrations;
 mod outbox;
 mod progress;
+mod stages;
 mod writer;
 
 #[cfg(test)]
@@ -35,7 +36,8 @@ pub use error::StoreError;
 pub use inbox::{Delivery, NewDelivery, Source, Submitted};
 pub use links::{StoryLink, StoryState};
 pub use outbox::{CLAIM_LEASE, OutboxJob};
-pub use progress::{Backlog, QueuedWrite, StageUpdate};
+pub use progress::{Backlog, QueuedWrite};
+pub use stages::{StageChange, StageTransition};
 pub use writer::InboxWriter;
 
 /// Set on every SQLite connection. `busy_timeout = 5000`: a connection waits up to 5 s for
