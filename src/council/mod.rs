@@ -8,9 +8,9 @@
 
 mod decide;
 mod stage;
-mod transition;
 pub mod sync;
 pub mod tracking;
+mod transition;
 
 pub use decide::{
     Action, CloseReason, Decision, DecisionKind, Reply, Rules, Snapshot, Trigger, decide,

@@ -115,11 +115,7 @@ impl<T: Tracker + 'static> Engine<T> {
             Stage::Vetted,
             Stage::EpicCreated,
         ];
-        concerns.extend(
-            self.store
-                .concerns_in_stage(&before_sync)
-                .await?,
-        );
+        concerns.extend(self.store.concerns_in_stage(&before_sync).await?);
         concerns.sort_by(|a, b| (&a.repo, a.number).cmp(&(&b.repo, b.number)));
         concerns.dedup_by(|a, b| a.repo == b.repo && a.number == b.number);
         let mut queued = 0;

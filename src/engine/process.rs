@@ -261,7 +261,11 @@ impl<T: Tracker + 'static> Engine<T> {
                     if tries < STAGE_RACE_RETRIES =>
                 {
                     tries += 1;
-                    tracing::info!(repo = cue.repo, number = cue.number, "stage moved meanwhile; deciding again");
+                    tracing::info!(
+                        repo = cue.repo,
+                        number = cue.number,
+                        "stage moved meanwhile; deciding again"
+                    );
                 }
                 other => return other,
             }

@@ -7,8 +7,8 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use super::error::{from_db, to_db};
-use super::{Store, StoreError};
 use super::stages::parse_stage;
+use super::{Store, StoreError};
 use crate::config::Progress;
 use crate::council::Stage;
 
@@ -447,7 +447,10 @@ mod tests {
         let refused = sqlx::query("UPDATE concerns SET stage = 'ready-for-council'")
             .execute(store.pool())
             .await;
-        assert!(refused.is_err(), "CHECK on stage: only council::Stage names");
+        assert!(
+            refused.is_err(),
+            "CHECK on stage: only council::Stage names"
+        );
         // ... and one that got in anyway (written by hand, constraint off) is reported
         // rather than read as something else.
         let mut conn = store.pool().acquire().await.expect("conn");

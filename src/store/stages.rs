@@ -52,10 +52,11 @@ pub struct StageTransition {
 }
 
 pub(crate) fn parse_stage(s: &str) -> Result<Stage, StoreError> {
-    s.parse().map_err(|e: crate::council::UnknownStage| StoreError::Corrupt {
-        what: "stage",
-        reason: e.to_string(),
-    })
+    s.parse()
+        .map_err(|e: crate::council::UnknownStage| StoreError::Corrupt {
+            what: "stage",
+            reason: e.to_string(),
+        })
 }
 
 impl StageTransition {
@@ -216,3 +217,6 @@ impl Store {
         from_db("concern count", n)
     }
 }
+
+#[cfg(test)]
+mod tests;
