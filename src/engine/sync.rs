@@ -245,7 +245,7 @@ impl<T: Tracker + 'static> Engine<T> {
         self.refresh_tracking(repo, number).await
     }
 
-    async fn follow_not_planned(
+    pub(crate) async fn follow_not_planned(
         &self,
         record: &ConcernRow,
         issue: &Issue,
@@ -279,7 +279,11 @@ impl<T: Tracker + 'static> Engine<T> {
         Ok(())
     }
 
-    async fn follow_reopened(&self, record: &ConcernRow, issue: &Issue) -> Result<(), EngineError> {
+    pub(crate) async fn follow_reopened(
+        &self,
+        record: &ConcernRow,
+        issue: &Issue,
+    ) -> Result<(), EngineError> {
         if issue.state != IssueState::Open
             || record.issue_state != Some(store::IssueState::ClosedNotPlanned)
         {
@@ -310,7 +314,11 @@ impl<T: Tracker + 'static> Engine<T> {
 
     /// The epic's summary and description follow the issue's title and answers (when GitHub
     /// owns them). A hash of what was last written makes a repeated edit event a no-op.
-    async fn follow_edit(&self, record: &ConcernRow, issue: &Issue) -> Result<(), EngineError> {
+    pub(crate) async fn follow_edit(
+        &self,
+        record: &ConcernRow,
+        issue: &Issue,
+    ) -> Result<(), EngineError> {
         let Some(epic_key) = &record.epic_key else {
             return Ok(());
         };
@@ -403,7 +411,7 @@ impl<T: Tracker + 'static> Engine<T> {
     /// Queues the epic and stories again when their job failed for good (a 4xx such as a
     /// missing project, fixed since). Only then: while the first job is pending or retrying,
     /// a second creator could race it past the marker check.
-    async fn retry_failed_materialize(
+    pub(crate) async fn retry_failed_materialize(
         &self,
         repo: &str,
         number: u64,
@@ -433,46 +441,6 @@ impl<T: Tracker + 'static> Engine<T> {
         let key = format!("epic:{repo}#{number}:retry:{}", now_ms());
         self.enqueue_job(super::jobs::KeyedJob::new(key, job))
             .await?;
-        Ok(())
-    }
-
-    /// Compares both sides of one concern and repairs whatever drifted while webhooks were
-    /// lost: the criteria labels of an undecided concern, GitHub-side changes the tracker
-    /// has not followed, and the tracker's state on GitHub.
-    pub(crate) async fn reconcile_one(&self, repo: &str, number: u64) -> Result<(), EngineError> {
-        let Some(record) = self.store.get_concern(repo, number).await? else {
-            return Ok(());
-        };
-        let stage = parse_stage(&record)?;
-        if stage.is_undecided() {
-            return self.recheck(repo, number).await;
-        }
-        if stage.is_accepted() && !stage.is_syncing() {
-            self.retry_failed_materialize(repo, number, stage).await?;
-        }
-        if record.epic_key.is_some() && stage.is_accepted() {
-            let issue = self.github.get_issue(repo, number).await?;
-            let closed_np = issue.state == IssueState::Closed
-                && issue.state_reason == Some(StateReason::NotPlanned);
-            let was_np = record.issue_state == Some(store::IssueState::ClosedNotPlanned);
-            if closed_np && !was_np {
-                self.follow_not_planned(&record, &issue).await?;
-            } else if issue.state == IssueState::Open && was_np {
-                self.follow_reopened(&record, &issue).await?;
-            }
-            self.follow_edit(&record, &issue).await?;
-            let parsed = concern::parse(issue.body.as_deref().unwrap_or(""), &self.form);
-            if let Some(results) = parsed.results.as_deref().filter(|r| !r.trim().is_empty())
-                && stage.is_syncing()
-            {
-                self.record_results(repo, number, results, &issue.author)
-                    .await?;
-            }
-            self.sync_from_tracker(repo, number).await?;
-        }
-        if record.tracking_comment_id.is_none() {
-            self.refresh_tracking(repo, number).await?;
-        }
         Ok(())
     }
 }
