@@ -57,5 +57,15 @@ CREATE INDEX stage_transitions_concern ON stage_transitions (repo, number, id);
 
 -- Outbox attempts a process never finished (it was killed, or it crashed, while running the
 -- job): counted when the row is claimed again, so a job that takes the process down is parked
--- after a few tries instead of being replayed on every start.
+-- after a few tries instead of being replayed on every start. `started_at` is set (and
+-- committed) just before the job runs and cleared when it ends, so only a job that was really
+-- running when the process went away counts the interruption, not the rest of its batch.
 ALTER TABLE outbox ADD COLUMN interrupted BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE outbox ADD COLUMN started_at BIGINT;
+-- When a job was parked (it kept taking the process down), NULL otherwise. A parked job is
+-- `failed` with its reason in last_error, and is retried only under a new key when its input
+-- (the issue's title and body) changes.
+ALTER TABLE outbox ADD COLUMN parked_at BIGINT;
+-- A digest of the input the parked job ran on (the issue's title and body): the same input
+-- never queues it again.
+ALTER TABLE outbox ADD COLUMN parked_input TEXT;

@@ -312,6 +312,14 @@ impl<T: Tracker + 'static> Engine<T> {
                 .jobs
                 .extend(self.followups(repo, number, stage, cue, &issue, &parsed));
         }
+        // An edit after a failed or parked creation re-runs it at once (the edit may be
+        // what fixes it: a team name, or the input that crashed it).
+        if let Some(stage) = stage.filter(|s| s.is_accepted() && !s.is_syncing())
+            && cue.follow == Some(IssueChange::Edited)
+        {
+            self.retry_failed_materialize(repo, number, stage, &issue)
+                .await?;
+        }
         tracing::info!(repo, number, trigger = ?cue.trigger, follow = ?cue.follow, stage = ?planned.stage, jobs = planned.jobs.len(), "decided");
         // A concern never seen and not moved by this event stays unrecorded.
         let cause = match &planned.decision {

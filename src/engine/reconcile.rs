@@ -133,7 +133,8 @@ impl<T: Tracker + 'static> Engine<T> {
             return self.recheck(repo, number).await;
         }
         if stage.is_accepted() && !stage.is_syncing() {
-            self.retry_failed_materialize(repo, number, stage).await?;
+            self.retry_failed_materialize(repo, number, stage, &issue)
+                .await?;
         }
         if record.epic_key.is_some() && stage.is_accepted() {
             self.follow_github_side(&record, &issue).await?;

@@ -409,38 +409,66 @@ impl<T: Tracker + 'static> Engine<T> {
     }
 
     /// Queues the epic and stories again when their job failed for good (a 4xx such as a
-    /// missing project, fixed since). Only then: while the first job is pending or retrying,
-    /// a second creator could race it past the marker check.
+    /// missing project, fixed since, or teams unknown then) or was parked (it kept taking the
+    /// process down). Only then: while the first job is pending or retrying, a second
+    /// creator could race it past the marker check.
+    ///
+    /// A failed job is queued again by every reconcile pass and by an edit. A parked one only
+    /// when its input changed: its retry key carries a digest of the issue's title and body,
+    /// so a restart or a pass over the same input queues nothing, and an edit queues it at
+    /// once. Returns whether it queued a retry.
     pub(crate) async fn retry_failed_materialize(
         &self,
         repo: &str,
         number: u64,
         stage: Stage,
-    ) -> Result<(), EngineError> {
+        issue: &Issue,
+    ) -> Result<bool, EngineError> {
         let keys = [
             format!("epic:{repo}#{number}"),
             format!("stories:{repo}#{number}"),
         ];
         let mut failed = false;
+        let mut parked = false;
         for key in &keys {
             match self.store.outbox_state(key).await?.as_deref() {
                 Some("failed") => failed = true,
-                Some("pending" | "running") => return Ok(()),
+                Some("parked") => parked = true,
+                Some("pending" | "running") => return Ok(false),
                 _ => {}
             }
         }
-        if !failed {
-            return Ok(());
+        let input = input_digest(issue);
+        let mut same_input = false;
+        for key in &keys {
+            same_input |= self.store.parked_input(key).await?.as_deref() == Some(input.as_str());
         }
+        if parked && same_input {
+            return Ok(false);
+        }
+        let key = if parked {
+            format!("epic:{repo}#{number}:retry:input-{input}")
+        } else if failed {
+            format!("epic:{repo}#{number}:retry:{}", now_ms())
+        } else {
+            return Ok(false);
+        };
         let stories = !self.config.council.two_step || stage == Stage::Vetted;
         let job = super::jobs::Job::Materialize {
             repo: repo.into(),
             number,
             stories,
         };
-        let key = format!("epic:{repo}#{number}:retry:{}", now_ms());
-        self.enqueue_job(super::jobs::KeyedJob::new(key, job))
-            .await?;
-        Ok(())
+        self.enqueue_job(super::jobs::KeyedJob::new(key, job)).await
     }
+}
+
+/// A digest of what creating a concern's epic and stories reads from its issue (title and
+/// body): a parked creation is queued again only when this changes.
+pub(crate) fn input_digest(issue: &Issue) -> String {
+    digest(&format!(
+        "{}\n{}",
+        issue.title,
+        issue.body.as_deref().unwrap_or("")
+    ))
 }

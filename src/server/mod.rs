@@ -128,7 +128,8 @@ async fn status(State(state): State<Arc<ServerState>>) -> axum::response::Respon
     use axum::response::IntoResponse;
     match state.inbox.backlog().await {
         Ok(b) => axum::Json(
-            serde_json::json!({"pending_deliveries": b.deliveries, "pending_writes": b.writes}),
+            serde_json::json!({"pending_deliveries": b.deliveries, "pending_writes": b.writes,
+                               "parked_jobs": b.parked}),
         )
         .into_response(),
         Err(e) => {

@@ -36,7 +36,7 @@ pub use error::StoreError;
 pub use inbox::{Delivery, NewDelivery, Source, Submitted};
 pub use links::{StoryLink, StoryState};
 pub use outbox::{CLAIM_LEASE, OutboxJob};
-pub use progress::{Backlog, QueuedWrite};
+pub use progress::{Backlog, ParkedJob, QueuedWrite};
 pub use stages::{StageChange, StageTransition};
 pub use writer::InboxWriter;
 

@@ -10,13 +10,26 @@ use super::{IssueState, Store, StoreError, now_ms};
 use crate::config::Progress;
 use crate::store::{DecisionKind, StageChange};
 
-/// What the daemon has still to do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+/// What the daemon has still to do, and what it gave up running.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Backlog {
     /// Stored deliveries not yet decided.
     pub deliveries: i64,
     /// Outbox writes pending or running.
     pub writes: i64,
+    /// Jobs parked because they kept taking the process down, newest first (at most 100).
+    pub parked: Vec<ParkedJob>,
+}
+
+/// A parked outbox job, as `/status` shows it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ParkedJob {
+    /// Its idempotency key (names the issue, e.g. `epic:acme/ops#12`).
+    pub key: String,
+    /// The job's kind.
+    pub kind: String,
+    /// Why it was parked.
+    pub reason: String,
 }
 
 /// An outbox write to enqueue with a decision.
@@ -231,17 +244,26 @@ impl Store {
         .bind(super::inbox::MAX_DELIVERY_ATTEMPTS)
         .fetch_one(self.pool())
         .await?;
+        let parked = self
+            .parked_jobs()
+            .await?
+            .into_iter()
+            .map(|(key, kind, reason)| ParkedJob { key, kind, reason })
+            .collect();
         Ok(Backlog {
             deliveries,
             writes: self.pending_count().await?,
+            parked,
         })
     }
 
-    /// The state (`pending`, `running`, `done`, `failed`) of the newest outbox row whose key
+    /// The state (`pending`, `running`, `done`, `failed`, or `parked` for a failed row that
+    /// was parked) of the newest outbox row whose key
     /// is `key` or starts with `key:` (retries of it), if any.
     pub async fn outbox_state(&self, key: &str) -> Result<Option<String>, StoreError> {
         let state: Option<String> = sqlx::query_scalar(
-            "SELECT state FROM outbox WHERE idem_key = $1 OR idem_key LIKE $2 ESCAPE '\\' ORDER BY id DESC LIMIT 1",
+            "SELECT CASE WHEN parked_at IS NULL THEN state ELSE 'parked' END FROM outbox \
+             WHERE idem_key = $1 OR idem_key LIKE $2 ESCAPE '\\' ORDER BY id DESC LIMIT 1",
         )
         .bind(key)
         .bind(format!("{}:%", key.replace('%', "\\%").replace('_', "\\_")))
@@ -250,13 +272,31 @@ impl Store {
         Ok(state)
     }
 
+    /// The input digest recorded with the newest parked row whose key is `key` or starts
+    /// with `key:`, if any.
+    pub async fn parked_input(&self, key: &str) -> Result<Option<String>, StoreError> {
+        let input: Option<Option<String>> = sqlx::query_scalar(
+            "SELECT parked_input FROM outbox WHERE parked_at IS NOT NULL \
+             AND (idem_key = $1 OR idem_key LIKE $2 ESCAPE '\\') ORDER BY id DESC LIMIT 1",
+        )
+        .bind(key)
+        .bind(format!("{}:%", key.replace('%', "\\%").replace('_', "\\_")))
+        .fetch_optional(self.pool())
+        .await?;
+        Ok(input.flatten())
+    }
+
     /// Makes outbox rows left `running` by a previous process due now. Called once at start
     /// by a single daemon on its own SQLite file: that process is gone, so its claims are
     /// void and waiting out the lease would only delay the work. (Replicas sharing a
     /// database rely on the lease instead.)
     pub async fn requeue_running(&self) -> Result<u64, StoreError> {
+        // Their attempt never finished: counted as interrupted, so a job that takes the
+        // process down is parked after a few starts instead of replayed on every one.
         let done = sqlx::query(
-            "UPDATE outbox SET state = 'pending', next_attempt_at = $1 WHERE state = 'running'",
+            "UPDATE outbox SET state = 'pending', next_attempt_at = $1, \
+                    interrupted = interrupted + CASE WHEN started_at IS NOT NULL THEN 1 ELSE 0 END, \
+                    started_at = NULL WHERE state = 'running'",
         )
         .bind(now_ms())
         .execute(self.pool())
