@@ -26,11 +26,20 @@ async fn start_aborting(
     config: &std::path::Path,
     kind: &str,
 ) -> (tokio::process::Child, Option<String>) {
+    start_with(world, config, ("COUNCIL_DEBUG_ABORT_JOB", kind)).await
+}
+
+/// Starts `council-sync run` with one debug fault switch in its environment.
+async fn start_with(
+    world: &World,
+    config: &std::path::Path,
+    (var, value): (&str, &str),
+) -> (tokio::process::Child, Option<String>) {
     let mut child = Command::new(binary())
         .args(["run", "--config"])
         .arg(config)
         .envs(SECRETS_ENV)
-        .env("COUNCIL_DEBUG_ABORT_JOB", kind)
+        .env(var, value)
         .env("RUST_LOG", "info")
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -182,4 +191,86 @@ async fn a_job_that_kills_the_process_is_parked_after_three_tries_and_rerun_on_e
     let (epics, stories) = world.jira_for(n, &TEAMS).await;
     assert_eq!((epics.len(), stories.len()), (1, TEAMS.len()));
     daemon.kill().await;
+}
+
+#[tokio::test]
+async fn a_delivery_that_kills_the_process_is_given_up_and_the_pass_still_decides() {
+    let world = World::new().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    // The periodic pass far away: what repairs the concern is the pass at start.
+    let config = world.write_config_with(dir.path(), 3, QUIET);
+    let n = {
+        let daemon = world.daemon(&config).await;
+        let n = world.ready_concern(&TEAMS).await;
+        daemon.wait_settled(&world.ctl()).await;
+        daemon.kill().await;
+        n
+    };
+    let fault = ("COUNCIL_DEBUG_ABORT_DELIVERY", "labeled");
+    let (mut child, url) = start_with(&world, &config, fault).await;
+    assert!(url.is_some());
+    world
+        .ctl()
+        .add_label(&world.repo, n, "carol", "council/accepted")
+        .await
+        .expect("accept");
+    assert!(
+        aborted(&mut child).await,
+        "deciding the delivery took the process down"
+    );
+    let mut aborts = 1;
+    loop {
+        let (mut child, url) = start_with(&world, &config, fault).await;
+        let Some(url) = url else {
+            assert!(aborted(&mut child).await);
+            aborts += 1;
+            continue;
+        };
+        // Either it aborts again, or it gave the delivery up and the concern ends right
+        // (the pass at start reads the label and its actor from the issue's events).
+        let c = world.ctl();
+        let deadline = std::time::Instant::now() + WAIT;
+        let done = loop {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "neither done nor aborted"
+            );
+            let version = c.version().await.expect("version");
+            let issue = world.issue(n).await;
+            if view::tracking_comments(&issue)
+                .first()
+                .is_some_and(|t| t.body.matches("Story for **").count() == TEAMS.len())
+            {
+                break true;
+            }
+            let feed = format!("/_sandbox/changes?after={version}&timeout_ms=1000");
+            tokio::select! {
+                _ = child.wait() => break false,
+                _ = c.get(&feed) => {}
+            }
+        };
+        if done {
+            let daemon = Daemon {
+                child,
+                url,
+                sandbox_url: None,
+            };
+            daemon.wait_settled(&c).await;
+            daemon.kill().await;
+            break;
+        }
+        assert!(aborted(&mut child).await);
+        aborts += 1;
+        assert!(
+            aborts <= 3,
+            "the delivery was replayed more than three times"
+        );
+    }
+    assert!(aborts <= 3);
+    let (epics, stories) = world.jira_for(n, &TEAMS).await;
+    assert_eq!(
+        (epics.len(), stories.len()),
+        (1, TEAMS.len()),
+        "exactly once"
+    );
 }

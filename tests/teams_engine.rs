@@ -47,9 +47,14 @@ async fn known_teams_get_their_stories_and_an_edit_finishes_the_rest_at_once() {
     assert_eq!(teams, ["payments"], "payments did not wait on the typo");
 
     // The author fixes the typo: the stories are completed right away.
-    c.edit_body(&world.repo, n, "alice", &complete_body(&["payments", "platform"]))
-        .await
-        .expect("edit");
+    c.edit_body(
+        &world.repo,
+        n,
+        "alice",
+        &complete_body(&["payments", "platform"]),
+    )
+    .await
+    .expect("edit");
     world.wait_stories_listed(n, 2).await;
     let (epics, stories) = world.jira_for(n, &["payments", "platform"]).await;
     assert_eq!((epics.len(), stories.len()), (1, 2), "nothing twice");

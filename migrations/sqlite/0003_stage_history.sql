@@ -69,3 +69,8 @@ ALTER TABLE outbox ADD COLUMN parked_at BIGINT;
 -- A digest of the input the parked job ran on (the issue's title and body): the same input
 -- never queues it again.
 ALTER TABLE outbox ADD COLUMN parked_input TEXT;
+
+-- Deliveries count each processing start before it runs (committed), beside `attempts`
+-- (counted when one ends): a delivery whose processing takes the process down is given up
+-- after a few starts instead of being replayed on every restart.
+ALTER TABLE deliveries ADD COLUMN started BIGINT NOT NULL DEFAULT 0;

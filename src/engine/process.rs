@@ -41,7 +41,25 @@ impl<T: Tracker + 'static> Engine<T> {
     /// Handles every pending delivery, oldest first. Returns how many were handled.
     pub(crate) async fn process_pending(&self) -> Result<usize, EngineError> {
         let batch = self.store.pending_deliveries(BATCH).await?;
+        let limit = i64::from(self.config.retry.interrupted_attempts.max(1));
         for delivery in &batch {
+            if delivery.interrupted >= limit {
+                let reason = format!(
+                    "given up: processing it stopped the daemon {} times",
+                    delivery.interrupted
+                );
+                tracing::error!(delivery = %delivery.delivery_id, interrupted = delivery.interrupted, "delivery given up");
+                self.store.abandon_delivery(delivery.seq, &reason).await?;
+                continue;
+            }
+            self.store.begin_delivery(delivery.seq).await?;
+            #[cfg(debug_assertions)]
+            if std::env::var("COUNCIL_DEBUG_ABORT_DELIVERY")
+                .is_ok_and(|e| delivery.action.as_deref() == Some(e.as_str()))
+            {
+                eprintln!("COUNCIL_DEBUG_ABORT_DELIVERY: aborting while deciding a delivery");
+                std::process::abort();
+            }
             let outcome = match delivery.source {
                 Source::Github => self.process_github(delivery).await,
                 Source::Jira => self.process_jira(delivery).await,
