@@ -157,6 +157,50 @@ async fn lost_accept_is_recorded_with_its_actor_and_acted_on() {
     assert!(tracking(&issue).contains("carol"), "{}", tracking(&issue));
     let (epics, stories) = s.world.jira_for(n, &TEAMS).await;
     assert_eq!((epics.len(), stories.len()), (1, TEAMS.len()));
+    // The decision is recorded with who applied the label and when (the issue's events),
+    // and the stage history has it in order.
+    let labeled_at = issue["events"]
+        .as_array()
+        .and_then(|e| {
+            e.iter()
+                .find(|ev| ev["event"] == "labeled" && ev["label"] == "council/accepted")
+        })
+        .and_then(|ev| ev["created_at"].as_str())
+        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+        .map(|t| t.timestamp_millis())
+        .expect("labeled event");
+    let db = s.config.with_file_name("council-sync.db");
+    let store = council_sync::store::Store::open(&format!("sqlite://{}", db.display()))
+        .await
+        .expect("open the daemon's store");
+    let decisions = store
+        .decisions_for(&s.world.repo, n)
+        .await
+        .expect("decisions");
+    assert_eq!(
+        (decisions[0].actor.as_str(), decisions[0].decided_at),
+        ("carol", labeled_at)
+    );
+    let history = store
+        .stage_history(&s.world.repo, n)
+        .await
+        .expect("history");
+    let steps: Vec<(String, &str)> = history
+        .iter()
+        .map(|t| (t.to.to_string(), t.cause.as_str()))
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            ("ready".to_owned(), "criteria"),
+            ("accepted".to_owned(), "accept"),
+            ("epic-created".to_owned(), "created"),
+            ("stories-created".to_owned(), "created"),
+        ],
+        "{history:?}"
+    );
+    assert_eq!(history[1].at_ms, labeled_at);
+    store.close().await;
     // A second pass changes nothing.
     reconcile_once(&s.config).await;
     let (epics, stories) = s.world.jira_for(n, &TEAMS).await;

@@ -31,10 +31,6 @@ fn sprint_text(t: &TrackedIssue) -> Option<String> {
         .map(|s| format!("{} ({})", s.name, s.state))
 }
 
-fn parse_stage(record: &ConcernRow) -> Result<Stage, EngineError> {
-    Ok(record.stage)
-}
-
 impl<T: Tracker + 'static> Engine<T> {
     fn item(&self, team: Option<String>, t: &TrackedIssue) -> ItemState {
         ItemState {
@@ -86,7 +82,7 @@ impl<T: Tracker + 'static> Engine<T> {
         let Some(record) = self.store.get_concern(repo, number).await? else {
             return Ok(());
         };
-        if !parse_stage(&record)?.is_syncing() {
+        if !record.stage.is_syncing() {
             return Ok(());
         }
         let Some((epic_t, stories_t)) = self.tracked(&record).await? else {
@@ -122,7 +118,7 @@ impl<T: Tracker + 'static> Engine<T> {
         let mut open = issue.state == IssueState::Open;
         let closed_not_planned = record.issue_state == Some(store::IssueState::ClosedNotPlanned)
             || (!open && issue.state_reason == Some(StateReason::NotPlanned));
-        let mut stage = parse_stage(&record)?;
+        let mut stage = record.stage;
         let mut refresh = false;
         for _ in 0..SYNC_ROUNDS {
             let input = SyncInput {
@@ -232,7 +228,7 @@ impl<T: Tracker + 'static> Engine<T> {
         let Some(record) = self.store.get_concern(repo, number).await? else {
             return Ok(());
         };
-        if record.epic_key.is_none() || !parse_stage(&record)?.is_accepted() {
+        if record.epic_key.is_none() || !record.stage.is_accepted() {
             return Ok(());
         }
         let issue = self.github.get_issue(repo, number).await?;

@@ -1,6 +1,7 @@
 //! Durable state in SQL (SQLite by default): the inbox of webhook deliveries, concerns,
 //! council decisions, story links (with each story's tracker state), the outbox of pending
-//! external writes, and cursors.
+//! external writes, cursors, and each concern's stage history (`stage_transitions`, written
+//! by the compare-and-set in `stages.rs` in the same transaction as the change).
 //!
 //! Queries are runtime `sqlx::query` calls through `AnyPool`, written in SQL that SQLite and
 //! PostgreSQL both accept (`$n` placeholders, `ON CONFLICT`, `RETURNING`, timestamps as i64
