@@ -388,3 +388,31 @@ async fn lost_results_comment_is_recorded() {
         tracking(&issue)
     );
 }
+
+#[tokio::test]
+async fn lost_assigned_reaches_the_epic() {
+    let s = setup("[users]\ncarol = \"557058:carol\"\n").await;
+    let n = s.world.ready_concern(&TEAMS).await;
+    accept(&s, n).await;
+    let c = s.world.ctl();
+    s.daemon.wait_settled(&c).await;
+    let (epics, _) = s.world.jira_for(n, &TEAMS).await;
+    let epic = epics[0].key.clone();
+    silence(&s.world).await;
+    c.patch(
+        &format!("/_sandbox/github/repos/{}/issues/{n}", s.world.repo),
+        json!({"as": "alice", "assignees": ["carol"]}),
+    )
+    .await
+    .expect("assign on GitHub");
+    reconcile_once(&s.config).await;
+    c.wait_for("epic assigned to carol", WAIT, || async {
+        let found = c.jira_issues(&format!("key = {epic}")).await?;
+        Ok(found
+            .first()
+            .is_some_and(|i| i["assignee"].to_string().to_lowercase().contains("carol"))
+            .then_some(()))
+    })
+    .await
+    .expect("the epic follows the assignee");
+}

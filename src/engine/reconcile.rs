@@ -163,6 +163,7 @@ impl<T: Tracker + 'static> Engine<T> {
             self.follow_reopened(record, issue).await?;
         }
         self.follow_edit(record, issue).await?;
+        self.follow_assignee_drift(record, issue).await?;
         if !record.stage.is_syncing() || record.results.is_some() {
             return Ok(());
         }
@@ -185,6 +186,33 @@ impl<T: Tracker + 'static> Engine<T> {
         });
         if let Some((text, by)) = found {
             self.record_results(repo, number, &text, &by).await?;
+        }
+        Ok(())
+    }
+
+    /// The epic's assignee when it disagrees with the issue's first assignee (through
+    /// `[users]`), as a lost `assigned` / `unassigned` delivery leaves it. A login with no
+    /// Jira account is left as the delivery path left it (reported there, never retried).
+    async fn follow_assignee_drift(
+        &self,
+        record: &ConcernRow,
+        issue: &Issue,
+    ) -> Result<(), EngineError> {
+        if self.config.sync.owners.assignee != crate::config::Owner::Github {
+            return Ok(());
+        }
+        let want = match issue.assignees.first() {
+            None => None,
+            Some(login) => match self.config.users.get(login) {
+                Some(account) => Some(account.as_str()),
+                None => return Ok(()),
+            },
+        };
+        let Some((epic, _)) = self.tracked(record).await? else {
+            return Ok(());
+        };
+        if epic.assignee_account.as_deref() != want {
+            self.follow_assignees(record, issue).await?;
         }
         Ok(())
     }

@@ -44,7 +44,7 @@ impl<T: Tracker + 'static> Engine<T> {
     }
 
     /// The concern's epic and stories as the tracker has them now.
-    async fn tracked(
+    pub(crate) async fn tracked(
         &self,
         record: &ConcernRow,
     ) -> Result<Option<(TrackedIssue, Vec<(StoryLink, TrackedIssue)>)>, EngineError> {
@@ -346,7 +346,7 @@ impl<T: Tracker + 'static> Engine<T> {
 
     /// The epic's assignee follows the issue's first assignee through `[users]`; a login
     /// with no Jira account leaves the epic unassigned and is reported, not retried.
-    async fn follow_assignees(
+    pub(crate) async fn follow_assignees(
         &self,
         record: &ConcernRow,
         issue: &Issue,
