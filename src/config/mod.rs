@@ -404,6 +404,10 @@ pub struct RetryConfig {
     /// Upper bound of one wait, `Retry-After` included. Default 60s.
     #[serde(with = "humantime_serde")]
     pub max_backoff: Duration,
+    /// Attempts of one outbox job that may end with the process gone (killed, crashed,
+    /// aborted) before the job is parked with its reason, shown in the tracking comment and
+    /// `/status`, and retried only when the title or body changes. Default 3.
+    pub interrupted_attempts: u32,
 }
 
 impl Default for RetryConfig {
@@ -412,6 +416,7 @@ impl Default for RetryConfig {
             attempts: 6,
             initial_backoff: Duration::from_millis(500),
             max_backoff: Duration::from_secs(60),
+            interrupted_attempts: 3,
         }
     }
 }

@@ -10,8 +10,10 @@ mod decide;
 mod stage;
 pub mod sync;
 pub mod tracking;
+mod transition;
 
 pub use decide::{
     Action, CloseReason, Decision, DecisionKind, Reply, Rules, Snapshot, Trigger, decide,
 };
 pub use stage::{Stage, UnknownStage};
+pub use transition::{Cause, may_move};

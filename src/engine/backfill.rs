@@ -5,9 +5,9 @@
 
 use super::jobs::{Job, KeyedJob, queued};
 use super::{Engine, EngineError};
-use crate::council::Stage;
+use crate::council::{Cause, Stage};
 use crate::github::client::{Issue, IssueState};
-use crate::store::StageUpdate;
+use crate::store::StageChange;
 use crate::tracker::Tracker;
 
 /// One issue the backfill looked at.
@@ -131,15 +131,25 @@ impl<T: Tracker + 'static> Engine<T> {
             },
         ));
         let writes = queued(&jobs)?;
-        let update = StageUpdate {
+        let update = StageChange {
             repo,
             number: n,
             issue_id: issue.id,
-            stage: stage.as_str(),
+            expected: None,
+            to: stage,
+            cause: Cause::Backfill,
+            actor: None,
+            at_ms: crate::store::now_ms(),
         };
-        self.store
+        match self
+            .store
             .commit_decision(None, Some(&update), None, &writes)
-            .await?;
+            .await
+        {
+            // Recorded meanwhile (the daemon got a delivery for it): already known.
+            Err(crate::store::StoreError::StageConflict { .. }) => item.stage = None,
+            other => other?,
+        }
         Ok(item)
     }
 }

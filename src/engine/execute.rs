@@ -7,10 +7,10 @@ use super::jobs::{Job, KeyedJob};
 use super::{BATCH, Engine, EngineError};
 use crate::concern::{self, criteria};
 use crate::council::tracking::{self, DecisionView, IssueLinkView, TrackingView};
-use crate::council::{DecisionKind, Stage};
+use crate::council::{Cause, Stage};
 use crate::github::client::StateReason;
 use crate::retry::RetryPolicy;
-use crate::store::{self, OutboxJob, now_ms};
+use crate::store::{OutboxJob, now_ms};
 use crate::tracker::{Tracker, TrackerIssue};
 
 /// Concerns whose jobs run at the same time. Enough to keep one slow tracker call from
@@ -34,6 +34,18 @@ impl<T: Tracker + 'static> Engine<T> {
                 None => groups.push((concern, vec![row])),
             }
         }
+        // A job whose earlier attempt was interrupted (the process went away while it ran)
+        // runs alone first: if it takes the process down again, no other job is in flight
+        // to be counted as interrupted with it.
+        for (_, jobs) in &mut groups {
+            let (suspects, rest): (Vec<_>, Vec<_>) = std::mem::take(jobs)
+                .into_iter()
+                .partition(|j| j.interrupted > 0);
+            for row in &suspects {
+                self.run_job(row).await?;
+            }
+            *jobs = rest;
+        }
         let run_group = |jobs: Vec<OutboxJob>| async move {
             for row in &jobs {
                 self.run_job(row).await?;
@@ -49,6 +61,10 @@ impl<T: Tracker + 'static> Engine<T> {
     }
 
     async fn run_job(&self, row: &OutboxJob) -> Result<(), EngineError> {
+        let limit = i64::from(self.config.retry.interrupted_attempts.max(1));
+        if row.interrupted >= limit {
+            return self.park(row).await;
+        }
         let job: Job = match serde_json::from_value(row.payload.clone()) {
             Ok(job) => job,
             Err(e) => {
@@ -59,6 +75,8 @@ impl<T: Tracker + 'static> Engine<T> {
                     .await?);
             }
         };
+        self.store.start_job(row.id).await?;
+        debug_fault_hook(&job);
         match self.execute(&job, row.id).await {
             Ok(()) => {
                 tracing::info!(key = %row.idem_key, kind = job.kind(), "job done");
@@ -80,6 +98,41 @@ impl<T: Tracker + 'static> Engine<T> {
             }
         }
         Ok(())
+    }
+
+    /// Parks a job whose attempts kept ending with the process gone: it is not run again
+    /// (not by a restart, not by reconcile) until its input changes, and the reason shows in
+    /// the tracking comment and `/status`.
+    async fn park(&self, row: &OutboxJob) -> Result<(), EngineError> {
+        let reason = format!(
+            "parked after {} attempts that each stopped the daemon before finishing; \
+             it runs again when the issue's title or body is edited",
+            row.interrupted
+        );
+        tracing::error!(key = %row.idem_key, kind = %row.kind, interrupted = row.interrupted, "job parked");
+        let Ok(job) = serde_json::from_value::<Job>(row.payload.clone()) else {
+            self.store.park(row.id, &reason, None).await?;
+            return Ok(());
+        };
+        let (repo, number) = job.issue();
+        // The input it ran on, so that only a changed one queues it again. Unknown when
+        // GitHub cannot be read now: then the next reconcile may try it once more.
+        let input = match self.github.get_issue(repo, number).await {
+            Ok(issue) => Some(super::sync::input_digest(&issue)),
+            Err(e) => {
+                tracing::warn!(error = %e, "parking without the input's digest");
+                None
+            }
+        };
+        self.store.park(row.id, &reason, input.as_deref()).await?;
+        if matches!(job, Job::Tracking { .. }) {
+            return Ok(());
+        }
+        self.store
+            .set_last_error(repo, number, Some(&format!("{} {reason}", job.kind())))
+            .await?;
+        self.enqueue_tracking(repo, number, &format!("parked-{}", row.id))
+            .await
     }
 
     /// Job-level attempts on top of each call's own retries: a transient outage longer than
@@ -208,12 +261,7 @@ impl<T: Tracker + 'static> Engine<T> {
             .set_epic(repo, number, &epic.key, &epic.url)
             .await?;
         self.store
-            .set_stage(
-                repo,
-                number,
-                Stage::EpicCreated.as_str(),
-                &[Stage::Accepted.as_str()],
-            )
+            .advance_stage(repo, number, Stage::EpicCreated, Cause::Created, None)
             .await?;
         if !stories {
             return Ok(());
@@ -221,31 +269,37 @@ impl<T: Tracker + 'static> Engine<T> {
         if parsed.teams.is_empty() {
             return Err(EngineError::Invalid("the concern names no team".into()));
         }
+        // The stories of known teams never wait on an unknown one: they are made now, and
+        // the unknown teams are reported (an edit that fixes them re-runs this job at once).
+        let known = |team: &str| self.config.teams.contains_key(team);
         let unknown: Vec<&str> = parsed
             .teams
             .iter()
-            .filter(|t| !self.config.teams.contains_key(*t))
             .map(String::as_str)
+            .filter(|t| !known(t))
             .collect();
+        let requests: Vec<_> = story_requests(&facts, &parsed, &self.form)
+            .into_iter()
+            .filter(|r| known(&r.team))
+            .collect();
+        if !requests.is_empty() {
+            let made: Vec<TrackerIssue> = self.tracker.ensure_stories(&epic, &requests).await?;
+            for story in &made {
+                let team = story.team.as_deref().unwrap_or_default();
+                self.store
+                    .set_story_link(repo, number, team, &story.key, &story.url)
+                    .await?;
+            }
+        }
         if !unknown.is_empty() {
             return Err(EngineError::Invalid(format!(
-                "no tracker project is configured for team(s) {}; add them under [teams]",
+                "no tracker project is configured for team(s) {}; add them under [teams] \
+                 or fix the team names in the issue",
                 unknown.join(", ")
             )));
         }
-        let made: Vec<TrackerIssue> = self
-            .tracker
-            .ensure_stories(&epic, &story_requests(&facts, &parsed, &self.form))
-            .await?;
-        for story in &made {
-            let team = story.team.as_deref().unwrap_or_default();
-            self.store
-                .set_story_link(repo, number, team, &story.key, &story.url)
-                .await?;
-        }
-        let before = [Stage::Accepted, Stage::Vetted, Stage::EpicCreated].map(Stage::as_str);
         self.store
-            .set_stage(repo, number, Stage::StoriesCreated.as_str(), &before)
+            .advance_stage(repo, number, Stage::StoriesCreated, Cause::Created, None)
             .await?;
         Ok(())
     }
@@ -262,10 +316,7 @@ impl<T: Tracker + 'static> Engine<T> {
         let issue = self.github.get_issue(repo, number).await?;
         let parsed = concern::parse(issue.body.as_deref().unwrap_or(""), &self.form);
         let report = criteria::check_with_form(&parsed, &self.config.criteria, &self.form);
-        let stage: Stage = record
-            .stage
-            .parse()
-            .map_err(|e: crate::council::UnknownStage| EngineError::Invalid(e.to_string()))?;
+        let stage = record.stage;
         let decisions = self.store.decisions_for(repo, number).await?;
         let links = self.store.story_links(repo, number).await?;
         let linked: BTreeSet<&str> = links.iter().map(|l| l.team.as_str()).collect();
@@ -274,17 +325,10 @@ impl<T: Tracker + 'static> Engine<T> {
             criteria_md: criteria::render_report(&report, &self.form),
             decisions: decisions
                 .iter()
-                .map(|d| {
-                    let kind = match d.kind {
-                        store::DecisionKind::Accept => DecisionKind::Accept,
-                        store::DecisionKind::Reject => DecisionKind::Reject,
-                        store::DecisionKind::Vet => DecisionKind::Vet,
-                    };
-                    DecisionView {
-                        kind,
-                        actor: d.actor.clone(),
-                        at: rfc3339(d.decided_at),
-                    }
+                .map(|d| DecisionView {
+                    kind: d.kind,
+                    actor: d.actor.clone(),
+                    at: rfc3339(d.decided_at),
                 })
                 .collect(),
             epic: record.epic_key.clone().map(|key| IssueLinkView {
@@ -345,3 +389,21 @@ fn rfc3339(ms: i64) -> String {
         .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
         .unwrap_or_else(|| ms.to_string())
 }
+
+/// Test-only fault hook, compiled into debug builds only: with
+/// `COUNCIL_DEBUG_ABORT_JOB=<kind>` in the environment, the process aborts as it starts a
+/// job of that kind (what a stack overflow or an OOM kill does to it), so the tests can prove
+/// that such a job is parked after a few restarts. Release builds have no such switch.
+#[cfg(debug_assertions)]
+fn debug_fault_hook(job: &Job) {
+    if std::env::var("COUNCIL_DEBUG_ABORT_JOB").is_ok_and(|k| k == job.kind()) {
+        eprintln!(
+            "COUNCIL_DEBUG_ABORT_JOB: aborting while running a {} job",
+            job.kind()
+        );
+        std::process::abort();
+    }
+}
+
+#[cfg(not(debug_assertions))]
+fn debug_fault_hook(_job: &Job) {}

@@ -17,6 +17,7 @@ mod execute;
 mod jobs;
 mod plan;
 mod process;
+mod reconcile;
 mod sync;
 
 use std::sync::Arc;
@@ -98,48 +99,6 @@ impl<T: Tracker + 'static> Engine<T> {
             .store
             .enqueue(&job.key, job.job.kind(), &job.payload()?)
             .await?)
-    }
-
-    /// Enqueues a reconcile of every concern the store knows; returns how many. Each job
-    /// compares both sides of its concern and repairs what drifted.
-    pub async fn reconcile_pass(&self) -> Result<usize, EngineError> {
-        let pass = crate::store::now_ms();
-        let mut concerns = self.store.linked_concerns().await?;
-        // Undecided ones (criteria), and accepted ones whose epic or stories are missing
-        // (a create that failed for good may succeed now).
-        use crate::council::Stage;
-        let before_sync = [
-            Stage::NeedsInfo,
-            Stage::Ready,
-            Stage::Accepted,
-            Stage::Vetted,
-            Stage::EpicCreated,
-        ];
-        concerns.extend(
-            self.store
-                .concerns_in_stage(&before_sync.map(Stage::as_str))
-                .await?,
-        );
-        concerns.sort_by(|a, b| (&a.repo, a.number).cmp(&(&b.repo, b.number)));
-        concerns.dedup_by(|a, b| a.repo == b.repo && a.number == b.number);
-        let mut queued = 0;
-        for c in &concerns {
-            let job = Job::Reconcile {
-                repo: c.repo.clone(),
-                number: c.number,
-            };
-            if self
-                .enqueue_job(KeyedJob::new(
-                    format!("reconcile:{}#{}:{pass}", c.repo, c.number),
-                    job,
-                ))
-                .await?
-            {
-                queued += 1;
-            }
-        }
-        tracing::info!(concerns = queued, "reconcile pass queued");
-        Ok(queued)
     }
 
     /// Asks the tracker for the concern issues updated since the cursor and enqueues a sync

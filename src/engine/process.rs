@@ -8,31 +8,58 @@ use super::plan::{digest, plan};
 use super::{BATCH, Engine, EngineError};
 use crate::concern::{self, criteria};
 use crate::config::CouncilMembers;
-use crate::council::{self, Decision, Rules, Snapshot, Stage, Trigger};
+use crate::council::{self, Cause, Decision, Rules, Snapshot, Stage, Trigger};
 use crate::github::client::{Issue, IssueState, StateReason};
 use crate::github::webhook::events::{
     self, CommentAction, GithubEvent, IssueCommentEvent, IssuesAction, IssuesEvent,
 };
-use crate::store::{self, Delivery, Source, StageUpdate};
+use crate::store::{self, Delivery, Source, StageChange};
 use crate::tracker::Tracker;
 use crate::tracker::jira::webhook as jira_webhook;
 
 /// What a delivery is about once decoded: an issue, and what happened to it.
-struct IssueCue<'a> {
-    repo: &'a str,
-    number: u64,
+pub(crate) struct IssueCue<'a> {
+    pub(crate) repo: &'a str,
+    pub(crate) number: u64,
     /// Identifies the event itself (not its delivery): distinct deliveries of one event
     /// plan the same job keys.
-    event_key: String,
-    trigger: Option<Trigger>,
-    follow: Option<IssueChange>,
+    pub(crate) event_key: String,
+    pub(crate) trigger: Option<Trigger>,
+    pub(crate) follow: Option<IssueChange>,
+    /// Who caused the event (recorded with a stage change it causes).
+    pub(crate) actor: Option<String>,
+    /// When the event happened, when known (ms): a decision found late by reconcile keeps
+    /// its real time. `None`: now.
+    pub(crate) at_ms: Option<i64>,
 }
+
+/// How often one cue is decided again after its stage compare-and-set lost a race; each
+/// loss means another cause moved the concern meanwhile, so a few are plenty.
+const STAGE_RACE_RETRIES: usize = 4;
 
 impl<T: Tracker + 'static> Engine<T> {
     /// Handles every pending delivery, oldest first. Returns how many were handled.
     pub(crate) async fn process_pending(&self) -> Result<usize, EngineError> {
         let batch = self.store.pending_deliveries(BATCH).await?;
+        let limit = i64::from(self.config.retry.interrupted_attempts.max(1));
         for delivery in &batch {
+            if delivery.interrupted >= limit {
+                let reason = format!(
+                    "given up: processing it stopped the daemon {} times",
+                    delivery.interrupted
+                );
+                tracing::error!(delivery = %delivery.delivery_id, interrupted = delivery.interrupted, "delivery given up");
+                self.store.abandon_delivery(delivery.seq, &reason).await?;
+                continue;
+            }
+            self.store.begin_delivery(delivery.seq).await?;
+            #[cfg(debug_assertions)]
+            if std::env::var("COUNCIL_DEBUG_ABORT_DELIVERY")
+                .is_ok_and(|e| delivery.action.as_deref() == Some(e.as_str()))
+            {
+                eprintln!("COUNCIL_DEBUG_ABORT_DELIVERY: aborting while deciding a delivery");
+                std::process::abort();
+            }
             let outcome = match delivery.source {
                 Source::Github => self.process_github(delivery).await,
                 Source::Jira => self.process_jira(delivery).await,
@@ -104,6 +131,8 @@ impl<T: Tracker + 'static> Engine<T> {
             event_key: event_key(event, &delivery.delivery_id),
             trigger,
             follow,
+            actor: Some(event.sender.clone()),
+            at_ms: None,
         };
         self.decide_and_commit(Some(seq), cue).await
     }
@@ -121,8 +150,7 @@ impl<T: Tracker + 'static> Engine<T> {
         let Some(record) = self.store.get_concern(&c.repo, c.issue.number).await? else {
             return self.done(seq).await;
         };
-        let syncing = record.stage.parse::<Stage>().is_ok_and(Stage::is_syncing);
-        if !syncing {
+        if !record.stage.is_syncing() {
             return self.done(seq).await;
         }
         let job = KeyedJob::new(
@@ -166,7 +194,7 @@ impl<T: Tracker + 'static> Engine<T> {
                 .linked_concerns()
                 .await?
                 .into_iter()
-                .filter(|c| c.stage.parse::<Stage>().is_ok_and(Stage::is_syncing))
+                .filter(|c| c.stage.is_syncing())
                 .map(|c| (c.repo, c.number))
                 .collect::<Vec<_>>(),
         };
@@ -253,17 +281,39 @@ impl<T: Tracker + 'static> Engine<T> {
             event_key: format!("recheck:{}", issue.updated_at.timestamp_millis()),
             trigger: Some(Trigger::BodyChecked),
             follow: None,
+            actor: None,
+            at_ms: None,
         };
         self.decide_and_commit(None, cue).await
     }
 
     /// Decides on the issue as it is now and commits stage, decision and jobs together with
-    /// the delivery (`seq`), if any.
-    async fn decide_and_commit(
+    /// the delivery (`seq`), if any. The stage is a compare-and-set on the stage the decision
+    /// was made on: when another cause moved it meanwhile, the cue is decided again.
+    pub(crate) async fn decide_and_commit(
         &self,
         seq: Option<i64>,
         cue: IssueCue<'_>,
     ) -> Result<(), EngineError> {
+        let mut tries = 0;
+        loop {
+            match self.decide_once(seq, &cue).await {
+                Err(EngineError::Store(store::StoreError::StageConflict { .. }))
+                    if tries < STAGE_RACE_RETRIES =>
+                {
+                    tries += 1;
+                    tracing::info!(
+                        repo = cue.repo,
+                        number = cue.number,
+                        "stage moved meanwhile; deciding again"
+                    );
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn decide_once(&self, seq: Option<i64>, cue: &IssueCue<'_>) -> Result<(), EngineError> {
         let (repo, number) = (cue.repo, cue.number);
         // The webhook is a cue; the issue as it is now is the truth.
         let issue = self.github.get_issue(repo, number).await?;
@@ -275,14 +325,7 @@ impl<T: Tracker + 'static> Engine<T> {
             return Ok(());
         }
         let record = self.store.get_concern(repo, number).await?;
-        let stage = match &record {
-            Some(r) => Some(
-                r.stage
-                    .parse::<Stage>()
-                    .map_err(|e| EngineError::Invalid(e.to_string()))?,
-            ),
-            None => None,
-        };
+        let stage = record.as_ref().map(|r| r.stage);
         let parsed = concern::parse(issue.body.as_deref().unwrap_or(""), &self.form);
         let decision = match &cue.trigger {
             Some(trigger) => {
@@ -308,20 +351,40 @@ impl<T: Tracker + 'static> Engine<T> {
         if let Some(stage) = stage.filter(|s| s.is_accepted()) {
             planned
                 .jobs
-                .extend(self.followups(repo, number, stage, &cue, &issue, &parsed));
+                .extend(self.followups(repo, number, stage, cue, &issue, &parsed));
+        }
+        // An edit after a failed or parked creation re-runs it at once (the edit may be
+        // what fixes it: a team name, or the input that crashed it).
+        if let Some(stage) = stage.filter(|s| s.is_accepted() && !s.is_syncing())
+            && cue.follow == Some(IssueChange::Edited)
+        {
+            self.retry_failed_materialize(repo, number, stage, &issue)
+                .await?;
         }
         tracing::info!(repo, number, trigger = ?cue.trigger, follow = ?cue.follow, stage = ?planned.stage, jobs = planned.jobs.len(), "decided");
         // A concern never seen and not moved by this event stays unrecorded.
-        let stage_update = planned.stage.map(|stage| StageUpdate {
+        let cause = match &planned.decision {
+            Some((kind, _)) => Cause::of_decision(*kind),
+            None => Cause::Criteria,
+        };
+        let actor = match &planned.decision {
+            Some((_, who)) => Some(who.as_str()),
+            None => cue.actor.as_deref(),
+        };
+        let stage_update = planned.stage.map(|to| StageChange {
             repo,
             number,
             issue_id: issue.id,
-            stage: stage.as_str(),
+            expected: stage,
+            to,
+            cause,
+            actor,
+            at_ms: cue.at_ms.unwrap_or_else(store::now_ms),
         });
         let decided = planned
             .decision
             .as_ref()
-            .map(|(kind, actor)| (store_kind(*kind), actor.as_str()));
+            .map(|(kind, actor)| (*kind, actor.as_str()));
         self.store
             .commit_decision(seq, stage_update.as_ref(), decided, &queued(&planned.jobs)?)
             .await?;
@@ -396,14 +459,5 @@ fn event_key(event: &IssuesEvent, delivery_id: &str) -> String {
             event.issue.updated_at
         ),
         other => format!("{}:{delivery_id}", other.as_str()),
-    }
-}
-
-/// The store's name for a council decision.
-pub(crate) fn store_kind(kind: council::DecisionKind) -> store::DecisionKind {
-    match kind {
-        council::DecisionKind::Accept => store::DecisionKind::Accept,
-        council::DecisionKind::Reject => store::DecisionKind::Reject,
-        council::DecisionKind::Vet => store::DecisionKind::Vet,
     }
 }

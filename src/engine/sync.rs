@@ -15,7 +15,7 @@ use crate::concern;
 use crate::config::{Owner, Progress};
 use crate::council::sync::{ItemState, SyncAction, SyncInput, tracker_to_github};
 use crate::council::tracking::{self, render_reply};
-use crate::council::{Reply, Stage};
+use crate::council::{Cause, Reply, Stage};
 use crate::github::client::{Issue, IssueState, StateReason};
 use crate::store::{self, ConcernRow, StoryLink, StoryState, now_ms};
 use crate::tracker::{TrackedIssue, Tracker};
@@ -25,26 +25,10 @@ use crate::tracker::{TrackedIssue, Tracker};
 /// would not come back as a cue).
 const SYNC_ROUNDS: usize = 3;
 
-/// The stages the sync may move between (never back to a decision stage).
-const SYNC_STAGES: [Stage; 5] = [
-    Stage::StoriesCreated,
-    Stage::InProgress,
-    Stage::Done,
-    Stage::ResultsRequested,
-    Stage::ResultsPresented,
-];
-
 fn sprint_text(t: &TrackedIssue) -> Option<String> {
     t.sprint
         .as_ref()
         .map(|s| format!("{} ({})", s.name, s.state))
-}
-
-fn parse_stage(record: &ConcernRow) -> Result<Stage, EngineError> {
-    record
-        .stage
-        .parse()
-        .map_err(|e: crate::council::UnknownStage| EngineError::Invalid(e.to_string()))
 }
 
 impl<T: Tracker + 'static> Engine<T> {
@@ -60,7 +44,7 @@ impl<T: Tracker + 'static> Engine<T> {
     }
 
     /// The concern's epic and stories as the tracker has them now.
-    async fn tracked(
+    pub(crate) async fn tracked(
         &self,
         record: &ConcernRow,
     ) -> Result<Option<(TrackedIssue, Vec<(StoryLink, TrackedIssue)>)>, EngineError> {
@@ -98,7 +82,7 @@ impl<T: Tracker + 'static> Engine<T> {
         let Some(record) = self.store.get_concern(repo, number).await? else {
             return Ok(());
         };
-        if !parse_stage(&record)?.is_syncing() {
+        if !record.stage.is_syncing() {
             return Ok(());
         }
         let Some((epic_t, stories_t)) = self.tracked(&record).await? else {
@@ -134,7 +118,7 @@ impl<T: Tracker + 'static> Engine<T> {
         let mut open = issue.state == IssueState::Open;
         let closed_not_planned = record.issue_state == Some(store::IssueState::ClosedNotPlanned)
             || (!open && issue.state_reason == Some(StateReason::NotPlanned));
-        let mut stage = parse_stage(&record)?;
+        let mut stage = record.stage;
         let mut refresh = false;
         for _ in 0..SYNC_ROUNDS {
             let input = SyncInput {
@@ -194,9 +178,13 @@ impl<T: Tracker + 'static> Engine<T> {
                 }
             }
             if decision.stage != stage {
-                let from = SYNC_STAGES.map(Stage::as_str);
+                let cause = if decision.stage == Stage::ResultsPresented {
+                    Cause::Results
+                } else {
+                    Cause::TrackerSync
+                };
                 self.store
-                    .set_stage(repo, number, decision.stage.as_str(), &from)
+                    .advance_stage(repo, number, decision.stage, cause, None)
                     .await?;
                 stage = decision.stage;
             }
@@ -240,7 +228,7 @@ impl<T: Tracker + 'static> Engine<T> {
         let Some(record) = self.store.get_concern(repo, number).await? else {
             return Ok(());
         };
-        if record.epic_key.is_none() || !parse_stage(&record)?.is_accepted() {
+        if record.epic_key.is_none() || !record.stage.is_accepted() {
             return Ok(());
         }
         let issue = self.github.get_issue(repo, number).await?;
@@ -253,7 +241,7 @@ impl<T: Tracker + 'static> Engine<T> {
         self.refresh_tracking(repo, number).await
     }
 
-    async fn follow_not_planned(
+    pub(crate) async fn follow_not_planned(
         &self,
         record: &ConcernRow,
         issue: &Issue,
@@ -287,7 +275,11 @@ impl<T: Tracker + 'static> Engine<T> {
         Ok(())
     }
 
-    async fn follow_reopened(&self, record: &ConcernRow, issue: &Issue) -> Result<(), EngineError> {
+    pub(crate) async fn follow_reopened(
+        &self,
+        record: &ConcernRow,
+        issue: &Issue,
+    ) -> Result<(), EngineError> {
         if issue.state != IssueState::Open
             || record.issue_state != Some(store::IssueState::ClosedNotPlanned)
         {
@@ -318,7 +310,11 @@ impl<T: Tracker + 'static> Engine<T> {
 
     /// The epic's summary and description follow the issue's title and answers (when GitHub
     /// owns them). A hash of what was last written makes a repeated edit event a no-op.
-    async fn follow_edit(&self, record: &ConcernRow, issue: &Issue) -> Result<(), EngineError> {
+    pub(crate) async fn follow_edit(
+        &self,
+        record: &ConcernRow,
+        issue: &Issue,
+    ) -> Result<(), EngineError> {
         let Some(epic_key) = &record.epic_key else {
             return Ok(());
         };
@@ -350,7 +346,7 @@ impl<T: Tracker + 'static> Engine<T> {
 
     /// The epic's assignee follows the issue's first assignee through `[users]`; a login
     /// with no Jira account leaves the epic unassigned and is reported, not retried.
-    async fn follow_assignees(
+    pub(crate) async fn follow_assignees(
         &self,
         record: &ConcernRow,
         issue: &Issue,
@@ -409,78 +405,66 @@ impl<T: Tracker + 'static> Engine<T> {
     }
 
     /// Queues the epic and stories again when their job failed for good (a 4xx such as a
-    /// missing project, fixed since). Only then: while the first job is pending or retrying,
-    /// a second creator could race it past the marker check.
-    async fn retry_failed_materialize(
+    /// missing project, fixed since, or teams unknown then) or was parked (it kept taking the
+    /// process down). Only then: while the first job is pending or retrying, a second
+    /// creator could race it past the marker check.
+    ///
+    /// A failed job is queued again by every reconcile pass and by an edit. A parked one only
+    /// when its input changed: its retry key carries a digest of the issue's title and body,
+    /// so a restart or a pass over the same input queues nothing, and an edit queues it at
+    /// once. Returns whether it queued a retry.
+    pub(crate) async fn retry_failed_materialize(
         &self,
         repo: &str,
         number: u64,
         stage: Stage,
-    ) -> Result<(), EngineError> {
+        issue: &Issue,
+    ) -> Result<bool, EngineError> {
         let keys = [
             format!("epic:{repo}#{number}"),
             format!("stories:{repo}#{number}"),
         ];
         let mut failed = false;
+        let mut parked = false;
         for key in &keys {
             match self.store.outbox_state(key).await?.as_deref() {
                 Some("failed") => failed = true,
-                Some("pending" | "running") => return Ok(()),
+                Some("parked") => parked = true,
+                Some("pending" | "running") => return Ok(false),
                 _ => {}
             }
         }
-        if !failed {
-            return Ok(());
+        let input = input_digest(issue);
+        let mut same_input = false;
+        for key in &keys {
+            same_input |= self.store.parked_input(key).await?.as_deref() == Some(input.as_str());
         }
+        if parked && same_input {
+            return Ok(false);
+        }
+        let key = if parked {
+            format!("epic:{repo}#{number}:retry:input-{input}")
+        } else if failed {
+            format!("epic:{repo}#{number}:retry:{}", now_ms())
+        } else {
+            return Ok(false);
+        };
         let stories = !self.config.council.two_step || stage == Stage::Vetted;
         let job = super::jobs::Job::Materialize {
             repo: repo.into(),
             number,
             stories,
         };
-        let key = format!("epic:{repo}#{number}:retry:{}", now_ms());
-        self.enqueue_job(super::jobs::KeyedJob::new(key, job))
-            .await?;
-        Ok(())
+        self.enqueue_job(super::jobs::KeyedJob::new(key, job)).await
     }
+}
 
-    /// Compares both sides of one concern and repairs whatever drifted while webhooks were
-    /// lost: the criteria labels of an undecided concern, GitHub-side changes the tracker
-    /// has not followed, and the tracker's state on GitHub.
-    pub(crate) async fn reconcile_one(&self, repo: &str, number: u64) -> Result<(), EngineError> {
-        let Some(record) = self.store.get_concern(repo, number).await? else {
-            return Ok(());
-        };
-        let stage = parse_stage(&record)?;
-        if stage.is_undecided() {
-            return self.recheck(repo, number).await;
-        }
-        if stage.is_accepted() && !stage.is_syncing() {
-            self.retry_failed_materialize(repo, number, stage).await?;
-        }
-        if record.epic_key.is_some() && stage.is_accepted() {
-            let issue = self.github.get_issue(repo, number).await?;
-            let closed_np = issue.state == IssueState::Closed
-                && issue.state_reason == Some(StateReason::NotPlanned);
-            let was_np = record.issue_state == Some(store::IssueState::ClosedNotPlanned);
-            if closed_np && !was_np {
-                self.follow_not_planned(&record, &issue).await?;
-            } else if issue.state == IssueState::Open && was_np {
-                self.follow_reopened(&record, &issue).await?;
-            }
-            self.follow_edit(&record, &issue).await?;
-            let parsed = concern::parse(issue.body.as_deref().unwrap_or(""), &self.form);
-            if let Some(results) = parsed.results.as_deref().filter(|r| !r.trim().is_empty())
-                && stage.is_syncing()
-            {
-                self.record_results(repo, number, results, &issue.author)
-                    .await?;
-            }
-            self.sync_from_tracker(repo, number).await?;
-        }
-        if record.tracking_comment_id.is_none() {
-            self.refresh_tracking(repo, number).await?;
-        }
-        Ok(())
-    }
+/// A digest of what creating a concern's epic and stories reads from its issue (title and
+/// body): a parked creation is queued again only when this changes.
+pub(crate) fn input_digest(issue: &Issue) -> String {
+    digest(&format!(
+        "{}\n{}",
+        issue.title,
+        issue.body.as_deref().unwrap_or("")
+    ))
 }

@@ -24,8 +24,8 @@ use serde_json::{Value, json};
 mod etags;
 
 pub use self::error::GithubError;
-pub use self::model::{Comment, Issue, IssueState, StateReason};
-use self::model::{RawComment, RawId, RawIssue, RawLabel, RawMembership, RawUser};
+pub use self::model::{Comment, Issue, IssueEvent, IssueState, StateReason};
+use self::model::{RawComment, RawId, RawIssue, RawIssueEvent, RawLabel, RawMembership, RawUser};
 use crate::retry::{RetryPolicy, classify};
 
 /// Connect timeout per attempt: a healthy GitHub accepts in well under a second.
@@ -279,18 +279,22 @@ impl GithubClient {
         labels: &[String],
         since: Option<DateTime<Utc>>,
     ) -> Result<Vec<Issue>, GithubError> {
-        let mut q = url::form_urlencoded::Serializer::new(String::new());
-        q.append_pair("state", "all")
-            .append_pair("per_page", &PER_PAGE.to_string());
-        q.append_pair("sort", "updated")
-            .append_pair("direction", "asc");
-        if !labels.is_empty() {
-            q.append_pair("labels", &labels.join(","));
-        }
-        if let Some(s) = since {
-            q.append_pair("since", &s.to_rfc3339_opts(SecondsFormat::Secs, true));
-        }
-        let path = format!("{}/issues?{}", repo_path(repo)?, q.finish());
+        // The serializer is not `Send`: build the query before the first await.
+        let query = {
+            let mut q = url::form_urlencoded::Serializer::new(String::new());
+            q.append_pair("state", "all")
+                .append_pair("per_page", &PER_PAGE.to_string());
+            q.append_pair("sort", "updated")
+                .append_pair("direction", "asc");
+            if !labels.is_empty() {
+                q.append_pair("labels", &labels.join(","));
+            }
+            if let Some(s) = since {
+                q.append_pair("since", &s.to_rfc3339_opts(SecondsFormat::Secs, true));
+            }
+            q.finish()
+        };
+        let path = format!("{}/issues?{query}", repo_path(repo)?);
         let raw: Vec<RawIssue> = self.all_pages(path).await?;
         Ok(raw.into_iter().map(Issue::from).collect())
     }
@@ -307,6 +311,23 @@ impl GithubClient {
         );
         let raw: Vec<RawComment> = self.all_pages(path).await?;
         Ok(raw.into_iter().map(Comment::from).collect())
+    }
+
+    /// Every event of an issue (labeled, unlabeled, closed, reopened, renamed, …), oldest
+    /// first, all pages: `GET /repos/{owner}/{repo}/issues/{issue_number}/events`
+    /// (<https://docs.github.com/rest/issues/events#list-issue-events>). The reconcile reads
+    /// who applied a decision label, and when, from it.
+    pub async fn list_issue_events(
+        &self,
+        repo: &str,
+        number: u64,
+    ) -> Result<Vec<IssueEvent>, GithubError> {
+        let path = format!(
+            "{}/issues/{number}/events?per_page={PER_PAGE}",
+            repo_path(repo)?
+        );
+        let raw: Vec<RawIssueEvent> = self.all_pages(path).await?;
+        Ok(raw.into_iter().map(IssueEvent::from).collect())
     }
 
     /// Comments on an issue; returns the new comment's id. Not idempotent: look the

@@ -148,7 +148,9 @@ async fn status(
             return (StatusCode::SERVICE_UNAVAILABLE, "store unavailable").into_response();
         }
     };
-    let mut body = serde_json::json!({"pending_deliveries": backlog.deliveries, "pending_writes": backlog.writes});
+    let mut body = serde_json::json!({"pending_deliveries": backlog.deliveries,
+                                      "pending_writes": backlog.writes,
+                                      "parked_jobs": backlog.parked});
     if let Some(axum::Extension(health)) = health {
         body["engine"] = serde_json::json!(if health.engine_running() {
             "running"

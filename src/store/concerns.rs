@@ -7,8 +7,10 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use super::error::{from_db, to_db};
+use super::stages::parse_stage;
 use super::{Store, StoreError};
 use crate::config::Progress;
+use crate::council::Stage;
 
 /// Every column of `concerns`, in the order [`ConcernRow::from_row`] reads them.
 const COLUMNS: &str = "repo, number, issue_id, stage, tracking_comment_id, epic_key, epic_url, \
@@ -80,8 +82,8 @@ pub struct ConcernRow {
     pub number: u64,
     /// GitHub's global issue id.
     pub issue_id: u64,
-    /// The council stage (`council`'s state machine names it; stored as text).
-    pub stage: String,
+    /// The council stage (stored as its `as_str` name, checked by the schema).
+    pub stage: Stage,
     /// Our tracking comment on the issue, once posted.
     pub tracking_comment_id: Option<u64>,
     /// The epic's key (e.g. `SRE-12`), once created.
@@ -113,7 +115,7 @@ impl ConcernRow {
             repo: row.try_get("repo")?,
             number: from_db("issue number", row.try_get("number")?)?,
             issue_id: from_db("issue id", row.try_get("issue_id")?)?,
-            stage: row.try_get("stage")?,
+            stage: parse_stage(&row.try_get::<String, _>("stage")?)?,
             tracking_comment_id: comment.map(|c| from_db("comment id", c)).transpose()?,
             epic_key: row.try_get("epic_key")?,
             epic_url: row.try_get("epic_url")?,
@@ -221,7 +223,7 @@ impl Store {
     }
 
     /// Every concern in one of `stages`, by repo and number; none for an empty list.
-    pub async fn concerns_in_stage(&self, stages: &[&str]) -> Result<Vec<ConcernRow>, StoreError> {
+    pub async fn concerns_in_stage(&self, stages: &[Stage]) -> Result<Vec<ConcernRow>, StoreError> {
         if stages.is_empty() {
             return Ok(Vec::new());
         }
@@ -233,7 +235,7 @@ impl Store {
         );
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
         for stage in stages {
-            query = query.bind(*stage);
+            query = query.bind(stage.as_str());
         }
         let rows = query.fetch_all(self.pool()).await?;
         rows.iter().map(ConcernRow::from_row).collect()
@@ -250,7 +252,7 @@ mod tests {
             repo: "acme/ops".into(),
             number: 42,
             issue_id: 4_445_000_041,
-            stage: "ready-for-council".into(),
+            stage: Stage::Ready,
             tracking_comment_id: None,
             epic_key: None,
             epic_url: None,
@@ -276,7 +278,7 @@ mod tests {
         );
 
         let moved = ConcernRow {
-            stage: "epic-created".into(),
+            stage: Stage::EpicCreated,
             progress: Some(Progress::InProgress),
             results: Some("p99 1.2s → 300ms".into()),
             results_at: Some(5_000),
@@ -317,11 +319,11 @@ mod tests {
         ));
     }
 
-    fn at(number: u64, stage: &str, epic: Option<&str>) -> ConcernRow {
+    fn at(number: u64, stage: Stage, epic: Option<&str>) -> ConcernRow {
         ConcernRow {
             number,
             issue_id: 4_445_000_000 + number,
-            stage: stage.into(),
+            stage,
             epic_key: epic.map(str::to_owned),
             epic_url: epic.map(|k| format!("https://j/browse/{k}")),
             ..concern()
@@ -332,13 +334,13 @@ mod tests {
     async fn tracker_keys_lead_to_their_concern() {
         let (store, _dir) = temp_store().await;
         store
-            .upsert_concern(&at(7, "stories-created", Some("SRE-3")))
+            .upsert_concern(&at(7, Stage::StoriesCreated, Some("SRE-3")))
             .await
             .expect("insert");
         store
             .upsert_concern(&ConcernRow {
                 repo: "acme/web".into(),
-                ..at(2, "stories-created", Some("SRE-4"))
+                ..at(2, Stage::StoriesCreated, Some("SRE-4"))
             })
             .await
             .expect("insert");
@@ -378,9 +380,9 @@ mod tests {
     async fn linked_concerns_are_those_with_an_epic() {
         let (store, _dir) = temp_store().await;
         for row in [
-            at(3, "stories-created", Some("SRE-2")),
-            at(1, "epic-created", Some("SRE-1")),
-            at(2, "ready-for-council", None),
+            at(3, Stage::StoriesCreated, Some("SRE-2")),
+            at(1, Stage::EpicCreated, Some("SRE-1")),
+            at(2, Stage::Ready, None),
         ] {
             store.upsert_concern(&row).await.expect("insert");
         }
@@ -391,17 +393,17 @@ mod tests {
             [1, 3],
             "by number, without the one lacking an epic"
         );
-        assert_eq!(linked[1], at(3, "stories-created", Some("SRE-2")));
+        assert_eq!(linked[1], at(3, Stage::StoriesCreated, Some("SRE-2")));
     }
 
     #[tokio::test]
     async fn concerns_by_stage() {
         let (store, _dir) = temp_store().await;
         for row in [
-            at(1, "needs-info", None),
-            at(2, "ready-for-council", None),
-            at(3, "stories-created", Some("SRE-1")),
-            at(4, "ready-for-council", None),
+            at(1, Stage::NeedsInfo, None),
+            at(2, Stage::Ready, None),
+            at(3, Stage::StoriesCreated, Some("SRE-1")),
+            at(4, Stage::Ready, None),
         ] {
             store.upsert_concern(&row).await.expect("insert");
         }
@@ -409,7 +411,7 @@ mod tests {
         assert_eq!(
             numbers(
                 store
-                    .concerns_in_stage(&["ready-for-council"])
+                    .concerns_in_stage(&[Stage::Ready])
                     .await
                     .expect("query")
             ),
@@ -418,7 +420,7 @@ mod tests {
         assert_eq!(
             numbers(
                 store
-                    .concerns_in_stage(&["stories-created", "needs-info", "rejected"])
+                    .concerns_in_stage(&[Stage::StoriesCreated, Stage::NeedsInfo, Stage::Rejected])
                     .await
                     .expect("query")
             ),
@@ -429,13 +431,6 @@ mod tests {
                 .concerns_in_stage(&[])
                 .await
                 .expect("empty")
-                .is_empty()
-        );
-        assert!(
-            store
-                .concerns_in_stage(&["x' OR '1'='1"])
-                .await
-                .expect("bound, not spliced")
                 .is_empty()
         );
     }
@@ -449,6 +444,13 @@ mod tests {
             .execute(store.pool())
             .await;
         assert!(refused.is_err(), "CHECK on progress");
+        let refused = sqlx::query("UPDATE concerns SET stage = 'ready-for-council'")
+            .execute(store.pool())
+            .await;
+        assert!(
+            refused.is_err(),
+            "CHECK on stage: only council::Stage names"
+        );
         // ... and one that got in anyway (written by hand, constraint off) is reported
         // rather than read as something else.
         let mut conn = store.pool().acquire().await.expect("conn");

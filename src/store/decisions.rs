@@ -7,37 +7,18 @@ use sqlx::Row;
 use super::error::to_db;
 use super::{Store, StoreError};
 
-/// What the council decided.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DecisionKind {
-    /// Accepted: the epic gets created.
-    Accept,
-    /// Rejected: the issue is closed as not planned.
-    Reject,
-    /// Vetted (two-step mode): the team stories get created.
-    Vet,
-}
+pub use crate::council::DecisionKind;
 
-impl DecisionKind {
-    /// The value in the `kind` column.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Accept => "accept",
-            Self::Reject => "reject",
-            Self::Vet => "vet",
-        }
-    }
-
-    fn parse(s: &str) -> Result<Self, StoreError> {
-        match s {
-            "accept" => Ok(Self::Accept),
-            "reject" => Ok(Self::Reject),
-            "vet" => Ok(Self::Vet),
-            other => Err(StoreError::Corrupt {
-                what: "decision kind",
-                reason: format!("unknown kind `{other}`"),
-            }),
-        }
+/// A stored `kind` back as the council's decision kind.
+fn parse_kind(s: &str) -> Result<DecisionKind, StoreError> {
+    match s {
+        "accept" => Ok(DecisionKind::Accept),
+        "reject" => Ok(DecisionKind::Reject),
+        "vet" => Ok(DecisionKind::Vet),
+        other => Err(StoreError::Corrupt {
+            what: "decision kind",
+            reason: format!("unknown kind `{other}`"),
+        }),
     }
 }
 
@@ -93,7 +74,7 @@ impl Store {
         rows.iter()
             .map(|row| {
                 Ok(Decision {
-                    kind: DecisionKind::parse(row.try_get("kind")?)?,
+                    kind: parse_kind(row.try_get("kind")?)?,
                     actor: row.try_get("actor")?,
                     decided_at: row.try_get("decided_at")?,
                 })

@@ -37,6 +37,27 @@ pub enum StoreError {
         /// Why it does not parse.
         reason: String,
     },
+    /// A compare-and-set of a concern's stage lost a race: the stage stored is no longer the
+    /// one the change was decided on. Decide again from the stage there now.
+    #[error("the stage of {repo}#{number} is no longer {expected}")]
+    StageConflict {
+        /// `owner/name`.
+        repo: String,
+        /// Issue number.
+        number: u64,
+        /// The stage the change was decided on.
+        expected: &'static str,
+    },
+    /// The state machine's rule forbids this move for this cause (`council::may_move`).
+    #[error("a {cause} change may not move a concern from {from} to {to}")]
+    StageRefused {
+        /// The stage before.
+        from: &'static str,
+        /// The stage asked for.
+        to: &'static str,
+        /// The cause's name.
+        cause: &'static str,
+    },
 }
 
 impl From<sqlx::Error> for StoreError {

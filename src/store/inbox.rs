@@ -92,6 +92,8 @@ pub struct Delivery {
     pub attempts: i64,
     /// Why the last attempt failed.
     pub last_error: Option<String>,
+    /// Earlier processing starts that never ended: the process went away while deciding it.
+    pub interrupted: i64,
 }
 
 impl Delivery {
@@ -106,6 +108,7 @@ impl Delivery {
             received_at: row.try_get("received_at")?,
             attempts: row.try_get("attempts")?,
             last_error: row.try_get("last_error")?,
+            interrupted: row.try_get::<i64, _>("started")? - row.try_get::<i64, _>("attempts")?,
         })
     }
 }
@@ -116,7 +119,7 @@ impl Store {
     pub async fn pending_deliveries(&self, limit: u32) -> Result<Vec<Delivery>, StoreError> {
         let rows = sqlx::query(
             "SELECT seq, source, delivery_id, event, action, payload, received_at, attempts, \
-                    last_error \
+                    last_error, started \
              FROM deliveries WHERE processed_at IS NULL AND attempts < $1 \
              ORDER BY seq LIMIT $2",
         )
@@ -125,6 +128,16 @@ impl Store {
         .fetch_all(self.pool())
         .await?;
         rows.iter().map(Delivery::from_row).collect()
+    }
+
+    /// Counts a processing start, committed before the delivery is decided, so a delivery
+    /// whose processing takes the process down shows as interrupted on the next start.
+    pub async fn begin_delivery(&self, seq: i64) -> Result<(), StoreError> {
+        sqlx::query("UPDATE deliveries SET started = started + 1 WHERE seq = $1")
+            .bind(seq)
+            .execute(self.pool())
+            .await?;
+        Ok(())
     }
 
     /// Records how processing went: `Ok` marks the delivery processed; `Err` keeps it

@@ -24,6 +24,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         include_str!("../../migrations/sqlite/0002_sync_state.sql"),
     ),
     (
+        3,
+        "stage history",
+        include_str!("../../migrations/sqlite/0003_stage_history.sql"),
+    ),
+    (
         5,
         "create attempts",
         include_str!("../../migrations/sqlite/0005_create_attempts.sql"),
@@ -94,7 +99,7 @@ mod tests {
                 .iter()
                 .map(|r| r.try_get("version").expect("version"))
                 .collect();
-        assert_eq!(versions, [1, 2, 5]);
+        assert_eq!(versions, [1, 2, 3, 5]);
         let concern = store
             .get_concern("acme/ops", 9)
             .await

@@ -1,6 +1,7 @@
 //! Durable state in SQL (SQLite by default): the inbox of webhook deliveries, concerns,
 //! council decisions, story links (with each story's tracker state), the outbox of pending
-//! external writes, and cursors.
+//! external writes, cursors, and each concern's stage history (`stage_transitions`, written
+//! by the compare-and-set in `stages.rs` in the same transaction as the change).
 //!
 //! Queries are runtime `sqlx::query` calls through `AnyPool`, written in SQL that SQLite and
 //! PostgreSQL both accept (`$n` placeholders, `ON CONFLICT`, `RETURNING`, timestamps as i64
@@ -18,6 +19,7 @@ mod links;
 mod migrations;
 mod outbox;
 mod progress;
+mod stages;
 mod writer;
 
 #[cfg(test)]
@@ -37,7 +39,8 @@ pub use error::StoreError;
 pub use inbox::{Delivery, NewDelivery, Source, Submitted};
 pub use links::{StoryLink, StoryState};
 pub use outbox::{CLAIM_LEASE, OutboxJob};
-pub use progress::{Backlog, QueuedWrite, StageUpdate};
+pub use progress::{Backlog, ParkedJob, QueuedWrite};
+pub use stages::{StageChange, StageTransition};
 pub use writer::InboxWriter;
 
 /// Set on every SQLite connection. `busy_timeout = 5000`: a connection waits up to 5 s for

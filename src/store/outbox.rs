@@ -30,8 +30,11 @@ pub struct OutboxJob {
     pub kind: String,
     /// The write's parameters.
     pub payload: serde_json::Value,
-    /// Claims so far, this one included.
+    /// Claims so far, this one included (counted, and committed, before the job runs).
     pub attempts: i64,
+    /// Earlier claims that never finished: the process stopped (killed, crashed, aborted)
+    /// while running the job. Counted when the row is claimed again.
+    pub interrupted: i64,
 }
 
 impl OutboxJob {
@@ -46,6 +49,7 @@ impl OutboxJob {
                 reason: e.to_string(),
             })?,
             attempts: row.try_get("attempts")?,
+            interrupted: row.try_get("interrupted")?,
         })
     }
 }
@@ -75,19 +79,25 @@ impl Store {
     }
 
     /// Claims up to `limit` rows due at `now` (pending ones whose time has come, and running
-    /// ones whose lease ended), oldest due first: marks them running, counts the attempt.
+    /// ones whose lease ended), oldest due first: marks them running and counts the attempt
+    /// in the same statement, so the count is committed before the job runs. A row still
+    /// `running` and started ([`Store::start_job`]) when claimed had an attempt that never
+    /// finished: `interrupted` counts it.
     pub async fn claim_due(&self, now: i64, limit: u32) -> Result<Vec<OutboxJob>, StoreError> {
         let lease_ms = i64::try_from(CLAIM_LEASE.as_millis()).unwrap_or(i64::MAX);
         // The state/time test is repeated outside the subquery so that, on PostgreSQL, a row
         // another replica claimed meanwhile is re-checked and skipped, not claimed twice.
         let rows = sqlx::query(
             "UPDATE outbox SET state = 'running', attempts = attempts + 1, \
+                    interrupted = interrupted + \
+                        CASE WHEN state = 'running' AND started_at IS NOT NULL THEN 1 ELSE 0 END, \
+                    started_at = NULL, \
                     next_attempt_at = $2, updated_at = $1 \
              WHERE state IN ('pending', 'running') AND next_attempt_at <= $1 AND id IN ( \
                  SELECT id FROM outbox \
                  WHERE state IN ('pending', 'running') AND next_attempt_at <= $1 \
                  ORDER BY next_attempt_at, id LIMIT $3) \
-             RETURNING id, idem_key, kind, payload, attempts",
+             RETURNING id, idem_key, kind, payload, attempts, interrupted",
         )
         .bind(now)
         .bind(now.saturating_add(lease_ms))
@@ -102,10 +112,22 @@ impl Store {
         Ok(jobs)
     }
 
+    /// The job starts running now: committed before it runs, so that if the process goes
+    /// away during it, the next claim counts the attempt as interrupted.
+    pub async fn start_job(&self, id: i64) -> Result<(), StoreError> {
+        sqlx::query("UPDATE outbox SET started_at = $1 WHERE id = $2")
+            .bind(now_ms())
+            .bind(id)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
     /// The write is done.
     pub async fn complete(&self, id: i64) -> Result<(), StoreError> {
         sqlx::query(
-            "UPDATE outbox SET state = 'done', last_error = NULL, updated_at = $1 WHERE id = $2",
+            "UPDATE outbox SET state = 'done', last_error = NULL, started_at = NULL, \
+                    updated_at = $1 WHERE id = $2",
         )
         .bind(now_ms())
         .bind(id)
@@ -118,7 +140,7 @@ impl Store {
     pub async fn retry_later(&self, id: i64, at: i64, error: &str) -> Result<(), StoreError> {
         sqlx::query(
             "UPDATE outbox SET state = 'pending', next_attempt_at = $1, last_error = $2, \
-                    updated_at = $3 WHERE id = $4",
+                    started_at = NULL, updated_at = $3 WHERE id = $4",
         )
         .bind(at)
         .bind(error)
@@ -129,10 +151,50 @@ impl Store {
         Ok(())
     }
 
+    /// The job kept taking the process down: stop running it, keep why. It stays `failed`
+    /// with `parked_at` set, so a restart or a reconcile never replays it; a changed input
+    /// queues it again under a new key.
+    /// `input` is a digest of what the job ran on, when known.
+    pub async fn park(&self, id: i64, reason: &str, input: Option<&str>) -> Result<(), StoreError> {
+        let now = now_ms();
+        sqlx::query(
+            "UPDATE outbox SET state = 'failed', last_error = $1, parked_at = $2, updated_at = $2, \
+                    parked_input = $3, started_at = NULL WHERE id = $4",
+        )
+        .bind(reason)
+        .bind(now)
+        .bind(input)
+        .bind(id)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// Parked jobs, newest first: (idempotency key, kind, reason), for `/status`.
+    pub async fn parked_jobs(&self) -> Result<Vec<(String, String, String)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT idem_key, kind, last_error FROM outbox WHERE parked_at IS NOT NULL \
+             ORDER BY parked_at DESC, id DESC LIMIT 100",
+        )
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let reason: Option<String> = r.try_get("last_error")?;
+                Ok((
+                    r.try_get("idem_key")?,
+                    r.try_get("kind")?,
+                    reason.unwrap_or_default(),
+                ))
+            })
+            .collect()
+    }
+
     /// The write cannot succeed (a 4xx that retrying will not fix): stop trying, keep why.
     pub async fn fail(&self, id: i64, error: &str) -> Result<(), StoreError> {
         sqlx::query(
-            "UPDATE outbox SET state = 'failed', last_error = $1, updated_at = $2 WHERE id = $3",
+            "UPDATE outbox SET state = 'failed', last_error = $1, started_at = NULL, \
+                    updated_at = $2 WHERE id = $3",
         )
         .bind(error)
         .bind(now_ms())

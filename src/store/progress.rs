@@ -8,24 +8,28 @@ use super::concerns::progress_str;
 use super::error::to_db;
 use super::{IssueState, Store, StoreError, now_ms};
 use crate::config::Progress;
-use crate::store::DecisionKind;
+use crate::store::{DecisionKind, StageChange};
 
-/// A concern's stage as the inbox decided it.
-#[derive(Debug, Clone)]
-pub struct StageUpdate<'a> {
-    pub repo: &'a str,
-    pub number: u64,
-    pub issue_id: u64,
-    pub stage: &'a str,
-}
-
-/// What the daemon has still to do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+/// What the daemon has still to do, and what it gave up running.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Backlog {
     /// Stored deliveries not yet decided.
     pub deliveries: i64,
     /// Outbox writes pending or running.
     pub writes: i64,
+    /// Jobs parked because they kept taking the process down, newest first (at most 100).
+    pub parked: Vec<ParkedJob>,
+}
+
+/// A parked outbox job, as `/status` shows it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ParkedJob {
+    /// Its idempotency key (names the issue, e.g. `epic:acme/ops#12`).
+    pub key: String,
+    /// The job's kind.
+    pub kind: String,
+    /// Why it was parked.
+    pub reason: String,
 }
 
 /// An outbox write to enqueue with a decision.
@@ -37,14 +41,17 @@ pub struct QueuedWrite<'a> {
 }
 
 impl Store {
-    /// Records the outcome of one delivery atomically: the concern's stage, the decision,
-    /// the outbox writes (each key at most once), and the delivery as processed. A crash
-    /// before the commit leaves the delivery pending, to be decided again; after it, the
-    /// writes are queued. Either way nothing is lost or done twice.
+    /// Records the outcome of one delivery atomically: the concern's stage (a
+    /// compare-and-set on the stage the decision was made on, with its history row), the
+    /// decision (stamped with the change's time), the outbox writes (each key at most once),
+    /// and the delivery as processed. A crash before the commit leaves the delivery pending,
+    /// to be decided again; after it, the writes are queued. Either way nothing is lost or
+    /// done twice. A stage that moved meanwhile rolls everything back with
+    /// [`StoreError::StageConflict`], so the caller decides again.
     pub async fn commit_decision(
         &self,
         seq: Option<i64>,
-        stage: Option<&StageUpdate<'_>>,
+        stage: Option<&StageChange<'_>>,
         decision: Option<(DecisionKind, &str)>,
         writes: &[QueuedWrite<'_>],
     ) -> Result<(), StoreError> {
@@ -59,17 +66,7 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         if let Some(s) = stage {
-            sqlx::query(
-                "INSERT INTO concerns (repo, number, issue_id, stage, updated_at) VALUES ($1, $2, $3, $4, $5) \
-                 ON CONFLICT (repo, number) DO UPDATE SET stage = excluded.stage, updated_at = excluded.updated_at",
-            )
-            .bind(s.repo)
-            .bind(to_db("issue number", s.number)?)
-            .bind(to_db("issue id", s.issue_id)?)
-            .bind(s.stage)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
+            super::stages::apply(&mut tx, s).await?;
             if let Some((kind, actor)) = decision {
                 sqlx::query(
                     "INSERT INTO decisions (repo, number, kind, actor, decided_at) VALUES ($1, $2, $3, $4, $5) \
@@ -79,7 +76,7 @@ impl Store {
                 .bind(to_db("issue number", s.number)?)
                 .bind(kind.as_str())
                 .bind(actor)
-                .bind(now)
+                .bind(s.at_ms)
                 .execute(&mut *tx)
                 .await?;
             }
@@ -107,31 +104,6 @@ impl Store {
             .bind(now_ms())
             .bind(reason)
             .bind(seq)
-            .execute(self.pool())
-            .await?;
-        Ok(())
-    }
-
-    /// Moves a concern's stage; `only_if_in` lists the stages it may move from (empty: any).
-    pub async fn set_stage(
-        &self,
-        repo: &str,
-        number: u64,
-        stage: &str,
-        only_if_in: &[&str],
-    ) -> Result<(), StoreError> {
-        let Some(current) = self.get_concern(repo, number).await? else {
-            return Ok(());
-        };
-        if !only_if_in.is_empty() && !only_if_in.contains(&current.stage.as_str()) {
-            return Ok(());
-        }
-        sqlx::query("UPDATE concerns SET stage = $1, updated_at = $2 WHERE repo = $3 AND number = $4 AND stage = $5")
-            .bind(stage)
-            .bind(now_ms())
-            .bind(repo)
-            .bind(to_db("issue number", number)?)
-            .bind(current.stage.as_str())
             .execute(self.pool())
             .await?;
         Ok(())
@@ -272,17 +244,26 @@ impl Store {
         .bind(super::inbox::MAX_DELIVERY_ATTEMPTS)
         .fetch_one(self.pool())
         .await?;
+        let parked = self
+            .parked_jobs()
+            .await?
+            .into_iter()
+            .map(|(key, kind, reason)| ParkedJob { key, kind, reason })
+            .collect();
         Ok(Backlog {
             deliveries,
             writes: self.pending_count().await?,
+            parked,
         })
     }
 
-    /// The state (`pending`, `running`, `done`, `failed`) of the newest outbox row whose key
+    /// The state (`pending`, `running`, `done`, `failed`, or `parked` for a failed row that
+    /// was parked) of the newest outbox row whose key
     /// is `key` or starts with `key:` (retries of it), if any.
     pub async fn outbox_state(&self, key: &str) -> Result<Option<String>, StoreError> {
         let state: Option<String> = sqlx::query_scalar(
-            "SELECT state FROM outbox WHERE idem_key = $1 OR idem_key LIKE $2 ESCAPE '\\' ORDER BY id DESC LIMIT 1",
+            "SELECT CASE WHEN parked_at IS NULL THEN state ELSE 'parked' END FROM outbox \
+             WHERE idem_key = $1 OR idem_key LIKE $2 ESCAPE '\\' ORDER BY id DESC LIMIT 1",
         )
         .bind(key)
         .bind(format!("{}:%", key.replace('%', "\\%").replace('_', "\\_")))
@@ -291,13 +272,31 @@ impl Store {
         Ok(state)
     }
 
+    /// The input digest recorded with the newest parked row whose key is `key` or starts
+    /// with `key:`, if any.
+    pub async fn parked_input(&self, key: &str) -> Result<Option<String>, StoreError> {
+        let input: Option<Option<String>> = sqlx::query_scalar(
+            "SELECT parked_input FROM outbox WHERE parked_at IS NOT NULL \
+             AND (idem_key = $1 OR idem_key LIKE $2 ESCAPE '\\') ORDER BY id DESC LIMIT 1",
+        )
+        .bind(key)
+        .bind(format!("{}:%", key.replace('%', "\\%").replace('_', "\\_")))
+        .fetch_optional(self.pool())
+        .await?;
+        Ok(input.flatten())
+    }
+
     /// Makes outbox rows left `running` by a previous process due now. Called once at start
     /// by a single daemon on its own SQLite file: that process is gone, so its claims are
     /// void and waiting out the lease would only delay the work. (Replicas sharing a
     /// database rely on the lease instead.)
     pub async fn requeue_running(&self) -> Result<u64, StoreError> {
+        // Their attempt never finished: counted as interrupted, so a job that takes the
+        // process down is parked after a few starts instead of replayed on every one.
         let done = sqlx::query(
-            "UPDATE outbox SET state = 'pending', next_attempt_at = $1 WHERE state = 'running'",
+            "UPDATE outbox SET state = 'pending', next_attempt_at = $1, \
+                    interrupted = interrupted + CASE WHEN started_at IS NOT NULL THEN 1 ELSE 0 END, \
+                    started_at = NULL WHERE state = 'running'",
         )
         .bind(now_ms())
         .execute(self.pool())
@@ -309,6 +308,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::council::{Cause, Stage};
     use crate::store::testing::temp_store;
     use crate::store::{InboxWriter, NewDelivery, Source};
 
@@ -329,27 +329,37 @@ mod tests {
                 .expect("submit");
         }
         let pending = store.pending_deliveries(10).await.expect("pending");
-        let stage = StageUpdate {
+        let stage = StageChange {
             repo: "a/b",
             number: 3,
             issue_id: 99,
-            stage: "accepted",
+            expected: None,
+            to: Stage::Accepted,
+            cause: Cause::Accept,
+            actor: Some("carol"),
+            at_ms: 1_234,
         };
         let write = QueuedWrite {
             idem_key: "epic:a/b#3",
             kind: "materialize",
             payload: serde_json::json!({"x": 1}),
         };
+        let mut expected = None;
         for d in &pending {
+            let change = StageChange {
+                expected,
+                ..stage.clone()
+            };
             store
                 .commit_decision(
                     Some(d.seq),
-                    Some(&stage),
+                    Some(&change),
                     Some((DecisionKind::Accept, "carol")),
                     std::slice::from_ref(&write),
                 )
                 .await
                 .expect("commit");
+            expected = Some(Stage::Accepted);
         }
         assert!(
             store
@@ -372,27 +382,39 @@ mod tests {
             .await
             .expect("get")
             .expect("row");
-        assert_eq!(concern.stage, "accepted");
+        assert_eq!(concern.stage, Stage::Accepted);
+        assert_eq!(
+            store.decisions_for("a/b", 3).await.expect("decisions")[0].decided_at,
+            1_234,
+            "the decision keeps the time it was made"
+        );
         store
             .set_epic("a/b", 3, "SRE-1", "http://j/SRE-1")
             .await
             .expect("epic");
-        store
-            .set_stage("a/b", 3, "epic-created", &["accepted"])
-            .await
-            .expect("stage");
-        store
-            .set_stage("a/b", 3, "ready", &["accepted"])
-            .await
-            .expect("no-op");
+        assert_eq!(
+            store
+                .advance_stage("a/b", 3, Stage::EpicCreated, Cause::Created, None)
+                .await
+                .expect("stage"),
+            Some(Stage::Accepted)
+        );
+        assert_eq!(
+            store
+                .advance_stage("a/b", 3, Stage::Ready, Cause::Criteria, None)
+                .await
+                .expect("no-op"),
+            None,
+            "a criteria check never undoes a decision"
+        );
         let concern = store
             .get_concern("a/b", 3)
             .await
             .expect("get")
             .expect("row");
         assert_eq!(
-            (concern.stage.as_str(), concern.epic_key.as_deref()),
-            ("epic-created", Some("SRE-1"))
+            (concern.stage, concern.epic_key.as_deref()),
+            (Stage::EpicCreated, Some("SRE-1"))
         );
     }
 
@@ -411,11 +433,15 @@ mod tests {
             .await
             .expect("submit");
         let seq = store.pending_deliveries(1).await.expect("pending")[0].seq;
-        let stage = StageUpdate {
+        let stage = StageChange {
             repo: "a/b",
             number: 3,
             issue_id: 99,
-            stage: "stories-created",
+            expected: None,
+            to: Stage::StoriesCreated,
+            cause: Cause::Backfill,
+            actor: None,
+            at_ms: 1,
         };
         store
             .commit_decision(Some(seq), Some(&stage), None, &[])
@@ -484,8 +510,8 @@ mod tests {
         assert_eq!(after.results_at, Some(7_000));
         assert_eq!(after.last_error.as_deref(), Some("jira 503"));
         assert_eq!(
-            (after.stage.as_str(), after.epic_key.as_deref()),
-            ("stories-created", Some("SRE-1")),
+            (after.stage, after.epic_key.as_deref()),
+            (Stage::StoriesCreated, Some("SRE-1")),
             "untouched"
         );
         assert!(after.updated_at >= before.updated_at);

@@ -172,3 +172,37 @@ pub(super) struct RawMembership {
 pub(super) struct RawId {
     pub id: u64,
 }
+
+/// One entry of an issue's timeline of events (`GET /repos/{owner}/{repo}/issues/{n}/events`,
+/// GitHub's `issue-event-for-issue`): who did what to the issue, and when. Only what the
+/// reconcile reads; every other event kind and field is ignored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IssueEvent {
+    /// `labeled`, `unlabeled`, `closed`, `reopened`, `renamed`, … (GitHub's `event`).
+    pub event: String,
+    /// Who did it; `None` for a deleted account (GitHub sends `actor: null`).
+    pub actor: Option<String>,
+    /// When.
+    pub created_at: DateTime<Utc>,
+    /// The label's name, for `labeled` / `unlabeled`.
+    pub label: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub(super) struct RawIssueEvent {
+    event: String,
+    actor: Option<RawUser>,
+    created_at: DateTime<Utc>,
+    label: Option<RawLabel>,
+}
+
+impl From<RawIssueEvent> for IssueEvent {
+    fn from(r: RawIssueEvent) -> Self {
+        Self {
+            event: r.event,
+            actor: r.actor.map(|u| u.login),
+            created_at: r.created_at,
+            label: r.label.map(|l| l.name),
+        }
+    }
+}

@@ -3,6 +3,7 @@
 //! and demo tool, so one lock keeps every change and its webhook deliveries in one order.
 
 pub mod control;
+pub mod events;
 pub mod http;
 pub mod model;
 pub mod ops;

@@ -142,9 +142,12 @@ impl<'a> Tx<'a> {
     }
 
     fn log(&mut self, owner: &str, name: &str, n: u64, actor: &str, event: &str, extra: Value) {
+        // Each entry gets an id from the sandbox's one sequence, as GitHub's issue events
+        // do: the events API (`events.rs`) renders these entries.
+        let id = self.world.next_id();
         if let Ok(issue) = self.issue_mut(owner, name, n) {
-            let mut entry =
-                json!({ "event": event, "actor": actor, "created_at": render::ts(Utc::now()) });
+            let mut entry = json!({ "id": id, "event": event, "actor": actor,
+                                    "created_at": render::ts(Utc::now()) });
             if let (Value::Object(e), Value::Object(x)) = (&mut entry, extra) {
                 e.extend(x);
             }

@@ -60,6 +60,7 @@ pub fn router(hub: Arc<GithubHub>) -> Router {
         )
         .route("/repos/{owner}/{repo}/labels/{*name}", get(get_label))
         .with_state(hub.clone())
+        .merge(super::events::router(hub.clone()))
         .merge(super::orgs::router(hub))
 }
 

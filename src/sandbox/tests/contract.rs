@@ -119,6 +119,55 @@ async fn answers_match_githubs_openapi_description() {
         .await
         .expect("close");
     let comment_id = client.list_comments(REPO, n).await.expect("list")[0].id;
+    client
+        .add_labels(REPO, n, &["council/accepted".to_owned()])
+        .await
+        .expect("label");
+    client
+        .remove_label(REPO, n, "council/accepted")
+        .await
+        .expect("unlabel");
+    client.reopen_issue(REPO, n).await.expect("reopen");
+    for title in ["renamed once", "renamed twice"] {
+        env.ctl(
+            Method::PATCH,
+            &format!("/_sandbox/github/repos/{REPO}/issues/{n}"),
+            Some(json!({ "as": "alice", "title": title, "body": format!("body {title}") })),
+        )
+        .await;
+    }
+    let events = client.list_issue_events(REPO, n).await.expect("events");
+    let kinds: Vec<&str> = events.iter().map(|e| e.event.as_str()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "closed",
+            "labeled",
+            "unlabeled",
+            "reopened",
+            "renamed",
+            "renamed"
+        ],
+        "body edits and comments are not issue events: {events:?}"
+    );
+    let raw: Value = env
+        .get(&format!("/repos/{REPO}/issues/{n}/events"))
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(
+        raw[4]["rename"],
+        json!({ "from": "contract", "to": "renamed once" })
+    );
+    assert_eq!(
+        raw[5]["rename"],
+        json!({ "from": "renamed once", "to": "renamed twice" })
+    );
+    assert_eq!(raw[0]["state_reason"], "completed");
+    assert_eq!(raw[1]["actor"]["login"], raw[2]["actor"]["login"]);
+    assert!(events.iter().all(|e| e.actor.is_some()));
+    assert_eq!(events[1].label.as_deref(), Some("council/accepted"));
 
     let cases = [
         (
@@ -140,6 +189,10 @@ async fn answers_match_githubs_openapi_description() {
         (
             "/repos/{owner}/{repo}/issues/{issue_number}/labels",
             format!("/repos/{REPO}/issues/{n}/labels"),
+        ),
+        (
+            "/repos/{owner}/{repo}/issues/{issue_number}/events",
+            format!("/repos/{REPO}/issues/{n}/events"),
         ),
         (
             "/repos/{owner}/{repo}/labels",
