@@ -328,17 +328,17 @@ async fn round(seed: u64) -> Figures {
             .get_concern(&world.repo, n)
             .await
             .expect("read concern");
-        let stage = row.as_ref().map(|r| r.stage.clone()).unwrap_or_default();
+        let stage = row.as_ref().map(|r| r.stage);
         let decisions = store
             .decisions_for(&world.repo, n)
             .await
             .expect("decisions");
         let decided = decisions.iter().any(|d| d.kind == DecisionKind::Accept);
-        let stage_ok = stage == council_sync::council::Stage::StoriesCreated.as_str();
+        let stage_ok = stage == Some(council_sync::council::Stage::StoriesCreated);
         if tracking != 1 || !labels_ok || !stage_ok || !decided {
             figures.disagreements += 1;
             println!(
-                "crash seed={seed} #{n}: tracking comments={tracking} labels={:?} stage={stage} accept recorded={decided}",
+                "crash seed={seed} #{n}: tracking comments={tracking} labels={:?} stage={stage:?} accept recorded={decided}",
                 view::labels(&issue)
             );
         }

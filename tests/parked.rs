@@ -239,7 +239,7 @@ async fn a_delivery_that_kills_the_process_is_given_up_and_the_pass_still_decide
             let issue = world.issue(n).await;
             if view::tracking_comments(&issue)
                 .first()
-                .is_some_and(|t| t.body.matches("Story for **").count() == TEAMS.len())
+                .is_some_and(|t| stories_listed(&t.body) == TEAMS.len())
             {
                 break true;
             }

@@ -25,9 +25,9 @@ fn answer() -> impl Strategy<Value = Option<String>> {
         0.8,
         proptest::collection::vec(answer_line(), 1..6)
             .prop_map(|lines| lines.join("\n"))
-            .prop_filter("blank answers render as _No response_", |a| {
-                !a.trim().is_empty()
-            }),
+            // Blank answers render as `_No response_`, and an answer GitHub shows as nothing
+            // (a lone `*` is an empty list item) is no answer: both are covered elsewhere.
+            .prop_filter("answers a reader can see", |a| super::is_visible(a)),
     )
 }
 
