@@ -366,12 +366,14 @@ impl<T: Tracker + 'static> Engine<T> {
 /// or the last edit's would be dropped as a duplicate of the first's.
 fn event_key(event: &IssuesEvent, delivery_id: &str) -> String {
     match event.action {
-        IssuesAction::Labeled => format!(
-            "labeled:{}:{}:{}",
-            event.label.as_deref().unwrap_or(""),
-            event.sender,
-            event.issue.updated_at
-        ),
+        IssuesAction::Labeled => match &event.issue.updated_at {
+            Some(at) => format!(
+                "labeled:{}:{}:{at}",
+                event.label.as_deref().unwrap_or(""),
+                event.sender,
+            ),
+            None => format!("labeled:{delivery_id}"),
+        },
         other => format!("{}:{delivery_id}", other.as_str()),
     }
 }
