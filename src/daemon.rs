@@ -138,6 +138,7 @@ pub async fn start(mut cfg: Config) -> Result<Running, DaemonError> {
         );
     }
     let (inbox, writer_task) = InboxWriter::spawn(store.clone());
+    let scope = crate::config::Scope::of(&cfg);
 
     let engine = Arc::new(build_engine(cfg, store.clone(), github_token, jira_token, form).await?);
     let bot_login = engine.bot_login.clone();
@@ -154,6 +155,7 @@ pub async fn start(mut cfg: Config) -> Result<Running, DaemonError> {
         github_secret: webhook_secret,
         jira_secret: jira_webhook_secret,
         jira_token: jira_webhook_token,
+        scope,
     });
     let mut server_stop = stop_rx;
     let server_task = tokio::spawn(async move {

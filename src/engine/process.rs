@@ -67,6 +67,16 @@ impl<T: Tracker + 'static> Engine<T> {
                 reason: e.to_string(),
             }
         })?;
+        // Stored before the repository left `github.repos`: no longer ours to act on.
+        let scope = crate::config::Scope::of(&self.config);
+        let watched = match &event {
+            GithubEvent::Issues(e) => scope.watches_repo(&e.repo),
+            GithubEvent::IssueComment(c) => scope.watches_repo(&c.repo),
+            GithubEvent::Ignored { .. } => false,
+        };
+        if !watched {
+            return self.done(delivery.seq).await;
+        }
         match event {
             // Our own writes coming back are never reacted to (no echo loops).
             GithubEvent::Issues(e) if e.sender != self.bot_login => {

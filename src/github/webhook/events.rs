@@ -222,6 +222,14 @@ pub fn decode(event: &str, body: &[u8]) -> Result<GithubEvent, DecodeError> {
             action,
         });
     };
+    // A delivery outside any repository (an organisation-level event) cannot be about a
+    // watched repository: ignored, whatever else it lacks.
+    if envelope.repository.is_none() {
+        return Ok(GithubEvent::Ignored {
+            event: event.to_owned(),
+            action,
+        });
+    }
     let field_error = |reason: String| DecodeError::Field {
         event: event.to_owned(),
         action: action.clone().unwrap_or_default(),
@@ -279,6 +287,9 @@ enum Handled {
 struct Envelope {
     #[serde(default)]
     action: Option<String>,
+    /// Only whether it is there (and not `null`); not copied.
+    #[serde(default)]
+    repository: Option<serde::de::IgnoredAny>,
 }
 
 #[derive(Deserialize)]
@@ -548,6 +559,14 @@ mod tests {
                 event: "issue_comment".into(),
                 action: Some("deleted".into())
             })
+        );
+        assert_eq!(
+            decode("issues", br#"{"action":"opened","issue":{"id":1,"number":1}}"#),
+            Ok(GithubEvent::Ignored {
+                event: "issues".into(),
+                action: Some("opened".into())
+            }),
+            "no repository: an organisation-level delivery"
         );
         assert_eq!(
             decode("ping", br#"{"zen":"Keep it logically awesome."}"#),
