@@ -50,7 +50,12 @@ pub(super) async fn receive(
     // An organisation-wide hook or an App on every repository sends deliveries about
     // repositories we do not watch: answered, never stored or acted on.
     if !state.scope.watches_repo(repo) {
-        tracing::debug!(event, action = action.as_deref(), repo, "webhook ignored: repository not watched");
+        tracing::debug!(
+            event,
+            action = action.as_deref(),
+            repo,
+            "webhook ignored: repository not watched"
+        );
         return Ok(answer("ignored"));
     }
     let delivery_id = header(&headers, DELIVERY)

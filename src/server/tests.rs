@@ -259,13 +259,20 @@ async fn bad_requests_are_400_with_one_line_reason() {
 async fn deliveries_outside_the_scope_are_ignored_and_not_stored() {
     let h = harness().await;
     let mut cases = Vec::new();
-    for name in ["issues.opened.json", "issues.labeled.json", "issue_comment.created.json"] {
+    for name in [
+        "issues.opened.json",
+        "issues.labeled.json",
+        "issue_comment.created.json",
+    ] {
         let mut payload: Value = serde_json::from_slice(&fixtures::read(name)).expect("json");
         payload["repository"]["full_name"] = "Codertocat/Another-Repo".into();
         let event = name.split('.').next().expect("event").to_owned();
         cases.push((event.clone(), serde_json::to_vec(&payload).expect("json")));
         // The same without any repository (organisation level).
-        payload.as_object_mut().expect("object").remove("repository");
+        payload
+            .as_object_mut()
+            .expect("object")
+            .remove("repository");
         cases.push((event, serde_json::to_vec(&payload).expect("json")));
     }
     for (i, (event, body)) in cases.into_iter().enumerate() {
@@ -279,10 +286,17 @@ async fn deliveries_outside_the_scope_are_ignored_and_not_stored() {
     payload["repository"]["full_name"] = "codertocat/hello-world".into();
     let (status, text) = send(
         &h.router,
-        signed("issues", "o-case", serde_json::to_vec(&payload).expect("json")),
+        signed(
+            "issues",
+            "o-case",
+            serde_json::to_vec(&payload).expect("json"),
+        ),
     )
     .await;
-    assert_eq!((status, status_field(&text).as_str()), (StatusCode::ACCEPTED, "queued"));
+    assert_eq!(
+        (status, status_field(&text).as_str()),
+        (StatusCode::ACCEPTED, "queued")
+    );
     // Jira: an issue of a project no team uses.
     let jira = br#"{"webhookEvent":"jira:issue_updated","issue":{"id":"9","key":"HR-3","fields":{"project":{"key":"HR"}}},"changelog":{"items":[{"field":"status"}]}}"#;
     let req = Request::post(format!("/webhooks/jira/{JIRA_TOKEN}"))
@@ -290,7 +304,10 @@ async fn deliveries_outside_the_scope_are_ignored_and_not_stored() {
         .body(Body::from(jira.to_vec()))
         .expect("request");
     let (status, text) = send(&h.router, req).await;
-    assert_eq!((status, status_field(&text).as_str()), (StatusCode::ACCEPTED, "ignored"));
+    assert_eq!(
+        (status, status_field(&text).as_str()),
+        (StatusCode::ACCEPTED, "ignored")
+    );
     let stored = h.store.pending_deliveries(10).await.expect("pending");
     assert_eq!(stored.len(), 1, "only the watched delivery");
 }

@@ -500,7 +500,10 @@ mod tests {
         }
         issue.insert("user".into(), serde_json::Value::Null);
         let body = serde_json::to_vec(&payload).expect("json");
-        assert!(matches!(decode("issues", &body), Ok(GithubEvent::Issues(_))));
+        assert!(matches!(
+            decode("issues", &body),
+            Ok(GithubEvent::Issues(_))
+        ));
     }
 
     #[test]
@@ -516,7 +519,10 @@ mod tests {
             panic!("not an issues event");
         };
         let t = e.transfer.expect("transfer");
-        assert_eq!((t.repo.as_str(), t.issue.number, t.issue.id), ("acme/infra", 3, 70));
+        assert_eq!(
+            (t.repo.as_str(), t.issue.number, t.issue.id),
+            ("acme/infra", 3, 70)
+        );
 
         payload["action"] = "opened".into();
         payload["changes"] = serde_json::json!({
@@ -530,9 +536,11 @@ mod tests {
         let t = e.transfer.expect("came from");
         assert_eq!((t.repo.as_str(), t.issue.number), ("acme/ops", 42));
 
-        payload["changes"] = serde_json::json!({"old_issue": null, "old_repository": {"full_name": "acme/ops"}});
+        payload["changes"] =
+            serde_json::json!({"old_issue": null, "old_repository": {"full_name": "acme/ops"}});
         let body = serde_json::to_vec(&payload).expect("json");
-        let GithubEvent::Issues(e) = decode("issues", &body).expect("opened, null old_issue") else {
+        let GithubEvent::Issues(e) = decode("issues", &body).expect("opened, null old_issue")
+        else {
             panic!("not an issues event");
         };
         assert_eq!(e.transfer, None);
@@ -540,7 +548,10 @@ mod tests {
         payload["action"] = "transferred".into();
         payload["changes"] = serde_json::json!({});
         let body = serde_json::to_vec(&payload).expect("json");
-        assert!(matches!(decode("issues", &body), Err(DecodeError::Field { .. })));
+        assert!(matches!(
+            decode("issues", &body),
+            Err(DecodeError::Field { .. })
+        ));
     }
 
     #[test]
@@ -561,7 +572,10 @@ mod tests {
             })
         );
         assert_eq!(
-            decode("issues", br#"{"action":"opened","issue":{"id":1,"number":1}}"#),
+            decode(
+                "issues",
+                br#"{"action":"opened","issue":{"id":1,"number":1}}"#
+            ),
             Ok(GithubEvent::Ignored {
                 event: "issues".into(),
                 action: Some("opened".into())
