@@ -612,7 +612,7 @@ fn check_labels(labels: &LabelsConfig, out: &mut Problems) {
     for (i, (field, name)) in all.iter().enumerate() {
         let earlier = all[..i]
             .iter()
-            .find(|(_, other)| !name.trim().is_empty() && other.eq_ignore_ascii_case(name));
+            .find(|(_, other)| !name.trim().is_empty() && crate::council::same_label(other, name));
         if let Some((other_field, _)) = earlier {
             out.error(
                 format!("labels.{field}"),

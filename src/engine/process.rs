@@ -1,14 +1,12 @@
 //! The inbox side: one stored delivery → a council decision (and the sync jobs it cues) →
 //! one transaction with the delivery.
 
-use std::collections::BTreeSet;
-
 use super::jobs::{IssueChange, Job, KeyedJob, queued};
 use super::plan::{digest, plan};
 use super::{BATCH, Engine, EngineError};
 use crate::concern::{self, criteria};
 use crate::config::CouncilMembers;
-use crate::council::{self, Decision, Rules, Snapshot, Stage, Trigger};
+use crate::council::{self, Decision, LabelSet, Rules, Snapshot, Stage, Trigger, same_label};
 use crate::github::client::{Issue, IssueState, StateReason};
 use crate::github::webhook::events::{
     self, CommentAction, GithubEvent, IssueCommentEvent, IssuesAction, IssuesEvent,
@@ -205,7 +203,9 @@ impl<T: Tracker + 'static> Engine<T> {
                     return Ok(None);
                 };
                 let l = &self.config.labels;
-                let decides = label == l.accepted || label == l.rejected || label == l.vetted;
+                let decides = [&l.accepted, &l.rejected, &l.vetted]
+                    .iter()
+                    .any(|d| same_label(&label, d));
                 let actor_is_member = decides && self.is_council_member(&event.sender).await?;
                 Some(Trigger::LabelAdded {
                     label,
@@ -254,7 +254,7 @@ impl<T: Tracker + 'static> Engine<T> {
         let (repo, number) = (cue.repo, cue.number);
         // The webhook is a cue; the issue as it is now is the truth.
         let issue = self.github.get_issue(repo, number).await?;
-        let labels: BTreeSet<String> = issue.labels.iter().cloned().collect();
+        let labels = LabelSet::new(issue.labels.iter().cloned());
         if !labels.contains(&self.config.labels.concern) {
             if let Some(seq) = seq {
                 self.done(seq).await?;

@@ -5,7 +5,7 @@
 //! that arrives late, twice, or for the daemon's own write does no harm; and the daemon's
 //! own writes coming back (its GitHub login, its Jira account) are not even looked at.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 
 use super::describe::{IssueFacts, epic_request};
 use super::jobs::IssueChange;
@@ -15,7 +15,7 @@ use crate::concern;
 use crate::config::{Owner, Progress};
 use crate::council::sync::{ItemState, SyncAction, SyncInput, tracker_to_github};
 use crate::council::tracking::{self, render_reply};
-use crate::council::{Reply, Stage};
+use crate::council::{LabelSet, Reply, Stage};
 use crate::github::client::{Issue, IssueState, StateReason};
 use crate::store::{self, ConcernRow, StoryLink, StoryState, now_ms};
 use crate::tracker::{TrackedIssue, Tracker};
@@ -130,7 +130,7 @@ impl<T: Tracker + 'static> Engine<T> {
             .map(|(link, t)| self.item(Some(link.team.clone()), t))
             .collect();
         let issue = self.github.get_issue(repo, number).await?;
-        let mut labels: BTreeSet<String> = issue.labels.iter().cloned().collect();
+        let mut labels = LabelSet::new(issue.labels.iter().cloned());
         let mut open = issue.state == IssueState::Open;
         let closed_not_planned = record.issue_state == Some(store::IssueState::ClosedNotPlanned)
             || (!open && issue.state_reason == Some(StateReason::NotPlanned));

@@ -161,12 +161,16 @@ impl Repo {
             .get_mut(usize::try_from(number).ok()?.checked_sub(1)?)
     }
 
-    /// The label with this name (case-insensitive, as on GitHub).
+    /// The label with this name (case-insensitive, as on GitHub: one label per name in a
+    /// repository whatever its case, non-ASCII letters included).
     pub fn label(&self, name: &str) -> Option<&Label> {
-        self.labels
-            .iter()
-            .find(|l| l.name.eq_ignore_ascii_case(name))
+        self.labels.iter().find(|l| same_name(&l.name, name))
     }
+}
+
+/// Whether two label names are one label on GitHub (case-insensitive).
+pub fn same_name(a: &str, b: &str) -> bool {
+    a == b || a.to_lowercase() == b.to_lowercase()
 }
 
 /// Everything the GitHub half knows.

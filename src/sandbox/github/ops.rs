@@ -200,7 +200,7 @@ impl<'a> Tx<'a> {
             let label = self.ensure_label(owner, name, l, None, None)?;
             if !names
                 .iter()
-                .any(|n: &String| n.eq_ignore_ascii_case(&label.name))
+                .any(|n: &String| super::model::same_name(n, &label.name))
             {
                 names.push(label.name);
             }
@@ -432,7 +432,10 @@ impl<'a> Tx<'a> {
         for l in labels {
             let label = self.ensure_label(owner, name, l, None, None)?;
             let i = self.issue_mut(owner, name, n)?;
-            if i.labels.iter().any(|x| x.eq_ignore_ascii_case(&label.name)) {
+            if i.labels
+                .iter()
+                .any(|x| super::model::same_name(x, &label.name))
+            {
                 continue;
             }
             i.labels.push(label.name.clone());
@@ -465,7 +468,11 @@ impl<'a> Tx<'a> {
     ) -> Result<(), ApiError> {
         self.world.account(actor, "User");
         let i = self.issue_mut(owner, name, n)?;
-        let Some(pos) = i.labels.iter().position(|x| x.eq_ignore_ascii_case(label)) else {
+        let Some(pos) = i
+            .labels
+            .iter()
+            .position(|x| super::model::same_name(x, label))
+        else {
             return Err(ApiError::new(
                 axum::http::StatusCode::NOT_FOUND,
                 "Label does not exist",
@@ -503,7 +510,7 @@ impl<'a> Tx<'a> {
         let have = self.issue_mut(owner, name, n)?.labels.clone();
         for gone in have
             .iter()
-            .filter(|h| !labels.iter().any(|l| l.eq_ignore_ascii_case(h)))
+            .filter(|h| !labels.iter().any(|l| super::model::same_name(l, h)))
         {
             self.remove_label(owner, name, n, actor, gone)?;
         }

@@ -136,7 +136,7 @@ async fn list_issues(
             .filter(|i| {
                 labels
                     .iter()
-                    .all(|l| i.labels.iter().any(|x| x.eq_ignore_ascii_case(l)))
+                    .all(|l| i.labels.iter().any(|x| super::model::same_name(x, l)))
             })
             .filter(|i| since.is_none_or(|s| i.updated_at >= s))
             .collect();
