@@ -34,6 +34,10 @@ pub enum DaemonError {
     Sandbox(String),
     #[error("store: {0}")]
     Store(#[from] crate::store::StoreError),
+    /// The store named by `store.url` cannot be opened (the URL itself is not shown: it
+    /// may hold a password).
+    #[error("store.url: cannot open the store: {0}")]
+    OpenStore(#[source] crate::store::StoreError),
     #[error("cannot listen on {addr}: {source}")]
     Listen {
         addr: SocketAddr,
@@ -129,7 +133,9 @@ pub async fn start(mut cfg: Config) -> Result<Running, DaemonError> {
         .webhook_token()
         .map_err(|p| DaemonError::Config(p.to_string()))?;
 
-    let store = Store::open(&cfg.store.url).await?;
+    let store = Store::open(&cfg.store.url)
+        .await
+        .map_err(DaemonError::OpenStore)?;
     let requeued = store.requeue_running().await?;
     if requeued > 0 {
         tracing::info!(
@@ -203,9 +209,12 @@ async fn start_embedded_sandbox(
     opts.webhook_url = Some(format!("http://{daemon_addr}/webhooks/github"));
     opts.webhook_secret = webhook_secret(cfg).ok();
     opts.jira = jira_sandbox(cfg, &opts.feed);
-    let handle = Sandbox::start(opts)
+    let mut handle = Sandbox::start(opts)
         .await
         .map_err(|e| DaemonError::Sandbox(e.to_string()))?;
+    cfg.store.url = handle
+        .pair_store()
+        .map_err(|e| DaemonError::Sandbox(format!("no directory for its store: {e}")))?;
     let base = handle.base_url();
     cfg.github.api_url = base.clone();
     cfg.jira.base_url = base;
@@ -254,7 +263,9 @@ pub async fn one_shot_engine(cfg: Config) -> Result<Engine<JiraTracker>, DaemonE
     let form = issue_form(&cfg)?;
     let github_token = github_token(&cfg)?;
     let jira_token = jira_token(&cfg)?;
-    let store = Store::open(&cfg.store.url).await?;
+    let store = Store::open(&cfg.store.url)
+        .await
+        .map_err(DaemonError::OpenStore)?;
     build_engine(cfg, store, github_token, jira_token, form).await
 }
 

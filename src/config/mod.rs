@@ -71,6 +71,10 @@ pub struct Config {
     pub users: BTreeMap<String, String>,
     /// Present only when the daemon should run against the embedded sandbox.
     pub sandbox: Option<SandboxConfig>,
+    /// Secrets written in the file itself (dotted keys), filled in by the loader: each
+    /// draws a warning to move it to the environment or a file.
+    #[serde(skip)]
+    pub plaintext_secrets: Vec<String>,
 }
 
 impl Config {
