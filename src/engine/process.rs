@@ -160,6 +160,15 @@ impl<T: Tracker + 'static> Engine<T> {
         {
             return self.done(delivery.seq).await;
         }
+        // A move to another project renames the issue (same id): links follow it first,
+        // so the lookup below finds the concern under the new key.
+        if let Some(moved) = &event.key_change {
+            let followed = self
+                .store
+                .follow_tracker_move(&moved.from, &moved.to, event.issue_id.as_deref())
+                .await?;
+            tracing::info!(from = %moved.from, to = %moved.to, followed, "jira issue moved");
+        }
         let concerns = match &event.issue_key {
             Some(key) => self
                 .store

@@ -82,6 +82,21 @@ impl<T: Tracker + 'static> Engine<T> {
                 "the epic {epic_key} is gone from the tracker"
             )));
         };
+        // A story the tracker no longer shows under its key (moved without the webhook
+        // reaching us, or deleted) must not vanish from the count: progress judged on the
+        // remaining stories could declare the concern done.
+        let missing: Vec<&str> = links
+            .iter()
+            .filter(|l| !fetched.contains_key(&l.story_key))
+            .map(|l| l.story_key.as_str())
+            .collect();
+        if !missing.is_empty() {
+            return Err(EngineError::Invalid(format!(
+                "stories {} are not in the tracker under their keys (moved or deleted); \
+                 progress is not judged without them",
+                missing.join(", ")
+            )));
+        }
         let stories = links
             .into_iter()
             .filter_map(|l| fetched.remove(&l.story_key).map(|t| (l, t)))

@@ -56,6 +56,40 @@ impl StoryLink {
 }
 
 impl Store {
+    /// Follows a Jira issue moved to another project (`old_key` → `new_key`, same `id`):
+    /// the epic or story linked under the old key, or under the id, is renamed (key and the
+    /// key in its URL) and its id recorded, keeping its concern, team and state. Returns how
+    /// many links followed (0: the issue is none of ours).
+    pub async fn follow_tracker_move(
+        &self,
+        old_key: &str,
+        new_key: &str,
+        id: Option<&str>,
+    ) -> Result<u64, StoreError> {
+        let mut tx = self.pool().begin().await?;
+        let mut moved = 0;
+        for sql in [
+            "UPDATE concerns SET epic_key = $2, \
+                 epic_url = replace(epic_url, '/browse/' || epic_key, '/browse/' || $2), \
+                 epic_id = COALESCE($3, epic_id) \
+             WHERE epic_key = $1 OR (epic_id IS NOT NULL AND epic_id = $3)",
+            "UPDATE links SET story_key = $2, \
+                 story_url = replace(story_url, '/browse/' || story_key, '/browse/' || $2), \
+                 story_id = COALESCE($3, story_id) \
+             WHERE story_key = $1 OR (story_id IS NOT NULL AND story_id = $3)",
+        ] {
+            moved += sqlx::query(sql)
+                .bind(old_key)
+                .bind(new_key)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+        }
+        tx.commit().await?;
+        Ok(moved)
+    }
+
     /// Records (or replaces) the story of `team` for this concern. Replacing it with
     /// another story forgets the old story's state; the same story keeps its state.
     pub async fn set_story_link(

@@ -21,6 +21,7 @@ mod edit;
 pub mod hooks;
 pub mod jql;
 pub mod meta;
+mod moves;
 pub mod people;
 pub mod render;
 pub mod sprints;
@@ -344,6 +345,7 @@ pub fn router(state: Arc<JiraSandbox>) -> Router {
             "/_sandbox/jira/issues/{key}/comment",
             post(control::comment),
         )
+        .route("/_sandbox/jira/issues/{key}/move", post(moves::move_issue))
         .layer(from_fn_with_state(state.clone(), actor::layer))
         .with_state(state)
 }
