@@ -146,12 +146,25 @@ mod tests {
         let links = store.story_links("acme/ops", 9).await.expect("links");
         assert_eq!(links[0].story_key, "PLAT-31");
         assert_eq!(links[0].story_url, "https://j/browse/PLAT-31");
-        assert_eq!(links[0].state.status.as_deref(), Some("In Progress"), "state kept");
         assert_eq!(
-            store.concern_for_tracker_key("PLAT-31").await.expect("lookup"),
+            links[0].state.status.as_deref(),
+            Some("In Progress"),
+            "state kept"
+        );
+        assert_eq!(
+            store
+                .concern_for_tracker_key("PLAT-31")
+                .await
+                .expect("lookup"),
             Some(("acme/ops".into(), 9))
         );
-        assert_eq!(store.concern_for_tracker_key("PAY-14").await.expect("lookup"), None);
+        assert_eq!(
+            store
+                .concern_for_tracker_key("PAY-14")
+                .await
+                .expect("lookup"),
+            None
+        );
         // Moved again (PLAT-31 -> NET-2): found by the id recorded the first time, even if
         // the webhook named a key the store never had.
         let moved = store
@@ -159,10 +172,20 @@ mod tests {
             .await
             .expect("move");
         assert_eq!(moved, 1);
-        assert_eq!(store.story_links("acme/ops", 9).await.expect("links")[0].story_key, "NET-2");
+        assert_eq!(
+            store.story_links("acme/ops", 9).await.expect("links")[0].story_key,
+            "NET-2"
+        );
         // The epic moves the same way.
-        store.follow_tracker_move("SRE-5", "OPS-1", Some("1")).await.expect("epic");
-        let concern = store.get_concern("acme/ops", 9).await.expect("get").expect("kept");
+        store
+            .follow_tracker_move("SRE-5", "OPS-1", Some("1"))
+            .await
+            .expect("epic");
+        let concern = store
+            .get_concern("acme/ops", 9)
+            .await
+            .expect("get")
+            .expect("kept");
         assert_eq!(concern.epic_key.as_deref(), Some("OPS-1"));
         assert_eq!(concern.epic_url.as_deref(), Some("https://j/browse/OPS-1"));
     }
