@@ -97,3 +97,84 @@ async fn a_story_moved_to_another_project_stays_the_concerns_story() {
         .await;
     assert_eq!(daemon.terminate().await.code(), Some(0));
 }
+
+/// A concern issue transferred to another watched repository (`issues.transferred` in the
+/// old one, `opened` with `changes.old_issue` in the new one) stays the same concern: no
+/// second epic, and its stories' progress reaches the issue where it is now.
+#[tokio::test]
+async fn a_transferred_concern_keeps_its_epic_and_stories() {
+    let world = World::new().await;
+    let c = world.ctl();
+    let (owner, _) = world.repo.split_once('/').expect("owner/name");
+    let other_name = format!("{}-moved", world.repo.split_once('/').expect("name").1);
+    let other = format!("{owner}/{other_name}");
+    c.post(
+        "/_sandbox/github/repos",
+        json!({"owner": owner, "name": other_name}),
+    )
+    .await
+    .expect("second repo");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = world.write_config(dir.path(), 3);
+    let text = std::fs::read_to_string(&config).expect("config").replace(
+        &format!("repos = [\"{}\"]", world.repo),
+        &format!("repos = [\"{}\", \"{other}\"]", world.repo),
+    );
+    std::fs::write(&config, text).expect("config");
+    let daemon = world.daemon(&config).await;
+    world.deliver_jira_to(&daemon).await;
+    c.post(
+        &format!("/_sandbox/github/repos/{other}/hooks"),
+        json!({"url": format!("{}/webhooks/github", daemon.url), "secret": WEBHOOK_SECRET}),
+    )
+    .await
+    .expect("hook on the second repo");
+
+    let teams = ["payments"];
+    let n = world.ready_concern(&teams).await;
+    c.add_label(&world.repo, n, "carol", "council/accepted")
+        .await
+        .expect("accept");
+    world.wait_stories_listed(n, teams.len()).await;
+    let id = world.issue_id(n).await;
+    let (_, stories) = world.jira_for(n, &teams).await;
+    let story = stories[0].1.key.clone();
+
+    let moved = c
+        .post(
+            &format!("/_sandbox/github/repos/{}/issues/{n}/transfer", world.repo),
+            json!({"as": "alice", "to": other}),
+        )
+        .await
+        .expect("transfer");
+    let m = moved["number"].as_u64().expect("new number");
+    assert_eq!(moved["issue"]["id"].as_u64(), Some(id), "same issue");
+
+    c.jira_transition(&story, "erin", "In Progress")
+        .await
+        .expect("start");
+    c.wait_for("council/in-progress on the moved issue", WAIT, || async {
+        let i = c.issue(&other, m).await?;
+        Ok(view::has_label(&i, "council/in-progress").then_some(()))
+    })
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    let epic_marker = council_sync::engine::epic_marker(id);
+    let epics = c
+        .jira_issues(&format!("labels = \"{epic_marker}\""))
+        .await
+        .expect("jql");
+    assert_eq!(epics.len(), 1, "no second epic after the transfer");
+    let issue = c.issue(&other, m).await.expect("issue");
+    assert_eq!(
+        view::tracking_comments(&issue).len(),
+        1,
+        "the tracking comment came along; no second one"
+    );
+    assert!(
+        !view::has_label(&issue, "needs-info") && !view::has_label(&issue, "ready-for-council"),
+        "not a new concern: {:?}",
+        view::labels(&issue)
+    );
+    assert_eq!(daemon.terminate().await.code(), Some(0));
+}

@@ -95,6 +95,27 @@ impl<T: Tracker + 'static> Engine<T> {
         event: &IssuesEvent,
     ) -> Result<(), EngineError> {
         let seq = delivery.seq;
+        // A transfer keeps the concern (same issue, new repository and number): the store
+        // follows it on `transferred` in the old repository and again (a no-op by then, or
+        // the repair when that delivery was lost) on `opened` in the new one.
+        if let Some(t) = &event.transfer {
+            let here = (event.repo.as_str(), event.issue.number);
+            let there = (t.repo.as_str(), t.issue.number);
+            let (from, to) = match event.action {
+                IssuesAction::Transferred => (here, there),
+                _ => (there, here),
+            };
+            let node_id = event
+                .issue
+                .node_id
+                .as_deref()
+                .or(t.issue.node_id.as_deref());
+            let followed = self.store.follow_issue_transfer(from, to, node_id).await?;
+            tracing::info!(from = ?from, to = ?to, followed, "issue transferred");
+            if event.action == IssuesAction::Transferred {
+                return self.done(seq).await;
+            }
+        }
         let trigger = self.trigger_for(event).await?;
         let follow = match event.action {
             IssuesAction::Closed => Some(IssueChange::ClosedNotPlanned),

@@ -56,6 +56,61 @@ impl StoryLink {
 }
 
 impl Store {
+    /// Follows a GitHub issue transferred to another repository: the concern recorded as
+    /// `from` (`owner/name`, number), with its decisions and story links, is recorded as
+    /// `to` from now on, and the issue's node id (stable across transfers) is kept. Nothing
+    /// happens when `from` is unknown or `to` is already recorded (a redelivery, or the
+    /// `transferred` and `opened` deliveries of one transfer both arriving). Returns whether
+    /// the concern followed.
+    pub async fn follow_issue_transfer(
+        &self,
+        from: (&str, u64),
+        to: (&str, u64),
+        node_id: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        let (from_n, to_n) = (to_db("issue number", from.1)?, to_db("issue number", to.1)?);
+        let mut tx = self.pool().begin().await?;
+        let taken = sqlx::query("SELECT 1 FROM concerns WHERE repo = $1 AND number = $2")
+            .bind(to.0)
+            .bind(to_n)
+            .fetch_optional(&mut *tx)
+            .await?
+            .is_some();
+        if taken {
+            return Ok(false);
+        }
+        let moved = sqlx::query(
+            "UPDATE concerns SET repo = $3, number = $4, \
+                 issue_node_id = COALESCE($5, issue_node_id) \
+             WHERE repo = $1 AND number = $2",
+        )
+        .bind(from.0)
+        .bind(from_n)
+        .bind(to.0)
+        .bind(to_n)
+        .bind(node_id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if moved == 0 {
+            return Ok(false);
+        }
+        for table in ["decisions", "links"] {
+            let sql = format!(
+                "UPDATE {table} SET repo = $3, number = $4 WHERE repo = $1 AND number = $2"
+            );
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(from.0)
+                .bind(from_n)
+                .bind(to.0)
+                .bind(to_n)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+
     /// Follows a Jira issue moved to another project (`old_key` → `new_key`, same `id`):
     /// the epic or story linked under the old key, or under the id, is renamed (key and the
     /// key in its URL) and its id recorded, keeping its concern, team and state. Returns how

@@ -122,6 +122,9 @@ pub struct Issue {
     pub comments: Vec<u64>,
     /// What happened to the issue, for the control API.
     pub events: Vec<Value>,
+    /// Set when the issue was transferred away: `(owner/name, number)` where it lives now.
+    /// The old number stays taken and answers `301 Moved Permanently`, as on GitHub.
+    pub transferred_to: Option<(String, u64)>,
 }
 
 /// A repository.
