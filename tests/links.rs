@@ -149,6 +149,24 @@ async fn a_transferred_concern_keeps_its_epic_and_stories() {
         .expect("transfer");
     let m = moved["number"].as_u64().expect("new number");
     assert_eq!(moved["issue"]["id"].as_u64(), Some(id), "same issue");
+    // Both deliveries of the transfer reach the daemon and are processed before a team
+    // moves its story. (Known gap: a tracker event processed before the transfer's
+    // deliveries writes to the old address; the next reconcile repairs it.)
+    let lower = other.to_lowercase();
+    c.wait_for("the transfer's opened delivery", WAIT, || async {
+        let log = c.get("/_sandbox/deliveries").await?;
+        let delivered = log.as_array().is_some_and(|ds| {
+            ds.iter().any(|d| {
+                d["action"] == "opened"
+                    && d["repository"].as_str() == Some(lower.as_str())
+                    && d["outcome"] == "delivered"
+            })
+        });
+        Ok(delivered.then_some(()))
+    })
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    daemon.wait_settled(&c).await;
 
     c.jira_transition(&story, "erin", "In Progress")
         .await
