@@ -196,3 +196,73 @@ async fn a_transferred_concern_keeps_its_epic_and_stories() {
     );
     assert_eq!(daemon.terminate().await.code(), Some(0));
 }
+
+/// The transfer's deliveries are lost: the next tracker event reads the issue at its old
+/// address, GitHub answers from the new one, and the daemon follows it there.
+#[tokio::test]
+async fn a_transfer_whose_webhooks_were_lost_is_followed_from_githubs_answer() {
+    let world = World::new().await;
+    let c = world.ctl();
+    let (owner, name) = world.repo.split_once('/').expect("owner/name");
+    let other_name = format!("{name}-lost");
+    let other = format!("{owner}/{other_name}");
+    c.post(
+        "/_sandbox/github/repos",
+        json!({"owner": owner, "name": other_name}),
+    )
+    .await
+    .expect("second repo");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = world.write_config(dir.path(), 3);
+    let text = std::fs::read_to_string(&config).expect("config").replace(
+        &format!("repos = [\"{}\"]", world.repo),
+        &format!("repos = [\"{}\", \"{other}\"]", world.repo),
+    );
+    std::fs::write(&config, text).expect("config");
+    let daemon = world.daemon(&config).await;
+    world.deliver_jira_to(&daemon).await;
+    let teams = ["payments"];
+    let n = world.ready_concern(&teams).await;
+    c.add_label(&world.repo, n, "carol", "council/accepted")
+        .await
+        .expect("accept");
+    world.wait_stories_listed(n, teams.len()).await;
+    let (_, stories) = world.jira_for(n, &teams).await;
+    let story = stories[0].1.key.clone();
+    daemon.wait_settled(&c).await;
+
+    // No hook on the new repository, and the old repository's deliveries dropped.
+    c.drop_webhooks(true).await.expect("drop");
+    let moved = c
+        .post(
+            &format!("/_sandbox/github/repos/{}/issues/{n}/transfer", world.repo),
+            json!({"as": "alice", "to": other}),
+        )
+        .await
+        .expect("transfer");
+    let m = moved["number"].as_u64().expect("new number");
+    c.wait_for("the transfer's deliveries dropped", WAIT, || async {
+        let log = c.get("/_sandbox/deliveries").await?;
+        let dropped = |action: &str| {
+            log.as_array().is_some_and(|ds| {
+                ds.iter()
+                    .any(|d| d["action"] == action && d["outcome"] == "dropped")
+            })
+        };
+        Ok((dropped("transferred") && dropped("opened")).then_some(()))
+    })
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    c.drop_webhooks(false).await.expect("undrop");
+
+    c.jira_transition(&story, "erin", "In Progress")
+        .await
+        .expect("start");
+    c.wait_for("council/in-progress on the moved issue", WAIT, || async {
+        let i = c.issue(&other, m).await?;
+        Ok(view::has_label(&i, "council/in-progress").then_some(()))
+    })
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(daemon.terminate().await.code(), Some(0));
+}

@@ -112,8 +112,29 @@ impl<T: Tracker + 'static> Engine<T> {
                 .or(t.issue.node_id.as_deref());
             let followed = self.store.follow_issue_transfer(from, to, node_id).await?;
             tracing::info!(from = ?from, to = ?to, followed, "issue transferred");
+            // Tracker events handled under the old name meanwhile found no concern: one
+            // sync under the new name catches up with them.
+            let jobs = if followed {
+                vec![KeyedJob::new(
+                    format!("sync:{}#{}:transfer:{}", to.0, to.1, delivery.delivery_id),
+                    Job::SyncFromTracker {
+                        repo: to.0.to_owned(),
+                        number: to.1,
+                    },
+                )]
+            } else {
+                Vec::new()
+            };
             if event.action == IssuesAction::Transferred {
-                return self.done(seq).await;
+                return Ok(self
+                    .store
+                    .commit_decision(Some(seq), None, None, &queued(&jobs)?)
+                    .await?);
+            }
+            if !jobs.is_empty() {
+                self.store
+                    .commit_decision(None, None, None, &queued(&jobs)?)
+                    .await?;
             }
         }
         let trigger = self.trigger_for(event).await?;

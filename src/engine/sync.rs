@@ -145,6 +145,19 @@ impl<T: Tracker + 'static> Engine<T> {
             .map(|(link, t)| self.item(Some(link.team.clone()), t))
             .collect();
         let issue = self.github.get_issue(repo, number).await?;
+        // Transferred, and the delivery saying so not processed yet (or lost): GitHub
+        // answered from the new address. Follow it there instead of writing to the old one.
+        if let Some((to_repo, to_number)) = issue.moved_from(repo, number) {
+            let followed = self
+                .store
+                .follow_issue_transfer((repo, number), (&to_repo, to_number), None)
+                .await?;
+            tracing::info!(repo, number, to = %to_repo, to_number, followed, "issue transferred");
+            if followed {
+                return Box::pin(self.sync_from_tracker(&to_repo, to_number)).await;
+            }
+            return Ok(());
+        }
         let mut labels = LabelSet::new(issue.labels.iter().cloned());
         let mut open = issue.state == IssueState::Open;
         let closed_not_planned = record.issue_state == Some(store::IssueState::ClosedNotPlanned)

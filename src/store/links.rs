@@ -70,19 +70,13 @@ impl Store {
     ) -> Result<bool, StoreError> {
         let (from_n, to_n) = (to_db("issue number", from.1)?, to_db("issue number", to.1)?);
         let mut tx = self.pool().begin().await?;
-        let taken = sqlx::query("SELECT 1 FROM concerns WHERE repo = $1 AND number = $2")
-            .bind(to.0)
-            .bind(to_n)
-            .fetch_optional(&mut *tx)
-            .await?
-            .is_some();
-        if taken {
-            return Ok(false);
-        }
+        // Write first (SQLite takes the write lock at once; a read upgraded to a write can
+        // fail as busy beside another writer), guarded against a name already recorded.
         let moved = sqlx::query(
             "UPDATE concerns SET repo = $3, number = $4, \
                  issue_node_id = COALESCE($5, issue_node_id) \
-             WHERE repo = $1 AND number = $2",
+             WHERE repo = $1 AND number = $2 AND NOT EXISTS \
+                 (SELECT 1 FROM concerns c WHERE c.repo = $3 AND c.number = $4)",
         )
         .bind(from.0)
         .bind(from_n)
