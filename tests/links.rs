@@ -201,7 +201,8 @@ async fn a_transferred_concern_keeps_its_epic_and_stories() {
 /// address, GitHub answers from the new one, and the daemon follows it there.
 #[tokio::test]
 async fn a_transfer_whose_webhooks_were_lost_is_followed_from_githubs_answer() {
-    let world = World::new().await;
+    // Its own sandbox: dropping deliveries applies to every repository of a sandbox.
+    let world = World::private().await;
     let c = world.ctl();
     let (owner, name) = world.repo.split_once('/').expect("owner/name");
     let other_name = format!("{name}-lost");
