@@ -41,6 +41,10 @@ pub enum DaemonError {
     Sandbox(String),
     #[error("store: {0}")]
     Store(#[from] crate::store::StoreError),
+    /// The store named by `store.url` cannot be opened (the URL itself is not shown: it
+    /// may hold a password).
+    #[error("store.url: cannot open the store: {0}")]
+    OpenStore(#[source] crate::store::StoreError),
     #[error("cannot listen on {addr}: {source}")]
     Listen {
         addr: SocketAddr,
@@ -173,7 +177,9 @@ pub async fn start(mut cfg: Config) -> Result<Running, DaemonError> {
         .webhook_token()
         .map_err(|p| DaemonError::Config(p.to_string()))?;
 
-    let store = Store::open(&cfg.store.url).await?;
+    let store = Store::open(&cfg.store.url)
+        .await
+        .map_err(DaemonError::OpenStore)?;
     let requeued = store.requeue_running().await?;
     if requeued > 0 {
         tracing::info!(
@@ -182,6 +188,7 @@ pub async fn start(mut cfg: Config) -> Result<Running, DaemonError> {
         );
     }
     let (inbox, writer_task) = InboxWriter::spawn(store.clone());
+    let scope = crate::config::Scope::of(&cfg);
 
     let clients = Clients::new(&cfg, &store, &github_token, jira_token)?;
     if let Some(sb) = &sandbox {
@@ -208,6 +215,7 @@ pub async fn start(mut cfg: Config) -> Result<Running, DaemonError> {
         github_secret: webhook_secret,
         jira_secret: jira_webhook_secret,
         jira_token: jira_webhook_token,
+        scope,
     })
     .layer(axum::Extension(health.clone()))
     .layer(axum::Extension(store.clone()));
@@ -398,9 +406,12 @@ async fn start_embedded_sandbox(
     opts.webhook_url = Some(format!("http://{daemon_addr}/webhooks/github"));
     opts.webhook_secret = webhook_secret(cfg).ok();
     opts.jira = jira_sandbox(cfg, &opts.feed);
-    let handle = Sandbox::start(opts)
+    let mut handle = Sandbox::start(opts)
         .await
         .map_err(|e| DaemonError::Sandbox(e.to_string()))?;
+    cfg.store.url = handle
+        .pair_store()
+        .map_err(|e| DaemonError::Sandbox(format!("no directory for its store: {e}")))?;
     let base = handle.base_url();
     cfg.github.api_url = base.clone();
     cfg.jira.base_url = base;
@@ -427,7 +438,9 @@ pub async fn one_shot_engine(cfg: Config) -> Result<Engine<JiraTracker>, DaemonE
     let form = issue_form(&cfg)?;
     let github_token = github_token(&cfg)?;
     let jira_token = jira_token(&cfg)?;
-    let store = Store::open(&cfg.store.url).await?;
+    let store = Store::open(&cfg.store.url)
+        .await
+        .map_err(DaemonError::OpenStore)?;
     build_engine(cfg, store, github_token, jira_token, form).await
 }
 

@@ -3,7 +3,6 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 
 use council_sync::concern::{self, criteria, form::IssueForm};
@@ -35,9 +34,10 @@ enum Command {
         #[arg(long, short)]
         config: PathBuf,
     },
-    /// Check an issue body against the council's criteria: exit 0 when complete, 1 when not.
+    /// Check an issue body against the council's criteria: exit 0 when complete, 1 when not,
+    /// 2 when the body or the config cannot be read (or the command line is wrong).
     Check {
-        /// The issue body (Markdown, as GitHub renders the issue form).
+        /// The issue body (Markdown, as GitHub renders the issue form); `-` reads stdin.
         file: PathBuf,
         /// Use this config's criteria and issue form instead of the shipped defaults.
         #[arg(long, short)]
@@ -106,23 +106,73 @@ enum ConfigCommand {
     },
 }
 
+/// Exit code of `check` when the body or config cannot be read (clap uses 2 for usage
+/// errors too).
+const EXIT_USAGE: u8 = 2;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(cli.log_format, matches!(cli.command, Command::Demo { .. }));
+    let format = cli.log_format;
+    init_logging(format, matches!(cli.command, Command::Demo { .. }));
     council_sync::github::client::install_crypto_provider();
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
+            fatal(
+                format,
+                &anyhow::anyhow!("cannot start the async runtime: {e}"),
+            );
             return ExitCode::FAILURE;
         }
     };
     match runtime.block_on(dispatch(cli.command)) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
-            ExitCode::FAILURE
+            fatal(format, &e);
+            match e.downcast_ref::<Fatal>() {
+                Some(Fatal::Usage(_) | Fatal::Problems { usage: true, .. }) => {
+                    ExitCode::from(EXIT_USAGE)
+                }
+                _ => ExitCode::FAILURE,
+            }
         }
+    }
+}
+
+/// An error already worded for the person at the terminal.
+#[derive(Debug, thiserror::Error)]
+enum Fatal {
+    /// `config check`-style lines (`error: KEY: REASON`), printed as they are; `usage`
+    /// when the command exits 2 for them (`check --config`).
+    #[error("{text}")]
+    Problems {
+        /// The rendered problems.
+        text: String,
+        /// Exit 2 instead of 1.
+        usage: bool,
+    },
+    /// The command line names something that cannot be used (exit 2).
+    #[error("{0}")]
+    Usage(String),
+}
+
+/// Prints a fatal error once: the message and only the causes it does not already quote
+/// (`{:#}` would repeat a cause whose text the message includes). JSON log mode gets one
+/// JSON line, like every other log line.
+fn fatal(format: LogFormat, e: &anyhow::Error) {
+    let mut text = e.to_string();
+    for cause in e.chain().skip(1) {
+        let cause = cause.to_string();
+        if !text.contains(&cause) {
+            text = format!("{text}: {cause}");
+        }
+    }
+    match format {
+        LogFormat::Json => tracing::error!(error = %text, "fatal"),
+        LogFormat::Text if matches!(e.downcast_ref::<Fatal>(), Some(Fatal::Problems { .. })) => {
+            eprintln!("{text}")
+        }
+        LogFormat::Text => eprintln!("error: {text}"),
     }
 }
 
@@ -130,8 +180,14 @@ fn init_logging(format: LogFormat, quiet: bool) {
     let default = if quiet { "warn" } else { "info" };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    // Colour only on a terminal, and never when NO_COLOR is set (https://no-color.org).
+    let ansi = {
+        use std::io::IsTerminal;
+        std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+    };
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(ansi)
         .with_writer(std::io::stderr);
     match format {
         LogFormat::Text => builder.init(),
@@ -153,6 +209,7 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
             timeout,
         } => {
             let cfg = load_config(&config)?;
+            not_embedded(&cfg, &config, "reconcile --once")?;
             let queued = daemon::reconcile_once(cfg, timeout).await?;
             println!("reconciled {queued} concern(s)");
             Ok(ExitCode::SUCCESS)
@@ -211,6 +268,7 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
 async fn backfill(config: &std::path::Path, dry_run: bool) -> anyhow::Result<ExitCode> {
     use std::io::IsTerminal;
     let cfg = load_config(config)?;
+    not_embedded(&cfg, config, "backfill")?;
     let bar = std::io::stderr().is_terminal().then(|| {
         let bar = indicatif::ProgressBar::new(0);
         bar.set_style(
@@ -239,25 +297,56 @@ async fn backfill(config: &std::path::Path, dry_run: bool) -> anyhow::Result<Exi
     Ok(ExitCode::SUCCESS)
 }
 
-fn load_config(path: &std::path::Path) -> anyhow::Result<Config> {
-    let form = IssueForm::shipped();
-    config::check_file(path, &form)
-        .map_err(|problems| anyhow::anyhow!("{}", config::render_problems(&problems)))
+/// `reconcile` and `backfill` work on GitHub, Jira and a store that outlive them; an
+/// embedded sandbox and its store live only inside one `run`. Say what to do instead of
+/// failing later on a missing token.
+fn not_embedded(cfg: &Config, path: &std::path::Path, command: &str) -> Result<(), Fatal> {
+    if !cfg.sandbox_embedded() {
+        return Ok(());
+    }
+    let path = path.display();
+    Err(Fatal::Usage(format!(
+        "{path} starts its sandbox inside `council-sync run` ([sandbox] embedded = true); that \
+         sandbox and its store exist only while that run does, and the running daemon \
+         reconciles them by itself every sync.reconcile_interval.\n\
+         To run `{command}` against a sandbox, start one on its own and point the config at \
+         it (the same URL for GitHub and Jira; any token works there):\n  \
+         council-sync sandbox --listen 127.0.0.1:8900 --config {path} &\n  \
+         COUNCIL_SANDBOX__EMBEDDED=false COUNCIL_GITHUB__API_URL=http://127.0.0.1:8900 \
+         COUNCIL_JIRA__BASE_URL=http://127.0.0.1:8900 COUNCIL_GITHUB__TOKEN=sandbox \
+         COUNCIL_GITHUB__WEBHOOK_SECRET=sandbox COUNCIL_JIRA__AUTH__TOKEN=sandbox \
+         council-sync {command} --config {path}"
+    )))
 }
 
+fn load_config(path: &std::path::Path) -> anyhow::Result<Config> {
+    let form = IssueForm::shipped();
+    config::check_file(path, &form).map_err(|problems| {
+        Fatal::Problems {
+            text: config::render_problems(&problems),
+            usage: false,
+        }
+        .into()
+    })
+}
+
+/// `check FILE` / `check -`: exit 0 complete, 1 incomplete; an unreadable body or config is
+/// a [`Fatal::Usage`] (exit 2), so a script never mistakes it for an incomplete concern.
 fn check_body(
     file: &std::path::Path,
     config: Option<&std::path::Path>,
 ) -> anyhow::Result<ExitCode> {
-    let body =
-        std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let body = read_body(file).map_err(Fatal::Usage)?;
     let (criteria_cfg, form) = match config {
         Some(path) => {
-            let cfg = load_config(path)?;
+            let cfg = load_config(path).map_err(|e| match e.downcast::<Fatal>() {
+                Ok(Fatal::Problems { text, .. }) => Fatal::Problems { text, usage: true },
+                Ok(other) => other,
+                Err(e) => Fatal::Usage(e.to_string()),
+            })?;
             let form = match &cfg.criteria.issue_form {
-                Some(p) => {
-                    IssueForm::load(p).with_context(|| format!("issue form {}", p.display()))?
-                }
+                Some(p) => IssueForm::load(p)
+                    .map_err(|e| Fatal::Usage(format!("issue form {}: {e}", p.display())))?,
                 None => IssueForm::shipped(),
             };
             (cfg.criteria, form)
@@ -272,4 +361,17 @@ fn check_body(
     } else {
         ExitCode::from(1)
     })
+}
+
+/// The body from `file`, or from standard input for `-`.
+fn read_body(file: &std::path::Path) -> Result<String, String> {
+    use std::io::Read;
+    if file.as_os_str() == "-" {
+        let mut body = String::new();
+        std::io::stdin()
+            .read_to_string(&mut body)
+            .map_err(|e| format!("cannot read standard input: {e}"))?;
+        return Ok(body);
+    }
+    std::fs::read_to_string(file).map_err(|e| format!("cannot read {}: {e}", file.display()))
 }

@@ -39,7 +39,13 @@ async fn receiver_answers_each_kind_of_delivery() {
     let daemon = Daemon::start(&write_embedded_config(dir.path())).await;
     let url = daemon.url.clone();
     let fixtures = shared_dir().join("fixtures/github-webhooks");
-    let opened = std::fs::read(fixtures.join("issues.opened.json")).expect("fixture");
+    // GitHub's example delivery, about the repository config/sandbox.toml watches.
+    let mut opened: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(fixtures.join("issues.opened.json")).expect("fixture"),
+    )
+    .expect("json");
+    opened["repository"]["full_name"] = "acme/platform-concerns".into();
+    let opened = serde_json::to_vec(&opened).expect("json");
     let ping = std::fs::read(fixtures.join("ping.json")).expect("fixture");
 
     assert_eq!(
@@ -66,14 +72,8 @@ async fn receiver_answers_each_kind_of_delivery() {
     .await;
     assert_eq!(status, 400, "malformed JSON: {text}");
     assert!(!text.contains('\n'), "one-line reason: {text:?}");
-    let (status, text) = post(
-        &url,
-        "issues",
-        "c",
-        sign(b"{\"action\":\"opened\"}"),
-        b"{\"action\":\"opened\"}".to_vec(),
-    )
-    .await;
+    let sparse = br#"{"action":"opened","repository":{"full_name":"acme/platform-concerns"}}"#;
+    let (status, text) = post(&url, "issues", "c", sign(sparse), sparse.to_vec()).await;
     assert_eq!(status, 400, "handled event that does not decode: {text}");
     assert_eq!(
         post(&url, "ping", "d", sign(&ping), ping.clone()).await.0,

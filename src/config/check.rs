@@ -13,8 +13,19 @@ use super::{Config, ConfigProblem, Severity};
 /// warnings are available from `config.validate(form)` (cheap, pure apart from reading token
 /// files).
 pub fn check_file(path: &Path, form: &IssueForm) -> Result<Config, Vec<ConfigProblem>> {
-    let config = Config::load(path).map_err(|e| e.into_problems())?;
+    let config = Config::load(path).map_err(|e| all_problems(e, form))?;
     checked(config, form)
+}
+
+/// A load error's problems, plus the validation problems of what did load.
+fn all_problems(e: super::ConfigError, form: &IssueForm) -> Vec<ConfigProblem> {
+    match e {
+        super::ConfigError::Partial { mut problems, rest } => {
+            problems.extend(rest.validate(form));
+            problems
+        }
+        other => other.into_problems(),
+    }
 }
 
 /// [`check_file`] with an explicit environment instead of the process's.
@@ -26,7 +37,7 @@ pub fn check_file_with_env<I>(
 where
     I: IntoIterator<Item = (String, String)>,
 {
-    let config = Config::load_with_env(path, env).map_err(|e| e.into_problems())?;
+    let config = Config::load_with_env(path, env).map_err(|e| all_problems(e, form))?;
     checked(config, form)
 }
 
@@ -76,6 +87,8 @@ fn plural(n: usize, word: &str) -> String {
 mod tests {
     use super::*;
     use std::path::PathBuf;
+
+    use crate::config::StoreConfig;
 
     fn sandbox_form() -> IssueForm {
         IssueForm {
@@ -145,7 +158,11 @@ mod tests {
         assert_eq!(config.jira.epic_project, "SRE");
         assert_eq!(config.teams["identity"].jira_project, "IDN");
         assert_eq!(config.github.repos, ["acme/platform-concerns"]);
-        assert_eq!(config.store.url, "sqlite://council-sync-sandbox.db");
+        assert_eq!(
+            config.store.url,
+            StoreConfig::default().url,
+            "paired with the sandbox"
+        );
         assert_eq!(config.server.listen.to_string(), "127.0.0.1:8080");
         let members = config.sandbox.as_ref().map(|s| s.council_members.clone());
         assert_eq!(members, Some(vec!["carol".to_owned(), "dave".to_owned()]));

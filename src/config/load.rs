@@ -53,6 +53,15 @@ pub enum ConfigError {
     /// The file is TOML but does not fit the configuration's shape, or fails validation.
     #[error("invalid config:\n{}", super::render_problems(.0))]
     Invalid(Vec<ConfigProblem>),
+    /// Some keys do not fit; without them the rest loads, so it can be validated too and
+    /// `config check` names every problem in one run.
+    #[error("invalid config:\n{}", super::render_problems(problems))]
+    Partial {
+        /// What did not fit.
+        problems: Vec<ConfigProblem>,
+        /// The configuration without the keys that did not fit.
+        rest: Box<Config>,
+    },
 }
 
 impl ConfigError {
@@ -63,7 +72,7 @@ impl ConfigError {
             Self::Read { path, reason } => {
                 vec![ConfigProblem::error(path.display().to_string(), reason)]
             }
-            Self::Invalid(problems) => problems,
+            Self::Invalid(problems) | Self::Partial { problems, .. } => problems,
         }
     }
 }
@@ -120,9 +129,96 @@ where
             path: path.to_owned(),
             reason: without_source_excerpt(&e.to_string()),
         })?;
-    raw.try_deserialize::<Config>()
-        .map_err(|e| ConfigError::Invalid(vec![problem_from_error(e, &env_keys)]))
+    let mut raw = raw;
+    let plaintext = plaintext_secrets(&raw.cache);
+    // serde stops at the first bad key: take each reported key out and try again, so one
+    // run names every problem (up to a bound). A required key taken out comes back as
+    // "missing" under the same name; that ends the search.
+    let mut problems: Vec<ConfigProblem> = Vec::new();
+    for _ in 0..MAX_SHAPE_PROBLEMS {
+        match raw.clone().try_deserialize::<Config>() {
+            Ok(mut config) if problems.is_empty() => {
+                config.plaintext_secrets = plaintext;
+                return Ok(config);
+            }
+            Ok(mut config) => {
+                config.plaintext_secrets = plaintext;
+                return Err(ConfigError::Partial {
+                    problems,
+                    rest: Box::new(config),
+                });
+            }
+            Err(e) => {
+                let problem = problem_from_error(e, &env_keys);
+                if problems.iter().any(|p| p.key == problem.key) {
+                    break;
+                }
+                let removed = remove_key(&mut raw.cache, &problem.key);
+                problems.push(problem);
+                if !removed {
+                    break;
+                }
+            }
+        }
+    }
+    Err(ConfigError::Invalid(problems))
 }
+
+/// How many shape problems (unknown keys, wrong types) one load reports at most.
+const MAX_SHAPE_PROBLEMS: usize = 64;
+
+/// Removes the value at a dotted key (`jira.auth.type`); whether there was one.
+fn remove_key(root: &mut ::config::Value, key: &str) -> bool {
+    use ::config::ValueKind;
+    let mut node = root;
+    let mut parts = key.split('.').peekable();
+    while let Some(part) = parts.next() {
+        let ValueKind::Table(table) = &mut node.kind else {
+            return false;
+        };
+        if parts.peek().is_none() {
+            return table.remove(part).is_some();
+        }
+        let Some(next) = table.get_mut(part) else {
+            return false;
+        };
+        node = next;
+    }
+    false
+}
+
+/// Dotted keys of secrets (`github.token`, `github.webhook_secret`, `jira.auth.token`,
+/// `jira.webhook_secret`, `jira.webhook_token`, any `*token*`/`*secret*` key that is not a
+/// `*_file`) whose value was written in the file rather than given by the environment.
+fn plaintext_secrets(root: &::config::Value) -> Vec<String> {
+    fn walk(prefix: &str, value: &::config::Value, out: &mut Vec<String>) {
+        let ::config::ValueKind::Table(table) = &value.kind else {
+            return;
+        };
+        for (name, child) in table {
+            let key = if prefix.is_empty() {
+                name.clone()
+            } else {
+                format!("{prefix}.{name}")
+            };
+            if matches!(child.kind, ::config::ValueKind::Table(_)) {
+                walk(&key, child, out);
+            } else if is_secret_key(&key)
+                && !matches!(child.kind, ::config::ValueKind::Nil)
+                && child.origin() != Some(ENV_ORIGIN)
+            {
+                out.push(key);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk("", root, &mut out);
+    out.sort();
+    out
+}
+
+/// What the `config` crate records as the origin of an environment value.
+const ENV_ORIGIN: &str = "the environment";
 
 /// The `COUNCIL_*` variables that are configuration, sorted into scalars and lists.
 struct EnvOverrides {
@@ -307,7 +403,7 @@ fn problem_from_error(
     } else {
         key
     };
-    let from_env = origin.as_deref() == Some("the environment");
+    let from_env = origin.as_deref() == Some(ENV_ORIGIN);
     // An unknown key from the environment is the top of the variable's dotted key.
     let below_ok = from_env || reason.starts_with("unknown key");
     let reason = match env_name_for(&key, env_keys, below_ok) {

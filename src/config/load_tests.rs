@@ -35,7 +35,11 @@ fn load(toml: &str, pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
 fn only_problem(result: Result<Config, ConfigError>) -> ConfigProblem {
     match result {
         Ok(_) => panic!("expected a problem"),
-        Err(ConfigError::Invalid(mut problems)) if problems.len() == 1 => problems.remove(0),
+        Err(ConfigError::Invalid(mut problems) | ConfigError::Partial { mut problems, .. })
+            if problems.len() == 1 =>
+        {
+            problems.remove(0)
+        }
         Err(other) => panic!("expected one problem, got {other}"),
     }
 }
@@ -292,4 +296,21 @@ fn quoted_values_are_cut_out_of_messages_about_secrets() {
     );
     assert_eq!(without_quoted_strings("no strings here"), "no strings here");
     assert_eq!(without_quoted_strings("string \"unterminated"), "a string");
+}
+
+/// serde stops at the first bad key; the loader goes on without it, so every bad key is
+/// named in one run, each on its own key (file and environment alike).
+#[test]
+fn every_shape_problem_is_named_in_one_run() {
+    let toml = BASE
+        .replacen("[github]\n", "[github]\ntypo_one = 1\n", 1)
+        .replacen("[jira]\n", "[jira]\ntypo_two = \"x\"\n", 1);
+    let problems = match load(&toml, &[("COUNCIL_SERVER__LISTEN", "not-an-address")]) {
+        Err(ConfigError::Partial { problems, .. } | ConfigError::Invalid(problems)) => problems,
+        other => panic!("expected problems, got {other:?}"),
+    };
+    let keys: Vec<&str> = problems.iter().map(|p| p.key.as_str()).collect();
+    for key in ["github.typo_one", "jira.typo_two", "server.listen"] {
+        assert!(keys.contains(&key), "{key} missing from {keys:?}");
+    }
 }

@@ -13,6 +13,7 @@
 pub mod check;
 pub mod load;
 pub mod problem;
+pub mod scope;
 pub mod secrets;
 pub mod syntax;
 pub mod validate;
@@ -28,6 +29,7 @@ use serde::Deserialize;
 pub use check::{check_file, check_file_with_env, render_problems};
 pub use load::ConfigError;
 pub use problem::{ConfigProblem, Severity};
+pub use scope::Scope;
 
 /// The whole configuration of the daemon.
 #[derive(Debug, Clone, Deserialize)]
@@ -69,6 +71,10 @@ pub struct Config {
     pub users: BTreeMap<String, String>,
     /// Present only when the daemon should run against the embedded sandbox.
     pub sandbox: Option<SandboxConfig>,
+    /// Secrets written in the file itself (dotted keys), filled in by the loader: each
+    /// draws a warning to move it to the environment or a file.
+    #[serde(skip)]
+    pub plaintext_secrets: Vec<String>,
 }
 
 impl Config {

@@ -78,7 +78,23 @@ impl Config {
         check_users(&self.users, &mut out);
         self.check_criteria(&mut out);
         self.check_runtime(&mut out);
+        self.check_plaintext_secrets(&mut out);
         out.0
+    }
+
+    /// A secret in the file ends up in backups, diffs and screen shares: warn, naming where
+    /// it should go instead.
+    fn check_plaintext_secrets(&self, out: &mut Problems) {
+        for key in &self.plaintext_secrets {
+            let env = format!("COUNCIL_{}", key.to_uppercase().replace('.', "__"));
+            out.warning(
+                key.clone(),
+                format!(
+                    "is written in the config file in plain text; move it to the environment \
+                     ({env}) or to a file named by `{key}_file`"
+                ),
+            );
+        }
     }
 
     fn check_criteria(&self, out: &mut Problems) {
@@ -119,6 +135,13 @@ impl Config {
 
     fn check_runtime(&self, out: &mut Problems) {
         let url = &self.store.url;
+        if self.sandbox_embedded() && *url != super::StoreConfig::default().url {
+            out.warning(
+                "store.url",
+                "is not used with the embedded sandbox: the sandbox starts empty on every run, \
+                 so the daemon's store does too (a fresh file, removed at exit)",
+            );
+        }
         let sqlite_path = url
             .strip_prefix("sqlite:")
             .map(|p| p.trim_start_matches('/'));
@@ -612,7 +635,7 @@ fn check_labels(labels: &LabelsConfig, out: &mut Problems) {
     for (i, (field, name)) in all.iter().enumerate() {
         let earlier = all[..i]
             .iter()
-            .find(|(_, other)| !name.trim().is_empty() && other.eq_ignore_ascii_case(name));
+            .find(|(_, other)| !name.trim().is_empty() && crate::council::same_label(other, name));
         if let Some((other_field, _)) = earlier {
             out.error(
                 format!("labels.{field}"),

@@ -41,7 +41,49 @@ fn form() -> IssueForm {
 }
 
 fn valid() -> Config {
-    Config::from_toml_str(VALID, Vec::new()).expect("the valid base loads")
+    let mut config = Config::from_toml_str(VALID, Vec::new()).expect("the valid base loads");
+    // The base writes its secrets inline for brevity; their warning has its own test.
+    config.plaintext_secrets.clear();
+    config
+}
+
+/// Every secret written in the file draws a warning naming its environment variable; the
+/// same secrets from the environment draw none.
+#[test]
+fn secrets_written_in_the_file_are_warned_about() {
+    let config = Config::from_toml_str(VALID, Vec::new()).expect("loads");
+    let warned: Vec<String> = config
+        .validate(&form())
+        .into_iter()
+        .filter(|p| p.severity == Severity::Warning && p.reason.contains("plain text"))
+        .map(|p| p.key)
+        .collect();
+    assert!(!warned.is_empty());
+    for key in &warned {
+        assert!(
+            key.ends_with("token") || key.ends_with("secret"),
+            "{key}: {warned:?}"
+        );
+    }
+    for key in ["github.token", "github.webhook_secret", "jira.auth.token"] {
+        assert!(warned.contains(&key.to_owned()), "{key}: {warned:?}");
+    }
+    let stripped = VALID
+        .replace("token = \"ghp_test\"\n", "")
+        .replace("webhook_secret = \"whsec_test\"\n", "")
+        .replace(", token = \"jira_test\"", "");
+    let env = [
+        ("COUNCIL_GITHUB__TOKEN", "ghp_test"),
+        ("COUNCIL_GITHUB__WEBHOOK_SECRET", "whsec_test"),
+        ("COUNCIL_JIRA__AUTH__TOKEN", "jira_test"),
+    ]
+    .map(|(k, v)| (k.to_owned(), v.to_owned()));
+    let config = Config::from_toml_str(&stripped, env).expect("loads from env");
+    assert!(
+        config.plaintext_secrets.is_empty(),
+        "{:?}",
+        config.plaintext_secrets
+    );
 }
 
 fn secret(s: &str) -> Option<SecretString> {

@@ -1,6 +1,5 @@
-use std::collections::BTreeSet;
-
 use super::Stage;
+use super::labels::{LabelSet, same_label};
 use crate::config::LabelsConfig;
 
 /// What the engine knows about a concern when an event arrives.
@@ -9,7 +8,7 @@ pub struct Snapshot<'a> {
     /// The stage recorded in the store; `None` for a concern never seen before.
     pub stage: Option<Stage>,
     /// Labels on the issue now (re-read from GitHub, not taken from the event).
-    pub labels: &'a BTreeSet<String>,
+    pub labels: &'a LabelSet,
     /// Whether the issue is open now.
     pub open: bool,
     /// Whether the body answers the three questions and names at least one team.
@@ -137,16 +136,17 @@ fn unchanged(snap: &Snapshot<'_>) -> Decision {
 }
 
 /// Label actions that move the issue's labels to exactly `want` among `managed`.
-fn label_delta(current: &BTreeSet<String>, want: &[&str], drop: &[&str]) -> Vec<Action> {
+/// Labels to remove are named as they are on the issue (any case matches).
+fn label_delta(current: &LabelSet, want: &[&str], drop: &[&str]) -> Vec<Action> {
     let add: Vec<String> = want
         .iter()
-        .filter(|l| !current.contains(**l))
+        .filter(|l| !current.contains(l))
         .map(|l| l.to_string())
         .collect();
     let remove: Vec<String> = drop
         .iter()
-        .filter(|l| current.contains(**l))
-        .map(|l| l.to_string())
+        .filter_map(|l| current.actual(l))
+        .map(str::to_owned)
         .collect();
     let mut actions = Vec::new();
     if !add.is_empty() {
@@ -187,12 +187,14 @@ fn label_added(
     member: bool,
 ) -> Decision {
     let l = rules.labels;
-    let is_decision =
-        label == l.accepted || label == l.rejected || (rules.two_step && label == l.vetted);
+    let is_decision = same_label(label, &l.accepted)
+        || same_label(label, &l.rejected)
+        || (rules.two_step && same_label(label, &l.vetted));
     // A redelivered or stale event: the label is no longer there, nothing left to decide.
-    if !is_decision || !snap.labels.contains(label) {
+    // Otherwise `label` becomes the name as it is on the issue, which removals must use.
+    let Some(label) = snap.labels.actual(label).filter(|_| is_decision) else {
         return unchanged(snap);
-    }
+    };
     if !member {
         return Decision {
             stage: snap.stage,
@@ -210,9 +212,9 @@ fn label_added(
     } else {
         Stage::NeedsInfo
     });
-    if label == l.accepted {
+    if same_label(label, &l.accepted) {
         accept(snap, rules, stage, actor)
-    } else if label == l.rejected {
+    } else if same_label(label, &l.rejected) {
         reject(snap, rules, stage, actor)
     } else {
         vet(snap, rules, stage, actor)
@@ -220,6 +222,7 @@ fn label_added(
 }
 
 fn not_applicable(snap: &Snapshot<'_>, actor: &str, label: &str, why: &str) -> Decision {
+    let label = snap.labels.actual(label).unwrap_or(label);
     Decision {
         stage: snap.stage,
         actions: vec![

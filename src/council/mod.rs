@@ -7,6 +7,7 @@
 //! table-tested.
 
 mod decide;
+pub mod labels;
 mod stage;
 pub mod sync;
 pub mod tracking;
@@ -15,5 +16,6 @@ mod transition;
 pub use decide::{
     Action, CloseReason, Decision, DecisionKind, Reply, Rules, Snapshot, Trigger, decide,
 };
+pub use labels::{LabelSet, same_label};
 pub use stage::{Stage, UnknownStage};
 pub use transition::{Cause, may_move};

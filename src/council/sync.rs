@@ -4,7 +4,7 @@
 //! against the current state, so applying the answer and asking again yields nothing: that
 //! is what keeps a round trip between the two sides from echoing.
 
-use std::collections::BTreeSet;
+use super::labels::LabelSet;
 
 use super::Stage;
 use crate::config::{LabelsConfig, Progress};
@@ -29,7 +29,7 @@ pub struct ItemState {
 pub struct SyncInput<'a> {
     pub stage: Stage,
     /// Labels on the GitHub issue now.
-    pub labels: &'a BTreeSet<String>,
+    pub labels: &'a LabelSet,
     /// Whether the GitHub issue is open now.
     pub issue_open: bool,
     /// Whether it was closed as not planned (the council or the author gave up on it): then
@@ -106,13 +106,14 @@ pub fn tracker_to_github(
     }
     let add: Vec<String> = want
         .iter()
-        .filter(|l| !input.labels.contains(**l))
+        .filter(|l| !input.labels.contains(l))
         .map(|l| l.to_string())
         .collect();
+    // Named as on the issue: GitHub's DELETE resolves that name.
     let remove: Vec<String> = drop
         .iter()
-        .filter(|l| input.labels.contains(**l))
-        .map(|l| l.to_string())
+        .filter_map(|l| input.labels.actual(l))
+        .map(str::to_owned)
         .collect();
     if !add.is_empty() {
         actions.push(SyncAction::AddLabels(add));

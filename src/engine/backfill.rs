@@ -5,7 +5,7 @@
 
 use super::jobs::{Job, KeyedJob, queued};
 use super::{Engine, EngineError};
-use crate::council::{Cause, Stage};
+use crate::council::{Cause, Stage, same_label};
 use crate::github::client::{Issue, IssueState};
 use crate::store::StageChange;
 use crate::tracker::Tracker;
@@ -45,7 +45,7 @@ impl<T: Tracker + 'static> Engine<T> {
     /// The stage an existing issue's labels show.
     fn stage_from_labels(&self, issue: &Issue) -> Stage {
         let l = &self.config.labels;
-        let has = |name: &str| issue.labels.iter().any(|x| x == name);
+        let has = |name: &str| issue.labels.iter().any(|x| same_label(x, name));
         if has(&l.rejected) {
             Stage::Rejected
         } else if has(&l.accepted) {

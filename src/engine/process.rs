@@ -1,14 +1,14 @@
 //! The inbox side: one stored delivery → a council decision (and the sync jobs it cues) →
 //! one transaction with the delivery.
 
-use std::collections::BTreeSet;
-
 use super::jobs::{IssueChange, Job, KeyedJob, queued};
 use super::plan::{digest, plan};
 use super::{BATCH, Engine, EngineError};
 use crate::concern::{self, criteria};
 use crate::config::CouncilMembers;
-use crate::council::{self, Cause, Decision, Rules, Snapshot, Stage, Trigger};
+use crate::council::{
+    self, Cause, Decision, LabelSet, Rules, Snapshot, Stage, Trigger, same_label,
+};
 use crate::github::client::{Issue, IssueState, StateReason};
 use crate::github::webhook::events::{
     self, CommentAction, GithubEvent, IssueCommentEvent, IssuesAction, IssuesEvent,
@@ -94,6 +94,16 @@ impl<T: Tracker + 'static> Engine<T> {
                 reason: e.to_string(),
             }
         })?;
+        // Stored before the repository left `github.repos`: no longer ours to act on.
+        let scope = crate::config::Scope::of(&self.config);
+        let watched = match &event {
+            GithubEvent::Issues(e) => scope.watches_repo(&e.repo),
+            GithubEvent::IssueComment(c) => scope.watches_repo(&c.repo),
+            GithubEvent::Ignored { .. } => false,
+        };
+        if !watched {
+            return self.done(delivery.seq).await;
+        }
         match event {
             // Our own writes coming back are never reacted to (no echo loops).
             GithubEvent::Issues(e) if e.sender != self.bot_login => {
@@ -114,6 +124,48 @@ impl<T: Tracker + 'static> Engine<T> {
         event: &IssuesEvent,
     ) -> Result<(), EngineError> {
         let seq = delivery.seq;
+        // A transfer keeps the concern (same issue, new repository and number): the store
+        // follows it on `transferred` in the old repository and again (a no-op by then, or
+        // the repair when that delivery was lost) on `opened` in the new one.
+        if let Some(t) = &event.transfer {
+            let here = (event.repo.as_str(), event.issue.number);
+            let there = (t.repo.as_str(), t.issue.number);
+            let (from, to) = match event.action {
+                IssuesAction::Transferred => (here, there),
+                _ => (there, here),
+            };
+            let node_id = event
+                .issue
+                .node_id
+                .as_deref()
+                .or(t.issue.node_id.as_deref());
+            let followed = self.store.follow_issue_transfer(from, to, node_id).await?;
+            tracing::info!(from = ?from, to = ?to, followed, "issue transferred");
+            // Tracker events handled under the old name meanwhile found no concern: one
+            // sync under the new name catches up with them.
+            let jobs = if followed {
+                vec![KeyedJob::new(
+                    format!("sync:{}#{}:transfer:{}", to.0, to.1, delivery.delivery_id),
+                    Job::SyncFromTracker {
+                        repo: to.0.to_owned(),
+                        number: to.1,
+                    },
+                )]
+            } else {
+                Vec::new()
+            };
+            if event.action == IssuesAction::Transferred {
+                return Ok(self
+                    .store
+                    .commit_decision(Some(seq), None, None, &queued(&jobs)?)
+                    .await?);
+            }
+            if !jobs.is_empty() {
+                self.store
+                    .commit_decision(None, None, None, &queued(&jobs)?)
+                    .await?;
+            }
+        }
         let trigger = self.trigger_for(event).await?;
         let follow = match event.action {
             IssuesAction::Closed => Some(IssueChange::ClosedNotPlanned),
@@ -181,6 +233,17 @@ impl<T: Tracker + 'static> Engine<T> {
         {
             return self.done(delivery.seq).await;
         }
+        // A move to another project renames the issue (same id): links follow it first,
+        // so the lookup below finds the concern under the new key.
+        let mut renamed = false;
+        if let Some(moved) = &event.key_change {
+            let followed = self
+                .store
+                .follow_tracker_move(&moved.from, &moved.to, event.issue_id.as_deref())
+                .await?;
+            tracing::info!(from = %moved.from, to = %moved.to, followed, "jira issue moved");
+            renamed = followed > 0;
+        }
         let concerns = match &event.issue_key {
             Some(key) => self
                 .store
@@ -198,15 +261,24 @@ impl<T: Tracker + 'static> Engine<T> {
                 .map(|c| (c.repo, c.number))
                 .collect::<Vec<_>>(),
         };
-        let jobs: Vec<KeyedJob> = concerns
-            .into_iter()
-            .map(|(repo, number)| {
-                KeyedJob::new(
-                    format!("sync:{repo}#{number}:jira:{}", delivery.delivery_id),
-                    Job::SyncFromTracker { repo, number },
-                )
-            })
-            .collect();
+        let mut jobs: Vec<KeyedJob> = Vec::new();
+        for (repo, number) in concerns {
+            jobs.push(KeyedJob::new(
+                format!("sync:{repo}#{number}:jira:{}", delivery.delivery_id),
+                Job::SyncFromTracker {
+                    repo: repo.clone(),
+                    number,
+                },
+            ));
+            // A renamed story may leave every state as it was, so the sync alone would see
+            // nothing to show: the tracking comment is re-rendered with the new key.
+            if renamed {
+                jobs.push(KeyedJob::new(
+                    format!("tracking:{repo}#{number}:moved:{}", delivery.delivery_id),
+                    Job::Tracking { repo, number },
+                ));
+            }
+        }
         Ok(self
             .store
             .commit_decision(Some(delivery.seq), None, None, &queued(&jobs)?)
@@ -246,7 +318,9 @@ impl<T: Tracker + 'static> Engine<T> {
                     return Ok(None);
                 };
                 let l = &self.config.labels;
-                let decides = label == l.accepted || label == l.rejected || label == l.vetted;
+                let decides = [&l.accepted, &l.rejected, &l.vetted]
+                    .iter()
+                    .any(|d| same_label(&label, d));
                 let actor_is_member = decides && self.is_council_member(&event.sender).await?;
                 Some(Trigger::LabelAdded {
                     label,
@@ -317,7 +391,7 @@ impl<T: Tracker + 'static> Engine<T> {
         let (repo, number) = (cue.repo, cue.number);
         // The webhook is a cue; the issue as it is now is the truth.
         let issue = self.github.get_issue(repo, number).await?;
-        let labels: BTreeSet<String> = issue.labels.iter().cloned().collect();
+        let labels = LabelSet::new(issue.labels.iter().cloned());
         if !labels.contains(&self.config.labels.concern) {
             if let Some(seq) = seq {
                 self.done(seq).await?;
@@ -452,12 +526,14 @@ impl<T: Tracker + 'static> Engine<T> {
 /// or the last edit's would be dropped as a duplicate of the first's.
 fn event_key(event: &IssuesEvent, delivery_id: &str) -> String {
     match event.action {
-        IssuesAction::Labeled => format!(
-            "labeled:{}:{}:{}",
-            event.label.as_deref().unwrap_or(""),
-            event.sender,
-            event.issue.updated_at
-        ),
+        IssuesAction::Labeled => match &event.issue.updated_at {
+            Some(at) => format!(
+                "labeled:{}:{}:{at}",
+                event.label.as_deref().unwrap_or(""),
+                event.sender,
+            ),
+            None => format!("labeled:{delivery_id}"),
+        },
         other => format!("{}:{delivery_id}", other.as_str()),
     }
 }

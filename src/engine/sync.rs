@@ -5,7 +5,7 @@
 //! that arrives late, twice, or for the daemon's own write does no harm; and the daemon's
 //! own writes coming back (its GitHub login, its Jira account) are not even looked at.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 
 use super::describe::{IssueFacts, epic_request};
 use super::jobs::IssueChange;
@@ -15,7 +15,7 @@ use crate::concern;
 use crate::config::{Owner, Progress};
 use crate::council::sync::{ItemState, SyncAction, SyncInput, tracker_to_github};
 use crate::council::tracking::{self, render_reply};
-use crate::council::{Cause, Reply, Stage};
+use crate::council::{Cause, LabelSet, Reply, Stage};
 use crate::github::client::{Issue, IssueState, StateReason};
 use crate::store::{self, ConcernRow, StoryLink, StoryState, now_ms};
 use crate::tracker::{TrackedIssue, Tracker};
@@ -66,6 +66,21 @@ impl<T: Tracker + 'static> Engine<T> {
                 "the epic {epic_key} is gone from the tracker"
             )));
         };
+        // A story the tracker no longer shows under its key (moved without the webhook
+        // reaching us, or deleted) must not vanish from the count: progress judged on the
+        // remaining stories could declare the concern done.
+        let missing: Vec<&str> = links
+            .iter()
+            .filter(|l| !fetched.contains_key(&l.story_key))
+            .map(|l| l.story_key.as_str())
+            .collect();
+        if !missing.is_empty() {
+            return Err(EngineError::Invalid(format!(
+                "stories {} are not in the tracker under their keys (moved or deleted); \
+                 progress is not judged without them",
+                missing.join(", ")
+            )));
+        }
         let stories = links
             .into_iter()
             .filter_map(|l| fetched.remove(&l.story_key).map(|t| (l, t)))
@@ -114,7 +129,20 @@ impl<T: Tracker + 'static> Engine<T> {
             .map(|(link, t)| self.item(Some(link.team.clone()), t))
             .collect();
         let issue = self.github.get_issue(repo, number).await?;
-        let mut labels: BTreeSet<String> = issue.labels.iter().cloned().collect();
+        // Transferred, and the delivery saying so not processed yet (or lost): GitHub
+        // answered from the new address. Follow it there instead of writing to the old one.
+        if let Some((to_repo, to_number)) = issue.moved_from(repo, number) {
+            let followed = self
+                .store
+                .follow_issue_transfer((repo, number), (&to_repo, to_number), None)
+                .await?;
+            tracing::info!(repo, number, to = %to_repo, to_number, followed, "issue transferred");
+            if followed {
+                return Box::pin(self.sync_from_tracker(&to_repo, to_number)).await;
+            }
+            return Ok(());
+        }
+        let mut labels = LabelSet::new(issue.labels.iter().cloned());
         let mut open = issue.state == IssueState::Open;
         let closed_not_planned = record.issue_state == Some(store::IssueState::ClosedNotPlanned)
             || (!open && issue.state_reason == Some(StateReason::NotPlanned));

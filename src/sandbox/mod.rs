@@ -243,6 +243,7 @@ impl Sandbox {
             stop: Some(stop_tx),
             server: Some(server),
             delivery_task,
+            paired_store: None,
         })
     }
 }
@@ -260,9 +261,24 @@ pub struct SandboxHandle {
     stop: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<()>>,
     delivery_task: JoinHandle<()>,
+    /// The daemon's store beside an embedded sandbox: created with it, removed with it.
+    paired_store: Option<tempfile::TempDir>,
 }
 
 impl SandboxHandle {
+    /// A fresh store for the daemon beside this (embedded) sandbox: `sqlite://` URL of a file
+    /// in a new private directory that lives exactly as long as this handle. The sandbox
+    /// keeps its state in memory, so its daemon's store must start empty with it: a store
+    /// that outlived the sandbox would take the new sandbox's issue #1 for an old concern.
+    pub fn pair_store(&mut self) -> std::io::Result<String> {
+        let dir = tempfile::Builder::new()
+            .prefix("council-sync-sandbox-")
+            .tempdir()?;
+        let url = format!("sqlite://{}", dir.path().join("council-sync.db").display());
+        self.paired_store = Some(dir);
+        Ok(url)
+    }
+
     /// `http://ADDR`: the GitHub API base URL (`github.api_url`) and the Jira base URL.
     pub fn base_url(&self) -> String {
         self.base_url.clone()

@@ -2,7 +2,8 @@
 //!
 //! The answer comes only after the delivery is committed to the inbox, so a 202 means it
 //! survives a crash; the engine processes it from there. Events we ignore are answered 202
-//! without being stored. Redeliveries (same `X-GitHub-Delivery`) are stored once.
+//! without being stored, and so are deliveries about repositories outside the watched
+//! [`Scope`](crate::config::Scope). Redeliveries (same `X-GitHub-Delivery`) are stored once.
 
 use std::sync::Arc;
 
@@ -38,8 +39,23 @@ pub(super) async fn receive(
         .ok_or_else(|| ApiError::BadRequest("missing X-GitHub-Event header".into()))?;
     let decoded = decode(event, &body).map_err(|e| ApiError::BadRequest(e.to_string()))?;
     let action = decoded.action_name().map(str::to_owned);
-    if let GithubEvent::Ignored { .. } = decoded {
-        tracing::debug!(event, action = action.as_deref(), "webhook ignored");
+    let repo = match &decoded {
+        GithubEvent::Issues(e) => e.repo.as_str(),
+        GithubEvent::IssueComment(c) => c.repo.as_str(),
+        GithubEvent::Ignored { .. } => {
+            tracing::debug!(event, action = action.as_deref(), "webhook ignored");
+            return Ok(answer("ignored"));
+        }
+    };
+    // An organisation-wide hook or an App on every repository sends deliveries about
+    // repositories we do not watch: answered, never stored or acted on.
+    if !state.scope.watches_repo(repo) {
+        tracing::debug!(
+            event,
+            action = action.as_deref(),
+            repo,
+            "webhook ignored: repository not watched"
+        );
         return Ok(answer("ignored"));
     }
     let delivery_id = header(&headers, DELIVERY)

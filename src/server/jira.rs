@@ -80,6 +80,11 @@ async fn accept(
         tracing::debug!(event = %event.webhook_event, "jira webhook ignored");
         return Ok(answer("ignored"));
     }
+    // Admin webhooks fire for every project (unless filtered by JQL in Jira's settings).
+    if event.outside(|p| state.scope.watches_jira_project(p)) {
+        tracing::debug!(event = %event.webhook_event, project = event.project_key.as_deref(), "jira webhook ignored: project not configured");
+        return Ok(answer("ignored"));
+    }
     let delivery_id = header(headers, IDENTIFIER).ok_or_else(|| {
         ApiError::BadRequest("missing X-Atlassian-Webhook-Identifier header".into())
     })?;

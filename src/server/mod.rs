@@ -27,6 +27,7 @@ use tower_http::trace::TraceLayer;
 
 pub use error::ApiError;
 
+use crate::config::Scope;
 use crate::health::Health;
 use crate::store::{InboxWriter, Store};
 
@@ -55,6 +56,8 @@ pub struct ServerState {
     pub jira_secret: Option<SecretString>,
     /// The Data Center URL token; `None` turns `POST /webhooks/jira/{token}` off (404).
     pub jira_token: Option<SecretString>,
+    /// Repositories and Jira projects whose deliveries are stored; others get 202 `ignored`.
+    pub scope: Scope,
 }
 
 /// The daemon's routes: `POST /webhooks/github`, `POST /webhooks/jira`,

@@ -28,6 +28,14 @@ async fn harness() -> Harness {
     harness_with(Some(JIRA_SECRET), Some(JIRA_TOKEN)).await
 }
 
+/// The fixtures' repository and the Jira project of the sample bodies.
+fn test_scope() -> crate::config::Scope {
+    let mut scope = crate::config::Scope::default();
+    scope.watch_repo("Codertocat/Hello-World");
+    scope.watch_jira_project("PAY");
+    scope
+}
+
 async fn harness_with(jira_secret: Option<&str>, jira_token: Option<&str>) -> Harness {
     let (store, dir) = temp_store().await;
     let (inbox, writer_task) = InboxWriter::spawn(store.clone());
@@ -36,6 +44,7 @@ async fn harness_with(jira_secret: Option<&str>, jira_token: Option<&str>) -> Ha
         github_secret: SecretString::from(SECRET),
         jira_secret: jira_secret.map(SecretString::from),
         jira_token: jira_token.map(SecretString::from),
+        scope: test_scope(),
     });
     Harness {
         router,
@@ -206,7 +215,7 @@ async fn bad_requests_are_400_with_one_line_reason() {
             signed(
                 "issues",
                 "d2",
-                br#"{"action":"opened","issue":{"number":1}}"#.to_vec(),
+                br#"{"action":"opened","issue":{"number":1},"repository":{"full_name":"Codertocat/Hello-World"}}"#.to_vec(),
             ),
             "issues.opened: missing field",
         ),
@@ -240,6 +249,67 @@ async fn bad_requests_are_400_with_one_line_reason() {
             .expect("pending")
             .is_empty()
     );
+}
+
+/// An organisation-wide hook (or an App on every repository) delivers about repositories
+/// the daemon does not watch, and organisation events without any repository: each is
+/// answered 202 `ignored` and none is stored. Siblings: issues, issue_comment, Jira issue
+/// events of an unconfigured project.
+#[tokio::test]
+async fn deliveries_outside_the_scope_are_ignored_and_not_stored() {
+    let h = harness().await;
+    let mut cases = Vec::new();
+    for name in [
+        "issues.opened.json",
+        "issues.labeled.json",
+        "issue_comment.created.json",
+    ] {
+        let mut payload: Value = serde_json::from_slice(&fixtures::read(name)).expect("json");
+        payload["repository"]["full_name"] = "Codertocat/Another-Repo".into();
+        let event = name.split('.').next().expect("event").to_owned();
+        cases.push((event.clone(), serde_json::to_vec(&payload).expect("json")));
+        // The same without any repository (organisation level).
+        payload
+            .as_object_mut()
+            .expect("object")
+            .remove("repository");
+        cases.push((event, serde_json::to_vec(&payload).expect("json")));
+    }
+    for (i, (event, body)) in cases.into_iter().enumerate() {
+        let (status, text) = send(&h.router, signed(&event, &format!("o{i}"), body)).await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{event}: {text}");
+        assert_eq!(status_field(&text), "ignored", "{event} #{i}");
+    }
+    // Watched, whatever the case GitHub spells the name in.
+    let mut payload: Value =
+        serde_json::from_slice(&fixtures::read("issues.opened.json")).expect("json");
+    payload["repository"]["full_name"] = "codertocat/hello-world".into();
+    let (status, text) = send(
+        &h.router,
+        signed(
+            "issues",
+            "o-case",
+            serde_json::to_vec(&payload).expect("json"),
+        ),
+    )
+    .await;
+    assert_eq!(
+        (status, status_field(&text).as_str()),
+        (StatusCode::ACCEPTED, "queued")
+    );
+    // Jira: an issue of a project no team uses.
+    let jira = br#"{"webhookEvent":"jira:issue_updated","issue":{"id":"9","key":"HR-3","fields":{"project":{"key":"HR"}}},"changelog":{"items":[{"field":"status"}]}}"#;
+    let req = Request::post(format!("/webhooks/jira/{JIRA_TOKEN}"))
+        .header("x-atlassian-webhook-identifier", "j-hr")
+        .body(Body::from(jira.to_vec()))
+        .expect("request");
+    let (status, text) = send(&h.router, req).await;
+    assert_eq!(
+        (status, status_field(&text).as_str()),
+        (StatusCode::ACCEPTED, "ignored")
+    );
+    let stored = h.store.pending_deliveries(10).await.expect("pending");
+    assert_eq!(stored.len(), 1, "only the watched delivery");
 }
 
 #[tokio::test]
@@ -614,6 +684,7 @@ async fn state_debug_hides_secrets() {
         github_secret: SecretString::from(SECRET),
         jira_secret: Some(SecretString::from(JIRA_SECRET)),
         jira_token: Some(SecretString::from(JIRA_TOKEN)),
+        scope: test_scope(),
     };
     let text = format!("{state:?}");
     for secret in [SECRET, JIRA_SECRET, JIRA_TOKEN] {

@@ -56,6 +56,89 @@ impl StoryLink {
 }
 
 impl Store {
+    /// Follows a GitHub issue transferred to another repository: the concern recorded as
+    /// `from` (`owner/name`, number), with its decisions and story links, is recorded as
+    /// `to` from now on, and the issue's node id (stable across transfers) is kept. Nothing
+    /// happens when `from` is unknown or `to` is already recorded (a redelivery, or the
+    /// `transferred` and `opened` deliveries of one transfer both arriving). Returns whether
+    /// the concern followed.
+    pub async fn follow_issue_transfer(
+        &self,
+        from: (&str, u64),
+        to: (&str, u64),
+        node_id: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        let (from_n, to_n) = (to_db("issue number", from.1)?, to_db("issue number", to.1)?);
+        let mut tx = self.pool().begin().await?;
+        // Write first (SQLite takes the write lock at once; a read upgraded to a write can
+        // fail as busy beside another writer), guarded against a name already recorded.
+        let moved = sqlx::query(
+            "UPDATE concerns SET repo = $3, number = $4, \
+                 issue_node_id = COALESCE($5, issue_node_id) \
+             WHERE repo = $1 AND number = $2 AND NOT EXISTS \
+                 (SELECT 1 FROM concerns c WHERE c.repo = $3 AND c.number = $4)",
+        )
+        .bind(from.0)
+        .bind(from_n)
+        .bind(to.0)
+        .bind(to_n)
+        .bind(node_id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if moved == 0 {
+            return Ok(false);
+        }
+        for table in ["decisions", "links"] {
+            let sql = format!(
+                "UPDATE {table} SET repo = $3, number = $4 WHERE repo = $1 AND number = $2"
+            );
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(from.0)
+                .bind(from_n)
+                .bind(to.0)
+                .bind(to_n)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Follows a Jira issue moved to another project (`old_key` → `new_key`, same `id`):
+    /// the epic or story linked under the old key, or under the id, is renamed (key and the
+    /// key in its URL) and its id recorded, keeping its concern, team and state. Returns how
+    /// many links followed (0: the issue is none of ours).
+    pub async fn follow_tracker_move(
+        &self,
+        old_key: &str,
+        new_key: &str,
+        id: Option<&str>,
+    ) -> Result<u64, StoreError> {
+        let mut tx = self.pool().begin().await?;
+        let mut moved = 0;
+        for sql in [
+            "UPDATE concerns SET epic_key = $2, \
+                 epic_url = replace(epic_url, '/browse/' || epic_key, '/browse/' || $2), \
+                 epic_id = COALESCE($3, epic_id) \
+             WHERE epic_key = $1 OR (epic_id IS NOT NULL AND epic_id = $3)",
+            "UPDATE links SET story_key = $2, \
+                 story_url = replace(story_url, '/browse/' || story_key, '/browse/' || $2), \
+                 story_id = COALESCE($3, story_id) \
+             WHERE story_key = $1 OR (story_id IS NOT NULL AND story_id = $3)",
+        ] {
+            moved += sqlx::query(sql)
+                .bind(old_key)
+                .bind(new_key)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+        }
+        tx.commit().await?;
+        Ok(moved)
+    }
+
     /// Records (or replaces) the story of `team` for this concern. Replacing it with
     /// another story forgets the old story's state; the same story keeps its state.
     pub async fn set_story_link(

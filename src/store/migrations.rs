@@ -29,6 +29,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         include_str!("../../migrations/sqlite/0003_stage_history.sql"),
     ),
     (
+        4,
+        "stable ids",
+        include_str!("../../migrations/sqlite/0004_stable_ids.sql"),
+    ),
+    (
         5,
         "create attempts",
         include_str!("../../migrations/sqlite/0005_create_attempts.sql"),
@@ -99,7 +104,7 @@ mod tests {
                 .iter()
                 .map(|r| r.try_get("version").expect("version"))
                 .collect();
-        assert_eq!(versions, [1, 2, 3, 5]);
+        assert_eq!(versions, [1, 2, 3, 4, 5]);
         let concern = store
             .get_concern("acme/ops", 9)
             .await
@@ -117,5 +122,81 @@ mod tests {
             Some(("acme/ops".into(), 9))
         );
         assert_eq!(store.get_cursor("jira.poll").await.expect("cursor"), None);
+    }
+
+    /// A database of the 0002 schema with a linked concern is upgraded to 0004, and a story
+    /// moved in Jira (new key, same id) is found under its new key with its state kept.
+    #[tokio::test]
+    async fn version_2_database_upgrades_and_follows_a_moved_story() {
+        sqlx::any::install_default_drivers();
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("v2.db").display());
+        let pool = AnyPoolOptions::new()
+            .max_connections(1)
+            .connect(&url)
+            .await
+            .expect("connect");
+        sqlite_up_to(2).run(&pool).await.expect("0001+0002");
+        for sql in [
+            "INSERT INTO concerns (repo, number, issue_id, stage, epic_key, epic_url, updated_at) \
+             VALUES ('acme/ops', 9, 900, 'in-progress', 'SRE-5', 'https://j/browse/SRE-5', 1)",
+            "INSERT INTO links (repo, number, team, story_key, story_url, status) \
+             VALUES ('acme/ops', 9, 'payments', 'PAY-14', 'https://j/browse/PAY-14', 'In Progress')",
+        ] {
+            sqlx::query(sql).execute(&pool).await.expect("seed");
+        }
+        pool.close().await;
+
+        let store = Store::open(&url).await.expect("upgrade");
+        let moved = store
+            .follow_tracker_move("PAY-14", "PLAT-31", Some("77256"))
+            .await
+            .expect("move");
+        assert_eq!(moved, 1);
+        let links = store.story_links("acme/ops", 9).await.expect("links");
+        assert_eq!(links[0].story_key, "PLAT-31");
+        assert_eq!(links[0].story_url, "https://j/browse/PLAT-31");
+        assert_eq!(
+            links[0].state.status.as_deref(),
+            Some("In Progress"),
+            "state kept"
+        );
+        assert_eq!(
+            store
+                .concern_for_tracker_key("PLAT-31")
+                .await
+                .expect("lookup"),
+            Some(("acme/ops".into(), 9))
+        );
+        assert_eq!(
+            store
+                .concern_for_tracker_key("PAY-14")
+                .await
+                .expect("lookup"),
+            None
+        );
+        // Moved again (PLAT-31 -> NET-2): found by the id recorded the first time, even if
+        // the webhook named a key the store never had.
+        let moved = store
+            .follow_tracker_move("XX-1", "NET-2", Some("77256"))
+            .await
+            .expect("move");
+        assert_eq!(moved, 1);
+        assert_eq!(
+            store.story_links("acme/ops", 9).await.expect("links")[0].story_key,
+            "NET-2"
+        );
+        // The epic moves the same way.
+        store
+            .follow_tracker_move("SRE-5", "OPS-1", Some("1"))
+            .await
+            .expect("epic");
+        let concern = store
+            .get_concern("acme/ops", 9)
+            .await
+            .expect("get")
+            .expect("kept");
+        assert_eq!(concern.epic_key.as_deref(), Some("OPS-1"));
+        assert_eq!(concern.epic_url.as_deref(), Some("https://j/browse/OPS-1"));
     }
 }

@@ -1,7 +1,7 @@
 use super::*;
 use Stage::*;
 
-fn labels(names: &[&str]) -> BTreeSet<String> {
+fn labels(names: &[&str]) -> LabelSet {
     names.iter().map(|s| s.to_string()).collect()
 }
 
@@ -388,7 +388,11 @@ mod props {
         #[test]
         fn deciding_twice_is_idempotent(
             st in stage(),
-            on in proptest::collection::btree_set(label(), 0..6),
+            // Labels on the issue in GitHub's any-case spelling.
+            on in proptest::collection::btree_set(
+                (label(), any::<bool>()).prop_map(|(l, up)| if up { l.to_uppercase() } else { l }),
+                0..6,
+            ),
             complete: bool,
             two_step: bool,
             which in label(),
@@ -400,6 +404,7 @@ mod props {
             let trigger = if body { Trigger::BodyChecked } else {
                 Trigger::LabelAdded { label: which, actor: "x".into(), actor_is_member: member }
             };
+            let on: LabelSet = on.into_iter().collect();
             let snap = Snapshot { stage: st, labels: &on, open: true, criteria_complete: complete };
             let first = decide(&snap, &trigger, &rules);
             let mut after = on.clone();
@@ -418,4 +423,95 @@ mod props {
             prop_assert!(second.actions.is_empty(), "second: {:?}", second.actions);
         }
     }
+}
+
+/// GitHub label names ignore case: the repository's own `Council/Accepted` is an accept,
+/// and every label the decision removes is named as it is on the issue (the name GitHub's
+/// DELETE resolves). Siblings: reject, vet, a non-member's label, a label not applicable
+/// now, `Ready-For-Council` / `Needs-Info` in the body check.
+#[test]
+fn label_names_compare_without_case_and_removals_use_the_issues_spelling() {
+    let d = run(
+        Some(Ready),
+        &["Ready-For-Council", "Council/Accepted"],
+        true,
+        added("Council/Accepted", "carol", true),
+        false,
+    );
+    assert_eq!(d.stage, Some(Accepted));
+    assert!(
+        d.actions
+            .contains(&Action::RemoveLabels(strings(&["Ready-For-Council"])))
+    );
+    assert!(d.actions.contains(&Action::CreateEpic { stories: true }));
+
+    let d = run(
+        Some(Ready),
+        &["COUNCIL/REJECTED"],
+        true,
+        added("COUNCIL/REJECTED", "carol", true),
+        false,
+    );
+    assert_eq!(d.stage, Some(Rejected));
+
+    let d = run(
+        Some(Accepted),
+        &["Council/Vetted"],
+        true,
+        added("council/vetted", "carol", true),
+        true,
+    );
+    assert_eq!(d.stage, Some(Vetted), "{:?}", d.actions);
+
+    let d = run(
+        Some(Ready),
+        &["Council/Accepted"],
+        true,
+        added("Council/Accepted", "mallory", false),
+        false,
+    );
+    assert_eq!(
+        d.actions[0],
+        Action::RemoveLabels(strings(&["Council/Accepted"]))
+    );
+
+    let d = run(
+        Some(NeedsInfo),
+        &["Council/Accepted", "Needs-Info"],
+        false,
+        added("council/accepted", "carol", true),
+        false,
+    );
+    assert_eq!(
+        d.actions[0],
+        Action::RemoveLabels(strings(&["Council/Accepted"]))
+    );
+
+    let d = run(
+        Some(NeedsInfo),
+        &["Needs-Info"],
+        true,
+        Trigger::BodyChecked,
+        false,
+    );
+    assert_eq!(
+        d.actions,
+        vec![
+            Action::AddLabels(strings(&["ready-for-council"])),
+            Action::RemoveLabels(strings(&["Needs-Info"])),
+            Action::RefreshTrackingComment,
+        ]
+    );
+    let d = run(
+        Some(Ready),
+        &["READY-for-council"],
+        true,
+        Trigger::BodyChecked,
+        false,
+    );
+    assert!(
+        d.actions.is_empty(),
+        "already labelled, in another case: {:?}",
+        d.actions
+    );
 }

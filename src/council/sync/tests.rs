@@ -11,7 +11,7 @@ fn item(team: Option<&str>, progress: Progress) -> ItemState {
     }
 }
 
-fn labels(names: &[&str]) -> BTreeSet<String> {
+fn labels(names: &[&str]) -> LabelSet {
     names.iter().map(|s| s.to_string()).collect()
 }
 
@@ -218,7 +218,7 @@ mod props {
             let cfg = LabelsConfig::default();
             let items: Vec<ItemState> = stories.iter().map(|p| item(Some("t"), *p)).collect();
             let mut epic_item = item(None, epic);
-            let mut labels_now = on.clone();
+            let mut labels_now: LabelSet = on.iter().cloned().collect();
             let mut open_now = open;
             let mut stage = Stage::StoriesCreated;
             for round in 0..3 {
@@ -251,4 +251,26 @@ mod props {
             }
         }
     }
+}
+
+/// The sync's labels compare without case too: a `Council/In-Progress` already on the issue
+/// is not added again, and a `COUNCIL/IN-PROGRESS` to drop is removed by its own spelling.
+#[test]
+fn status_labels_compare_without_case() {
+    use Progress::*;
+    let d = run(&[InProgress], Todo, &["Council/In-Progress"], true, false);
+    assert!(
+        !d.actions
+            .iter()
+            .any(|a| matches!(a, SyncAction::AddLabels(_))),
+        "{:?}",
+        d.actions
+    );
+    let d = run(&[Done], Done, &["COUNCIL/IN-PROGRESS"], true, false);
+    assert!(
+        d.actions
+            .contains(&SyncAction::RemoveLabels(strings(&["COUNCIL/IN-PROGRESS"]))),
+        "{:?}",
+        d.actions
+    );
 }

@@ -120,6 +120,63 @@ pub(super) struct RawIssue {
     assignees: Vec<RawUser>,
 }
 
+impl Issue {
+    /// `(owner/name, number)` where the issue lives now, read from its `html_url`
+    /// (`https://HOST/OWNER/NAME/issues/N`). GitHub answers a transferred issue's old address
+    /// with a redirect to the new one, so this differs from what was asked for exactly when
+    /// the issue was transferred. `None` when the URL has another shape.
+    pub fn location(&self) -> Option<(String, u64)> {
+        let path = self.html_url.split('?').next()?.trim_end_matches('/');
+        let mut parts = path.rsplit('/');
+        let number = parts.next()?.parse().ok()?;
+        let kind = parts.next()?;
+        let name = parts.next()?;
+        let owner = parts.next()?;
+        (kind == "issues" && !name.is_empty() && !owner.is_empty())
+            .then(|| (format!("{owner}/{name}"), number))
+    }
+
+    /// Where the issue went, when it is no longer `repo#number` (a transfer).
+    pub fn moved_from(&self, repo: &str, number: u64) -> Option<(String, u64)> {
+        self.location()
+            .filter(|(r, n)| !r.eq_ignore_ascii_case(repo) || *n != number)
+    }
+}
+
+#[cfg(test)]
+mod location_tests {
+    use super::*;
+
+    fn with_url(url: &str) -> Issue {
+        Issue {
+            id: 1,
+            number: 1,
+            title: String::new(),
+            body: None,
+            state: IssueState::Open,
+            state_reason: None,
+            labels: Vec::new(),
+            author: String::new(),
+            html_url: url.to_owned(),
+            created_at: DateTime::<Utc>::default(),
+            updated_at: DateTime::<Utc>::default(),
+            is_pull_request: false,
+            assignees: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_transfer_shows_in_the_html_url() {
+        let i = with_url("https://github.com/acme/infra/issues/3");
+        assert_eq!(i.location(), Some(("acme/infra".into(), 3)));
+        assert_eq!(i.moved_from("acme/infra", 3), None);
+        assert_eq!(i.moved_from("Acme/Infra", 3), None, "names ignore case");
+        assert_eq!(i.moved_from("acme/ops", 42), Some(("acme/infra".into(), 3)));
+        assert_eq!(with_url("https://ghe.example/x/y/pull/3").location(), None);
+        assert_eq!(with_url("not a url").location(), None);
+    }
+}
+
 impl From<RawIssue> for Issue {
     fn from(r: RawIssue) -> Self {
         Self {

@@ -48,6 +48,8 @@ pub struct IssuesEvent {
     pub sender: String,
     /// `owner/name` of the repository.
     pub repo: String,
+    /// `transferred`: where the issue went; `opened` after a transfer: where it came from.
+    pub transfer: Option<Transfer>,
 }
 
 /// The `issues` actions that move a concern along.
@@ -69,6 +71,8 @@ pub enum IssuesAction {
     Assigned,
     /// Someone was unassigned.
     Unassigned,
+    /// Moved to another repository (the same issue continues there under a new number).
+    Transferred,
 }
 
 impl IssuesAction {
@@ -82,6 +86,7 @@ impl IssuesAction {
             "reopened" => Self::Reopened,
             "assigned" => Self::Assigned,
             "unassigned" => Self::Unassigned,
+            "transferred" => Self::Transferred,
             _ => return None,
         })
     }
@@ -97,33 +102,37 @@ impl IssuesAction {
             Self::Reopened => "reopened",
             Self::Assigned => "assigned",
             Self::Unassigned => "unassigned",
+            Self::Transferred => "transferred",
         }
     }
 }
 
-/// The parts of an issue the engine reads.
+/// The parts of an issue the engine reads from a delivery. The delivery is only a cue: the
+/// engine reads the issue as it is now from GitHub, so only what names the issue and orders
+/// events is decoded. Everything else the schema marks optional or nullable (`user`,
+/// `labels`, `state`, `body`, …) is not read, so a sparse delivery never fails on it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WebhookIssue {
-    /// GitHub's global id (stable across transfers, unlike the number).
+    /// GitHub's database id (stable across transfers, unlike the number).
     pub id: u64,
+    /// GitHub's global node id (stable across transfers); absent in some old payloads.
+    pub node_id: Option<String>,
     /// The number within the repository.
     pub number: u64,
-    /// Title; becomes the epic's summary.
-    pub title: String,
-    /// The issue-form body (`None` when empty).
-    pub body: Option<String>,
-    /// `open` or `closed`.
-    pub state: String,
-    /// `completed`, `not_planned`, `reopened` or absent.
-    pub state_reason: Option<String>,
-    /// Label names on the issue now.
-    pub labels: Vec<String>,
-    /// Login of who opened it.
-    pub author: String,
-    /// Link back from the epic.
-    pub html_url: String,
-    /// ISO 8601, as GitHub sends it; orders deliveries that arrive out of order.
-    pub updated_at: String,
+    /// ISO 8601, as GitHub sends it; orders deliveries that arrive out of order. Required
+    /// by the schema for every handled event, but not needed to act, so never an error.
+    pub updated_at: Option<String>,
+}
+
+/// Where a transferred issue went (`issues.transferred`: `changes.new_issue` and
+/// `changes.new_repository`) or came from (`issues.opened` in the new repository:
+/// `changes.old_issue` and `changes.old_repository`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transfer {
+    /// `owner/name` of the other repository.
+    pub repo: String,
+    /// The issue there.
+    pub issue: WebhookIssue,
 }
 
 /// An `issue_comment` delivery we act on (e.g. a `/results` comment).
@@ -213,6 +222,14 @@ pub fn decode(event: &str, body: &[u8]) -> Result<GithubEvent, DecodeError> {
             action,
         });
     };
+    // A delivery outside any repository (an organisation-level event) cannot be about a
+    // watched repository: ignored, whatever else it lacks.
+    if envelope.repository.is_none() {
+        return Ok(GithubEvent::Ignored {
+            event: event.to_owned(),
+            action,
+        });
+    }
     let field_error = |reason: String| DecodeError::Field {
         event: event.to_owned(),
         action: action.clone().unwrap_or_default(),
@@ -222,17 +239,28 @@ pub fn decode(event: &str, body: &[u8]) -> Result<GithubEvent, DecodeError> {
         Handled::Issues(action) => {
             let raw: RawIssuesEvent =
                 serde_json::from_slice(body).map_err(|e| field_error(e.to_string()))?;
-            let label = raw.label.map(|l| l.name);
-            if matches!(action, IssuesAction::Labeled | IssuesAction::Unlabeled) && label.is_none()
-            {
-                return Err(field_error("missing field `label`".into()));
+            let transfer = raw.changes.and_then(|c| match action {
+                IssuesAction::Transferred => c.new_issue.zip(c.new_repository),
+                IssuesAction::Opened => c.old_issue.zip(c.old_repository),
+                _ => None,
+            });
+            if action == IssuesAction::Transferred && transfer.is_none() {
+                return Err(field_error(
+                    "missing field `changes.new_issue` or `changes.new_repository`".into(),
+                ));
             }
             Ok(GithubEvent::Issues(IssuesEvent {
                 action,
                 issue: raw.issue.into(),
-                label,
+                // `unlabeled` has no `label` when a repository label was deleted: the
+                // schema marks it optional, and the engine re-reads the issue anyway.
+                label: raw.label.map(|l| l.name),
                 sender: raw.sender.login,
                 repo: raw.repository.full_name,
+                transfer: transfer.map(|(issue, repo)| Transfer {
+                    repo: repo.full_name,
+                    issue: issue.into(),
+                }),
             }))
         }
         Handled::Comment(action) => {
@@ -259,6 +287,9 @@ enum Handled {
 struct Envelope {
     #[serde(default)]
     action: Option<String>,
+    /// Only whether it is there (and not `null`); not copied.
+    #[serde(default)]
+    repository: Option<serde::de::IgnoredAny>,
 }
 
 #[derive(Deserialize)]
@@ -268,6 +299,22 @@ struct RawIssuesEvent {
     label: Option<RawLabel>,
     sender: RawUser,
     repository: RawRepository,
+    #[serde(default)]
+    changes: Option<RawChanges>,
+}
+
+/// `changes` of `transferred` (new_*) and of `opened` after a transfer (old_*); `edited`'s
+/// `changes` (title/body `from`) has none of these keys and decodes to all `None`.
+#[derive(Deserialize)]
+struct RawChanges {
+    #[serde(default)]
+    new_issue: Option<RawIssue>,
+    #[serde(default)]
+    new_repository: Option<RawRepository>,
+    #[serde(default)]
+    old_issue: Option<RawIssue>,
+    #[serde(default)]
+    old_repository: Option<RawRepository>,
 }
 
 #[derive(Deserialize)]
@@ -281,31 +328,19 @@ struct RawCommentEvent {
 #[derive(Deserialize)]
 struct RawIssue {
     id: u64,
+    #[serde(default)]
+    node_id: Option<String>,
     number: u64,
-    title: String,
     #[serde(default)]
-    body: Option<String>,
-    state: String,
-    #[serde(default)]
-    state_reason: Option<String>,
-    labels: Vec<RawLabel>,
-    user: RawUser,
-    html_url: String,
-    updated_at: String,
+    updated_at: Option<String>,
 }
 
 impl From<RawIssue> for WebhookIssue {
     fn from(raw: RawIssue) -> Self {
         Self {
             id: raw.id,
+            node_id: raw.node_id,
             number: raw.number,
-            title: raw.title,
-            body: raw.body,
-            state: raw.state,
-            state_reason: raw.state_reason,
-            labels: raw.labels.into_iter().map(|l| l.name).collect(),
-            author: raw.user.login,
-            html_url: raw.html_url,
             updated_at: raw.updated_at,
         }
     }
@@ -377,10 +412,9 @@ mod tests {
         assert_eq!(e.sender, "Codertocat");
         assert_eq!(e.issue.number, 1);
         assert_eq!(e.issue.id, 444500041);
-        assert_eq!(e.issue.author, "Codertocat");
-        assert_eq!(e.issue.state, "open");
-        assert_eq!(e.issue.state_reason, None);
-        assert!(e.issue.labels.contains(&"bug".to_owned()));
+        assert_eq!(e.issue.node_id.as_deref(), Some("MDU6SXNzdWU0NDQ1MDAwNDE="));
+        assert_eq!(e.issue.updated_at.as_deref(), Some("2019-05-15T15:20:18Z"));
+        assert_eq!(e.transfer, None);
     }
 
     #[test]
@@ -419,9 +453,7 @@ mod tests {
             panic!("not an issues event");
         };
         assert_eq!(e.action, IssuesAction::Closed);
-        assert_eq!(e.issue.state_reason.as_deref(), Some("not_planned"));
-        assert_eq!(e.issue.body, None);
-        assert_eq!(e.issue.labels, vec!["sre-concern".to_owned()]);
+        assert_eq!(e.issue.number, 42);
         assert_eq!(e.label, None);
         assert_eq!(e.sender, "bob");
         assert_eq!(e.repo, "acme/ops");
@@ -433,21 +465,88 @@ mod tests {
         payload["issue"]
             .as_object_mut()
             .expect("object")
-            .remove("title");
+            .remove("number");
         let body = serde_json::to_vec(&payload).expect("json");
         let err = decode("issues", &body).expect_err("must fail");
         let text = err.to_string();
         assert!(
-            text.starts_with("issues.closed: missing field `title`"),
+            text.starts_with("issues.closed: missing field `number`"),
             "{text}"
         );
         assert!(!text.contains('\n'));
     }
 
+    /// GitHub sends `unlabeled` without `label` when a repository label is deleted; the
+    /// schema marks `label` optional (so it is for `labeled` too).
     #[test]
-    fn labeled_without_label_fails() {
+    fn label_events_without_label_decode() {
+        for action in ["labeled", "unlabeled"] {
+            let mut payload = closed_payload();
+            payload["action"] = action.into();
+            let body = serde_json::to_vec(&payload).expect("json");
+            let GithubEvent::Issues(e) = decode("issues", &body).expect(action) else {
+                panic!("not an issues event");
+            };
+            assert_eq!(e.label, None, "{action}");
+        }
+    }
+
+    #[test]
+    fn nullable_and_optional_issue_fields_are_not_needed() {
         let mut payload = closed_payload();
-        payload["action"] = "labeled".into();
+        let issue = payload["issue"].as_object_mut().expect("object");
+        for key in ["title", "body", "state", "labels", "html_url", "updated_at"] {
+            issue.remove(key);
+        }
+        issue.insert("user".into(), serde_json::Value::Null);
+        let body = serde_json::to_vec(&payload).expect("json");
+        assert!(matches!(
+            decode("issues", &body),
+            Ok(GithubEvent::Issues(_))
+        ));
+    }
+
+    #[test]
+    fn transfer_both_ends() {
+        let mut payload = closed_payload();
+        payload["action"] = "transferred".into();
+        payload["changes"] = serde_json::json!({
+            "new_issue": {"id": 70, "node_id": "I_new", "number": 3},
+            "new_repository": {"full_name": "acme/infra"}
+        });
+        let body = serde_json::to_vec(&payload).expect("json");
+        let GithubEvent::Issues(e) = decode("issues", &body).expect("transferred") else {
+            panic!("not an issues event");
+        };
+        let t = e.transfer.expect("transfer");
+        assert_eq!(
+            (t.repo.as_str(), t.issue.number, t.issue.id),
+            ("acme/infra", 3, 70)
+        );
+
+        payload["action"] = "opened".into();
+        payload["changes"] = serde_json::json!({
+            "old_issue": {"id": 7, "number": 42},
+            "old_repository": {"full_name": "acme/ops"}
+        });
+        let body = serde_json::to_vec(&payload).expect("json");
+        let GithubEvent::Issues(e) = decode("issues", &body).expect("opened") else {
+            panic!("not an issues event");
+        };
+        let t = e.transfer.expect("came from");
+        assert_eq!((t.repo.as_str(), t.issue.number), ("acme/ops", 42));
+
+        payload["changes"] =
+            serde_json::json!({"old_issue": null, "old_repository": {"full_name": "acme/ops"}});
+        let body = serde_json::to_vec(&payload).expect("json");
+        let GithubEvent::Issues(e) = decode("issues", &body).expect("opened, null old_issue")
+        else {
+            panic!("not an issues event");
+        };
+        assert_eq!(e.transfer, None);
+
+        payload["action"] = "transferred".into();
+        payload["changes"] = serde_json::json!({});
         let body = serde_json::to_vec(&payload).expect("json");
         assert!(matches!(
             decode("issues", &body),
@@ -471,6 +570,17 @@ mod tests {
                 event: "issue_comment".into(),
                 action: Some("deleted".into())
             })
+        );
+        assert_eq!(
+            decode(
+                "issues",
+                br#"{"action":"opened","issue":{"id":1,"number":1}}"#
+            ),
+            Ok(GithubEvent::Ignored {
+                event: "issues".into(),
+                action: Some("opened".into())
+            }),
+            "no repository: an organisation-level delivery"
         );
         assert_eq!(
             decode("ping", br#"{"zen":"Keep it logically awesome."}"#),

@@ -8,6 +8,6 @@ pub(crate) mod fixtures;
 
 pub use events::{
     CommentAction, DecodeError, GithubEvent, IssueCommentEvent, IssuesAction, IssuesEvent,
-    WebhookIssue, decode,
+    Transfer, WebhookIssue, decode,
 };
 pub use signature::SignatureError;

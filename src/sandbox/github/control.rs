@@ -41,6 +41,7 @@ pub fn router(hub: Arc<GithubHub>) -> Router {
             get(issue_state).patch(edit_issue),
         )
         .route(&format!("{issues}/{{n}}/labels"), post(add_labels))
+        .route(&format!("{issues}/{{n}}/transfer"), post(transfer))
         .route(
             &format!("{issues}/{{n}}/labels/{{*name}}"),
             delete(remove_label),
@@ -234,6 +235,31 @@ async fn add_labels(
     let a: AddLabels = parse_body(&body)?;
     hub.write(|tx| tx.add_labels(&o, &r, n, &a.actor, &a.labels))?;
     Ok(axum::Json(full_state(&hub, &o, &r, n)?).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Transfer {
+    #[serde(rename = "as")]
+    actor: String,
+    /// `owner/name` of the repository it goes to.
+    to: String,
+}
+
+/// `POST …/issues/{n}/transfer {"as", "to": "owner/name"}`: answers the issue's full state
+/// in its new repository.
+async fn transfer(
+    State(hub): Hub,
+    Path((o, r, n)): Path<(String, String, String)>,
+    body: Bytes,
+) -> ApiResult {
+    let n = number(&n)?;
+    let t: Transfer = parse_body(&body)?;
+    let (to_o, to_r) =
+        t.to.split_once('/')
+            .ok_or_else(|| ApiError::validation("Issue", "repository", "invalid"))?;
+    let new = hub.write(|tx| tx.transfer_issue((&o, &r), n, &t.actor, (to_o, to_r)))?;
+    Ok(axum::Json(full_state(&hub, to_o, to_r, new)?).into_response())
 }
 
 #[derive(Deserialize)]

@@ -122,6 +122,9 @@ pub struct Issue {
     pub comments: Vec<u64>,
     /// What happened to the issue, for the control API.
     pub events: Vec<Value>,
+    /// Set when the issue was transferred away: `(owner/name, number)` where it lives now.
+    /// The old number stays taken and answers `301 Moved Permanently`, as on GitHub.
+    pub transferred_to: Option<(String, u64)>,
 }
 
 /// A repository.
@@ -161,12 +164,16 @@ impl Repo {
             .get_mut(usize::try_from(number).ok()?.checked_sub(1)?)
     }
 
-    /// The label with this name (case-insensitive, as on GitHub).
+    /// The label with this name (case-insensitive, as on GitHub: one label per name in a
+    /// repository whatever its case, non-ASCII letters included).
     pub fn label(&self, name: &str) -> Option<&Label> {
-        self.labels
-            .iter()
-            .find(|l| l.name.eq_ignore_ascii_case(name))
+        self.labels.iter().find(|l| same_name(&l.name, name))
     }
+}
+
+/// Whether two label names are one label on GitHub (case-insensitive).
+pub fn same_name(a: &str, b: &str) -> bool {
+    a == b || a.to_lowercase() == b.to_lowercase()
 }
 
 /// Everything the GitHub half knows.

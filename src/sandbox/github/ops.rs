@@ -203,7 +203,7 @@ impl<'a> Tx<'a> {
             let label = self.ensure_label(owner, name, l, None, None)?;
             if !names
                 .iter()
-                .any(|n: &String| n.eq_ignore_ascii_case(&label.name))
+                .any(|n: &String| super::model::same_name(n, &label.name))
             {
                 names.push(label.name);
             }
@@ -228,6 +228,7 @@ impl<'a> Tx<'a> {
             closed_by: None,
             comments: Vec::new(),
             events: Vec::new(),
+            transferred_to: None,
         });
         self.log(owner, name, number, actor, "opened", json!({}));
         self.emit_issue(owner, name, number, "opened", json!({}), actor);
@@ -435,7 +436,10 @@ impl<'a> Tx<'a> {
         for l in labels {
             let label = self.ensure_label(owner, name, l, None, None)?;
             let i = self.issue_mut(owner, name, n)?;
-            if i.labels.iter().any(|x| x.eq_ignore_ascii_case(&label.name)) {
+            if i.labels
+                .iter()
+                .any(|x| super::model::same_name(x, &label.name))
+            {
                 continue;
             }
             i.labels.push(label.name.clone());
@@ -468,7 +472,11 @@ impl<'a> Tx<'a> {
     ) -> Result<(), ApiError> {
         self.world.account(actor, "User");
         let i = self.issue_mut(owner, name, n)?;
-        let Some(pos) = i.labels.iter().position(|x| x.eq_ignore_ascii_case(label)) else {
+        let Some(pos) = i
+            .labels
+            .iter()
+            .position(|x| super::model::same_name(x, label))
+        else {
             return Err(ApiError::new(
                 axum::http::StatusCode::NOT_FOUND,
                 "Label does not exist",
@@ -506,7 +514,7 @@ impl<'a> Tx<'a> {
         let have = self.issue_mut(owner, name, n)?.labels.clone();
         for gone in have
             .iter()
-            .filter(|h| !labels.iter().any(|l| l.eq_ignore_ascii_case(h)))
+            .filter(|h| !labels.iter().any(|l| super::model::same_name(l, h)))
         {
             self.remove_label(owner, name, n, actor, gone)?;
         }
@@ -664,5 +672,91 @@ impl<'a> Tx<'a> {
             fields.extend(extra);
         }
         self.emit(owner, name, "issue_comment", action, fields, actor);
+    }
+}
+
+impl Tx<'_> {
+    /// Transfers issue `n` to repository `to_owner/to_name` as `actor`, as GitHub does: the
+    /// issue keeps its id, node id, comments, assignees and (created where missing) labels,
+    /// and gets the next number there; the old number answers `301`. Deliveries, shaped as in
+    /// `github-webhooks.slice.json`: `issues.transferred` to the old repository (with
+    /// `changes.new_issue` / `changes.new_repository`), then `issues.opened` to the new one
+    /// (with `changes.old_issue` / `changes.old_repository`). Returns the new number.
+    pub fn transfer_issue(
+        &mut self,
+        (owner, name): (&str, &str),
+        n: u64,
+        actor: &str,
+        (to_owner, to_name): (&str, &str),
+    ) -> Result<u64, ApiError> {
+        self.world.account(actor, "User");
+        if key(owner, name) == key(to_owner, to_name) {
+            return Err(ApiError::validation("Issue", "repository", "invalid"));
+        }
+        self.repo_mut(to_owner, to_name)?;
+        let old = self.issue_mut(owner, name, n)?.clone();
+        if old.transferred_to.is_some() {
+            return Err(ApiError::not_found());
+        }
+        for l in &old.labels {
+            self.ensure_label(to_owner, to_name, l, None, None)?;
+        }
+        let comments: Vec<Comment> = {
+            let repo = self.repo_mut(owner, name)?;
+            old.comments
+                .iter()
+                .filter_map(|id| repo.comments.remove(id))
+                .collect()
+        };
+        let target = self.repo_mut(to_owner, to_name)?;
+        let number = target.issues.len() as u64 + 1;
+        for mut c in comments {
+            c.issue_number = number;
+            target.comments.insert(c.id, c);
+        }
+        target.issues.push(Issue {
+            number,
+            updated_at: Utc::now(),
+            ..old.clone()
+        });
+        let (old_json, old_repo_json, new_json, new_repo_json) = {
+            let w = &*self.world;
+            let from = w.repo(owner, name).ok_or_else(ApiError::not_found)?;
+            let to = w.repo(to_owner, to_name).ok_or_else(ApiError::not_found)?;
+            let moved = to.issue(number).ok_or_else(ApiError::not_found)?;
+            (
+                render::issue(w, from, &old),
+                render::repository(w, from),
+                render::issue(w, to, moved),
+                render::repository(w, to),
+            )
+        };
+        let gone = self.issue_mut(owner, name, n)?;
+        gone.transferred_to = Some((format!("{to_owner}/{to_name}"), number));
+        gone.labels.clear();
+        gone.comments.clear();
+        self.log(
+            to_owner,
+            to_name,
+            number,
+            actor,
+            "transferred",
+            json!({ "from": format!("{owner}/{name}#{n}") }),
+        );
+        let mut fields = Map::new();
+        fields.insert("issue".into(), old_json.clone());
+        fields.insert(
+            "changes".into(),
+            json!({ "new_issue": new_json.clone(), "new_repository": new_repo_json }),
+        );
+        self.emit(owner, name, "issues", "transferred", fields, actor);
+        let mut fields = Map::new();
+        fields.insert("issue".into(), new_json);
+        fields.insert(
+            "changes".into(),
+            json!({ "old_issue": old_json, "old_repository": old_repo_json }),
+        );
+        self.emit(to_owner, to_name, "issues", "opened", fields, actor);
+        Ok(number)
     }
 }

@@ -133,11 +133,12 @@ async fn list_issues(
         let mut found: Vec<_> = repo
             .issues
             .iter()
+            .filter(|i| i.transferred_to.is_none())
             .filter(|i| state == "all" || (state == "open") == i.open)
             .filter(|i| {
                 labels
                     .iter()
-                    .all(|l| i.labels.iter().any(|x| x.eq_ignore_ascii_case(l)))
+                    .all(|l| i.labels.iter().any(|x| super::model::same_name(x, l)))
             })
             .filter(|i| since.is_none_or(|s| i.updated_at >= s))
             .collect();
@@ -237,7 +238,26 @@ async fn create_issue(
 }
 
 async fn get_issue(State(hub): Hub, Path((o, r, n)): Path<(String, String, String)>) -> ApiResult {
-    Ok(json(StatusCode::OK, issue_json(&hub, &o, &r, number(&n)?)?))
+    let n = number(&n)?;
+    // A transferred issue's old address answers 301 with where it went, as GitHub does.
+    let moved = hub.read(|w| {
+        let issue = w.repo(&o, &r)?.issue(n)?;
+        let (repo, number) = issue.transferred_to.clone()?;
+        Some(format!("{}/repos/{repo}/issues/{number}", w.base_url))
+    });
+    if let Some(url) = moved {
+        return Ok((
+            StatusCode::MOVED_PERMANENTLY,
+            [(axum::http::header::LOCATION, url.clone())],
+            axum::Json(serde_json::json!({
+                "message": "Moved Permanently",
+                "url": url,
+                "documentation_url": "https://docs.github.com/rest/issues/issues#get-an-issue"
+            })),
+        )
+            .into_response());
+    }
+    Ok(json(StatusCode::OK, issue_json(&hub, &o, &r, n)?))
 }
 
 #[derive(Deserialize)]

@@ -101,11 +101,16 @@ struct IssueSnap {
     components: Vec<String>,
     sprints: Vec<u64>,
     comments: usize,
+    /// Key and project change together when the issue is moved.
+    key: String,
+    project: String,
 }
 
 impl IssueSnap {
     fn of(i: &StoredIssue) -> Self {
         Self {
+            key: i.key.clone(),
+            project: i.project.clone(),
             status: i.status,
             assignee: i.assignee.clone(),
             summary: i.summary.clone(),
@@ -313,7 +318,9 @@ impl Hooks {
 /// (what Jira's default event scheme fires).
 fn event_type(items: &[Value]) -> &'static str {
     let only = |field: &str| !items.is_empty() && items.iter().all(|i| i["field"] == field);
-    if only("status") {
+    if items.iter().any(|i| i["field"] == "Key") {
+        "issue_moved"
+    } else if only("status") {
         "issue_generic"
     } else if only("assignee") {
         "issue_assigned"
@@ -414,6 +421,27 @@ fn sprint_list(state: &State, ids: &[u64]) -> (Value, Value) {
 /// Changelog items between two snapshots, in Jira's field order.
 fn changelog(state: &State, old: &IssueSnap, new: &IssueSnap) -> Vec<Value> {
     let mut items = Vec::new();
+    if old.project != new.project {
+        let project = |key: &str| {
+            state.project(key).map_or((Value::Null, json!(key)), |p| {
+                (json!(p.id.to_string()), json!(p.name))
+            })
+        };
+        items.push(item(
+            "project",
+            "jira",
+            "project",
+            project(&old.project),
+            project(&new.project),
+        ));
+    }
+    if old.key != new.key {
+        // Jira's move item: only the strings, no ids (`from`/`to` are null).
+        items.push(json!({
+            "field": "Key", "fieldtype": "jira",
+            "from": null, "fromString": old.key, "to": null, "toString": new.key,
+        }));
+    }
     if old.summary != new.summary {
         items.push(item(
             "summary",

@@ -22,6 +22,7 @@ pub mod hooks;
 pub mod index;
 pub mod jql;
 pub mod meta;
+mod moves;
 pub mod people;
 pub mod render;
 pub mod sprints;
@@ -367,6 +368,7 @@ pub fn router(state: Arc<JiraSandbox>) -> Router {
             "/_sandbox/jira/search-lag",
             get(control::get_search_lag).put(control::set_search_lag),
         )
+        .route("/_sandbox/jira/issues/{key}/move", post(moves::move_issue))
         .layer(from_fn_with_state(state.clone(), actor::layer))
         .with_state(state)
 }

@@ -389,6 +389,8 @@ pub struct State {
     pub writes_by: BTreeMap<String, u64>,
     /// What search sees (lags the issues when a search lag is set).
     pub index: super::index::SearchIndex,
+    /// Old keys of moved issues (upper-case) → issue id: an old key still finds the issue.
+    pub moved_keys: BTreeMap<String, u64>,
 }
 
 impl State {
@@ -438,9 +440,14 @@ impl State {
 
     /// Index of an issue by key (case-insensitive) or id.
     pub fn issue_index(&self, key_or_id: &str) -> Option<usize> {
-        self.issues
+        let found = self
+            .issues
             .iter()
-            .position(|i| i.key.eq_ignore_ascii_case(key_or_id) || i.id.to_string() == key_or_id)
+            .position(|i| i.key.eq_ignore_ascii_case(key_or_id) || i.id.to_string() == key_or_id);
+        found.or_else(|| {
+            let id = self.moved_keys.get(&key_or_id.to_uppercase())?;
+            self.issues.iter().position(|i| i.id == *id)
+        })
     }
 
     /// An issue by key or id.

@@ -204,7 +204,7 @@ fn decide(
         }
         Op::Create | Op::Sync(_) => return None,
     };
-    let labels = labels_at(read, l, added);
+    let labels: council::LabelSet = labels_at(read, l, added).into_iter().collect();
     let snap = Snapshot {
         stage: read,
         labels: &labels,

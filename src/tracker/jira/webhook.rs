@@ -30,9 +30,30 @@ pub struct JiraEvent {
     /// `issue.fields.labels` (strings only): a `jira:issue_created` carrying a marker label
     /// tells the daemon which issue an earlier create made (see `attempts`).
     pub issue_labels: Vec<String>,
+    /// The issue's project key: `issue.fields.project.key`, else the part of `issue.key`
+    /// before its last `-`.
+    pub project_key: Option<String>,
+    /// A move to another project: the changelog's `Key` item (`fromString` → `toString`,
+    /// e.g. `PAY-14` → `PLAT-31`). The id stays; only the key (and project) change.
+    pub key_change: Option<KeyChange>,
+}
+
+/// An issue's key before and after a move to another project.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyChange {
+    /// The key it had (`fromString`).
+    pub from: String,
+    /// The key it has now (`toString`).
+    pub to: String,
 }
 
 impl JiraEvent {
+    /// Whether an issue event concerns a project outside `watches` and can be dropped: an
+    /// issue there is none of ours, unless it just moved (its old key may be one we link).
+    pub fn outside(&self, watches: impl Fn(&str) -> bool) -> bool {
+        self.key_change.is_none() && self.project_key.as_deref().is_some_and(|p| !watches(p))
+    }
+
     /// Whether the sync acts on this event: issue events (`jira:issue_*`) and comment
     /// events (`comment_*`) that name an issue, and sprint events (`sprint_*`) that name a
     /// sprint. Everything else (boards, versions, worklogs, users, projects) is answered
@@ -74,23 +95,41 @@ pub fn decode(body: &[u8]) -> Result<JiraEvent, JiraDecodeError> {
         .user
         .and_then(|u| u.account_id.or(u.name).or(u.key))
         .filter(|a| !a.is_empty());
-    let (issue_key, issue_id, issue_labels) = match raw.issue {
+    let (issue_key, issue_id, issue_labels, project) = match raw.issue {
         Some(issue) => {
-            let labels = issue
-                .fields
-                .and_then(|f| f.labels)
-                .unwrap_or_default()
-                .into_iter()
-                .filter_map(|l| l.as_str().map(str::to_owned))
-                .collect();
-            (issue.key, issue.id.map(|id| id.0), labels)
+            let (labels, project) = match issue.fields {
+                Some(f) => (
+                    f.labels
+                        .unwrap_or_default()
+                        .into_iter()
+                        .filter_map(|l| l.as_str().map(str::to_owned))
+                        .collect(),
+                    f.project.and_then(|p| p.key),
+                ),
+                None => (Vec::new(), None),
+            };
+            (issue.key, issue.id.map(|id| id.0), labels, project)
         }
-        None => (None, None, Vec::new()),
+        None => (None, None, Vec::new(), None),
     };
-    let changed_fields = raw
-        .changelog
-        .map(|c| c.items.into_iter().filter_map(|i| i.field).collect())
-        .unwrap_or_default();
+    let project_key = project.or_else(|| {
+        issue_key
+            .as_deref()
+            .and_then(|k| k.rsplit_once('-'))
+            .map(|(p, _)| p.to_owned())
+    });
+    let items = raw.changelog.map(|c| c.items).unwrap_or_default();
+    let key_change = items.iter().find_map(|i| {
+        let field = i.field.as_deref()?;
+        if !field.eq_ignore_ascii_case("key") {
+            return None;
+        }
+        Some(KeyChange {
+            from: i.from_string.clone()?,
+            to: i.to_string.clone()?,
+        })
+    });
+    let changed_fields = items.into_iter().filter_map(|i| i.field).collect();
     let sprint_id = raw.sprint.and_then(|s| s.id);
     Ok(JiraEvent {
         webhook_event,
@@ -101,6 +140,8 @@ pub fn decode(body: &[u8]) -> Result<JiraEvent, JiraDecodeError> {
         changed_fields,
         sprint_id,
         issue_labels,
+        project_key,
+        key_change,
     })
 }
 
@@ -136,6 +177,12 @@ struct RawIssue {
 #[derive(Deserialize)]
 struct RawFields {
     labels: Option<Vec<serde_json::Value>>,
+    project: Option<RawProject>,
+}
+
+#[derive(Deserialize)]
+struct RawProject {
+    key: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -145,8 +192,11 @@ struct RawChangelog {
 }
 
 #[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
 struct RawItem {
     field: Option<String>,
+    from_string: Option<String>,
+    to_string: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -231,9 +281,47 @@ mod tests {
                 changed_fields: vec!["status".into(), "resolution".into()],
                 sprint_id: None,
                 issue_labels: vec!["council-sync-4445000041-payments".into()],
+                project_key: Some("PAY".into()),
+                key_change: None,
             }
         );
         assert!(event.is_relevant());
+    }
+
+    /// A story moved from PAY to PLAT, as Jira Cloud and Data Center both report it: a
+    /// `project` item and a `Key` item; the body already carries the new key.
+    #[test]
+    fn a_move_reports_old_and_new_key() {
+        let body = r#"{"webhookEvent":"jira:issue_updated","user":{"name":"dana"},
+            "issue":{"id":"77256","key":"PLAT-31","fields":{"project":{"id":"10001","key":"PLAT"}}},
+            "changelog":{"id":"5","items":[
+              {"field":"project","fieldtype":"jira","from":"10000","fromString":"Payments","to":"10001","toString":"Platform"},
+              {"field":"Key","fieldtype":"jira","from":null,"fromString":"PAY-14","to":null,"toString":"PLAT-31"}]}}"#;
+        let event = decode(body.as_bytes()).expect("decodes");
+        assert_eq!(
+            event.key_change,
+            Some(KeyChange {
+                from: "PAY-14".into(),
+                to: "PLAT-31".into()
+            })
+        );
+        assert_eq!(event.project_key.as_deref(), Some("PLAT"));
+        assert!(!event.outside(|p| p == "PAY"), "a move is never dropped");
+    }
+
+    #[test]
+    fn unwatched_projects_are_outside() {
+        let event = decode(CLOUD_STATUS_CHANGE.as_bytes()).expect("decodes");
+        assert!(!event.outside(|p| p == "PAY"));
+        assert!(event.outside(|p| p == "SRE"));
+        // No fields: the project comes from the key.
+        let body = r#"{"webhookEvent":"jira:issue_updated","issue":{"id":"1","key":"HR-1"}}"#;
+        let event = decode(body.as_bytes()).expect("decodes");
+        assert_eq!(event.project_key.as_deref(), Some("HR"));
+        assert!(event.outside(|p| p == "PAY"));
+        // Sprint events name no project: never outside.
+        let body = r#"{"webhookEvent":"sprint_started","sprint":{"id":3}}"#;
+        assert!(!decode(body.as_bytes()).expect("decodes").outside(|_| false));
     }
 
     #[test]
