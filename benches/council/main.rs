@@ -1,4 +1,5 @@
-//! `scripts/bench`: the costs of council-sync measured from outside, on the release build,
+//! `scripts/bench`: the costs of council-sync measured from outside, on the release binary
+//! (`COUNCIL_SYNC_BIN`; the harness itself builds with the test profile),
 //! printed as one table. Not part of CI. Each figure is paired, in the same run, with its
 //! bound or its target (issue 13).
 //!
