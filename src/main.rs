@@ -9,6 +9,8 @@ use council_sync::concern::{self, criteria, form::IssueForm};
 use council_sync::config::{self, Config};
 use council_sync::{daemon, demo, sandbox};
 
+mod healthcheck;
+
 /// Bridges an SRE council's GitHub concerns into Jira epics and team stories.
 #[derive(Debug, Parser)]
 #[command(name = "council-sync", version, about)]
@@ -79,6 +81,16 @@ enum Command {
         /// shipped config/sandbox.toml).
         #[arg(long, short)]
         config: Option<PathBuf>,
+    },
+    /// Probe a running daemon over plain HTTP (a container HEALTHCHECK: slim images have no
+    /// curl): exit 0 when the URL answers 200, 1 otherwise, with the reason on stderr.
+    Healthcheck {
+        /// The URL to probe: `http://HOST:PORT/PATH` (no TLS; the daemon's own port).
+        #[arg(long, default_value = "http://127.0.0.1:8080/healthz")]
+        url: url::Url,
+        /// Give up when there is no answer after this long.
+        #[arg(long, default_value = "3s", value_parser = humantime::parse_duration)]
+        timeout: std::time::Duration,
     },
     /// A scripted council session against the embedded sandbox; exit 1 if a step failed.
     Demo {
@@ -242,6 +254,19 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
             };
             sandbox::run_standalone(daemon::standalone_sandbox_options(&cfg, listen)).await?;
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Healthcheck { url, timeout } => {
+            match tokio::time::timeout(timeout, healthcheck::probe(&url)).await {
+                Ok(Ok(())) => Ok(ExitCode::SUCCESS),
+                Ok(Err(e)) => {
+                    eprintln!("unhealthy: {url}: {e}");
+                    Ok(ExitCode::FAILURE)
+                }
+                Err(_) => {
+                    eprintln!("unhealthy: {url}: no answer within {timeout:?}");
+                    Ok(ExitCode::FAILURE)
+                }
+            }
         }
         Command::Demo {
             jira_api,

@@ -17,9 +17,14 @@ use tokio::process::{Child, Command};
 /// How long any one expected outcome may take.
 pub const WAIT: Duration = Duration::from_secs(30);
 
-/// The binary under test.
+/// The binary under test: `$COUNCIL_SYNC_BIN` when set (`scripts/bench` points it at the
+/// release build), else the one cargo built with these tests.
 pub fn binary() -> &'static str {
-    env!("CARGO_BIN_EXE_council-sync")
+    static BIN: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    BIN.get_or_init(|| {
+        std::env::var("COUNCIL_SYNC_BIN")
+            .unwrap_or_else(|_| env!("CARGO_BIN_EXE_council-sync").to_owned())
+    })
 }
 
 /// The teams of the shipped issue form; a config must map every one of them.

@@ -1,0 +1,102 @@
+//! Starting the release binary for a measurement: like the tests' harness, but its log goes
+//! to a file (as under systemd or Kubernetes) instead of the terminal, so a flood of log
+//! lines neither fills the bench's output nor blocks on a pipe.
+
+use std::path::Path;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::Command;
+
+use crate::common::{self, Daemon, SECRETS_ENV};
+
+/// A daemon started on `config`, and how long it took to print that it listens.
+pub async fn start(config: &Path, log: &Path) -> (Daemon, Duration) {
+    let started = Instant::now();
+    let mut child = Command::new(common::binary())
+        .args(["run", "--config"])
+        .arg(config)
+        .envs(SECRETS_ENV)
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(log).expect("daemon log"))
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawn council-sync run");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    let url = tokio::time::timeout(common::WAIT, async {
+        while let Ok(Some(line)) = lines.next_line().await {
+            if let Some(rest) = line.strip_prefix("council-sync listening on ") {
+                return rest.to_owned();
+            }
+        }
+        panic!(
+            "council-sync exited before listening; see {}",
+            log.display()
+        );
+    })
+    .await
+    .expect("daemon listening in time");
+    let took = started.elapsed();
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    (
+        Daemon {
+            child,
+            url,
+            sandbox_url: None,
+        },
+        took,
+    )
+}
+
+/// Resident set size of process `pid`, in KiB (`VmRSS` of `/proc/PID/status`).
+pub fn rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
+/// How often the start-up wait samples `GET /status`: a measurement's resolution, not a
+/// wait for an outcome (the daemon has no feed of its backlog).
+const STATUS_SAMPLE: Duration = Duration::from_millis(20);
+
+/// The backlog `GET /status` reports: (deliveries, writes).
+async fn backlog(d: &Daemon) -> Result<(u64, u64), String> {
+    let v: serde_json::Value = reqwest::get(format!("{}/status", d.url))
+        .await
+        .map_err(|e| e.to_string())?
+        .json()
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok((
+        v["pending_deliveries"].as_u64().unwrap_or(0),
+        v["pending_writes"].as_u64().unwrap_or(0),
+    ))
+}
+
+/// Waits for the reconcile pass every start runs today: until its jobs show in the backlog,
+/// then until the backlog is empty. `Err` when no pass showed within 10 s (nothing to do,
+/// or the pass was faster than the sampling) or it did not finish `within`.
+pub async fn wait_start_pass(d: &Daemon, within: Duration) -> Result<(), String> {
+    let t0 = Instant::now();
+    let mut seen = false;
+    loop {
+        let (deliveries, writes) = backlog(d).await?;
+        if deliveries + writes > 0 {
+            seen = true;
+        } else if seen {
+            return Ok(());
+        }
+        if !seen && t0.elapsed() > Duration::from_secs(10) {
+            return Err("no start-up pass seen in the backlog within 10 s".into());
+        }
+        if t0.elapsed() > within {
+            return Err(format!("backlog not empty after {within:?}"));
+        }
+        tokio::time::sleep(STATUS_SAMPLE).await;
+    }
+}

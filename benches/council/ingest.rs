@@ -1,0 +1,198 @@
+//! Ingest: durable acks per second and ack latency (p50/p99) of 14 KB signed `issues.edited`
+//! deliveries at 16 and 64 concurrent senders, driven by `wrk` (Debian's package) with a Lua
+//! script: the signature is computed once (the body is the same), the delivery id differs
+//! per request, so each one is stored. The bound is the same daemon answering the same body
+//! as an event it ignores (`star`: verify + JSON parse, no store), measured by the same wrk
+//! in the same run, just before. Each concurrency gets a fresh daemon and store, so the
+//! backlog of one run does not slow the next.
+
+use std::path::Path;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::common::{self, WEBHOOK_SECRET, World};
+use crate::daemon;
+
+/// The size of each delivery, as measured on real traffic in the issue.
+const DELIVERY_BYTES: usize = 14 * 1024;
+
+/// What wrk measured in one run.
+#[derive(Debug, Clone, Copy)]
+pub struct Run {
+    /// 202 answers per second.
+    pub acks_per_s: f64,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+    /// Answers other than 202, and socket errors.
+    pub failures: u64,
+}
+
+/// One concurrency's pair: stored (durable acks) and the no-store bound.
+#[derive(Debug, Clone, Copy)]
+pub struct Pair {
+    pub senders: u32,
+    pub stored: Run,
+    pub bound: Run,
+}
+
+/// Measures every concurrency in `senders` for `secs` seconds each (stored and bound).
+pub async fn measure(dir: &Path, senders: &[u32], secs: u64) -> Vec<Pair> {
+    let world = World::private().await;
+    let c = world.ctl();
+    let number = c
+        .open_issue(
+            &world.repo,
+            "alice",
+            "Ingest bench",
+            "bench",
+            &["sre-concern"],
+        )
+        .await
+        .expect("open issue");
+    let body = delivery_body(&world.repo, number);
+    let signature =
+        council_sync::github::webhook::signature::sign(WEBHOOK_SECRET.as_bytes(), &body);
+    let body_path = dir.join("delivery.json");
+    std::fs::write(&body_path, &body).expect("write body");
+
+    let mut pairs = Vec::new();
+    for &n in senders {
+        let run_dir = dir.join(format!("ingest-{n}"));
+        std::fs::create_dir_all(&run_dir).expect("run dir");
+        let config = world.write_config(&run_dir, 3);
+        let (d, _) = daemon::start(&config, &run_dir.join("daemon.log")).await;
+        world.deliver_to(&d).await;
+        let url = format!("{}/webhooks/github", d.url);
+        let bound = wrk(&run_dir, &url, &body_path, &signature, "star", n, secs, "b").await;
+        let stored = wrk(
+            &run_dir, &url, &body_path, &signature, "issues", n, secs, "s",
+        )
+        .await;
+        eprintln!("bench: ingest {n} senders: stored {stored:?}, bound {bound:?}");
+        d.kill().await;
+        pairs.push(Pair {
+            senders: n,
+            stored,
+            bound,
+        });
+    }
+    pairs
+}
+
+/// A real `issues.edited` delivery (GitHub's example) for `repo#number`, its issue body
+/// padded so the whole is [`DELIVERY_BYTES`].
+fn delivery_body(repo: &str, number: u64) -> Vec<u8> {
+    let path = common::shared_dir().join("fixtures/github-webhooks/issues.edited.json");
+    let text = std::fs::read_to_string(&path).expect("issues.edited fixture");
+    let mut v: Value = serde_json::from_str(&text).expect("fixture json");
+    let (owner, name) = repo.split_once('/').expect("owner/name");
+    v["repository"]["full_name"] = Value::from(repo);
+    v["repository"]["name"] = Value::from(name);
+    v["repository"]["owner"]["login"] = Value::from(owner);
+    v["issue"]["number"] = Value::from(number);
+    v["issue"]["body"] = Value::from("");
+    let bare = serde_json::to_vec(&v).expect("json").len();
+    let pad = DELIVERY_BYTES.saturating_sub(bare);
+    let filler: String = "The failover runbook is manual and slow. "
+        .chars()
+        .cycle()
+        .take(pad)
+        .collect();
+    v["issue"]["body"] = Value::from(filler);
+    serde_json::to_vec(&v).expect("json")
+}
+
+/// The Lua script: fixed body and signature, a unique `X-GitHub-Delivery` per request,
+/// answers other than 202 counted per thread, one `BENCH {json}` line at the end.
+fn lua(body: &Path, signature: &str, event: &str, tag: &str) -> String {
+    format!(
+        r#"
+local f = assert(io.open("{body}", "rb"))
+local payload = f:read("*a")
+f:close()
+local threads = {{}}
+counter = 0
+bad = 0
+function setup(thread)
+  table.insert(threads, thread)
+  thread:set("tid", #threads)
+end
+function request()
+  counter = counter + 1
+  return wrk.format("POST", "/webhooks/github", {{
+    ["Content-Type"] = "application/json",
+    ["X-GitHub-Event"] = "{event}",
+    ["X-Hub-Signature-256"] = "{signature}",
+    ["X-GitHub-Delivery"] = "{tag}-" .. tid .. "-" .. counter,
+  }}, payload)
+end
+function response(status, headers, body)
+  if status ~= 202 then bad = bad + 1 end
+end
+function done(summary, latency, requests)
+  local failed = 0
+  for _, t in ipairs(threads) do failed = failed + t:get("bad") end
+  local e = summary.errors
+  io.write(string.format(
+    'BENCH {{"requests":%d,"duration_us":%d,"p50_us":%d,"p99_us":%d,"not_202":%d,"socket_errors":%d}}\n',
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),
+    failed, e.connect + e.read + e.write + e.timeout))
+end
+"#,
+        body = body.display()
+    )
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn wrk(
+    dir: &Path,
+    url: &str,
+    body: &Path,
+    signature: &str,
+    event: &str,
+    senders: u32,
+    secs: u64,
+    tag: &str,
+) -> Run {
+    let tag = format!("{tag}{senders}-{}", uuid::Uuid::new_v4().simple());
+    let script = dir.join(format!("{event}.lua"));
+    std::fs::write(&script, lua(body, signature, event, &tag)).expect("write lua");
+    let out = tokio::process::Command::new("wrk")
+        .args([
+            "-t",
+            "2",
+            "-c",
+            &senders.to_string(),
+            "-d",
+            &format!("{secs}s"),
+        ])
+        .args(["--timeout", "10s", "-s"])
+        .arg(&script)
+        .arg(url)
+        .output()
+        .await
+        .expect("run wrk (Debian package `wrk`)");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let line = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("BENCH "))
+        .unwrap_or_else(|| {
+            panic!(
+                "wrk printed no result:\n{stdout}\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            )
+        });
+    let v: Value = serde_json::from_str(line).expect("wrk result json");
+    let n = |k: &str| v[k].as_u64().unwrap_or(0);
+    let failures = n("not_202") + n("socket_errors");
+    let secs = Duration::from_micros(n("duration_us"))
+        .as_secs_f64()
+        .max(1e-9);
+    Run {
+        acks_per_s: n("requests").saturating_sub(n("not_202")) as f64 / secs,
+        p50_ms: n("p50_us") as f64 / 1000.0,
+        p99_ms: n("p99_us") as f64 / 1000.0,
+        failures,
+    }
+}

@@ -1,0 +1,201 @@
+//! `scripts/bench`: the costs of council-sync measured from outside, on the release binary
+//! (`COUNCIL_SYNC_BIN`; the harness itself builds with the test profile),
+//! printed as one table. Not part of CI. Each figure is paired, in the same run, with its
+//! bound or its target (issue 13).
+//!
+//! Knobs (environment): `BENCH_SECS` (wrk duration per run, default 10), `BENCH_SENDERS`
+//! (default "16,64"), `BENCH_CONCERNS` (accepted concerns per K, default 10), `BENCH_TEAMS`
+//! (K values, default "1,2,5,10,20,50"), `BENCH_LINKS` (default "100"; "100,1000,10000" for
+//! the full set, which takes long: see README). Needs Debian's `wrk`.
+
+#[path = "../../tests/common/mod.rs"]
+mod common;
+
+mod accept;
+mod daemon;
+mod ingest;
+mod links;
+mod proxy;
+
+use std::time::Duration;
+
+fn env_list(name: &str, default: &str) -> Vec<usize> {
+    std::env::var(name)
+        .unwrap_or_else(|_| default.to_owned())
+        .split(',')
+        .filter_map(|s| s.trim().parse().ok())
+        .collect()
+}
+
+fn env_num(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(default)
+}
+
+/// The `p`th percentile (nearest rank) of `xs`.
+pub fn percentile(xs: &[Duration], p: f64) -> Duration {
+    let mut v = xs.to_vec();
+    v.sort();
+    if v.is_empty() {
+        return Duration::ZERO;
+    }
+    let rank = ((p / 100.0) * v.len() as f64).ceil() as usize;
+    v[rank.clamp(1, v.len()) - 1]
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
+}
+
+fn calls(s: proxy::Snapshot) -> String {
+    format!(
+        "{} (GitHub {} r / {} w, Jira {} r / {} w)",
+        s.total(),
+        s.github_reads,
+        s.github_writes,
+        s.jira_reads,
+        s.jira_writes
+    )
+}
+
+#[tokio::main]
+async fn main() {
+    // `cargo bench` passes `--bench`; nothing else is taken from the command line.
+    let secs = env_num("BENCH_SECS", 10);
+    let senders: Vec<u32> = env_list("BENCH_SENDERS", "16,64")
+        .into_iter()
+        .map(|n| n as u32)
+        .collect();
+    let concerns = env_num("BENCH_CONCERNS", 10) as usize;
+    let ks = env_list("BENCH_TEAMS", "1,2,5,10,20,50");
+    let link_counts = env_list("BENCH_LINKS", "100");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let started = std::time::Instant::now();
+
+    let mut rows: Vec<[String; 3]> = Vec::new();
+    let mut row = |a: String, b: String, c: &str| rows.push([a, b, c.to_owned()]);
+
+    let ingest = ingest::measure(dir.path(), &senders, secs).await;
+    for p in &ingest {
+        let failed = p.stored.failures + p.bound.failures;
+        let note = if failed > 0 {
+            format!("{failed} answers not 202 or socket errors")
+        } else {
+            String::new()
+        };
+        row(
+            format!(
+                "ingest, {} senders: durable acks/s (÷ no-store bound)",
+                p.senders
+            ),
+            format!(
+                "{:.0}/s ÷ {:.0}/s = {:.2}×",
+                p.stored.acks_per_s,
+                p.bound.acks_per_s,
+                p.stored.acks_per_s / p.bound.acks_per_s.max(1e-9)
+            ),
+            &format!("target ≥ 0.5× {note}"),
+        );
+        row(
+            format!("ingest, {} senders: ack p50 / p99", p.senders),
+            format!(
+                "{:.1} / {:.1} ms (bound {:.1} / {:.1} ms)",
+                p.stored.p50_ms, p.stored.p99_ms, p.bound.p50_ms, p.bound.p99_ms
+            ),
+            if p.senders == 16 {
+                "target p99 ≤ 15 ms"
+            } else {
+                ""
+            },
+        );
+    }
+
+    let per_k = accept::measure(dir.path(), &ks, concerns).await;
+    let all: Vec<Duration> = per_k.iter().flat_map(|k| k.latencies.clone()).collect();
+    row(
+        format!(
+            "accepted → epic + stories + comment ({} accepts, sandbox at 0 latency)",
+            all.len()
+        ),
+        format!(
+            "p50 {} / p99 {}",
+            ms(percentile(&all, 50.0)),
+            ms(percentile(&all, 99.0))
+        ),
+        "target p99 ≤ 50 ms",
+    );
+    for k in &ks {
+        match per_k.iter().find(|r| r.teams == *k) {
+            Some(r) => row(
+                format!(
+                    "calls per accepted concern, K = {k} ({} concerns)",
+                    r.concerns
+                ),
+                format!(
+                    "GitHub {:.1} r / {:.1} w, Jira {:.1} r / {:.1} w",
+                    r.calls[0], r.calls[1], r.calls[2], r.calls[3]
+                ),
+                "target: writes ≤ 5 constant in K, reads ≤ 3",
+            ),
+            None => row(
+                format!("calls per accepted concern, K = {k}"),
+                "not measured".into(),
+                "the shipped form offers 5 teams and `run` checks [teams] against it, not [criteria] issue_form",
+            ),
+        }
+    }
+
+    for n in link_counts {
+        let sub = dir.path().join(format!("links-{n}"));
+        std::fs::create_dir_all(&sub).expect("dir");
+        let at = links::measure(&sub, n).await;
+        let cell = |r: Option<(Duration, proxy::Snapshot)>| match r {
+            Some((t, s)) => format!("{:.1} s, {} calls", t.as_secs_f64(), calls(s)),
+            None => "failed".into(),
+        };
+        row(
+            format!("backfill of {n} accepted concerns (2 teams each)"),
+            cell(at.backfill),
+            &at.note,
+        );
+        row(
+            format!("reconcile --once, {n} unchanged links"),
+            cell(at.reconcile),
+            "target: 10,000 links in ≤ 20 calls and ≤ 2 s",
+        );
+        row(
+            format!("start-up with {n} links: listening / idle again"),
+            format!(
+                "{} / {:.1} s, {} calls",
+                ms(at.listen),
+                at.idle_after.as_secs_f64(),
+                calls(at.start_calls)
+            ),
+            "target: no full pass at start",
+        );
+        row(
+            format!("idle RSS with {n} links"),
+            at.rss_kib
+                .map(|k| format!("{:.1} MiB", k as f64 / 1024.0))
+                .unwrap_or_else(|| "unknown".into()),
+            "target ≤ 40 MiB with 10,000",
+        );
+    }
+
+    println!();
+    println!("| figure | measured | target / note |");
+    println!("| --- | --- | --- |");
+    for [a, b, c] in &rows {
+        println!("| {a} | {b} | {c} |");
+    }
+    println!();
+    println!(
+        "bench took {:.0} s on {} CPUs",
+        started.elapsed().as_secs_f64(),
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(0)
+    );
+}

@@ -1,0 +1,162 @@
+//! A counting reverse proxy between the daemon and the sandbox: every API call the daemon
+//! makes passes through it and is counted by service (Jira: paths under `/rest/`; GitHub:
+//! the rest) and kind (reads: GET/HEAD and Jira's POST searches; writes: everything else). The sandbox only counts
+//! Jira writes, so this is where reads and GitHub's calls are seen. URLs in answers
+//! (`Link` pagination, `url` fields) are rewritten to the proxy so follow-up calls are
+//! counted too.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+/// Calls seen so far.
+#[derive(Debug, Default)]
+pub struct Counts {
+    github_reads: AtomicU64,
+    github_writes: AtomicU64,
+    jira_reads: AtomicU64,
+    jira_writes: AtomicU64,
+}
+
+/// A copy of [`Counts`] at one moment.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Snapshot {
+    pub github_reads: u64,
+    pub github_writes: u64,
+    pub jira_reads: u64,
+    pub jira_writes: u64,
+}
+
+impl Snapshot {
+    /// What happened between `earlier` and `self`.
+    pub fn since(self, earlier: Snapshot) -> Snapshot {
+        Snapshot {
+            github_reads: self.github_reads - earlier.github_reads,
+            github_writes: self.github_writes - earlier.github_writes,
+            jira_reads: self.jira_reads - earlier.jira_reads,
+            jira_writes: self.jira_writes - earlier.jira_writes,
+        }
+    }
+
+    /// Every call.
+    pub fn total(self) -> u64 {
+        self.github_reads + self.github_writes + self.jira_reads + self.jira_writes
+    }
+}
+
+impl Counts {
+    /// The counts now.
+    pub fn snapshot(&self) -> Snapshot {
+        Snapshot {
+            github_reads: self.github_reads.load(Ordering::SeqCst),
+            github_writes: self.github_writes.load(Ordering::SeqCst),
+            jira_reads: self.jira_reads.load(Ordering::SeqCst),
+            jira_writes: self.jira_writes.load(Ordering::SeqCst),
+        }
+    }
+}
+
+struct Proxy {
+    upstream: String,
+    own: String,
+    client: reqwest::Client,
+    counts: Arc<Counts>,
+}
+
+/// A running proxy.
+pub struct Running {
+    /// `http://ADDR` to give the daemon as its GitHub and Jira base URL.
+    pub url: String,
+    pub counts: Arc<Counts>,
+}
+
+/// Starts a proxy to `upstream` (the sandbox's base URL) on a free loopback port.
+pub async fn start(upstream: &str) -> Running {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind proxy");
+    let url = format!("http://{}", listener.local_addr().expect("proxy addr"));
+    let counts = Arc::new(Counts::default());
+    let proxy = Arc::new(Proxy {
+        upstream: upstream.trim_end_matches('/').to_owned(),
+        own: url.clone(),
+        client: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("proxy client"),
+        counts: counts.clone(),
+    });
+    let app = axum::Router::new().fallback(forward).with_state(proxy);
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    Running { url, counts }
+}
+
+/// Jira searches sent as POST (`/search/jql`, `/search`, Agile's too) read, they do not write.
+fn is_search(path: &str) -> bool {
+    let path = path.split('?').next().unwrap_or(path);
+    path.starts_with("/rest/") && (path.ends_with("/search") || path.ends_with("/search/jql"))
+}
+
+async fn forward(State(p): State<Arc<Proxy>>, req: Request) -> Response {
+    let (parts, body) = req.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, 64 << 20).await else {
+        return (StatusCode::PAYLOAD_TOO_LARGE, "proxy: body too large").into_response();
+    };
+    let path = parts
+        .uri
+        .path_and_query()
+        .map(|pq| pq.as_str())
+        .unwrap_or("/");
+    let jira = path.starts_with("/rest/");
+    let write = !matches!(parts.method.as_str(), "GET" | "HEAD") && !is_search(path);
+    let counter = match (jira, write) {
+        (false, false) => &p.counts.github_reads,
+        (false, true) => &p.counts.github_writes,
+        (true, false) => &p.counts.jira_reads,
+        (true, true) => &p.counts.jira_writes,
+    };
+    counter.fetch_add(1, Ordering::SeqCst);
+    let mut out = p
+        .client
+        .request(parts.method.clone(), format!("{}{path}", p.upstream));
+    for (name, value) in &parts.headers {
+        if name != header::HOST && name != header::CONTENT_LENGTH {
+            out = out.header(name, value);
+        }
+    }
+    let answer = match out.body(bytes).send().await {
+        Ok(a) => a,
+        Err(e) => return (StatusCode::BAD_GATEWAY, format!("proxy: {e}")).into_response(),
+    };
+    let status = answer.status();
+    let headers = answer.headers().clone();
+    let body = answer.bytes().await.unwrap_or_default();
+    let body = match std::str::from_utf8(&body) {
+        Ok(text) if text.contains(&p.upstream) => {
+            bytes::Bytes::from(text.replace(&p.upstream, &p.own))
+        }
+        _ => body,
+    };
+    let mut response = Response::new(Body::from(body));
+    *response.status_mut() = status;
+    for (name, value) in &headers {
+        if name == header::CONTENT_LENGTH || name == header::TRANSFER_ENCODING {
+            continue;
+        }
+        let value = match value.to_str() {
+            Ok(v) if name == header::LINK && v.contains(&p.upstream) => {
+                HeaderValue::from_str(&v.replace(&p.upstream, &p.own))
+                    .unwrap_or_else(|_| value.clone())
+            }
+            _ => value.clone(),
+        };
+        response.headers_mut().append(name, value);
+    }
+    response
+}
