@@ -163,6 +163,14 @@ pub async fn layer(State(hub): State<Arc<GithubHub>>, req: Request, next: Next) 
     h.insert("x-ratelimit-reset", HeaderValue::from(reset));
     h.insert("x-ratelimit-used", HeaderValue::from(used));
     h.insert("x-ratelimit-resource", HeaderValue::from_static("core"));
+    // Classic tokens see their scopes on every answer; fine-grained and App tokens do not.
+    if let Some(v) = hub
+        .admin
+        .scopes()
+        .and_then(|s| HeaderValue::from_str(&s).ok())
+    {
+        h.insert("x-oauth-scopes", v);
+    }
     h.insert(
         "x-github-api-version-selected",
         HeaderValue::from_static("2022-11-28"),

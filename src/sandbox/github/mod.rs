@@ -2,6 +2,7 @@
 //! people. One `Mutex` guards the whole state: requests are tiny and the sandbox is a test
 //! and demo tool, so one lock keeps every change and its webhook deliveries in one order.
 
+pub mod admin;
 pub mod control;
 pub mod http;
 pub mod model;
@@ -33,6 +34,8 @@ pub struct GithubHub {
     pub bot_token: Option<String>,
     /// Shown in `x-ratelimit-*`.
     pub rate: RateCounter,
+    /// Repository hooks, file contents and the token's scopes.
+    pub admin: admin::RepoAdmin,
 }
 
 impl GithubHub {
@@ -49,6 +52,7 @@ impl GithubHub {
             feed,
             bot_token,
             rate: RateCounter::default(),
+            admin: admin::RepoAdmin::default(),
         }
     }
 
