@@ -25,6 +25,7 @@ pub mod people;
 pub mod render;
 pub mod sprints;
 pub mod state;
+pub mod webhooks_admin;
 
 use std::ops::{Deref, DerefMut};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -48,6 +49,8 @@ pub struct JiraSandbox {
     on_change: Mutex<Option<ChangeCallback>>,
     /// Jira webhooks: change detection, targets, deliveries.
     pub hooks: Hooks,
+    /// Admin webhook registrations (`/rest/webhooks/1.0/webhook`).
+    pub registrations: webhooks_admin::Registrations,
 }
 
 /// The locked state. Writing through it marks it dirty; releasing a dirty lock lets the
@@ -138,6 +141,7 @@ impl JiraSandbox {
             state: Mutex::new(state),
             on_change: Mutex::new(None),
             hooks: Hooks::default(),
+            registrations: webhooks_admin::Registrations::default(),
         }
     }
 
@@ -333,6 +337,7 @@ pub fn router(state: Arc<JiraSandbox>) -> Router {
             .route(&p("/field"), get(api::list_fields));
     }
     let r = agile::routes(r);
+    let r = webhooks_admin::routes(r);
     let r = actions::routes(r);
     r.route("/_sandbox/jira/projects", post(control::add_project))
         .route("/_sandbox/jira/issues", get(control::list_issues))
