@@ -7,6 +7,7 @@
 //! `crate::retry::RetryPolicy`. Pages are followed through the `Link` header, made relative
 //! so octocrab keeps sending the token (it drops it for absolute URLs to other hosts).
 
+mod admin;
 mod error;
 mod model;
 
@@ -23,6 +24,7 @@ use serde_json::{Value, json};
 
 mod etags;
 
+pub use self::admin::{HookSpec, RepoAccess, RepoFile, RepoHook, RepoPermissions};
 pub use self::error::GithubError;
 pub use self::model::{Comment, Issue, IssueState, StateReason};
 use self::model::{RawComment, RawId, RawIssue, RawLabel, RawMembership, RawUser};
