@@ -347,12 +347,19 @@ impl Default for StoreConfig {
 pub struct ServerConfig {
     /// Default `127.0.0.1:8080`.
     pub listen: SocketAddr,
+    /// The URL GitHub and Jira reach this daemon at (e.g. `https://council.example.com`,
+    /// behind a proxy or ingress). `setup` registers `{public_url}/webhooks/github` and the
+    /// Jira webhook there, and `doctor` checks that the webhooks point there. Default: none
+    /// (then `doctor` accepts any webhook ending in `/webhooks/github` and `setup` prints
+    /// the registration as a step for a person).
+    pub public_url: Option<String>,
 }
 
 impl Default for ServerConfig {
     fn default() -> Self {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            public_url: None,
         }
     }
 }

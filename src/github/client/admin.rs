@@ -231,7 +231,9 @@ impl GithubClient {
     /// GitHub's 422; the caller lists hooks first.
     pub async fn create_hook(&self, repo: &str, spec: HookSpec<'_>) -> Result<u64, GithubError> {
         let path = format!("{}/hooks", repo_path(repo)?);
-        let a = self.attempt(&Method::POST, &path, Some(&spec.body())).await?;
+        let a = self
+            .attempt(&Method::POST, &path, Some(&spec.body()))
+            .await?;
         Ok(decode::<RawHook>(&path, &a.body)?.id)
     }
 

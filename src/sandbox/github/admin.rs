@@ -189,10 +189,7 @@ async fn list_hooks(State(hub): Hub, Path((o, r)): Path<(String, String)>) -> Ap
     Ok(axum::Json(Value::Array(items)).into_response())
 }
 
-async fn get_hook(
-    State(hub): Hub,
-    Path((o, r, id)): Path<(String, String, String)>,
-) -> ApiResult {
+async fn get_hook(State(hub): Hub, Path((o, r, id)): Path<(String, String, String)>) -> ApiResult {
     let full = full_name(&hub, &o, &r)?;
     let id = number(&id)?;
     let hook = hub
@@ -467,7 +464,11 @@ async fn put_contents(
     if let Some(c) = &b.committer
         && (c.name.is_none() || c.email.is_none())
     {
-        return Err(ApiError::validation("Content", "committer", "missing_field"));
+        return Err(ApiError::validation(
+            "Content",
+            "committer",
+            "missing_field",
+        ));
     }
     let key = (full.to_ascii_lowercase(), path.clone());
     let login = hub.read(|w| w.bot_login.clone());
@@ -499,7 +500,8 @@ async fn put_contents(
     let base = hub.base_url();
     let commit_sha = blob_sha(format!("{full}:{path}:{commit_no}:{message}").as_bytes());
     let now = time(Utc::now());
-    let person = json!({"name": login, "email": format!("{login}@users.noreply.github.com"), "date": now});
+    let person =
+        json!({"name": login, "email": format!("{login}@users.noreply.github.com"), "date": now});
     let body = json!({
         "content": file_json(&base, &full, &path, &file, false),
         "commit": {

@@ -148,7 +148,10 @@ async fn register_webhook(State(sb): Sb, c: Caller, body: Bytes) -> Response {
         return error(StatusCode::BAD_REQUEST, "Invalid request body.");
     };
     let (Some(name), Some(url)) = (b.name.filter(|n| !n.is_empty()), b.url) else {
-        return error(StatusCode::BAD_REQUEST, "Webhook name and URL are required.");
+        return error(
+            StatusCode::BAD_REQUEST,
+            "Webhook name and URL are required.",
+        );
     };
     if url::Url::parse(&url).is_err() {
         return error(StatusCode::BAD_REQUEST, &format!("'{url}' is not a URL."));
