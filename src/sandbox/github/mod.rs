@@ -3,6 +3,7 @@
 //! and demo tool, so one lock keeps every change and its webhook deliveries in one order.
 
 pub mod admin;
+pub mod app;
 pub mod control;
 pub mod http;
 pub mod model;
@@ -36,6 +37,8 @@ pub struct GithubHub {
     pub rate: RateCounter,
     /// Repository hooks, file contents and the token's scopes.
     pub admin: admin::RepoAdmin,
+    /// The GitHub App and its installation tokens.
+    pub app: app::AppState,
 }
 
 impl GithubHub {
@@ -53,6 +56,7 @@ impl GithubHub {
             bot_token,
             rate: RateCounter::default(),
             admin: admin::RepoAdmin::default(),
+            app: app::AppState::default(),
         }
     }
 
