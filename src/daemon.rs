@@ -214,12 +214,13 @@ async fn start_embedded_sandbox(
 pub async fn build_engine(
     cfg: Config,
     store: Store,
-    github_token: SecretString,
+    github_token: Option<SecretString>,
     jira_token: SecretString,
     form: IssueForm,
 ) -> Result<Engine<JiraTracker>, DaemonError> {
     let policy = RetryPolicy::from(&cfg.retry);
-    let github = GithubClient::new(&cfg.github.api_url, &github_token, policy.clone())?;
+    let github =
+        GithubClient::from_config(&cfg.github, github_token.as_ref(), policy.clone()).await?;
     let bot_login = match &cfg.github.bot_login {
         Some(login) => login.clone(),
         None => github.current_user().await?,
@@ -304,11 +305,16 @@ fn jira_sandbox(cfg: &Config, feed: &ChangeFeed) -> Arc<JiraSandbox> {
     )
 }
 
-fn github_token(cfg: &Config) -> Result<SecretString, DaemonError> {
-    cfg.github
+/// The GitHub token; `None` is fine only with a GitHub App (`[github.app]`).
+fn github_token(cfg: &Config) -> Result<Option<SecretString>, DaemonError> {
+    let token = cfg
+        .github
         .token()
-        .map_err(|p| DaemonError::Config(p.to_string()))?
-        .ok_or_else(|| {
+        .map_err(|p| DaemonError::Config(p.to_string()))?;
+    if cfg.github.app.is_some() {
+        return Ok(token);
+    }
+    token.map(Some).ok_or_else(|| {
             DaemonError::Config(
                 "github.token: no GitHub token (set COUNCIL_GITHUB__TOKEN or github.token_file)"
                     .into(),

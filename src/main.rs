@@ -175,7 +175,7 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         Command::Backfill { config, dry_run } => backfill(&config, dry_run).await,
         Command::Doctor { config } => {
             let cfg = load_config(&config)?;
-            let clients = doctor::Clients::from_config(&cfg)?;
+            let clients = doctor::Clients::from_config(&cfg).await?;
             let report = doctor::run(&cfg, &clients).await;
             println!("{}", report.render());
             Ok(if report.blocked() {
@@ -270,7 +270,7 @@ async fn backfill(config: &std::path::Path, dry_run: bool) -> anyhow::Result<Exi
 /// write failed or steps are left for a person.
 async fn setup_command(config: &std::path::Path, dry_run: bool) -> anyhow::Result<ExitCode> {
     let cfg = load_config(config)?;
-    let clients = doctor::Clients::from_config(&cfg)?;
+    let clients = doctor::Clients::from_config(&cfg).await?;
     let plan = setup::plan(&cfg, &clients).await;
     println!("{}", setup::render_plan(&plan));
     if dry_run {

@@ -98,8 +98,25 @@ pub struct GithubConfig {
     pub repos: Vec<String>,
     /// Who is on the council: a team (`org/team-slug`, active members only) or logins.
     pub council: CouncilMembers,
-    /// The daemon's own login, so it can ignore its own writes. Default: asked of `GET /user`.
+    /// The daemon's own login, so it can ignore its own writes. Default: asked of `GET /user`
+    /// (with a GitHub App: `{app slug}[bot]`, from `GET /app`).
     pub bot_login: Option<String>,
+    /// Log in as a GitHub App installation instead of with `token`.
+    pub app: Option<GithubAppConfig>,
+}
+
+/// A GitHub App installation as the daemon's identity: a JWT signed with the App's private
+/// key is exchanged for installation tokens, refreshed before they expire (after an hour).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GithubAppConfig {
+    /// The App's id (its settings page, "App ID").
+    pub app_id: u64,
+    /// The App's private key (PEM, as GitHub downloads it).
+    pub private_key_file: PathBuf,
+    /// The installation on the organisation. Default: discovered from the first repository
+    /// of `repos` (`GET /repos/{owner}/{repo}/installation`).
+    pub installation_id: Option<u64>,
 }
 
 /// Council membership: either a GitHub team or an explicit list of logins.

@@ -56,22 +56,18 @@ fn failed(item: &str, e: &GithubError, fix_missing: &str) -> Finding {
 
 /// Runs the GitHub checks into `report`.
 pub async fn check(cfg: &Config, gh: &GithubClient, report: &mut Report) {
-    let scopes = match gh.token_scopes().await {
-        Ok(s) => s,
-        Err(e) => {
-            report.push(failed("token", &e, "set github.token"));
-            return;
+    if let Some(perms) = gh.installation_permissions().await {
+        match gh.current_user().await {
+            Ok(login) => report.push(Finding::ok(AREA, "GitHub App", format!("installation of {login}"))),
+            Err(e) => report.push(failed("GitHub App", &e, "check github.app (app_id, private_key_file, installation_id)")),
         }
-    };
-    match gh.current_user().await {
-        Ok(login) => report.push(Finding::ok(
-            AREA,
-            "token",
-            format!("authenticated as {login}"),
-        )),
-        Err(e) => report.push(failed("token", &e, "set github.token")),
+        match perms {
+            Ok(p) => check_app_permissions(cfg, &p, report),
+            Err(e) => report.push(failed("GitHub App permissions", &e, "check github.app.installation_id")),
+        }
+    } else {
+        check_token(cfg, gh, report).await;
     }
-    check_scopes(cfg, scopes.as_deref(), report);
     if let Some((org, slug)) = needs::council_team(cfg) {
         let item = format!("team {org}/{slug}");
         match gh.team_members_readable(org, slug).await {
@@ -88,6 +84,71 @@ pub async fn check(cfg: &Config, gh: &GithubClient, report: &mut Report) {
     for repo in &cfg.github.repos {
         check_repo(cfg, gh, repo, form_text.as_deref(), secret.as_ref(), report).await;
     }
+}
+
+/// Whether a granted level (`read`, `write`, `admin`) covers `want`.
+fn level_covers(have: Option<&String>, want: &str) -> bool {
+    let rank = |l: &str| match l {
+        "read" => 1,
+        "write" => 2,
+        "admin" => 3,
+        _ => 0,
+    };
+    have.is_some_and(|h| rank(h) >= rank(want))
+}
+
+/// The App permissions the daemon needs, and what each is for (GitHub docs: "Choosing
+/// permissions for a GitHub App").
+fn check_app_permissions(
+    cfg: &Config,
+    perms: &std::collections::BTreeMap<String, String>,
+    report: &mut Report,
+) {
+    let mut wanted = vec![
+        ("issues", "write", "issues, labels and comments", true),
+        ("metadata", "read", "reading the repositories", true),
+        ("contents", "read", "reading the issue form (write: setup commits it)", true),
+        ("repository_hooks", "write", "setup and doctor see the webhook", false),
+    ];
+    if needs::council_team(cfg).is_some() {
+        wanted.push(("members", "read", "the council team's membership", true));
+    }
+    for (name, level, why, blocking) in wanted {
+        let item = format!("App permission {name}");
+        if level_covers(perms.get(name), level) {
+            report.push(Finding::ok(AREA, item, why));
+        } else {
+            let detail = format!(
+                "needs {level} for {why}; granted: {}",
+                perms.get(name).map_or("none", String::as_str)
+            );
+            let fix = format!("App settings → Permissions: {name} {level}, then accept the change on the installation");
+            report.push(if blocking {
+                Finding::blocks(AREA, item, Verdict::Missing, detail, fix)
+            } else {
+                Finding::advises(AREA, item, Verdict::Missing, detail, fix)
+            });
+        }
+    }
+}
+
+async fn check_token(cfg: &Config, gh: &GithubClient, report: &mut Report) {
+    let scopes = match gh.token_scopes().await {
+        Ok(s) => s,
+        Err(e) => {
+            report.push(failed("token", &e, "set github.token"));
+            return;
+        }
+    };
+    match gh.current_user().await {
+        Ok(login) => report.push(Finding::ok(
+            AREA,
+            "token",
+            format!("authenticated as {login}"),
+        )),
+        Err(e) => report.push(failed("token", &e, "set github.token")),
+    }
+    check_scopes(cfg, scopes.as_deref(), report);
 }
 
 fn check_scopes(cfg: &Config, scopes: Option<&[String]>, report: &mut Report) {

@@ -43,19 +43,14 @@ pub struct Clients {
 }
 
 impl Clients {
-    /// Builds both clients; fails when a token is missing (named by its config key).
-    pub fn from_config(cfg: &Config) -> Result<Self, DoctorError> {
+    /// Builds both clients (GitHub: the App installation when `[github.app]` is set, else the
+    /// token); fails when a credential is missing (named by its config key).
+    pub async fn from_config(cfg: &Config) -> Result<Self, DoctorError> {
         let policy = RetryPolicy::from(&cfg.retry);
-        let gh_token: SecretString = cfg
+        let gh_token: Option<SecretString> = cfg
             .github
             .token()
-            .map_err(|p| DoctorError::Config(p.to_string()))?
-            .ok_or_else(|| {
-                DoctorError::Config(
-                    "github.token: no GitHub token (set COUNCIL_GITHUB__TOKEN or github.token_file)"
-                        .into(),
-                )
-            })?;
+            .map_err(|p| DoctorError::Config(p.to_string()))?;
         let jira_token = cfg
             .jira
             .auth
@@ -67,7 +62,8 @@ impl Clients {
                         .into(),
                 )
             })?;
-        let github = GithubClient::new(&cfg.github.api_url, &gh_token, policy.clone())?;
+        let github =
+            GithubClient::from_config(&cfg.github, gh_token.as_ref(), policy.clone()).await?;
         let creds = JiraCredentials::from_config(&cfg.jira.auth, jira_token);
         let jira = JiraClient::new(&cfg.jira.base_url, creds, cfg.jira.api_version, policy)?;
         Ok(Self { github, jira })
