@@ -315,11 +315,10 @@ fn github_token(cfg: &Config) -> Result<Option<SecretString>, DaemonError> {
         return Ok(token);
     }
     token.map(Some).ok_or_else(|| {
-            DaemonError::Config(
-                "github.token: no GitHub token (set COUNCIL_GITHUB__TOKEN or github.token_file)"
-                    .into(),
-            )
-        })
+        DaemonError::Config(
+            "github.token: no GitHub token (set COUNCIL_GITHUB__TOKEN or github.token_file)".into(),
+        )
+    })
 }
 
 fn webhook_secret(cfg: &Config) -> Result<SecretString, DaemonError> {

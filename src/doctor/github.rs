@@ -35,7 +35,7 @@ fn failed(item: &str, e: &GithubError, fix_missing: &str) -> Finding {
             item,
             Verdict::Wrong,
             e.to_string(),
-            "the token is invalid or expired: make a new one (see README \"Run it for real\")",
+            "the credentials are refused (a revoked or expired token, or the App's app_id / private key): make new ones (see README \"Run it for real\")",
         ),
         Some(403) => Finding::blocks(
             AREA,
@@ -58,12 +58,24 @@ fn failed(item: &str, e: &GithubError, fix_missing: &str) -> Finding {
 pub async fn check(cfg: &Config, gh: &GithubClient, report: &mut Report) {
     if let Some(perms) = gh.installation_permissions().await {
         match gh.current_user().await {
-            Ok(login) => report.push(Finding::ok(AREA, "GitHub App", format!("installation of {login}"))),
-            Err(e) => report.push(failed("GitHub App", &e, "check github.app (app_id, private_key_file, installation_id)")),
+            Ok(login) => report.push(Finding::ok(
+                AREA,
+                "GitHub App",
+                format!("installation of {login}"),
+            )),
+            Err(e) => report.push(failed(
+                "GitHub App",
+                &e,
+                "check github.app (app_id, private_key_file, installation_id)",
+            )),
         }
         match perms {
             Ok(p) => check_app_permissions(cfg, &p, report),
-            Err(e) => report.push(failed("GitHub App permissions", &e, "check github.app.installation_id")),
+            Err(e) => report.push(failed(
+                "GitHub App permissions",
+                &e,
+                "check github.app.installation_id",
+            )),
         }
     } else {
         check_token(cfg, gh, report).await;
@@ -107,8 +119,18 @@ fn check_app_permissions(
     let mut wanted = vec![
         ("issues", "write", "issues, labels and comments", true),
         ("metadata", "read", "reading the repositories", true),
-        ("contents", "read", "reading the issue form (write: setup commits it)", true),
-        ("repository_hooks", "write", "setup and doctor see the webhook", false),
+        (
+            "contents",
+            "read",
+            "reading the issue form (write: setup commits it)",
+            true,
+        ),
+        (
+            "repository_hooks",
+            "write",
+            "setup and doctor see the webhook",
+            false,
+        ),
     ];
     if needs::council_team(cfg).is_some() {
         wanted.push(("members", "read", "the council team's membership", true));
@@ -122,7 +144,9 @@ fn check_app_permissions(
                 "needs {level} for {why}; granted: {}",
                 perms.get(name).map_or("none", String::as_str)
             );
-            let fix = format!("App settings → Permissions: {name} {level}, then accept the change on the installation");
+            let fix = format!(
+                "App settings → Permissions: {name} {level}, then accept the change on the installation"
+            );
             report.push(if blocking {
                 Finding::blocks(AREA, item, Verdict::Missing, detail, fix)
             } else {

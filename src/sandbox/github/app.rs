@@ -114,16 +114,31 @@ impl AppState {
             ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "sandbox: bad public key")
         })?;
         let mut v = Validation::new(Algorithm::RS256);
-        v.set_issuer(&[app.id.to_string()]);
-        v.set_required_spec_claims(&["exp", "iat", "iss"]);
+        // `iss` is checked below: jsonwebtoken reads only string issuers, and octocrab (like
+        // GitHub's own examples) sends the App id as a number.
+        v.set_required_spec_claims(&["exp"]);
         #[derive(Deserialize)]
-        struct Claims {}
-        jsonwebtoken::decode::<Claims>(jwt, &key, &v).map_err(|_| {
+        struct Claims {
+            iss: Value,
+        }
+        let claims = jsonwebtoken::decode::<Claims>(jwt, &key, &v).map_err(|e| {
+            tracing::debug!(error = %e, "sandbox: App JWT refused");
             ApiError::new(
                 StatusCode::UNAUTHORIZED,
                 "A JSON web token could not be decoded",
             )
         })?;
+        let iss = match &claims.claims.iss {
+            Value::Number(n) => n.to_string(),
+            Value::String(s) => s.clone(),
+            _ => String::new(),
+        };
+        if iss != app.id.to_string() {
+            return Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "'Issuer' claim ('iss') must be an Integer",
+            ));
+        }
         Ok(app)
     }
 }
@@ -133,10 +148,7 @@ pub fn router(hub: Arc<GithubHub>) -> Router {
     Router::new()
         .route("/app", get(get_app))
         .route("/app/installations/{id}", get(get_installation))
-        .route(
-            "/app/installations/{id}/access_tokens",
-            post(create_token),
-        )
+        .route("/app/installations/{id}/access_tokens", post(create_token))
         .route("/repos/{owner}/{repo}/installation", get(repo_installation))
         .with_state(hub)
 }
@@ -144,10 +156,7 @@ pub fn router(hub: Arc<GithubHub>) -> Router {
 /// Control routes: `POST /_sandbox/github/app` registers the App; `GET` reports counts.
 pub fn control_router(hub: Arc<GithubHub>) -> Router {
     Router::new()
-        .route(
-            "/_sandbox/github/app",
-            post(register_app).get(app_counts),
-        )
+        .route("/_sandbox/github/app", post(register_app).get(app_counts))
         .with_state(hub)
 }
 
