@@ -71,7 +71,8 @@ impl AppState {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Classifies a bearer token for the auth layer (counting refusals).
+    /// Classifies a bearer token for the auth layer (counting refusals): a token this App
+    /// issued is live until it expires; another `ghs_` token is refused once an App exists.
     pub fn check(&self, token: &str) -> TokenCheck {
         if !token.starts_with(INSTALLATION_TOKEN_PREFIX) {
             return TokenCheck::NotInstallation;
@@ -79,6 +80,8 @@ impl AppState {
         let mut st = self.lock();
         match st.tokens.get(token) {
             Some(exp) if *exp > Utc::now() => TokenCheck::Live,
+            // Without an App, a `ghs_` token is just the sandbox's bot token.
+            None if st.app.is_none() => TokenCheck::NotInstallation,
             _ => {
                 st.refused += 1;
                 TokenCheck::Refused
