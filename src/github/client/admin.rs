@@ -262,13 +262,11 @@ impl GithubClient {
     }
 }
 
-/// A repository file path with each segment percent-encoded and `/` kept.
+/// A repository file path as one percent-encoded segment (`/` as `%2F`), the way Octokit
+/// expands `{path}` in `/repos/{owner}/{repo}/contents/{path}`: GitHub accepts it, and it
+/// matches the one path parameter GitHub's description declares.
 fn file_path(file: &str) -> String {
-    file.trim_matches('/')
-        .split('/')
-        .map(seg)
-        .collect::<Vec<_>>()
-        .join("/")
+    seg(file.trim_matches('/'))
 }
 
 #[cfg(test)]
@@ -293,10 +291,10 @@ mod tests {
     }
 
     #[test]
-    fn file_paths_keep_slashes() {
+    fn file_paths_are_one_segment() {
         assert_eq!(
-            file_path(".github/ISSUE_TEMPLATE/sre concern.yml"),
-            ".github/ISSUE_TEMPLATE/sre%20concern.yml"
+            file_path("/.github/ISSUE_TEMPLATE/sre concern.yml"),
+            ".github%2FISSUE_TEMPLATE%2Fsre%20concern.yml"
         );
     }
 }
