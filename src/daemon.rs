@@ -190,7 +190,7 @@ pub async fn start(mut cfg: Config) -> Result<Running, DaemonError> {
     let (inbox, writer_task) = InboxWriter::spawn(store.clone());
     let scope = crate::config::Scope::of(&cfg);
 
-    let clients = Clients::new(&cfg, &store, &github_token, jira_token)?;
+    let clients = Clients::new(&cfg, &store, github_token.as_ref(), jira_token).await?;
     if let Some(sb) = &sandbox {
         // The embedded sandbox plays Jira Cloud: signed admin webhooks to /webhooks/jira.
         let url = format!("http://{server_addr}/webhooks/jira");
@@ -317,14 +317,17 @@ pub struct Clients {
 impl Clients {
     /// Builds the GitHub client and the Jira tracker (with its create-attempt record in
     /// `store`); fails only on a bad config.
-    pub fn new(
+    pub async fn new(
         cfg: &Config,
         store: &Store,
-        github_token: &SecretString,
+        github_token: Option<&SecretString>,
         jira_token: SecretString,
     ) -> Result<Self, DaemonError> {
         let policy = RetryPolicy::from(&cfg.retry);
-        let github = GithubClient::new(&cfg.github.api_url, github_token, policy.clone())?;
+        // With a GitHub App and no `installation_id`, this asks GitHub once which
+        // installation holds the first repository: set `github.app.installation_id` for a
+        // start that never waits on GitHub.
+        let github = GithubClient::from_config(&cfg.github, github_token, policy.clone()).await?;
         let tracker = JiraTracker::new(&cfg.jira, jira_token, &cfg.teams, policy)
             .map_err(|e| DaemonError::Config(e.to_string()))?
             .with_create_attempts(store.clone(), &cfg.jira);
@@ -423,11 +426,11 @@ async fn start_embedded_sandbox(
 pub async fn build_engine(
     cfg: Config,
     store: Store,
-    github_token: SecretString,
+    github_token: Option<SecretString>,
     jira_token: SecretString,
     form: IssueForm,
 ) -> Result<Engine<JiraTracker>, DaemonError> {
-    let clients = Clients::new(&cfg, &store, &github_token, jira_token)?;
+    let clients = Clients::new(&cfg, &store, github_token.as_ref(), jira_token).await?;
     let accounts = clients.identities(&Health::default()).await?;
     Ok(clients.into_engine(cfg, store, form, accounts))
 }
@@ -494,16 +497,20 @@ fn jira_sandbox(cfg: &Config, feed: &ChangeFeed) -> Arc<JiraSandbox> {
     Arc::new(jira)
 }
 
-fn github_token(cfg: &Config) -> Result<SecretString, DaemonError> {
-    cfg.github
+/// The GitHub token; `None` is fine only with a GitHub App (`[github.app]`).
+fn github_token(cfg: &Config) -> Result<Option<SecretString>, DaemonError> {
+    let token = cfg
+        .github
         .token()
-        .map_err(|p| DaemonError::Config(p.to_string()))?
-        .ok_or_else(|| {
-            DaemonError::Config(
-                "github.token: no GitHub token (set COUNCIL_GITHUB__TOKEN or github.token_file)"
-                    .into(),
-            )
-        })
+        .map_err(|p| DaemonError::Config(p.to_string()))?;
+    if cfg.github.app.is_some() {
+        return Ok(token);
+    }
+    token.map(Some).ok_or_else(|| {
+        DaemonError::Config(
+            "github.token: no GitHub token (set COUNCIL_GITHUB__TOKEN or github.token_file)".into(),
+        )
+    })
 }
 
 fn webhook_secret(cfg: &Config) -> Result<SecretString, DaemonError> {

@@ -7,7 +7,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 use council_sync::concern::{self, criteria, form::IssueForm};
 use council_sync::config::{self, Config};
-use council_sync::{daemon, demo, sandbox};
+use council_sync::{daemon, demo, doctor, sandbox, setup};
 
 mod healthcheck;
 
@@ -63,6 +63,21 @@ enum Command {
         #[arg(long, short)]
         config: PathBuf,
         /// Only say what would be imported.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Check, live and read-only, everything the daemon needs from GitHub and Jira; print
+    /// ok / missing / wrong with the fix for each; exit 1 if anything blocks.
+    Doctor {
+        #[arg(long, short)]
+        config: PathBuf,
+    },
+    /// Create the labels, commit the issue form, register the GitHub and Jira webhooks;
+    /// print what the given rights cannot do as steps for a person. Safe to run again.
+    Setup {
+        #[arg(long, short)]
+        config: PathBuf,
+        /// Only show what would be done.
         #[arg(long)]
         dry_run: bool,
     },
@@ -227,6 +242,18 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Backfill { config, dry_run } => backfill(&config, dry_run).await,
+        Command::Doctor { config } => {
+            let cfg = load_config(&config)?;
+            let clients = doctor::Clients::from_config(&cfg).await?;
+            let report = doctor::run(&cfg, &clients).await;
+            println!("{}", report.render());
+            Ok(if report.blocked() {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            })
+        }
+        Command::Setup { config, dry_run } => setup_command(&config, dry_run).await,
         Command::Config {
             command: ConfigCommand::Check { config },
         } => {
@@ -342,6 +369,41 @@ fn not_embedded(cfg: &Config, path: &std::path::Path, command: &str) -> Result<(
          COUNCIL_GITHUB__WEBHOOK_SECRET=sandbox COUNCIL_JIRA__AUTH__TOKEN=sandbox \
          council-sync {command} --config {path}"
     )))
+}
+
+/// `setup`: plan, show the plan, then (unless `--dry-run`) carry it out; exit 1 when a
+/// write failed or steps are left for a person.
+async fn setup_command(config: &std::path::Path, dry_run: bool) -> anyhow::Result<ExitCode> {
+    let cfg = load_config(config)?;
+    let clients = doctor::Clients::from_config(&cfg).await?;
+    let plan = setup::plan(&cfg, &clients).await;
+    println!("{}", setup::render_plan(&plan));
+    if dry_run {
+        return Ok(ExitCode::SUCCESS);
+    }
+    let outcome = setup::apply(&cfg, &clients, &plan).await;
+    for done in &outcome.done {
+        println!("done: {done}");
+    }
+    let mut manual = plan.manual.clone();
+    for (what, why) in &outcome.failed {
+        println!("failed: {what}: {why}");
+        manual.push(format!("{what} (failed: {why})"));
+    }
+    println!(
+        "setup: {} done, {} failed, {} step(s) for a person",
+        outcome.done.len(),
+        outcome.failed.len(),
+        manual.len()
+    );
+    if !outcome.failed.is_empty() {
+        println!("{}", setup::render_manual(&manual));
+    }
+    Ok(if manual.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 fn load_config(path: &std::path::Path) -> anyhow::Result<Config> {

@@ -104,8 +104,25 @@ pub struct GithubConfig {
     pub repos: Vec<String>,
     /// Who is on the council: a team (`org/team-slug`, active members only) or logins.
     pub council: CouncilMembers,
-    /// The daemon's own login, so it can ignore its own writes. Default: asked of `GET /user`.
+    /// The daemon's own login, so it can ignore its own writes. Default: asked of `GET /user`
+    /// (with a GitHub App: `{app slug}[bot]`, from `GET /app`).
     pub bot_login: Option<String>,
+    /// Log in as a GitHub App installation instead of with `token`.
+    pub app: Option<GithubAppConfig>,
+}
+
+/// A GitHub App installation as the daemon's identity: a JWT signed with the App's private
+/// key is exchanged for installation tokens, refreshed before they expire (after an hour).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GithubAppConfig {
+    /// The App's id (its settings page, "App ID").
+    pub app_id: u64,
+    /// The App's private key (PEM, as GitHub downloads it).
+    pub private_key_file: PathBuf,
+    /// The installation on the organisation. Default: discovered from the first repository
+    /// of `repos` (`GET /repos/{owner}/{repo}/installation`).
+    pub installation_id: Option<u64>,
 }
 
 /// Council membership: either a GitHub team or an explicit list of logins.
@@ -376,6 +393,12 @@ pub struct ServerConfig {
     /// outcome is unknown. Default 10s: well inside Kubernetes' 30 s grace period.
     #[serde(with = "humantime_serde")]
     pub drain: Duration,
+    /// The URL GitHub and Jira reach this daemon at (e.g. `https://council.example.com`,
+    /// behind a proxy or ingress). `setup` registers `{public_url}/webhooks/github` and the
+    /// Jira webhook there, and `doctor` checks that the webhooks point there. Default: none
+    /// (then `doctor` accepts any webhook ending in `/webhooks/github` and `setup` prints
+    /// the registration as a step for a person).
+    pub public_url: Option<String>,
 }
 
 /// Default of `server.drain`.
@@ -386,6 +409,7 @@ impl Default for ServerConfig {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             drain: DEFAULT_DRAIN,
+            public_url: None,
         }
     }
 }

@@ -196,7 +196,10 @@ impl Config {
 
 fn check_github(g: &GithubConfig, embedded: bool, out: &mut Problems) {
     check_url("github.api_url", &g.api_url, out);
-    require_secret("github.token", g.token(), embedded, "API token", out);
+    // A GitHub App logs in with its key instead of a token.
+    if g.app.is_none() {
+        require_secret("github.token", g.token(), embedded, "API token", out);
+    }
     require_secret(
         "github.webhook_secret",
         g.webhook_secret(),

@@ -7,6 +7,8 @@
 //! `crate::retry::RetryPolicy`. Pages are followed through the `Link` header, made relative
 //! so octocrab keeps sending the token (it drops it for absolute URLs to other hosts).
 
+mod admin;
+mod app;
 mod error;
 mod model;
 
@@ -23,6 +25,7 @@ use serde_json::{Value, json};
 
 mod etags;
 
+pub use self::admin::{HookSpec, RepoAccess, RepoFile, RepoHook, RepoPermissions};
 pub use self::error::GithubError;
 pub use self::model::{Comment, Issue, IssueEvent, IssueState, StateReason};
 use self::model::{RawComment, RawId, RawIssue, RawIssueEvent, RawLabel, RawMembership, RawUser};
@@ -57,6 +60,8 @@ pub struct GithubClient {
     octo: Octocrab,
     policy: RetryPolicy,
     etags: std::sync::Arc<etags::EtagCache>,
+    /// With a GitHub App: the App-authenticated (JWT) client and the installation id.
+    app: Option<(Octocrab, u64)>,
 }
 
 /// `owner/name` split and percent-encoded for a path.
@@ -132,6 +137,7 @@ impl GithubClient {
             octo,
             policy,
             etags: Default::default(),
+            app: None,
         })
     }
 
@@ -253,7 +259,11 @@ impl GithubClient {
     }
 
     /// The token's login (`GET /user`), so the daemon can ignore its own writes.
+    /// A GitHub App installation is `{slug}[bot]` (its token may not read `/user`).
     pub async fn current_user(&self) -> Result<String, GithubError> {
+        if let Some(login) = self.app_login().await {
+            return login;
+        }
         let a = self.call(Method::GET, "/user", None).await?;
         Ok(decode::<RawUser>("/user", &a.body)?.login)
     }

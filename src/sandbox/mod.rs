@@ -211,10 +211,14 @@ impl Sandbox {
         };
 
         let github_api = github::rest::router(hub.clone())
+            .merge(github::admin::router(hub.clone()))
+            .merge(github::app::router(hub.clone()))
             .layer(from_fn_with_state(hub.clone(), github::http::layer));
         let app = Router::new()
             .merge(github_api)
             .merge(github::control::router(hub.clone()))
+            .merge(github::admin::control_router(hub.clone()))
+            .merge(github::app::control_router(hub.clone()))
             .merge(control::router(ctl))
             .merge(jira::router(opts.jira.clone()))
             .fallback(|| async { ApiError::not_found().into_response() })

@@ -15,6 +15,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use super::GithubHub;
+use super::app::TokenCheck;
 
 /// GitHub's documentation link in error bodies.
 const DOCS: &str = "https://docs.github.com/rest";
@@ -143,8 +144,20 @@ fn token(headers: &HeaderMap) -> Option<&str> {
 pub async fn layer(State(hub): State<Arc<GithubHub>>, req: Request, next: Next) -> Response {
     let if_none_match = req.headers().get(header::IF_NONE_MATCH).cloned();
     let is_get = req.method() == Method::GET;
+    let app_check = token(req.headers()).map(|t| hub.app.check(t));
     let mut resp = match token(req.headers()) {
         None => ApiError::new(StatusCode::UNAUTHORIZED, "Requires authentication").into_response(),
+        Some(_) if app_check == Some(TokenCheck::Refused) => {
+            ApiError::new(StatusCode::UNAUTHORIZED, "Bad credentials").into_response()
+        }
+        Some(_) if app_check == Some(TokenCheck::Live) && req.uri().path() == "/user" => {
+            ApiError::new(
+                StatusCode::FORBIDDEN,
+                "Resource not accessible by integration",
+            )
+            .into_response()
+        }
+        Some(_) if app_check == Some(TokenCheck::Live) => next.run(req).await,
         Some(t) if hub.bot_token.as_deref().is_some_and(|want| want != t) => {
             ApiError::new(StatusCode::UNAUTHORIZED, "Bad credentials").into_response()
         }
@@ -163,6 +176,14 @@ pub async fn layer(State(hub): State<Arc<GithubHub>>, req: Request, next: Next) 
     h.insert("x-ratelimit-reset", HeaderValue::from(reset));
     h.insert("x-ratelimit-used", HeaderValue::from(used));
     h.insert("x-ratelimit-resource", HeaderValue::from_static("core"));
+    // Classic tokens see their scopes on every answer; fine-grained and App tokens do not.
+    if let Some(v) = hub
+        .admin
+        .scopes()
+        .and_then(|s| HeaderValue::from_str(&s).ok())
+    {
+        h.insert("x-oauth-scopes", v);
+    }
     h.insert(
         "x-github-api-version-selected",
         HeaderValue::from_static("2022-11-28"),

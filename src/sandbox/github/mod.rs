@@ -2,6 +2,8 @@
 //! people. One `Mutex` guards the whole state: requests are tiny and the sandbox is a test
 //! and demo tool, so one lock keeps every change and its webhook deliveries in one order.
 
+pub mod admin;
+pub mod app;
 pub mod control;
 pub mod events;
 pub mod http;
@@ -34,6 +36,10 @@ pub struct GithubHub {
     pub bot_token: Option<String>,
     /// Shown in `x-ratelimit-*`.
     pub rate: RateCounter,
+    /// Repository hooks, file contents and the token's scopes.
+    pub admin: admin::RepoAdmin,
+    /// The GitHub App and its installation tokens.
+    pub app: app::AppState,
 }
 
 impl GithubHub {
@@ -50,6 +56,8 @@ impl GithubHub {
             feed,
             bot_token,
             rate: RateCounter::default(),
+            admin: admin::RepoAdmin::default(),
+            app: app::AppState::default(),
         }
     }
 

@@ -27,6 +27,7 @@ pub mod people;
 pub mod render;
 pub mod sprints;
 pub mod state;
+pub mod webhooks_admin;
 
 use std::ops::{Deref, DerefMut};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -50,6 +51,8 @@ pub struct JiraSandbox {
     on_change: Mutex<Option<ChangeCallback>>,
     /// Jira webhooks: change detection, targets, deliveries.
     pub hooks: Hooks,
+    /// Admin webhook registrations (`/rest/webhooks/1.0/webhook`).
+    pub registrations: webhooks_admin::Registrations,
 }
 
 /// The locked state. Writing through it marks it dirty; releasing a dirty lock lets the
@@ -144,6 +147,7 @@ impl JiraSandbox {
             state: Mutex::new(state),
             on_change: Mutex::new(None),
             hooks: Hooks::default(),
+            registrations: webhooks_admin::Registrations::default(),
         }
     }
 
@@ -353,6 +357,7 @@ pub fn router(state: Arc<JiraSandbox>) -> Router {
             .route(&p("/field"), get(api::list_fields));
     }
     let r = agile::routes(r);
+    let r = webhooks_admin::routes(r);
     let r = actions::routes(r);
     r.route("/_sandbox/jira/projects", post(control::add_project))
         .route("/_sandbox/jira/issues", get(control::list_issues))

@@ -17,6 +17,9 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
+mod admin;
+
+pub use self::admin::{IssueTypeStatuses, JiraWebhook, Named, ProjectInfo};
 use super::auth::JiraCredentials;
 use super::error::JiraError;
 use super::model::{

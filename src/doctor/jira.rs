@@ -1,0 +1,342 @@
+//! The Jira half of `doctor`: the account, each project, issue types, the Epic Link /
+//! parent mode, the Sprint field, the configured statuses and the admin webhook.
+//! Read-only: every call is a GET through [`JiraClient`].
+
+use secrecy::ExposeSecret;
+
+use super::needs::{self, JIRA_EVENTS, JIRA_WEBHOOK_NAME};
+use super::report::{Finding, Report, Verdict};
+use crate::config::{Config, EpicLink};
+use crate::tracker::jira::client::{JiraWebhook, Named};
+use crate::tracker::jira::{JiraClient, JiraError};
+
+const AREA: &str = "jira";
+
+fn failed(item: &str, e: &JiraError, fix_missing: &str) -> Finding {
+    match e.status() {
+        Some(404) => Finding::blocks(AREA, item, Verdict::Missing, e.to_string(), fix_missing),
+        Some(401) => Finding::blocks(
+            AREA,
+            item,
+            Verdict::Wrong,
+            e.to_string(),
+            "the Jira credentials are refused: check jira.auth (Cloud: email + API token; Data Center: a personal access token)",
+        ),
+        Some(403) => Finding::blocks(
+            AREA,
+            item,
+            Verdict::Wrong,
+            e.to_string(),
+            "the Jira account lacks a permission: Browse projects, Create issues, Edit issues, Transition issues, Add comments",
+        ),
+        _ => Finding::blocks(
+            AREA,
+            item,
+            Verdict::Unchecked,
+            e.to_string(),
+            "Jira did not answer: check jira.base_url and the network, then run doctor again",
+        ),
+    }
+}
+
+fn has(list: &[Named], id_or_name: &str) -> bool {
+    list.iter()
+        .any(|n| n.id == id_or_name || n.name.eq_ignore_ascii_case(id_or_name))
+}
+
+/// Runs the Jira checks into `report`.
+pub async fn check(cfg: &Config, jira: &JiraClient, report: &mut Report) {
+    match jira.myself().await {
+        Ok(_) => report.push(Finding::ok(AREA, "account", "credentials accepted")),
+        Err(e) => {
+            report.push(failed("account", &e, "check jira.base_url"));
+            return;
+        }
+    }
+    let fields = jira.fields().await;
+    check_sprint_field(cfg, fields.as_deref(), report);
+    let statuses = needs::target_statuses(cfg);
+    for key in needs::jira_projects(cfg) {
+        let item = format!("project {key}");
+        match jira.project(&key).await {
+            Ok(p) => report.push(Finding::ok(AREA, &item, p.name)),
+            Err(e) => {
+                report.push(failed(
+                    &item,
+                    &e,
+                    "create the project or fix jira.epic_project / teams.*.jira_project; the account needs Browse projects there",
+                ));
+                continue;
+            }
+        }
+        let epics = key == cfg.jira.epic_project;
+        let stories = cfg.teams.values().any(|t| t.jira_project == key);
+        let mut types = Vec::new();
+        if epics {
+            types.push(("jira.epic_issue_type", cfg.jira.epic_issue_type.as_str()));
+        }
+        if stories {
+            types.push(("jira.story_issue_type", cfg.jira.story_issue_type.as_str()));
+        }
+        let available = match jira.create_issue_types(&key).await {
+            Ok(t) => t,
+            Err(e) => {
+                report.push(failed(
+                    &format!("{key} issue types"),
+                    &e,
+                    "grant Create issues",
+                ));
+                continue;
+            }
+        };
+        for (config_key, name) in types {
+            let item = format!("{key} issue type {name}");
+            let Some(t) = available.iter().find(|t| t.name.eq_ignore_ascii_case(name)) else {
+                report.push(Finding::blocks(
+                    AREA,
+                    item,
+                    Verdict::Missing,
+                    format!(
+                        "the account cannot create it here; available: {}",
+                        available
+                            .iter()
+                            .map(|t| t.name.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                    format!("add it to the project's issue type scheme or change {config_key}"),
+                ));
+                continue;
+            };
+            report.push(Finding::ok(AREA, &item, format!("id {}", t.id)));
+            check_link_fields(cfg, jira, &key, t, config_key, report).await;
+        }
+        check_statuses(cfg, jira, &key, epics, stories, &statuses, report).await;
+    }
+    check_webhook(cfg, jira, report).await;
+}
+
+fn check_sprint_field(cfg: &Config, fields: Result<&[Named], &JiraError>, report: &mut Report) {
+    let want = &cfg.jira.sprint_field;
+    let item = format!("sprint field {want}");
+    match fields {
+        Ok(fields) if fields.iter().any(|f| &f.id == want) => {
+            report.push(Finding::ok(AREA, item, "exists"))
+        }
+        Ok(fields) => {
+            let sprints: Vec<&str> = fields
+                .iter()
+                .filter(|f| f.name.eq_ignore_ascii_case("sprint"))
+                .map(|f| f.id.as_str())
+                .collect();
+            report.push(Finding::advises(
+                AREA,
+                item,
+                Verdict::Missing,
+                format!(
+                    "no such field; fields named Sprint: {}",
+                    if sprints.is_empty() {
+                        "none".into()
+                    } else {
+                        sprints.join(", ")
+                    }
+                ),
+                "set jira.sprint_field to the Sprint field's id (sprints then show on the issue)",
+            ))
+        }
+        Err(e) => report.push(failed(&item, e, "check jira.sprint_field")),
+    }
+}
+
+/// Cloud: stories need `parent` on their create screen. Data Center: stories need the Epic
+/// Link field and epics the Epic Name field.
+async fn check_link_fields(
+    cfg: &Config,
+    jira: &JiraClient,
+    project: &str,
+    t: &Named,
+    config_key: &str,
+    report: &mut Report,
+) {
+    let is_epic = config_key == "jira.epic_issue_type";
+    let wanted: Vec<(&str, &str)> = match (&cfg.jira.epic_link, is_epic) {
+        (EpicLink::Parent, false) => vec![("parent", "jira.epic_link (parent)")],
+        (EpicLink::Parent, true) => vec![],
+        (
+            EpicLink::CustomField {
+                epic_link_field, ..
+            },
+            false,
+        ) => {
+            vec![(epic_link_field.as_str(), "jira.epic_link.epic_link_field")]
+        }
+        (
+            EpicLink::CustomField {
+                epic_name_field, ..
+            },
+            true,
+        ) => {
+            vec![(epic_name_field.as_str(), "jira.epic_link.epic_name_field")]
+        }
+    };
+    if wanted.is_empty() {
+        return;
+    }
+    let fields = match jira.create_fields(project, &t.id).await {
+        Ok(f) => f,
+        Err(e) => {
+            return report.push(failed(
+                &format!("{project} {} fields", t.name),
+                &e,
+                "grant Create issues",
+            ));
+        }
+    };
+    for (field, key) in wanted {
+        let item = format!("{project} {} field {field}", t.name);
+        if has(&fields, field) {
+            report.push(Finding::ok(
+                AREA,
+                item,
+                format!("on the create screen ({key})"),
+            ));
+        } else {
+            report.push(Finding::blocks(
+                AREA,
+                item,
+                Verdict::Missing,
+                "not on the create screen, so stories cannot be linked to their epic",
+                format!("add the field to the {} create screen, or change {key} (Cloud: type = \"parent\"; Data Center: custom_field)", t.name),
+            ));
+        }
+    }
+}
+
+async fn check_statuses(
+    cfg: &Config,
+    jira: &JiraClient,
+    project: &str,
+    epics: bool,
+    stories: bool,
+    statuses: &[(&'static str, String)],
+    report: &mut Report,
+) {
+    let per_type = match jira.project_statuses(project).await {
+        Ok(s) => s,
+        Err(e) => {
+            return report.push(failed(
+                &format!("{project} statuses"),
+                &e,
+                "grant Browse projects",
+            ));
+        }
+    };
+    let mut types = Vec::new();
+    if epics {
+        types.push(cfg.jira.epic_issue_type.as_str());
+    }
+    if stories {
+        types.push(cfg.jira.story_issue_type.as_str());
+    }
+    for ty in types {
+        let Some(workflow) = per_type.iter().find(|t| t.name.eq_ignore_ascii_case(ty)) else {
+            continue; // reported by the issue type check
+        };
+        let missing: Vec<String> = statuses
+            .iter()
+            .filter(|(_, s)| !has(&workflow.statuses, s))
+            .map(|(k, s)| format!("{s} ({k})"))
+            .collect();
+        let item = format!("{project} {ty} statuses");
+        if missing.is_empty() {
+            report.push(Finding::ok(
+                AREA,
+                item,
+                format!(
+                    "the workflow has {}",
+                    statuses
+                        .iter()
+                        .map(|(_, s)| s.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            ));
+        } else {
+            report.push(Finding::blocks(
+                AREA,
+                item,
+                Verdict::Missing,
+                format!("not in the workflow: {}", missing.join(", ")),
+                "add the status to the workflow, or change the named key to one the workflow has",
+            ));
+        }
+    }
+}
+
+/// What is wrong with a registered Jira webhook, or empty.
+pub fn webhook_problems(h: &JiraWebhook) -> Vec<String> {
+    let mut out = Vec::new();
+    if h.enabled == Some(false) {
+        out.push("disabled".to_owned());
+    }
+    if h.exclude_body {
+        out.push("excludes the body".to_owned());
+    }
+    let missing: Vec<&str> = JIRA_EVENTS
+        .iter()
+        .copied()
+        .filter(|e| !h.events.iter().any(|x| x == e))
+        .collect();
+    if !missing.is_empty() {
+        out.push(format!("not subscribed to {}", missing.join(", ")));
+    }
+    out
+}
+
+async fn check_webhook(cfg: &Config, jira: &JiraClient, report: &mut Report) {
+    let item = "webhook";
+    let fix = "run `council-sync setup` as a Jira administrator, or register it by hand (see README \"Run it for real\")";
+    let hooks = match jira.list_webhooks().await {
+        Ok(h) => h,
+        Err(e) if matches!(e.status(), Some(401 | 403)) => {
+            return report.push(Finding::advises(
+                AREA,
+                item,
+                Verdict::Unchecked,
+                "only a Jira administrator can see webhooks; the daemon still polls Jira every sync.poll_interval",
+                "ask a Jira administrator to check System → WebHooks, or run doctor with an admin account",
+            ));
+        }
+        Err(e) => return report.push(failed(item, &e, fix)),
+    };
+    let token = cfg.jira.webhook_token().ok().flatten();
+    let want = needs::jira_hook_url(cfg, token.as_ref().map(|t| t.expose_secret()));
+    let ours = hooks.iter().find(|h| match &want {
+        Some(u) => h.url.trim_end_matches('/') == u,
+        None => h.url.contains("/webhooks/jira") || h.name == JIRA_WEBHOOK_NAME,
+    });
+    match ours {
+        None => report.push(Finding::advises(
+            AREA,
+            item,
+            Verdict::Missing,
+            "no webhook to the daemon: Jira changes arrive only by polling (every sync.poll_interval)",
+            fix,
+        )),
+        Some(h) => {
+            let problems = webhook_problems(h);
+            let url = needs::redact(&h.url);
+            if problems.is_empty() {
+                report.push(Finding::ok(AREA, item, url));
+            } else {
+                report.push(Finding::advises(
+                    AREA,
+                    item,
+                    Verdict::Wrong,
+                    format!("{url}: {}", problems.join("; ")),
+                    fix,
+                ));
+            }
+        }
+    }
+}

@@ -1,0 +1,88 @@
+//! `council-sync doctor`: checks, live and read-only, everything the daemon will need from
+//! GitHub and Jira, and prints a table of ok / missing / wrong with the fix for each.
+//!
+//! [`needs`] says what the daemon needs (shared with `setup`, so both agree), [`github`]
+//! and [`jira`] check it through the product's own clients (no HTTP of their own), and
+//! [`report`] renders the table. A check that fails for want of rights it cannot have
+//! (webhooks need repository or Jira admin) is `unchecked`, with the manual check as fix.
+
+pub mod github;
+pub mod jira;
+pub mod needs;
+pub mod report;
+
+use secrecy::SecretString;
+
+pub use self::report::{Finding, Report, Verdict};
+use crate::config::Config;
+use crate::github::client::{GithubClient, GithubError};
+use crate::retry::RetryPolicy;
+use crate::tracker::jira::{JiraClient, JiraCredentials, JiraError};
+
+/// Why the checks could not start (a bad URL or missing token; the checks themselves
+/// report problems as findings, not errors).
+#[derive(Debug, thiserror::Error)]
+pub enum DoctorError {
+    /// A secret is missing or unreadable.
+    #[error("{0}")]
+    Config(String),
+    /// The GitHub client could not be built.
+    #[error(transparent)]
+    Github(#[from] GithubError),
+    /// The Jira client could not be built.
+    #[error(transparent)]
+    Jira(#[from] JiraError),
+}
+
+/// The clients `doctor` and `setup` use, built from the config's secrets.
+pub struct Clients {
+    /// GitHub, with `github.token`.
+    pub github: GithubClient,
+    /// Jira, with `jira.auth`.
+    pub jira: JiraClient,
+}
+
+impl Clients {
+    /// Builds both clients (GitHub: the App installation when `[github.app]` is set, else the
+    /// token); fails when a credential is missing (named by its config key).
+    pub async fn from_config(cfg: &Config) -> Result<Self, DoctorError> {
+        let policy = RetryPolicy::from(&cfg.retry);
+        let gh_token: Option<SecretString> = cfg
+            .github
+            .token()
+            .map_err(|p| DoctorError::Config(p.to_string()))?;
+        let jira_token = cfg
+            .jira
+            .auth
+            .token()
+            .map_err(|p| DoctorError::Config(p.to_string()))?
+            .ok_or_else(|| {
+                DoctorError::Config(
+                    "jira.auth.token: no Jira token (set COUNCIL_JIRA__AUTH__TOKEN or jira.auth.token_file)"
+                        .into(),
+                )
+            })?;
+        let github =
+            GithubClient::from_config(&cfg.github, gh_token.as_ref(), policy.clone()).await?;
+        let creds = JiraCredentials::from_config(&cfg.jira.auth, jira_token);
+        let jira = JiraClient::new(&cfg.jira.base_url, creds, cfg.jira.api_version, policy)?;
+        Ok(Self { github, jira })
+    }
+}
+
+/// Runs every check; the report says whether anything blocks.
+pub async fn run(cfg: &Config, clients: &Clients) -> Report {
+    let mut report = Report::default();
+    if cfg.server.public_url.is_none() {
+        report.push(Finding::advises(
+            "config",
+            "server.public_url",
+            Verdict::Missing,
+            "webhook URLs cannot be compared exactly",
+            "set server.public_url to the URL GitHub and Jira reach the daemon at",
+        ));
+    }
+    github::check(cfg, &clients.github, &mut report).await;
+    jira::check(cfg, &clients.jira, &mut report).await;
+    report
+}

@@ -1,0 +1,458 @@
+//! `council-sync setup`: does for the user what the given rights allow — creates the
+//! labels, commits the issue form to each repository, registers the GitHub webhook (JSON,
+//! secret, the events the daemon handles) and the Jira admin webhook — and prints what it
+//! cannot do as steps for a person.
+//!
+//! It first reads the current state and plans ([`plan`]), so `--dry-run` shows exactly what
+//! a real run would do, and a second run finds nothing left to do (idempotent). Every write
+//! is sent once through the product's clients; on failure the next run plans again from
+//! what is really there, so nothing is created twice.
+
+use secrecy::ExposeSecret;
+
+use crate::concern::form::IssueForm;
+use crate::config::{Config, JiraApiVersion};
+use crate::doctor::Clients;
+use crate::doctor::github::hook_problems;
+use crate::doctor::jira::webhook_problems;
+use crate::doctor::needs::{self, GITHUB_EVENTS, ISSUE_FORM_PATH, JIRA_EVENTS, JIRA_WEBHOOK_NAME};
+use crate::github::client::HookSpec;
+use crate::tracker::jira::client::JiraWebhook;
+
+/// One write `setup` can make.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// Create label `name` in `repo` (config key under `[labels]`).
+    CreateLabel {
+        /// `owner/name`.
+        repo: String,
+        /// `[labels]` key.
+        key: &'static str,
+        /// Label name.
+        name: String,
+    },
+    /// Commit the issue form to `repo`, replacing the blob `replaces` if one is there.
+    CommitForm {
+        /// `owner/name`.
+        repo: String,
+        /// Blob sha of the form being replaced.
+        replaces: Option<String>,
+    },
+    /// Register the webhook in `repo`.
+    CreateHook {
+        /// `owner/name`.
+        repo: String,
+    },
+    /// Rewrite webhook `id` of `repo` (content type, secret, events).
+    FixHook {
+        /// `owner/name`.
+        repo: String,
+        /// Hook id.
+        id: u64,
+        /// What was wrong.
+        problems: Vec<String>,
+    },
+    /// Register the Jira admin webhook.
+    RegisterJiraWebhook,
+}
+
+impl Action {
+    /// One line for the plan.
+    pub fn describe(&self) -> String {
+        match self {
+            Self::CreateLabel { repo, name, .. } => format!("create label {name:?} in {repo}"),
+            Self::CommitForm {
+                repo,
+                replaces: None,
+            } => format!("commit the issue form to {repo}:{ISSUE_FORM_PATH}"),
+            Self::CommitForm { repo, .. } => {
+                format!("replace the issue form in {repo}:{ISSUE_FORM_PATH} (its fields differ)")
+            }
+            Self::CreateHook { repo } => format!(
+                "register the webhook in {repo} (events {}, content type json, secret)",
+                GITHUB_EVENTS.join(", ")
+            ),
+            Self::FixHook { repo, problems, .. } => {
+                format!("fix the webhook in {repo} ({})", problems.join("; "))
+            }
+            Self::RegisterJiraWebhook => format!(
+                "register the Jira webhook {JIRA_WEBHOOK_NAME:?} (events {})",
+                JIRA_EVENTS.join(", ")
+            ),
+        }
+    }
+}
+
+/// What `setup` would do, and what a person must do.
+#[derive(Debug, Clone, Default)]
+pub struct Plan {
+    /// Writes to make, in order.
+    pub actions: Vec<Action>,
+    /// Steps for a person (rights or settings the given credentials lack).
+    pub manual: Vec<String>,
+    /// How many things were already as needed.
+    pub already: usize,
+}
+
+/// Label colours (GitHub wants six hex digits), one per `[labels]` key.
+fn label_color(key: &str) -> &'static str {
+    match key {
+        "concern" => "5319e7",
+        "needs_info" => "fbca04",
+        "ready" => "0e8a16",
+        "accepted" => "1d76db",
+        "rejected" => "b60205",
+        "vetted" => "0052cc",
+        "in_progress" => "c5def5",
+        "done" => "0e8a16",
+        _ => "bfdadc",
+    }
+}
+
+fn label_description(key: &str) -> String {
+    let what = match key {
+        "concern" => "An SRE concern for the council",
+        "needs_info" => "A council question is unanswered",
+        "ready" => "Complete; on the next council agenda",
+        "accepted" => "Accepted by a council member",
+        "rejected" => "Rejected by a council member",
+        "vetted" => "Vetted: stories may be created",
+        "in_progress" => "A team has started its story",
+        "done" => "Every story is done",
+        "results_requested" => "Before/after figures asked for",
+        _ => "Figures presented to the council",
+    };
+    format!("{what} (council-sync)")
+}
+
+/// The field ids of a form text, if it is one council-sync can read.
+fn form_ids(text: &str) -> Option<Vec<String>> {
+    IssueForm::from_yaml(text)
+        .ok()
+        .map(|f| f.fields.into_iter().map(|x| x.id).collect())
+}
+
+/// Reads what is there and plans what to do.
+pub async fn plan(cfg: &Config, clients: &Clients) -> Plan {
+    let mut p = Plan::default();
+    let gh = &clients.github;
+    let form = needs::form_yaml(cfg);
+    let secret = cfg.github.webhook_secret().ok().flatten();
+    let hook_url = needs::github_hook_url(cfg);
+    for repo in &cfg.github.repos {
+        match gh.label_names(repo).await {
+            Ok(have) => {
+                for (key, name) in cfg.labels.all() {
+                    if have.iter().any(|h| h.eq_ignore_ascii_case(name)) {
+                        p.already += 1;
+                    } else {
+                        p.actions.push(Action::CreateLabel {
+                            repo: repo.clone(),
+                            key,
+                            name: name.to_owned(),
+                        });
+                    }
+                }
+            }
+            Err(e) => p.manual.push(format!(
+                "{repo}: cannot read labels ({e}); give the token access (scope repo) and run setup again"
+            )),
+        }
+        match (&form, gh.get_file(repo, ISSUE_FORM_PATH).await) {
+            (Err(e), _) => p.manual.push(format!(
+                "criteria.issue_form cannot be read ({e}): fix it, then run setup again"
+            )),
+            (Ok(_), Ok(None)) => p.actions.push(Action::CommitForm {
+                repo: repo.clone(),
+                replaces: None,
+            }),
+            (Ok(want), Ok(Some(have))) => {
+                let have_ids = form_ids(&String::from_utf8_lossy(&have.content));
+                if have_ids.is_some() && have_ids == form_ids(want) {
+                    p.already += 1;
+                } else {
+                    p.actions.push(Action::CommitForm {
+                        repo: repo.clone(),
+                        replaces: Some(have.sha),
+                    });
+                }
+            }
+            (Ok(_), Err(e)) => p.manual.push(format!(
+                "{repo}: cannot read {ISSUE_FORM_PATH} ({e}); commit the form there by hand"
+            )),
+        }
+        plan_hook(repo, gh, hook_url.as_deref(), secret.is_some(), &mut p).await;
+    }
+    plan_jira_hook(cfg, clients, &mut p).await;
+    p
+}
+
+fn manual_hook_step(repo: &str, url: Option<&str>) -> String {
+    format!(
+        "{repo}: Settings → Webhooks → Add webhook: Payload URL {}, Content type application/json, \
+         Secret = github.webhook_secret, events: Issues and Issue comments",
+        url.unwrap_or("<server.public_url>/webhooks/github")
+    )
+}
+
+async fn plan_hook(
+    repo: &str,
+    gh: &crate::github::client::GithubClient,
+    url: Option<&str>,
+    secret_set: bool,
+    p: &mut Plan,
+) {
+    if !secret_set {
+        p.manual.push(format!(
+            "{repo}: set github.webhook_secret (a long random string) so the webhook can be signed, then run setup again"
+        ));
+        return;
+    }
+    let Some(url) = url else {
+        p.manual.push(format!(
+            "set server.public_url so setup can register the webhook; or by hand: {}",
+            manual_hook_step(repo, None)
+        ));
+        return;
+    };
+    match gh.list_hooks(repo).await {
+        Ok(hooks) => match hooks.iter().find(|h| h.url.trim_end_matches('/') == url) {
+            None => p.actions.push(Action::CreateHook {
+                repo: repo.to_owned(),
+            }),
+            Some(h) => {
+                let problems = hook_problems(h, true);
+                if problems.is_empty() {
+                    p.already += 1;
+                } else {
+                    p.actions.push(Action::FixHook {
+                        repo: repo.to_owned(),
+                        id: h.id,
+                        problems,
+                    });
+                }
+            }
+        },
+        Err(e) if matches!(e.status(), Some(403 | 404)) => p.manual.push(format!(
+            "the token cannot manage webhooks (needs admin on the repository and admin:repo_hook); ask an admin: {}",
+            manual_hook_step(repo, Some(url))
+        )),
+        Err(e) => p.manual.push(format!(
+            "{repo}: cannot list webhooks ({e}); {}",
+            manual_hook_step(repo, Some(url))
+        )),
+    }
+}
+
+fn jira_manual_step(cfg: &Config, url: &str) -> String {
+    let secret = match cfg.jira.api_version {
+        JiraApiVersion::V3 => ", Secret = jira.webhook_secret",
+        JiraApiVersion::V2 => "",
+    };
+    format!(
+        "Jira: System → WebHooks → Create a WebHook: URL {}{secret}, JQL `{}`, events: issue created/updated, comment created/updated, sprint started/closed",
+        needs::redact(url),
+        jql_filter(cfg)
+    )
+}
+
+fn jql_filter(cfg: &Config) -> String {
+    format!("project in ({})", needs::jira_projects(cfg).join(", "))
+}
+
+async fn plan_jira_hook(cfg: &Config, clients: &Clients, p: &mut Plan) {
+    let token = cfg.jira.webhook_token().ok().flatten();
+    let secret = cfg.jira.webhook_secret().ok().flatten();
+    if cfg.jira.api_version == JiraApiVersion::V2 && token.is_none() {
+        p.manual.push(
+            "set jira.webhook_token (a long random string): Data Center cannot sign webhooks, so the token goes into the URL; then run setup again".into(),
+        );
+        return;
+    }
+    if cfg.jira.api_version == JiraApiVersion::V3 && secret.is_none() {
+        p.manual.push(
+            "set jira.webhook_secret (a long random string) so Jira signs its webhooks; then run setup again".into(),
+        );
+        return;
+    }
+    let Some(url) = needs::jira_hook_url(cfg, token.as_ref().map(|t| t.expose_secret())) else {
+        p.manual.push(
+            "set server.public_url so setup can register the Jira webhook (it needs a Jira administrator)".into(),
+        );
+        return;
+    };
+    match clients.jira.list_webhooks().await {
+        Ok(hooks) => match hooks.iter().find(|h| h.url.trim_end_matches('/') == url) {
+            None => p.actions.push(Action::RegisterJiraWebhook),
+            Some(h) if webhook_problems(h).is_empty() => p.already += 1,
+            Some(h) => p.manual.push(format!(
+                "the Jira webhook to {} is there but {}: fix it in System → WebHooks",
+                needs::redact(&h.url),
+                webhook_problems(h).join("; ")
+            )),
+        },
+        Err(e) if matches!(e.status(), Some(401 | 403)) => p.manual.push(format!(
+            "registering a Jira webhook needs a Jira administrator; ask one: {}",
+            jira_manual_step(cfg, &url)
+        )),
+        Err(e) => p.manual.push(format!(
+            "cannot list Jira webhooks ({e}); {}",
+            jira_manual_step(cfg, &url)
+        )),
+    }
+}
+
+/// What a run did.
+#[derive(Debug, Clone, Default)]
+pub struct Outcome {
+    /// Actions done.
+    pub done: Vec<String>,
+    /// Actions that failed, with why; they become steps for a person.
+    pub failed: Vec<(String, String)>,
+}
+
+/// Carries out the plan's actions, each once.
+pub async fn apply(cfg: &Config, clients: &Clients, plan: &Plan) -> Outcome {
+    let mut out = Outcome::default();
+    for action in &plan.actions {
+        match apply_one(cfg, clients, action).await {
+            Ok(()) => out.done.push(action.describe()),
+            Err(why) => out.failed.push((action.describe(), why)),
+        }
+    }
+    out
+}
+
+async fn apply_one(cfg: &Config, clients: &Clients, action: &Action) -> Result<(), String> {
+    let gh = &clients.github;
+    let secret = cfg.github.webhook_secret().map_err(|p| p.to_string())?;
+    let secret = secret.as_ref().map(|s| s.expose_secret()).unwrap_or("");
+    let url = needs::github_hook_url(cfg).unwrap_or_default();
+    let spec = HookSpec {
+        url: &url,
+        secret,
+        events: &GITHUB_EVENTS,
+    };
+    match action {
+        Action::CreateLabel { repo, key, name } => {
+            match gh
+                .create_label(repo, name, label_color(key), &label_description(key))
+                .await
+            {
+                // 422 already_exists: someone made it meanwhile, which is what we wanted.
+                Err(e) if e.status() == Some(422) => Ok(()),
+                r => r.map_err(|e| e.to_string()),
+            }
+        }
+        Action::CommitForm { repo, replaces } => {
+            let form = needs::form_yaml(cfg).map_err(|e| e.to_string())?;
+            gh.put_file(
+                repo,
+                ISSUE_FORM_PATH,
+                form.as_bytes(),
+                "Add the SRE concern issue form (council-sync setup)",
+                replaces.as_deref(),
+            )
+            .await
+            .map_err(|e| e.to_string())
+        }
+        Action::CreateHook { repo } => gh
+            .create_hook(repo, spec)
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string()),
+        Action::FixHook { repo, id, .. } => gh
+            .update_hook(repo, *id, spec)
+            .await
+            .map_err(|e| e.to_string()),
+        Action::RegisterJiraWebhook => {
+            let token = cfg.jira.webhook_token().map_err(|p| p.to_string())?;
+            let url = needs::jira_hook_url(cfg, token.as_ref().map(|t| t.expose_secret()))
+                .ok_or("server.public_url is not set")?;
+            let secret = match cfg.jira.api_version {
+                JiraApiVersion::V3 => cfg
+                    .jira
+                    .webhook_secret()
+                    .map_err(|p| p.to_string())?
+                    .map(|s| s.expose_secret().to_owned()),
+                JiraApiVersion::V2 => None,
+            };
+            let hook = JiraWebhook {
+                name: JIRA_WEBHOOK_NAME.into(),
+                url,
+                events: JIRA_EVENTS.iter().map(|e| (*e).to_owned()).collect(),
+                filters: Some(serde_json::json!({
+                    "issue-related-events-section": jql_filter(cfg)
+                })),
+                exclude_body: false,
+                secret,
+                enabled: Some(true),
+            };
+            clients
+                .jira
+                .register_webhook(&hook)
+                .await
+                .map_err(|e| e.to_string())
+        }
+    }
+}
+
+/// The plan as a person reads it (`--dry-run` prints this and stops).
+pub fn render_plan(plan: &Plan) -> String {
+    let mut out = String::new();
+    if plan.actions.is_empty() {
+        out.push_str("nothing to do");
+    } else {
+        out.push_str("setup would:\n");
+        for a in &plan.actions {
+            out.push_str(&format!("  - {}\n", a.describe()));
+        }
+    }
+    out.push_str(&format!("\n{} already in place", plan.already));
+    out.push_str(&render_manual(&plan.manual));
+    out
+}
+
+/// Steps for a person, numbered; empty when there are none.
+pub fn render_manual(steps: &[String]) -> String {
+    if steps.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from("\n\nsteps for a person (these rights or settings are missing):\n");
+    for (i, s) in steps.iter().enumerate() {
+        out.push_str(&format!("  {}. {s}\n", i + 1));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_label_key_has_a_valid_colour() {
+        for (key, _) in crate::config::LabelsConfig::default().all() {
+            let c = label_color(key);
+            assert!(
+                c.len() == 6 && c.chars().all(|x| x.is_ascii_hexdigit()),
+                "{key}"
+            );
+            assert!(label_description(key).len() <= 100, "GitHub's limit");
+        }
+    }
+
+    #[test]
+    fn plans_render_actions_and_manual_steps() {
+        let plan = Plan {
+            actions: vec![Action::CreateHook {
+                repo: "acme/x".into(),
+            }],
+            manual: vec!["ask an admin".into()],
+            already: 3,
+        };
+        let text = render_plan(&plan);
+        assert!(text.contains("register the webhook in acme/x"), "{text}");
+        assert!(text.contains("1. ask an admin"), "{text}");
+        assert!(text.contains("3 already in place"), "{text}");
+    }
+}

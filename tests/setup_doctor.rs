@@ -1,0 +1,204 @@
+//! `council-sync doctor` and `council-sync setup` as a user runs them, against the sandbox
+//! (through the Prism proxies in the contract step): doctor finds what is missing or wrong,
+//! `setup --dry-run` shows the plan and changes nothing, `setup` does it, doctor is green,
+//! a second setup has nothing to do, and the webhook setup registered really delivers.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::{Daemon, SECRETS_ENV, World};
+use council_sync::demo::view;
+use serde_json::json;
+
+/// The Data Center webhook URL token the tests give the daemon.
+const JIRA_WEBHOOK_TOKEN: &str = "test-jira-webhook-token";
+
+/// Runs `council-sync ARGS --config CONFIG` with the tests' secrets; (exit code, stdout).
+async fn run(args: &[&str], config: &Path) -> (i32, String) {
+    let out = tokio::process::Command::new(common::binary())
+        .args(args)
+        .arg("--config")
+        .arg(config)
+        .envs(SECRETS_ENV)
+        .env("COUNCIL_JIRA__WEBHOOK_TOKEN", JIRA_WEBHOOK_TOKEN)
+        .output()
+        .await
+        .expect("run council-sync");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.code().unwrap_or(-1), text)
+}
+
+/// `config` with `server.public_url` set.
+fn with_public_url(config: &Path, url: &str) -> PathBuf {
+    let text = std::fs::read_to_string(config).expect("config");
+    let text = text.replacen(
+        "listen = \"127.0.0.1:0\"",
+        &format!("listen = \"127.0.0.1:0\"\npublic_url = \"{url}\""),
+        1,
+    );
+    let path = config.with_file_name("public.toml");
+    std::fs::write(&path, text).expect("write");
+    path
+}
+
+/// The lines of a doctor table that are not ok (verdict first, `!` when blocking).
+fn not_ok(out: &str) -> Vec<&str> {
+    out.lines()
+        .filter(|l| {
+            let t = l.trim_start_matches(['!', ' ']);
+            t.starts_with("missing") || t.starts_with("wrong") || t.starts_with("unchecked")
+        })
+        .collect()
+}
+
+async fn setup_then_doctor_green(jira_api: u8) {
+    let world = World::new().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let base = world.write_config(dir.path(), jira_api);
+    // The daemon runs with no webhook pointed at it: only what setup registers reaches it.
+    let daemon = Daemon::start(&base).await;
+    let config = with_public_url(&base, &daemon.url);
+    let hook_url = format!("{}/webhooks/github", daemon.url);
+
+    // A hook someone made by hand, the usual way wrong: form encoding, no secret, push only.
+    let http = reqwest::Client::new();
+    let made = http
+        .post(format!("{}/repos/{}/hooks", world.github_api, world.repo))
+        .bearer_auth("test-github-token")
+        .json(&json!({"config": {"url": hook_url}, "events": ["push"]}))
+        .send()
+        .await
+        .expect("create hook");
+    assert_eq!(made.status(), 201);
+
+    let (code, out) = run(&["doctor"], &config).await;
+    assert_eq!(code, 1, "{out}");
+    let bad = not_ok(&out);
+    let labels = format!("{} labels", world.repo);
+    let form = format!("{} issue form", world.repo);
+    let hook = format!("{} webhook", world.repo);
+    for item in [&labels, &form, &hook] {
+        assert!(
+            bad.iter().any(|l| l.contains(item.as_str())),
+            "{item}: {out}"
+        );
+    }
+    assert!(out.contains("content type form"), "{out}");
+    assert!(out.contains("no secret"), "{out}");
+    assert!(
+        out.contains("not subscribed to issues, issue_comment"),
+        "{out}"
+    );
+    assert!(
+        bad.iter()
+            .any(|l| l.contains("webhook") && l.contains("jira")),
+        "Jira webhook not registered yet: {out}"
+    );
+    assert!(!out.contains("test-github-token") && !out.contains(JIRA_WEBHOOK_TOKEN));
+
+    let (code, plan) = run(&["setup", "--dry-run"], &config).await;
+    assert_eq!(code, 0, "{plan}");
+    assert_eq!(plan.matches("create label").count(), 10, "{plan}");
+    assert!(plan.contains("commit the issue form"), "{plan}");
+    assert!(plan.contains("fix the webhook"), "{plan}");
+    assert!(plan.contains("register the Jira webhook"), "{plan}");
+    let (_, again) = run(&["setup", "--dry-run"], &config).await;
+    assert_eq!(
+        again.lines().filter(|l| l.starts_with("  - ")).count(),
+        plan.lines().filter(|l| l.starts_with("  - ")).count(),
+        "a dry run changes nothing: {again}"
+    );
+
+    let (code, out) = run(&["setup"], &config).await;
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("13 done, 0 failed, 0 step(s)"), "{out}");
+
+    let (code, out) = run(&["doctor"], &config).await;
+    assert_eq!(code, 0, "{out}");
+    assert!(not_ok(&out).is_empty(), "{out}");
+    assert!(!out.contains(JIRA_WEBHOOK_TOKEN), "token redacted: {out}");
+
+    let (code, out) = run(&["setup"], &config).await;
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("nothing to do"), "idempotent: {out}");
+
+    // The hook setup fixed delivers: a complete concern opened now is checked by the daemon.
+    let c = world.ctl();
+    let n = c
+        .open_issue(
+            &world.repo,
+            "alice",
+            "Checkout DB failover is manual",
+            &common::complete_body(&["payments"]),
+            &["sre-concern"],
+        )
+        .await
+        .expect("open");
+    world
+        .wait_issue(n, "ready-for-council", |i| {
+            view::has_label(i, "ready-for-council")
+        })
+        .await;
+}
+
+#[tokio::test]
+async fn setup_makes_doctor_green_on_jira_cloud() {
+    setup_then_doctor_green(3).await;
+}
+
+#[tokio::test]
+async fn setup_makes_doctor_green_on_jira_data_center() {
+    setup_then_doctor_green(2).await;
+}
+
+/// A token without `read:org` and a Jira account that is not an administrator: doctor
+/// blocks on the scope and names its fix; setup does what it can and prints the rest as
+/// steps for a person, exiting 1.
+#[tokio::test]
+async fn missing_rights_become_fixes_and_steps_for_a_person() {
+    let world = World::private().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let base = world.write_config(dir.path(), 3);
+    let config = with_public_url(&base, "http://127.0.0.1:9");
+    let c = world.ctl();
+    c.put("/_sandbox/github/token-scopes", json!({"scopes": "repo"}))
+        .await
+        .expect("scopes");
+    c.put("/_sandbox/jira/admin", json!({"admin": false}))
+        .await
+        .expect("admin off");
+
+    let (code, out) = run(&["doctor"], &config).await;
+    assert_eq!(code, 1, "{out}");
+    let scope = out
+        .lines()
+        .position(|l| l.starts_with("!missing") && l.contains("scope read:org"))
+        .unwrap_or_else(|| panic!("read:org blocks: {out}"));
+    assert!(
+        out.lines()
+            .nth(scope + 1)
+            .is_some_and(|l| l.contains("fix: add the read:org scope")),
+        "{out}"
+    );
+    assert!(out.contains("scope admin:repo_hook"), "{out}");
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with(" unchecked") && l.contains("jira") && l.contains("webhook")),
+        "Jira webhooks need an admin (advice, not blocking): {out}"
+    );
+
+    let (code, out) = run(&["setup"], &config).await;
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("registering a Jira webhook needs a Jira administrator"),
+        "{out}"
+    );
+    assert!(out.contains("System → WebHooks"), "{out}");
+    assert!(out.contains("0 failed, 1 step(s) for a person"), "{out}");
+    assert!(!out.contains(common::JIRA_WEBHOOK_SECRET), "{out}");
+}
