@@ -4,6 +4,7 @@
 //! `store`, `server`); `engine` runs inbox → decide → outbox → trackers. `sandbox` is a
 //! stateful stand-in for GitHub and Jira used by the demo and the tests.
 
+pub mod agenda;
 pub mod concern;
 pub mod config;
 pub mod council;

@@ -78,6 +78,9 @@ impl Config {
         check_users(&self.users, &mut out);
         self.check_criteria(&mut out);
         self.check_runtime(&mut out);
+        for p in self.agenda.problems(&self.github.repos) {
+            out.push(p);
+        }
         out.0
     }
 

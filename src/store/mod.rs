@@ -18,6 +18,7 @@ mod migrations;
 mod outbox;
 mod progress;
 mod stages;
+mod views;
 mod writer;
 
 #[cfg(test)]
@@ -38,6 +39,7 @@ pub use links::{StoryLink, StoryState};
 pub use outbox::{CLAIM_LEASE, OutboxJob};
 pub use progress::{Backlog, QueuedWrite};
 pub use stages::{StageChange, StageTransition};
+pub use views::{AgendaClaim, ConcernSnapshot, FailedWrite};
 pub use writer::InboxWriter;
 
 /// Set on every SQLite connection. `busy_timeout = 5000`: a connection waits up to 5 s for
