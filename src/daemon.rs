@@ -57,6 +57,7 @@ pub struct Running {
     stop: watch::Sender<bool>,
     server_task: JoinHandle<()>,
     engine_task: JoinHandle<()>,
+    agenda_task: JoinHandle<()>,
     store: Store,
 }
 
@@ -81,6 +82,7 @@ impl Running {
         let _ = self.stop.send(true);
         let _ = self.server_task.await;
         let _ = self.engine_task.await;
+        let _ = self.agenda_task.await;
         self.store.close().await;
         if let Some(sandbox) = self.sandbox {
             sandbox.shutdown().await;
@@ -139,6 +141,10 @@ pub async fn start(mut cfg: Config) -> Result<Running, DaemonError> {
     }
     let (inbox, writer_task) = InboxWriter::spawn(store.clone());
 
+    // The agenda poster has its own client: its reads never queue behind the engine's.
+    let agenda_cfg = Arc::new(cfg.clone());
+    let agenda_github = github_client(&cfg)?;
+    let agenda_form = form.clone();
     let engine = Arc::new(build_engine(cfg, store.clone(), github_token, jira_token, form).await?);
     let bot_login = engine.bot_login.clone();
     if let Some(sb) = &sandbox {
@@ -149,6 +155,13 @@ pub async fn start(mut cfg: Config) -> Result<Running, DaemonError> {
 
     let (stop, stop_rx) = watch::channel(false);
     let engine_task = tokio::spawn(engine.run(stop_rx.clone()));
+    let agenda_task = tokio::spawn(crate::agenda::schedule::run(
+        store.clone(),
+        agenda_github,
+        agenda_form,
+        agenda_cfg,
+        stop_rx.clone(),
+    ));
     let router = server::router(server::ServerState {
         inbox,
         github_secret: webhook_secret,
@@ -174,6 +187,7 @@ pub async fn start(mut cfg: Config) -> Result<Running, DaemonError> {
         stop,
         server_task,
         engine_task,
+        agenda_task,
         store,
     })
 }
@@ -244,6 +258,17 @@ pub async fn build_engine(
         accounts,
         wake,
     ))
+}
+
+/// A GitHub client for the config (token from env or file), for the one-shot commands
+/// (`agenda`, `roadmap`) and the agenda poster.
+pub fn github_client(cfg: &Config) -> Result<GithubClient, DaemonError> {
+    let token = github_token(cfg)?;
+    Ok(GithubClient::new(
+        &cfg.github.api_url,
+        &token,
+        RetryPolicy::from(&cfg.retry),
+    )?)
 }
 
 /// A config's clients and store without the server: for `reconcile` and `backfill`, which

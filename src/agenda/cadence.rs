@@ -67,12 +67,10 @@ impl Cadence {
             key: "time_zone",
             reason: format!("`{}`: {e}", cfg.time_zone),
         })?;
-        let first = civil
-            .to_zoned(tz)
-            .map_err(|e| CadenceError::Invalid {
-                key: "first_session",
-                reason: e.to_string(),
-            })?;
+        let first = civil.to_zoned(tz).map_err(|e| CadenceError::Invalid {
+            key: "first_session",
+            reason: e.to_string(),
+        })?;
         let every = parse_every(&cfg.every).map_err(|reason| CadenceError::Invalid {
             key: "every",
             reason,

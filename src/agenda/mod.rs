@@ -12,6 +12,7 @@ pub mod gather;
 pub mod model;
 pub mod post;
 pub mod render;
+pub mod schedule;
 
 #[cfg(test)]
 mod tests;

@@ -264,7 +264,13 @@ pub fn build(input: &AgendaInput<'_>) -> Agenda {
         session: SessionInfo {
             number: input.session.number,
             starts_at: input.session.starts.timestamp(),
-            time_zone: input.session.starts.time_zone().iana_name().unwrap_or("UTC").to_owned(),
+            time_zone: input
+                .session
+                .starts
+                .time_zone()
+                .iana_name()
+                .unwrap_or("UTC")
+                .to_owned(),
             since: input.session.previous.as_ref().map(|p| p.timestamp()),
             as_of: input.at,
         },
@@ -279,7 +285,11 @@ pub fn build(input: &AgendaInput<'_>) -> Agenda {
     for c in input.concerns {
         let row = &c.concern;
         let r = || input.issue_ref(&row.repo, row.number);
-        for d in c.decisions.iter().filter(|d| d.decided_at >= since && d.decided_at <= at_ms) {
+        for d in c
+            .decisions
+            .iter()
+            .filter(|d| d.decided_at >= since && d.decided_at <= at_ms)
+        {
             agenda.decisions.push(DecisionItem {
                 concern: r(),
                 kind: kind_name(d.kind),
@@ -346,16 +356,21 @@ pub fn build(input: &AgendaInput<'_>) -> Agenda {
     }
     for f in input.failed {
         agenda.stuck.push(StuckItem {
-            concern: f.concern.as_ref().map(|(repo, n)| input.issue_ref(repo, *n)),
+            concern: f
+                .concern
+                .as_ref()
+                .map(|(repo, n)| input.issue_ref(repo, *n)),
             reason: StuckReason::FailedStep {
                 step: f.kind.clone(),
                 error: f.error.clone(),
             },
         });
     }
-    agenda
-        .ready
-        .sort_by(|a, b| b.ready_since.cmp(&a.ready_since).then(a.concern.number.cmp(&b.concern.number)));
+    agenda.ready.sort_by(|a, b| {
+        b.ready_since
+            .cmp(&a.ready_since)
+            .then(a.concern.number.cmp(&b.concern.number))
+    });
     agenda.decisions.sort_by_key(|d| d.at);
     agenda.warnings = agenda
         .keys()

@@ -14,8 +14,6 @@ use crate::store::{
     ConcernRow, ConcernSnapshot, Decision, FailedWrite, StageTransition, StoryLink, StoryState,
 };
 
-const DAY: i64 = 86_400_000;
-
 fn ms(s: &str) -> i64 {
     s.parse::<Timestamp>().expect("timestamp").as_millisecond()
 }
@@ -102,7 +100,13 @@ fn fixture() -> (Vec<ConcernSnapshot>, Vec<FailedWrite>) {
     }];
     accepted.stories = vec![
         story("data", "DATA-2", "Done", "done", Some("Sprint 7")),
-        story("payments", "PAY-9", "In Progress", "indeterminate", Some("Sprint 7")),
+        story(
+            "payments",
+            "PAY-9",
+            "In Progress",
+            "indeterminate",
+            Some("Sprint 7"),
+        ),
     ];
     let mut rejected = snap(row(5, Stage::Rejected), Vec::new());
     rejected.decisions = vec![Decision {
@@ -180,7 +184,12 @@ fn issues() -> BTreeMap<(String, u64), IssueSummary> {
         )
     };
     [
-        mk(12, "Flaky *alerts* in [payments]", "alice", &["payments", "data"]),
+        mk(
+            12,
+            "Flaky *alerts* in [payments]",
+            "alice",
+            &["payments", "data"],
+        ),
         mk(7, "Disk pressure on Kafka", "bob", &["data"]),
         mk(3, "Checkout latency SLO", "erin", &["payments", "data"]),
         mk(4, "Backups untested", "frank", &["platform"]),
@@ -258,7 +267,11 @@ fn sections_follow_the_rules() {
 fn an_agenda_as_of_an_earlier_date_leaves_out_later_decisions_and_results() {
     let a = agenda_at("2026-11-28T00:00:00Z");
     assert_eq!(a.session.number, 3);
-    assert_eq!(a.decisions.len(), 1, "the 30 Nov rejection had not happened");
+    assert_eq!(
+        a.decisions.len(),
+        1,
+        "the 30 Nov rejection had not happened"
+    );
     assert!(a.results.is_empty(), "recorded on 3 Dec");
 }
 

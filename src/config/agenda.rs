@@ -41,6 +41,11 @@ pub struct AgendaConfig {
     pub post_before: Duration,
     /// `issue` or `none` (the default).
     pub post_to: PostTo,
+    /// How often the daemon brings the agenda issue up to date once it is due. Each round
+    /// reads the store and the listed issues (conditional requests), so minutes, not
+    /// seconds. Default 5m.
+    #[serde(with = "humantime_serde")]
+    pub refresh: Duration,
     /// Repository (`owner/name`) of the agenda issues. Default: the first of `github.repos`.
     pub repo: Option<String>,
     /// Label on every agenda issue (created by GitHub if missing). Default `council/agenda`.
@@ -61,6 +66,7 @@ impl Default for AgendaConfig {
             every: "2 weeks".to_owned(),
             post_before: Duration::from_secs(2 * 86_400),
             post_to: PostTo::None,
+            refresh: Duration::from_secs(5 * 60),
             repo: None,
             label: "council/agenda".to_owned(),
             stuck_after: Duration::from_secs(14 * 86_400),
@@ -68,6 +74,10 @@ impl Default for AgendaConfig {
         }
     }
 }
+
+/// Shortest `refresh`: a round reads the store and every listed issue, so more often than
+/// this spends GitHub's rate limit for nothing the council would notice.
+const MIN_REFRESH: Duration = Duration::from_secs(10);
 
 /// Longest `answer_lines` that still makes an agenda and not a copy of every issue.
 const MAX_ANSWER_LINES: usize = 20;
@@ -118,6 +128,16 @@ impl AgendaConfig {
                 )),
                 Some(_) => {}
             }
+        }
+        if self.refresh < MIN_REFRESH {
+            out.push(ConfigProblem::error(
+                "agenda.refresh",
+                format!(
+                    "{} is shorter than {}: every round reads every listed issue (default 5m)",
+                    humantime::format_duration(self.refresh),
+                    humantime::format_duration(MIN_REFRESH)
+                ),
+            ));
         }
         if self.label.trim().is_empty() {
             out.push(ConfigProblem::error(

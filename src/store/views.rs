@@ -58,13 +58,17 @@ fn key(row: &sqlx::any::AnyRow) -> Result<Key, StoreError> {
 }
 
 fn parse_kind(s: &str) -> Result<DecisionKind, StoreError> {
-    [DecisionKind::Accept, DecisionKind::Reject, DecisionKind::Vet]
-        .into_iter()
-        .find(|k| k.as_str() == s)
-        .ok_or_else(|| StoreError::Corrupt {
-            what: "decision kind",
-            reason: format!("unknown kind `{s}`"),
-        })
+    [
+        DecisionKind::Accept,
+        DecisionKind::Reject,
+        DecisionKind::Vet,
+    ]
+    .into_iter()
+    .find(|k| k.as_str() == s)
+    .ok_or_else(|| StoreError::Corrupt {
+        what: "decision kind",
+        reason: format!("unknown kind `{s}`"),
+    })
 }
 
 /// The cursor row that records a claim on a session's agenda issue. Its value is minus the
@@ -286,21 +290,33 @@ mod tests {
         let (store, _dir) = temp_store().await;
         let lease = 60_000;
         assert_eq!(
-            store.claim_agenda_post("s1", 1_000_000, lease).await.unwrap(),
+            store
+                .claim_agenda_post("s1", 1_000_000, lease)
+                .await
+                .unwrap(),
             AgendaClaim::Claimed
         );
         assert_eq!(
-            store.claim_agenda_post("s1", 1_030_000, lease).await.unwrap(),
+            store
+                .claim_agenda_post("s1", 1_030_000, lease)
+                .await
+                .unwrap(),
             AgendaClaim::Busy,
             "inside the lease"
         );
         assert_eq!(
-            store.claim_agenda_post("s2", 1_030_000, lease).await.unwrap(),
+            store
+                .claim_agenda_post("s2", 1_030_000, lease)
+                .await
+                .unwrap(),
             AgendaClaim::Claimed,
             "another session is independent"
         );
         assert_eq!(
-            store.claim_agenda_post("s1", 1_070_000, lease).await.unwrap(),
+            store
+                .claim_agenda_post("s1", 1_070_000, lease)
+                .await
+                .unwrap(),
             AgendaClaim::Claimed,
             "a stale claim is taken over"
         );
