@@ -162,12 +162,14 @@ pub async fn start(mut cfg: Config) -> Result<Running, DaemonError> {
         agenda_cfg,
         stop_rx.clone(),
     ));
+    crate::metrics::install();
     let router = server::router(server::ServerState {
         inbox,
         github_secret: webhook_secret,
         jira_secret: jira_webhook_secret,
         jira_token: jira_webhook_token,
-    });
+    })
+    .merge(crate::metrics::router(store.clone()));
     let mut server_stop = stop_rx;
     let server_task = tokio::spawn(async move {
         let shutdown = async move {

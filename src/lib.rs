@@ -13,6 +13,7 @@ pub mod demo;
 pub mod engine;
 pub mod github;
 pub mod markup;
+pub mod metrics;
 pub mod retry;
 pub mod sandbox;
 pub mod server;

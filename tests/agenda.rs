@@ -132,6 +132,36 @@ async fn agenda_shows_the_session_and_posts_one_issue_per_session() {
     assert!(body.contains("Checkout DB failover is manual"), "{body}");
     assert!(body.contains("<!-- council-sync:agenda:"), "{body}");
 
+    // /metrics on the main port: the same state as counts and lead times, no issue in a label.
+    let unsigned = reqwest::Client::new()
+        .post(format!("{}/webhooks/github", daemon.url))
+        .header("X-GitHub-Event", "issues")
+        .header("X-GitHub-Delivery", "unsigned-1")
+        .body("{}")
+        .send()
+        .await
+        .expect("unsigned delivery");
+    assert_eq!(unsigned.status(), 401);
+    let metrics = reqwest::get(format!("{}/metrics", daemon.url))
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("metrics text");
+    for line in [
+        "council_sync_concerns{stage=\"ready\"} 1",
+        "council_sync_concerns{stage=\"rejected\"} 0",
+        "council_sync_decisions_total{kind=\"accept\"} 1",
+        "council_sync_lead_time_seconds_count{step=\"opened_to_ready\"} 2",
+        "council_sync_lead_time_seconds_count{step=\"ready_to_decided\"} 1",
+        "council_sync_lead_time_seconds_count{step=\"decided_to_epic\"} 1",
+        "council_sync_webhook_rejected_total{reason=\"bad_signature\"} 1",
+        "council_sync_outbox_oldest_age_seconds 0",
+    ] {
+        assert!(metrics.contains(line), "{line} missing from:\n{metrics}");
+    }
+    assert!(!metrics.contains(&world.repo), "no repository or issue in labels");
+
     // A date before the first session still names session 1; a bad date is a clear error.
     let (md, _) = agenda(&config, &["--at", "2020-01-01"]).await;
     assert!(md.contains("first session"), "{md}");

@@ -39,7 +39,7 @@ pub use links::{StoryLink, StoryState};
 pub use outbox::{CLAIM_LEASE, OutboxJob};
 pub use progress::{Backlog, QueuedWrite};
 pub use stages::{StageChange, StageTransition};
-pub use views::{AgendaClaim, ConcernSnapshot, FailedWrite};
+pub use views::{AgendaClaim, ConcernSnapshot, FailedWrite, MetricCounts};
 pub use writer::InboxWriter;
 
 /// Set on every SQLite connection. `busy_timeout = 5000`: a connection waits up to 5 s for

@@ -210,6 +210,49 @@ impl Store {
     }
 }
 
+/// Counts for `/metrics`, read at scrape time so every replica reports the same truth.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MetricCounts {
+    /// Concerns per stage name (only stages that have any).
+    pub stages: Vec<(String, i64)>,
+    /// Decisions per kind name.
+    pub decisions: Vec<(String, i64)>,
+    /// Outbox rows per state (`pending`, `running`, `failed`, `done`).
+    pub outbox: Vec<(String, i64)>,
+    /// Creation time (ms) of the oldest outbox row not yet done or failed.
+    pub oldest_pending_ms: Option<i64>,
+    /// Deliveries stored but not yet processed.
+    pub inbox_pending: i64,
+}
+
+async fn grouped(store: &Store, sql: &'static str) -> Result<Vec<(String, i64)>, StoreError> {
+    let rows = sqlx::query(sql).fetch_all(store.pool()).await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+        .collect()
+}
+
+impl Store {
+    /// The counts `/metrics` reports (five small aggregate queries).
+    pub async fn metric_counts(&self) -> Result<MetricCounts, StoreError> {
+        Ok(MetricCounts {
+            stages: grouped(self, "SELECT stage, COUNT(*) FROM concerns GROUP BY stage").await?,
+            decisions: grouped(self, "SELECT kind, COUNT(*) FROM decisions GROUP BY kind").await?,
+            outbox: grouped(self, "SELECT state, COUNT(*) FROM outbox GROUP BY state").await?,
+            oldest_pending_ms: sqlx::query_scalar(
+                "SELECT MIN(created_at) FROM outbox WHERE state IN ('pending', 'running')",
+            )
+            .fetch_one(self.pool())
+            .await?,
+            inbox_pending: sqlx::query_scalar(
+                "SELECT COUNT(*) FROM deliveries WHERE processed_at IS NULL",
+            )
+            .fetch_one(self.pool())
+            .await?,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
