@@ -15,6 +15,7 @@ pub mod github;
 pub mod markup;
 pub mod metrics;
 pub mod retry;
+pub mod roadmap;
 pub mod sandbox;
 pub mod server;
 pub mod store;

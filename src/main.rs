@@ -80,6 +80,15 @@ enum Command {
         #[arg(long)]
         post: bool,
     },
+    /// The accepted concerns' epics by state and quarter decided, with teams, progress,
+    /// lead time so far and results: for a planning document or a spreadsheet.
+    Roadmap {
+        #[arg(long, short)]
+        config: PathBuf,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = RoadmapFormat::Md)]
+        format: RoadmapFormat,
+    },
     /// Configuration tools.
     Config {
         #[command(subcommand)]
@@ -116,6 +125,13 @@ enum Command {
 #[derive(Debug, Clone, Copy, ValueEnum)]
 enum AgendaFormat {
     Md,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum RoadmapFormat {
+    Md,
+    Csv,
     Json,
 }
 
@@ -186,6 +202,7 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
             format,
             post,
         } => agenda(&config, at.as_deref(), format, post).await,
+        Command::Roadmap { config, format } => roadmap(&config, format).await,
         Command::Config {
             command: ConfigCommand::Check { config },
         } => {
@@ -305,6 +322,37 @@ async fn agenda(
         .await?;
         eprintln!("agenda issue in {repo}: {posted:?}");
     }
+    store.close().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `council-sync roadmap`: prints the roadmap.
+async fn roadmap(config: &std::path::Path, format: RoadmapFormat) -> anyhow::Result<ExitCode> {
+    use council_sync::roadmap;
+    let cfg = load_config(config)?;
+    let tz = jiff::tz::TimeZone::get(&cfg.agenda.time_zone)
+        .with_context(|| format!("agenda.time_zone {:?}", cfg.agenda.time_zone))?;
+    let form = daemon::issue_form(&cfg)?;
+    let store = council_sync::store::Store::open(&cfg.store.url).await?;
+    let github = daemon::github_client(&cfg)?;
+    let concerns = store.council_snapshot().await?;
+    let now = jiff::Timestamp::now();
+    let keys = roadmap::rows(&concerns, &Default::default(), now, &tz)
+        .into_iter()
+        .map(|r| (r.repo, r.number))
+        .collect();
+    let issues =
+        council_sync::agenda::gather::read_issues(&github, &form, keys, cfg.agenda.answer_lines)
+            .await;
+    let rows = roadmap::rows(&concerns, &issues, now, &tz);
+    print!(
+        "{}",
+        match format {
+            RoadmapFormat::Md => roadmap::markdown(&rows),
+            RoadmapFormat::Csv => roadmap::csv(&rows),
+            RoadmapFormat::Json => roadmap::json(&rows) + "\n",
+        }
+    );
     store.close().await;
     Ok(ExitCode::SUCCESS)
 }

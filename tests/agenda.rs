@@ -160,7 +160,53 @@ async fn agenda_shows_the_session_and_posts_one_issue_per_session() {
     ] {
         assert!(metrics.contains(line), "{line} missing from:\n{metrics}");
     }
-    assert!(!metrics.contains(&world.repo), "no repository or issue in labels");
+    assert!(
+        !metrics.contains(&world.repo),
+        "no repository or issue in labels"
+    );
+
+    // The roadmap lists the accepted concern (not the waiting one) in every format.
+    let roadmap = |format: &'static str| {
+        let config = config.clone();
+        async move {
+            let out = Command::new(binary())
+                .args(["roadmap", "--format", format, "--config"])
+                .arg(&config)
+                .envs(SECRETS_ENV)
+                .output()
+                .await
+                .expect("run roadmap");
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            String::from_utf8_lossy(&out.stdout).into_owned()
+        }
+    };
+    let rows: Value = serde_json::from_str(&roadmap("json").await).expect("roadmap json");
+    let rows = rows.as_array().expect("rows");
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0]["number"].as_u64(), Some(accepted));
+    assert_eq!(rows[0]["decided_by"], "carol");
+    assert_eq!(rows[0]["teams"], serde_json::json!(["platform"]));
+    let csv = roadmap("csv").await;
+    assert!(
+        csv.starts_with("state,quarter_decided,repo,number,title,"),
+        "{csv}"
+    );
+    assert!(
+        csv.contains(&format!(
+            ",{},{accepted},Checkout DB failover is manual,platform,",
+            world.repo
+        )),
+        "{csv}"
+    );
+    assert!(
+        roadmap("md")
+            .await
+            .contains("Checkout DB failover is manual")
+    );
 
     // A date before the first session still names session 1; a bad date is a clear error.
     let (md, _) = agenda(&config, &["--at", "2020-01-01"]).await;

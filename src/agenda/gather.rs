@@ -44,12 +44,25 @@ pub async fn gather(
         stuck_after: cfg.stuck_after,
     };
     let wanted = build(&input).keys();
-    let issues: BTreeMap<IssueKey, IssueSummary> = futures::stream::iter(wanted)
+    let issues = read_issues(github, form, wanted, cfg.answer_lines).await;
+    input.issues = &issues;
+    Ok(build(&input))
+}
+
+/// Reads `keys` from GitHub (a few at a time) as [`IssueSummary`]s. An issue that cannot be
+/// read is logged and left out; the caller lists it without its title.
+pub async fn read_issues(
+    github: &GithubClient,
+    form: &IssueForm,
+    keys: Vec<IssueKey>,
+    answer_lines: usize,
+) -> BTreeMap<IssueKey, IssueSummary> {
+    futures::stream::iter(keys)
         .map(|(repo, number)| async move {
             match github.get_issue(&repo, number).await {
-                Ok(issue) => Some(((repo, number), summarize(&issue, form, cfg.answer_lines))),
+                Ok(issue) => Some(((repo, number), summarize(&issue, form, answer_lines))),
                 Err(e) => {
-                    tracing::warn!(%repo, number, error = %e, "agenda: cannot read issue");
+                    tracing::warn!(%repo, number, error = %e, "cannot read issue");
                     None
                 }
             }
@@ -57,9 +70,7 @@ pub async fn gather(
         .buffer_unordered(CONCURRENT_READS)
         .filter_map(|x| async move { x })
         .collect()
-        .await;
-    input.issues = &issues;
-    Ok(build(&input))
+        .await
 }
 
 /// What the agenda shows of an issue: its title, author, link, teams and the first
