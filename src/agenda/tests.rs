@@ -346,3 +346,29 @@ proptest::proptest! {
         proptest::prop_assert!(!unescaped_bracket, "{e}");
     }
 }
+
+#[tokio::test]
+async fn a_started_session_is_never_edited() {
+    let (store, _dir) = crate::store::testing::temp_store().await;
+    // Nothing listens on port 9: any call would fail, so an Err other than SessionStarted
+    // would show that post() tried to reach GitHub.
+    let github = crate::github::client::GithubClient::new(
+        "http://127.0.0.1:9",
+        &secrecy::SecretString::from("t".to_owned()),
+        crate::retry::RetryPolicy::from(&crate::config::RetryConfig::default()),
+    )
+    .expect("client");
+    let a = agenda_at("2026-12-08T09:00:00Z");
+    let at_start = a.session.starts_at;
+    let e = post::post(
+        &github,
+        &store,
+        "acme/concerns",
+        "council/agenda",
+        &a,
+        at_start,
+    )
+    .await
+    .expect_err("refused");
+    assert!(matches!(e, super::AgendaError::SessionStarted(t) if t == at_start));
+}
