@@ -70,6 +70,7 @@ pub struct Running {
     stop: watch::Sender<bool>,
     server_task: JoinHandle<()>,
     engine_task: JoinHandle<()>,
+    agenda_task: JoinHandle<()>,
     store: Store,
 }
 
@@ -108,6 +109,7 @@ impl Running {
         let deadline = tokio::time::Instant::now() + self.drain;
         let mut server_task = self.server_task;
         let mut engine_task = self.engine_task;
+        let mut agenda_task = self.agenda_task;
         if tokio::time::timeout_at(deadline, &mut server_task)
             .await
             .is_err()
@@ -122,6 +124,12 @@ impl Running {
             tracing::warn!(drain = ?self.drain, "outgoing calls still running after the drain; cutting them (resolved after restart)");
             engine_task.abort();
             let _ = engine_task.await;
+        }
+        if tokio::time::timeout_at(deadline, &mut agenda_task)
+            .await
+            .is_err()
+        {
+            agenda_task.abort();
         }
         self.store.close().await;
         if let Some(sandbox) = self.sandbox {
@@ -190,6 +198,10 @@ pub async fn start(mut cfg: Config) -> Result<Running, DaemonError> {
     let (inbox, writer_task) = InboxWriter::spawn(store.clone());
     let scope = crate::config::Scope::of(&cfg);
 
+    // The agenda poster has its own client: its reads never queue behind the engine's.
+    let agenda_cfg = Arc::new(cfg.clone());
+    let agenda_github = github_client(&cfg).await?;
+    let agenda_form = form.clone();
     let clients = Clients::new(&cfg, &store, github_token.as_ref(), jira_token).await?;
     if let Some(sb) = &sandbox {
         // The embedded sandbox plays Jira Cloud: signed admin webhooks to /webhooks/jira.
@@ -210,6 +222,14 @@ pub async fn start(mut cfg: Config) -> Result<Running, DaemonError> {
         login_tx,
         stop_rx.clone(),
     ));
+    let agenda_task = tokio::spawn(crate::agenda::schedule::run(
+        store.clone(),
+        agenda_github,
+        agenda_form,
+        agenda_cfg,
+        stop_rx.clone(),
+    ));
+    crate::metrics::install();
     let router = server::router(server::ServerState {
         inbox,
         github_secret: webhook_secret,
@@ -217,6 +237,7 @@ pub async fn start(mut cfg: Config) -> Result<Running, DaemonError> {
         jira_token: jira_webhook_token,
         scope,
     })
+    .merge(crate::metrics::router(store.clone()))
     .layer(axum::Extension(health.clone()))
     .layer(axum::Extension(store.clone()));
     let mut server_stop = stop_rx;
@@ -240,6 +261,7 @@ pub async fn start(mut cfg: Config) -> Result<Running, DaemonError> {
         stop,
         server_task,
         engine_task,
+        agenda_task,
         store,
     })
 }
@@ -433,6 +455,16 @@ pub async fn build_engine(
     let clients = Clients::new(&cfg, &store, github_token.as_ref(), jira_token).await?;
     let accounts = clients.identities(&Health::default()).await?;
     Ok(clients.into_engine(cfg, store, form, accounts))
+}
+
+/// A GitHub client for the config (token from env or file), for the one-shot commands
+/// (`agenda`, `roadmap`) and the agenda poster.
+pub async fn github_client(cfg: &Config) -> Result<GithubClient, DaemonError> {
+    let token = github_token(cfg)?;
+    Ok(
+        GithubClient::from_config(&cfg.github, token.as_ref(), RetryPolicy::from(&cfg.retry))
+            .await?,
+    )
 }
 
 /// A config's clients and store without the server: for `reconcile` and `backfill`, which

@@ -4,6 +4,7 @@
 //! `store`, `server`); `engine` runs inbox → decide → outbox → trackers. `sandbox` is a
 //! stateful stand-in for GitHub and Jira used by the demo and the tests.
 
+pub mod agenda;
 pub mod concern;
 pub mod config;
 pub mod council;
@@ -14,7 +15,9 @@ pub mod engine;
 pub mod github;
 pub mod health;
 pub mod markup;
+pub mod metrics;
 pub mod retry;
+pub mod roadmap;
 pub mod sandbox;
 pub mod server;
 pub mod setup;

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 
 use council_sync::concern::{self, criteria, form::IssueForm};
@@ -81,6 +82,31 @@ enum Command {
         #[arg(long)]
         dry_run: bool,
     },
+    /// The agenda of the council's next session, from the store (and each listed issue as
+    /// GitHub has it). `--post` also posts it as the session's agenda issue.
+    Agenda {
+        #[arg(long, short)]
+        config: PathBuf,
+        /// The instant to prepare for (default now): RFC 3339 (`2026-12-08T09:00:00Z`) or a
+        /// date / date and time in `[agenda] time_zone` (`2026-12-08`, `2026-12-08 09:00`).
+        #[arg(long)]
+        at: Option<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = AgendaFormat::Md)]
+        format: AgendaFormat,
+        /// Post (or update) the session's agenda issue now, whatever `post_before` says.
+        #[arg(long)]
+        post: bool,
+    },
+    /// The accepted concerns' epics by state and quarter decided, with teams, progress,
+    /// lead time so far and results: for a planning document or a spreadsheet.
+    Roadmap {
+        #[arg(long, short)]
+        config: PathBuf,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = RoadmapFormat::Md)]
+        format: RoadmapFormat,
+    },
     /// Configuration tools.
     Config {
         #[command(subcommand)]
@@ -122,6 +148,19 @@ enum Command {
         #[arg(long, requires = "sandbox_url")]
         jira_url: Option<String>,
     },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum AgendaFormat {
+    Md,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum RoadmapFormat {
+    Md,
+    Csv,
+    Json,
 }
 
 #[derive(Debug, Subcommand)]
@@ -254,6 +293,13 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
             })
         }
         Command::Setup { config, dry_run } => setup_command(&config, dry_run).await,
+        Command::Agenda {
+            config,
+            at,
+            format,
+            post,
+        } => agenda(&config, at.as_deref(), format, post).await,
+        Command::Roadmap { config, format } => roadmap(&config, format).await,
         Command::Config {
             command: ConfigCommand::Check { config },
         } => {
@@ -369,6 +415,96 @@ fn not_embedded(cfg: &Config, path: &std::path::Path, command: &str) -> Result<(
          COUNCIL_GITHUB__WEBHOOK_SECRET=sandbox COUNCIL_JIRA__AUTH__TOKEN=sandbox \
          council-sync {command} --config {path}"
     )))
+}
+
+/// `council-sync agenda`: prints the next session's agenda; with `--post`, posts it too.
+async fn agenda(
+    config: &std::path::Path,
+    at: Option<&str>,
+    format: AgendaFormat,
+    post: bool,
+) -> anyhow::Result<ExitCode> {
+    let cfg = load_config(config)?;
+    let tz = jiff::tz::TimeZone::get(&cfg.agenda.time_zone)
+        .with_context(|| format!("agenda.time_zone {:?}", cfg.agenda.time_zone))?;
+    let at = match at {
+        Some(text) => parse_at(text, &tz)?,
+        None => jiff::Timestamp::now(),
+    };
+    let form = daemon::issue_form(&cfg)?;
+    let store = council_sync::store::Store::open(&cfg.store.url).await?;
+    let github = daemon::github_client(&cfg).await?;
+    let a = council_sync::agenda::gather(&store, &github, &form, &cfg.agenda, at).await?;
+    match format {
+        AgendaFormat::Md => print!("{}", council_sync::agenda::render::markdown(&a)),
+        AgendaFormat::Json => println!("{}", council_sync::agenda::render::json(&a)),
+    }
+    if post {
+        let repo = cfg
+            .agenda
+            .repository(&cfg.github.repos)
+            .context("no repository for the agenda issue: set [agenda] repo")?;
+        let posted = council_sync::agenda::post(
+            &github,
+            &store,
+            repo,
+            &cfg.agenda.label,
+            &a,
+            jiff::Timestamp::now(),
+        )
+        .await?;
+        eprintln!("agenda issue in {repo}: {posted:?}");
+    }
+    store.close().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `council-sync roadmap`: prints the roadmap.
+async fn roadmap(config: &std::path::Path, format: RoadmapFormat) -> anyhow::Result<ExitCode> {
+    use council_sync::roadmap;
+    let cfg = load_config(config)?;
+    let tz = jiff::tz::TimeZone::get(&cfg.agenda.time_zone)
+        .with_context(|| format!("agenda.time_zone {:?}", cfg.agenda.time_zone))?;
+    let form = daemon::issue_form(&cfg)?;
+    let store = council_sync::store::Store::open(&cfg.store.url).await?;
+    let github = daemon::github_client(&cfg).await?;
+    let concerns = store.council_snapshot().await?;
+    let now = jiff::Timestamp::now();
+    let keys = roadmap::rows(&concerns, &Default::default(), now, &tz)
+        .into_iter()
+        .map(|r| (r.repo, r.number))
+        .collect();
+    let issues =
+        council_sync::agenda::gather::read_issues(&github, &form, keys, cfg.agenda.answer_lines)
+            .await;
+    let rows = roadmap::rows(&concerns, &issues, now, &tz);
+    print!(
+        "{}",
+        match format {
+            RoadmapFormat::Md => roadmap::markdown(&rows),
+            RoadmapFormat::Csv => roadmap::csv(&rows),
+            RoadmapFormat::Json => roadmap::json(&rows) + "\n",
+        }
+    );
+    store.close().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `--at`: an RFC 3339 instant, or a civil date (midnight) or date and time in `tz`.
+fn parse_at(text: &str, tz: &jiff::tz::TimeZone) -> anyhow::Result<jiff::Timestamp> {
+    if let Ok(ts) = text.parse::<jiff::Timestamp>() {
+        return Ok(ts);
+    }
+    let civil = match text.parse::<jiff::civil::DateTime>() {
+        Ok(dt) => dt,
+        Err(_) => text
+            .parse::<jiff::civil::Date>()
+            .with_context(|| {
+                format!("--at {text:?} is not a date (2026-12-08), date and time or RFC 3339")
+            })?
+            .to_datetime(jiff::civil::Time::midnight()),
+    };
+    Ok(civil.to_zoned(tz.clone())?.timestamp())
 }
 
 /// `setup`: plan, show the plan, then (unless `--dry-run`) carry it out; exit 1 when a

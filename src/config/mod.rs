@@ -10,6 +10,7 @@
 //! * [`secrets`] reads tokens inline or from files;
 //! * [`check`] is `council-sync config check`: load + validate + a readable report.
 
+pub mod agenda;
 pub mod check;
 pub mod load;
 pub mod problem;
@@ -26,6 +27,7 @@ use std::time::Duration;
 use secrecy::SecretString;
 use serde::Deserialize;
 
+pub use agenda::{AgendaConfig, PostTo};
 pub use check::{check_file, check_file_with_env, render_problems};
 pub use load::ConfigError;
 pub use problem::{ConfigProblem, Severity};
@@ -69,6 +71,9 @@ pub struct Config {
     /// assignees. Unknown logins are left unassigned and reported, never retried.
     #[serde(default)]
     pub users: BTreeMap<String, String>,
+    /// The council's sessions and the agenda posted before each.
+    #[serde(default)]
+    pub agenda: AgendaConfig,
     /// Present only when the daemon should run against the embedded sandbox.
     pub sandbox: Option<SandboxConfig>,
     /// Secrets written in the file itself (dotted keys), filled in by the loader: each

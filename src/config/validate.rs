@@ -79,6 +79,9 @@ impl Config {
         self.check_criteria(&mut out);
         self.check_runtime(&mut out);
         self.check_plaintext_secrets(&mut out);
+        for p in self.agenda.problems(&self.github.repos) {
+            out.push(p);
+        }
         out.0
     }
 

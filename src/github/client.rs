@@ -415,6 +415,42 @@ impl GithubClient {
         Ok(())
     }
 
+    /// Opens an issue with `labels` (GitHub creates missing labels):
+    /// `POST /repos/{owner}/{repo}/issues`
+    /// (<https://docs.github.com/rest/issues/issues#create-an-issue>). One attempt only, as
+    /// with comments: a retry after a lost answer would open a second issue, so the caller
+    /// looks for the issue's marker before calling again.
+    pub async fn create_issue(
+        &self,
+        repo: &str,
+        title: &str,
+        body: &str,
+        labels: &[String],
+    ) -> Result<Issue, GithubError> {
+        let path = format!("{}/issues", repo_path(repo)?);
+        let payload = json!({ "title": title, "body": body, "labels": labels });
+        let a = self.attempt(&Method::POST, &path, Some(&payload)).await?;
+        Ok(decode::<RawIssue>(&path, &a.body)?.into())
+    }
+
+    /// Replaces an issue's title and body (`PATCH /repos/{owner}/{repo}/issues/{n}`).
+    pub async fn edit_issue_text(
+        &self,
+        repo: &str,
+        number: u64,
+        title: &str,
+        body: &str,
+    ) -> Result<(), GithubError> {
+        let path = format!("{}/issues/{number}", repo_path(repo)?);
+        self.call(
+            Method::PATCH,
+            &path,
+            Some(json!({ "title": title, "body": body })),
+        )
+        .await?;
+        Ok(())
+    }
+
     /// Reopens an issue.
     pub async fn reopen_issue(&self, repo: &str, number: u64) -> Result<(), GithubError> {
         let path = format!("{}/issues/{number}", repo_path(repo)?);

@@ -40,9 +40,23 @@ impl ApiError {
     }
 }
 
+impl ApiError {
+    /// The `reason` label of `council_sync_webhook_rejected_total`.
+    fn reason(&self) -> &'static str {
+        match self {
+            Self::Unauthorized(_) => "bad_signature",
+            Self::BadToken => "bad_token",
+            Self::NotConfigured => "not_configured",
+            Self::BadRequest(_) => "bad_request",
+            Self::Unavailable(_) => "not_stored",
+        }
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
+        crate::metrics::count_rejected(self.reason());
         match &self {
             Self::Unavailable(e) => tracing::error!(error = %e, "webhook not stored"),
             other => tracing::warn!(status = status.as_u16(), reason = %other, "webhook refused"),

@@ -20,6 +20,7 @@ mod migrations;
 mod outbox;
 mod progress;
 mod stages;
+mod views;
 mod writer;
 
 #[cfg(test)]
@@ -41,6 +42,7 @@ pub use links::{StoryLink, StoryState};
 pub use outbox::{CLAIM_LEASE, OutboxJob};
 pub use progress::{Backlog, ParkedJob, QueuedWrite};
 pub use stages::{StageChange, StageTransition};
+pub use views::{AgendaClaim, ConcernSnapshot, FailedWrite, MetricCounts};
 pub use writer::InboxWriter;
 
 /// Set on every SQLite connection. `busy_timeout = 5000`: a connection waits up to 5 s for
