@@ -314,6 +314,20 @@ impl<T: Tracker + 'static> Engine<T> {
             return Ok(());
         };
         let issue = self.github.get_issue(repo, number).await?;
+        // Transferred, and the delivery saying so not processed yet (or lost): GitHub
+        // answered from the new address, and the tracking comment moved with the issue.
+        // Follow it there instead of editing the comment under the old name.
+        if let Some((to_repo, to_number)) = issue.moved_from(repo, number) {
+            let followed = self
+                .store
+                .follow_issue_transfer((repo, number), (&to_repo, to_number), None)
+                .await?;
+            tracing::info!(repo, number, to = %to_repo, to_number, followed, "issue transferred");
+            if followed {
+                return Box::pin(self.refresh_tracking(&to_repo, to_number)).await;
+            }
+            return Ok(());
+        }
         let parsed = concern::parse(issue.body.as_deref().unwrap_or(""), &self.form);
         let report = criteria::check_with_form(&parsed, &self.config.criteria, &self.form);
         let stage = record.stage;

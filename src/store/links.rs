@@ -89,7 +89,8 @@ impl Store {
         if moved == 0 {
             return Ok(false);
         }
-        for table in ["decisions", "links"] {
+        // The stage history moves too: lead times follow the concern, not its old name.
+        for table in ["decisions", "links", "stage_transitions"] {
             let sql = format!(
                 "UPDATE {table} SET repo = $3, number = $4 WHERE repo = $1 AND number = $2"
             );
