@@ -88,6 +88,8 @@ async fn lost_opened_is_found_by_the_pass() {
         "nothing was delivered"
     );
     reconcile_once(&s.config).await;
+    // The pass may leave a job to the running daemon, which claimed it first.
+    s.daemon.wait_settled(&s.world.ctl()).await;
     let issue = s.world.issue(n).await;
     assert!(view::has_label(&issue, "ready-for-council"), "{issue}");
     assert_eq!(view::tracking_comments(&issue).len(), 1);
@@ -115,6 +117,8 @@ async fn lost_edited_moves_needs_info_to_ready() {
         .await
         .expect("edit");
     reconcile_once(&s.config).await;
+    // The pass may leave a job to the running daemon, which claimed it first.
+    s.daemon.wait_settled(&s.world.ctl()).await;
     let issue = s.world.issue(n).await;
     assert!(view::has_label(&issue, "ready-for-council"), "{issue}");
     assert!(!view::has_label(&issue, "needs-info"));
@@ -133,6 +137,8 @@ async fn lost_unlabeled_is_put_back_as_the_stage_says() {
     .await
     .expect("unlabel");
     reconcile_once(&s.config).await;
+    // The pass may leave a job to the running daemon, which claimed it first.
+    s.daemon.wait_settled(&s.world.ctl()).await;
     assert!(view::has_label(
         &s.world.issue(n).await,
         "ready-for-council"
@@ -150,6 +156,8 @@ async fn lost_accept_is_recorded_with_its_actor_and_acted_on() {
         .await
         .expect("accept");
     reconcile_once(&s.config).await;
+    // The pass may leave a job to the running daemon, which claimed it first.
+    s.daemon.wait_settled(&s.world.ctl()).await;
     // The pass records the decision and queues its jobs; the running daemon (or the pass's
     // own drain) creates the epic and stories.
     let issue = s.world.wait_stories_listed(n, TEAMS.len()).await;
@@ -203,6 +211,8 @@ async fn lost_accept_is_recorded_with_its_actor_and_acted_on() {
     store.close().await;
     // A second pass changes nothing.
     reconcile_once(&s.config).await;
+    // The pass may leave a job to the running daemon, which claimed it first.
+    s.daemon.wait_settled(&s.world.ctl()).await;
     let (epics, stories) = s.world.jira_for(n, &TEAMS).await;
     assert_eq!(
         (epics.len(), stories.len()),
@@ -251,6 +261,8 @@ async fn lost_reject_closes_as_not_planned() {
         .await
         .expect("reject");
     reconcile_once(&s.config).await;
+    // The pass may leave a job to the running daemon, which claimed it first.
+    s.daemon.wait_settled(&s.world.ctl()).await;
     let issue = s
         .world
         .wait_issue(n, "closed as not planned", |i| {
@@ -273,6 +285,8 @@ async fn lost_label_by_someone_off_the_council_is_reverted_with_a_reply() {
         .await
         .expect("label");
     reconcile_once(&s.config).await;
+    // The pass may leave a job to the running daemon, which claimed it first.
+    s.daemon.wait_settled(&s.world.ctl()).await;
     let issue = s
         .world
         .wait_issue(n, "label removed", |i| {
@@ -313,6 +327,8 @@ async fn lost_vetted_creates_the_stories_in_two_step_mode() {
         .await
         .expect("vet");
     reconcile_once(&s.config).await;
+    // The pass may leave a job to the running daemon, which claimed it first.
+    s.daemon.wait_settled(&s.world.ctl()).await;
     s.world.wait_stories_listed(n, TEAMS.len()).await;
     let (epics, stories) = s.world.jira_for(n, &TEAMS).await;
     assert_eq!((epics.len(), stories.len()), (1, TEAMS.len()));
@@ -344,11 +360,15 @@ async fn lost_close_and_reopen_reach_jira() {
         .await
         .expect("close");
     reconcile_once(&s.config).await;
+    // The pass may leave a job to the running daemon, which claimed it first.
+    s.daemon.wait_settled(&s.world.ctl()).await;
     epic_status("Won't Do").await;
     c.set_state(&s.world.repo, n, "alice", "open", None)
         .await
         .expect("reopen");
     reconcile_once(&s.config).await;
+    // The pass may leave a job to the running daemon, which claimed it first.
+    s.daemon.wait_settled(&s.world.ctl()).await;
     epic_status("To Do").await;
 }
 
@@ -366,6 +386,8 @@ async fn lost_results_comment_is_recorded() {
     }
     // Jira's side reaches GitHub through the pass (no Jira webhooks here).
     reconcile_once(&s.config).await;
+    // The pass may leave a job to the running daemon, which claimed it first.
+    s.daemon.wait_settled(&s.world.ctl()).await;
     s.world
         .wait_issue(n, "results requested", |i| {
             view::has_label(i, "council/results-requested")
@@ -376,6 +398,8 @@ async fn lost_results_comment_is_recorded() {
         .await
         .expect("comment");
     reconcile_once(&s.config).await;
+    // The pass may leave a job to the running daemon, which claimed it first.
+    s.daemon.wait_settled(&s.world.ctl()).await;
     let issue = s
         .world
         .wait_issue(n, "results presented", |i| {
@@ -406,6 +430,8 @@ async fn lost_assigned_reaches_the_epic() {
     .await
     .expect("assign on GitHub");
     reconcile_once(&s.config).await;
+    // The pass may leave a job to the running daemon, which claimed it first.
+    s.daemon.wait_settled(&s.world.ctl()).await;
     c.wait_for("epic assigned to carol", WAIT, || async {
         let found = c.jira_issues(&format!("key = {epic}")).await?;
         Ok(found
