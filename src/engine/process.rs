@@ -352,7 +352,24 @@ impl<T: Tracker + 'static> Engine<T> {
         let cue = IssueCue {
             repo,
             number,
-            event_key: format!("recheck:{}", issue.updated_at.timestamp_millis()),
+            // GitHub's `updated_at` has whole seconds: two changes within one second (a
+            // label removed right after the daemon's own write) would share a key and the
+            // repair would be taken for the write already made. What the issue shows now
+            // (labels, state, text) tells them apart; the same state plans the same keys.
+            event_key: format!(
+                "recheck:{}:{}",
+                issue.updated_at.timestamp_millis(),
+                digest(&format!(
+                    "{:?}\u{0}{:?}\u{0}{}\u{0}{}",
+                    LabelSet::new(issue.labels.iter().cloned())
+                        .iter()
+                        .map(str::to_lowercase)
+                        .collect::<std::collections::BTreeSet<_>>(),
+                    issue.state,
+                    issue.title,
+                    issue.body.as_deref().unwrap_or("")
+                ))
+            ),
             trigger: Some(Trigger::BodyChecked),
             follow: None,
             actor: None,

@@ -631,6 +631,10 @@ pub async fn reconcile_once(config: &Path) {
         .output()
         .await
         .expect("run reconcile");
+    eprintln!(
+        "reconcile --once said:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(
         out.status.success(),
         "reconcile --once failed:\n{}\n{}",
