@@ -121,7 +121,10 @@ async fn agenda_shows_the_session_and_posts_one_issue_per_session() {
     assert!(md.contains("by @alice"), "{md}");
     assert!(md.contains("| accept | @carol |"), "{md}");
 
-    // --post edits the daemon's issue in place; again, it finds nothing to change.
+    // --post edits the daemon's issue in place; again, it finds nothing to change. The
+    // daemon first finishes what it was doing (a story's state arriving between the two
+    // posts would rightly change the agenda).
+    daemon.wait_settled(&world.ctl()).await;
     let (_, log) = agenda(&config, &["--post"]).await;
     assert!(log.contains(&format!("Updated({number})")), "{log}");
     let (_, log) = agenda(&config, &["--post"]).await;
