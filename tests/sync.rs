@@ -152,11 +152,18 @@ async fn progress_sprint_done_and_results_reach_github() {
         "Done",
         "the epic follows its stories"
     );
+    let issue = a
+        .world
+        .wait_issue(n, "PROBE tracking shows results requested", |i| {
+            Accepted::tracking(i).contains("waiting for the before/after")
+        })
+        .await;
     let requests = view::comments(&issue)
         .iter()
         .filter(|c| c.body.contains("before/after"))
-        .count();
-    assert_eq!(requests, 1, "results asked once");
+        .map(|c| c.body.lines().next().unwrap_or_default().to_owned())
+        .collect::<Vec<_>>();
+    assert_eq!(requests.len(), 1, "results asked once: {requests:?}");
 
     // Results in the body's Results section count too.
     let mut body = complete_body(&TEAMS);

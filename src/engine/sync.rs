@@ -8,13 +8,13 @@
 use std::collections::HashMap;
 
 use super::describe::{IssueFacts, epic_request};
-use super::jobs::IssueChange;
+use super::jobs::{IssueChange, Job, KeyedJob};
 use super::plan::digest;
 use super::{Engine, EngineError};
 use crate::concern;
 use crate::config::{Owner, Progress};
 use crate::council::sync::{ItemState, SyncAction, SyncInput, tracker_to_github};
-use crate::council::tracking::{self, render_reply};
+use crate::council::tracking::render_reply;
 use crate::council::{Cause, LabelSet, Reply, Stage};
 use crate::github::client::{Issue, IssueState, StateReason};
 use crate::store::{self, ConcernRow, StoryLink, StoryState, now_ms};
@@ -195,10 +195,11 @@ impl<T: Tracker + 'static> Engine<T> {
                         wrote = true;
                     }
                     SyncAction::RequestResults => {
-                        let reply = Reply::ResultsRequested {
-                            author: issue.author.clone(),
-                        };
-                        self.reply_once(repo, number, "results-request", &reply)
+                        // Queued, not posted here: syncs of one concern may run at the same
+                        // time (a delivery's, a poll's, a reconcile's, on several replicas),
+                        // and each read the issue before the other's label landed. The key
+                        // is the same for all of them, so the store admits one job.
+                        self.enqueue_job(results_request_job(repo, number, &issue.author))
                             .await?;
                         wrote = true;
                     }
@@ -224,24 +225,6 @@ impl<T: Tracker + 'static> Engine<T> {
         self.store.set_progress(repo, number, progress).await?;
         if refresh {
             self.refresh_tracking(repo, number).await?;
-        }
-        Ok(())
-    }
-
-    /// Posts a reply unless one with the same marker exists (a retry after a lost answer).
-    async fn reply_once(
-        &self,
-        repo: &str,
-        number: u64,
-        key: &str,
-        reply: &Reply,
-    ) -> Result<(), EngineError> {
-        let marker = tracking::reply_marker(key);
-        let comments = self.github.list_comments(repo, number).await?;
-        if !comments.iter().any(|c| c.body.contains(&marker)) {
-            self.github
-                .create_comment(repo, number, &render_reply(reply, key))
-                .await?;
         }
         Ok(())
     }
@@ -478,13 +461,35 @@ impl<T: Tracker + 'static> Engine<T> {
             return Ok(false);
         };
         let stories = !self.config.council.two_step || stage == Stage::Vetted;
-        let job = super::jobs::Job::Materialize {
+        let job = Job::Materialize {
             repo: repo.into(),
             number,
             stories,
         };
-        self.enqueue_job(super::jobs::KeyedJob::new(key, job)).await
+        self.enqueue_job(KeyedJob::new(key, job)).await
     }
+}
+
+/// The marker key of the one request for before/after results a concern gets.
+pub(crate) const RESULTS_REQUEST: &str = "results-request";
+
+/// The job asking the issue's author for the before/after results. Its key names the
+/// concern only (not the delivery, poll or pass that found the stories done), so however
+/// many syncs decide to ask, concurrently or one after another, the outbox holds one job;
+/// the job itself looks for its marker before posting (a retry after a lost answer).
+pub(crate) fn results_request_job(repo: &str, number: u64, author: &str) -> KeyedJob {
+    let reply = Reply::ResultsRequested {
+        author: author.to_owned(),
+    };
+    KeyedJob::new(
+        format!("reply:{repo}#{number}:{RESULTS_REQUEST}"),
+        Job::Reply {
+            repo: repo.to_owned(),
+            number,
+            marker_key: RESULTS_REQUEST.to_owned(),
+            body: render_reply(&reply, RESULTS_REQUEST),
+        },
+    )
 }
 
 /// A digest of what creating a concern's epic and stories reads from its issue (title and
