@@ -406,13 +406,38 @@ impl<T: Tracker + 'static> Engine<T> {
         if text.is_empty() || record.results.as_deref() == Some(text) {
             return Ok(());
         }
-        if let Some(epic) = &record.epic_key {
-            let note = format!("Before/after results presented on GitHub by @{by}:\n\n{text}");
-            self.tracker.comment(epic, &note).await?;
+        // Queued before the results are stored, under a key of the concern and the text: a
+        // run that stops in between queues the same job again, and runs racing (the body's
+        // Results section and a `/results` comment, a delivery's and a reconcile's, several
+        // replicas) queue one, so the epic gets the text once.
+        if record.epic_key.is_some() {
+            self.enqueue_job(copy_results_job(repo, number, text, by))
+                .await?;
         }
         self.store.set_results(repo, number, text, now_ms()).await?;
         self.sync_from_tracker(repo, number).await?;
         self.refresh_tracking(repo, number).await
+    }
+
+    /// Comments results on the concern's epic (the [`Job::CopyResults`] job).
+    pub(crate) async fn copy_results(
+        &self,
+        repo: &str,
+        number: u64,
+        text: &str,
+        by: &str,
+    ) -> Result<(), EngineError> {
+        let Some(epic) = self
+            .store
+            .get_concern(repo, number)
+            .await?
+            .and_then(|r| r.epic_key)
+        else {
+            return Ok(());
+        };
+        let note = format!("Before/after results presented on GitHub by @{by}:\n\n{text}");
+        self.tracker.comment(&epic, &note).await?;
+        Ok(())
     }
 
     /// Queues the epic and stories again when their job failed for good (a 4xx such as a
@@ -492,6 +517,19 @@ pub(crate) fn results_request_job(repo: &str, number: u64, author: &str) -> Keye
     )
 }
 
+/// The job copying `text` to the concern's epic, keyed by the concern and the text.
+pub(crate) fn copy_results_job(repo: &str, number: u64, text: &str, by: &str) -> KeyedJob {
+    KeyedJob::new(
+        format!("results-epic:{repo}#{number}:{}", digest(text)),
+        Job::CopyResults {
+            repo: repo.to_owned(),
+            number,
+            text: text.to_owned(),
+            by: by.to_owned(),
+        },
+    )
+}
+
 /// A digest of what creating a concern's epic and stories reads from its issue (title and
 /// body): a parked creation is queued again only when this changes.
 pub(crate) fn input_digest(issue: &Issue) -> String {
@@ -500,4 +538,54 @@ pub(crate) fn input_digest(issue: &Issue) -> String {
         issue.title,
         issue.body.as_deref().unwrap_or("")
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::council::tracking::reply_marker;
+    use crate::store::testing::temp_store;
+
+    /// Syncs that all decide to ask (a delivery's, a poll's, a reconcile's), racing: the
+    /// store admits one request job, and its body carries the marker its runner checks.
+    #[tokio::test]
+    async fn racing_syncs_queue_one_results_request() {
+        let (store, _dir) = temp_store().await;
+        let racers = (0..8).map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let job = results_request_job("acme/x", 7, "alice");
+                let payload = job.payload().expect("payload");
+                store
+                    .enqueue(&job.key, job.job.kind(), &payload)
+                    .await
+                    .expect("enqueue")
+            })
+        });
+        let mut admitted = 0;
+        for r in futures::future::join_all(racers).await {
+            admitted += usize::from(r.expect("task"));
+        }
+        assert_eq!(admitted, 1, "one request queued");
+        let rows = store.claim_due(now_ms(), 100).await.expect("claim");
+        assert_eq!(rows.len(), 1);
+        let job: Job = serde_json::from_value(rows[0].payload.clone()).expect("job");
+        let Job::Reply {
+            marker_key, body, ..
+        } = job
+        else {
+            panic!("not a reply: {job:?}");
+        };
+        assert!(body.contains(&reply_marker(&marker_key)));
+        assert!(body.contains("@alice") && body.contains("before/after"));
+    }
+
+    /// The key names the concern only: another concern gets its own request.
+    #[test]
+    fn results_request_key_is_per_concern() {
+        let a = results_request_job("acme/x", 7, "alice");
+        assert_eq!(a.key, results_request_job("acme/x", 7, "bob").key);
+        assert_ne!(a.key, results_request_job("acme/x", 8, "alice").key);
+        assert_ne!(a.key, results_request_job("acme/y", 7, "alice").key);
+    }
 }
