@@ -198,6 +198,27 @@ async fn progress_sprint_done_and_results_reach_github() {
         .await;
     assert_eq!(epic.status, "Done");
     assert_eq!(a.daemon.terminate().await.code(), Some(0));
+    // Stopped, so every queued write has run: each one-time write happened once.
+    let found = a
+        .world
+        .ctl()
+        .jira_issues(&format!("key = {}", a.epic))
+        .await
+        .expect("jql");
+    let epic = view::jira(found.first().expect("epic"));
+    let copies = epic
+        .comments
+        .iter()
+        .filter(|b| b.contains("40 min → 3 min"))
+        .count();
+    assert_eq!(copies, 1, "results copied to the epic once: {:?}", epic.comments);
+    let issue = a.world.issue(n).await;
+    let requests = view::comments(&issue)
+        .iter()
+        .filter(|c| c.body.contains(RESULTS_REQUEST_MARKER))
+        .count();
+    assert_eq!(requests, 1, "results asked once, to the end");
+    assert_eq!(view::tracking_comments(&issue).len(), 1, "one tracking comment");
 }
 
 #[tokio::test]
