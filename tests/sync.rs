@@ -174,7 +174,11 @@ async fn progress_sprint_done_and_results_reach_github() {
         .collect();
     assert_eq!(requests.len(), 1, "results asked once: {requests:?}");
     assert!(requests[0].body.contains(RESULTS_REQUEST_MARKER));
-    assert_eq!(view::tracking_comments(&issue).len(), 1, "one tracking comment");
+    assert_eq!(
+        view::tracking_comments(&issue).len(),
+        1,
+        "one tracking comment"
+    );
 
     // Results in the body's Results section count too.
     let mut body = complete_body(&TEAMS);
@@ -211,14 +215,22 @@ async fn progress_sprint_done_and_results_reach_github() {
         .iter()
         .filter(|b| b.contains("40 min → 3 min"))
         .count();
-    assert_eq!(copies, 1, "results copied to the epic once: {:?}", epic.comments);
+    assert_eq!(
+        copies, 1,
+        "results copied to the epic once: {:?}",
+        epic.comments
+    );
     let issue = a.world.issue(n).await;
     let requests = view::comments(&issue)
         .iter()
         .filter(|c| c.body.contains(RESULTS_REQUEST_MARKER))
         .count();
     assert_eq!(requests, 1, "results asked once, to the end");
-    assert_eq!(view::tracking_comments(&issue).len(), 1, "one tracking comment");
+    assert_eq!(
+        view::tracking_comments(&issue).len(),
+        1,
+        "one tracking comment"
+    );
 }
 
 #[tokio::test]
