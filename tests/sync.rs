@@ -6,10 +6,14 @@
 mod common;
 
 use common::*;
+use council_sync::council::tracking;
 use council_sync::demo::view::{self, JiraView};
 use serde_json::Value;
 
 const TEAMS: [&str; 2] = ["payments", "data"];
+
+/// The hidden marker of the one request for before/after results.
+const RESULTS_REQUEST_MARKER: &str = "<!-- council-sync:reply:results-request -->";
 
 /// Polling and the periodic reconcile far away, so what a test sees is webhooks' doing
 /// (or the reconcile pass it runs itself).
@@ -152,11 +156,29 @@ async fn progress_sprint_done_and_results_reach_github() {
         "Done",
         "the epic follows its stories"
     );
-    let requests = view::comments(&issue)
-        .iter()
-        .filter(|c| c.body.contains("before/after"))
-        .count();
-    assert_eq!(requests, 1, "results asked once");
+    // The request is its own comment (its reply marker); the tracking comment's headline
+    // says "waiting for the before/after results" too and is not a second request. Read once
+    // both are written, so the count does not depend on when the snapshot was taken.
+    let issue = a
+        .world
+        .wait_issue(n, "request posted and tracking shows it", |i| {
+            Accepted::tracking(i).contains("waiting for the before/after")
+                && view::comments(i)
+                    .iter()
+                    .any(|c| c.body.contains(RESULTS_REQUEST_MARKER))
+        })
+        .await;
+    let requests: Vec<_> = view::comments(&issue)
+        .into_iter()
+        .filter(|c| !tracking::is_tracking_comment(&c.body) && c.body.contains("before/after"))
+        .collect();
+    assert_eq!(requests.len(), 1, "results asked once: {requests:?}");
+    assert!(requests[0].body.contains(RESULTS_REQUEST_MARKER));
+    assert_eq!(
+        view::tracking_comments(&issue).len(),
+        1,
+        "one tracking comment"
+    );
 
     // Results in the body's Results section count too.
     let mut body = complete_body(&TEAMS);
@@ -180,6 +202,35 @@ async fn progress_sprint_done_and_results_reach_github() {
         .await;
     assert_eq!(epic.status, "Done");
     assert_eq!(a.daemon.terminate().await.code(), Some(0));
+    // Stopped, so every queued write has run: each one-time write happened once.
+    let found = a
+        .world
+        .ctl()
+        .jira_issues(&format!("key = {}", a.epic))
+        .await
+        .expect("jql");
+    let epic = view::jira(found.first().expect("epic"));
+    let copies = epic
+        .comments
+        .iter()
+        .filter(|b| b.contains("40 min → 3 min"))
+        .count();
+    assert_eq!(
+        copies, 1,
+        "results copied to the epic once: {:?}",
+        epic.comments
+    );
+    let issue = a.world.issue(n).await;
+    let requests = view::comments(&issue)
+        .iter()
+        .filter(|c| c.body.contains(RESULTS_REQUEST_MARKER))
+        .count();
+    assert_eq!(requests, 1, "results asked once, to the end");
+    assert_eq!(
+        view::tracking_comments(&issue).len(),
+        1,
+        "one tracking comment"
+    );
 }
 
 #[tokio::test]

@@ -397,11 +397,18 @@ async fn work_in_jira(
     })
     .await;
     let on_epic = match &r {
-        Ok(_) => ctl.jira_issues(&format!("key = {epic}")).await.map(|v| {
-            v.first()
-                .map(view::jira)
-                .is_some_and(|e| e.comments.iter().any(|c| c.contains(figures)))
-        }),
+        // The copy to the epic is its own queued write, done after the issue shows them.
+        Ok(_) => ctl
+            .wait_for("results on the epic", STEP_TIMEOUT, || async {
+                let found = ctl.jira_issues(&format!("key = {epic}")).await?;
+                Ok(found
+                    .first()
+                    .map(view::jira)
+                    .is_some_and(|e| e.comments.iter().any(|c| c.contains(figures)))
+                    .then_some(()))
+            })
+            .await
+            .map(|()| true),
         Err(_) => Ok(false),
     };
     t.check(

@@ -237,6 +237,12 @@ impl<T: Tracker + 'static> Engine<T> {
                 text,
                 by,
             } => self.record_results(repo, *number, text, by).await,
+            Job::CopyResults {
+                repo,
+                number,
+                text,
+                by,
+            } => self.copy_results(repo, *number, text, by).await,
             Job::Reconcile { repo, number } => self.reconcile_one(repo, *number).await,
         }
     }

@@ -54,6 +54,14 @@ pub enum Job {
     },
     /// Compare both sides of one concern and repair whatever drifted.
     Reconcile { repo: String, number: u64 },
+    /// Comment the presented results on the epic. Queued once per concern and text (the
+    /// key), however many `RecordResults` runs found them.
+    CopyResults {
+        repo: String,
+        number: u64,
+        text: String,
+        by: String,
+    },
 }
 
 /// A change on the GitHub issue that the tracker follows.
@@ -83,6 +91,7 @@ impl Job {
             Job::FollowIssue { .. } => "follow_issue",
             Job::RecordResults { .. } => "record_results",
             Job::Reconcile { .. } => "reconcile",
+            Job::CopyResults { .. } => "copy_results",
         }
     }
 
@@ -97,6 +106,7 @@ impl Job {
             | Job::SyncFromTracker { repo, number }
             | Job::FollowIssue { repo, number, .. }
             | Job::RecordResults { repo, number, .. }
+            | Job::CopyResults { repo, number, .. }
             | Job::Reconcile { repo, number } => (repo, *number),
         }
     }
@@ -191,6 +201,12 @@ mod tests {
             Job::Reconcile {
                 repo: "a/b".into(),
                 number: 1,
+            },
+            Job::CopyResults {
+                repo: "a/b".into(),
+                number: 1,
+                text: "p99 2s → 1s".into(),
+                by: "alice".into(),
             },
         ];
         for job in jobs {

@@ -544,13 +544,46 @@ impl<T: Tracker + 'static> Engine<T> {
 fn event_key(event: &IssuesEvent, delivery_id: &str) -> String {
     match event.action {
         IssuesAction::Labeled => match &event.issue.updated_at {
-            Some(at) => format!(
-                "labeled:{}:{}:{at}",
-                event.label.as_deref().unwrap_or(""),
-                event.sender,
-            ),
+            Some(at) => labeled_key(event.label.as_deref().unwrap_or(""), &event.sender, at),
             None => format!("labeled:{delivery_id}"),
         },
         other => format!("{}:{delivery_id}", other.as_str()),
+    }
+}
+
+/// The identity of a label event (label, who, when), the same whether a delivery or the
+/// reconcile pass (which reads the issue's events) found it: the time is written as
+/// [`chrono::DateTime::to_rfc3339`] in UTC whatever form it came in (`…Z` in a webhook,
+/// a parsed time in the events API), so both plan their jobs, and a reply's marker, under
+/// one key and a race between them queues one reply.
+pub(crate) fn labeled_key(label: &str, actor: &str, at: &str) -> String {
+    let at = chrono::DateTime::parse_from_rfc3339(at)
+        .map(|t| t.with_timezone(&chrono::Utc).to_rfc3339())
+        .unwrap_or_else(|_| at.to_owned());
+    format!("labeled:{label}:{actor}:{at}")
+}
+
+#[cfg(test)]
+mod labeled_key_tests {
+    use super::labeled_key;
+
+    /// A delivery's `updated_at` (`…Z`) and the events API's parsed time name one event.
+    #[test]
+    fn delivery_and_reconcile_name_a_label_event_alike() {
+        let at = chrono::DateTime::parse_from_rfc3339("2024-05-01T10:00:07Z")
+            .expect("time")
+            .with_timezone(&chrono::Utc);
+        let from_reconcile = labeled_key("council/rejected", "mallory", &at.to_rfc3339());
+        let from_delivery = labeled_key("council/rejected", "mallory", "2024-05-01T10:00:07Z");
+        assert_eq!(from_delivery, from_reconcile);
+        assert_ne!(
+            from_delivery,
+            labeled_key("council/rejected", "mallory", "2024-05-01T10:00:08Z")
+        );
+        assert_eq!(
+            labeled_key("l", "a", "not a time"),
+            "labeled:l:a:not a time",
+            "an unreadable time is kept as sent"
+        );
     }
 }

@@ -268,7 +268,7 @@ impl<T: Tracker + 'static> Engine<T> {
                 number: record.number,
                 // The same identity a delivery of this event would plan its jobs under
                 // (label, who, when), so a late delivery of it repeats nothing.
-                event_key: format!("labeled:{label}:{actor}:{}", at.to_rfc3339()),
+                event_key: super::process::labeled_key(label, &actor, &at.to_rfc3339()),
                 trigger: Some(Trigger::LabelAdded {
                     label: label.to_owned(),
                     actor: actor.clone(),

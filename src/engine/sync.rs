@@ -8,13 +8,13 @@
 use std::collections::HashMap;
 
 use super::describe::{IssueFacts, epic_request};
-use super::jobs::IssueChange;
+use super::jobs::{IssueChange, Job, KeyedJob};
 use super::plan::digest;
 use super::{Engine, EngineError};
 use crate::concern;
 use crate::config::{Owner, Progress};
 use crate::council::sync::{ItemState, SyncAction, SyncInput, tracker_to_github};
-use crate::council::tracking::{self, render_reply};
+use crate::council::tracking::render_reply;
 use crate::council::{Cause, LabelSet, Reply, Stage};
 use crate::github::client::{Issue, IssueState, StateReason};
 use crate::store::{self, ConcernRow, StoryLink, StoryState, now_ms};
@@ -195,10 +195,11 @@ impl<T: Tracker + 'static> Engine<T> {
                         wrote = true;
                     }
                     SyncAction::RequestResults => {
-                        let reply = Reply::ResultsRequested {
-                            author: issue.author.clone(),
-                        };
-                        self.reply_once(repo, number, "results-request", &reply)
+                        // Queued, not posted here: syncs of one concern may run at the same
+                        // time (a delivery's, a poll's, a reconcile's, on several replicas),
+                        // and each read the issue before the other's label landed. The key
+                        // is the same for all of them, so the store admits one job.
+                        self.enqueue_job(results_request_job(repo, number, &issue.author))
                             .await?;
                         wrote = true;
                     }
@@ -224,24 +225,6 @@ impl<T: Tracker + 'static> Engine<T> {
         self.store.set_progress(repo, number, progress).await?;
         if refresh {
             self.refresh_tracking(repo, number).await?;
-        }
-        Ok(())
-    }
-
-    /// Posts a reply unless one with the same marker exists (a retry after a lost answer).
-    async fn reply_once(
-        &self,
-        repo: &str,
-        number: u64,
-        key: &str,
-        reply: &Reply,
-    ) -> Result<(), EngineError> {
-        let marker = tracking::reply_marker(key);
-        let comments = self.github.list_comments(repo, number).await?;
-        if !comments.iter().any(|c| c.body.contains(&marker)) {
-            self.github
-                .create_comment(repo, number, &render_reply(reply, key))
-                .await?;
         }
         Ok(())
     }
@@ -423,13 +406,38 @@ impl<T: Tracker + 'static> Engine<T> {
         if text.is_empty() || record.results.as_deref() == Some(text) {
             return Ok(());
         }
-        if let Some(epic) = &record.epic_key {
-            let note = format!("Before/after results presented on GitHub by @{by}:\n\n{text}");
-            self.tracker.comment(epic, &note).await?;
+        // Queued before the results are stored, under a key of the concern and the text: a
+        // run that stops in between queues the same job again, and runs racing (the body's
+        // Results section and a `/results` comment, a delivery's and a reconcile's, several
+        // replicas) queue one, so the epic gets the text once.
+        if record.epic_key.is_some() {
+            self.enqueue_job(copy_results_job(repo, number, text, by))
+                .await?;
         }
         self.store.set_results(repo, number, text, now_ms()).await?;
         self.sync_from_tracker(repo, number).await?;
         self.refresh_tracking(repo, number).await
+    }
+
+    /// Comments results on the concern's epic (the [`Job::CopyResults`] job).
+    pub(crate) async fn copy_results(
+        &self,
+        repo: &str,
+        number: u64,
+        text: &str,
+        by: &str,
+    ) -> Result<(), EngineError> {
+        let Some(epic) = self
+            .store
+            .get_concern(repo, number)
+            .await?
+            .and_then(|r| r.epic_key)
+        else {
+            return Ok(());
+        };
+        let note = format!("Before/after results presented on GitHub by @{by}:\n\n{text}");
+        self.tracker.comment(&epic, &note).await?;
+        Ok(())
     }
 
     /// Queues the epic and stories again when their job failed for good (a 4xx such as a
@@ -478,13 +486,48 @@ impl<T: Tracker + 'static> Engine<T> {
             return Ok(false);
         };
         let stories = !self.config.council.two_step || stage == Stage::Vetted;
-        let job = super::jobs::Job::Materialize {
+        let job = Job::Materialize {
             repo: repo.into(),
             number,
             stories,
         };
-        self.enqueue_job(super::jobs::KeyedJob::new(key, job)).await
+        self.enqueue_job(KeyedJob::new(key, job)).await
     }
+}
+
+/// The marker key of the one request for before/after results a concern gets.
+pub(crate) const RESULTS_REQUEST: &str = "results-request";
+
+/// The job asking the issue's author for the before/after results. Its key names the
+/// concern only (not the delivery, poll or pass that found the stories done), so however
+/// many syncs decide to ask, concurrently or one after another, the outbox holds one job;
+/// the job itself looks for its marker before posting (a retry after a lost answer).
+pub(crate) fn results_request_job(repo: &str, number: u64, author: &str) -> KeyedJob {
+    let reply = Reply::ResultsRequested {
+        author: author.to_owned(),
+    };
+    KeyedJob::new(
+        format!("reply:{repo}#{number}:{RESULTS_REQUEST}"),
+        Job::Reply {
+            repo: repo.to_owned(),
+            number,
+            marker_key: RESULTS_REQUEST.to_owned(),
+            body: render_reply(&reply, RESULTS_REQUEST),
+        },
+    )
+}
+
+/// The job copying `text` to the concern's epic, keyed by the concern and the text.
+pub(crate) fn copy_results_job(repo: &str, number: u64, text: &str, by: &str) -> KeyedJob {
+    KeyedJob::new(
+        format!("results-epic:{repo}#{number}:{}", digest(text)),
+        Job::CopyResults {
+            repo: repo.to_owned(),
+            number,
+            text: text.to_owned(),
+            by: by.to_owned(),
+        },
+    )
 }
 
 /// A digest of what creating a concern's epic and stories reads from its issue (title and
@@ -495,4 +538,54 @@ pub(crate) fn input_digest(issue: &Issue) -> String {
         issue.title,
         issue.body.as_deref().unwrap_or("")
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::council::tracking::reply_marker;
+    use crate::store::testing::temp_store;
+
+    /// Syncs that all decide to ask (a delivery's, a poll's, a reconcile's), racing: the
+    /// store admits one request job, and its body carries the marker its runner checks.
+    #[tokio::test]
+    async fn racing_syncs_queue_one_results_request() {
+        let (store, _dir) = temp_store().await;
+        let racers = (0..8).map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let job = results_request_job("acme/x", 7, "alice");
+                let payload = job.payload().expect("payload");
+                store
+                    .enqueue(&job.key, job.job.kind(), &payload)
+                    .await
+                    .expect("enqueue")
+            })
+        });
+        let mut admitted = 0;
+        for r in futures::future::join_all(racers).await {
+            admitted += usize::from(r.expect("task"));
+        }
+        assert_eq!(admitted, 1, "one request queued");
+        let rows = store.claim_due(now_ms(), 100).await.expect("claim");
+        assert_eq!(rows.len(), 1);
+        let job: Job = serde_json::from_value(rows[0].payload.clone()).expect("job");
+        let Job::Reply {
+            marker_key, body, ..
+        } = job
+        else {
+            panic!("not a reply: {job:?}");
+        };
+        assert!(body.contains(&reply_marker(&marker_key)));
+        assert!(body.contains("@alice") && body.contains("before/after"));
+    }
+
+    /// The key names the concern only: another concern gets its own request.
+    #[test]
+    fn results_request_key_is_per_concern() {
+        let a = results_request_job("acme/x", 7, "alice");
+        assert_eq!(a.key, results_request_job("acme/x", 7, "bob").key);
+        assert_ne!(a.key, results_request_job("acme/x", 8, "alice").key);
+        assert_ne!(a.key, results_request_job("acme/y", 7, "alice").key);
+    }
 }
