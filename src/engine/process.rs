@@ -352,23 +352,15 @@ impl<T: Tracker + 'static> Engine<T> {
         let cue = IssueCue {
             repo,
             number,
-            // GitHub's `updated_at` has whole seconds: two changes within one second (a
-            // label removed right after the daemon's own write) would share a key and the
-            // repair would be taken for the write already made. What the issue shows now
-            // (labels, state, text) tells them apart; the same state plans the same keys.
+            // Only reconcile re-checks, once per concern and pass: keyed by the moment, so a
+            // repair is never taken for an earlier write with the same content (GitHub's
+            // `updated_at` has whole seconds, and a label removed right after the daemon's
+            // own write leaves the issue as it was before that write). The jobs compare
+            // before they write, so a re-check that finds nothing to do writes nothing.
             event_key: format!(
                 "recheck:{}:{}",
                 issue.updated_at.timestamp_millis(),
-                digest(&format!(
-                    "{:?}\u{0}{:?}\u{0}{}\u{0}{}",
-                    LabelSet::new(issue.labels.iter().cloned())
-                        .iter()
-                        .map(str::to_lowercase)
-                        .collect::<std::collections::BTreeSet<_>>(),
-                    issue.state,
-                    issue.title,
-                    issue.body.as_deref().unwrap_or("")
-                ))
+                store::now_ms()
             ),
             trigger: Some(Trigger::BodyChecked),
             follow: None,
