@@ -198,11 +198,13 @@ pub async fn start(mut cfg: Config) -> Result<Running, DaemonError> {
     let (inbox, writer_task) = InboxWriter::spawn(store.clone());
     let scope = crate::config::Scope::of(&cfg);
 
-    // The agenda poster has its own client: its reads never queue behind the engine's.
-    let agenda_cfg = Arc::new(cfg.clone());
-    let agenda_github = github_client(&cfg).await?;
-    let agenda_form = form.clone();
     let clients = Clients::new(&cfg, &store, github_token.as_ref(), jira_token).await?;
+    // The agenda poster shares the engine's GitHub client (its connections, ETags and App
+    // token): building a second one would, with an App and no installation_id, ask GitHub
+    // again at every start.
+    let agenda_cfg = Arc::new(cfg.clone());
+    let agenda_github = clients.github.clone();
+    let agenda_form = form.clone();
     if let Some(sb) = &sandbox {
         // The embedded sandbox plays Jira Cloud: signed admin webhooks to /webhooks/jira.
         let url = format!("http://{server_addr}/webhooks/jira");
@@ -457,8 +459,8 @@ pub async fn build_engine(
     Ok(clients.into_engine(cfg, store, form, accounts))
 }
 
-/// A GitHub client for the config (token from env or file), for the one-shot commands
-/// (`agenda`, `roadmap`) and the agenda poster.
+/// A GitHub client for the config (token from env or file, or the App), for the one-shot
+/// commands `agenda` and `roadmap`.
 pub async fn github_client(cfg: &Config) -> Result<GithubClient, DaemonError> {
     let token = github_token(cfg)?;
     Ok(
