@@ -29,8 +29,19 @@ const ANSI = /\x1b\[[0-9;]*m/g;
  * does not match, still is.
  */
 const UNDECLARED_STATUS = 'Violation: response Unable to match the returned status code';
+/**
+ * One 404 GitHub's description leaves out: editing a comment under a repository the issue has
+ * just been transferred away from (the comment moved with the issue). The daemon may meet it
+ * when a transfer lands between its read of the issue and its edit of the tracking comment
+ * (tests/links.rs transfers issues); it then finds the issue at its new address.
+ */
+const COMMENT_EDIT = /^\/repos\/[^/]+\/[^/]+\/issues\/comments\/\d+$/;
+const undeclared404OfAMovedComment = (r) =>
+  r.status === 404 && r.method === 'PATCH' && COMMENT_EDIT.test(r.url.split('?')[0]);
 const undeclaredButNormal = (p) =>
-  p.text.startsWith(UNDECLARED_STATUS) && p.request && (p.request.status === 429 || p.request.status >= 500);
+  p.text.startsWith(UNDECLARED_STATUS) &&
+  p.request &&
+  (p.request.status === 429 || p.request.status >= 500 || undeclared404OfAMovedComment(p.request));
 
 function parseArgs(argv) {
   const [name, file, ...rest] = argv;
@@ -106,7 +117,7 @@ function main() {
   const { requests } = scanned;
   const problems = scanned.problems.filter((p) => !undeclaredButNormal(p));
   const exempt = scanned.problems.length - problems.length;
-  const exemptNote = exempt ? ` (${exempt} answers with an undeclared 429/5xx status, as faults make, allowed)` : '';
+  const exemptNote = exempt ? ` (${exempt} answers with an undeclared 429/5xx status (as faults make) or a moved comment's 404, allowed)` : '';
   if (expect) {
     const hit = problems.find((p) => p.side === expect && p.text.startsWith('Violation'));
     if (!hit) {
