@@ -73,6 +73,9 @@ fn config_check_accepts_the_examples_and_names_bad_keys() {
     let (code, out) = run(&["config", "check", "--config", bad.to_str().expect("path")]);
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("jira.api_version"), "{out}");
+    // A bad required key no longer ends the check: the team the form offers but the file lost
+    // is named in the same run.
+    assert!(out.contains("networking"), "{out}");
     let fixed = std::fs::read_to_string(&bad)
         .expect("read")
         .replace("api_version = 4", "api_version = 3");
@@ -80,4 +83,37 @@ fn config_check_accepts_the_examples_and_names_bad_keys() {
     let (code, out) = run(&["config", "check", "--config", bad.to_str().expect("path")]);
     assert_eq!(code, 1, "form option without a team: {out}");
     assert!(out.contains("networking"), "{out}");
+}
+
+/// Several bad keys at once, two of them required (`jira.epic_project` of the wrong type,
+/// `github.council` of the wrong shape), plus a plain-text secret: one run names them all.
+#[test]
+fn config_check_names_every_problem_including_bad_required_keys() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let bad = dir.path().join("bad.toml");
+    let text = std::fs::read_to_string("config/sandbox.toml")
+        .expect("read")
+        .replace("epic_project = \"SRE\"", "epic_project = 12")
+        .replace(
+            "council = \"acme/sre-council\"",
+            "council = 7\ntoken = \"ghp_plain\"",
+        )
+        .replace("type = \"parent\"", "type = \"parents\"")
+        .replace("listen = \"127.0.0.1:8080\"", "listen = \"localhost\"")
+        .replace("[teams.networking]\njira_project = \"NET\"\n", "");
+    std::fs::write(&bad, text).expect("write");
+    let (code, out) = run(&["config", "check", "--config", bad.to_str().expect("path")]);
+    assert_eq!(code, 1, "{out}");
+    for key in [
+        "jira.epic_project",
+        "github.council",
+        "jira.epic_link",
+        "server.listen",
+        "networking",
+        "github.token",
+    ] {
+        assert!(out.contains(key), "{key} not named: {out}");
+    }
+    assert!(!out.contains("ghp_plain"), "secret echoed: {out}");
+    assert!(!out.contains("stand-in"), "stand-in judged: {out}");
 }

@@ -20,8 +20,20 @@ pub fn check_file(path: &Path, form: &IssueForm) -> Result<Config, Vec<ConfigPro
 /// A load error's problems, plus the validation problems of what did load.
 fn all_problems(e: super::ConfigError, form: &IssueForm) -> Vec<ConfigProblem> {
     match e {
-        super::ConfigError::Partial { mut problems, rest } => {
-            problems.extend(rest.validate(form));
+        super::ConfigError::Partial {
+            mut problems,
+            rest,
+            stand_ins,
+        } => {
+            let judged = |key: &str| {
+                !stand_ins.iter().any(|s| {
+                    key == s
+                        || key
+                            .strip_prefix(s.as_str())
+                            .is_some_and(|r| r.starts_with('.'))
+                })
+            };
+            problems.extend(rest.validate(form).into_iter().filter(|p| judged(&p.key)));
             problems
         }
         other => other.into_problems(),

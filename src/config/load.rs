@@ -61,6 +61,9 @@ pub enum ConfigError {
         problems: Vec<ConfigProblem>,
         /// The configuration without the keys that did not fit.
         rest: Box<Config>,
+        /// Required keys whose bad value was replaced by a stand-in so that `rest` could load:
+        /// `rest`'s values there are not the file's and must not be judged.
+        stand_ins: Vec<String>,
     },
 }
 
@@ -134,7 +137,13 @@ where
     // serde stops at the first bad key: take each reported key out and try again, so one
     // run names every problem (up to a bound). A required key taken out comes back as
     // "missing" under the same name; that ends the search.
+    //
+    // A required key taken out comes back as "missing" under the same name: a stand-in value
+    // of a shape that deserialises goes in its place (see [`stand_in`]), so the search goes on
+    // past it; the stand-in keys are listed in `Partial::stand_ins`, so nothing judges them.
     let mut problems: Vec<ConfigProblem> = Vec::new();
+    let mut stand_ins: Vec<String> = Vec::new();
+    let mut choices: Vec<String> = Vec::new();
     for _ in 0..MAX_SHAPE_PROBLEMS {
         match raw.clone().try_deserialize::<Config>() {
             Ok(mut config) if problems.is_empty() => {
@@ -146,12 +155,22 @@ where
                 return Err(ConfigError::Partial {
                     problems,
                     rest: Box::new(config),
+                    stand_ins,
                 });
             }
             Err(e) => {
+                if let Some((_, valid)) = parse_unknown(&e.to_string(), "unknown variant `") {
+                    choices.extend(valid);
+                }
                 let problem = problem_from_error(e, &env_keys);
                 if problems.iter().any(|p| p.key == problem.key) {
-                    break;
+                    if stand_ins.contains(&problem.key)
+                        || !stand_in(&mut raw, &problem.key, &choices, &env_keys)
+                    {
+                        break;
+                    }
+                    stand_ins.push(problem.key);
+                    continue;
                 }
                 let removed = remove_key(&mut raw.cache, &problem.key);
                 problems.push(problem);
@@ -162,6 +181,74 @@ where
         }
     }
     Err(ConfigError::Invalid(problems))
+}
+
+/// Puts a value that deserialises at a required `key` whose own value was bad (and is already
+/// reported), so the rest of the file can still be checked: the first candidate after which
+/// serde no longer stops at `key` or below it. Candidates: the variants serde listed for an
+/// enum met so far (as a name, or as a `type = …` table), then one value of each TOML shape.
+/// Whether one was found.
+fn stand_in(
+    raw: &mut ::config::Config,
+    key: &str,
+    choices: &[String],
+    env_keys: &BTreeSet<(String, String)>,
+) -> bool {
+    use ::config::{Value, ValueKind};
+    let text = |s: &str| Value::new(None, ValueKind::String(s.to_owned()));
+    let mut candidates: Vec<Value> = Vec::new();
+    for choice in choices {
+        candidates.push(text(choice));
+        let table = Map::from([("type".to_owned(), text(choice))]);
+        candidates.push(Value::new(None, ValueKind::Table(table)));
+    }
+    candidates.extend([
+        text("stand-in/stand-in"),
+        Value::new(None, ValueKind::I64(3)),
+        Value::new(None, ValueKind::Boolean(false)),
+        Value::new(None, ValueKind::Array(vec![text("stand-in/stand-in")])),
+        Value::new(None, ValueKind::Table(Map::new())),
+    ]);
+    let below = format!("{key}.");
+    for candidate in candidates {
+        let mut trial = raw.clone();
+        if !set_key(&mut trial.cache, key, candidate) {
+            return false;
+        }
+        let fits = match trial.clone().try_deserialize::<Config>() {
+            Ok(_) => true,
+            Err(e) => {
+                let at = problem_from_error(e, env_keys).key;
+                at != key && !at.starts_with(&below)
+            }
+        };
+        if fits {
+            *raw = trial;
+            return true;
+        }
+    }
+    false
+}
+
+/// Sets the value at a dotted key, making the tables on the way; whether it could (a
+/// non-table on the way cannot hold a key).
+fn set_key(root: &mut ::config::Value, key: &str, value: ::config::Value) -> bool {
+    use ::config::{Value, ValueKind};
+    let mut node = root;
+    let mut parts = key.split('.').peekable();
+    while let Some(part) = parts.next() {
+        let ValueKind::Table(table) = &mut node.kind else {
+            return false;
+        };
+        if parts.peek().is_none() {
+            table.insert(part.to_owned(), value);
+            return true;
+        }
+        node = table
+            .entry(part.to_owned())
+            .or_insert_with(|| Value::new(None, ValueKind::Table(Map::new())));
+    }
+    false
 }
 
 /// How many shape problems (unknown keys, wrong types) one load reports at most.

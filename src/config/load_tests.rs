@@ -314,3 +314,36 @@ fn every_shape_problem_is_named_in_one_run() {
         assert!(keys.contains(&key), "{key} missing from {keys:?}");
     }
 }
+
+/// A required key with a bad value used to end the search ("missing" under the same name);
+/// it now gets a stand-in, and the bad keys after it are named in the same run.
+#[test]
+fn a_bad_required_key_does_not_hide_the_others() {
+    let toml = BASE
+        .replace("api_version = 3", "api_version = 4")
+        .replace("type = \"basic\"", "type = \"oauth\"")
+        .replace("council = \"acme/sre-council\"", "council = 7")
+        .replace("repos = [\"acme/platform-concerns\"]", "repos = \"acme\"")
+        .replacen("[jira]\n", "[jira]\ntypo_two = \"x\"\n", 1)
+        + "\n[retry]\nattempts = \"many\"\n";
+    let problems = match load(&toml, &[("COUNCIL_SERVER__LISTEN", "not-an-address")]) {
+        Err(ConfigError::Partial { problems, .. } | ConfigError::Invalid(problems)) => problems,
+        other => panic!("expected problems, got {other:?}"),
+    };
+    let keys: Vec<&str> = problems.iter().map(|p| p.key.as_str()).collect();
+    for key in [
+        "jira.api_version",
+        "jira.auth.type",
+        "github.council",
+        "github.repos",
+        "jira.typo_two",
+        "retry.attempts",
+        "server.listen",
+    ] {
+        assert!(keys.contains(&key), "{key} missing from {keys:?}");
+    }
+    assert!(
+        !problems.iter().any(|p| p.reason.contains("stand-in")),
+        "{problems:?}"
+    );
+}
