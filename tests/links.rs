@@ -194,7 +194,63 @@ async fn a_transferred_concern_keeps_its_epic_and_stories() {
         "not a new concern: {:?}",
         view::labels(&issue)
     );
+
+    // The tracking comment says where the concern came from, and the epic's link back to
+    // GitHub points at the new address: the one link, updated in place by its globalId.
+    let came_from = format!("Moved from {}#{n}", world.repo);
+    world_issue_at(
+        &c,
+        &other,
+        m,
+        "the tracking comment names the old address",
+        |i| tracking(i).contains(&came_from),
+    )
+    .await;
+    let epic_key = view::jira(&epics[0]).key;
+    let new_tail = format!("/{other}/issues/{m}");
+    c.wait_for("the epic's link back follows the issue", WAIT, || async {
+        let links = remote_links(&c, &epic_key).await;
+        let urls: Vec<&str> = links
+            .iter()
+            .filter_map(|l| l["object"]["url"].as_str())
+            .collect();
+        Ok((urls.len() == 1 && urls[0].ends_with(&new_tail)).then_some(()))
+    })
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(daemon.terminate().await.code(), Some(0));
+}
+
+/// Waits until issue `repo#n` satisfies `cond`.
+async fn world_issue_at(
+    c: &council_sync::demo::control::SandboxControl,
+    repo: &str,
+    n: u64,
+    what: &str,
+    cond: impl Fn(&serde_json::Value) -> bool,
+) -> serde_json::Value {
+    c.wait_for(what, WAIT, || async {
+        let i = c.issue(repo, n).await?;
+        Ok(cond(&i).then_some(i))
+    })
+    .await
+    .unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// The Jira issue's remote links, read as a Jira client does (REST v3).
+async fn remote_links(
+    c: &council_sync::demo::control::SandboxControl,
+    key: &str,
+) -> Vec<serde_json::Value> {
+    reqwest::Client::new()
+        .get(format!("{}/rest/api/3/issue/{key}/remotelink", c.base()))
+        .bearer_auth("test")
+        .send()
+        .await
+        .expect("remote links")
+        .json::<Vec<serde_json::Value>>()
+        .await
+        .expect("remote links JSON")
 }
 
 /// The transfer's deliveries are lost: the next tracker event reads the issue at its old

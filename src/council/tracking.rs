@@ -62,6 +62,8 @@ pub struct TrackingView {
     pub last_error: Option<String>,
     /// The before/after results, once presented.
     pub results: Option<String>,
+    /// `owner/name#number` the issue was transferred from, when it was.
+    pub moved_from: Option<String>,
 }
 
 fn headline(stage: Stage) -> &'static str {
@@ -86,6 +88,14 @@ pub fn render(view: &TrackingView) -> String {
     let _ = writeln!(out, "{TRACKING_MARKER}");
     let _ = writeln!(out, "## SRE council tracking\n");
     let _ = writeln!(out, "{}\n", headline(view.stage));
+    if let Some(from) = &view.moved_from {
+        // GitHub links `owner/name#n` in comments; the concern, its decisions, epic and
+        // stories came along.
+        let _ = writeln!(
+            out,
+            "↪️ Moved from {from}: the decisions, the epic and the stories came along.\n"
+        );
+    }
     let _ = writeln!(out, "### Criteria\n\n{}\n", view.criteria_md.trim_end());
     if !view.decisions.is_empty() {
         let _ = writeln!(out, "### Decisions\n");
@@ -213,7 +223,17 @@ mod tests {
             pending_teams: vec![],
             last_error: None,
             results: None,
+            moved_from: None,
         }
+    }
+
+    #[test]
+    fn a_transferred_concern_says_where_it_came_from() {
+        let mut v = view(Stage::StoriesCreated);
+        assert!(!render(&v).contains("Moved from"));
+        v.moved_from = Some("acme/concerns#12".into());
+        let text = render(&v);
+        assert!(text.contains("Moved from acme/concerns#12"), "{text}");
     }
 
     #[test]

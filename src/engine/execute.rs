@@ -244,6 +244,12 @@ impl<T: Tracker + 'static> Engine<T> {
                 by,
             } => self.copy_results(repo, *number, text, by).await,
             Job::Reconcile { repo, number } => self.reconcile_one(repo, *number).await,
+            Job::Relink {
+                repo,
+                number,
+                from_repo,
+                from_number,
+            } => self.relink(repo, *number, from_repo, *from_number).await,
         }
     }
 
@@ -325,10 +331,8 @@ impl<T: Tracker + 'static> Engine<T> {
         // Follow it there instead of editing the comment under the old name.
         if let Some((to_repo, to_number)) = issue.moved_from(repo, number) {
             let followed = self
-                .store
-                .follow_issue_transfer((repo, number), (&to_repo, to_number), None)
+                .follow_transfer((repo, number), (&to_repo, to_number), None)
                 .await?;
-            tracing::info!(repo, number, to = %to_repo, to_number, followed, "issue transferred");
             if followed {
                 return Box::pin(self.refresh_tracking(&to_repo, to_number)).await;
             }
@@ -379,6 +383,7 @@ impl<T: Tracker + 'static> Engine<T> {
             },
             last_error: record.last_error.clone(),
             results: record.results.clone(),
+            moved_from: self.store.concern_moved_from(repo, number).await?,
         };
         let body = tracking::render(&view);
         if let Some(id) = record.tracking_comment_id {

@@ -54,6 +54,14 @@ pub enum Job {
     },
     /// Compare both sides of one concern and repair whatever drifted.
     Reconcile { repo: String, number: u64 },
+    /// After a transfer from `from_repo#from_number`: point the epic's link back to GitHub
+    /// at the issue's new address (`repo#number`).
+    Relink {
+        repo: String,
+        number: u64,
+        from_repo: String,
+        from_number: u64,
+    },
     /// Comment the presented results on the epic. Queued once per concern and text (the
     /// key), however many `RecordResults` runs found them.
     CopyResults {
@@ -92,6 +100,7 @@ impl Job {
             Job::RecordResults { .. } => "record_results",
             Job::Reconcile { .. } => "reconcile",
             Job::CopyResults { .. } => "copy_results",
+            Job::Relink { .. } => "relink",
         }
     }
 
@@ -107,6 +116,7 @@ impl Job {
             | Job::FollowIssue { repo, number, .. }
             | Job::RecordResults { repo, number, .. }
             | Job::CopyResults { repo, number, .. }
+            | Job::Relink { repo, number, .. }
             | Job::Reconcile { repo, number } => (repo, *number),
         }
     }

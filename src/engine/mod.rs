@@ -19,6 +19,7 @@ mod plan;
 mod process;
 mod reconcile;
 mod sync;
+mod transfer;
 
 use std::sync::Arc;
 use std::time::Duration;

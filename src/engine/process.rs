@@ -139,8 +139,7 @@ impl<T: Tracker + 'static> Engine<T> {
                 .node_id
                 .as_deref()
                 .or(t.issue.node_id.as_deref());
-            let followed = self.store.follow_issue_transfer(from, to, node_id).await?;
-            tracing::info!(from = ?from, to = ?to, followed, "issue transferred");
+            let followed = self.follow_transfer(from, to, node_id).await?;
             // Tracker events handled under the old name meanwhile found no concern: one
             // sync under the new name catches up with them.
             let jobs = if followed {

@@ -133,10 +133,8 @@ impl<T: Tracker + 'static> Engine<T> {
         // answered from the new address. Follow it there instead of writing to the old one.
         if let Some((to_repo, to_number)) = issue.moved_from(repo, number) {
             let followed = self
-                .store
-                .follow_issue_transfer((repo, number), (&to_repo, to_number), None)
+                .follow_transfer((repo, number), (&to_repo, to_number), None)
                 .await?;
-            tracing::info!(repo, number, to = %to_repo, to_number, followed, "issue transferred");
             if followed {
                 return Box::pin(self.sync_from_tracker(&to_repo, to_number)).await;
             }

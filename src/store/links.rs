@@ -58,7 +58,9 @@ impl StoryLink {
 impl Store {
     /// Follows a GitHub issue transferred to another repository: the concern recorded as
     /// `from` (`owner/name`, number), with its decisions and story links, is recorded as
-    /// `to` from now on, and the issue's node id (stable across transfers) is kept. Nothing
+    /// `to` from now on, `from` is kept as where it moved from (see
+    /// [`Store::concern_moved_from`]), and the issue's node id (stable across transfers) is
+    /// kept. Nothing
     /// happens when `from` is unknown or `to` is already recorded (a redelivery, or the
     /// `transferred` and `opened` deliveries of one transfer both arriving). Returns whether
     /// the concern followed.
@@ -74,7 +76,8 @@ impl Store {
         // fail as busy beside another writer), guarded against a name already recorded.
         let moved = sqlx::query(
             "UPDATE concerns SET repo = $3, number = $4, \
-                 issue_node_id = COALESCE($5, issue_node_id) \
+                 issue_node_id = COALESCE($5, issue_node_id), \
+                 moved_from = $1 || '#' || CAST($2 AS TEXT) \
              WHERE repo = $1 AND number = $2 AND NOT EXISTS \
                  (SELECT 1 FROM concerns c WHERE c.repo = $3 AND c.number = $4)",
         )
@@ -104,6 +107,22 @@ impl Store {
         }
         tx.commit().await?;
         Ok(true)
+    }
+
+    /// Where the concern recorded as (`repo`, `number`) was transferred from last, as
+    /// `owner/name#number`; `None` when it never moved (or is unknown).
+    pub async fn concern_moved_from(
+        &self,
+        repo: &str,
+        number: u64,
+    ) -> Result<Option<String>, StoreError> {
+        let row: Option<(Option<String>,)> =
+            sqlx::query_as("SELECT moved_from FROM concerns WHERE repo = $1 AND number = $2")
+                .bind(repo)
+                .bind(to_db("issue number", number)?)
+                .fetch_optional(self.pool())
+                .await?;
+        Ok(row.and_then(|(m,)| m))
     }
 
     /// Follows a Jira issue moved to another project (`old_key` → `new_key`, same `id`):
@@ -225,6 +244,65 @@ impl Store {
 mod tests {
     use super::*;
     use crate::store::testing::temp_store;
+
+    /// A transfer keeps where the concern came from; a second one replaces it.
+    #[tokio::test]
+    async fn a_transfer_records_where_the_concern_came_from() {
+        let (store, _dir) = temp_store().await;
+        store
+            .upsert_concern(&crate::store::ConcernRow {
+                repo: "acme/ops".into(),
+                number: 5,
+                issue_id: 4_445_000_005,
+                stage: crate::council::Stage::Ready,
+                tracking_comment_id: None,
+                epic_key: None,
+                epic_url: None,
+                last_error: None,
+                updated_at: 1_000,
+                progress: None,
+                results: None,
+                results_at: None,
+                issue_state: None,
+                synced_hash: None,
+            })
+            .await
+            .expect("concern");
+        assert!(
+            store
+                .follow_issue_transfer(("acme/ops", 5), ("acme/moved", 2), None)
+                .await
+                .expect("follow")
+        );
+        assert_eq!(
+            store
+                .concern_moved_from("acme/moved", 2)
+                .await
+                .expect("read"),
+            Some("acme/ops#5".into())
+        );
+        assert!(
+            !store
+                .follow_issue_transfer(("acme/ops", 5), ("acme/moved", 2), None)
+                .await
+                .expect("replay")
+        );
+        store
+            .follow_issue_transfer(("acme/moved", 2), ("acme/third", 7), None)
+            .await
+            .expect("second transfer");
+        assert_eq!(
+            store
+                .concern_moved_from("acme/third", 7)
+                .await
+                .expect("read"),
+            Some("acme/moved#2".into())
+        );
+        assert_eq!(
+            store.concern_moved_from("acme/ops", 5).await.expect("read"),
+            None
+        );
+    }
 
     #[tokio::test]
     async fn one_story_per_team() {

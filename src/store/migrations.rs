@@ -38,6 +38,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "create attempts",
         include_str!("../../migrations/sqlite/0005_create_attempts.sql"),
     ),
+    (
+        6,
+        "moved from",
+        include_str!("../../migrations/sqlite/0006_moved_from.sql"),
+    ),
 ];
 
 /// The migrator for a SQLite store.
@@ -104,7 +109,14 @@ mod tests {
                 .iter()
                 .map(|r| r.try_get("version").expect("version"))
                 .collect();
-        assert_eq!(versions, [1, 2, 3, 4, 5]);
+        assert_eq!(versions, [1, 2, 3, 4, 5, 6]);
+        assert_eq!(
+            store
+                .concern_moved_from("acme/ops", 9)
+                .await
+                .expect("moved from"),
+            None
+        );
         let concern = store
             .get_concern("acme/ops", 9)
             .await

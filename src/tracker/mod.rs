@@ -160,4 +160,16 @@ pub trait Tracker: Send + Sync {
 
     /// The daemon's own account, to recognise its own changes coming back as webhooks.
     fn own_account(&self) -> impl Future<Output = Result<String, TrackerError>> + Send;
+
+    /// Points the epic's link back to GitHub at the new address after a transfer:
+    /// the link that points at `old_url` (or was made with it as its identity) is updated in
+    /// place, keeping its identity; when there is none, a link to `new_url` is added.
+    /// Safe to retry.
+    fn relink_github(
+        &self,
+        key: &str,
+        old_url: &str,
+        new_url: &str,
+        title: &str,
+    ) -> impl Future<Output = Result<(), TrackerError>> + Send;
 }

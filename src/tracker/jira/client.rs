@@ -24,7 +24,7 @@ use super::auth::JiraCredentials;
 use super::error::JiraError;
 use super::model::{
     BulkCreateRequest, BulkElementError, Comment, CommentRequest, CreateIssueRequest, CreatedIssue,
-    CreatedIssues, Issue, Myself, NewIssueFields, RemoteLinkIds, RemoteLinkRequest,
+    CreatedIssues, Issue, Myself, NewIssueFields, RemoteLink, RemoteLinkIds, RemoteLinkRequest,
     SearchJqlRequest, SearchJqlResponse, SearchRequest, SearchResponse, Transition, TransitionId,
     TransitionRequest, Transitions, limits,
 };
@@ -360,6 +360,18 @@ impl JiraClient {
         self.policy
             .run(CALL, || async {
                 let text = self.send_once(Method::POST, &path, Some(link)).await?;
+                decode(CALL, &text)
+            })
+            .await
+    }
+
+    /// The issue's remote links (`GET /issue/{key}/remotelink`).
+    pub async fn remote_links(&self, key: &str) -> Result<Vec<RemoteLink>, JiraError> {
+        const CALL: &str = "GET /issue/{key}/remotelink";
+        let path = format!("issue/{}/remotelink", path_segment(key));
+        self.policy
+            .run(CALL, || async {
+                let text = self.send_query(Method::GET, &path, &[]).await?;
                 decode(CALL, &text)
             })
             .await

@@ -307,6 +307,25 @@ pub struct RemoteLinkRequest {
     pub relationship: Option<String>,
 }
 
+/// One remote link as `GET /issue/{key}/remotelink` lists it (only what relinking reads).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RemoteLink {
+    /// Identity of the link for upserts; absent on links made without one.
+    #[serde(default)]
+    pub global_id: Option<String>,
+    /// Where it points.
+    pub object: RemoteLinkTarget,
+}
+
+/// The `object` of a listed remote link.
+#[derive(Debug, Clone, Deserialize)]
+pub struct RemoteLinkTarget {
+    /// Target URL.
+    #[serde(default)]
+    pub url: Option<String>,
+}
+
 /// Answer of a remote link upsert.
 #[derive(Debug, Clone, Deserialize)]
 pub struct RemoteLinkIds {

@@ -613,4 +613,38 @@ impl Tracker for JiraTracker {
     async fn own_account(&self) -> Result<String, TrackerError> {
         Ok(self.account().await?)
     }
+
+    async fn relink_github(
+        &self,
+        key: &str,
+        old_url: &str,
+        new_url: &str,
+        title: &str,
+    ) -> Result<(), TrackerError> {
+        // Jira updates a link in place when a POST names its globalId
+        // (https://developer.atlassian.com/cloud/jira/platform/rest/v3/api-group-issue-remote-links/):
+        // keep the identity of the link that points at the old address.
+        let links = self.client().remote_links(key).await?;
+        let global_id = links
+            .iter()
+            .find(|l| {
+                l.object.url.as_deref() == Some(old_url) || l.global_id.as_deref() == Some(old_url)
+            })
+            .and_then(|l| l.global_id.clone())
+            .unwrap_or_else(|| new_url.to_owned());
+        let link = RemoteLinkRequest {
+            global_id,
+            object: RemoteObject {
+                url: new_url.to_owned(),
+                title: limits::fit_line(title, limits::SUMMARY),
+            },
+            application: Some(RemoteApplication {
+                kind: "com.github".into(),
+                name: "GitHub".into(),
+            }),
+            relationship: Some("raised in".into()),
+        };
+        self.client().put_remote_link(key, &link).await?;
+        Ok(())
+    }
 }
