@@ -323,3 +323,48 @@ async fn a_transfer_whose_webhooks_were_lost_is_followed_from_githubs_answer() {
     .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(daemon.terminate().await.code(), Some(0));
 }
+
+/// The sibling of a moved story: the epic moved to another project (Cloud and Data Center
+/// both report the new key in a `Key` changelog item) is shown under its new key.
+async fn epic_moved_to_another_project_is_shown_with_its_new_key(jira_api: u8) {
+    let world = World::new().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = world.write_config(dir.path(), jira_api);
+    let daemon = world.daemon(&config).await;
+    world.deliver_jira_to(&daemon).await;
+    let teams = ["payments"];
+    let n = world.ready_concern(&teams).await;
+    let c = world.ctl();
+    c.add_label(&world.repo, n, "carol", "council/accepted")
+        .await
+        .expect("accept");
+    world.wait_stories_listed(n, teams.len()).await;
+    let (epics, _) = world.jira_for(n, &teams).await;
+    let old_key = epics[0].key.clone();
+    let moved = c
+        .post(
+            &format!("/_sandbox/jira/issues/{old_key}/move"),
+            json!({"project": world.project("platform"), "as": "dana"}),
+        )
+        .await
+        .expect("move");
+    let new_key = moved["key"].as_str().expect("new key").to_owned();
+    assert_ne!(new_key, old_key);
+    world
+        .wait_issue(n, "the tracking comment shows the epic's new key", |i| {
+            let t = tracking(i);
+            t.contains(&format!("Epic: [{new_key}]")) && !t.contains(&format!("[{old_key}]"))
+        })
+        .await;
+    assert_eq!(daemon.terminate().await.code(), Some(0));
+}
+
+#[tokio::test]
+async fn an_epic_moved_to_another_project_cloud() {
+    epic_moved_to_another_project_is_shown_with_its_new_key(3).await;
+}
+
+#[tokio::test]
+async fn an_epic_moved_to_another_project_data_center() {
+    epic_moved_to_another_project_is_shown_with_its_new_key(2).await;
+}
