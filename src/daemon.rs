@@ -433,12 +433,31 @@ async fn start_embedded_sandbox(
     opts.webhook_url = Some(format!("http://{daemon_addr}/webhooks/github"));
     opts.webhook_secret = webhook_secret(cfg).ok();
     opts.jira = jira_sandbox(cfg, &opts.feed);
+    let state_dir = cfg.sandbox.as_ref().and_then(|s| s.state_dir.clone());
+    if let Some(dir) = &state_dir {
+        std::fs::create_dir_all(dir).map_err(|e| {
+            DaemonError::Sandbox(format!("sandbox.state_dir {}: {e}", dir.display()))
+        })?;
+        opts.saved = crate::sandbox::persist::load(dir)
+            .map_err(|e| DaemonError::Sandbox(format!("sandbox.state_dir: {e}")))?;
+    }
     let mut handle = Sandbox::start(opts)
         .await
         .map_err(|e| DaemonError::Sandbox(e.to_string()))?;
-    cfg.store.url = handle
-        .pair_store()
-        .map_err(|e| DaemonError::Sandbox(format!("no directory for its store: {e}")))?;
+    // The sandbox and the store start and end together: a fresh pair per run, or both
+    // kept in the state directory.
+    cfg.store.url = match state_dir {
+        Some(dir) => {
+            let url = format!("sqlite://{}", dir.join("council-sync.db").display());
+            handle
+                .persist_to(dir)
+                .map_err(|e| DaemonError::Sandbox(format!("sandbox.state_dir: {e}")))?;
+            url
+        }
+        None => handle
+            .pair_store()
+            .map_err(|e| DaemonError::Sandbox(format!("no directory for its store: {e}")))?,
+    };
     let base = handle.base_url();
     cfg.github.api_url = base.clone();
     cfg.jira.base_url = base;

@@ -470,6 +470,11 @@ pub struct SandboxConfig {
     /// (`/search/jql` and v2 `/search`; `reconcileIssues` ids are exempt). Default 0: none.
     #[serde(with = "humantime_serde")]
     pub jira_search_lag: Duration,
+    /// Where the embedded sandbox and the daemon's store persist together between runs:
+    /// the sandbox's GitHub and Jira state in `sandbox.json` (saved on every change and at
+    /// shutdown), the store in `council-sync.db` (`store.url` is then not used). Unset
+    /// (the default): both start empty on every `run` and are removed when it ends.
+    pub state_dir: Option<PathBuf>,
 }
 
 impl Default for SandboxConfig {
@@ -479,6 +484,7 @@ impl Default for SandboxConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             council_members: Vec::new(),
             jira_search_lag: Duration::ZERO,
+            state_dir: None,
         }
     }
 }

@@ -12,6 +12,7 @@ pub mod faults;
 pub mod feed;
 pub mod github;
 pub mod jira;
+pub mod persist;
 pub mod webhooks;
 
 #[cfg(test)]
@@ -55,6 +56,9 @@ pub enum SandboxError {
     /// Waiting for Ctrl-C failed (standalone mode).
     #[error("sandbox cannot wait for a shutdown signal: {0}")]
     Signal(std::io::Error),
+    /// A saved state could not be read back.
+    #[error("sandbox cannot restore its saved state: {0}")]
+    Restore(#[source] serde_json::Error),
 }
 
 /// A team to seed, with its members.
@@ -100,6 +104,9 @@ pub struct SandboxOptions {
     pub jira: Arc<JiraSandbox>,
     /// The change counter; give a clone to the Jira half so its changes bump it too.
     pub feed: ChangeFeed,
+    /// A state saved by an earlier run (`[sandbox] state_dir`) to start from; the seeds
+    /// above are applied on top (they are idempotent).
+    pub saved: Option<persist::Saved>,
 }
 
 impl Default for SandboxOptions {
@@ -114,6 +121,7 @@ impl Default for SandboxOptions {
             repos: Vec::new(),
             jira: Arc::new(JiraSandbox::default()),
             feed: ChangeFeed::new(),
+            saved: None,
         }
     }
 }
@@ -178,7 +186,18 @@ impl Sandbox {
         let addr = listener.local_addr().map_err(bind_err)?;
         let base_url = format!("http://{addr}");
 
-        let mut world = World::new(base_url.clone(), &opts.bot_login);
+        let mut world = match &opts.saved {
+            Some(saved) => {
+                let mut world: World =
+                    serde_json::from_value(saved.github.clone()).map_err(SandboxError::Restore)?;
+                world.base_url = base_url.clone();
+                opts.jira
+                    .restore(saved.jira.clone())
+                    .map_err(SandboxError::Restore)?;
+                world
+            }
+            None => World::new(base_url.clone(), &opts.bot_login),
+        };
         for t in &opts.teams {
             for (login, state, role) in &t.members {
                 world.set_member(
@@ -248,6 +267,7 @@ impl Sandbox {
             server: Some(server),
             delivery_task,
             paired_store: None,
+            saver: None,
         })
     }
 }
@@ -267,6 +287,8 @@ pub struct SandboxHandle {
     delivery_task: JoinHandle<()>,
     /// The daemon's store beside an embedded sandbox: created with it, removed with it.
     paired_store: Option<tempfile::TempDir>,
+    /// Where the state is saved, and the task saving it after changes.
+    saver: Option<(std::path::PathBuf, JoinHandle<()>)>,
 }
 
 impl SandboxHandle {
@@ -281,6 +303,38 @@ impl SandboxHandle {
         let url = format!("sqlite://{}", dir.path().join("council-sync.db").display());
         self.paired_store = Some(dir);
         Ok(url)
+    }
+
+    /// The whole state (GitHub and Jira halves), as [`persist::save`] writes it.
+    pub fn saved(&self) -> Result<persist::Saved, serde_json::Error> {
+        saved_state(&self.hub, &self.jira)
+    }
+
+    /// Saves the state in `dir` now and after every change from now on (at most every
+    /// [`persist::SAVE_EVERY`]), and once more at [`SandboxHandle::shutdown`]. A failed save
+    /// is logged and tried again at the next change.
+    pub fn persist_to(&mut self, dir: std::path::PathBuf) -> Result<(), persist::PersistError> {
+        let path = dir.join(persist::STATE_FILE);
+        let now = self
+            .saved()
+            .map_err(|source| persist::PersistError::Json { path, source })?;
+        persist::save(&dir, &now)?;
+        let (hub, jira, feed) = (self.hub.clone(), self.jira.clone(), self.feed.clone());
+        let task_dir = dir.clone();
+        let task = tokio::spawn(async move {
+            let mut seen = feed.version();
+            loop {
+                let v = feed.wait_after(seen, Duration::from_secs(3600)).await;
+                if v == seen {
+                    continue;
+                }
+                tokio::time::sleep(persist::SAVE_EVERY).await;
+                seen = feed.version();
+                save_now(&task_dir, &hub, &jira);
+            }
+        });
+        self.saver = Some((dir, task));
+        Ok(())
     }
 
     /// `http://ADDR`: the GitHub API base URL (`github.api_url`) and the Jira base URL.
@@ -318,6 +372,32 @@ impl SandboxHandle {
             server.abort();
         }
         self.delivery_task.abort();
+        if let Some((dir, task)) = self.saver.take() {
+            task.abort();
+            save_now(&dir, &self.hub, &self.jira);
+        }
+    }
+}
+
+/// Both halves' state.
+fn saved_state(hub: &GithubHub, jira: &JiraSandbox) -> Result<persist::Saved, serde_json::Error> {
+    Ok(persist::Saved {
+        version: persist::VERSION,
+        github: hub.snapshot()?,
+        jira: jira.snapshot()?,
+    })
+}
+
+/// Saves both halves to `dir`, logging a failure (the next change tries again).
+fn save_now(dir: &std::path::Path, hub: &GithubHub, jira: &JiraSandbox) {
+    let result = saved_state(hub, jira)
+        .map_err(|source| persist::PersistError::Json {
+            path: dir.join(persist::STATE_FILE),
+            source,
+        })
+        .and_then(|saved| persist::save(dir, &saved));
+    if let Err(e) = result {
+        tracing::error!(error = %e, "saving the sandbox state failed");
     }
 }
 
@@ -327,6 +407,9 @@ impl Drop for SandboxHandle {
             server.abort();
         }
         self.delivery_task.abort();
+        if let Some((_, task)) = self.saver.take() {
+            task.abort();
+        }
     }
 }
 

@@ -92,6 +92,11 @@ impl GithubHub {
         result
     }
 
+    /// The whole GitHub state as JSON, to save it (`[sandbox] state_dir`).
+    pub fn snapshot(&self) -> Result<serde_json::Value, serde_json::Error> {
+        serde_json::to_value(&*self.lock())
+    }
+
     /// The sandbox's base URL.
     pub fn base_url(&self) -> String {
         self.read(|w| w.base_url.clone())

@@ -38,7 +38,7 @@ pub struct Membership {
 }
 
 /// A user or organisation account.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize)]
 pub struct Account {
     /// Login as first seen (GitHub logins are case-insensitive).
     pub login: String,
@@ -51,7 +51,7 @@ pub struct Account {
 }
 
 /// A team of an organisation.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Team {
     /// Numeric id.
     pub id: u64,
@@ -60,7 +60,7 @@ pub struct Team {
 }
 
 /// A repository label.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Label {
     /// Numeric id.
     pub id: u64,
@@ -73,7 +73,7 @@ pub struct Label {
 }
 
 /// An issue comment.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Comment {
     /// Numeric id (unique across the sandbox, as on GitHub).
     pub id: u64,
@@ -90,7 +90,7 @@ pub struct Comment {
 }
 
 /// An issue.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Issue {
     /// Numeric id.
     pub id: u64,
@@ -128,7 +128,7 @@ pub struct Issue {
 }
 
 /// A repository.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Repo {
     /// Numeric id.
     pub id: u64,
@@ -176,8 +176,9 @@ pub fn same_name(a: &str, b: &str) -> bool {
     a == b || a.to_lowercase() == b.to_lowercase()
 }
 
-/// Everything the GitHub half knows.
-#[derive(Debug)]
+/// Everything the GitHub half knows. Serialised as a whole to save it
+/// (`[sandbox] state_dir`); `base_url` is the running sandbox's, set again on restore.
+#[derive(Debug, Serialize, Deserialize)]
 pub struct World {
     /// The sandbox's base URL, e.g. `http://127.0.0.1:4321`; urls in bodies start with it.
     pub base_url: String,
@@ -188,6 +189,7 @@ pub struct World {
     /// Organisation logins (lower-cased).
     pub orgs: BTreeSet<String>,
     /// Teams by (lower-cased org, lower-cased slug).
+    #[serde(with = "pair_keyed")]
     pub teams: BTreeMap<(String, String), Team>,
     /// Repositories by lower-cased `owner/name`.
     pub repos: BTreeMap<String, Repo>,
@@ -320,5 +322,51 @@ impl World {
                     .is_some_and(|m| m.state == MemberState::Active)
         });
         if member { "MEMBER" } else { "NONE" }
+    }
+}
+
+/// An account as saved: its `kind` is read back as the constant it was made from (`User`
+/// for anything unknown).
+#[derive(Deserialize)]
+struct SavedAccount {
+    login: String,
+    id: u64,
+    kind: String,
+    created_at: DateTime<Utc>,
+}
+
+impl<'de> Deserialize<'de> for Account {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let a = SavedAccount::deserialize(d)?;
+        Ok(Self {
+            login: a.login,
+            id: a.id,
+            kind: match a.kind.as_str() {
+                "Bot" => "Bot",
+                "Organization" => "Organization",
+                _ => "User",
+            },
+            created_at: a.created_at,
+        })
+    }
+}
+
+/// A map keyed by a pair, as a list of `[key, value]` entries (JSON keys are strings).
+mod pair_keyed {
+    use std::collections::BTreeMap;
+
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    type Map<V> = BTreeMap<(String, String), V>;
+
+    pub fn serialize<V: Serialize, S: Serializer>(map: &Map<V>, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(map.iter())
+    }
+
+    pub fn deserialize<'de, V: Deserialize<'de>, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Map<V>, D::Error> {
+        let entries: Vec<((String, String), V)> = Vec::deserialize(d)?;
+        Ok(entries.into_iter().collect())
     }
 }

@@ -232,6 +232,18 @@ impl Hooks {
             .clone()
     }
 
+    /// Takes `state` as seen without queueing events: a state restored from a saved sandbox
+    /// is where the webhooks start from, not a burst of changes.
+    pub fn baseline(&self, state: &State) {
+        let mut seen = self.seen.lock().unwrap_or_else(PoisonError::into_inner);
+        seen.issues = state
+            .issues
+            .iter()
+            .map(|i| (i.id, IssueSnap::of(i)))
+            .collect();
+        seen.sprints = state.sprints.clone();
+    }
+
     /// Compares `state` with the last snapshot and queues an event per difference, made by
     /// `actor`. Called with the state lock held, so events queue in change order.
     pub fn observe(&self, state: &State, actor: &str) {

@@ -289,6 +289,27 @@ impl JiraSandbox {
         }
     }
 
+    /// The whole Jira state as JSON, to save it (`[sandbox] state_dir`).
+    pub fn snapshot(&self) -> Result<serde_json::Value, serde_json::Error> {
+        serde_json::to_value(&*self.lock())
+    }
+
+    /// Replaces the state with a saved one: what was saved is there as it was (the search
+    /// lag kept, every restored issue visible to search), and the webhooks start from it
+    /// instead of announcing it as new.
+    pub fn restore(&self, saved: serde_json::Value) -> Result<(), serde_json::Error> {
+        let mut restored: State = serde_json::from_value(saved)?;
+        let mut guard = self.lock();
+        let state = guard.untracked();
+        let lag = state.index.lag();
+        restored
+            .index
+            .set_lag(lag, &restored.issues, std::time::Instant::now());
+        *state = restored;
+        self.hooks.baseline(state);
+        Ok(())
+    }
+
     /// Tells the listener that something changed (called with the state lock released).
     fn changed(&self) {
         let callback = self

@@ -37,7 +37,7 @@ pub fn display_name(name: &str) -> String {
 }
 
 /// Known people by handle.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Directory {
     people: BTreeMap<String, String>,
 }

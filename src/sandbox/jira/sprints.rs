@@ -6,7 +6,7 @@
 //! the closed sprints it was in stay in its sprint field.
 
 use chrono::{DateTime, Duration, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::render::time_rfc3339;
@@ -18,7 +18,7 @@ const DEFAULT_SPRINT_DAYS: i64 = 14;
 pub const MOVE_LIMIT: usize = 50;
 
 /// Where a sprint is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum SprintState {
     /// Planned, not started.
@@ -51,7 +51,7 @@ impl SprintState {
 }
 
 /// A board (always scrum, one per project).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Board {
     /// Id.
     pub id: u64,
@@ -62,7 +62,7 @@ pub struct Board {
 }
 
 /// A sprint.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Sprint {
     /// Id.

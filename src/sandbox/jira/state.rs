@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::jql::{Facts, OrderField, Query};
@@ -14,7 +14,7 @@ use super::people::Directory;
 use super::sprints::{Board, Sprint};
 
 /// A project.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Project {
     /// Numeric id.
     pub id: u64,
@@ -150,6 +150,17 @@ impl Serialize for Status {
     }
 }
 
+/// By display name, as serialised (a saved sandbox state is read back with it).
+impl<'de> Deserialize<'de> for Status {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(d)?;
+        Status::ALL
+            .into_iter()
+            .find(|s| s.name() == name)
+            .ok_or_else(|| serde::de::Error::custom(format!("unknown status {name:?}")))
+    }
+}
+
 /// The shortest walk through the workflow from one status to another (empty if equal).
 pub fn path_between(from: Status, to: Status) -> Vec<&'static Transition> {
     let mut frontier = vec![(from, Vec::new())];
@@ -265,8 +276,19 @@ pub enum Body {
     Wiki(String),
 }
 
+/// A string is wiki markup, anything else an ADF document (serialised untagged: an
+/// untagged derive would take every string for an ADF `Value`).
+impl<'de> Deserialize<'de> for Body {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(match Value::deserialize(d)? {
+            Value::String(s) => Body::Wiki(s),
+            other => Body::Adf(other),
+        })
+    }
+}
+
 /// A comment.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct StoredComment {
     /// Id.
@@ -280,7 +302,7 @@ pub struct StoredComment {
 }
 
 /// A remote link (upserted by `globalId`).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct StoredRemoteLink {
     /// Id.
@@ -298,7 +320,7 @@ pub struct StoredRemoteLink {
 }
 
 /// An issue with everything tests may want to see.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct StoredIssue {
     /// Numeric id.
@@ -365,8 +387,9 @@ impl StoredIssue {
     }
 }
 
-/// Everything the sandbox holds.
-#[derive(Debug, Default)]
+/// Everything the sandbox holds. Serialised as a whole to save it (`[sandbox] state_dir`);
+/// request counters and the search index are not saved (a restored state is all visible).
+#[derive(Debug, Default, Serialize, Deserialize)]
 pub struct State {
     /// Projects by key.
     pub projects: BTreeMap<String, Project>,
@@ -377,6 +400,7 @@ pub struct State {
     next_other_id: u64,
     issue_counters: BTreeMap<String, u64>,
     /// Write calls served, by name (`create`, `bulk`), so tests can count requests.
+    #[serde(skip)]
     pub write_calls: BTreeMap<&'static str, u64>,
     /// Boards by id (one per project, made with it).
     pub boards: BTreeMap<u64, Board>,
@@ -388,6 +412,7 @@ pub struct State {
     /// REST write requests per acting handle (`GET /_sandbox/jira/stats`).
     pub writes_by: BTreeMap<String, u64>,
     /// What search sees (lags the issues when a search lag is set).
+    #[serde(skip)]
     pub index: super::index::SearchIndex,
     /// Old keys of moved issues (upper-case) → issue id: an old key still finds the issue.
     pub moved_keys: BTreeMap<String, u64>,
