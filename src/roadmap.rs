@@ -59,7 +59,7 @@ fn state(stage: Stage) -> Option<(u8, &'static str)> {
         Stage::InProgress => Some((1, "in progress")),
         Stage::Done | Stage::ResultsRequested => Some((2, "done")),
         Stage::ResultsPresented => Some((3, "results presented")),
-        Stage::NeedsInfo | Stage::Ready | Stage::Rejected => None,
+        Stage::NeedsInfo | Stage::Ready | Stage::Rejected | Stage::OutOfScope => None,
     }
 }
 

@@ -341,7 +341,9 @@ pub fn build(input: &AgendaInput<'_>) -> Agenda {
                     });
                 }
             }
-            Stage::Rejected => {}
+            // Routed elsewhere: never on the agenda (the member's routing, if any, shows
+            // among the decisions above).
+            Stage::Rejected | Stage::OutOfScope => {}
         }
         if let Some(error) = &row.last_error
             && !matches!(row.stage, Stage::Rejected | Stage::ResultsPresented)

@@ -11,6 +11,9 @@ use serde::Deserialize;
 pub const TEAMS_FIELD_ID: &str = "teams";
 /// Field id of the optional "Results" textarea (before/after figures).
 pub const RESULTS_FIELD_ID: &str = "results";
+/// Id of the optional "What kind of problem is this?" dropdown: an answer that `[routing]`
+/// names is not an SRE concern and is routed to where it belongs.
+pub const KIND_FIELD_ID: &str = "kind";
 
 /// The form shipped with the daemon, compiled in so the binary never depends on a checkout.
 const SHIPPED_FORM: &str = include_str!("../../.github/ISSUE_TEMPLATE/sre-concern.yml");

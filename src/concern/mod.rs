@@ -72,6 +72,10 @@ pub struct Concern {
     pub team_tasks: BTreeMap<String, Vec<String>>,
     /// The Results section (before/after figures), when answered.
     pub results: Option<String>,
+    /// The answer to "What kind of problem is this?" (the form's `kind` dropdown), when
+    /// answered: what `[routing]` compares with each route's `option`.
+    #[serde(default)]
+    pub kind: Option<String>,
 }
 
 impl Concern {

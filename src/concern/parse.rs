@@ -6,7 +6,7 @@ use std::ops::Range;
 
 use pulldown_cmark::{Event, Parser, Tag, TagEnd};
 
-use super::form::{IssueForm, RESULTS_FIELD_ID, TEAMS_FIELD_ID, fold};
+use super::form::{IssueForm, KIND_FIELD_ID, RESULTS_FIELD_ID, TEAMS_FIELD_ID, fold};
 use super::sections::{gfm_options, split};
 use super::visible::{strip_html, takes_no_space, visible_text};
 use super::{Concern, Question};
@@ -28,7 +28,10 @@ pub fn parse(body: &str, form: &IssueForm) -> Concern {
     };
     let what_involved = answer(Question::WhatInvolved.form_id());
     let results = Some(answer(RESULTS_FIELD_ID)).filter(|r| !r.is_empty());
+    let kind =
+        Some(visible_text(&answer(KIND_FIELD_ID)).trim().to_owned()).filter(|k| !k.is_empty());
     Concern {
+        kind,
         why_sre: answer(Question::WhySre.form_id()),
         why_important: answer(Question::WhyImportant.form_id()),
         team_tasks: team_tasks(&what_involved, form),

@@ -14,6 +14,7 @@ pub mod agenda;
 pub mod check;
 pub mod load;
 pub mod problem;
+pub mod routing;
 pub mod scope;
 pub mod secrets;
 pub mod syntax;
@@ -74,6 +75,12 @@ pub struct Config {
     /// The council's sessions and the agenda posted before each.
     #[serde(default)]
     pub agenda: AgendaConfig,
+    /// Where what is not an SRE concern belongs, by kind (`[routing.<kind>]`, e.g.
+    /// `customer-escalation`): see [`routing::Route`]. Empty (the default): nothing is
+    /// routed automatically; a council member's out-of-scope label still closes the issue
+    /// with a general reply.
+    #[serde(default)]
+    pub routing: std::collections::BTreeMap<String, routing::Route>,
     /// Present only when the daemon should run against the embedded sandbox.
     pub sandbox: Option<SandboxConfig>,
     /// Secrets written in the file itself (dotted keys), filled in by the loader: each
@@ -296,12 +303,16 @@ pub struct LabelsConfig {
     pub results_requested: String,
     /// Figures presented to the council. Default `council/results-presented`.
     pub results_presented: String,
+    /// Not the council's job: routed to where it belongs (`[routing]`), closed as not
+    /// planned. Applied by the daemon for an out-of-scope kind chosen on the form, or by a
+    /// council member. Default `council/out-of-scope`.
+    pub out_of_scope: String,
 }
 
 impl LabelsConfig {
     /// Every label with its key under `[labels]`, in declaration order, so checks and the
     /// label bootstrap can walk them all without forgetting one.
-    pub fn all(&self) -> [(&'static str, &str); 10] {
+    pub fn all(&self) -> [(&'static str, &str); 11] {
         [
             ("concern", &self.concern),
             ("needs_info", &self.needs_info),
@@ -313,6 +324,7 @@ impl LabelsConfig {
             ("done", &self.done),
             ("results_requested", &self.results_requested),
             ("results_presented", &self.results_presented),
+            ("out_of_scope", &self.out_of_scope),
         ]
     }
 }
@@ -330,6 +342,7 @@ impl Default for LabelsConfig {
             done: "council/done".into(),
             results_requested: "council/results-requested".into(),
             results_presented: "council/results-presented".into(),
+            out_of_scope: "council/out-of-scope".into(),
         }
     }
 }

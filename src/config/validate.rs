@@ -82,6 +82,9 @@ impl Config {
         for p in self.agenda.problems(&self.github.repos) {
             out.push(p);
         }
+        for p in super::routing::problems(&self.routing, form) {
+            out.push(p);
+        }
         out.0
     }
 

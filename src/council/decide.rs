@@ -40,15 +40,26 @@ pub enum DecisionKind {
     Reject,
     /// Two-step mode: stories may be created.
     Vet,
+    /// Not the council's job: routed to where it belongs, closed as not planned.
+    OutOfScope,
 }
 
 impl DecisionKind {
+    /// Every kind.
+    pub const ALL: [DecisionKind; 4] = [
+        DecisionKind::Accept,
+        DecisionKind::Reject,
+        DecisionKind::Vet,
+        DecisionKind::OutOfScope,
+    ];
+
     /// The stable name used in the store.
     pub fn as_str(self) -> &'static str {
         match self {
             DecisionKind::Accept => "accept",
             DecisionKind::Reject => "reject",
             DecisionKind::Vet => "vet",
+            DecisionKind::OutOfScope => "out-of-scope",
         }
     }
 }
@@ -68,6 +79,17 @@ pub enum Reply {
     Rejected { by: String },
     /// Every story is done: the author is asked for the before/after figures.
     ResultsRequested { author: String },
+    /// Not the council's job: where it belongs, and that the issue is closed.
+    OutOfScope {
+        /// The issue's author, who is answered.
+        author: String,
+        /// The council member who routed it; `None` when the author's form answer did.
+        by: Option<String>,
+        /// The route's message and URL, when the kind is known.
+        route: Option<(String, String)>,
+        /// With no kind known: every route as (form option, URL).
+        elsewhere: Vec<(String, String)>,
+    },
 }
 
 /// How to close an issue.

@@ -8,6 +8,7 @@
 
 mod decide;
 pub mod labels;
+pub mod route;
 mod stage;
 pub mod sync;
 pub mod tracking;
@@ -17,5 +18,6 @@ pub use decide::{
     Action, CloseReason, Decision, DecisionKind, Reply, Rules, Snapshot, Trigger, decide,
 };
 pub use labels::{LabelSet, same_label};
+pub use route::{RouteInput, route};
 pub use stage::{Stage, UnknownStage};
 pub use transition::{Cause, may_move};

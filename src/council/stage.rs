@@ -10,6 +10,9 @@ pub enum Stage {
     Ready,
     /// A council member rejected it; the issue is closed as not planned.
     Rejected,
+    /// Not the council's job (a customer escalation, a functional bug or UX issue, a product
+    /// idea): answered with where it belongs and closed as not planned; never on the agenda.
+    OutOfScope,
     /// A council member accepted it; the epic (and, unless two-step, the stories) follow.
     Accepted,
     /// Two-step mode: a second decision allowed the stories.
@@ -30,10 +33,11 @@ pub enum Stage {
 
 impl Stage {
     /// Every stage, in life order.
-    pub const ALL: [Stage; 11] = [
+    pub const ALL: [Stage; 12] = [
         Stage::NeedsInfo,
         Stage::Ready,
         Stage::Rejected,
+        Stage::OutOfScope,
         Stage::Accepted,
         Stage::Vetted,
         Stage::EpicCreated,
@@ -50,6 +54,7 @@ impl Stage {
             Stage::NeedsInfo => "needs-info",
             Stage::Ready => "ready",
             Stage::Rejected => "rejected",
+            Stage::OutOfScope => "out-of-scope",
             Stage::Accepted => "accepted",
             Stage::Vetted => "vetted",
             Stage::EpicCreated => "epic-created",

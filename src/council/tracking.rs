@@ -71,6 +71,9 @@ fn headline(stage: Stage) -> &'static str {
         Stage::NeedsInfo => "⚠️ **Needs information** before the council can look at it.",
         Stage::Ready => "✅ **Ready for the council**: on the agenda of the next session.",
         Stage::Rejected => "❌ **Rejected** by the council.",
+        Stage::OutOfScope => {
+            "↪️ **Out of scope** for the SRE council: see the reply below for where it belongs."
+        }
         Stage::Accepted => "🟢 **Accepted** by the council: creating the epic.",
         Stage::Vetted => "🟢 **Vetted**: creating the team stories.",
         Stage::EpicCreated => "🟢 **Accepted**: the epic exists; team stories follow.",
@@ -104,6 +107,7 @@ pub fn render(view: &TrackingView) -> String {
                 DecisionKind::Accept => "accepted",
                 DecisionKind::Reject => "rejected",
                 DecisionKind::Vet => "vetted",
+                DecisionKind::OutOfScope => "routed out of scope",
             };
             let _ = writeln!(out, "- {verb} by @{} at {}", d.actor, d.at);
         }
@@ -186,6 +190,44 @@ fn table_cell(text: &str) -> String {
     text.replace('|', "\\|").replace('\n', " ")
 }
 
+/// The friendly answer to an issue that is not an SRE concern: thanks, where it belongs,
+/// and why it is closed.
+fn out_of_scope_reply(
+    author: &str,
+    by: Option<&str>,
+    route: Option<&(String, String)>,
+    elsewhere: &[(String, String)],
+) -> String {
+    let mut out = format!("@{author} thank you for raising this. ");
+    match by {
+        Some(by) => {
+            let _ = write!(out, "@{by} from the SRE council looked at it: ");
+        }
+        None => out.push_str("From the kind of problem you chose: "),
+    }
+    out.push_str(
+        "this is not something the SRE council decides on (it takes reliability, availability,          latency and operability work).",
+    );
+    match route {
+        Some((message, url)) => {
+            let _ = write!(out, "\n\n{} Please take it there: {url}", message.trim());
+        }
+        None if !elsewhere.is_empty() => {
+            out.push_str("\n\nOne of these is likely the right place:\n");
+            for (option, url) in elsewhere {
+                let _ = write!(out, "\n- {}: {url}", table_cell(option));
+            }
+        }
+        None => {}
+    }
+    out.push_str(
+        "\n\nI am closing this issue as not planned, so it stays off the council's agenda. \
+         If it is a reliability concern after all, say so here and a council member can \
+         reopen it.",
+    );
+    out
+}
+
 /// The body of a reply comment, with its marker.
 pub fn render_reply(reply: &Reply, marker_key: &str) -> String {
     let text = match reply {
@@ -200,6 +242,12 @@ pub fn render_reply(reply: &Reply, marker_key: &str) -> String {
             "The SRE council (@{by}) rejected this concern, so I am closing it as not planned. \
              Reopen it with new information if the situation changes."
         ),
+        Reply::OutOfScope {
+            author,
+            by,
+            route,
+            elsewhere,
+        } => out_of_scope_reply(author, by.as_deref(), route.as_ref(), elsewhere),
         Reply::ResultsRequested { author } => format!(
             "@{author} every team story is done. Please present the before/after figures: add a \
              `### Results` section to the issue, or comment `/results` followed by them \

@@ -39,11 +39,13 @@ pub enum Cause {
     Results,
     /// `council-sync backfill` imported an existing issue at the stage its labels show.
     Backfill,
+    /// Routed out of scope: by the author's choice on the form, or a council member's label.
+    OutOfScope,
 }
 
 impl Cause {
     /// Every cause.
-    pub const ALL: [Cause; 8] = [
+    pub const ALL: [Cause; 9] = [
         Cause::Criteria,
         Cause::Accept,
         Cause::Reject,
@@ -52,6 +54,7 @@ impl Cause {
         Cause::TrackerSync,
         Cause::Results,
         Cause::Backfill,
+        Cause::OutOfScope,
     ];
 
     /// The stable name stored in `stage_transitions.cause`.
@@ -65,6 +68,7 @@ impl Cause {
             Cause::TrackerSync => "tracker-sync",
             Cause::Results => "results",
             Cause::Backfill => "backfill",
+            Cause::OutOfScope => "out-of-scope",
         }
     }
 
@@ -74,6 +78,7 @@ impl Cause {
             super::DecisionKind::Accept => Cause::Accept,
             super::DecisionKind::Reject => Cause::Reject,
             super::DecisionKind::Vet => Cause::Vet,
+            super::DecisionKind::OutOfScope => Cause::OutOfScope,
         }
     }
 }
@@ -95,6 +100,7 @@ pub fn may_move(from: Option<Stage>, to: Stage, cause: Cause) -> bool {
         Cause::Criteria => from.is_none_or(Stage::is_undecided) && to.is_undecided(),
         Cause::Accept => from.is_none_or(Stage::is_undecided) && to == Accepted,
         Cause::Reject => from.is_none_or(Stage::is_undecided) && to == Rejected,
+        Cause::OutOfScope => from.is_none_or(Stage::is_undecided) && to == OutOfScope,
         Cause::Vet => matches!(from, Some(Accepted | EpicCreated)) && to == Vetted,
         Cause::Created => matches!(
             (from, to),
@@ -162,6 +168,15 @@ mod tests {
         (None, Accepted, Backfill, true),
         (None, Rejected, Backfill, true),
         (Some(Ready), Accepted, Backfill, false),
+        // Out of scope: only from the undecided stages, and only to out-of-scope.
+        (None, Stage::OutOfScope, Cause::OutOfScope, true),
+        (Some(NeedsInfo), Stage::OutOfScope, Cause::OutOfScope, true),
+        (Some(Ready), Stage::OutOfScope, Cause::OutOfScope, true),
+        (Some(Accepted), Stage::OutOfScope, Cause::OutOfScope, false),
+        (Some(Rejected), Stage::OutOfScope, Cause::OutOfScope, false),
+        (Some(Ready), Accepted, Cause::OutOfScope, false),
+        (Some(Stage::OutOfScope), Ready, Criteria, false),
+        (Some(Stage::OutOfScope), Accepted, Accept, false),
     ];
 
     #[test]
@@ -189,7 +204,7 @@ mod tests {
         for from in [NeedsInfo, Ready] {
             for to in Stage::ALL.into_iter().filter(|s| !s.is_undecided()) {
                 for c in Cause::ALL {
-                    let decision = matches!(c, Accept | Reject);
+                    let decision = matches!(c, Accept | Reject | Cause::OutOfScope);
                     if may_move(Some(from), to, c) {
                         assert!(decision, "{from:?} → {to:?} by {c:?}");
                     }

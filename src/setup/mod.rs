@@ -105,6 +105,7 @@ fn label_color(key: &str) -> &'static str {
         "vetted" => "0052cc",
         "in_progress" => "c5def5",
         "done" => "0e8a16",
+        "out_of_scope" => "d4c5f9",
         _ => "bfdadc",
     }
 }
@@ -120,6 +121,7 @@ fn label_description(key: &str) -> String {
         "in_progress" => "A team has started its story",
         "done" => "Every story is done",
         "results_requested" => "Before/after figures asked for",
+        "out_of_scope" => "Not an SRE concern: routed to where it belongs",
         _ => "Figures presented to the council",
     };
     format!("{what} (council-sync)")

@@ -11,15 +11,13 @@ pub use crate::council::DecisionKind;
 
 /// A stored `kind` back as the council's decision kind.
 fn parse_kind(s: &str) -> Result<DecisionKind, StoreError> {
-    match s {
-        "accept" => Ok(DecisionKind::Accept),
-        "reject" => Ok(DecisionKind::Reject),
-        "vet" => Ok(DecisionKind::Vet),
-        other => Err(StoreError::Corrupt {
+    DecisionKind::ALL
+        .into_iter()
+        .find(|k| k.as_str() == s)
+        .ok_or_else(|| StoreError::Corrupt {
             what: "decision kind",
-            reason: format!("unknown kind `{other}`"),
-        }),
-    }
+            reason: format!("unknown kind `{s}`"),
+        })
 }
 
 /// A recorded decision.

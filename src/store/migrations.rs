@@ -43,6 +43,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "moved from",
         include_str!("../../migrations/sqlite/0006_moved_from.sql"),
     ),
+    (
+        7,
+        "out of scope",
+        include_str!("../../migrations/sqlite/0007_out_of_scope.sql"),
+    ),
 ];
 
 /// The migrator for a SQLite store.
@@ -109,7 +114,7 @@ mod tests {
                 .iter()
                 .map(|r| r.try_get("version").expect("version"))
                 .collect();
-        assert_eq!(versions, [1, 2, 3, 4, 5, 6]);
+        assert_eq!(versions, [1, 2, 3, 4, 5, 6, 7]);
         assert_eq!(
             store
                 .concern_moved_from("acme/ops", 9)

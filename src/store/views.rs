@@ -58,17 +58,13 @@ fn key(row: &sqlx::any::AnyRow) -> Result<Key, StoreError> {
 }
 
 fn parse_kind(s: &str) -> Result<DecisionKind, StoreError> {
-    [
-        DecisionKind::Accept,
-        DecisionKind::Reject,
-        DecisionKind::Vet,
-    ]
-    .into_iter()
-    .find(|k| k.as_str() == s)
-    .ok_or_else(|| StoreError::Corrupt {
-        what: "decision kind",
-        reason: format!("unknown kind `{s}`"),
-    })
+    DecisionKind::ALL
+        .into_iter()
+        .find(|k| k.as_str() == s)
+        .ok_or_else(|| StoreError::Corrupt {
+            what: "decision kind",
+            reason: format!("unknown kind `{s}`"),
+        })
 }
 
 /// The cursor row that records a claim on a session's agenda issue. Its value is minus the

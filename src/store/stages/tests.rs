@@ -194,6 +194,7 @@ fn decide(
                 DecisionKind::Accept => &l.accepted,
                 DecisionKind::Reject => &l.rejected,
                 DecisionKind::Vet => &l.vetted,
+                DecisionKind::OutOfScope => &l.out_of_scope,
             };
             let t = Trigger::LabelAdded {
                 label: label.clone(),
