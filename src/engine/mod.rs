@@ -18,6 +18,7 @@ mod jobs;
 mod plan;
 mod process;
 mod reconcile;
+mod routing;
 mod sync;
 mod transfer;
 

@@ -6,9 +6,7 @@ use super::plan::{digest, plan};
 use super::{BATCH, Engine, EngineError};
 use crate::concern::{self, criteria};
 use crate::config::CouncilMembers;
-use crate::council::{
-    self, Cause, Decision, LabelSet, Rules, Snapshot, Stage, Trigger, same_label,
-};
+use crate::council::{self, Cause, Decision, LabelSet, Rules, Snapshot, Stage, Trigger};
 use crate::github::client::{Issue, IssueState, StateReason};
 use crate::github::webhook::events::{
     self, CommentAction, GithubEvent, IssueCommentEvent, IssuesAction, IssuesEvent,
@@ -316,10 +314,7 @@ impl<T: Tracker + 'static> Engine<T> {
                 let Some(label) = event.label.clone() else {
                     return Ok(None);
                 };
-                let l = &self.config.labels;
-                let decides = [&l.accepted, &l.rejected, &l.vetted]
-                    .iter()
-                    .any(|d| same_label(&label, d));
+                let decides = super::routing::is_decision_label(&self.config.labels, &label);
                 let actor_is_member = decides && self.is_council_member(&event.sender).await?;
                 Some(Trigger::LabelAdded {
                     label,
@@ -422,7 +417,13 @@ impl<T: Tracker + 'static> Engine<T> {
                     labels: &self.config.labels,
                     two_step: self.config.council.two_step,
                 };
-                council::decide(&snap, trigger, &rules)
+                match self
+                    .route_first(repo, &snap, trigger, &issue, &parsed)
+                    .await?
+                {
+                    Some(routed) => routed,
+                    None => council::decide(&snap, trigger, &rules),
+                }
             }
             None => Decision {
                 stage,
@@ -447,6 +448,8 @@ impl<T: Tracker + 'static> Engine<T> {
         // A concern never seen and not moved by this event stays unrecorded.
         let cause = match &planned.decision {
             Some((kind, _)) => Cause::of_decision(*kind),
+            // Routed by the author's own answer on the form.
+            None if planned.stage == Some(Stage::OutOfScope) => Cause::OutOfScope,
             None => Cause::Criteria,
         };
         let actor = match &planned.decision {
