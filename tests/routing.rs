@@ -154,3 +154,38 @@ async fn a_council_member_routes_a_concern_and_a_non_members_label_is_reverted()
         .await;
     assert_eq!(daemon.terminate().await.code(), Some(0));
 }
+
+/// The sibling through reconcile: carol's `council/out-of-scope` whose delivery was lost is
+/// found by the next pass and routed (kind by a second label), as a delivery would have.
+#[tokio::test]
+async fn a_lost_out_of_scope_label_is_found_by_reconcile() {
+    let world = World::new().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = world.write_config_with(dir.path(), 3, ROUTING);
+    let daemon = world.daemon(&config).await;
+    let c = world.ctl();
+    let n = world.ready_concern(&["payments"]).await;
+    daemon.wait_settled(&c).await;
+    c.post(
+        &format!("/_sandbox/github/repos/{}/hooks", world.repo),
+        serde_json::json!({ "url": null }),
+    )
+    .await
+    .expect("silence the hook");
+    c.add_label(&world.repo, n, "carol", "out-of-scope/customer-escalation")
+        .await
+        .expect("kind label");
+    c.add_label(&world.repo, n, "carol", "council/out-of-scope")
+        .await
+        .expect("label");
+    reconcile_once(&config).await;
+    daemon.wait_settled(&c).await;
+    world
+        .wait_issue(n, "routed by the reconcile pass", |i| {
+            view::state(i) == ("closed".into(), Some("not_planned".into()))
+                && replies_with(i, "https://support.example.com/escalate") == 1
+                && !view::has_label(i, "ready-for-council")
+        })
+        .await;
+    assert_eq!(daemon.terminate().await.code(), Some(0));
+}

@@ -48,6 +48,8 @@ impl<T: Tracker + 'static> Engine<T> {
         let has = |name: &str| issue.labels.iter().any(|x| same_label(x, name));
         if has(&l.rejected) {
             Stage::Rejected
+        } else if has(&l.out_of_scope) {
+            Stage::OutOfScope
         } else if has(&l.accepted) {
             Stage::Accepted
         } else if has(&l.ready) {

@@ -230,7 +230,11 @@ impl<T: Tracker + 'static> Engine<T> {
         let stage = record.stage;
         let mut candidates: Vec<&str> = Vec::new();
         if stage.is_undecided() {
-            candidates.extend([l.accepted.as_str(), l.rejected.as_str()]);
+            candidates.extend([
+                l.accepted.as_str(),
+                l.rejected.as_str(),
+                l.out_of_scope.as_str(),
+            ]);
         }
         if self.config.council.two_step && matches!(stage, Stage::Accepted | Stage::EpicCreated) {
             candidates.push(l.vetted.as_str());
