@@ -103,7 +103,11 @@ async fn setup_then_doctor_green(jira_api: u8) {
 
     let (code, plan) = run(&["setup", "--dry-run"], &config).await;
     assert_eq!(code, 0, "{plan}");
-    assert_eq!(plan.matches("create label").count(), 10, "{plan}");
+    assert_eq!(
+        plan.matches("create label").count(),
+        council_sync::config::LabelsConfig::default().all().len(),
+        "{plan}"
+    );
     assert!(plan.contains("commit the issue form"), "{plan}");
     assert!(plan.contains("fix the webhook"), "{plan}");
     assert!(plan.contains("register the Jira webhook"), "{plan}");
@@ -116,7 +120,11 @@ async fn setup_then_doctor_green(jira_api: u8) {
 
     let (code, out) = run(&["setup"], &config).await;
     assert_eq!(code, 0, "{out}");
-    assert!(out.contains("13 done, 0 failed, 0 step(s)"), "{out}");
+    let done = council_sync::config::LabelsConfig::default().all().len() + 3;
+    assert!(
+        out.contains(&format!("{done} done, 0 failed, 0 step(s)")),
+        "{out}"
+    );
 
     let (code, out) = run(&["doctor"], &config).await;
     assert_eq!(code, 0, "{out}");
