@@ -28,6 +28,9 @@ pub struct IssueSummary {
     pub teams: Vec<String>,
     /// The first lines of each of the three answers, in the form's order.
     pub answers: Vec<Answer>,
+    /// The first lines of "How will we measure the improvement?", when answered.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub measure: Option<Answer>,
 }
 
 /// The start of one answer.

@@ -11,6 +11,8 @@ use serde::Deserialize;
 pub const TEAMS_FIELD_ID: &str = "teams";
 /// Field id of the optional "Results" textarea (before/after figures).
 pub const RESULTS_FIELD_ID: &str = "results";
+/// Field id of the optional "How will we measure the improvement?" textarea.
+pub const MEASURE_FIELD_ID: &str = "measure";
 
 /// The form shipped with the daemon, compiled in so the binary never depends on a checkout.
 const SHIPPED_FORM: &str = include_str!("../../.github/ISSUE_TEMPLATE/sre-concern.yml");

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 pub mod criteria;
+pub mod figures;
 pub mod form;
 mod parse;
 #[cfg(test)]
@@ -72,6 +73,9 @@ pub struct Concern {
     pub team_tasks: BTreeMap<String, Vec<String>>,
     /// The Results section (before/after figures), when answered.
     pub results: Option<String>,
+    /// The answer to the optional "How will we measure the improvement?", when given.
+    #[serde(default)]
+    pub measure: Option<String>,
 }
 
 impl Concern {

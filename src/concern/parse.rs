@@ -6,7 +6,7 @@ use std::ops::Range;
 
 use pulldown_cmark::{Event, Parser, Tag, TagEnd};
 
-use super::form::{IssueForm, RESULTS_FIELD_ID, TEAMS_FIELD_ID, fold};
+use super::form::{IssueForm, MEASURE_FIELD_ID, RESULTS_FIELD_ID, TEAMS_FIELD_ID, fold};
 use super::sections::{gfm_options, split};
 use super::visible::{strip_html, takes_no_space, visible_text};
 use super::{Concern, Question};
@@ -28,6 +28,7 @@ pub fn parse(body: &str, form: &IssueForm) -> Concern {
     };
     let what_involved = answer(Question::WhatInvolved.form_id());
     let results = Some(answer(RESULTS_FIELD_ID)).filter(|r| !r.is_empty());
+    let measure = Some(answer(MEASURE_FIELD_ID)).filter(|m| !m.is_empty());
     Concern {
         why_sre: answer(Question::WhySre.form_id()),
         why_important: answer(Question::WhyImportant.form_id()),
@@ -38,6 +39,7 @@ pub fn parse(body: &str, form: &IssueForm) -> Concern {
             form,
         ),
         results,
+        measure,
     }
 }
 
