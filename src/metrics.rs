@@ -77,29 +77,94 @@ impl Step {
         }
     }
 
-    /// The stages that start and end the step (the first time any of them is reached).
+    /// The stages that start and end the step: a milestone is reached by the first
+    /// transition to it *or to any later stage of the life*, because the engine may skip
+    /// one (stories that go straight to done never pass `in-progress`; a done concern whose
+    /// results are asked for at once goes to `results-requested`, never `done`).
     fn bounds(self) -> (&'static [Stage], &'static [Stage]) {
         match self {
-            Step::OpenedToReady => (&[], &[Stage::Ready]),
-            Step::ReadyToDecided => (&[Stage::Ready], &[Stage::Accepted, Stage::Rejected]),
-            Step::DecidedToEpic => (&[Stage::Accepted], &[Stage::EpicCreated]),
-            Step::EpicToStarted => (&[Stage::EpicCreated], &[Stage::InProgress]),
-            Step::StartedToDone => (&[Stage::InProgress], &[Stage::Done]),
-            Step::DoneToResults => (&[Stage::Done], &[Stage::ResultsPresented]),
+            Step::OpenedToReady => (&[], READY_OR_LATER),
+            Step::ReadyToDecided => (READY_OR_LATER, DECIDED_OR_LATER),
+            Step::DecidedToEpic => (ACCEPTED_OR_LATER, EPIC_OR_LATER),
+            Step::EpicToStarted => (EPIC_OR_LATER, STARTED_OR_LATER),
+            Step::StartedToDone => (STARTED_OR_LATER, DONE_OR_LATER),
+            Step::DoneToResults => (DONE_OR_LATER, &[Stage::ResultsPresented]),
         }
     }
+}
+
+/// Stages at or past "every story done".
+pub const DONE_OR_LATER: &[Stage] = &[
+    Stage::Done,
+    Stage::ResultsRequested,
+    Stage::ResultsPresented,
+];
+/// Stages at or past "a story started".
+const STARTED_OR_LATER: &[Stage] = &[
+    Stage::InProgress,
+    Stage::Done,
+    Stage::ResultsRequested,
+    Stage::ResultsPresented,
+];
+/// Stages at or past "epic created".
+const EPIC_OR_LATER: &[Stage] = &[
+    Stage::EpicCreated,
+    Stage::StoriesCreated,
+    Stage::InProgress,
+    Stage::Done,
+    Stage::ResultsRequested,
+    Stage::ResultsPresented,
+];
+/// Stages at or past "accepted".
+const ACCEPTED_OR_LATER: &[Stage] = &[
+    Stage::Accepted,
+    Stage::Vetted,
+    Stage::EpicCreated,
+    Stage::StoriesCreated,
+    Stage::InProgress,
+    Stage::Done,
+    Stage::ResultsRequested,
+    Stage::ResultsPresented,
+];
+/// Stages at or past "decided" (accepted or rejected).
+const DECIDED_OR_LATER: &[Stage] = &[
+    Stage::Rejected,
+    Stage::Accepted,
+    Stage::Vetted,
+    Stage::EpicCreated,
+    Stage::StoriesCreated,
+    Stage::InProgress,
+    Stage::Done,
+    Stage::ResultsRequested,
+    Stage::ResultsPresented,
+];
+/// Stages at or past "ready for the council".
+const READY_OR_LATER: &[Stage] = &[
+    Stage::Ready,
+    Stage::Rejected,
+    Stage::Accepted,
+    Stage::Vetted,
+    Stage::EpicCreated,
+    Stage::StoriesCreated,
+    Stage::InProgress,
+    Stage::Done,
+    Stage::ResultsRequested,
+    Stage::ResultsPresented,
+];
+
+/// When the concern first reached any of `stages` (ms since the epoch).
+pub fn first_reached(c: &ConcernSnapshot, stages: &[Stage]) -> Option<i64> {
+    c.history
+        .iter()
+        .find(|t| stages.contains(&t.to))
+        .map(|t| t.at_ms)
 }
 
 /// The completed steps of one concern with their durations in seconds. A step counts once
 /// its end was reached after its start; the start of `OpenedToReady` is the first history
 /// row (when the daemon first recorded the concern).
 pub fn lead_times(c: &ConcernSnapshot) -> Vec<(Step, f64)> {
-    let first = |stages: &[Stage]| {
-        c.history
-            .iter()
-            .find(|t| stages.contains(&t.to))
-            .map(|t| t.at_ms)
-    };
+    let first = |stages: &[Stage]| first_reached(c, stages);
     Step::ALL
         .into_iter()
         .filter_map(|step| {
@@ -351,6 +416,36 @@ mod tests {
         assert_eq!(
             lead_times(&c),
             [(Step::OpenedToReady, 0.0), (Step::ReadyToDecided, 3_600.0)]
+        );
+    }
+
+    #[test]
+    fn a_skipped_stage_still_ends_and_starts_its_steps() {
+        // Stories straight to done, results asked at once: no `in-progress`, no `done` row.
+        let c = concern(vec![
+            t(Stage::Ready, 0),
+            t(Stage::Accepted, H),
+            t(Stage::EpicCreated, 2 * H),
+            t(Stage::StoriesCreated, 3 * H),
+            t(Stage::ResultsRequested, 10 * H),
+            t(Stage::ResultsPresented, 30 * H),
+        ]);
+        assert_eq!(
+            lead_times(&c),
+            [
+                (Step::OpenedToReady, 0.0),
+                (Step::ReadyToDecided, 3_600.0),
+                (Step::DecidedToEpic, 3_600.0),
+                (Step::EpicToStarted, 8.0 * 3_600.0),
+                (Step::StartedToDone, 0.0),
+                (Step::DoneToResults, 20.0 * 3_600.0),
+            ]
+        );
+        // Accepted straight from needs-info: the decision also marks "ready".
+        let d = concern(vec![t(Stage::NeedsInfo, 0), t(Stage::Accepted, H)]);
+        assert_eq!(
+            lead_times(&d),
+            [(Step::OpenedToReady, 3_600.0), (Step::ReadyToDecided, 0.0)]
         );
     }
 

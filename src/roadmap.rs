@@ -86,11 +86,9 @@ pub fn rows(
             let (order, name) = state(c.concern.stage)?;
             let accept = c.decisions.iter().find(|d| d.kind == DecisionKind::Accept);
             let start = c.history.first().map(|t| t.at_ms);
-            let end = c
-                .history
-                .iter()
-                .find(|t| t.to == Stage::Done)
-                .map_or(at.as_millisecond(), |t| t.at_ms);
+            // Done is reached by `results-requested` too (the engine may skip `done`).
+            let end = crate::metrics::first_reached(c, crate::metrics::DONE_OR_LATER)
+                .unwrap_or(at.as_millisecond());
             let days = start.map_or(0.0, |s| {
                 ((end - s).max(0) as f64 / 8_640_000.0).round() / 10.0
             });
@@ -368,5 +366,19 @@ mod tests {
         let js = json(&r);
         assert!(js.contains("\"change_percent\": -66.66"), "{js}");
         assert!(js.contains("\"metric\": \"p99\""), "{js}");
+    }
+
+    #[test]
+    fn lead_time_ends_at_done_even_when_the_engine_went_straight_to_results_requested() {
+        let mut c = snap(4, Stage::ResultsRequested, Some(0));
+        c.history.push(StageTransition {
+            from: Some(Stage::StoriesCreated),
+            to: Stage::ResultsRequested,
+            cause: "tracker".into(),
+            actor: None,
+            at_ms: 5 * 86_400_000,
+        });
+        let r = rows(&[c], &BTreeMap::new(), at(), &TimeZone::UTC);
+        assert_eq!(r[0].lead_time_days, 5.0, "not counted on to `at` (10 d)");
     }
 }

@@ -329,7 +329,10 @@ pub fn build(input: &AgendaInput<'_>) -> Agenda {
             Stage::Done | Stage::ResultsRequested => agenda.awaiting_results.push(AwaitingItem {
                 concern: r(),
                 epic_key: row.epic_key.clone(),
-                done_since: entered(c, Stage::Done).map(ts),
+                // `results-requested` is done too: the engine may go there without `done`.
+                done_since: entered(c, Stage::Done)
+                    .or_else(|| entered(c, Stage::ResultsRequested))
+                    .map(ts),
             }),
             Stage::ResultsPresented => {
                 if let (Some(results), Some(at)) = (&row.results, row.results_at)
