@@ -10,6 +10,8 @@
 //!   restart loses nothing. The history only grows, so the histogram counts only grow too,
 //!   as Prometheus expects of a histogram.
 
+pub mod api;
+
 use std::fmt::Write;
 use std::sync::OnceLock;
 
@@ -18,7 +20,7 @@ use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
 use crate::council::Stage;
 use crate::store::{ConcernSnapshot, Store, StoreError, now_ms};
@@ -220,6 +222,21 @@ pub fn render_lead_times(out: &mut String, concerns: &[ConcernSnapshot]) {
     }
 }
 
+/// Histogram of webhook-to-action lag: from a delivery stored (202) to the engine having
+/// decided it and queued its writes (the outbox's own age gauge covers the writes after).
+pub const WEBHOOK_LAG: &str = "council_sync_webhook_to_action_seconds";
+
+/// Bucket bounds (seconds) of [`WEBHOOK_LAG`]: 50 ms to 10 min. A caught-up daemon acts
+/// in well under a second; minutes mean a backlog or an upstream outage.
+pub const WEBHOOK_LAG_BUCKETS: [f64; 10] = [0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 15.0, 60.0, 600.0];
+
+/// Records the lag of one delivery decided now that was stored at `received_ms`;
+/// `source` is `github` or `jira`.
+pub fn observe_webhook_lag(source: &'static str, received_ms: i64) {
+    let secs = (now_ms() - received_ms).max(0) as f64 / 1000.0;
+    metrics::histogram!(WEBHOOK_LAG, "source" => source).record(secs);
+}
+
 /// Counts a webhook delivery refused before it was stored.
 pub fn count_rejected(reason: &'static str) {
     metrics::counter!("council_sync_webhook_rejected_total", "reason" => reason).increment(1);
@@ -230,7 +247,19 @@ pub fn count_rejected(reason: &'static str) {
 fn handle() -> &'static PrometheusHandle {
     static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
     HANDLE.get_or_init(|| {
-        let recorder = PrometheusBuilder::new().build_recorder();
+        let builder = PrometheusBuilder::new();
+        // Histograms are rendered with these buckets (the exporter's default is a summary).
+        let builder = match builder.set_buckets_for_metric(
+            Matcher::Full(WEBHOOK_LAG.to_owned()),
+            &WEBHOOK_LAG_BUCKETS,
+        ) {
+            Ok(b) => b,
+            Err(e) => {
+                tracing::warn!(error = %e, "webhook lag buckets refused");
+                PrometheusBuilder::new()
+            }
+        };
+        let recorder = builder.build_recorder();
         let handle = recorder.handle();
         if metrics::set_global_recorder(recorder).is_err() {
             tracing::warn!("a metrics recorder was already installed; event counters go there");
@@ -238,6 +267,19 @@ fn handle() -> &'static PrometheusHandle {
         metrics::describe_counter!(
             "council_sync_webhook_rejected_total",
             "Webhook deliveries refused before they were stored, by reason."
+        );
+        metrics::describe_counter!(
+            api::API_CALLS,
+            "Calls to GitHub and Jira by host, templated route, method and status (error: no answer)."
+        );
+        metrics::describe_gauge!(
+            api::RATE_LIMIT_REMAINING,
+            "Rate limit left as the host last reported it (x-ratelimit-remaining), by host and resource."
+        );
+        metrics::describe_histogram!(
+            WEBHOOK_LAG,
+            metrics::Unit::Seconds,
+            "Time from a webhook delivery being stored to the engine having decided it and queued its writes, by source."
         );
         handle
     })
