@@ -73,6 +73,8 @@ pub struct Running {
     engine_task: JoinHandle<()>,
     agenda_task: JoinHandle<()>,
     store: Store,
+    /// What `agenda_markdown` reads with: GitHub, the form, `[agenda]`.
+    agenda_view: (GithubClient, IssueForm, crate::config::AgendaConfig),
 }
 
 impl Running {
@@ -99,6 +101,18 @@ impl Running {
             Ok(login) => login.clone().unwrap_or_default(),
             Err(_) => String::new(),
         }
+    }
+
+    /// The agenda of the next session as `council-sync agenda` prints it (Markdown), from
+    /// this daemon's store and GitHub.
+    ///
+    /// # Errors
+    /// When `[agenda]` gives no cadence, or the store or GitHub fails.
+    pub async fn agenda_markdown(&self) -> Result<String, crate::agenda::AgendaError> {
+        let (github, form, cfg) = &self.agenda_view;
+        let a =
+            crate::agenda::gather(&self.store, github, form, cfg, jiff::Timestamp::now()).await?;
+        Ok(crate::agenda::render::markdown(&a))
     }
 
     /// The dependencies' health, as `/status` shows it.
@@ -212,6 +226,7 @@ pub async fn start(mut cfg: Config) -> Result<Running, DaemonError> {
     let agenda_cfg = Arc::new(cfg.clone());
     let agenda_github = clients.github.clone();
     let agenda_form = form.clone();
+    let agenda_view = (clients.github.clone(), form.clone(), cfg.agenda.clone());
     if let Some(sb) = &sandbox {
         // The embedded sandbox plays Jira Cloud: signed admin webhooks to /webhooks/jira.
         let url = format!("http://{server_addr}/webhooks/jira");
@@ -285,6 +300,7 @@ pub async fn start(mut cfg: Config) -> Result<Running, DaemonError> {
         engine_task,
         agenda_task,
         store,
+        agenda_view,
     })
 }
 

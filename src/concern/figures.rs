@@ -139,8 +139,14 @@ pub fn parse(text: &str) -> Vec<Figure> {
             continue;
         }
         table = None;
-        if let Some(f) = arrow_line(line) {
-            out.push(f);
+        // Several figures on one line: `a 2.1 s → 0.4 s; b 14 → 1`.
+        for clause in line.split(';') {
+            if out.len() >= MAX_FIGURES {
+                break;
+            }
+            if let Some(f) = arrow_line(clause) {
+                out.push(f);
+            }
         }
     }
     out
@@ -226,16 +232,45 @@ fn arrow_line(line: &str) -> Option<Figure> {
     let (left, right) = (&line[..at], &line[at + arrow.len()..]);
     let (metric, before_text) = match left.rfind(':') {
         Some(i) => (&left[..i], &left[i + 1..]),
-        None => ("", left),
+        None => split_trailing_value(left),
     };
     let (before, bu) = value(before_text)?;
     let (after, au) = value(right)?;
+    let unit = au
+        .filter(|u| !is_filler(u))
+        .or(bu.filter(|u| !is_filler(u)));
     Some(Figure {
         metric: name(metric),
         before,
         after,
-        unit: au.or(bu).map(|u| name(&u)),
+        unit: unit.map(|u| name(&u)),
     })
+}
+
+/// `p99 latency 2.1 s` → (`p99 latency`, `2.1 s`): the before value is the last number of
+/// the text (with the unit word after it, if any), the metric what precedes it.
+fn split_trailing_value(left: &str) -> (&str, &str) {
+    let t = left.trim_end();
+    let words: Vec<(usize, &str)> = t
+        .split_whitespace()
+        .map(|w| (w.as_ptr() as usize - t.as_ptr() as usize, w))
+        .collect();
+    let n = words.len();
+    for back in 1..=n.min(2) {
+        let (at, w) = words[n - back];
+        if value(w).is_some() {
+            return (&t[..at], &t[at..]);
+        }
+    }
+    ("", t)
+}
+
+/// Words after a number that are not its unit (`1 a week`).
+fn is_filler(u: &str) -> bool {
+    matches!(
+        u.to_ascii_lowercase().as_str(),
+        "a" | "an" | "the" | "per" | "in" | "on" | "of" | "to" | "and" | "or"
+    )
 }
 
 fn strip_list_marker(line: &str) -> &str {
@@ -341,6 +376,21 @@ mod tests {
                 fig("errors", 2.5, 0.1, Some("%")),
                 fig("pages/week", 12.0, 3.0, None),
             ]
+        );
+    }
+
+    #[test]
+    fn figures_without_a_colon_and_several_on_one_line() {
+        assert_eq!(
+            parse("p99 checkout latency 2.1 s → 0.4 s; night pages 14 → 1 a week"),
+            [
+                fig("p99 checkout latency", 2.1, 0.4, Some("s")),
+                fig("night pages", 14.0, 1.0, None),
+            ]
+        );
+        assert_eq!(
+            parse("failover drill 40 min → 3 min"),
+            [fig("failover drill", 40.0, 3.0, Some("min"))]
         );
     }
 
