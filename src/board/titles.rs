@@ -28,6 +28,23 @@ pub const READ_BUDGET: Duration = Duration::from_secs(3);
 /// Lines of each answer kept (the board shows none; the summary is shared with the agenda).
 const ANSWER_LINES: usize = 1;
 
+/// Which of `keys` a view reads from GitHub: never-read issues first, then stale ones (a
+/// card without its title is worse than a title a few minutes old), at most
+/// [`READS_PER_VIEW`].
+fn to_read(
+    known: &HashMap<IssueKey, (Instant, IssueSummary)>,
+    keys: &[IssueKey],
+    now: Instant,
+) -> Vec<IssueKey> {
+    let missing = keys.iter().filter(|k| !known.contains_key(*k));
+    let stale = keys.iter().filter(|k| {
+        known
+            .get(*k)
+            .is_some_and(|(t, _)| now.saturating_duration_since(*t) > FRESH_FOR)
+    });
+    missing.chain(stale).take(READS_PER_VIEW).cloned().collect()
+}
+
 /// The cache of issue summaries.
 #[derive(Debug)]
 pub struct Titles {
@@ -50,18 +67,7 @@ impl Titles {
     /// missing and stale ones from GitHub.
     pub async fn get(&self, keys: Vec<IssueKey>) -> BTreeMap<IssueKey, IssueSummary> {
         let now = Instant::now();
-        let wanted: Vec<IssueKey> = {
-            let known = self.known.lock().await;
-            keys.iter()
-                .filter(|k| {
-                    known
-                        .get(*k)
-                        .is_none_or(|(t, _)| now.duration_since(*t) > FRESH_FOR)
-                })
-                .take(READS_PER_VIEW)
-                .cloned()
-                .collect()
-        };
+        let wanted = to_read(&*self.known.lock().await, &keys, now);
         if !wanted.is_empty() {
             let read = read_issues(&self.github, &self.form, wanted, ANSWER_LINES);
             match tokio::time::timeout(READ_BUDGET, read).await {
@@ -80,5 +86,34 @@ impl Titles {
         keys.into_iter()
             .filter_map(|k| known.get(&k).map(|(_, v)| (k, v.clone())))
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn summary() -> IssueSummary {
+        IssueSummary {
+            title: "t".into(),
+            author: "a".into(),
+            url: "https://github.com/a/b/issues/1".into(),
+            teams: Vec::new(),
+            answers: Vec::new(),
+            measure: None,
+        }
+    }
+
+    #[test]
+    fn missing_titles_are_read_before_stale_ones_and_reads_are_bounded() {
+        let now = Instant::now() + FRESH_FOR * 3;
+        let key = |n: u64| ("a/b".to_owned(), n);
+        let mut known = HashMap::new();
+        known.insert(key(1), (now - FRESH_FOR * 2, summary())); // stale
+        known.insert(key(2), (now, summary())); // fresh
+        let keys: Vec<IssueKey> = (1..=3).map(key).collect();
+        assert_eq!(to_read(&known, &keys, now), [key(3), key(1)]);
+        let many: Vec<IssueKey> = (10..10 + 2 * READS_PER_VIEW as u64).map(key).collect();
+        assert_eq!(to_read(&known, &many, now).len(), READS_PER_VIEW);
     }
 }

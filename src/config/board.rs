@@ -47,8 +47,17 @@ impl BoardConfig {
     }
 
     /// Every problem with this section, each naming its `server.board.*` key.
+    /// An address off loopback is only a warning: behind a login proxy in another
+    /// container or host it is what is wanted, but the board itself asks nobody who they are.
     pub fn problems(&self) -> Vec<ConfigProblem> {
         match self.addr() {
+            Ok(Some(addr)) if !addr.ip().is_loopback() => vec![ConfigProblem::warning(
+                "server.board.listen",
+                format!(
+                    "{addr} is not loopback: the board shows issue titles that may be private and has no login of its own; \
+                     make sure only the login proxy can reach it (README \"Behind the company's login\")"
+                ),
+            )],
             Ok(_) => Vec::new(),
             Err(reason) => vec![ConfigProblem::error("server.board.listen", reason)],
         }
@@ -73,5 +82,12 @@ mod tests {
         let p = bad.problems();
         assert_eq!(p.len(), 1);
         assert!(p[0].to_string().contains("server.board.listen"), "{}", p[0]);
+        let open = BoardConfig {
+            listen: "0.0.0.0:8081".into(),
+        };
+        let p = open.problems();
+        assert_eq!(p.len(), 1);
+        assert_eq!(p[0].severity, crate::config::Severity::Warning);
+        assert!(BoardConfig::default().problems().is_empty());
     }
 }
