@@ -63,6 +63,7 @@ pub enum DaemonError {
 /// A started daemon.
 pub struct Running {
     server_addr: SocketAddr,
+    board_addr: Option<SocketAddr>,
     sandbox: Option<SandboxHandle>,
     bot_login: watch::Receiver<Option<String>>,
     health: Arc<Health>,
@@ -72,12 +73,19 @@ pub struct Running {
     engine_task: JoinHandle<()>,
     agenda_task: JoinHandle<()>,
     store: Store,
+    /// What `agenda_markdown` reads with: GitHub, the form, `[agenda]`.
+    agenda_view: (GithubClient, IssueForm, crate::config::AgendaConfig),
 }
 
 impl Running {
     /// Where the webhook server listens.
     pub fn server_addr(&self) -> SocketAddr {
         self.server_addr
+    }
+
+    /// Where the board listens (`[server.board]`), when it is on.
+    pub fn board_addr(&self) -> Option<SocketAddr> {
+        self.board_addr
     }
 
     /// The embedded sandbox's base URL, when there is one.
@@ -93,6 +101,18 @@ impl Running {
             Ok(login) => login.clone().unwrap_or_default(),
             Err(_) => String::new(),
         }
+    }
+
+    /// The agenda of the next session as `council-sync agenda` prints it (Markdown), from
+    /// this daemon's store and GitHub.
+    ///
+    /// # Errors
+    /// When `[agenda]` gives no cadence, or the store or GitHub fails.
+    pub async fn agenda_markdown(&self) -> Result<String, crate::agenda::AgendaError> {
+        let (github, form, cfg) = &self.agenda_view;
+        let a =
+            crate::agenda::gather(&self.store, github, form, cfg, jiff::Timestamp::now()).await?;
+        Ok(crate::agenda::render::markdown(&a))
     }
 
     /// The dependencies' health, as `/status` shows it.
@@ -168,6 +188,7 @@ pub async fn start(mut cfg: Config) -> Result<Running, DaemonError> {
             addr: cfg.server.listen,
             source,
         })?;
+    let board_listener = bind_board(&cfg).await?;
     let sandbox = match cfg.sandbox.clone().filter(|s| s.embedded) {
         Some(_) => Some(start_embedded_sandbox(&mut cfg, server_addr).await?),
         None => None,
@@ -205,6 +226,7 @@ pub async fn start(mut cfg: Config) -> Result<Running, DaemonError> {
     let agenda_cfg = Arc::new(cfg.clone());
     let agenda_github = clients.github.clone();
     let agenda_form = form.clone();
+    let agenda_view = (clients.github.clone(), form.clone(), cfg.agenda.clone());
     if let Some(sb) = &sandbox {
         // The embedded sandbox plays Jira Cloud: signed admin webhooks to /webhooks/jira.
         let url = format!("http://{server_addr}/webhooks/jira");
@@ -215,6 +237,18 @@ pub async fn start(mut cfg: Config) -> Result<Running, DaemonError> {
     let drain = cfg.server.drain;
     let (stop, stop_rx) = watch::channel(false);
     let (login_tx, bot_login) = watch::channel(None);
+    let board_addr = match board_listener {
+        Some(listener) => Some(spawn_board(
+            listener,
+            crate::board::BoardState {
+                store: store.clone(),
+                titles: crate::board::Titles::new(clients.github.clone(), form.clone()),
+                agenda: cfg.agenda.clone(),
+            },
+            stop_rx.clone(),
+        )?),
+        None => None,
+    };
     let engine_task = tokio::spawn(run_engine(
         cfg,
         store.clone(),
@@ -256,6 +290,7 @@ pub async fn start(mut cfg: Config) -> Result<Running, DaemonError> {
     tracing::info!(%server_addr, "council-sync receiving webhooks");
     Ok(Running {
         server_addr,
+        board_addr,
         sandbox,
         bot_login,
         health,
@@ -265,7 +300,51 @@ pub async fn start(mut cfg: Config) -> Result<Running, DaemonError> {
         engine_task,
         agenda_task,
         store,
+        agenda_view,
     })
+}
+
+/// Binds the board's own listener when `[server.board]` turns it on.
+async fn bind_board(cfg: &Config) -> Result<Option<tokio::net::TcpListener>, DaemonError> {
+    let Some(board) = &cfg.server.board else {
+        return Ok(None);
+    };
+    let Some(addr) = board
+        .addr()
+        .map_err(|e| DaemonError::Config(format!("server.board.listen: {e}")))?
+    else {
+        return Ok(None);
+    };
+    tokio::net::TcpListener::bind(addr)
+        .await
+        .map(Some)
+        .map_err(|source| DaemonError::Listen { addr, source })
+}
+
+/// Serves the board on `listener` until `stop`; returns where it listens. A board that
+/// stops serving (its socket failed) is logged; webhooks go on.
+fn spawn_board(
+    listener: tokio::net::TcpListener,
+    state: crate::board::BoardState,
+    mut stop: watch::Receiver<bool>,
+) -> Result<SocketAddr, DaemonError> {
+    let addr = listener
+        .local_addr()
+        .map_err(|source| DaemonError::Listen {
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            source,
+        })?;
+    let router = crate::board::router(Arc::new(state));
+    tokio::spawn(async move {
+        let shutdown = async move {
+            let _ = stop.wait_for(|s| *s).await;
+        };
+        if let Err(e) = server::serve(listener, router, shutdown).await {
+            tracing::error!(error = %e, "board server stopped");
+        }
+    });
+    tracing::info!(%addr, "council board");
+    Ok(addr)
 }
 
 /// First wait between identity checks while GitHub or Jira fails; doubles up to
@@ -587,6 +666,9 @@ fn jira_token(cfg: &Config) -> Result<SecretString, DaemonError> {
 pub async fn run_until_signal(cfg: Config) -> Result<(), DaemonError> {
     let running = start(cfg).await?;
     println!("council-sync listening on http://{}", running.server_addr());
+    if let Some(addr) = running.board_addr() {
+        println!("council board on http://{addr}/");
+    }
     if let Some(url) = running.sandbox_url() {
         println!("sandbox (GitHub + Jira) on {url}; control API under {url}/_sandbox/");
     }

@@ -5,6 +5,7 @@
 //! stateful stand-in for GitHub and Jira used by the demo and the tests.
 
 pub mod agenda;
+pub mod board;
 pub mod concern;
 pub mod config;
 pub mod council;

@@ -14,6 +14,7 @@ use serde::Serialize;
 
 use crate::agenda::model::{IssueKey, IssueSummary};
 use crate::agenda::render::escape_inline;
+use crate::concern::figures::{self, FigureChange};
 use crate::council::{DecisionKind, Stage};
 use crate::store::ConcernSnapshot;
 
@@ -48,6 +49,8 @@ pub struct RoadmapRow {
     pub epic_url: Option<String>,
     /// The before/after results, once recorded.
     pub results: Option<String>,
+    /// The figures read from `results` (see [`crate::concern::figures`]), with their change.
+    pub figures: Vec<FigureChange>,
 }
 
 /// The roadmap state of a stage (`None`: not on the roadmap, i.e. not accepted).
@@ -83,11 +86,9 @@ pub fn rows(
             let (order, name) = state(c.concern.stage)?;
             let accept = c.decisions.iter().find(|d| d.kind == DecisionKind::Accept);
             let start = c.history.first().map(|t| t.at_ms);
-            let end = c
-                .history
-                .iter()
-                .find(|t| t.to == Stage::Done)
-                .map_or(at.as_millisecond(), |t| t.at_ms);
+            // Done is reached by `results-requested` too (the engine may skip `done`).
+            let end = crate::metrics::first_reached(c, crate::metrics::DONE_OR_LATER)
+                .unwrap_or(at.as_millisecond());
             let days = start.map_or(0.0, |s| {
                 ((end - s).max(0) as f64 / 8_640_000.0).round() / 10.0
             });
@@ -113,6 +114,15 @@ pub fn rows(
                     epic_key: c.concern.epic_key.clone(),
                     epic_url: c.concern.epic_url.clone(),
                     results: c.concern.results.clone(),
+                    figures: c
+                        .concern
+                        .results
+                        .as_deref()
+                        .map(figures::parse)
+                        .unwrap_or_default()
+                        .into_iter()
+                        .map(FigureChange::from)
+                        .collect(),
                 },
             ))
         })
@@ -144,7 +154,7 @@ fn csv_field(s: &str) -> String {
 pub fn csv(rows: &[RoadmapRow]) -> String {
     let mut o = String::from(
         "state,quarter_decided,repo,number,title,teams,stories_done,stories_total,\
-         lead_time_days,epic,decided_by,results\r\n",
+         lead_time_days,epic,decided_by,results,changes\r\n",
     );
     for r in rows {
         let fields = [
@@ -160,11 +170,26 @@ pub fn csv(rows: &[RoadmapRow]) -> String {
             r.epic_key.clone().unwrap_or_default(),
             r.decided_by.clone().unwrap_or_default(),
             r.results.clone().unwrap_or_default(),
+            changes(r),
         ];
         let line: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
         let _ = write!(o, "{}\r\n", line.join(","));
     }
     o
+}
+
+/// The figures' changes on one line: `p99: 900 ms → 300 ms, -600 ms (-66.7%); …`.
+fn changes(r: &RoadmapRow) -> String {
+    r.figures
+        .iter()
+        .map(|f| {
+            let f = &f.figure;
+            let name = if f.metric.is_empty() { "" } else { &f.metric };
+            let sep = if name.is_empty() { "" } else { ": " };
+            format!("{name}{sep}{}, {}", f.before_after_text(), f.change_text())
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// The roadmap as Markdown: one table per state.
@@ -201,7 +226,11 @@ pub fn markdown(rows: &[RoadmapRow]) -> String {
                 r.stories_done,
                 r.stories_total,
                 r.lead_time_days,
-                r.results.as_deref().map_or("—".to_owned(), escape_inline),
+                match (r.figures.is_empty(), r.results.as_deref()) {
+                    (false, _) => escape_inline(&changes(r)),
+                    (true, Some(text)) => escape_inline(text),
+                    (true, None) => "—".to_owned(),
+                },
             );
         }
     }
@@ -298,7 +327,9 @@ mod tests {
         let out = csv(&rows(&cs, &BTreeMap::new(), at(), &TimeZone::UTC));
         let line = out.lines().nth(1).expect("row");
         assert!(
-            line.ends_with(",carol,\"'=p99: 900 ms → 300 ms, \"\"fast\"\"\""),
+            line.ends_with(
+                ",carol,\"'=p99: 900 ms → 300 ms, \"\"fast\"\"\",\"'=p99: 900 ms → 300 ms, -600 ms (-66.7%)\""
+            ),
             "{line}"
         );
         assert!(out.contains("\r\n"));
@@ -314,5 +345,40 @@ mod tests {
             "{md}"
         );
         assert!(md.contains("## accepted (0)\n\n_Nothing._"));
+    }
+
+    #[test]
+    fn results_are_read_into_figures_with_their_change() {
+        let mut c = snap(2, Stage::ResultsPresented, Some(0));
+        c.concern.results = Some(
+            "| Metric | Before | After |\n|---|---|---|\n| p99 | 900 ms | 300 ms |\n\
+             - availability: 99.82% -> 99.97%"
+                .into(),
+        );
+        let r = rows(&[c], &BTreeMap::new(), at(), &TimeZone::UTC);
+        assert_eq!(r[0].figures.len(), 2);
+        assert_eq!(r[0].figures[0].change, -600.0);
+        let md = markdown(&r);
+        assert!(
+            md.contains("p99: 900 ms → 300 ms, -600 ms (-66.7%); availability: 99.82% → 99.97%, +0.15 pp (+0.2%)"),
+            "{md}"
+        );
+        let js = json(&r);
+        assert!(js.contains("\"change_percent\": -66.66"), "{js}");
+        assert!(js.contains("\"metric\": \"p99\""), "{js}");
+    }
+
+    #[test]
+    fn lead_time_ends_at_done_even_when_the_engine_went_straight_to_results_requested() {
+        let mut c = snap(4, Stage::ResultsRequested, Some(0));
+        c.history.push(StageTransition {
+            from: Some(Stage::StoriesCreated),
+            to: Stage::ResultsRequested,
+            cause: "tracker".into(),
+            actor: None,
+            at_ms: 5 * 86_400_000,
+        });
+        let r = rows(&[c], &BTreeMap::new(), at(), &TimeZone::UTC);
+        assert_eq!(r[0].lead_time_days, 5.0, "not counted on to `at` (10 d)");
     }
 }

@@ -89,6 +89,13 @@ pub fn summarize(issue: &Issue, form: &IssueForm, lines: usize) -> IssueSummary 
                 excerpt: excerpt(parsed.answer(q), lines),
             })
             .collect(),
+        measure: parsed.measure.as_deref().map(|m| Answer {
+            question: form
+                .label(crate::concern::form::MEASURE_FIELD_ID)
+                .unwrap_or("How will we measure the improvement?")
+                .to_owned(),
+            excerpt: excerpt(m, lines),
+        }),
     }
 }
 

@@ -28,6 +28,9 @@ pub struct IssueSummary {
     pub teams: Vec<String>,
     /// The first lines of each of the three answers, in the form's order.
     pub answers: Vec<Answer>,
+    /// The first lines of "How will we measure the improvement?", when answered.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub measure: Option<Answer>,
 }
 
 /// The start of one answer.
@@ -326,7 +329,10 @@ pub fn build(input: &AgendaInput<'_>) -> Agenda {
             Stage::Done | Stage::ResultsRequested => agenda.awaiting_results.push(AwaitingItem {
                 concern: r(),
                 epic_key: row.epic_key.clone(),
-                done_since: entered(c, Stage::Done).map(ts),
+                // `results-requested` is done too: the engine may go there without `done`.
+                done_since: entered(c, Stage::Done)
+                    .or_else(|| entered(c, Stage::ResultsRequested))
+                    .map(ts),
             }),
             Stage::ResultsPresented => {
                 if let (Some(results), Some(at)) = (&row.results, row.results_at)

@@ -144,7 +144,7 @@ fn ready(o: &mut String, a: &Agenda, tz: &TimeZone) {
         meta.push(if item.new { "**new**" } else { "carried over" }.to_owned());
         let _ = writeln!(o, "{}\n", meta.join(" · "));
         if let Some(i) = &r.issue {
-            for ans in &i.answers {
+            for ans in i.answers.iter().chain(&i.measure) {
                 let _ = writeln!(o, "> **{}**", escape_inline(&ans.question));
                 let _ = writeln!(o, "{}", quote(&ans.excerpt));
             }
@@ -254,7 +254,30 @@ fn results(o: &mut String, a: &Agenda, tz: &TimeZone) {
             day(r.recorded_at, tz)
         );
         let _ = writeln!(o, "{}", quote(&r.results));
+        figures(o, &crate::concern::figures::parse(&r.results));
     }
+}
+
+/// The figures read from a result, with their change (absolute and relative).
+fn figures(o: &mut String, figs: &[crate::concern::figures::Figure]) {
+    if figs.is_empty() {
+        return;
+    }
+    let _ = writeln!(o, "| Metric | Before → after | Change |\n|---|---|---|");
+    for f in figs {
+        let _ = writeln!(
+            o,
+            "| {} | {} | {} |",
+            escape_inline(if f.metric.is_empty() {
+                "—"
+            } else {
+                &f.metric
+            }),
+            escape_inline(&f.before_after_text()),
+            escape_inline(&f.change_text())
+        );
+    }
+    o.push('\n');
 }
 
 fn stuck(o: &mut String, a: &Agenda) {

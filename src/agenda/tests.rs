@@ -180,6 +180,10 @@ fn issues() -> BTreeMap<(String, u64), IssueSummary> {
                         excerpt: "Burn-out.".into(),
                     },
                 ],
+                measure: (n == 12).then(|| Answer {
+                    question: "How will we measure the improvement?".into(),
+                    excerpt: "Pages per week (PagerDuty report).".into(),
+                }),
             },
         )
     };

@@ -14,6 +14,8 @@ pub const RESULTS_FIELD_ID: &str = "results";
 /// Id of the optional "What kind of problem is this?" dropdown: an answer that `[routing]`
 /// names is not an SRE concern and is routed to where it belongs.
 pub const KIND_FIELD_ID: &str = "kind";
+/// Field id of the optional "How will we measure the improvement?" textarea.
+pub const MEASURE_FIELD_ID: &str = "measure";
 
 /// The form shipped with the daemon, compiled in so the binary never depends on a checkout.
 const SHIPPED_FORM: &str = include_str!("../../.github/ISSUE_TEMPLATE/sre-concern.yml");

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 pub mod criteria;
+pub mod figures;
 pub mod form;
 mod parse;
 #[cfg(test)]
@@ -76,6 +77,9 @@ pub struct Concern {
     /// answered: what `[routing]` compares with each route's `option`.
     #[serde(default)]
     pub kind: Option<String>,
+    /// The answer to the optional "How will we measure the improvement?", when given.
+    #[serde(default)]
+    pub measure: Option<String>,
 }
 
 impl Concern {

@@ -6,7 +6,9 @@ use std::ops::Range;
 
 use pulldown_cmark::{Event, Parser, Tag, TagEnd};
 
-use super::form::{IssueForm, KIND_FIELD_ID, RESULTS_FIELD_ID, TEAMS_FIELD_ID, fold};
+use super::form::{
+    IssueForm, KIND_FIELD_ID, MEASURE_FIELD_ID, RESULTS_FIELD_ID, TEAMS_FIELD_ID, fold,
+};
 use super::sections::{gfm_options, split};
 use super::visible::{strip_html, takes_no_space, visible_text};
 use super::{Concern, Question};
@@ -30,6 +32,7 @@ pub fn parse(body: &str, form: &IssueForm) -> Concern {
     let results = Some(answer(RESULTS_FIELD_ID)).filter(|r| !r.is_empty());
     let kind =
         Some(visible_text(&answer(KIND_FIELD_ID)).trim().to_owned()).filter(|k| !k.is_empty());
+    let measure = Some(answer(MEASURE_FIELD_ID)).filter(|m| !m.is_empty());
     Concern {
         kind,
         why_sre: answer(Question::WhySre.form_id()),
@@ -41,6 +44,7 @@ pub fn parse(body: &str, form: &IssueForm) -> Concern {
             form,
         ),
         results,
+        measure,
     }
 }
 

@@ -11,6 +11,7 @@
 //! * [`check`] is `council-sync config check`: load + validate + a readable report.
 
 pub mod agenda;
+pub mod board;
 pub mod check;
 pub mod load;
 pub mod problem;
@@ -29,6 +30,7 @@ use secrecy::SecretString;
 use serde::Deserialize;
 
 pub use agenda::{AgendaConfig, PostTo};
+pub use board::BoardConfig;
 pub use check::{check_file, check_file_with_env, render_problems};
 pub use load::ConfigError;
 pub use problem::{ConfigProblem, Severity};
@@ -417,6 +419,8 @@ pub struct ServerConfig {
     /// (then `doctor` accepts any webhook ending in `/webhooks/github` and `setup` prints
     /// the registration as a step for a person).
     pub public_url: Option<String>,
+    /// `[server.board]`: the council board on its own listener; absent: no board.
+    pub board: Option<BoardConfig>,
 }
 
 /// Default of `server.drain`.
@@ -428,6 +432,7 @@ impl Default for ServerConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             drain: DEFAULT_DRAIN,
             public_url: None,
+            board: None,
         }
     }
 }

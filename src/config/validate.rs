@@ -79,6 +79,14 @@ impl Config {
         self.check_criteria(&mut out);
         self.check_runtime(&mut out);
         self.check_plaintext_secrets(&mut out);
+        for p in self
+            .server
+            .board
+            .iter()
+            .flat_map(super::BoardConfig::problems)
+        {
+            out.push(p);
+        }
         for p in self.agenda.problems(&self.github.repos) {
             out.push(p);
         }

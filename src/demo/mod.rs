@@ -30,6 +30,14 @@ pub fn demo_config(dir: &std::path::Path, jira_api: u8) -> Result<Config, DemoEr
     let mut cfg = Config::from_toml_str(SANDBOX_CONFIG, std::iter::empty())
         .map_err(|e| DemoError::Config(e.to_string()))?;
     cfg.server.listen = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+    // The board on a free loopback port; the agenda's sessions every two weeks from today.
+    cfg.server.board = Some(crate::config::BoardConfig {
+        listen: "127.0.0.1:0".to_owned(),
+    });
+    let today = jiff::Timestamp::now()
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .date();
+    cfg.agenda.first_session = Some(format!("{today} 00:00"));
     cfg.store.url = format!("sqlite://{}", dir.join("council-sync-demo.db").display());
     if let Some(sandbox) = cfg.sandbox.as_mut() {
         sandbox.listen = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
@@ -94,16 +102,24 @@ pub async fn run(jira_api: u8, target: DemoTarget) -> Result<bool, DemoError> {
         }
     }
     println!(
-        "council-sync demo: daemon on http://{}, sandbox (GitHub + Jira REST v{jira_api}) on {sandbox_url}\n",
+        "council-sync demo: daemon on http://{}, sandbox (GitHub + Jira REST v{jira_api}) on {sandbox_url}",
         running.server_addr()
     );
+    if let Some(board) = running.board_addr() {
+        println!("council board on http://{board}/ (open it while the session runs)");
+    }
+    println!();
     let setup = script::Setup {
         repo: cfg.github.repos.first().cloned().unwrap_or_default(),
         labels: cfg.labels.clone(),
         bot: running.bot_login().await,
         epic_project: cfg.jira.epic_project.clone(),
     };
-    let transcript = script::council_session(&ctl, &setup).await;
+    let agenda = async || match running.agenda_markdown().await {
+        Ok(md) => md,
+        Err(e) => format!("(no agenda: {e})"),
+    };
+    let transcript = script::council_session(&ctl, &setup, agenda).await;
     running.shutdown().await;
     if target.sandbox_url.is_some() {
         // Jira targets are sandbox-wide; a dead one would only slow later deliveries.

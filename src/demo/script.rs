@@ -94,19 +94,43 @@ impl Transcript {
 }
 
 /// Runs the whole council session; stops at the first step that did not happen.
-pub async fn council_session(ctl: &SandboxControl, setup: &Setup) -> Transcript {
+///
+/// `agenda` renders the next session's agenda (Markdown); it is printed once the concern is
+/// ready (before the council decides) and again after the council's decisions.
+pub async fn council_session(
+    ctl: &SandboxControl,
+    setup: &Setup,
+    agenda: impl AsyncFn() -> String,
+) -> Transcript {
     let mut t = Transcript::default();
-    let delivered = match accepted_concern(ctl, setup, &mut t).await {
+    let delivered = match accepted_concern(ctl, setup, &mut t, &agenda).await {
         Some((n, keys)) => work_in_jira(ctl, setup, &mut t, n, &keys).await,
         None => false,
     };
-    let _ = delivered && rejected_concern(ctl, setup, &mut t).await;
+    if delivered && rejected_concern(ctl, setup, &mut t).await {
+        t.say("\nThe agenda of the next session, after the council's decisions:\n");
+        t.say(indent(&agenda().await));
+    }
     t.say(if t.failed.is_empty() {
         "\nAll steps happened.".to_owned()
     } else {
         format!("\n{} step(s) did not happen.", t.failed.len())
     });
     t
+}
+
+/// `text` indented four spaces, so the agenda stands apart from the steps.
+fn indent(text: &str) -> String {
+    text.lines()
+        .map(|l| {
+            if l.is_empty() {
+                String::new()
+            } else {
+                format!("    {l}")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 async fn issue_where<F>(
@@ -140,6 +164,7 @@ async fn accepted_concern(
     ctl: &SandboxControl,
     s: &Setup,
     t: &mut Transcript,
+    agenda: &impl AsyncFn() -> String,
 ) -> Option<(u64, Vec<String>)> {
     let l = &s.labels;
     let repo = s.repo.as_str();
@@ -215,6 +240,9 @@ async fn accepted_concern(
     ) {
         return None;
     }
+
+    t.say("\n   The agenda of the next session, before the council decides:\n");
+    t.say(indent(&agenda().await));
 
     t.say(format!(
         "3. mallory (not on the council) adds {}",

@@ -68,14 +68,25 @@ fn answers_md(concern: &Concern, form: &IssueForm) -> String {
     md
 }
 
+/// The optional "How will we measure the improvement?" answer as a section, or "".
+fn measure_md(concern: &Concern, form: &IssueForm) -> String {
+    concern.measure.as_deref().map_or(String::new(), |m| {
+        let label = form
+            .label(crate::concern::form::MEASURE_FIELD_ID)
+            .unwrap_or("How will we measure the improvement?");
+        format!("## {label}\n\n{}\n\n", m.trim())
+    })
+}
+
 /// The epic: the three answers and where the concern came from.
 pub fn epic_request(issue: &IssueFacts<'_>, concern: &Concern, form: &IssueForm) -> EpicRequest {
     let description_md = format!(
-        "SRE concern [{repo}#{n}]({url}), accepted by the SRE council.\n\n{answers}Teams: {teams}\n",
+        "SRE concern [{repo}#{n}]({url}), accepted by the SRE council.\n\n{answers}{measure}Teams: {teams}\n",
         repo = issue.repo,
         n = issue.number,
         url = issue.html_url,
         answers = answers_md(concern, form),
+        measure = measure_md(concern, form),
         teams = concern.teams.join(", "),
     );
     EpicRequest {
@@ -158,5 +169,38 @@ mod tests {
         }
         assert_ne!(story_marker(7, "支払い"), story_marker(7, "決済"));
         assert_eq!(story_marker(7, "支払い"), story_marker(7, "支払い"));
+    }
+
+    #[test]
+    fn the_measure_answer_goes_into_the_epic_only_when_given() {
+        let form = IssueForm::shipped();
+        let body = "### Why is this SRE?\n\nSLO breach.\n\n### Why is this important?\n\nPages.\n\n\
+                    ### What is involved?\n\nRetries.\n\n### How will we measure the improvement?\n\n\
+                    p99 checkout latency (Grafana).\n\n### Teams involved\n\npayments\n";
+        let concern = crate::concern::parse(body, &form);
+        let issue = IssueFacts {
+            id: 1,
+            number: 7,
+            repo: "acme/c",
+            title: "Slow checkout",
+            html_url: "https://github.com/acme/c/issues/7",
+        };
+        let epic = epic_request(&issue, &concern, &form);
+        assert!(
+            epic.description_md.contains(
+                "## How will we measure the improvement?\n\np99 checkout latency (Grafana).\n\nTeams: payments"
+            ),
+            "{}",
+            epic.description_md
+        );
+        let without = crate::concern::parse(
+            &body.replace("p99 checkout latency (Grafana).", "_No response_"),
+            &form,
+        );
+        assert!(
+            !epic_request(&issue, &without, &form)
+                .description_md
+                .contains("measure")
+        );
     }
 }

@@ -63,7 +63,13 @@ impl<T: Tracker + 'static> Engine<T> {
                 Source::Jira => self.process_jira(delivery).await,
             };
             match outcome {
-                Ok(()) => {}
+                Ok(()) => crate::metrics::observe_webhook_lag(
+                    match delivery.source {
+                        Source::Github => "github",
+                        Source::Jira => "jira",
+                    },
+                    delivery.received_at,
+                ),
                 Err(e) if e.is_transient() => {
                     tracing::warn!(delivery = %delivery.delivery_id, error = %e, "delivery will be retried");
                     self.store

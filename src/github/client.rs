@@ -62,6 +62,8 @@ pub struct GithubClient {
     etags: std::sync::Arc<etags::EtagCache>,
     /// With a GitHub App: the App-authenticated (JWT) client and the installation id.
     app: Option<(Octocrab, u64)>,
+    /// The API's host, for the calls' metrics (`api.github.com`).
+    host: std::sync::Arc<str>,
 }
 
 /// `owner/name` split and percent-encoded for a path.
@@ -138,6 +140,7 @@ impl GithubClient {
             policy,
             etags: Default::default(),
             app: None,
+            host: crate::metrics::api::host_of(api_url).into(),
         })
     }
 
@@ -191,9 +194,14 @@ impl GithubClient {
                 )));
             }
         }
+        .inspect_err(|_| {
+            crate::metrics::api::record_call(&self.host, method.as_str(), path, None);
+        })
         .map_err(transport)?;
         let status = resp.status();
         let headers = resp.headers().clone();
+        crate::metrics::api::record_call(&self.host, method.as_str(), path, Some(status.as_u16()));
+        crate::metrics::api::record_rate_limit(&self.host, &headers);
         let text = self.octo.body_to_string(resp).await.map_err(transport)?;
         if status == reqwest::StatusCode::NOT_MODIFIED
             && *method == Method::GET

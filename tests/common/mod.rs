@@ -407,6 +407,17 @@ impl Daemon {
 
     /// Same, with more environment (e.g. `COUNCIL_SERVER__DRAIN`).
     pub async fn start_env(config: &Path, env: &[(&str, &str)]) -> Daemon {
+        Daemon::launch(config, env, false).await.0
+    }
+
+    /// Starts a daemon whose config turns the board on (`[server.board]`); returns it with
+    /// the board's `http://ADDR/` as the daemon prints it.
+    pub async fn start_with_board(config: &Path) -> (Daemon, String) {
+        let (daemon, board) = Daemon::launch(config, &[], true).await;
+        (daemon, board.unwrap_or_default())
+    }
+
+    async fn launch(config: &Path, env: &[(&str, &str)], board: bool) -> (Daemon, Option<String>) {
         let mut child = Command::new(binary())
             .args(["run", "--config"])
             .arg(config)
@@ -421,6 +432,11 @@ impl Daemon {
         let stdout = child.stdout.take().expect("stdout");
         let mut lines = BufReader::new(stdout).lines();
         let url = line_after(&mut child, &mut lines, "council-sync listening on ").await;
+        let board_url = if board {
+            Some(line_after(&mut child, &mut lines, "council board on ").await)
+        } else {
+            None
+        };
         let embedded = std::fs::read_to_string(config)
             .expect("config")
             .contains("embedded = true");
@@ -432,11 +448,14 @@ impl Daemon {
         };
         // Keep draining stdout so the child never blocks on a full pipe.
         tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-        Daemon {
-            child,
-            url,
-            sandbox_url,
-        }
+        (
+            Daemon {
+                child,
+                url,
+                sandbox_url,
+            },
+            board_url,
+        )
     }
 
     /// Waits until the daemon has caught up (`GET /status`: nothing to decide, nothing to

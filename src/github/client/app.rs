@@ -79,11 +79,13 @@ impl GithubClient {
             .app(AppId(app.app_id), key)
             .build()
             .map_err(|e| GithubError::Setup(e.to_string()))?;
+        let host: std::sync::Arc<str> = crate::metrics::api::host_of(api_url).into();
         let as_app = Self {
             octo: app_octo.clone(),
             policy: policy.clone(),
             etags: Default::default(),
             app: None,
+            host: host.clone(),
         };
         let installation = match (app.installation_id, first_repo) {
             (Some(id), _) => id,
@@ -106,6 +108,7 @@ impl GithubClient {
             policy,
             etags: Default::default(),
             app: Some((app_octo, installation)),
+            host,
         })
     }
 
@@ -123,6 +126,7 @@ impl GithubClient {
                     policy: self.policy.clone(),
                     etags: Default::default(),
                     app: None,
+                    host: self.host.clone(),
                 },
                 *id,
             )

@@ -467,6 +467,15 @@ impl JiraClient {
             .await
     }
 
+    /// The path of an API call from the site's root (`/rest/api/3/issue/bulk`).
+    fn api_path(&self, path: &str) -> String {
+        format!(
+            "/rest/api/{}/{}",
+            self.version.number(),
+            path.trim_start_matches('/')
+        )
+    }
+
     fn url(&self, path: &str) -> String {
         format!("{}/rest/api/{}/{path}", self.base, self.version.number())
     }
@@ -511,9 +520,19 @@ impl JiraClient {
             .query(query)
             .send()
             .await
-            .map_err(|e| transport(&call, &e))?;
+            .map_err(|e| {
+                record(&self.host, &call, &self.api_path(path), None, None);
+                transport(&call, &e)
+            })?;
         let status = resp.status();
         let headers = resp.headers().clone();
+        record(
+            &self.host,
+            &call,
+            &self.api_path(path),
+            Some(status.as_u16()),
+            Some(&headers),
+        );
         let text = resp.text().await.map_err(|e| transport(&call, &e))?;
         if status.is_success() {
             Ok(text)
@@ -534,12 +553,38 @@ impl JiraClient {
         if let Some(body) = body {
             req = req.json(body);
         }
-        let resp = req.send().await.map_err(|e| transport(&call, &e))?;
+        let resp = req.send().await.map_err(|e| {
+            record(&self.host, &call, &self.api_path(path), None, None);
+            transport(&call, &e)
+        })?;
         let status = resp.status();
         let headers = resp.headers().clone();
+        record(
+            &self.host,
+            &call,
+            &self.api_path(path),
+            Some(status.as_u16()),
+            Some(&headers),
+        );
         let text = resp.text().await.map_err(|e| transport(&call, &e))?;
         tracing::debug!(call = %call, status = status.as_u16(), "jira call");
         Ok((status, headers, text))
+    }
+}
+
+/// Counts one call for `/metrics` (`call` is `METHOD …`, `path` the path from the site's
+/// root; `status` `None` when no answer came) and the rate limit the answer reports left.
+fn record(
+    host: &str,
+    call: &str,
+    path: &str,
+    status: Option<u16>,
+    headers: Option<&reqwest::header::HeaderMap>,
+) {
+    let method = call.split_once(' ').map_or("?", |(m, _)| m);
+    crate::metrics::api::record_call(host, method, path, status);
+    if let Some(h) = headers {
+        crate::metrics::api::record_rate_limit(host, h);
     }
 }
 

@@ -13,7 +13,7 @@ use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderValue};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{JiraClient, decode, path_segment, transport};
+use super::{JiraClient, decode, path_segment, record, transport};
 use crate::tracker::jira::error::JiraError;
 
 /// Path of the admin webhook API, from the site's base URL.
@@ -184,9 +184,19 @@ impl JiraClient {
         if let Some(b) = body {
             req = req.json(b);
         }
-        let resp = req.send().await.map_err(|e| transport(&call, &e))?;
+        let resp = req.send().await.map_err(|e| {
+            record(&self.host, &call, WEBHOOKS_PATH, None, None);
+            transport(&call, &e)
+        })?;
         let status = resp.status();
         let headers = resp.headers().clone();
+        record(
+            &self.host,
+            &call,
+            WEBHOOKS_PATH,
+            Some(status.as_u16()),
+            Some(&headers),
+        );
         let text = resp.text().await.map_err(|e| transport(&call, &e))?;
         if status.is_success() {
             Ok(text)

@@ -10,6 +10,8 @@
 //!   restart loses nothing. The history only grows, so the histogram counts only grow too,
 //!   as Prometheus expects of a histogram.
 
+pub mod api;
+
 use std::fmt::Write;
 use std::sync::OnceLock;
 
@@ -18,7 +20,7 @@ use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
 use crate::council::Stage;
 use crate::store::{ConcernSnapshot, Store, StoreError, now_ms};
@@ -77,29 +79,94 @@ impl Step {
         }
     }
 
-    /// The stages that start and end the step (the first time any of them is reached).
+    /// The stages that start and end the step: a milestone is reached by the first
+    /// transition to it *or to any later stage of the life*, because the engine may skip
+    /// one (stories that go straight to done never pass `in-progress`; a done concern whose
+    /// results are asked for at once goes to `results-requested`, never `done`).
     fn bounds(self) -> (&'static [Stage], &'static [Stage]) {
         match self {
-            Step::OpenedToReady => (&[], &[Stage::Ready]),
-            Step::ReadyToDecided => (&[Stage::Ready], &[Stage::Accepted, Stage::Rejected]),
-            Step::DecidedToEpic => (&[Stage::Accepted], &[Stage::EpicCreated]),
-            Step::EpicToStarted => (&[Stage::EpicCreated], &[Stage::InProgress]),
-            Step::StartedToDone => (&[Stage::InProgress], &[Stage::Done]),
-            Step::DoneToResults => (&[Stage::Done], &[Stage::ResultsPresented]),
+            Step::OpenedToReady => (&[], READY_OR_LATER),
+            Step::ReadyToDecided => (READY_OR_LATER, DECIDED_OR_LATER),
+            Step::DecidedToEpic => (ACCEPTED_OR_LATER, EPIC_OR_LATER),
+            Step::EpicToStarted => (EPIC_OR_LATER, STARTED_OR_LATER),
+            Step::StartedToDone => (STARTED_OR_LATER, DONE_OR_LATER),
+            Step::DoneToResults => (DONE_OR_LATER, &[Stage::ResultsPresented]),
         }
     }
+}
+
+/// Stages at or past "every story done".
+pub const DONE_OR_LATER: &[Stage] = &[
+    Stage::Done,
+    Stage::ResultsRequested,
+    Stage::ResultsPresented,
+];
+/// Stages at or past "a story started".
+const STARTED_OR_LATER: &[Stage] = &[
+    Stage::InProgress,
+    Stage::Done,
+    Stage::ResultsRequested,
+    Stage::ResultsPresented,
+];
+/// Stages at or past "epic created".
+const EPIC_OR_LATER: &[Stage] = &[
+    Stage::EpicCreated,
+    Stage::StoriesCreated,
+    Stage::InProgress,
+    Stage::Done,
+    Stage::ResultsRequested,
+    Stage::ResultsPresented,
+];
+/// Stages at or past "accepted".
+const ACCEPTED_OR_LATER: &[Stage] = &[
+    Stage::Accepted,
+    Stage::Vetted,
+    Stage::EpicCreated,
+    Stage::StoriesCreated,
+    Stage::InProgress,
+    Stage::Done,
+    Stage::ResultsRequested,
+    Stage::ResultsPresented,
+];
+/// Stages at or past "decided" (accepted or rejected).
+const DECIDED_OR_LATER: &[Stage] = &[
+    Stage::Rejected,
+    Stage::Accepted,
+    Stage::Vetted,
+    Stage::EpicCreated,
+    Stage::StoriesCreated,
+    Stage::InProgress,
+    Stage::Done,
+    Stage::ResultsRequested,
+    Stage::ResultsPresented,
+];
+/// Stages at or past "ready for the council".
+const READY_OR_LATER: &[Stage] = &[
+    Stage::Ready,
+    Stage::Rejected,
+    Stage::Accepted,
+    Stage::Vetted,
+    Stage::EpicCreated,
+    Stage::StoriesCreated,
+    Stage::InProgress,
+    Stage::Done,
+    Stage::ResultsRequested,
+    Stage::ResultsPresented,
+];
+
+/// When the concern first reached any of `stages` (ms since the epoch).
+pub fn first_reached(c: &ConcernSnapshot, stages: &[Stage]) -> Option<i64> {
+    c.history
+        .iter()
+        .find(|t| stages.contains(&t.to))
+        .map(|t| t.at_ms)
 }
 
 /// The completed steps of one concern with their durations in seconds. A step counts once
 /// its end was reached after its start; the start of `OpenedToReady` is the first history
 /// row (when the daemon first recorded the concern).
 pub fn lead_times(c: &ConcernSnapshot) -> Vec<(Step, f64)> {
-    let first = |stages: &[Stage]| {
-        c.history
-            .iter()
-            .find(|t| stages.contains(&t.to))
-            .map(|t| t.at_ms)
-    };
+    let first = |stages: &[Stage]| first_reached(c, stages);
     Step::ALL
         .into_iter()
         .filter_map(|step| {
@@ -155,6 +222,21 @@ pub fn render_lead_times(out: &mut String, concerns: &[ConcernSnapshot]) {
     }
 }
 
+/// Histogram of webhook-to-action lag: from a delivery stored (202) to the engine having
+/// decided it and queued its writes (the outbox's own age gauge covers the writes after).
+pub const WEBHOOK_LAG: &str = "council_sync_webhook_to_action_seconds";
+
+/// Bucket bounds (seconds) of [`WEBHOOK_LAG`]: 50 ms to 10 min. A caught-up daemon acts
+/// in well under a second; minutes mean a backlog or an upstream outage.
+pub const WEBHOOK_LAG_BUCKETS: [f64; 10] = [0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 15.0, 60.0, 600.0];
+
+/// Records the lag of one delivery decided now that was stored at `received_ms`;
+/// `source` is `github` or `jira`.
+pub fn observe_webhook_lag(source: &'static str, received_ms: i64) {
+    let secs = (now_ms() - received_ms).max(0) as f64 / 1000.0;
+    metrics::histogram!(WEBHOOK_LAG, "source" => source).record(secs);
+}
+
 /// Counts a webhook delivery refused before it was stored.
 pub fn count_rejected(reason: &'static str) {
     metrics::counter!("council_sync_webhook_rejected_total", "reason" => reason).increment(1);
@@ -165,7 +247,19 @@ pub fn count_rejected(reason: &'static str) {
 fn handle() -> &'static PrometheusHandle {
     static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
     HANDLE.get_or_init(|| {
-        let recorder = PrometheusBuilder::new().build_recorder();
+        let builder = PrometheusBuilder::new();
+        // Histograms are rendered with these buckets (the exporter's default is a summary).
+        let builder = match builder.set_buckets_for_metric(
+            Matcher::Full(WEBHOOK_LAG.to_owned()),
+            &WEBHOOK_LAG_BUCKETS,
+        ) {
+            Ok(b) => b,
+            Err(e) => {
+                tracing::warn!(error = %e, "webhook lag buckets refused");
+                PrometheusBuilder::new()
+            }
+        };
+        let recorder = builder.build_recorder();
         let handle = recorder.handle();
         if metrics::set_global_recorder(recorder).is_err() {
             tracing::warn!("a metrics recorder was already installed; event counters go there");
@@ -173,6 +267,19 @@ fn handle() -> &'static PrometheusHandle {
         metrics::describe_counter!(
             "council_sync_webhook_rejected_total",
             "Webhook deliveries refused before they were stored, by reason."
+        );
+        metrics::describe_counter!(
+            api::API_CALLS,
+            "Calls to GitHub and Jira by host, templated route, method and status (error: no answer)."
+        );
+        metrics::describe_gauge!(
+            api::RATE_LIMIT_REMAINING,
+            "Rate limit left as the host last reported it (x-ratelimit-remaining), by host and resource."
+        );
+        metrics::describe_histogram!(
+            WEBHOOK_LAG,
+            metrics::Unit::Seconds,
+            "Time from a webhook delivery being stored to the engine having decided it and queued its writes, by source."
         );
         handle
     })
@@ -351,6 +458,36 @@ mod tests {
         assert_eq!(
             lead_times(&c),
             [(Step::OpenedToReady, 0.0), (Step::ReadyToDecided, 3_600.0)]
+        );
+    }
+
+    #[test]
+    fn a_skipped_stage_still_ends_and_starts_its_steps() {
+        // Stories straight to done, results asked at once: no `in-progress`, no `done` row.
+        let c = concern(vec![
+            t(Stage::Ready, 0),
+            t(Stage::Accepted, H),
+            t(Stage::EpicCreated, 2 * H),
+            t(Stage::StoriesCreated, 3 * H),
+            t(Stage::ResultsRequested, 10 * H),
+            t(Stage::ResultsPresented, 30 * H),
+        ]);
+        assert_eq!(
+            lead_times(&c),
+            [
+                (Step::OpenedToReady, 0.0),
+                (Step::ReadyToDecided, 3_600.0),
+                (Step::DecidedToEpic, 3_600.0),
+                (Step::EpicToStarted, 8.0 * 3_600.0),
+                (Step::StartedToDone, 0.0),
+                (Step::DoneToResults, 20.0 * 3_600.0),
+            ]
+        );
+        // Accepted straight from needs-info: the decision also marks "ready".
+        let d = concern(vec![t(Stage::NeedsInfo, 0), t(Stage::Accepted, H)]);
+        assert_eq!(
+            lead_times(&d),
+            [(Step::OpenedToReady, 3_600.0), (Step::ReadyToDecided, 0.0)]
         );
     }
 

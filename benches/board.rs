@@ -1,0 +1,179 @@
+//! The council board with 1,000 concerns: building the page model from the store's
+//! snapshot and rendering the HTML (what `GET /` does after reading the store), timed over
+//! repeated runs. Run by `scripts/bench` (README "Benchmarks"), alone with
+//! `cargo bench --profile dev --bench board`. Knobs: `BENCH_BOARD_CONCERNS` (default 1000),
+//! `BENCH_BOARD_RUNS` (default 50).
+//!
+//! It runs in the harness's own build (the dev profile, unoptimised, like the tests): an
+//! upper bound of what the release binary takes. The issue's target: under 100 ms.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use council_sync::agenda::model::{Answer, IssueSummary};
+use council_sync::board::{BoardInput, build, render};
+use council_sync::council::{DecisionKind, Stage};
+use council_sync::store::{
+    ConcernRow, ConcernSnapshot, Decision, StageTransition, StoryLink, StoryState,
+};
+use jiff::Timestamp;
+use jiff::tz::TimeZone;
+
+const DAY: i64 = 86_400_000;
+const PATH: [Stage; 9] = [
+    Stage::NeedsInfo,
+    Stage::Ready,
+    Stage::Accepted,
+    Stage::EpicCreated,
+    Stage::StoriesCreated,
+    Stage::InProgress,
+    Stage::Done,
+    Stage::ResultsRequested,
+    Stage::ResultsPresented,
+];
+
+fn env_num(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(default)
+}
+
+/// Concern `i`: somewhere along the life (a tenth rejected), with its history, decision,
+/// 1–4 stories and, once presented, results in both shapes.
+fn concern(i: usize, start: i64) -> ConcernSnapshot {
+    let rejected = i % 10 == 9;
+    let reach = if rejected { 2 } else { 1 + i % PATH.len() };
+    let mut history: Vec<StageTransition> = PATH[..reach]
+        .iter()
+        .enumerate()
+        .map(|(k, s)| StageTransition {
+            from: None,
+            to: *s,
+            cause: "bench".into(),
+            actor: None,
+            at_ms: start + k as i64 * 3 * DAY,
+        })
+        .collect();
+    if rejected {
+        history.push(StageTransition {
+            from: Some(Stage::Ready),
+            to: Stage::Rejected,
+            cause: "decision".into(),
+            actor: Some("carol".into()),
+            at_ms: start + 5 * DAY,
+        });
+    }
+    let stage = history.last().map_or(Stage::NeedsInfo, |t| t.to);
+    let accepted = reach > 2 && !rejected;
+    let teams = ["payments", "platform", "data", "identity"];
+    let stories: Vec<StoryLink> = if reach > 4 {
+        (0..1 + i % 4)
+            .map(|k| StoryLink {
+                team: teams[k].into(),
+                story_key: format!("T{k}-{i}"),
+                story_url: format!("https://jira.example.com/browse/T{k}-{i}"),
+                state: StoryState {
+                    status_category: Some(if reach > 6 || k == 0 { "done" } else { "new" }.into()),
+                    ..StoryState::default()
+                },
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    ConcernSnapshot {
+        concern: ConcernRow {
+            repo: "acme/sre-concerns".into(),
+            number: i as u64 + 1,
+            issue_id: i as u64 + 1,
+            stage,
+            tracking_comment_id: None,
+            epic_key: (reach > 3).then(|| format!("SRE-{i}")),
+            epic_url: (reach > 3).then(|| format!("https://jira.example.com/browse/SRE-{i}")),
+            last_error: None,
+            updated_at: start,
+            progress: None,
+            results: (stage == Stage::ResultsPresented).then(|| {
+                "| Metric | Before | After |\n|---|---|---|\n| p99 latency | 900 ms | 300 ms |\n\n\
+                 - incidents/month: 4 → 1\n- availability: 99.82% -> 99.97%"
+                    .into()
+            }),
+            results_at: (stage == Stage::ResultsPresented).then_some(start + 24 * DAY),
+            issue_state: None,
+            synced_hash: None,
+        },
+        history,
+        decisions: if accepted || rejected {
+            vec![Decision {
+                kind: if rejected {
+                    DecisionKind::Reject
+                } else {
+                    DecisionKind::Accept
+                },
+                actor: "carol".into(),
+                decided_at: start + 6 * DAY,
+            }]
+        } else {
+            Vec::new()
+        },
+        stories,
+    }
+}
+
+fn main() {
+    let n = env_num("BENCH_BOARD_CONCERNS", 1000);
+    let runs = env_num("BENCH_BOARD_RUNS", 50).max(1);
+    let at = Timestamp::now();
+    let start = at.as_millisecond() - 60 * DAY;
+    let concerns: Vec<ConcernSnapshot> = (0..n)
+        .map(|i| concern(i, start + i as i64 * 60_000))
+        .collect();
+    let issues: BTreeMap<(String, u64), IssueSummary> = (0..n)
+        .map(|i| {
+            (
+                ("acme/sre-concerns".to_owned(), i as u64 + 1),
+                IssueSummary {
+                    title: format!("Concern {i}: checkout <latency> & \"failover\" is manual"),
+                    author: "alice".into(),
+                    url: format!("https://github.com/acme/sre-concerns/issues/{}", i + 1),
+                    teams: vec!["payments".into(), "data".into()],
+                    answers: vec![Answer {
+                        question: "Why is this SRE?".into(),
+                        excerpt: "Pages every night.".into(),
+                    }],
+                    measure: None,
+                },
+            )
+        })
+        .collect();
+    let tz = TimeZone::get("Europe/Berlin").unwrap_or(TimeZone::UTC);
+    let once = || {
+        render::page(&build(&BoardInput {
+            concerns: &concerns,
+            issues: &issues,
+            at,
+            tz: &tz,
+            next_session: None,
+        }))
+    };
+    let size = once().len(); // warm-up
+    let mut times: Vec<Duration> = (0..runs)
+        .map(|_| {
+            let t = Instant::now();
+            std::hint::black_box(once());
+            t.elapsed()
+        })
+        .collect();
+    times.sort();
+    let pct = |p: f64| times[((p / 100.0 * runs as f64).ceil() as usize).clamp(1, runs) - 1];
+    let ms = |d: Duration| format!("{:.1} ms", d.as_secs_f64() * 1000.0);
+    println!("| figure | measured | target / note |\n| --- | --- | --- |");
+    println!(
+        "| board: build + render, {n} concerns ({runs} runs, {} KB page) | p50 {} / p99 {} / max {} | target < 100 ms; dev profile (unoptimised), store read not included |",
+        size / 1024,
+        ms(pct(50.0)),
+        ms(pct(99.0)),
+        ms(times[runs - 1]),
+    );
+}
