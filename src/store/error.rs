@@ -12,8 +12,10 @@ pub enum StoreError {
     /// A schema migration failed at start-up.
     #[error("migration failed: {0}")]
     Migrate(Arc<sqlx::migrate::MigrateError>),
-    /// The URL names a database this build cannot use yet.
-    #[error("unsupported store url scheme `{scheme}` (expected sqlite://PATH)")]
+    /// The URL names a database this build cannot use.
+    #[error(
+        "unsupported store url scheme `{scheme}` (expected sqlite://PATH or postgres://USER@HOST/DB)"
+    )]
     UnsupportedUrl {
         /// Only the scheme, so a password in the URL never reaches a log.
         scheme: String,

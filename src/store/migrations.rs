@@ -4,15 +4,19 @@
 //! feature, which compiles the whole compile-time-query machinery (drivers included) as a
 //! proc macro for one list of files. The migrator and its `_sqlx_migrations` table are
 //! sqlx's own, so `sqlx migrate info` still reads the state. A new migration is a new file
-//! in `migrations/sqlite/` and a new line below.
+//! in `migrations/sqlite/` and `migrations/postgres/` (the same change in each
+//! database's words) and a new line in each list below.
 
 use std::borrow::Cow;
 
 use sqlx::SqlSafeStr;
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 
-/// `(version, description, sql)` of every SQLite migration, oldest first.
-const SQLITE: &[(i64, &str, &str)] = &[
+/// `(version, description, sql)` of one backend's migrations, oldest first.
+type Migrations = &'static [(i64, &'static str, &'static str)];
+
+/// Every SQLite migration, oldest first.
+const SQLITE: Migrations = &[
     (
         1,
         "init",
@@ -38,18 +42,74 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "create attempts",
         include_str!("../../migrations/sqlite/0005_create_attempts.sql"),
     ),
+    (
+        6,
+        "replicas",
+        include_str!("../../migrations/sqlite/0006_replicas.sql"),
+    ),
+];
+
+/// Every PostgreSQL migration, oldest first: the same versions as [`SQLITE`], each the same
+/// schema change in PostgreSQL's words (identity keys, `BYTEA`, `BIGINT` throughout).
+const POSTGRES: Migrations = &[
+    (
+        1,
+        "init",
+        include_str!("../../migrations/postgres/0001_init.sql"),
+    ),
+    (
+        2,
+        "sync state",
+        include_str!("../../migrations/postgres/0002_sync_state.sql"),
+    ),
+    (
+        3,
+        "stage history",
+        include_str!("../../migrations/postgres/0003_stage_history.sql"),
+    ),
+    (
+        4,
+        "stable ids",
+        include_str!("../../migrations/postgres/0004_stable_ids.sql"),
+    ),
+    (
+        5,
+        "create attempts",
+        include_str!("../../migrations/postgres/0005_create_attempts.sql"),
+    ),
+    (
+        6,
+        "replicas",
+        include_str!("../../migrations/postgres/0006_replicas.sql"),
+    ),
 ];
 
 /// The migrator for a SQLite store.
 pub(crate) fn sqlite() -> Migrator {
-    sqlite_up_to(SQLITE.len())
+    up_to(SQLITE, SQLITE.len())
+}
+
+/// The migrator for a PostgreSQL store. sqlx holds a PostgreSQL advisory lock while it
+/// migrates, so replicas started together apply each migration once.
+pub(crate) fn postgres() -> Migrator {
+    up_to(POSTGRES, POSTGRES.len())
 }
 
 /// The first `count` SQLite migrations (tests build databases of older versions with it).
+#[cfg(test)]
 fn sqlite_up_to(count: usize) -> Migrator {
+    up_to(SQLITE, count)
+}
+
+/// The first `count` PostgreSQL migrations (tests build databases of older versions).
+#[cfg(test)]
+fn postgres_up_to(count: usize) -> Migrator {
+    up_to(POSTGRES, count)
+}
+
+fn up_to(all: Migrations, count: usize) -> Migrator {
     Migrator::with_migrations(
-        SQLITE
-            .iter()
+        all.iter()
             .take(count)
             .map(|&(version, description, sql)| {
                 Migration::new(
@@ -104,7 +164,7 @@ mod tests {
                 .iter()
                 .map(|r| r.try_get("version").expect("version"))
                 .collect();
-        assert_eq!(versions, [1, 2, 3, 4, 5]);
+        assert_eq!(versions, [1, 2, 3, 4, 5, 6]);
         let concern = store
             .get_concern("acme/ops", 9)
             .await
