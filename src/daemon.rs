@@ -28,7 +28,7 @@ use crate::sandbox::feed::ChangeFeed;
 use crate::sandbox::jira::JiraSandbox;
 use crate::sandbox::{Sandbox, SandboxHandle, SandboxOptions};
 use crate::server;
-use crate::store::{InboxWriter, Store};
+use crate::store::{InboxWriter, Store, StoreLock};
 use crate::tracker::Tracker;
 use crate::tracker::jira::JiraTracker;
 
@@ -72,6 +72,9 @@ pub struct Running {
     engine_task: JoinHandle<()>,
     agenda_task: JoinHandle<()>,
     store: Store,
+    /// The SQLite store's exclusive lock (`None` on PostgreSQL), released after the store
+    /// is closed.
+    store_lock: Option<StoreLock>,
 }
 
 impl Running {
@@ -132,6 +135,7 @@ impl Running {
             agenda_task.abort();
         }
         self.store.close().await;
+        drop(self.store_lock);
         if let Some(sandbox) = self.sandbox {
             sandbox.shutdown().await;
         }
@@ -185,6 +189,9 @@ pub async fn start(mut cfg: Config) -> Result<Running, DaemonError> {
         .webhook_token()
         .map_err(|p| DaemonError::Config(p.to_string()))?;
 
+    // One daemon per SQLite file: a second one refuses to start here (replicas need
+    // PostgreSQL). Held until the daemon stops.
+    let store_lock = StoreLock::acquire(&cfg.store.url).map_err(DaemonError::Store)?;
     let store = Store::open(&cfg.store.url)
         .await
         .map_err(DaemonError::OpenStore)?;
@@ -265,6 +272,7 @@ pub async fn start(mut cfg: Config) -> Result<Running, DaemonError> {
         engine_task,
         agenda_task,
         store,
+        store_lock,
     })
 }
 

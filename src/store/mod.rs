@@ -18,6 +18,7 @@ mod decisions;
 mod error;
 mod inbox;
 mod links;
+mod lock;
 mod migrations;
 mod outbox;
 mod progress;
@@ -42,9 +43,10 @@ pub use decisions::{Decision, DecisionKind};
 pub use error::StoreError;
 pub use inbox::{Delivery, NewDelivery, Source, Submitted};
 pub use links::{StoryLink, StoryState};
+pub use lock::StoreLock;
 pub use outbox::{CLAIM_LEASE, OutboxJob};
 pub use progress::{Backlog, ParkedJob, QueuedWrite};
-pub use replicas::{Leadership, Role};
+pub use replicas::{LEASE_RENEW, Leadership, Role};
 pub use stages::{StageChange, StageTransition};
 pub use views::{AgendaClaim, ConcernSnapshot, FailedWrite, MetricCounts};
 pub use writer::InboxWriter;
@@ -80,8 +82,9 @@ pub struct Store {
     pool: AnyPool,
     inbox_notify: Arc<Notify>,
     backend: Backend,
-    /// Written into `outbox.claimed_by` by this process's claims (random per open), so a
-    /// process renews only its own leases.
+    /// Written into `outbox.claimed_by` by this process's claims (`pid-<pid>-<random>`, new
+    /// per open), so a process renews only its own leases and a person (or a test) can tell
+    /// which process holds a job.
     replica: Arc<str>,
 }
 
@@ -135,7 +138,12 @@ impl Store {
             pool,
             inbox_notify: Arc::new(Notify::new()),
             backend,
-            replica: uuid::Uuid::new_v4().simple().to_string().into(),
+            replica: format!(
+                "pid-{}-{}",
+                std::process::id(),
+                &uuid::Uuid::new_v4().simple().to_string()[..8]
+            )
+            .into(),
         })
     }
 
