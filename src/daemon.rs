@@ -189,12 +189,13 @@ pub async fn start(mut cfg: Config) -> Result<Running, DaemonError> {
         .webhook_token()
         .map_err(|p| DaemonError::Config(p.to_string()))?;
 
-    // One daemon per SQLite file: a second one refuses to start here (replicas need
-    // PostgreSQL). Held until the daemon stops.
-    let store_lock = StoreLock::acquire(&cfg.store.url).map_err(DaemonError::Store)?;
     let store = Store::open(&cfg.store.url)
         .await
         .map_err(DaemonError::OpenStore)?;
+    // One daemon per SQLite file: a second one refuses to start here, before it touches
+    // any work (replicas need PostgreSQL). Held until the daemon stops. Taken after the
+    // open, so a store that cannot be opened at all is reported as such.
+    let store_lock = StoreLock::acquire(&cfg.store.url).map_err(DaemonError::Store)?;
     let requeued = store.requeue_running().await?;
     if requeued > 0 {
         tracing::info!(

@@ -33,7 +33,7 @@ pub enum StoreError {
         path: String,
     },
     /// The SQLite store's lock file cannot be created or locked.
-    #[error("cannot lock the store: {path}: {reason}")]
+    #[error("store.url: cannot lock the store: {path}: {reason}")]
     Lock {
         /// The lock file.
         path: String,
