@@ -67,6 +67,11 @@ const MAX_CONNECTIONS: u32 = 4;
 /// leading loop holds one for its round, see [`Store::lead`]) and the board's reads.
 const PG_MAX_CONNECTIONS: u32 = 10;
 
+/// How long a query waits for a PostgreSQL connection (sqlx retries a failing connect
+/// until then): as SQLite's `busy_timeout`, short enough that a webhook still gets its 503
+/// inside GitHub's 10 s delivery timeout while the database is unreachable.
+const PG_ACQUIRE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Which database a store is on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -126,6 +131,7 @@ impl Store {
                 let options: AnyConnectOptions = url.parse()?;
                 AnyPoolOptions::new()
                     .max_connections(PG_MAX_CONNECTIONS)
+                    .acquire_timeout(PG_ACQUIRE_TIMEOUT)
                     .connect_with(options)
                     .await?
             }
@@ -248,6 +254,23 @@ mod tests {
             .expect_err("not supported");
         let text = err.to_string();
         assert!(text.contains("`mysql`"), "{text}");
+        assert!(!text.contains("hunter2"), "{text}");
+    }
+
+    /// An unreachable PostgreSQL server is an error within the acquire timeout, and the
+    /// error never shows the URL's password.
+    #[tokio::test]
+    async fn unreachable_postgres_fails_fast_without_leaking_the_password() {
+        let started = std::time::Instant::now();
+        let err = Store::open("postgres://council:hunter2@127.0.0.1:9/council")
+            .await
+            .expect_err("nothing listens on port 9");
+        assert!(
+            started.elapsed() < PG_ACQUIRE_TIMEOUT * 3,
+            "{:?}",
+            started.elapsed()
+        );
+        let text = err.to_string();
         assert!(!text.contains("hunter2"), "{text}");
     }
 
