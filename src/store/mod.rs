@@ -75,7 +75,7 @@ const PG_ACQUIRE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5
 /// Which database a store is on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
-    /// One file, one daemon (it holds the file's lock, see `daemon::StoreLock`).
+    /// One file, one daemon (it holds the file's lock, see [`StoreLock`]).
     Sqlite,
     /// A server that several replicas share.
     Postgres,
