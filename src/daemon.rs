@@ -28,7 +28,7 @@ use crate::sandbox::feed::ChangeFeed;
 use crate::sandbox::jira::JiraSandbox;
 use crate::sandbox::{Sandbox, SandboxHandle, SandboxOptions};
 use crate::server;
-use crate::store::{InboxWriter, Store};
+use crate::store::{InboxWriter, Store, StoreLock};
 use crate::tracker::Tracker;
 use crate::tracker::jira::JiraTracker;
 
@@ -75,6 +75,9 @@ pub struct Running {
     store: Store,
     /// What `agenda_markdown` reads with: GitHub, the form, `[agenda]`.
     agenda_view: (GithubClient, IssueForm, crate::config::AgendaConfig),
+    /// The SQLite store's exclusive lock (`None` on PostgreSQL), released after the store
+    /// is closed.
+    store_lock: Option<StoreLock>,
 }
 
 impl Running {
@@ -152,6 +155,7 @@ impl Running {
             agenda_task.abort();
         }
         self.store.close().await;
+        drop(self.store_lock);
         if let Some(sandbox) = self.sandbox {
             sandbox.shutdown().await;
         }
@@ -209,6 +213,10 @@ pub async fn start(mut cfg: Config) -> Result<Running, DaemonError> {
     let store = Store::open(&cfg.store.url)
         .await
         .map_err(DaemonError::OpenStore)?;
+    // One daemon per SQLite file: a second one refuses to start here, before it touches
+    // any work (replicas need PostgreSQL). Held until the daemon stops. Taken after the
+    // open, so a store that cannot be opened at all is reported as such.
+    let store_lock = StoreLock::acquire(&cfg.store.url).map_err(DaemonError::Store)?;
     let requeued = store.requeue_running().await?;
     if requeued > 0 {
         tracing::info!(
@@ -301,6 +309,7 @@ pub async fn start(mut cfg: Config) -> Result<Running, DaemonError> {
         agenda_task,
         store,
         agenda_view,
+        store_lock,
     })
 }
 

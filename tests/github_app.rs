@@ -167,3 +167,35 @@ async fn expired_installation_tokens_are_refused() {
     let (issued, refused) = counts(&world).await;
     assert!(issued >= 2 && refused >= 2, "{issued} {refused}");
 }
+
+/// No echo loops as the App: what the daemon writes comes back in webhooks from
+/// `council-sync[bot]` (the App's bot login, as GitHub shows an installation's writes), and
+/// the daemon recognises it as its own: one tracking comment, by the bot, kept up to date in
+/// place, and the daemon settles (an echo loop would keep writing and never settle).
+#[tokio::test]
+async fn the_apps_own_writes_are_not_reacted_to() {
+    let (world, _dir, config) = app_world(3600, false).await;
+    let daemon = world.daemon(&config).await;
+    let c = world.ctl();
+    let n = world.ready_concern(&["payments", "data"]).await;
+    c.add_label(&world.repo, n, "carol", "council/accepted")
+        .await
+        .expect("accept");
+    world.wait_stories_listed(n, 2).await;
+    daemon.wait_settled(&c).await;
+    let issue = world.issue(n).await;
+    let tracking = view::tracking_comments(&issue);
+    assert_eq!(tracking.len(), 1, "one tracking comment: {issue}");
+    assert_eq!(tracking[0].author, "council-sync[bot]");
+    let deliveries = c.get("/_sandbox/deliveries").await.expect("deliveries");
+    let own = deliveries
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|d| d["payload"]["sender"]["login"] == "council-sync[bot]")
+        .count();
+    assert!(own > 0, "the daemon's writes came back as webhooks");
+    let (_, refused) = counts(&world).await;
+    assert_eq!(refused, 0);
+    drop(daemon);
+}

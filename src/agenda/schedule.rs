@@ -12,7 +12,7 @@ use super::{AgendaError, Cadence, Posted, gather, post};
 use crate::concern::form::IssueForm;
 use crate::config::{Config, PostTo};
 use crate::github::client::GithubClient;
-use crate::store::Store;
+use crate::store::{Role, Store};
 
 /// What one round did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,10 +65,18 @@ pub async fn run(
         return;
     }
     loop {
-        match round(&store, &github, &form, &cfg, Timestamp::now()).await {
-            Ok(Round::Posted(p)) => tracing::debug!(?p, "agenda round"),
-            Ok(Round::NotYet) => {}
-            Err(e) => tracing::warn!(error = %e, "agenda round failed; next round retries"),
+        // Replicas on one PostgreSQL store: one of them posts each round.
+        match store.lead_due(Role::Agenda, cfg.agenda.refresh).await {
+            Ok(Some(lead)) => {
+                match round(&store, &github, &form, &cfg, Timestamp::now()).await {
+                    Ok(Round::Posted(p)) => tracing::debug!(?p, "agenda round"),
+                    Ok(Round::NotYet) => {}
+                    Err(e) => tracing::warn!(error = %e, "agenda round failed; next round retries"),
+                }
+                lead.release().await;
+            }
+            Ok(None) => {}
+            Err(e) => tracing::warn!(error = %e, "agenda round skipped: store unavailable"),
         }
         tokio::select! {
             _ = stop.wait_for(|s| *s) => return,

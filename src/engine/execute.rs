@@ -37,13 +37,12 @@ impl<T: Tracker + 'static> Engine<T> {
         // A job whose earlier attempt was interrupted (the process went away while it ran)
         // runs alone first: if it takes the process down again, no other job is in flight
         // to be counted as interrupted with it.
+        let mut suspects = Vec::new();
         for (_, jobs) in &mut groups {
-            let (suspects, rest): (Vec<_>, Vec<_>) = std::mem::take(jobs)
+            let (suspect, rest): (Vec<_>, Vec<_>) = std::mem::take(jobs)
                 .into_iter()
                 .partition(|j| j.interrupted > 0);
-            for row in &suspects {
-                self.run_job(row).await?;
-            }
+            suspects.extend(suspect);
             *jobs = rest;
         }
         let run_group = |jobs: Vec<OutboxJob>| async move {
@@ -52,11 +51,34 @@ impl<T: Tracker + 'static> Engine<T> {
             }
             Ok::<(), EngineError>(())
         };
-        futures::stream::iter(groups.into_iter().map(|(_, jobs)| jobs))
-            .map(run_group)
-            .buffer_unordered(CONCERNS_AT_ONCE)
-            .try_collect::<Vec<()>>()
-            .await?;
+        let work = async {
+            for row in &suspects {
+                self.run_job(row).await?;
+            }
+            futures::stream::iter(groups.into_iter().map(|(_, jobs)| jobs))
+                .map(run_group)
+                .buffer_unordered(CONCERNS_AT_ONCE)
+                .try_collect::<Vec<()>>()
+                .await
+        };
+        // The claimed jobs stay ours while they run, however long their retries take: the
+        // lease is renewed, so no other replica takes one of them meanwhile.
+        tokio::pin!(work);
+        let mut renew = tokio::time::interval(crate::store::LEASE_RENEW);
+        renew.tick().await;
+        loop {
+            tokio::select! {
+                done = &mut work => {
+                    done?;
+                    break;
+                }
+                _ = renew.tick() => {
+                    if let Err(e) = self.store.renew_leases().await {
+                        tracing::warn!(error = %e, "cannot renew the outbox leases");
+                    }
+                }
+            }
+        }
         Ok(claimed)
     }
 

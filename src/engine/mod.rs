@@ -9,6 +9,10 @@
 //! for later is picked up without a new event. A third task polls the tracker for issues
 //! updated since its cursor (JQL `updated >=`) and, less often, enqueues a reconcile of every
 //! concern: together they repair whatever lost webhooks left behind.
+//!
+//! Replicas on one PostgreSQL store: each inbox round, tracker poll and reconcile pass is
+//! led by one replica at a time (`Store::lead`), outbox jobs are claimed under leases that
+//! the claiming process renews while it runs them (`Store::renew_leases`).
 
 mod backfill;
 mod describe;
@@ -35,7 +39,7 @@ pub use jobs::{IssueChange, Job, KeyedJob};
 use crate::concern::form::IssueForm;
 use crate::config::Config;
 use crate::github::client::GithubClient;
-use crate::store::Store;
+use crate::store::{Role, Store};
 use crate::tracker::Tracker;
 
 /// How often the loops look for due work when nothing wakes them: retries scheduled for
@@ -158,6 +162,34 @@ impl<T: Tracker + 'static> Engine<T> {
         }
     }
 
+    /// One inbox round, when this replica leads the inbox (always with SQLite; on PostgreSQL
+    /// one replica at a time decides deliveries, in arrival order). Returns how many
+    /// deliveries it handled (0 when another replica leads).
+    async fn inbox_round(&self) -> Result<usize, EngineError> {
+        let Some(lead) = self.store.lead(Role::Inbox).await? else {
+            return Ok(0);
+        };
+        let handled = self.process_pending().await;
+        lead.release().await;
+        handled
+    }
+
+    /// Runs `work` when this replica leads `role` and no replica ran it within `every`
+    /// (see `Store::lead_due`); `Ok(0)` otherwise.
+    async fn led(
+        &self,
+        role: Role,
+        every: Duration,
+        work: impl std::future::Future<Output = Result<usize, EngineError>>,
+    ) -> Result<usize, EngineError> {
+        let Some(lead) = self.store.lead_due(role, every).await? else {
+            return Ok(0);
+        };
+        let done = work.await;
+        lead.release().await;
+        done
+    }
+
     /// Runs both loops until `stop` turns true. A round in progress (a delivery being
     /// decided, a job being executed) finishes first, so shutdown never cuts a write in half.
     pub async fn run(self: Arc<Self>, stop: watch::Receiver<bool>) {
@@ -168,7 +200,7 @@ impl<T: Tracker + 'static> Engine<T> {
             let mut stop = stop.clone();
             async move {
                 while !*stop.borrow() {
-                    match me.process_pending().await {
+                    match me.inbox_round().await {
                         Ok(n) if n > 0 => {
                             outbox_wake.notify_one();
                             continue;
@@ -214,8 +246,8 @@ impl<T: Tracker + 'static> Engine<T> {
                 reconcile.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
                 while !*stop.borrow() {
                     let result = tokio::select! {
-                        _ = poll.tick() => me.poll_tracker().await,
-                        _ = reconcile.tick() => me.reconcile_pass().await,
+                        _ = poll.tick() => me.led(Role::Poll, me.config.sync.poll_interval, me.poll_tracker()).await,
+                        _ = reconcile.tick() => me.led(Role::Reconcile, me.config.sync.reconcile_interval, me.reconcile_pass()).await,
                         _ = stop.changed() => Ok(0),
                     };
                     match result {

@@ -542,40 +542,42 @@ pub(crate) fn input_digest(issue: &Issue) -> String {
 mod tests {
     use super::*;
     use crate::council::tracking::reply_marker;
-    use crate::store::testing::temp_store;
+    use crate::store::testing::on_each_backend;
 
     /// Syncs that all decide to ask (a delivery's, a poll's, a reconcile's), racing: the
     /// store admits one request job, and its body carries the marker its runner checks.
     #[tokio::test]
     async fn racing_syncs_queue_one_results_request() {
-        let (store, _dir) = temp_store().await;
-        let racers = (0..8).map(|_| {
-            let store = store.clone();
-            tokio::spawn(async move {
-                let job = results_request_job("acme/x", 7, "alice");
-                let payload = job.payload().expect("payload");
-                store
-                    .enqueue(&job.key, job.job.kind(), &payload)
-                    .await
-                    .expect("enqueue")
-            })
-        });
-        let mut admitted = 0;
-        for r in futures::future::join_all(racers).await {
-            admitted += usize::from(r.expect("task"));
-        }
-        assert_eq!(admitted, 1, "one request queued");
-        let rows = store.claim_due(now_ms(), 100).await.expect("claim");
-        assert_eq!(rows.len(), 1);
-        let job: Job = serde_json::from_value(rows[0].payload.clone()).expect("job");
-        let Job::Reply {
-            marker_key, body, ..
-        } = job
-        else {
-            panic!("not a reply: {job:?}");
-        };
-        assert!(body.contains(&reply_marker(&marker_key)));
-        assert!(body.contains("@alice") && body.contains("before/after"));
+        on_each_backend(|store| async move {
+            let racers = (0..8).map(|_| {
+                let store = store.clone();
+                tokio::spawn(async move {
+                    let job = results_request_job("acme/x", 7, "alice");
+                    let payload = job.payload().expect("payload");
+                    store
+                        .enqueue(&job.key, job.job.kind(), &payload)
+                        .await
+                        .expect("enqueue")
+                })
+            });
+            let mut admitted = 0;
+            for r in futures::future::join_all(racers).await {
+                admitted += usize::from(r.expect("task"));
+            }
+            assert_eq!(admitted, 1, "one request queued");
+            let rows = store.claim_due(now_ms(), 100).await.expect("claim");
+            assert_eq!(rows.len(), 1);
+            let job: Job = serde_json::from_value(rows[0].payload.clone()).expect("job");
+            let Job::Reply {
+                marker_key, body, ..
+            } = job
+            else {
+                panic!("not a reply: {job:?}");
+            };
+            assert!(body.contains(&reply_marker(&marker_key)));
+            assert!(body.contains("@alice") && body.contains("before/after"));
+        })
+        .await;
     }
 
     /// The key names the concern only: another concern gets its own request.

@@ -195,62 +195,64 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::testing::temp_store;
+    use crate::store::testing::on_each_backend;
 
     #[tokio::test]
     async fn an_attempt_is_unknown_until_resolved_and_parks_are_counted() {
-        let (store, _dir) = temp_store().await;
-        let window = std::time::Duration::from_secs(60);
-        let claimed = store
-            .begin_create_attempts(&["m1", "m2"], window)
-            .await
-            .expect("begin");
-        assert_eq!(claimed, ["m1", "m2"]);
-        let claimed = store
-            .begin_create_attempts(&["m1"], window)
-            .await
-            .expect("again");
-        assert!(
-            claimed.is_empty(),
-            "an unknown attempt inside the window is not claimed twice"
-        );
-        let claimed = store
-            .begin_create_attempts(&["m1"], std::time::Duration::ZERO)
-            .await
-            .expect("after the window");
-        assert_eq!(claimed, ["m1"], "search is trusted after the window");
-        let got = store
-            .create_attempts(&["m1", "m2", "m3"])
-            .await
-            .expect("read");
-        assert_eq!(got.len(), 2, "m3 was never attempted");
-        assert_eq!(
-            (got[0].attempts, &got[0].outcome),
-            (2, &CreateOutcome::Unknown)
-        );
-        assert!(got[0].first_at <= got[0].last_at);
+        on_each_backend(|store| async move {
+            let window = std::time::Duration::from_secs(60);
+            let claimed = store
+                .begin_create_attempts(&["m1", "m2"], window)
+                .await
+                .expect("begin");
+            assert_eq!(claimed, ["m1", "m2"]);
+            let claimed = store
+                .begin_create_attempts(&["m1"], window)
+                .await
+                .expect("again");
+            assert!(
+                claimed.is_empty(),
+                "an unknown attempt inside the window is not claimed twice"
+            );
+            let claimed = store
+                .begin_create_attempts(&["m1"], std::time::Duration::ZERO)
+                .await
+                .expect("after the window");
+            assert_eq!(claimed, ["m1"], "search is trusted after the window");
+            let got = store
+                .create_attempts(&["m1", "m2", "m3"])
+                .await
+                .expect("read");
+            assert_eq!(got.len(), 2, "m3 was never attempted");
+            assert_eq!(
+                (got[0].attempts, &got[0].outcome),
+                (2, &CreateOutcome::Unknown)
+            );
+            assert!(got[0].first_at <= got[0].last_at);
 
-        store.park_create_attempt("m1").await.expect("park");
-        store.park_create_attempt("m2").await.expect("park");
-        assert_eq!(store.parked_create_count().await.expect("count"), 2);
-        store
-            .record_created("m1", "10001", "E-1")
-            .await
-            .expect("created");
-        store.record_absent("m2").await.expect("absent");
-        assert_eq!(store.parked_create_count().await.expect("count"), 0);
-        let got = store.create_attempts(&["m1", "m2"]).await.expect("read");
-        assert_eq!(
-            got[0].outcome,
-            CreateOutcome::Created {
-                id: "10001".into(),
-                key: "E-1".into()
-            }
-        );
-        assert_eq!(got[1].outcome, CreateOutcome::Absent);
-        // A created outcome is not undone by a late "absent" (only unknown ones are).
-        store.record_absent("m1").await.expect("absent");
-        let got = store.create_attempts(&["m1"]).await.expect("read");
-        assert!(matches!(got[0].outcome, CreateOutcome::Created { .. }));
+            store.park_create_attempt("m1").await.expect("park");
+            store.park_create_attempt("m2").await.expect("park");
+            assert_eq!(store.parked_create_count().await.expect("count"), 2);
+            store
+                .record_created("m1", "10001", "E-1")
+                .await
+                .expect("created");
+            store.record_absent("m2").await.expect("absent");
+            assert_eq!(store.parked_create_count().await.expect("count"), 0);
+            let got = store.create_attempts(&["m1", "m2"]).await.expect("read");
+            assert_eq!(
+                got[0].outcome,
+                CreateOutcome::Created {
+                    id: "10001".into(),
+                    key: "E-1".into()
+                }
+            );
+            assert_eq!(got[1].outcome, CreateOutcome::Absent);
+            // A created outcome is not undone by a late "absent" (only unknown ones are).
+            store.record_absent("m1").await.expect("absent");
+            let got = store.create_attempts(&["m1"]).await.expect("read");
+            assert!(matches!(got[0].outcome, CreateOutcome::Created { .. }));
+        })
+        .await;
     }
 }

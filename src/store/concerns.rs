@@ -245,7 +245,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::testing::temp_store;
+    use crate::store::testing::on_each_backend;
 
     fn concern() -> ConcernRow {
         ConcernRow {
@@ -268,55 +268,59 @@ mod tests {
 
     #[tokio::test]
     async fn upsert_inserts_then_replaces() {
-        let (store, _dir) = temp_store().await;
-        assert_eq!(store.get_concern("acme/ops", 42).await.expect("get"), None);
+        on_each_backend(|store| async move {
+            assert_eq!(store.get_concern("acme/ops", 42).await.expect("get"), None);
 
-        store.upsert_concern(&concern()).await.expect("insert");
-        assert_eq!(
-            store.get_concern("acme/ops", 42).await.expect("get"),
-            Some(concern())
-        );
+            store.upsert_concern(&concern()).await.expect("insert");
+            assert_eq!(
+                store.get_concern("acme/ops", 42).await.expect("get"),
+                Some(concern())
+            );
 
-        let moved = ConcernRow {
-            stage: Stage::EpicCreated,
-            progress: Some(Progress::InProgress),
-            results: Some("p99 1.2s → 300ms".into()),
-            results_at: Some(5_000),
-            issue_state: Some(IssueState::ClosedNotPlanned),
-            synced_hash: Some("ab12".into()),
-            tracking_comment_id: Some(9_000_000_001),
-            epic_key: Some("SRE-7".into()),
-            epic_url: Some("https://acme.atlassian.net/browse/SRE-7".into()),
-            last_error: Some("story for team db: 503".into()),
-            updated_at: 2_000,
-            ..concern()
-        };
-        store.upsert_concern(&moved).await.expect("update");
-        assert_eq!(
-            store.get_concern("acme/ops", 42).await.expect("get"),
-            Some(moved.clone())
-        );
-        // Another issue number is another concern.
-        assert_eq!(store.get_concern("acme/ops", 43).await.expect("get"), None);
-        // Clearing optional fields really clears them (whole-row upsert).
-        store.upsert_concern(&concern()).await.expect("reset");
-        assert_eq!(
-            store.get_concern("acme/ops", 42).await.expect("get"),
-            Some(concern())
-        );
+            let moved = ConcernRow {
+                stage: Stage::EpicCreated,
+                progress: Some(Progress::InProgress),
+                results: Some("p99 1.2s → 300ms".into()),
+                results_at: Some(5_000),
+                issue_state: Some(IssueState::ClosedNotPlanned),
+                synced_hash: Some("ab12".into()),
+                tracking_comment_id: Some(9_000_000_001),
+                epic_key: Some("SRE-7".into()),
+                epic_url: Some("https://acme.atlassian.net/browse/SRE-7".into()),
+                last_error: Some("story for team db: 503".into()),
+                updated_at: 2_000,
+                ..concern()
+            };
+            store.upsert_concern(&moved).await.expect("update");
+            assert_eq!(
+                store.get_concern("acme/ops", 42).await.expect("get"),
+                Some(moved.clone())
+            );
+            // Another issue number is another concern.
+            assert_eq!(store.get_concern("acme/ops", 43).await.expect("get"), None);
+            // Clearing optional fields really clears them (whole-row upsert).
+            store.upsert_concern(&concern()).await.expect("reset");
+            assert_eq!(
+                store.get_concern("acme/ops", 42).await.expect("get"),
+                Some(concern())
+            );
+        })
+        .await;
     }
 
     #[tokio::test]
     async fn numbers_beyond_i64_are_refused() {
-        let (store, _dir) = temp_store().await;
-        let huge = ConcernRow {
-            issue_id: u64::MAX,
-            ..concern()
-        };
-        assert!(matches!(
-            store.upsert_concern(&huge).await,
-            Err(StoreError::OutOfRange { .. })
-        ));
+        on_each_backend(|store| async move {
+            let huge = ConcernRow {
+                issue_id: u64::MAX,
+                ..concern()
+            };
+            assert!(matches!(
+                store.upsert_concern(&huge).await,
+                Err(StoreError::OutOfRange { .. })
+            ));
+        })
+        .await;
     }
 
     fn at(number: u64, stage: Stage, epic: Option<&str>) -> ConcernRow {
@@ -332,143 +336,161 @@ mod tests {
 
     #[tokio::test]
     async fn tracker_keys_lead_to_their_concern() {
-        let (store, _dir) = temp_store().await;
-        store
-            .upsert_concern(&at(7, Stage::StoriesCreated, Some("SRE-3")))
-            .await
-            .expect("insert");
-        store
-            .upsert_concern(&ConcernRow {
-                repo: "acme/web".into(),
-                ..at(2, Stage::StoriesCreated, Some("SRE-4"))
-            })
-            .await
-            .expect("insert");
-        store
-            .set_story_link(
-                "acme/ops",
-                7,
-                "payments",
-                "PAY-14",
-                "https://j/browse/PAY-14",
-            )
-            .await
-            .expect("link");
-        store
-            .set_story_link(
-                "acme/web",
-                2,
-                "payments",
-                "PAY-15",
-                "https://j/browse/PAY-15",
-            )
-            .await
-            .expect("link");
-        let find = |key: &'static str| {
-            let store = store.clone();
-            async move { store.concern_for_tracker_key(key).await.expect("lookup") }
-        };
-        assert_eq!(find("SRE-3").await, Some(("acme/ops".into(), 7)));
-        assert_eq!(find("SRE-4").await, Some(("acme/web".into(), 2)));
-        assert_eq!(find("PAY-14").await, Some(("acme/ops".into(), 7)));
-        assert_eq!(find("PAY-15").await, Some(("acme/web".into(), 2)));
-        assert_eq!(find("PAY-16").await, None);
-        assert_eq!(find("pay-14").await, None, "keys compare exactly");
+        on_each_backend(|store| async move {
+            store
+                .upsert_concern(&at(7, Stage::StoriesCreated, Some("SRE-3")))
+                .await
+                .expect("insert");
+            store
+                .upsert_concern(&ConcernRow {
+                    repo: "acme/web".into(),
+                    ..at(2, Stage::StoriesCreated, Some("SRE-4"))
+                })
+                .await
+                .expect("insert");
+            store
+                .set_story_link(
+                    "acme/ops",
+                    7,
+                    "payments",
+                    "PAY-14",
+                    "https://j/browse/PAY-14",
+                )
+                .await
+                .expect("link");
+            store
+                .set_story_link(
+                    "acme/web",
+                    2,
+                    "payments",
+                    "PAY-15",
+                    "https://j/browse/PAY-15",
+                )
+                .await
+                .expect("link");
+            let find = |key: &'static str| {
+                let store = store.clone();
+                async move { store.concern_for_tracker_key(key).await.expect("lookup") }
+            };
+            assert_eq!(find("SRE-3").await, Some(("acme/ops".into(), 7)));
+            assert_eq!(find("SRE-4").await, Some(("acme/web".into(), 2)));
+            assert_eq!(find("PAY-14").await, Some(("acme/ops".into(), 7)));
+            assert_eq!(find("PAY-15").await, Some(("acme/web".into(), 2)));
+            assert_eq!(find("PAY-16").await, None);
+            assert_eq!(find("pay-14").await, None, "keys compare exactly");
+        })
+        .await;
     }
 
     #[tokio::test]
     async fn linked_concerns_are_those_with_an_epic() {
-        let (store, _dir) = temp_store().await;
-        for row in [
-            at(3, Stage::StoriesCreated, Some("SRE-2")),
-            at(1, Stage::EpicCreated, Some("SRE-1")),
-            at(2, Stage::Ready, None),
-        ] {
-            store.upsert_concern(&row).await.expect("insert");
-        }
-        let linked = store.linked_concerns().await.expect("linked");
-        let numbers: Vec<u64> = linked.iter().map(|c| c.number).collect();
-        assert_eq!(
-            numbers,
-            [1, 3],
-            "by number, without the one lacking an epic"
-        );
-        assert_eq!(linked[1], at(3, Stage::StoriesCreated, Some("SRE-2")));
+        on_each_backend(|store| async move {
+            for row in [
+                at(3, Stage::StoriesCreated, Some("SRE-2")),
+                at(1, Stage::EpicCreated, Some("SRE-1")),
+                at(2, Stage::Ready, None),
+            ] {
+                store.upsert_concern(&row).await.expect("insert");
+            }
+            let linked = store.linked_concerns().await.expect("linked");
+            let numbers: Vec<u64> = linked.iter().map(|c| c.number).collect();
+            assert_eq!(
+                numbers,
+                [1, 3],
+                "by number, without the one lacking an epic"
+            );
+            assert_eq!(linked[1], at(3, Stage::StoriesCreated, Some("SRE-2")));
+        })
+        .await;
     }
 
     #[tokio::test]
     async fn concerns_by_stage() {
-        let (store, _dir) = temp_store().await;
-        for row in [
-            at(1, Stage::NeedsInfo, None),
-            at(2, Stage::Ready, None),
-            at(3, Stage::StoriesCreated, Some("SRE-1")),
-            at(4, Stage::Ready, None),
-        ] {
-            store.upsert_concern(&row).await.expect("insert");
-        }
-        let numbers = |rows: Vec<ConcernRow>| rows.iter().map(|c| c.number).collect::<Vec<_>>();
-        assert_eq!(
-            numbers(
+        on_each_backend(|store| async move {
+            for row in [
+                at(1, Stage::NeedsInfo, None),
+                at(2, Stage::Ready, None),
+                at(3, Stage::StoriesCreated, Some("SRE-1")),
+                at(4, Stage::Ready, None),
+            ] {
+                store.upsert_concern(&row).await.expect("insert");
+            }
+            let numbers = |rows: Vec<ConcernRow>| rows.iter().map(|c| c.number).collect::<Vec<_>>();
+            assert_eq!(
+                numbers(
+                    store
+                        .concerns_in_stage(&[Stage::Ready])
+                        .await
+                        .expect("query")
+                ),
+                [2, 4]
+            );
+            assert_eq!(
+                numbers(
+                    store
+                        .concerns_in_stage(&[
+                            Stage::StoriesCreated,
+                            Stage::NeedsInfo,
+                            Stage::Rejected
+                        ])
+                        .await
+                        .expect("query")
+                ),
+                [1, 3]
+            );
+            assert!(
                 store
-                    .concerns_in_stage(&[Stage::Ready])
+                    .concerns_in_stage(&[])
                     .await
-                    .expect("query")
-            ),
-            [2, 4]
-        );
-        assert_eq!(
-            numbers(
-                store
-                    .concerns_in_stage(&[Stage::StoriesCreated, Stage::NeedsInfo, Stage::Rejected])
-                    .await
-                    .expect("query")
-            ),
-            [1, 3]
-        );
-        assert!(
-            store
-                .concerns_in_stage(&[])
-                .await
-                .expect("empty")
-                .is_empty()
-        );
+                    .expect("empty")
+                    .is_empty()
+            );
+        })
+        .await;
     }
 
     #[tokio::test]
     async fn unknown_stored_values_are_corrupt_not_guessed() {
-        let (store, _dir) = temp_store().await;
-        store.upsert_concern(&concern()).await.expect("insert");
-        // The CHECK constraint keeps unknown values out ...
-        let refused = sqlx::query("UPDATE concerns SET progress = 'started'")
-            .execute(store.pool())
-            .await;
-        assert!(refused.is_err(), "CHECK on progress");
-        let refused = sqlx::query("UPDATE concerns SET stage = 'ready-for-council'")
-            .execute(store.pool())
-            .await;
-        assert!(
-            refused.is_err(),
-            "CHECK on stage: only council::Stage names"
-        );
-        // ... and one that got in anyway (written by hand, constraint off) is reported
-        // rather than read as something else.
-        let mut conn = store.pool().acquire().await.expect("conn");
-        sqlx::query("PRAGMA ignore_check_constraints = ON")
-            .execute(&mut *conn)
-            .await
-            .expect("pragma");
-        sqlx::query("UPDATE concerns SET issue_state = 'reopened'")
-            .execute(&mut *conn)
-            .await
-            .expect("write");
-        drop(conn);
-        assert!(matches!(
-            store.get_concern("acme/ops", 42).await,
-            Err(StoreError::Corrupt {
-                what: "issue state",
-                ..
-            })
-        ));
+        on_each_backend(|store| async move {
+            store.upsert_concern(&concern()).await.expect("insert");
+            // The CHECK constraint keeps unknown values out ...
+            let refused = sqlx::query("UPDATE concerns SET progress = 'started'")
+                .execute(store.pool())
+                .await;
+            assert!(refused.is_err(), "CHECK on progress");
+            let refused = sqlx::query("UPDATE concerns SET stage = 'ready-for-council'")
+                .execute(store.pool())
+                .await;
+            assert!(
+                refused.is_err(),
+                "CHECK on stage: only council::Stage names"
+            );
+            // ... and one that got in anyway (written by hand, constraint off) is reported
+            // rather than read as something else.
+            let mut conn = store.pool().acquire().await.expect("conn");
+            let constraint_off = match store.backend() {
+                crate::store::Backend::Sqlite => "PRAGMA ignore_check_constraints = ON",
+                crate::store::Backend::Postgres => {
+                    "ALTER TABLE concerns DROP CONSTRAINT concerns_checked_issue_state_check"
+                }
+            };
+            sqlx::query(constraint_off)
+                .execute(&mut *conn)
+                .await
+                .expect("constraint off");
+            sqlx::query("UPDATE concerns SET issue_state = 'reopened'")
+                .execute(&mut *conn)
+                .await
+                .expect("write");
+            drop(conn);
+            assert!(matches!(
+                store.get_concern("acme/ops", 42).await,
+                Err(StoreError::Corrupt {
+                    what: "issue state",
+                    ..
+                })
+            ));
+        })
+        .await;
     }
 }

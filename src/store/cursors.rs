@@ -37,54 +37,58 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
-    use crate::store::testing::temp_store;
+    use crate::store::testing::on_each_backend;
 
     #[tokio::test]
     async fn cursors_only_move_forward() {
-        let (store, _dir) = temp_store().await;
-        assert_eq!(store.get_cursor("jira.poll").await.expect("get"), None);
-        store.set_cursor("jira.poll", 1_000).await.expect("set");
-        assert_eq!(
-            store.get_cursor("jira.poll").await.expect("get"),
-            Some(1_000)
-        );
-        store.set_cursor("jira.poll", 500).await.expect("older");
-        assert_eq!(
-            store.get_cursor("jira.poll").await.expect("get"),
-            Some(1_000),
-            "never backwards"
-        );
-        store.set_cursor("jira.poll", 1_000).await.expect("same");
-        store.set_cursor("jira.poll", 2_500).await.expect("newer");
-        assert_eq!(
-            store.get_cursor("jira.poll").await.expect("get"),
-            Some(2_500)
-        );
-        // Cursors are independent; negative values (before the epoch) are values too.
-        store.set_cursor("github.poll", -5).await.expect("other");
-        assert_eq!(
-            store.get_cursor("github.poll").await.expect("get"),
-            Some(-5)
-        );
-        assert_eq!(
-            store.get_cursor("jira.poll").await.expect("get"),
-            Some(2_500)
-        );
+        on_each_backend(|store| async move {
+            assert_eq!(store.get_cursor("jira.poll").await.expect("get"), None);
+            store.set_cursor("jira.poll", 1_000).await.expect("set");
+            assert_eq!(
+                store.get_cursor("jira.poll").await.expect("get"),
+                Some(1_000)
+            );
+            store.set_cursor("jira.poll", 500).await.expect("older");
+            assert_eq!(
+                store.get_cursor("jira.poll").await.expect("get"),
+                Some(1_000),
+                "never backwards"
+            );
+            store.set_cursor("jira.poll", 1_000).await.expect("same");
+            store.set_cursor("jira.poll", 2_500).await.expect("newer");
+            assert_eq!(
+                store.get_cursor("jira.poll").await.expect("get"),
+                Some(2_500)
+            );
+            // Cursors are independent; negative values (before the epoch) are values too.
+            store.set_cursor("github.poll", -5).await.expect("other");
+            assert_eq!(
+                store.get_cursor("github.poll").await.expect("get"),
+                Some(-5)
+            );
+            assert_eq!(
+                store.get_cursor("jira.poll").await.expect("get"),
+                Some(2_500)
+            );
+        })
+        .await;
     }
 
     #[tokio::test]
     async fn concurrent_setters_keep_the_largest() {
-        let (store, _dir) = temp_store().await;
-        let mut tasks = Vec::new();
-        for v in (0..40_i64).map(|i| (i * 37) % 40) {
-            let store = store.clone();
-            tasks.push(tokio::spawn(async move {
-                store.set_cursor("c", v).await.expect("set");
-            }));
-        }
-        for t in tasks {
-            t.await.expect("task");
-        }
-        assert_eq!(store.get_cursor("c").await.expect("get"), Some(39));
+        on_each_backend(|store| async move {
+            let mut tasks = Vec::new();
+            for v in (0..40_i64).map(|i| (i * 37) % 40) {
+                let store = store.clone();
+                tasks.push(tokio::spawn(async move {
+                    store.set_cursor("c", v).await.expect("set");
+                }));
+            }
+            for t in tasks {
+                t.await.expect("task");
+            }
+            assert_eq!(store.get_cursor("c").await.expect("get"), Some(39));
+        })
+        .await;
     }
 }

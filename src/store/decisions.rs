@@ -84,51 +84,53 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::testing::temp_store;
+    use crate::store::testing::on_each_backend;
 
     #[tokio::test]
     async fn first_decision_of_a_kind_stands() {
-        let (store, _dir) = temp_store().await;
-        let repo = "acme/ops";
-        assert!(
-            store
-                .record_decision(repo, 1, DecisionKind::Accept, "carol", 100)
-                .await
-                .expect("record")
-        );
-        assert!(
-            !store
-                .record_decision(repo, 1, DecisionKind::Accept, "dave", 200)
-                .await
-                .expect("again")
-        );
-        assert!(
-            store
-                .record_decision(repo, 1, DecisionKind::Vet, "dave", 300)
-                .await
-                .expect("vet")
-        );
-        assert!(
-            store
-                .record_decision(repo, 2, DecisionKind::Reject, "carol", 50)
-                .await
-                .expect("other issue")
-        );
-        assert_eq!(
-            store.decisions_for(repo, 1).await.expect("list"),
-            vec![
-                Decision {
-                    kind: DecisionKind::Accept,
-                    actor: "carol".into(),
-                    decided_at: 100
-                },
-                Decision {
-                    kind: DecisionKind::Vet,
-                    actor: "dave".into(),
-                    decided_at: 300
-                },
-            ]
-        );
-        assert!(store.decisions_for(repo, 3).await.expect("none").is_empty());
+        on_each_backend(|store| async move {
+            let repo = "acme/ops";
+            assert!(
+                store
+                    .record_decision(repo, 1, DecisionKind::Accept, "carol", 100)
+                    .await
+                    .expect("record")
+            );
+            assert!(
+                !store
+                    .record_decision(repo, 1, DecisionKind::Accept, "dave", 200)
+                    .await
+                    .expect("again")
+            );
+            assert!(
+                store
+                    .record_decision(repo, 1, DecisionKind::Vet, "dave", 300)
+                    .await
+                    .expect("vet")
+            );
+            assert!(
+                store
+                    .record_decision(repo, 2, DecisionKind::Reject, "carol", 50)
+                    .await
+                    .expect("other issue")
+            );
+            assert_eq!(
+                store.decisions_for(repo, 1).await.expect("list"),
+                vec![
+                    Decision {
+                        kind: DecisionKind::Accept,
+                        actor: "carol".into(),
+                        decided_at: 100
+                    },
+                    Decision {
+                        kind: DecisionKind::Vet,
+                        actor: "dave".into(),
+                        decided_at: 300
+                    },
+                ]
+            );
+            assert!(store.decisions_for(repo, 3).await.expect("none").is_empty());
+        })
+        .await;
     }
 }

@@ -12,11 +12,33 @@ pub enum StoreError {
     /// A schema migration failed at start-up.
     #[error("migration failed: {0}")]
     Migrate(Arc<sqlx::migrate::MigrateError>),
-    /// The URL names a database this build cannot use yet.
-    #[error("unsupported store url scheme `{scheme}` (expected sqlite://PATH)")]
+    /// The URL names a database this build cannot use.
+    #[error(
+        "unsupported store url scheme `{scheme}` (expected sqlite://PATH or postgres://USER@HOST/DB)"
+    )]
     UnsupportedUrl {
         /// Only the scheme, so a password in the URL never reaches a log.
         scheme: String,
+    },
+    /// Another process holds the SQLite store's lock: a second daemon on the same file.
+    #[error(
+        "store.url = \"{url}\" is in use by another council-sync daemon (it holds {path}); \
+         a SQLite store serves one daemon: stop the other one, give this one its own file, \
+         or use PostgreSQL (store.url = \"postgres://…\") to run several replicas"
+    )]
+    Locked {
+        /// The SQLite URL (a file path; SQLite URLs carry no password).
+        url: String,
+        /// The lock file.
+        path: String,
+    },
+    /// The SQLite store's lock file cannot be created or locked.
+    #[error("store.url: cannot lock the store: {path}: {reason}")]
+    Lock {
+        /// The lock file.
+        path: String,
+        /// What the system said.
+        reason: String,
     },
     /// The inbox writer task is gone (shutdown or a panic), so nothing can be stored.
     #[error("inbox writer has stopped")]

@@ -170,7 +170,7 @@ impl Store {
 mod tests {
     use super::*;
     use crate::store::InboxWriter;
-    use crate::store::testing::temp_store;
+    use crate::store::testing::on_each_backend;
 
     fn delivery(id: &str) -> NewDelivery {
         NewDelivery {
@@ -184,78 +184,84 @@ mod tests {
 
     #[tokio::test]
     async fn pending_then_processed_or_retried() {
-        let (store, _dir) = temp_store().await;
-        let (writer, _task) = InboxWriter::spawn(store.clone());
-        for id in ["a", "b", "c"] {
-            writer.submit(delivery(id)).await.expect("submit");
-        }
-        let pending = store.pending_deliveries(10).await.expect("pending");
-        let ids: Vec<_> = pending.iter().map(|d| d.delivery_id.as_str()).collect();
-        assert_eq!(ids, ["a", "b", "c"]);
-        assert_eq!(pending[0].payload, b"{\"action\":\"opened\"}");
-        assert_eq!(pending[0].action.as_deref(), Some("opened"));
-        assert_eq!(pending[0].source, Source::Github);
+        on_each_backend(|store| async move {
+            let (writer, _task) = InboxWriter::spawn(store.clone());
+            for id in ["a", "b", "c"] {
+                writer.submit(delivery(id)).await.expect("submit");
+            }
+            let pending = store.pending_deliveries(10).await.expect("pending");
+            let ids: Vec<_> = pending.iter().map(|d| d.delivery_id.as_str()).collect();
+            assert_eq!(ids, ["a", "b", "c"]);
+            assert_eq!(pending[0].payload, b"{\"action\":\"opened\"}");
+            assert_eq!(pending[0].action.as_deref(), Some("opened"));
+            assert_eq!(pending[0].source, Source::Github);
 
-        store
-            .finish_delivery(pending[0].seq, Ok(()))
-            .await
-            .expect("ok");
-        store
-            .finish_delivery(pending[1].seq, Err("jira 503".into()))
-            .await
-            .expect("err");
-        let pending = store.pending_deliveries(10).await.expect("pending");
-        let ids: Vec<_> = pending.iter().map(|d| d.delivery_id.as_str()).collect();
-        assert_eq!(ids, ["b", "c"]);
-        assert_eq!(pending[0].attempts, 1);
-        assert_eq!(pending[0].last_error.as_deref(), Some("jira 503"));
-        assert_eq!(store.pending_deliveries(1).await.expect("limit").len(), 1);
+            store
+                .finish_delivery(pending[0].seq, Ok(()))
+                .await
+                .expect("ok");
+            store
+                .finish_delivery(pending[1].seq, Err("jira 503".into()))
+                .await
+                .expect("err");
+            let pending = store.pending_deliveries(10).await.expect("pending");
+            let ids: Vec<_> = pending.iter().map(|d| d.delivery_id.as_str()).collect();
+            assert_eq!(ids, ["b", "c"]);
+            assert_eq!(pending[0].attempts, 1);
+            assert_eq!(pending[0].last_error.as_deref(), Some("jira 503"));
+            assert_eq!(store.pending_deliveries(1).await.expect("limit").len(), 1);
+        })
+        .await;
     }
 
     #[tokio::test]
     async fn gives_up_after_max_attempts() {
-        let (store, _dir) = temp_store().await;
-        let (writer, _task) = InboxWriter::spawn(store.clone());
-        let Submitted::Inserted { seq } = writer.submit(delivery("x")).await.expect("submit")
-        else {
-            panic!("not inserted");
-        };
-        for _ in 0..MAX_DELIVERY_ATTEMPTS {
-            assert_eq!(
-                store.pending_deliveries(10).await.expect("pending").len(),
-                1
+        on_each_backend(|store| async move {
+            let (writer, _task) = InboxWriter::spawn(store.clone());
+            let Submitted::Inserted { seq } = writer.submit(delivery("x")).await.expect("submit")
+            else {
+                panic!("not inserted");
+            };
+            for _ in 0..MAX_DELIVERY_ATTEMPTS {
+                assert_eq!(
+                    store.pending_deliveries(10).await.expect("pending").len(),
+                    1
+                );
+                store
+                    .finish_delivery(seq, Err("boom".into()))
+                    .await
+                    .expect("finish");
+            }
+            assert!(
+                store
+                    .pending_deliveries(10)
+                    .await
+                    .expect("pending")
+                    .is_empty()
             );
-            store
-                .finish_delivery(seq, Err("boom".into()))
-                .await
-                .expect("finish");
-        }
-        assert!(
-            store
-                .pending_deliveries(10)
-                .await
-                .expect("pending")
-                .is_empty()
-        );
+        })
+        .await;
     }
 
     #[tokio::test]
     async fn same_id_from_another_source_is_not_a_duplicate() {
-        let (store, _dir) = temp_store().await;
-        let (writer, _task) = InboxWriter::spawn(store.clone());
-        let mut jira = delivery("same");
-        jira.source = Source::Jira;
-        assert!(matches!(
-            writer.submit(delivery("same")).await,
-            Ok(Submitted::Inserted { .. })
-        ));
-        assert!(matches!(
-            writer.submit(jira).await,
-            Ok(Submitted::Inserted { .. })
-        ));
-        assert_eq!(
-            writer.submit(delivery("same")).await.expect("dup"),
-            Submitted::Duplicate
-        );
+        on_each_backend(|store| async move {
+            let (writer, _task) = InboxWriter::spawn(store.clone());
+            let mut jira = delivery("same");
+            jira.source = Source::Jira;
+            assert!(matches!(
+                writer.submit(delivery("same")).await,
+                Ok(Submitted::Inserted { .. })
+            ));
+            assert!(matches!(
+                writer.submit(jira).await,
+                Ok(Submitted::Inserted { .. })
+            ));
+            assert_eq!(
+                writer.submit(delivery("same")).await.expect("dup"),
+                Submitted::Duplicate
+            );
+        })
+        .await;
     }
 }

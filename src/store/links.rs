@@ -243,7 +243,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::testing::temp_store;
+    use crate::store::testing::on_each_backend;
 
     /// A transfer keeps where the concern came from; a second one replaces it.
     #[tokio::test]
@@ -306,42 +306,44 @@ mod tests {
 
     #[tokio::test]
     async fn one_story_per_team() {
-        let (store, _dir) = temp_store().await;
-        let repo = "acme/ops";
-        store
-            .set_story_link(repo, 5, "network", "NET-1", "https://j/browse/NET-1")
-            .await
-            .expect("set");
-        store
-            .set_story_link(repo, 5, "db", "DB-9", "https://j/browse/DB-9")
-            .await
-            .expect("set");
-        store
-            .set_story_link(repo, 5, "network", "NET-2", "https://j/browse/NET-2")
-            .await
-            .expect("replace");
-        store
-            .set_story_link(repo, 6, "db", "DB-10", "https://j/browse/DB-10")
-            .await
-            .expect("other concern");
-        let links = store.story_links(repo, 5).await.expect("list");
-        assert_eq!(
-            links,
-            vec![
-                StoryLink {
-                    team: "db".into(),
-                    story_key: "DB-9".into(),
-                    story_url: "https://j/browse/DB-9".into(),
-                    state: StoryState::default(),
-                },
-                StoryLink {
-                    team: "network".into(),
-                    story_key: "NET-2".into(),
-                    story_url: "https://j/browse/NET-2".into(),
-                    state: StoryState::default(),
-                },
-            ]
-        );
+        on_each_backend(|store| async move {
+            let repo = "acme/ops";
+            store
+                .set_story_link(repo, 5, "network", "NET-1", "https://j/browse/NET-1")
+                .await
+                .expect("set");
+            store
+                .set_story_link(repo, 5, "db", "DB-9", "https://j/browse/DB-9")
+                .await
+                .expect("set");
+            store
+                .set_story_link(repo, 5, "network", "NET-2", "https://j/browse/NET-2")
+                .await
+                .expect("replace");
+            store
+                .set_story_link(repo, 6, "db", "DB-10", "https://j/browse/DB-10")
+                .await
+                .expect("other concern");
+            let links = store.story_links(repo, 5).await.expect("list");
+            assert_eq!(
+                links,
+                vec![
+                    StoryLink {
+                        team: "db".into(),
+                        story_key: "DB-9".into(),
+                        story_url: "https://j/browse/DB-9".into(),
+                        state: StoryState::default(),
+                    },
+                    StoryLink {
+                        team: "network".into(),
+                        story_key: "NET-2".into(),
+                        story_url: "https://j/browse/NET-2".into(),
+                        state: StoryState::default(),
+                    },
+                ]
+            );
+        })
+        .await;
     }
 
     fn in_progress(updated_ms: Option<i64>) -> StoryState {
@@ -367,81 +369,83 @@ mod tests {
 
     #[tokio::test]
     async fn story_state_is_updated_narrowly_and_never_backwards() {
-        let (store, _dir) = temp_store().await;
-        let repo = "acme/ops";
-        for (team, key) in [("network", "NET-1"), ("db", "DB-9")] {
-            store
-                .set_story_link(repo, 5, team, key, &format!("https://j/browse/{key}"))
-                .await
-                .expect("set");
-        }
-        assert!(
-            store
-                .update_story_state(repo, 5, "network", &in_progress(Some(2_000)))
-                .await
-                .expect("update")
-        );
-        assert_eq!(state_of(&store, "network").await, in_progress(Some(2_000)));
-        assert_eq!(
-            state_of(&store, "db").await,
-            StoryState::default(),
-            "other team"
-        );
+        on_each_backend(|store| async move {
+            let repo = "acme/ops";
+            for (team, key) in [("network", "NET-1"), ("db", "DB-9")] {
+                store
+                    .set_story_link(repo, 5, team, key, &format!("https://j/browse/{key}"))
+                    .await
+                    .expect("set");
+            }
+            assert!(
+                store
+                    .update_story_state(repo, 5, "network", &in_progress(Some(2_000)))
+                    .await
+                    .expect("update")
+            );
+            assert_eq!(state_of(&store, "network").await, in_progress(Some(2_000)));
+            assert_eq!(
+                state_of(&store, "db").await,
+                StoryState::default(),
+                "other team"
+            );
 
-        // A late redelivery of an older state is not applied.
-        let older = StoryState {
-            status: Some("To Do".into()),
-            status_category: Some("new".into()),
-            updated_ms: Some(1_000),
-            ..StoryState::default()
-        };
-        assert!(
-            !store
-                .update_story_state(repo, 5, "network", &older)
-                .await
-                .expect("update")
-        );
-        assert_eq!(state_of(&store, "network").await, in_progress(Some(2_000)));
+            // A late redelivery of an older state is not applied.
+            let older = StoryState {
+                status: Some("To Do".into()),
+                status_category: Some("new".into()),
+                updated_ms: Some(1_000),
+                ..StoryState::default()
+            };
+            assert!(
+                !store
+                    .update_story_state(repo, 5, "network", &older)
+                    .await
+                    .expect("update")
+            );
+            assert_eq!(state_of(&store, "network").await, in_progress(Some(2_000)));
 
-        // The same moment again (a duplicate) and a newer one are applied.
-        let done = StoryState {
-            status: Some("Done".into()),
-            status_category: Some("done".into()),
-            updated_ms: Some(3_000),
-            ..in_progress(None)
-        };
-        assert!(
+            // The same moment again (a duplicate) and a newer one are applied.
+            let done = StoryState {
+                status: Some("Done".into()),
+                status_category: Some("done".into()),
+                updated_ms: Some(3_000),
+                ..in_progress(None)
+            };
+            assert!(
+                store
+                    .update_story_state(repo, 5, "network", &in_progress(Some(2_000)))
+                    .await
+                    .expect("same time")
+            );
+            assert!(
+                store
+                    .update_story_state(repo, 5, "network", &done)
+                    .await
+                    .expect("newer")
+            );
+            assert_eq!(state_of(&store, "network").await, done);
+
+            // No story for that team: nothing written.
+            assert!(
+                !store
+                    .update_story_state(repo, 5, "payments", &done)
+                    .await
+                    .expect("no link")
+            );
+
+            // The same story set again keeps its state; another story starts blank.
             store
-                .update_story_state(repo, 5, "network", &in_progress(Some(2_000)))
+                .set_story_link(repo, 5, "network", "NET-1", "https://j/browse/NET-1")
                 .await
-                .expect("same time")
-        );
-        assert!(
+                .expect("same");
+            assert_eq!(state_of(&store, "network").await, done);
             store
-                .update_story_state(repo, 5, "network", &done)
+                .set_story_link(repo, 5, "network", "NET-7", "https://j/browse/NET-7")
                 .await
-                .expect("newer")
-        );
-        assert_eq!(state_of(&store, "network").await, done);
-
-        // No story for that team: nothing written.
-        assert!(
-            !store
-                .update_story_state(repo, 5, "payments", &done)
-                .await
-                .expect("no link")
-        );
-
-        // The same story set again keeps its state; another story starts blank.
-        store
-            .set_story_link(repo, 5, "network", "NET-1", "https://j/browse/NET-1")
-            .await
-            .expect("same");
-        assert_eq!(state_of(&store, "network").await, done);
-        store
-            .set_story_link(repo, 5, "network", "NET-7", "https://j/browse/NET-7")
-            .await
-            .expect("replace");
-        assert_eq!(state_of(&store, "network").await, StoryState::default());
+                .expect("replace");
+            assert_eq!(state_of(&store, "network").await, StoryState::default());
+        })
+        .await;
     }
 }

@@ -4,15 +4,19 @@
 //! feature, which compiles the whole compile-time-query machinery (drivers included) as a
 //! proc macro for one list of files. The migrator and its `_sqlx_migrations` table are
 //! sqlx's own, so `sqlx migrate info` still reads the state. A new migration is a new file
-//! in `migrations/sqlite/` and a new line below.
+//! in `migrations/sqlite/` and `migrations/postgres/` (the same change in each
+//! database's words) and a new line in each list below.
 
 use std::borrow::Cow;
 
 use sqlx::SqlSafeStr;
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 
-/// `(version, description, sql)` of every SQLite migration, oldest first.
-const SQLITE: &[(i64, &str, &str)] = &[
+/// `(version, description, sql)` of one backend's migrations, oldest first.
+type Migrations = &'static [(i64, &'static str, &'static str)];
+
+/// Every SQLite migration, oldest first.
+const SQLITE: Migrations = &[
     (
         1,
         "init",
@@ -48,18 +52,84 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "out of scope",
         include_str!("../../migrations/sqlite/0007_out_of_scope.sql"),
     ),
+    (
+        8,
+        "replicas",
+        include_str!("../../migrations/sqlite/0008_replicas.sql"),
+    ),
+];
+
+/// Every PostgreSQL migration, oldest first: the same versions as [`SQLITE`], each the same
+/// schema change in PostgreSQL's words (identity keys, `BYTEA`, `BIGINT` throughout).
+const POSTGRES: Migrations = &[
+    (
+        1,
+        "init",
+        include_str!("../../migrations/postgres/0001_init.sql"),
+    ),
+    (
+        2,
+        "sync state",
+        include_str!("../../migrations/postgres/0002_sync_state.sql"),
+    ),
+    (
+        3,
+        "stage history",
+        include_str!("../../migrations/postgres/0003_stage_history.sql"),
+    ),
+    (
+        4,
+        "stable ids",
+        include_str!("../../migrations/postgres/0004_stable_ids.sql"),
+    ),
+    (
+        5,
+        "create attempts",
+        include_str!("../../migrations/postgres/0005_create_attempts.sql"),
+    ),
+    (
+        6,
+        "moved from",
+        include_str!("../../migrations/postgres/0006_moved_from.sql"),
+    ),
+    (
+        7,
+        "out of scope",
+        include_str!("../../migrations/postgres/0007_out_of_scope.sql"),
+    ),
+    (
+        8,
+        "replicas",
+        include_str!("../../migrations/postgres/0008_replicas.sql"),
+    ),
 ];
 
 /// The migrator for a SQLite store.
 pub(crate) fn sqlite() -> Migrator {
-    sqlite_up_to(SQLITE.len())
+    up_to(SQLITE, SQLITE.len())
+}
+
+/// The migrator for a PostgreSQL store. sqlx holds a PostgreSQL advisory lock while it
+/// migrates, so replicas started together apply each migration once.
+pub(crate) fn postgres() -> Migrator {
+    up_to(POSTGRES, POSTGRES.len())
 }
 
 /// The first `count` SQLite migrations (tests build databases of older versions with it).
+#[cfg(test)]
 fn sqlite_up_to(count: usize) -> Migrator {
+    up_to(SQLITE, count)
+}
+
+/// The first `count` PostgreSQL migrations (tests build databases of older versions).
+#[cfg(test)]
+fn postgres_up_to(count: usize) -> Migrator {
+    up_to(POSTGRES, count)
+}
+
+fn up_to(all: Migrations, count: usize) -> Migrator {
     Migrator::with_migrations(
-        SQLITE
-            .iter()
+        all.iter()
             .take(count)
             .map(|&(version, description, sql)| {
                 Migration::new(
@@ -114,7 +184,7 @@ mod tests {
                 .iter()
                 .map(|r| r.try_get("version").expect("version"))
                 .collect();
-        assert_eq!(versions, [1, 2, 3, 4, 5, 6, 7]);
+        assert_eq!(versions, [1, 2, 3, 4, 5, 6, 7, 8]);
         assert_eq!(
             store
                 .concern_moved_from("acme/ops", 9)
@@ -215,5 +285,110 @@ mod tests {
             .expect("kept");
         assert_eq!(concern.epic_key.as_deref(), Some("OPS-1"));
         assert_eq!(concern.epic_url.as_deref(), Some("https://j/browse/OPS-1"));
+    }
+
+    /// A PostgreSQL database of the previous schema (0001..0005, before replicas), with
+    /// a concern, a delivery and a job left running, is upgraded in place: rows kept, the
+    /// identity keys go on numbering, and the old job is claimable.
+    #[tokio::test]
+    async fn postgres_previous_schema_upgrades_with_its_rows() {
+        let Some(url) = crate::store::testing::pg_cluster::database_url().await else {
+            return;
+        };
+        sqlx::any::install_default_drivers();
+        let pool = AnyPoolOptions::new()
+            .max_connections(1)
+            .connect(&url)
+            .await
+            .expect("connect");
+        postgres_up_to(5).run(&pool).await.expect("0001..0005");
+        for sql in [
+            "INSERT INTO concerns (repo, number, issue_id, stage, epic_key, epic_url, updated_at) \
+             VALUES ('acme/ops', 9, 900, 'stories-created', 'SRE-5', 'https://j/SRE-5', 1)",
+            "INSERT INTO deliveries (source, delivery_id, event, payload, received_at) \
+             VALUES ('github', 'd-1', 'issues', '\\x7b7d'::bytea, 1)",
+            "INSERT INTO outbox (idem_key, kind, payload, state, attempts, next_attempt_at, \
+                                 created_at, updated_at) \
+             VALUES ('old', 'tracking', '{\"repo\":\"acme/ops\",\"number\":9}', 'running', 1, 0, 0, 0)",
+        ] {
+            sqlx::query(sql).execute(&pool).await.expect("seed");
+        }
+        pool.close().await;
+
+        let store = Store::open(&url).await.expect("upgrade");
+        let versions: Vec<i64> =
+            sqlx::query("SELECT version FROM _sqlx_migrations ORDER BY version")
+                .fetch_all(store.pool())
+                .await
+                .expect("versions")
+                .iter()
+                .map(|r| r.try_get("version").expect("version"))
+                .collect();
+        assert_eq!(versions, [1, 2, 3, 4, 5, 6]);
+        let concern = store
+            .get_concern("acme/ops", 9)
+            .await
+            .expect("get")
+            .expect("kept");
+        assert_eq!(concern.epic_key.as_deref(), Some("SRE-5"));
+        let pending = store.pending_deliveries(10).await.expect("pending");
+        assert_eq!(pending[0].payload, b"{}");
+        // The old running job (its lease long over, no concern recorded) is due.
+        let jobs = store
+            .claim_due(crate::store::now_ms(), 10)
+            .await
+            .expect("claim");
+        assert_eq!(jobs.len(), 1);
+        assert_eq!(jobs[0].idem_key, "old");
+        // New rows go on numbering after the old ones; new jobs record their concern.
+        assert!(
+            store
+                .enqueue(
+                    "new",
+                    "tracking",
+                    &serde_json::json!({"repo": "acme/ops", "number": 9})
+                )
+                .await
+                .expect("enqueue")
+        );
+        let concern_col: Option<String> =
+            sqlx::query_scalar("SELECT concern FROM outbox WHERE idem_key = 'new'")
+                .fetch_one(store.pool())
+                .await
+                .expect("concern");
+        assert_eq!(concern_col.as_deref(), Some("acme/ops#9"));
+        // Reopening runs nothing twice.
+        store.close().await;
+        Store::open(&url).await.expect("reopen");
+    }
+
+    /// The same on SQLite: a 0005 database with a job left running opens at the latest version.
+    #[tokio::test]
+    async fn sqlite_previous_schema_upgrades_with_a_running_job() {
+        sqlx::any::install_default_drivers();
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("v5.db").display());
+        let pool = AnyPoolOptions::new()
+            .max_connections(1)
+            .connect(&url)
+            .await
+            .expect("connect");
+        sqlite_up_to(5).run(&pool).await.expect("0001..0005");
+        sqlx::query(
+            "INSERT INTO outbox (idem_key, kind, payload, state, attempts, next_attempt_at, \
+                                 created_at, updated_at) \
+             VALUES ('old', 'tracking', '{}', 'running', 1, 0, 0, 0)",
+        )
+        .execute(&pool)
+        .await
+        .expect("seed");
+        pool.close().await;
+        let store = Store::open(&url).await.expect("upgrade");
+        assert_eq!(store.requeue_running().await.expect("requeue"), 1);
+        let jobs = store
+            .claim_due(crate::store::now_ms(), 10)
+            .await
+            .expect("claim");
+        assert_eq!(jobs[0].idem_key, "old");
     }
 }

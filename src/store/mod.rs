@@ -1,11 +1,13 @@
-//! Durable state in SQL (SQLite by default): the inbox of webhook deliveries, concerns,
+//! Durable state in SQL (SQLite by default, PostgreSQL for several replicas): the inbox of webhook deliveries, concerns,
 //! council decisions, story links (with each story's tracker state), the outbox of pending
 //! external writes, cursors, and each concern's stage history (`stage_transitions`, written
 //! by the compare-and-set in `stages.rs` in the same transaction as the change).
 //!
 //! Queries are runtime `sqlx::query` calls through `AnyPool`, written in SQL that SQLite and
 //! PostgreSQL both accept (`$n` placeholders, `ON CONFLICT`, `RETURNING`, timestamps as i64
-//! milliseconds), so adding PostgreSQL means adding its migrations, not rewriting queries.
+//! milliseconds); each backend has its own migrations (`migrations/sqlite`,
+//! `migrations/postgres`). The few places where replicas need more than one statement can
+//! give (claims, leadership of periodic work) live in `replicas.rs`.
 //! Every write is a single statement or a transaction that starts with a write, so SQLite's
 //! `busy_timeout` covers lock waits (a read-then-write transaction could fail at once in WAL).
 
@@ -16,9 +18,11 @@ mod decisions;
 mod error;
 mod inbox;
 mod links;
+mod lock;
 mod migrations;
 mod outbox;
 mod progress;
+mod replicas;
 mod stages;
 mod views;
 mod writer;
@@ -39,8 +43,10 @@ pub use decisions::{Decision, DecisionKind};
 pub use error::StoreError;
 pub use inbox::{Delivery, NewDelivery, Source, Submitted};
 pub use links::{StoryLink, StoryState};
+pub use lock::StoreLock;
 pub use outbox::{CLAIM_LEASE, OutboxJob};
 pub use progress::{Backlog, ParkedJob, QueuedWrite};
+pub use replicas::{LEASE_RENEW, Leadership, Role};
 pub use stages::{StageChange, StageTransition};
 pub use views::{AgendaClaim, ConcernSnapshot, FailedWrite, MetricCounts};
 pub use writer::InboxWriter;
@@ -57,42 +63,99 @@ const SQLITE_PRAGMAS: &str = "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = 
 /// engine's and the board's reads, which WAL lets run beside the writer.
 const MAX_CONNECTIONS: u32 = 4;
 
-/// Handle on the database; cheap to clone (a pool and a `Notify`).
+/// Connections per replica on PostgreSQL: the webhook writer, the engine's loops (each
+/// leading loop holds one for its round, see [`Store::lead`]) and the board's reads.
+const PG_MAX_CONNECTIONS: u32 = 10;
+
+/// How long a query waits for a PostgreSQL connection (sqlx retries a failing connect
+/// until then): as SQLite's `busy_timeout`, short enough that a webhook still gets its 503
+/// inside GitHub's 10 s delivery timeout while the database is unreachable.
+const PG_ACQUIRE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Which database a store is on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// One file, one daemon (it holds the file's lock, see [`StoreLock`]).
+    Sqlite,
+    /// A server that several replicas share.
+    Postgres,
+}
+
+/// Handle on the database; cheap to clone (a pool, a `Notify`, this process's claim id).
 #[derive(Debug, Clone)]
 pub struct Store {
     pool: AnyPool,
     inbox_notify: Arc<Notify>,
+    backend: Backend,
+    /// Written into `outbox.claimed_by` by this process's claims (`pid-<pid>-<random>`, new
+    /// per open), so a process renews only its own leases and a person (or a test) can tell
+    /// which process holds a job.
+    replica: Arc<str>,
 }
 
 impl Store {
     /// Opens (creating if needed) the database at `url` and brings its schema up to date.
     ///
     /// `sqlite://PATH` opens in WAL mode with `synchronous=FULL` (a 202 means the delivery
-    /// survives a power cut) and `busy_timeout`. PostgreSQL is planned but not in this build.
+    /// survives a power cut) and `busy_timeout`. `postgres://` (or `postgresql://`, any
+    /// libpq-style URL sqlx accepts: `user:password@host:port/db?sslmode=…`) connects to an
+    /// existing database; the migrations create the tables. Errors never show the URL, which
+    /// may hold a password.
     pub async fn open(url: &str) -> Result<Self, StoreError> {
         sqlx::any::install_default_drivers();
         let scheme = url.split_once(':').map_or(url, |(scheme, _)| scheme);
-        if scheme != "sqlite" {
-            return Err(StoreError::UnsupportedUrl {
-                scheme: scheme.to_owned(),
-            });
+        let backend = match scheme {
+            "sqlite" => Backend::Sqlite,
+            "postgres" | "postgresql" => Backend::Postgres,
+            _ => {
+                return Err(StoreError::UnsupportedUrl {
+                    scheme: scheme.to_owned(),
+                });
+            }
+        };
+        let pool = match backend {
+            Backend::Sqlite => {
+                let options: AnyConnectOptions = with_create_mode(url).parse()?;
+                AnyPoolOptions::new()
+                    .max_connections(MAX_CONNECTIONS)
+                    .after_connect(|conn, _meta| {
+                        Box::pin(async move {
+                            conn.execute(SQLITE_PRAGMAS).await?;
+                            Ok(())
+                        })
+                    })
+                    .connect_with(options)
+                    .await?
+            }
+            Backend::Postgres => {
+                let options: AnyConnectOptions = url.parse()?;
+                AnyPoolOptions::new()
+                    .max_connections(PG_MAX_CONNECTIONS)
+                    .acquire_timeout(PG_ACQUIRE_TIMEOUT)
+                    .connect_with(options)
+                    .await?
+            }
+        };
+        match backend {
+            Backend::Sqlite => migrations::sqlite().run(&pool).await?,
+            Backend::Postgres => migrations::postgres().run(&pool).await?,
         }
-        let options: AnyConnectOptions = with_create_mode(url).parse()?;
-        let pool = AnyPoolOptions::new()
-            .max_connections(MAX_CONNECTIONS)
-            .after_connect(|conn, _meta| {
-                Box::pin(async move {
-                    conn.execute(SQLITE_PRAGMAS).await?;
-                    Ok(())
-                })
-            })
-            .connect_with(options)
-            .await?;
-        migrations::sqlite().run(&pool).await?;
         Ok(Self {
             pool,
             inbox_notify: Arc::new(Notify::new()),
+            backend,
+            replica: format!(
+                "pid-{}-{}",
+                std::process::id(),
+                &uuid::Uuid::new_v4().simple().to_string()[..8]
+            )
+            .into(),
         })
+    }
+
+    /// Which database this store is on.
+    pub fn backend(&self) -> Backend {
+        self.backend
     }
 
     /// Woken after every inbox commit that stored something new: the engine waits on it
@@ -186,11 +249,28 @@ mod tests {
 
     #[tokio::test]
     async fn other_databases_are_refused_without_leaking_the_url() {
-        let err = Store::open("postgres://user:hunter2@db/council")
+        let err = Store::open("mysql://user:hunter2@db/council")
             .await
-            .expect_err("not yet");
+            .expect_err("not supported");
         let text = err.to_string();
-        assert!(text.contains("`postgres`"), "{text}");
+        assert!(text.contains("`mysql`"), "{text}");
+        assert!(!text.contains("hunter2"), "{text}");
+    }
+
+    /// An unreachable PostgreSQL server is an error within the acquire timeout, and the
+    /// error never shows the URL's password.
+    #[tokio::test]
+    async fn unreachable_postgres_fails_fast_without_leaking_the_password() {
+        let started = std::time::Instant::now();
+        let err = Store::open("postgres://council:hunter2@127.0.0.1:9/council")
+            .await
+            .expect_err("nothing listens on port 9");
+        assert!(
+            started.elapsed() < PG_ACQUIRE_TIMEOUT * 3,
+            "{:?}",
+            started.elapsed()
+        );
+        let text = err.to_string();
         assert!(!text.contains("hunter2"), "{text}");
     }
 

@@ -14,10 +14,15 @@ use sqlx::any::AnyRow;
 use super::{Store, StoreError, now_ms};
 
 /// How long a claimed row belongs to its worker before it counts as abandoned and is due
-/// again. Longer than one write with all its retries (six attempts, backoff capped at 60 s),
-/// so a slow but live worker is not doubled; short enough that a crash delays work by
-/// minutes, not hours.
-pub const CLAIM_LEASE: Duration = Duration::from_secs(10 * 60);
+/// again. The worker's process renews it every [`LEASE_RENEW`](super::replicas::LEASE_RENEW)
+/// while the job runs, however long its retries take, so a slow but live worker is never
+/// doubled; a replica that died leaves its jobs to the others within this time.
+pub const CLAIM_LEASE: Duration = Duration::from_secs(20);
+
+/// [`CLAIM_LEASE`] in the store's milliseconds.
+pub(crate) fn lease_ms() -> i64 {
+    i64::try_from(CLAIM_LEASE.as_millis()).unwrap_or(i64::MAX)
+}
 
 /// A claimed outbox row, to be executed by a worker.
 #[derive(Debug, Clone, PartialEq)]
@@ -66,44 +71,76 @@ impl Store {
         let now = now_ms();
         let done = sqlx::query(
             "INSERT INTO outbox (idem_key, kind, payload, state, attempts, next_attempt_at, \
-                                 created_at, updated_at) \
-             VALUES ($1, $2, $3, 'pending', 0, $4, $4, $4) ON CONFLICT (idem_key) DO NOTHING",
+                                 created_at, updated_at, concern) \
+             VALUES ($1, $2, $3, 'pending', 0, $4, $4, $4, $5) ON CONFLICT (idem_key) DO NOTHING",
         )
         .bind(idem_key)
         .bind(kind)
         .bind(payload.to_string())
         .bind(now)
+        .bind(super::replicas::concern_of(payload))
         .execute(self.pool())
         .await?;
         Ok(done.rows_affected() == 1)
     }
 
     /// Claims up to `limit` rows due at `now` (pending ones whose time has come, and running
-    /// ones whose lease ended), oldest due first: marks them running and counts the attempt
-    /// in the same statement, so the count is committed before the job runs. A row still
-    /// `running` and started ([`Store::start_job`]) when claimed had an attempt that never
-    /// finished: `interrupted` counts it.
+    /// ones whose lease ended), oldest due first: marks them running under this process's
+    /// lease and counts the attempt in the same statement, so the count is committed before
+    /// the job runs. A row still `running` and started ([`Store::start_job`]) when claimed had
+    /// an attempt that never finished: `interrupted` counts it.
+    ///
+    /// One concern's jobs keep their order across replicas: no job is claimed while another
+    /// job of its concern runs under a live lease. On PostgreSQL the claim takes a
+    /// transaction-scoped advisory lock first (claims are short; this makes "no live job of
+    /// the concern" exact between replicas claiming at once), and the rows with `FOR UPDATE
+    /// SKIP LOCKED`, so a row another statement holds is left for a later claim instead of
+    /// waited for.
     pub async fn claim_due(&self, now: i64, limit: u32) -> Result<Vec<OutboxJob>, StoreError> {
-        let lease_ms = i64::try_from(CLAIM_LEASE.as_millis()).unwrap_or(i64::MAX);
-        // The state/time test is repeated outside the subquery so that, on PostgreSQL, a row
-        // another replica claimed meanwhile is re-checked and skipped, not claimed twice.
-        let rows = sqlx::query(
-            "UPDATE outbox SET state = 'running', attempts = attempts + 1, \
+        let skip_locked = match self.backend() {
+            super::Backend::Sqlite => "",
+            super::Backend::Postgres => " FOR UPDATE SKIP LOCKED",
+        };
+        // The rows are picked in a materialised CTE, evaluated once: as an `IN (subquery)`
+        // PostgreSQL may rescan a `LIMIT … FOR UPDATE SKIP LOCKED` subquery per outer row and
+        // claim more than `limit`. The state/time test is repeated in the update so that a
+        // row changed between the pick and the update is re-checked, not claimed twice.
+        let sql = format!(
+            "WITH picked AS MATERIALIZED ( \
+                 SELECT o.id FROM outbox o \
+                 WHERE o.state IN ('pending', 'running') AND o.next_attempt_at <= $1 \
+                   AND (o.concern IS NULL OR NOT EXISTS ( \
+                       SELECT 1 FROM outbox r WHERE r.concern = o.concern \
+                       AND r.state = 'running' AND r.next_attempt_at > $1)) \
+                 ORDER BY o.next_attempt_at, o.id LIMIT $3{skip_locked}) \
+             UPDATE outbox SET state = 'running', attempts = attempts + 1, \
                     interrupted = interrupted + \
                         CASE WHEN state = 'running' AND started_at IS NOT NULL THEN 1 ELSE 0 END, \
-                    started_at = NULL, \
+                    started_at = NULL, claimed_by = $4, \
                     next_attempt_at = $2, updated_at = $1 \
-             WHERE state IN ('pending', 'running') AND next_attempt_at <= $1 AND id IN ( \
-                 SELECT id FROM outbox \
-                 WHERE state IN ('pending', 'running') AND next_attempt_at <= $1 \
-                 ORDER BY next_attempt_at, id LIMIT $3) \
-             RETURNING id, idem_key, kind, payload, attempts, interrupted",
-        )
-        .bind(now)
-        .bind(now.saturating_add(lease_ms))
-        .bind(i64::from(limit))
-        .fetch_all(self.pool())
-        .await?;
+             WHERE state IN ('pending', 'running') AND next_attempt_at <= $1 \
+               AND id IN (SELECT id FROM picked) \
+             RETURNING id, idem_key, kind, payload, attempts, interrupted"
+        );
+        // Built only from the constant text above (no input in it).
+        let query = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(now)
+            .bind(now.saturating_add(lease_ms()))
+            .bind(i64::from(limit))
+            .bind(self.replica_id());
+        let rows = match self.backend() {
+            super::Backend::Sqlite => query.fetch_all(self.pool()).await?,
+            super::Backend::Postgres => {
+                let mut tx = self.pool().begin().await?;
+                sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                    .bind(super::replicas::CLAIM_KEY)
+                    .execute(&mut *tx)
+                    .await?;
+                let rows = query.fetch_all(&mut *tx).await?;
+                tx.commit().await?;
+                rows
+            }
+        };
         let mut jobs = rows
             .iter()
             .map(OutboxJob::from_row)
@@ -218,74 +255,74 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::testing::temp_store;
+    use crate::store::testing::on_each_backend;
     use serde_json::json;
-
-    fn lease_ms() -> i64 {
-        i64::try_from(CLAIM_LEASE.as_millis()).expect("lease fits")
-    }
 
     #[tokio::test]
     async fn enqueue_is_idempotent_per_key() {
-        let (store, _dir) = temp_store().await;
-        assert!(
-            store
-                .enqueue("epic:acme/ops#1", "create_epic", &json!({"n": 1}))
-                .await
-                .expect("enqueue")
-        );
-        assert!(
-            !store
-                .enqueue("epic:acme/ops#1", "create_epic", &json!({"n": 2}))
-                .await
-                .expect("again")
-        );
-        assert_eq!(store.pending_count().await.expect("count"), 1);
-        let jobs = store.claim_due(now_ms(), 10).await.expect("claim");
-        assert_eq!(jobs.len(), 1);
-        assert_eq!(jobs[0].payload, json!({"n": 1}), "first payload kept");
-        assert_eq!(jobs[0].kind, "create_epic");
-        assert_eq!(jobs[0].attempts, 1);
+        on_each_backend(|store| async move {
+            assert!(
+                store
+                    .enqueue("epic:acme/ops#1", "create_epic", &json!({"n": 1}))
+                    .await
+                    .expect("enqueue")
+            );
+            assert!(
+                !store
+                    .enqueue("epic:acme/ops#1", "create_epic", &json!({"n": 2}))
+                    .await
+                    .expect("again")
+            );
+            assert_eq!(store.pending_count().await.expect("count"), 1);
+            let jobs = store.claim_due(now_ms(), 10).await.expect("claim");
+            assert_eq!(jobs.len(), 1);
+            assert_eq!(jobs[0].payload, json!({"n": 1}), "first payload kept");
+            assert_eq!(jobs[0].kind, "create_epic");
+            assert_eq!(jobs[0].attempts, 1);
+        })
+        .await;
     }
 
     #[tokio::test]
     async fn claim_complete_retry_fail() {
-        let (store, _dir) = temp_store().await;
-        for key in ["a", "b", "c"] {
-            store
-                .enqueue(key, "comment", &json!({}))
-                .await
-                .expect("enqueue");
-        }
-        let now = now_ms();
-        let jobs = store.claim_due(now, 2).await.expect("claim");
-        let keys: Vec<_> = jobs.iter().map(|j| j.idem_key.as_str()).collect();
-        assert_eq!(keys, ["a", "b"], "limit respected, oldest first");
-        // Claimed rows are not handed out again while their lease runs.
-        let rest = store.claim_due(now, 10).await.expect("claim rest");
-        assert_eq!(rest.len(), 1);
-        assert_eq!(rest[0].idem_key, "c");
-        assert!(store.claim_due(now, 10).await.expect("none").is_empty());
+        on_each_backend(|store| async move {
+            for key in ["a", "b", "c"] {
+                store
+                    .enqueue(key, "comment", &json!({}))
+                    .await
+                    .expect("enqueue");
+            }
+            let now = now_ms();
+            let jobs = store.claim_due(now, 2).await.expect("claim");
+            let keys: Vec<_> = jobs.iter().map(|j| j.idem_key.as_str()).collect();
+            assert_eq!(keys, ["a", "b"], "limit respected, oldest first");
+            // Claimed rows are not handed out again while their lease runs.
+            let rest = store.claim_due(now, 10).await.expect("claim rest");
+            assert_eq!(rest.len(), 1);
+            assert_eq!(rest[0].idem_key, "c");
+            assert!(store.claim_due(now, 10).await.expect("none").is_empty());
 
-        store.complete(jobs[0].id).await.expect("complete");
-        store
-            .retry_later(jobs[1].id, now + 1_000, "503 from jira")
-            .await
-            .expect("retry");
-        store.fail(rest[0].id, "400 bad field").await.expect("fail");
-        assert_eq!(store.pending_count().await.expect("count"), 1);
-
-        assert!(
+            store.complete(jobs[0].id).await.expect("complete");
             store
-                .claim_due(now + 999, 10)
+                .retry_later(jobs[1].id, now + 1_000, "503 from jira")
                 .await
-                .expect("early")
-                .is_empty()
-        );
-        let again = store.claim_due(now + 1_000, 10).await.expect("due");
-        assert_eq!(again.len(), 1);
-        assert_eq!(again[0].idem_key, "b");
-        assert_eq!(again[0].attempts, 2);
+                .expect("retry");
+            store.fail(rest[0].id, "400 bad field").await.expect("fail");
+            assert_eq!(store.pending_count().await.expect("count"), 1);
+
+            assert!(
+                store
+                    .claim_due(now + 999, 10)
+                    .await
+                    .expect("early")
+                    .is_empty()
+            );
+            let again = store.claim_due(now + 1_000, 10).await.expect("due");
+            assert_eq!(again.len(), 1);
+            assert_eq!(again[0].idem_key, "b");
+            assert_eq!(again[0].attempts, 2);
+        })
+        .await;
     }
 
     #[tokio::test]

@@ -83,13 +83,14 @@ impl Store {
         }
         for w in writes {
             sqlx::query(
-                "INSERT INTO outbox (idem_key, kind, payload, state, attempts, next_attempt_at, created_at, updated_at) \
-                 VALUES ($1, $2, $3, 'pending', 0, $4, $4, $4) ON CONFLICT (idem_key) DO NOTHING",
+                "INSERT INTO outbox (idem_key, kind, payload, state, attempts, next_attempt_at, created_at, updated_at, concern) \
+                 VALUES ($1, $2, $3, 'pending', 0, $4, $4, $4, $5) ON CONFLICT (idem_key) DO NOTHING",
             )
             .bind(w.idem_key)
             .bind(w.kind)
             .bind(w.payload.to_string())
             .bind(now)
+            .bind(super::replicas::concern_of(&w.payload))
             .execute(&mut *tx)
             .await?;
         }
@@ -286,21 +287,28 @@ impl Store {
         Ok(input.flatten())
     }
 
-    /// Makes outbox rows left `running` by a previous process due now. Called once at start
-    /// by a single daemon on its own SQLite file: that process is gone, so its claims are
-    /// void and waiting out the lease would only delay the work. (Replicas sharing a
-    /// database rely on the lease instead.)
+    /// Makes outbox rows left `running` by a previous process due now. Called once at start.
+    /// On SQLite the daemon holds the store file's lock, so the process that claimed them is
+    /// gone, its claims are void, and waiting out the lease would only delay the work. On
+    /// PostgreSQL another replica may be running them under a live lease: only rows whose
+    /// lease has ended are requeued (a claim would take them anyway), never a live one.
     pub async fn requeue_running(&self) -> Result<u64, StoreError> {
+        let live_leases_too = match self.backend() {
+            super::Backend::Sqlite => "",
+            super::Backend::Postgres => " AND next_attempt_at <= $1",
+        };
         // Their attempt never finished: counted as interrupted, so a job that takes the
         // process down is parked after a few starts instead of replayed on every one.
-        let done = sqlx::query(
+        let sql = format!(
             "UPDATE outbox SET state = 'pending', next_attempt_at = $1, \
                     interrupted = interrupted + CASE WHEN started_at IS NOT NULL THEN 1 ELSE 0 END, \
-                    started_at = NULL WHERE state = 'running'",
-        )
-        .bind(now_ms())
-        .execute(self.pool())
-        .await?;
+                    started_at = NULL, claimed_by = NULL WHERE state = 'running'{live_leases_too}"
+        );
+        // Built only from the constant text above.
+        let done = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(now_ms())
+            .execute(self.pool())
+            .await?;
         Ok(done.rows_affected())
     }
 }
@@ -309,306 +317,332 @@ impl Store {
 mod tests {
     use super::*;
     use crate::council::{Cause, Stage};
-    use crate::store::testing::temp_store;
+    use crate::store::testing::on_each_backend;
     use crate::store::{InboxWriter, NewDelivery, Source};
 
     #[tokio::test]
     async fn decision_commits_with_its_delivery_and_writes_once() {
-        let (store, _dir) = temp_store().await;
-        let (writer, _task) = InboxWriter::spawn(store.clone());
-        for id in ["d1", "d2"] {
+        on_each_backend(|store| async move {
+            let (writer, _task) = InboxWriter::spawn(store.clone());
+            for id in ["d1", "d2"] {
+                writer
+                    .submit(NewDelivery {
+                        source: Source::Github,
+                        delivery_id: id.into(),
+                        event: "issues".into(),
+                        action: Some("labeled".into()),
+                        payload: bytes::Bytes::from_static(b"{}"),
+                    })
+                    .await
+                    .expect("submit");
+            }
+            let pending = store.pending_deliveries(10).await.expect("pending");
+            let stage = StageChange {
+                repo: "a/b",
+                number: 3,
+                issue_id: 99,
+                expected: None,
+                to: Stage::Accepted,
+                cause: Cause::Accept,
+                actor: Some("carol"),
+                at_ms: 1_234,
+            };
+            let write = QueuedWrite {
+                idem_key: "epic:a/b#3",
+                kind: "materialize",
+                payload: serde_json::json!({"x": 1}),
+            };
+            let mut expected = None;
+            for d in &pending {
+                let change = StageChange {
+                    expected,
+                    ..stage.clone()
+                };
+                store
+                    .commit_decision(
+                        Some(d.seq),
+                        Some(&change),
+                        Some((DecisionKind::Accept, "carol")),
+                        std::slice::from_ref(&write),
+                    )
+                    .await
+                    .expect("commit");
+                expected = Some(Stage::Accepted);
+            }
+            assert!(
+                store
+                    .pending_deliveries(10)
+                    .await
+                    .expect("pending")
+                    .is_empty()
+            );
+            assert_eq!(store.pending_count().await.expect("count"), 1);
+            assert_eq!(
+                store
+                    .decisions_for("a/b", 3)
+                    .await
+                    .expect("decisions")
+                    .len(),
+                1
+            );
+            let concern = store
+                .get_concern("a/b", 3)
+                .await
+                .expect("get")
+                .expect("row");
+            assert_eq!(concern.stage, Stage::Accepted);
+            assert_eq!(
+                store.decisions_for("a/b", 3).await.expect("decisions")[0].decided_at,
+                1_234,
+                "the decision keeps the time it was made"
+            );
+            store
+                .set_epic("a/b", 3, "SRE-1", "http://j/SRE-1")
+                .await
+                .expect("epic");
+            assert_eq!(
+                store
+                    .advance_stage("a/b", 3, Stage::EpicCreated, Cause::Created, None)
+                    .await
+                    .expect("stage"),
+                Some(Stage::Accepted)
+            );
+            assert_eq!(
+                store
+                    .advance_stage("a/b", 3, Stage::Ready, Cause::Criteria, None)
+                    .await
+                    .expect("no-op"),
+                None,
+                "a criteria check never undoes a decision"
+            );
+            let concern = store
+                .get_concern("a/b", 3)
+                .await
+                .expect("get")
+                .expect("row");
+            assert_eq!(
+                (concern.stage, concern.epic_key.as_deref()),
+                (Stage::EpicCreated, Some("SRE-1"))
+            );
+        })
+        .await;
+    }
+
+    #[tokio::test]
+    async fn sync_setters_change_only_their_columns() {
+        on_each_backend(|store| async move {
+            let (writer, _task) = InboxWriter::spawn(store.clone());
             writer
                 .submit(NewDelivery {
                     source: Source::Github,
-                    delivery_id: id.into(),
+                    delivery_id: "d".into(),
                     event: "issues".into(),
                     action: Some("labeled".into()),
                     payload: bytes::Bytes::from_static(b"{}"),
                 })
                 .await
                 .expect("submit");
-        }
-        let pending = store.pending_deliveries(10).await.expect("pending");
-        let stage = StageChange {
-            repo: "a/b",
-            number: 3,
-            issue_id: 99,
-            expected: None,
-            to: Stage::Accepted,
-            cause: Cause::Accept,
-            actor: Some("carol"),
-            at_ms: 1_234,
-        };
-        let write = QueuedWrite {
-            idem_key: "epic:a/b#3",
-            kind: "materialize",
-            payload: serde_json::json!({"x": 1}),
-        };
-        let mut expected = None;
-        for d in &pending {
-            let change = StageChange {
-                expected,
-                ..stage.clone()
+            let seq = store.pending_deliveries(1).await.expect("pending")[0].seq;
+            let stage = StageChange {
+                repo: "a/b",
+                number: 3,
+                issue_id: 99,
+                expected: None,
+                to: Stage::StoriesCreated,
+                cause: Cause::Backfill,
+                actor: None,
+                at_ms: 1,
             };
             store
-                .commit_decision(
-                    Some(d.seq),
-                    Some(&change),
-                    Some((DecisionKind::Accept, "carol")),
-                    std::slice::from_ref(&write),
-                )
+                .commit_decision(Some(seq), Some(&stage), None, &[])
                 .await
                 .expect("commit");
-            expected = Some(Stage::Accepted);
-        }
-        assert!(
             store
-                .pending_deliveries(10)
+                .set_epic("a/b", 3, "SRE-1", "http://j/SRE-1")
                 .await
-                .expect("pending")
-                .is_empty()
-        );
-        assert_eq!(store.pending_count().await.expect("count"), 1);
-        assert_eq!(
-            store
-                .decisions_for("a/b", 3)
-                .await
-                .expect("decisions")
-                .len(),
-            1
-        );
-        let concern = store
-            .get_concern("a/b", 3)
-            .await
-            .expect("get")
-            .expect("row");
-        assert_eq!(concern.stage, Stage::Accepted);
-        assert_eq!(
-            store.decisions_for("a/b", 3).await.expect("decisions")[0].decided_at,
-            1_234,
-            "the decision keeps the time it was made"
-        );
-        store
-            .set_epic("a/b", 3, "SRE-1", "http://j/SRE-1")
-            .await
-            .expect("epic");
-        assert_eq!(
-            store
-                .advance_stage("a/b", 3, Stage::EpicCreated, Cause::Created, None)
-                .await
-                .expect("stage"),
-            Some(Stage::Accepted)
-        );
-        assert_eq!(
-            store
-                .advance_stage("a/b", 3, Stage::Ready, Cause::Criteria, None)
-                .await
-                .expect("no-op"),
-            None,
-            "a criteria check never undoes a decision"
-        );
-        let concern = store
-            .get_concern("a/b", 3)
-            .await
-            .expect("get")
-            .expect("row");
-        assert_eq!(
-            (concern.stage, concern.epic_key.as_deref()),
-            (Stage::EpicCreated, Some("SRE-1"))
-        );
-    }
-
-    #[tokio::test]
-    async fn sync_setters_change_only_their_columns() {
-        let (store, _dir) = temp_store().await;
-        let (writer, _task) = InboxWriter::spawn(store.clone());
-        writer
-            .submit(NewDelivery {
-                source: Source::Github,
-                delivery_id: "d".into(),
-                event: "issues".into(),
-                action: Some("labeled".into()),
-                payload: bytes::Bytes::from_static(b"{}"),
-            })
-            .await
-            .expect("submit");
-        let seq = store.pending_deliveries(1).await.expect("pending")[0].seq;
-        let stage = StageChange {
-            repo: "a/b",
-            number: 3,
-            issue_id: 99,
-            expected: None,
-            to: Stage::StoriesCreated,
-            cause: Cause::Backfill,
-            actor: None,
-            at_ms: 1,
-        };
-        store
-            .commit_decision(Some(seq), Some(&stage), None, &[])
-            .await
-            .expect("commit");
-        store
-            .set_epic("a/b", 3, "SRE-1", "http://j/SRE-1")
-            .await
-            .expect("epic");
-        let before = store
-            .get_concern("a/b", 3)
-            .await
-            .expect("get")
-            .expect("row");
-        assert_eq!(
-            (
-                before.progress,
-                before.results.as_deref(),
-                before.results_at,
-                before.issue_state,
-                before.synced_hash.as_deref()
-            ),
-            (None, None, None, None, None),
-            "NULL until set"
-        );
-
-        store
-            .set_progress("a/b", 3, Progress::InProgress)
-            .await
-            .expect("progress");
-        store
-            .set_issue_state("a/b", 3, IssueState::Open)
-            .await
-            .expect("state");
-        store
-            .set_synced_hash("a/b", 3, "9f86d081")
-            .await
-            .expect("hash");
-        store
-            .set_results("a/b", 3, "MTTR 4h → 20min", 7_000)
-            .await
-            .expect("results");
-        // Another task's narrow update in between is kept.
-        store
-            .set_last_error("a/b", 3, Some("jira 503"))
-            .await
-            .expect("error");
-        store
-            .set_progress("a/b", 3, Progress::Done)
-            .await
-            .expect("progress");
-        store
-            .set_issue_state("a/b", 3, IssueState::ClosedNotPlanned)
-            .await
-            .expect("state");
-
-        let after = store
-            .get_concern("a/b", 3)
-            .await
-            .expect("get")
-            .expect("row");
-        assert_eq!(after.progress, Some(Progress::Done));
-        assert_eq!(after.issue_state, Some(IssueState::ClosedNotPlanned));
-        assert_eq!(after.synced_hash.as_deref(), Some("9f86d081"));
-        assert_eq!(after.results.as_deref(), Some("MTTR 4h → 20min"));
-        assert_eq!(after.results_at, Some(7_000));
-        assert_eq!(after.last_error.as_deref(), Some("jira 503"));
-        assert_eq!(
-            (after.stage, after.epic_key.as_deref()),
-            (Stage::StoriesCreated, Some("SRE-1")),
-            "untouched"
-        );
-        assert!(after.updated_at >= before.updated_at);
-
-        // Every progress and issue state round-trips through its column.
-        for p in [Progress::Todo, Progress::InProgress, Progress::Done] {
-            store.set_progress("a/b", 3, p).await.expect("progress");
-            let row = store
+                .expect("epic");
+            let before = store
                 .get_concern("a/b", 3)
                 .await
                 .expect("get")
                 .expect("row");
-            assert_eq!(row.progress, Some(p));
-        }
-        for s in [
-            IssueState::Open,
-            IssueState::Closed,
-            IssueState::ClosedNotPlanned,
-        ] {
-            store.set_issue_state("a/b", 3, s).await.expect("state");
-            let row = store
+            assert_eq!(
+                (
+                    before.progress,
+                    before.results.as_deref(),
+                    before.results_at,
+                    before.issue_state,
+                    before.synced_hash.as_deref()
+                ),
+                (None, None, None, None, None),
+                "NULL until set"
+            );
+
+            store
+                .set_progress("a/b", 3, Progress::InProgress)
+                .await
+                .expect("progress");
+            store
+                .set_issue_state("a/b", 3, IssueState::Open)
+                .await
+                .expect("state");
+            store
+                .set_synced_hash("a/b", 3, "9f86d081")
+                .await
+                .expect("hash");
+            store
+                .set_results("a/b", 3, "MTTR 4h → 20min", 7_000)
+                .await
+                .expect("results");
+            // Another task's narrow update in between is kept.
+            store
+                .set_last_error("a/b", 3, Some("jira 503"))
+                .await
+                .expect("error");
+            store
+                .set_progress("a/b", 3, Progress::Done)
+                .await
+                .expect("progress");
+            store
+                .set_issue_state("a/b", 3, IssueState::ClosedNotPlanned)
+                .await
+                .expect("state");
+
+            let after = store
                 .get_concern("a/b", 3)
                 .await
                 .expect("get")
                 .expect("row");
-            assert_eq!(row.issue_state, Some(s));
-        }
+            assert_eq!(after.progress, Some(Progress::Done));
+            assert_eq!(after.issue_state, Some(IssueState::ClosedNotPlanned));
+            assert_eq!(after.synced_hash.as_deref(), Some("9f86d081"));
+            assert_eq!(after.results.as_deref(), Some("MTTR 4h → 20min"));
+            assert_eq!(after.results_at, Some(7_000));
+            assert_eq!(after.last_error.as_deref(), Some("jira 503"));
+            assert_eq!(
+                (after.stage, after.epic_key.as_deref()),
+                (Stage::StoriesCreated, Some("SRE-1")),
+                "untouched"
+            );
+            assert!(after.updated_at >= before.updated_at);
 
-        // A concern the store does not know: nothing is created.
-        store
-            .set_progress("a/b", 4, Progress::Done)
-            .await
-            .expect("no row");
-        assert_eq!(store.get_concern("a/b", 4).await.expect("get"), None);
+            // Every progress and issue state round-trips through its column.
+            for p in [Progress::Todo, Progress::InProgress, Progress::Done] {
+                store.set_progress("a/b", 3, p).await.expect("progress");
+                let row = store
+                    .get_concern("a/b", 3)
+                    .await
+                    .expect("get")
+                    .expect("row");
+                assert_eq!(row.progress, Some(p));
+            }
+            for s in [
+                IssueState::Open,
+                IssueState::Closed,
+                IssueState::ClosedNotPlanned,
+            ] {
+                store.set_issue_state("a/b", 3, s).await.expect("state");
+                let row = store
+                    .get_concern("a/b", 3)
+                    .await
+                    .expect("get")
+                    .expect("row");
+                assert_eq!(row.issue_state, Some(s));
+            }
+
+            // A concern the store does not know: nothing is created.
+            store
+                .set_progress("a/b", 4, Progress::Done)
+                .await
+                .expect("no row");
+            assert_eq!(store.get_concern("a/b", 4).await.expect("get"), None);
+        })
+        .await;
     }
 
     #[tokio::test]
     async fn outbox_state_sees_the_newest_retry_of_a_key() {
-        let (store, _dir) = temp_store().await;
-        let v = serde_json::json!({});
-        assert_eq!(store.outbox_state("epic:a/b#1").await.expect("state"), None);
-        store
-            .enqueue("epic:a/b#1", "materialize", &v)
-            .await
-            .expect("enqueue");
-        store
-            .enqueue("epic:a/b#12", "materialize", &v)
-            .await
-            .expect("enqueue");
-        let jobs = store.claim_due(now_ms(), 10).await.expect("claim");
-        store.fail(jobs[0].id, "400").await.expect("fail");
-        assert_eq!(
+        on_each_backend(|store| async move {
+            let v = serde_json::json!({});
+            assert_eq!(store.outbox_state("epic:a/b#1").await.expect("state"), None);
             store
-                .outbox_state("epic:a/b#1")
+                .enqueue("epic:a/b#1", "materialize", &v)
                 .await
-                .expect("state")
-                .as_deref(),
-            Some("failed")
-        );
-        store
-            .enqueue("epic:a/b#1:retry:5", "materialize", &v)
-            .await
-            .expect("enqueue");
-        assert_eq!(
+                .expect("enqueue");
             store
-                .outbox_state("epic:a/b#1")
+                .enqueue("epic:a/b#12", "materialize", &v)
                 .await
-                .expect("state")
-                .as_deref(),
-            Some("pending")
-        );
-        assert_eq!(
+                .expect("enqueue");
+            let jobs = store.claim_due(now_ms(), 10).await.expect("claim");
+            store.fail(jobs[0].id, "400").await.expect("fail");
+            assert_eq!(
+                store
+                    .outbox_state("epic:a/b#1")
+                    .await
+                    .expect("state")
+                    .as_deref(),
+                Some("failed")
+            );
             store
-                .outbox_state("epic:a/b#12")
+                .enqueue("epic:a/b#1:retry:5", "materialize", &v)
                 .await
-                .expect("state")
-                .as_deref(),
-            Some("running")
-        );
+                .expect("enqueue");
+            assert_eq!(
+                store
+                    .outbox_state("epic:a/b#1")
+                    .await
+                    .expect("state")
+                    .as_deref(),
+                Some("pending")
+            );
+            assert_eq!(
+                store
+                    .outbox_state("epic:a/b#12")
+                    .await
+                    .expect("state")
+                    .as_deref(),
+                Some("running")
+            );
+        })
+        .await;
     }
 
     #[tokio::test]
     async fn running_rows_are_requeued_at_start() {
-        let (store, _dir) = temp_store().await;
-        store
-            .enqueue("k", "tracking", &serde_json::json!({}))
-            .await
-            .expect("enqueue");
-        let now = now_ms();
-        assert_eq!(store.claim_due(now, 10).await.expect("claim").len(), 1);
-        assert!(
-            store.claim_due(now, 10).await.expect("claim").is_empty(),
-            "leased"
-        );
-        assert_eq!(store.requeue_running().await.expect("requeue"), 1);
-        let again = store.claim_due(now_ms(), 10).await.expect("claim");
-        assert_eq!(again.len(), 1);
-        assert_eq!(again[0].attempts, 2);
+        on_each_backend(|store| async move {
+            store
+                .enqueue("k", "tracking", &serde_json::json!({}))
+                .await
+                .expect("enqueue");
+            let now = now_ms();
+            assert_eq!(store.claim_due(now, 10).await.expect("claim").len(), 1);
+            assert!(
+                store.claim_due(now, 10).await.expect("claim").is_empty(),
+                "leased"
+            );
+            let again = match store.backend() {
+                // The file's lock proves the claimer is gone: requeued at once.
+                crate::store::Backend::Sqlite => {
+                    assert_eq!(store.requeue_running().await.expect("requeue"), 1);
+                    store.claim_due(now_ms(), 10).await.expect("claim")
+                }
+                // Another replica may hold the lease: left alone until it ends.
+                crate::store::Backend::Postgres => {
+                    assert_eq!(store.requeue_running().await.expect("requeue"), 0);
+                    assert!(
+                        store
+                            .claim_due(now_ms(), 10)
+                            .await
+                            .expect("claim")
+                            .is_empty()
+                    );
+                    let after = now_ms() + crate::store::outbox::lease_ms();
+                    store.claim_due(after, 10).await.expect("claim")
+                }
+            };
+            assert_eq!(again.len(), 1);
+            assert_eq!(again[0].attempts, 2);
+        })
+        .await;
     }
 }

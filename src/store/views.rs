@@ -254,110 +254,114 @@ mod tests {
     use super::*;
     use crate::council::Cause;
     use crate::store::StageChange;
-    use crate::store::testing::temp_store;
+    use crate::store::testing::on_each_backend;
 
     #[tokio::test]
     async fn snapshot_groups_history_decisions_and_stories_per_concern() {
-        let (store, _dir) = temp_store().await;
-        for (n, to, cause, actor, at) in [
-            (1, Stage::Ready, Cause::Criteria, None, 10),
-            (2, Stage::NeedsInfo, Cause::Criteria, None, 20),
-        ] {
-            let change = StageChange {
+        on_each_backend(|store| async move {
+            for (n, to, cause, actor, at) in [
+                (1, Stage::Ready, Cause::Criteria, None, 10),
+                (2, Stage::NeedsInfo, Cause::Criteria, None, 20),
+            ] {
+                let change = StageChange {
+                    repo: "acme/ops",
+                    number: n,
+                    issue_id: n * 100,
+                    expected: None,
+                    to,
+                    cause,
+                    actor,
+                    at_ms: at,
+                };
+                store
+                    .commit_decision(None, Some(&change), None, &[])
+                    .await
+                    .expect("record");
+            }
+            let accept = StageChange {
                 repo: "acme/ops",
-                number: n,
-                issue_id: n * 100,
-                expected: None,
-                to,
-                cause,
-                actor,
-                at_ms: at,
+                number: 1,
+                issue_id: 100,
+                expected: Some(Stage::Ready),
+                to: Stage::Accepted,
+                cause: Cause::Accept,
+                actor: Some("carol"),
+                at_ms: 30,
             };
             store
-                .commit_decision(None, Some(&change), None, &[])
+                .commit_decision(
+                    None,
+                    Some(&accept),
+                    Some((DecisionKind::Accept, "carol")),
+                    &[],
+                )
                 .await
-                .expect("record");
-        }
-        let accept = StageChange {
-            repo: "acme/ops",
-            number: 1,
-            issue_id: 100,
-            expected: Some(Stage::Ready),
-            to: Stage::Accepted,
-            cause: Cause::Accept,
-            actor: Some("carol"),
-            at_ms: 30,
-        };
-        store
-            .commit_decision(
-                None,
-                Some(&accept),
-                Some((DecisionKind::Accept, "carol")),
-                &[],
-            )
-            .await
-            .expect("accept");
-        store
-            .set_story_link("acme/ops", 1, "payments", "PAY-1", "https://j/PAY-1")
-            .await
-            .expect("link");
+                .expect("accept");
+            store
+                .set_story_link("acme/ops", 1, "payments", "PAY-1", "https://j/PAY-1")
+                .await
+                .expect("link");
 
-        let snap = store.council_snapshot().await.expect("snapshot");
-        assert_eq!(snap.len(), 2);
-        let first = &snap[0];
-        assert_eq!(first.concern.number, 1);
-        assert_eq!(first.concern.stage, Stage::Accepted);
-        assert_eq!(
-            first
-                .history
-                .iter()
-                .map(|t| (t.to, t.at_ms))
-                .collect::<Vec<_>>(),
-            [(Stage::Ready, 10), (Stage::Accepted, 30)]
-        );
-        assert_eq!(first.decisions[0].actor, "carol");
-        assert_eq!(first.decisions[0].decided_at, 30);
-        assert_eq!(first.stories[0].story_key, "PAY-1");
-        let second = &snap[1];
-        assert_eq!(second.concern.stage, Stage::NeedsInfo);
-        assert!(second.decisions.is_empty() && second.stories.is_empty());
-        assert_eq!(second.history.len(), 1);
+            let snap = store.council_snapshot().await.expect("snapshot");
+            assert_eq!(snap.len(), 2);
+            let first = &snap[0];
+            assert_eq!(first.concern.number, 1);
+            assert_eq!(first.concern.stage, Stage::Accepted);
+            assert_eq!(
+                first
+                    .history
+                    .iter()
+                    .map(|t| (t.to, t.at_ms))
+                    .collect::<Vec<_>>(),
+                [(Stage::Ready, 10), (Stage::Accepted, 30)]
+            );
+            assert_eq!(first.decisions[0].actor, "carol");
+            assert_eq!(first.decisions[0].decided_at, 30);
+            assert_eq!(first.stories[0].story_key, "PAY-1");
+            let second = &snap[1];
+            assert_eq!(second.concern.stage, Stage::NeedsInfo);
+            assert!(second.decisions.is_empty() && second.stories.is_empty());
+            assert_eq!(second.history.len(), 1);
+        })
+        .await;
     }
 
     #[tokio::test]
     async fn one_claim_per_session_until_the_lease_runs_out() {
-        let (store, _dir) = temp_store().await;
-        let lease = 60_000;
-        assert_eq!(
-            store
-                .claim_agenda_post("s1", 1_000_000, lease)
-                .await
-                .unwrap(),
-            AgendaClaim::Claimed
-        );
-        assert_eq!(
-            store
-                .claim_agenda_post("s1", 1_030_000, lease)
-                .await
-                .unwrap(),
-            AgendaClaim::Busy,
-            "inside the lease"
-        );
-        assert_eq!(
-            store
-                .claim_agenda_post("s2", 1_030_000, lease)
-                .await
-                .unwrap(),
-            AgendaClaim::Claimed,
-            "another session is independent"
-        );
-        assert_eq!(
-            store
-                .claim_agenda_post("s1", 1_070_000, lease)
-                .await
-                .unwrap(),
-            AgendaClaim::Claimed,
-            "a stale claim is taken over"
-        );
+        on_each_backend(|store| async move {
+            let lease = 60_000;
+            assert_eq!(
+                store
+                    .claim_agenda_post("s1", 1_000_000, lease)
+                    .await
+                    .unwrap(),
+                AgendaClaim::Claimed
+            );
+            assert_eq!(
+                store
+                    .claim_agenda_post("s1", 1_030_000, lease)
+                    .await
+                    .unwrap(),
+                AgendaClaim::Busy,
+                "inside the lease"
+            );
+            assert_eq!(
+                store
+                    .claim_agenda_post("s2", 1_030_000, lease)
+                    .await
+                    .unwrap(),
+                AgendaClaim::Claimed,
+                "another session is independent"
+            );
+            assert_eq!(
+                store
+                    .claim_agenda_post("s1", 1_070_000, lease)
+                    .await
+                    .unwrap(),
+                AgendaClaim::Claimed,
+                "a stale claim is taken over"
+            );
+        })
+        .await;
     }
 }

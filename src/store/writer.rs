@@ -132,7 +132,7 @@ async fn commit(store: &Store, batch: &[Job]) -> Result<Vec<Submitted>, StoreErr
 mod tests {
     use super::*;
     use crate::store::Source;
-    use crate::store::testing::temp_store;
+    use crate::store::testing::{on_each_backend, temp_store};
     use bytes::Bytes;
 
     fn delivery(id: String) -> NewDelivery {
@@ -202,60 +202,68 @@ mod tests {
 
     #[tokio::test]
     async fn duplicate_inside_one_batch() {
-        let (store, _dir) = temp_store().await;
-        let (writer, _task) = InboxWriter::spawn(store.clone());
-        // Both submits are queued before the writer runs, so they share one transaction.
-        let (a, b) = tokio::join!(
-            writer.submit(delivery("same".into())),
-            writer.submit(delivery("same".into()))
-        );
-        let mut results = [a.expect("a"), b.expect("b")];
-        results.sort_by_key(|r| matches!(r, Submitted::Duplicate));
-        assert!(matches!(results[0], Submitted::Inserted { .. }));
-        assert_eq!(results[1], Submitted::Duplicate);
-        assert_eq!(count(&store).await, 1);
+        on_each_backend(|store| async move {
+            let (writer, _task) = InboxWriter::spawn(store.clone());
+            // Both submits are queued before the writer runs, so they share one transaction.
+            let (a, b) = tokio::join!(
+                writer.submit(delivery("same".into())),
+                writer.submit(delivery("same".into()))
+            );
+            let mut results = [a.expect("a"), b.expect("b")];
+            results.sort_by_key(|r| matches!(r, Submitted::Duplicate));
+            assert!(matches!(results[0], Submitted::Inserted { .. }));
+            assert_eq!(results[1], Submitted::Duplicate);
+            assert_eq!(count(&store).await, 1);
+        })
+        .await;
     }
 
     #[tokio::test]
     async fn commit_wakes_the_engine() {
-        let (store, _dir) = temp_store().await;
-        let notify = store.inbox_notify();
-        let (writer, _task) = InboxWriter::spawn(store.clone());
-        writer
-            .submit(delivery("wake".into()))
-            .await
-            .expect("submit");
-        // notify_one leaves a permit, so a wake that came before the wait is not lost.
-        tokio::time::timeout(std::time::Duration::from_secs(5), notify.notified())
-            .await
-            .expect("engine was woken");
+        on_each_backend(|store| async move {
+            let notify = store.inbox_notify();
+            let (writer, _task) = InboxWriter::spawn(store.clone());
+            writer
+                .submit(delivery("wake".into()))
+                .await
+                .expect("submit");
+            // notify_one leaves a permit, so a wake that came before the wait is not lost.
+            tokio::time::timeout(std::time::Duration::from_secs(5), notify.notified())
+                .await
+                .expect("engine was woken");
+        })
+        .await;
     }
 
     #[tokio::test]
     async fn failed_commit_reaches_every_submitter() {
-        let (store, _dir) = temp_store().await;
-        let (writer, _task) = InboxWriter::spawn(store.clone());
-        sqlx::query("DROP TABLE deliveries")
-            .execute(store.pool())
-            .await
-            .expect("drop");
-        let err = writer
-            .submit(delivery("lost".into()))
-            .await
-            .expect_err("no table, no commit");
-        assert!(matches!(err, StoreError::Db(_)), "{err}");
+        on_each_backend(|store| async move {
+            let (writer, _task) = InboxWriter::spawn(store.clone());
+            sqlx::query("DROP TABLE deliveries")
+                .execute(store.pool())
+                .await
+                .expect("drop");
+            let err = writer
+                .submit(delivery("lost".into()))
+                .await
+                .expect_err("no table, no commit");
+            assert!(matches!(err, StoreError::Db(_)), "{err}");
+        })
+        .await;
     }
 
     #[tokio::test]
     async fn submit_after_writer_stopped_is_writer_closed() {
-        let (store, _dir) = temp_store().await;
-        let (writer, task) = InboxWriter::spawn(store);
-        task.abort();
-        let _ = task.await;
-        let err = writer
-            .submit(delivery("late".into()))
-            .await
-            .expect_err("writer gone");
-        assert!(matches!(err, StoreError::WriterClosed));
+        on_each_backend(|store| async move {
+            let (writer, task) = InboxWriter::spawn(store);
+            task.abort();
+            let _ = task.await;
+            let err = writer
+                .submit(delivery("late".into()))
+                .await
+                .expect_err("writer gone");
+            assert!(matches!(err, StoreError::WriterClosed));
+        })
+        .await;
     }
 }

@@ -4,6 +4,8 @@
 
 #![allow(dead_code)]
 
+pub mod pg_cluster;
+
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;

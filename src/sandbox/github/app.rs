@@ -292,6 +292,14 @@ async fn register_app(State(hub): Hub, body: Bytes) -> ApiResult {
         json!({"issues": "write", "contents": "write", "metadata": "read",
                "members": "read", "repository_hooks": "write"})
     });
+    // GitHub shows what an installation writes as the App's bot, `{slug}[bot]`: from now on
+    // the sandbox's writes (and their webhooks' `sender`) carry that login.
+    let login = format!("{}[bot]", b.slug);
+    hub.write(|tx| {
+        tx.world.account(&login, "Bot");
+        tx.world.bot_login = login.clone();
+        Ok(())
+    })?;
     hub.app.lock().app = Some(RegisteredApp {
         id: b.app_id,
         slug: b.slug,
