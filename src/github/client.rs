@@ -11,6 +11,8 @@ mod admin;
 mod app;
 mod error;
 mod model;
+pub mod pacing;
+mod projects;
 
 use std::sync::Once;
 use std::time::{Duration, SystemTime};
@@ -29,6 +31,8 @@ pub use self::admin::{HookSpec, RepoAccess, RepoFile, RepoHook, RepoPermissions}
 pub use self::error::GithubError;
 pub use self::model::{Comment, Issue, IssueEvent, IssueState, StateReason};
 use self::model::{RawComment, RawId, RawIssue, RawIssueEvent, RawLabel, RawMembership, RawUser};
+pub use self::pacing::{Pacer, PacingLimits};
+pub use self::projects::{IssueType, SubIssue};
 use crate::retry::{RetryPolicy, classify};
 
 /// Connect timeout per attempt: a healthy GitHub accepts in well under a second.
@@ -62,6 +66,8 @@ pub struct GithubClient {
     etags: std::sync::Arc<etags::EtagCache>,
     /// With a GitHub App: the App-authenticated (JWT) client and the installation id.
     app: Option<(Octocrab, u64)>,
+    /// Secondary-limit pacing shared by clones (`pacing`).
+    pacer: std::sync::Arc<Pacer>,
 }
 
 /// `owner/name` split and percent-encoded for a path.
@@ -138,6 +144,7 @@ impl GithubClient {
             policy,
             etags: Default::default(),
             app: None,
+            pacer: Pacer::new(PacingLimits::default()),
         })
     }
 
@@ -167,6 +174,22 @@ impl GithubClient {
             ),
             source: Box::new(source),
         };
+        let kind = match (method, path) {
+            (&Method::GET, _) => pacing::CallKind::Read,
+            (&Method::POST, "/graphql") => {
+                let doc = body
+                    .and_then(|b| b.get("query"))
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
+                if projects::is_mutation(doc) {
+                    pacing::CallKind::Mutation
+                } else {
+                    pacing::CallKind::Query
+                }
+            }
+            _ => pacing::CallKind::Write,
+        };
+        let _slot = self.pacer.admit(kind).await;
         let resp = match *method {
             Method::GET => {
                 let cached = if conditional {

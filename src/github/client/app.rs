@@ -14,8 +14,8 @@ use secrecy::SecretString;
 use serde::Deserialize;
 
 use super::{
-    CONNECT_TIMEOUT, GithubClient, GithubError, READ_TIMEOUT, decode, install_crypto_provider,
-    repo_path,
+    CONNECT_TIMEOUT, GithubClient, GithubError, Pacer, PacingLimits, READ_TIMEOUT, decode,
+    install_crypto_provider, repo_path,
 };
 use crate::config::{GithubAppConfig, GithubConfig};
 use crate::retry::RetryPolicy;
@@ -84,6 +84,7 @@ impl GithubClient {
             policy: policy.clone(),
             etags: Default::default(),
             app: None,
+            pacer: Pacer::new(PacingLimits::default()),
         };
         let installation = match (app.installation_id, first_repo) {
             (Some(id), _) => id,
@@ -106,6 +107,7 @@ impl GithubClient {
             policy,
             etags: Default::default(),
             app: Some((app_octo, installation)),
+            pacer: Pacer::new(PacingLimits::default()),
         })
     }
 
@@ -123,6 +125,7 @@ impl GithubClient {
                     policy: self.policy.clone(),
                     etags: Default::default(),
                     app: None,
+                    pacer: self.pacer.clone(),
                 },
                 *id,
             )
