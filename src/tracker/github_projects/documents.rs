@@ -16,6 +16,11 @@ pub const ISSUE_STATE: &str = concat!(
     include_str!("graphql/issue.graphql"),
     include_str!("graphql/issue_fields.graphql")
 );
+/// `IssueNodes($ids)`: issues by node id.
+pub const ISSUE_NODES: &str = concat!(
+    include_str!("graphql/nodes.graphql"),
+    include_str!("graphql/issue_fields.graphql")
+);
 /// `ProjectItems($projectId, $after)`: a page of the project's items.
 pub const PROJECT_ITEMS: &str = concat!(
     include_str!("graphql/items.graphql"),
@@ -33,7 +38,8 @@ pub const ADD_PROJECT_ITEM: &str = include_str!("graphql/add_item.graphql");
 pub const SET_FIELD_VALUE: &str = include_str!("graphql/set_field.graphql");
 
 /// Every document with a name for messages.
-pub const ALL: [(&str, &str); 7] = [
+pub const ALL: [(&str, &str); 8] = [
+    ("nodes.graphql", ISSUE_NODES),
     ("project.graphql", PROJECT_FIELDS),
     ("repository.graphql", REPOSITORY_ID),
     ("issue.graphql", ISSUE_STATE),

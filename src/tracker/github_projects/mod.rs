@@ -2,4 +2,11 @@
 //! a sub-issue in the team's repository, and the project's Status, Team and Iteration
 //! fields carry progress, ownership and the sprint.
 
+pub mod cues;
 pub mod documents;
+pub mod model;
+pub mod settings;
+pub mod tracker;
+
+pub use self::settings::GithubProjectsSettings;
+pub use self::tracker::{GithubProjectsTracker, MAX_SUB_ISSUES};
