@@ -61,7 +61,8 @@ pub fn router(hub: Arc<GithubHub>) -> Router {
         .route("/repos/{owner}/{repo}/labels/{*name}", get(get_label))
         .with_state(hub.clone())
         .merge(super::events::router(hub.clone()))
-        .merge(super::orgs::router(hub))
+        .merge(super::orgs::router(hub.clone()))
+        .merge(super::projects::rest::router(hub))
 }
 
 fn json(status: StatusCode, v: Value) -> Response {
