@@ -8,5 +8,8 @@ pub mod model;
 pub mod settings;
 pub mod tracker;
 
+#[cfg(test)]
+mod e2e_tests;
+
 pub use self::settings::GithubProjectsSettings;
 pub use self::tracker::{GithubProjectsTracker, MAX_SUB_ISSUES};

@@ -83,6 +83,38 @@ pub fn issue_json(w: &World, a: &IssueAddr) -> Option<(Value, Value)> {
     Some((v, render::repository(w, repo)))
 }
 
+/// Sets an issue's type by name (`PATCH …/issues/{n}` with `type`): 422 when the
+/// organisation does not define it; an empty name clears it.
+pub fn set_issue_type(
+    tx: &mut Tx<'_>,
+    o: &str,
+    r: &str,
+    n: u64,
+    name: &str,
+) -> Result<(), ApiError> {
+    let a = addr(&format!("{o}/{r}"), n);
+    let w = &mut *tx.world;
+    w.repos
+        .get(&a.0)
+        .and_then(|x| x.issue(n))
+        .ok_or_else(ApiError::not_found)?;
+    if name.is_empty() {
+        w.projects.issue_type_of.remove(&a);
+    } else {
+        let known = w
+            .projects
+            .issue_types
+            .get(&o.to_ascii_lowercase())
+            .is_some_and(|ts| ts.iter().any(|t| t.name.eq_ignore_ascii_case(name)));
+        if !known {
+            return Err(ApiError::validation("Issue", "type", "invalid"));
+        }
+        w.projects.issue_type_of.insert(a, name.to_owned());
+    }
+    tx.changed = true;
+    Ok(())
+}
+
 fn org_fields(w: &World, owner: &str, actor: &str) -> Map<String, Value> {
     let mut m = Map::new();
     if let Some(org) = w.is_org(owner).then(|| w.find_account(owner)).flatten() {
