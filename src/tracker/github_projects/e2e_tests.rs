@@ -662,3 +662,63 @@ async fn a_rate_limited_graphql_call_waits_for_retry_after() {
         .await;
     assert_eq!(f["hits"], 1);
 }
+
+/// The sandbox's `projects_v2_item` and `sub_issues` deliveries are valid against GitHub's
+/// webhook schemas (`github-webhooks.slice.json`; GitHub publishes no examples for
+/// `sub_issues`), checked by `tests/contract/webhooks.mjs` (ajv). Needs `npm ci` first.
+#[tokio::test]
+#[ignore = "needs node_modules (npm ci); run: cargo nextest run --lib --run-ignored only -E 'test(projects_webhooks_match)'"]
+async fn projects_webhooks_match_githubs_schema() {
+    let env = Env::start().await;
+    let n = env.concern("Schema").await;
+    let tracker = env.tracker();
+    let epic = tracker.ensure_epic(&epic_req(&env, n)).await.expect("epic");
+    tracker
+        .ensure_stories(&epic, &story_reqs(n, &TEAMS[..1]))
+        .await
+        .expect("stories");
+    env.ctl(
+        Method::POST,
+        &format!("/_sandbox/github/projects/{ORG}/1/items/{ORG}/payments/1"),
+        json!({ "actor": "carol", "field": "Iteration", "value": "Iteration 2" }),
+    )
+    .await;
+    let (_, story) = env
+        .api(
+            Method::GET,
+            &format!("/repos/{ORG}/payments/issues/1"),
+            None,
+        )
+        .await;
+    let (s, _) = env
+        .api(
+            Method::DELETE,
+            &format!("/repos/{CONCERNS}/issues/{n}/sub_issue"),
+            Some(json!({ "sub_issue_id": story["id"] })),
+        )
+        .await;
+    assert_eq!(s, 200);
+    let mut cmd = tokio::process::Command::new("node");
+    cmd.current_dir(env!("CARGO_MANIFEST_DIR"))
+        .arg("tests/contract/webhooks.mjs")
+        .arg(env.sb.base_url());
+    for required in [
+        "projects_v2_item.created",
+        "projects_v2_item.edited",
+        "sub_issues.sub_issue_added",
+        "sub_issues.parent_issue_added",
+        "sub_issues.sub_issue_removed",
+        "sub_issues.parent_issue_removed",
+        "issues.opened",
+    ] {
+        cmd.arg("--require").arg(required);
+    }
+    let out = cmd.output().await.expect("node runs");
+    eprintln!("{}", String::from_utf8_lossy(&out.stdout));
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

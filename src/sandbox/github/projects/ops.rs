@@ -68,7 +68,7 @@ pub fn issue_json(w: &World, a: &IssueAddr) -> Option<(Value, Value)> {
         })
         .unwrap_or(0);
     v["sub_issues_summary"] = json!({ "total": kids, "completed": done,
-        "percent_completed": if kids == 0 { 0 } else { done * 100 / kids } });
+        "percent_completed": (done * 100).checked_div(kids).unwrap_or(0) });
     if let Some(t) = w.projects.issue_type_of.get(a)
         && let Some(rec) = w
             .projects
