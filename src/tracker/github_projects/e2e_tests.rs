@@ -722,3 +722,88 @@ async fn projects_webhooks_match_githubs_schema() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[tokio::test]
+async fn a_spent_primary_limit_waits_for_x_ratelimit_reset() {
+    let env = Env::start().await;
+    let fault = env
+        .ctl(
+            Method::POST,
+            "/_sandbox/faults",
+            json!({ "method": "POST", "path_regex": "^/graphql$", "times": 1, "status": 403,
+                    "ratelimit_reset_in": 1 }),
+        )
+        .await;
+    env.tracker().project().await.expect("read after the reset");
+    let (_, f) = env
+        .api(
+            Method::GET,
+            &format!("/_sandbox/faults/{}", fault["id"]),
+            None,
+        )
+        .await;
+    assert_eq!(
+        f["hits"], 1,
+        "the 403 was met once, then the call went through"
+    );
+    // A 403 without the rate-limit headers is a refusal, not a limit: no retry.
+    env.ctl(
+        Method::POST,
+        "/_sandbox/faults",
+        json!({ "method": "POST", "path_regex": "^/graphql$", "times": 1, "status": 403 }),
+    )
+    .await;
+    match env.tracker().project().await {
+        Err(TrackerError::Permanent {
+            status: Some(403), ..
+        }) => {}
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn writes_are_paced_under_the_content_creation_limit() {
+    let env = Env::start().await;
+    let n = env.concern("Paced").await;
+    let client = env
+        .client()
+        .with_pacing(crate::github::client::PacingLimits {
+            concurrent: 100,
+            content_per_minute: 2,
+            graphql_points_per_minute: 2000,
+        });
+    let feed = env.sb.feed();
+    let mut tasks = Vec::new();
+    for i in 0..3 {
+        let c = client.clone();
+        tasks.push(tokio::spawn(async move {
+            c.create_comment(CONCERNS, n, &format!("comment {i}")).await
+        }));
+    }
+    // Two go out at once (the burst); the third waits on the pacer, not on GitHub.
+    let mut seen = feed.version();
+    loop {
+        let comments = env
+            .api(
+                Method::GET,
+                &format!("/repos/{CONCERNS}/issues/{n}/comments"),
+                None,
+            )
+            .await
+            .1;
+        if comments.as_array().map(Vec::len) == Some(2) {
+            break;
+        }
+        seen = feed.wait_after(seen, Duration::from_secs(30)).await;
+    }
+    while client.pacer().waiting() != 1 {
+        tokio::task::yield_now().await;
+    }
+    assert_eq!(client.pacer().writes_admitted(), 2);
+    assert_eq!(tasks.iter().filter(|t| t.is_finished()).count(), 2);
+    for t in tasks {
+        t.abort();
+    }
+    // Reads are not content-creating: they are not held behind the waiting write.
+    client.get_issue(CONCERNS, n).await.expect("read passes");
+}
