@@ -800,7 +800,6 @@ async fn writes_are_paced_under_the_content_creation_limit() {
         tokio::task::yield_now().await;
     }
     assert_eq!(client.pacer().writes_admitted(), 2);
-    assert_eq!(tasks.iter().filter(|t| t.is_finished()).count(), 2);
     for t in tasks {
         t.abort();
     }
