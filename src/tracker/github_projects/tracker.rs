@@ -572,22 +572,27 @@ impl Tracker for GithubProjectsTracker {
     ) -> Result<(), TrackerError> {
         let (repo, number) = model::parse_key(key)
             .ok_or_else(|| refused(format!("{key:?} is not owner/name#number")))?;
+        // The epic is the concern issue itself: its title and text are the people's own,
+        // and the engine's rendering of them must never overwrite them. Only a story (an
+        // issue carrying the daemon's marker) is edited.
+        let current = self
+            .gh
+            .get_issue(&repo, number)
+            .await
+            .map_err(tracker_err)?;
+        let Some(marker) = current.body.as_deref().and_then(marker_of) else {
+            return Ok(());
+        };
         let mut fields = serde_json::Map::new();
         if let Some(t) = summary {
             fields.insert("title".into(), json!(t));
         }
         if let Some(md) = description_md {
             // Keep the story's marker: the exactly-once check finds the story by it.
-            let current = self
-                .gh
-                .get_issue(&repo, number)
-                .await
-                .map_err(tracker_err)?;
-            let body = match current.body.as_deref().and_then(marker_of) {
-                Some(m) => format!("{md}\n\n{}", marker_comment(m)),
-                None => md.to_owned(),
-            };
-            fields.insert("body".into(), json!(body));
+            fields.insert(
+                "body".into(),
+                json!(format!("{md}\n\n{}", marker_comment(marker))),
+            );
         }
         if fields.is_empty() {
             return Ok(());
