@@ -450,7 +450,10 @@ pub fn iteration_state(start: &str, days: u32, today: NaiveDate) -> &'static str
     let Ok(first) = NaiveDate::parse_from_str(start, "%Y-%m-%d") else {
         return "future";
     };
-    let end = first + chrono::Days::new(u64::from(days));
+    // An end beyond the calendar (a corrupt date) never ends.
+    let Some(end) = first.checked_add_days(chrono::Days::new(u64::from(days))) else {
+        return if today < first { "future" } else { "active" };
+    };
     if today < first {
         "future"
     } else if today < end {
@@ -589,5 +592,43 @@ mod tests {
         assert_eq!(parse_key("acme#12"), None);
         assert_eq!(parse_key("a/b/c#1"), None);
         assert_eq!(parse_key("acme/pay#x"), None);
+    }
+}
+
+#[cfg(test)]
+mod proptests {
+    use super::*;
+    use crate::github_projects::tracker::{marker_comment, marker_of};
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn keys_parse_back(owner in "[A-Za-z0-9][A-Za-z0-9-]{0,38}", name in "[A-Za-z0-9._-]{1,100}", n in 1u64..u64::MAX) {
+            let key = format!("{owner}/{name}#{n}");
+            prop_assert_eq!(parse_key(&key), Some((format!("{owner}/{name}"), n)));
+        }
+
+        #[test]
+        fn any_text_never_panics_the_key_parser(s in ".{0,80}") {
+            let _ = parse_key(&s);
+            let _ = marker_of(&s);
+            let _ = iteration_state(&s, 14, NaiveDate::MIN);
+            let _ = iteration_state("262143-12-31", u32::MAX, NaiveDate::MAX);
+        }
+
+        #[test]
+        fn a_marker_survives_any_text_around_it(m in "council-sync-[a-z0-9-]{1,40}", before in "[^<]{0,200}") {
+            let body = format!("{before}\n\n{}", marker_comment(&m));
+            prop_assert_eq!(marker_of(&body), Some(m.as_str()));
+        }
+
+        #[test]
+        fn an_iteration_moves_from_future_to_active_to_closed(offset in -60i64..60, days in 1u32..60) {
+            let today = NaiveDate::from_ymd_opt(2026, 6, 1).expect("date");
+            let start = today + chrono::Duration::days(offset);
+            let state = iteration_state(&start.format("%Y-%m-%d").to_string(), days, today);
+            let expected = if offset > 0 { "future" } else if -offset < i64::from(days) { "active" } else { "closed" };
+            prop_assert_eq!(state, expected);
+        }
     }
 }

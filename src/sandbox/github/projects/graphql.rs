@@ -228,7 +228,9 @@ fn field_json(f: &super::model::Field) -> Value {
                 "titleHTML": x.title, "startDate": x.start.format("%Y-%m-%d").to_string(), "duration": x.duration })
             };
             let done = |x: &&super::model::IterationRec| {
-                x.start + chrono::Days::new(u64::from(x.duration)) <= today
+                x.start
+                    .checked_add_days(chrono::Days::new(u64::from(x.duration)))
+                    .is_some_and(|end| end <= today)
             };
             json!({ "__typename": "ProjectV2IterationField", "id": f.node_id, "name": f.name,
                 "dataType": "ITERATION",
