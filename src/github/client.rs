@@ -11,6 +11,8 @@ mod admin;
 mod app;
 mod error;
 mod model;
+pub mod pacing;
+mod projects;
 
 use std::sync::Once;
 use std::time::{Duration, SystemTime};
@@ -29,6 +31,8 @@ pub use self::admin::{HookSpec, RepoAccess, RepoFile, RepoHook, RepoPermissions}
 pub use self::error::GithubError;
 pub use self::model::{Comment, Issue, IssueEvent, IssueState, StateReason};
 use self::model::{RawComment, RawId, RawIssue, RawIssueEvent, RawLabel, RawMembership, RawUser};
+pub use self::pacing::{Pacer, PacingLimits};
+pub use self::projects::{IssueType, SubIssue};
 use crate::retry::{RetryPolicy, classify};
 
 /// Connect timeout per attempt: a healthy GitHub accepts in well under a second.
@@ -64,6 +68,8 @@ pub struct GithubClient {
     app: Option<(Octocrab, u64)>,
     /// The API's host, for the calls' metrics (`api.github.com`).
     host: std::sync::Arc<str>,
+    /// Secondary-limit pacing shared by clones (`pacing`).
+    pacer: std::sync::Arc<Pacer>,
 }
 
 /// `owner/name` split and percent-encoded for a path.
@@ -141,6 +147,7 @@ impl GithubClient {
             etags: Default::default(),
             app: None,
             host: crate::metrics::api::host_of(api_url).into(),
+            pacer: Pacer::new(PacingLimits::default()),
         })
     }
 
@@ -170,6 +177,22 @@ impl GithubClient {
             ),
             source: Box::new(source),
         };
+        let kind = match (method, path) {
+            (&Method::GET, _) => pacing::CallKind::Read,
+            (&Method::POST, "/graphql") => {
+                let doc = body
+                    .and_then(|b| b.get("query"))
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
+                if projects::is_mutation(doc) {
+                    pacing::CallKind::Mutation
+                } else {
+                    pacing::CallKind::Query
+                }
+            }
+            _ => pacing::CallKind::Write,
+        };
+        let _slot = self.pacer.admit(kind).await;
         let resp = match *method {
             Method::GET => {
                 let cached = if conditional {

@@ -58,6 +58,10 @@ pub struct FaultSpec {
     pub status: Option<u16>,
     /// `Retry-After` seconds sent with `status`.
     pub retry_after: Option<u64>,
+    /// With `status`: GitHub's spent primary limit, `x-ratelimit-remaining: 0` and
+    /// `x-ratelimit-reset` this many seconds from now (as GitHub answers a spent limit).
+    #[serde(default)]
+    pub ratelimit_reset_in: Option<u64>,
     /// How many matching requests are affected; every one when absent.
     pub times: Option<u32>,
     /// Hold matching requests until released.
@@ -125,6 +129,7 @@ enum Verdict {
     Fail {
         status: StatusCode,
         retry_after: Option<u64>,
+        reset_in: Option<u64>,
     },
     Hold(u64),
     HoldAnswer(u64),
@@ -292,6 +297,7 @@ impl Faults {
                 return Verdict::Fail {
                     status,
                     retry_after: f.spec.retry_after,
+                    reset_in: f.spec.ratelimit_reset_in,
                 };
             }
             Verdict::Pass
@@ -343,7 +349,20 @@ pub async fn layer(State(faults): State<Arc<Faults>>, req: Request, next: Next) 
         Verdict::Fail {
             status,
             retry_after,
-        } => error_response(&path, status, retry_after),
+            reset_in,
+        } => {
+            let mut resp = error_response(&path, status, retry_after);
+            if let Some(secs) = reset_in {
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_secs())
+                    .unwrap_or(0);
+                let h = resp.headers_mut();
+                h.insert("x-ratelimit-remaining", HeaderValue::from(0u64));
+                h.insert("x-ratelimit-reset", HeaderValue::from(now + secs));
+            }
+            resp
+        }
         Verdict::HoldAnswer(id) => {
             let answer = next.run(req).await;
             faults.with(|t| {
@@ -407,6 +426,7 @@ mod tests {
             path_regex: path.into(),
             status: Some(503),
             retry_after: None,
+            ratelimit_reset_in: None,
             times: Some(1),
             hold: false,
             lose_answer: false,

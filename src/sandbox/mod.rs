@@ -238,6 +238,7 @@ impl Sandbox {
             .merge(github::control::router(hub.clone()))
             .merge(github::admin::control_router(hub.clone()))
             .merge(github::app::control_router(hub.clone()))
+            .merge(github::projects::control::router(hub.clone()))
             .merge(control::router(ctl))
             .merge(jira::router(opts.jira.clone()))
             .fallback(|| async { ApiError::not_found().into_response() })

@@ -14,8 +14,8 @@ use secrecy::SecretString;
 use serde::Deserialize;
 
 use super::{
-    CONNECT_TIMEOUT, GithubClient, GithubError, READ_TIMEOUT, decode, install_crypto_provider,
-    repo_path,
+    CONNECT_TIMEOUT, GithubClient, GithubError, Pacer, PacingLimits, READ_TIMEOUT, decode,
+    install_crypto_provider, repo_path,
 };
 use crate::config::{GithubAppConfig, GithubConfig};
 use crate::retry::RetryPolicy;
@@ -86,6 +86,7 @@ impl GithubClient {
             etags: Default::default(),
             app: None,
             host: host.clone(),
+            pacer: Pacer::new(PacingLimits::default()),
         };
         let installation = match (app.installation_id, first_repo) {
             (Some(id), _) => id,
@@ -109,6 +110,7 @@ impl GithubClient {
             etags: Default::default(),
             app: Some((app_octo, installation)),
             host,
+            pacer: Pacer::new(PacingLimits::default()),
         })
     }
 
@@ -127,6 +129,7 @@ impl GithubClient {
                     etags: Default::default(),
                     app: None,
                     host: self.host.clone(),
+                    pacer: self.pacer.clone(),
                 },
                 *id,
             )

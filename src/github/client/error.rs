@@ -41,6 +41,16 @@ pub enum GithubError {
         #[source]
         source: serde_json::Error,
     },
+    /// GitHub answered a GraphQL document with `errors` (HTTP 200, as GraphQL does).
+    #[error("GitHub GraphQL {operation}: {message}")]
+    GraphQl {
+        /// The operation's name.
+        operation: String,
+        /// The errors' messages, joined.
+        message: String,
+        /// The errors' `type`s (`NOT_FOUND`, `FORBIDDEN`, `RATE_LIMITED`, …), when given.
+        kinds: Vec<String>,
+    },
     /// The client could not be built (bad API URL).
     #[error("GitHub client: {0}")]
     Setup(String),
@@ -71,6 +81,10 @@ impl Retryable for GithubError {
             Self::Transport {
                 transient: true, ..
             } => RetryHint::Backoff,
+            // GitHub's GraphQL API reports a spent limit as an error of type RATE_LIMITED.
+            Self::GraphQl { kinds, .. } if kinds.iter().any(|k| k == "RATE_LIMITED") => {
+                RetryHint::Backoff
+            }
             _ => RetryHint::Never,
         }
     }

@@ -10,6 +10,7 @@ pub mod http;
 pub mod model;
 pub mod ops;
 pub mod orgs;
+pub mod projects;
 pub mod render;
 pub mod rest;
 

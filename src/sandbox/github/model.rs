@@ -193,6 +193,8 @@ pub struct World {
     pub teams: BTreeMap<(String, String), Team>,
     /// Repositories by lower-cased `owner/name`.
     pub repos: BTreeMap<String, Repo>,
+    /// Projects v2, issue types and the sub-issue tree.
+    pub projects: super::projects::model::ProjectsWorld,
     next_id: u64,
 }
 
@@ -206,6 +208,7 @@ impl World {
             orgs: BTreeSet::new(),
             teams: BTreeMap::new(),
             repos: BTreeMap::new(),
+            projects: Default::default(),
             // Ids of the size real GitHub hands out today, so nothing assumes small ones.
             next_id: 180_000_000,
         };

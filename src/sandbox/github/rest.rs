@@ -61,7 +61,8 @@ pub fn router(hub: Arc<GithubHub>) -> Router {
         .route("/repos/{owner}/{repo}/labels/{*name}", get(get_label))
         .with_state(hub.clone())
         .merge(super::events::router(hub.clone()))
-        .merge(super::orgs::router(hub))
+        .merge(super::orgs::router(hub.clone()))
+        .merge(super::projects::rest::router(hub))
 }
 
 fn json(status: StatusCode, v: Value) -> Response {
@@ -193,8 +194,12 @@ fn label_names(args: Vec<LabelArg>) -> Vec<String> {
 fn issue_json(hub: &GithubHub, o: &str, r: &str, n: u64) -> Result<Value, ApiError> {
     hub.read(|w| {
         let repo = w.repo(o, r).ok_or_else(ApiError::not_found)?;
-        let issue = repo.issue(n).ok_or_else(ApiError::not_found)?;
-        Ok(render::issue(w, repo, issue))
+        repo.issue(n).ok_or_else(ApiError::not_found)?;
+        // With the issue type and the sub-issues summary, which live with projects.
+        let addr = super::projects::ops::addr(&repo.full_name(), n);
+        super::projects::ops::issue_json(w, &addr)
+            .map(|(v, _)| v)
+            .ok_or_else(ApiError::not_found)
     })
 }
 
@@ -268,6 +273,9 @@ struct PatchBody {
     state_reason: Option<String>,
     labels: Option<Vec<LabelArg>>,
     assignees: Option<Vec<String>>,
+    /// The organisation's issue type, by name.
+    #[serde(rename = "type")]
+    issue_type: Option<String>,
 }
 
 async fn patch_issue(
@@ -287,6 +295,9 @@ async fn patch_issue(
     };
     let actor = bot(&hub);
     hub.write(|tx| tx.edit_issue(&o, &r, n, &actor, patch))?;
+    if let Some(t) = p.issue_type {
+        hub.write(|tx| super::projects::ops::set_issue_type(tx, &o, &r, n, &t))?;
+    }
     Ok(json(StatusCode::OK, issue_json(&hub, &o, &r, n)?))
 }
 
