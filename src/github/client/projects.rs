@@ -6,6 +6,11 @@
 //! [`GithubError::GraphQl`]. Queries are retried like REST reads; a mutation is sent once
 //! (a retry after a lost answer could create a second story): the caller looks for what the
 //! attempt made before trying again.
+//!
+//! Known gap: GitHub Enterprise Server serves GraphQL at `https://HOST/api/graphql`, not
+//! under the REST base `https://HOST/api/v3`; octocrab joins every relative path to the base
+//! and drops the token for absolute URLs to other hosts than api.github.com, so GHES needs a
+//! second octocrab with base `https://HOST/api` (DEPENDENCIES.md, trap 3). Not built yet.
 
 use reqwest::Method;
 use serde::Deserialize;
