@@ -37,7 +37,8 @@ impl ColumnKind {
         ColumnKind::ResultsPresented,
     ];
 
-    /// The column of a stage; `None` for rejected concerns (off the board).
+    /// The column of a stage; `None` for rejected and out-of-scope concerns (off the board:
+    /// not the council's work).
     pub fn of(stage: Stage) -> Option<ColumnKind> {
         Some(match stage {
             Stage::NeedsInfo => ColumnKind::NeedsInfo,
@@ -49,7 +50,7 @@ impl ColumnKind {
             | Stage::InProgress => ColumnKind::InFlight,
             Stage::Done | Stage::ResultsRequested => ColumnKind::AwaitingResults,
             Stage::ResultsPresented => ColumnKind::ResultsPresented,
-            Stage::Rejected => return None,
+            Stage::Rejected | Stage::OutOfScope => return None,
         })
     }
 
@@ -197,6 +198,7 @@ fn stage_words(stage: Stage) -> &'static str {
         Stage::NeedsInfo => "needs info",
         Stage::Ready => "ready",
         Stage::Rejected => "rejected",
+        Stage::OutOfScope => "out of scope",
         Stage::Accepted => "accepted",
         Stage::Vetted => "vetted",
         Stage::EpicCreated => "epic created",

@@ -248,60 +248,62 @@ mod tests {
     /// A transfer keeps where the concern came from; a second one replaces it.
     #[tokio::test]
     async fn a_transfer_records_where_the_concern_came_from() {
-        let (store, _dir) = temp_store().await;
-        store
-            .upsert_concern(&crate::store::ConcernRow {
-                repo: "acme/ops".into(),
-                number: 5,
-                issue_id: 4_445_000_005,
-                stage: crate::council::Stage::Ready,
-                tracking_comment_id: None,
-                epic_key: None,
-                epic_url: None,
-                last_error: None,
-                updated_at: 1_000,
-                progress: None,
-                results: None,
-                results_at: None,
-                issue_state: None,
-                synced_hash: None,
-            })
-            .await
-            .expect("concern");
-        assert!(
+        on_each_backend(|store| async move {
             store
-                .follow_issue_transfer(("acme/ops", 5), ("acme/moved", 2), None)
+                .upsert_concern(&crate::store::ConcernRow {
+                    repo: "acme/ops".into(),
+                    number: 5,
+                    issue_id: 4_445_000_005,
+                    stage: crate::council::Stage::Ready,
+                    tracking_comment_id: None,
+                    epic_key: None,
+                    epic_url: None,
+                    last_error: None,
+                    updated_at: 1_000,
+                    progress: None,
+                    results: None,
+                    results_at: None,
+                    issue_state: None,
+                    synced_hash: None,
+                })
                 .await
-                .expect("follow")
-        );
-        assert_eq!(
+                .expect("concern");
+            assert!(
+                store
+                    .follow_issue_transfer(("acme/ops", 5), ("acme/moved", 2), None)
+                    .await
+                    .expect("follow")
+            );
+            assert_eq!(
+                store
+                    .concern_moved_from("acme/moved", 2)
+                    .await
+                    .expect("read"),
+                Some("acme/ops#5".into())
+            );
+            assert!(
+                !store
+                    .follow_issue_transfer(("acme/ops", 5), ("acme/moved", 2), None)
+                    .await
+                    .expect("replay")
+            );
             store
-                .concern_moved_from("acme/moved", 2)
+                .follow_issue_transfer(("acme/moved", 2), ("acme/third", 7), None)
                 .await
-                .expect("read"),
-            Some("acme/ops#5".into())
-        );
-        assert!(
-            !store
-                .follow_issue_transfer(("acme/ops", 5), ("acme/moved", 2), None)
-                .await
-                .expect("replay")
-        );
-        store
-            .follow_issue_transfer(("acme/moved", 2), ("acme/third", 7), None)
-            .await
-            .expect("second transfer");
-        assert_eq!(
-            store
-                .concern_moved_from("acme/third", 7)
-                .await
-                .expect("read"),
-            Some("acme/moved#2".into())
-        );
-        assert_eq!(
-            store.concern_moved_from("acme/ops", 5).await.expect("read"),
-            None
-        );
+                .expect("second transfer");
+            assert_eq!(
+                store
+                    .concern_moved_from("acme/third", 7)
+                    .await
+                    .expect("read"),
+                Some("acme/moved#2".into())
+            );
+            assert_eq!(
+                store.concern_moved_from("acme/ops", 5).await.expect("read"),
+                None
+            );
+        })
+        .await;
     }
 
     #[tokio::test]

@@ -355,21 +355,27 @@ impl<'de> Deserialize<'de> for Account {
 }
 
 /// A map keyed by a pair, as a list of `[key, value]` entries (JSON keys are strings).
-mod pair_keyed {
+/// Serde for maps keyed by tuples (JSON keys must be strings): saved as a list of
+/// `[key, value]` pairs.
+pub(crate) mod pair_keyed {
     use std::collections::BTreeMap;
 
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-    type Map<V> = BTreeMap<(String, String), V>;
-
-    pub fn serialize<V: Serialize, S: Serializer>(map: &Map<V>, s: S) -> Result<S::Ok, S::Error> {
+    pub fn serialize<K: Serialize, V: Serialize, S: Serializer>(
+        map: &BTreeMap<K, V>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
         s.collect_seq(map.iter())
     }
 
-    pub fn deserialize<'de, V: Deserialize<'de>, D: Deserializer<'de>>(
-        d: D,
-    ) -> Result<Map<V>, D::Error> {
-        let entries: Vec<((String, String), V)> = Vec::deserialize(d)?;
+    pub fn deserialize<'de, K, V, D>(d: D) -> Result<BTreeMap<K, V>, D::Error>
+    where
+        K: Deserialize<'de> + Ord,
+        V: Deserialize<'de>,
+        D: Deserializer<'de>,
+    {
+        let entries: Vec<(K, V)> = Vec::deserialize(d)?;
         Ok(entries.into_iter().collect())
     }
 }

@@ -626,6 +626,19 @@ impl Tracker for GithubProjectsTracker {
     async fn own_account(&self) -> Result<String, TrackerError> {
         self.gh.current_user().await.map_err(tracker_err)
     }
+
+    /// Nothing to do: here the epic *is* the concern issue, so a transfer moves the epic
+    /// with it, and the stories stay its sub-issues (GitHub keeps the sub-issue link on a
+    /// transfer); no link points back at the old address.
+    async fn relink_github(
+        &self,
+        _key: &str,
+        _old_url: &str,
+        _new_url: &str,
+        _title: &str,
+    ) -> Result<(), TrackerError> {
+        Ok(())
+    }
 }
 
 #[cfg(test)]

@@ -4,6 +4,9 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::sandbox::github::model::pair_keyed;
 
 /// An issue's address: lower-cased `owner/name` and number.
 pub type IssueAddr = (String, u64);
@@ -12,7 +15,7 @@ pub type IssueAddr = (String, u64);
 pub const MAX_SUB_ISSUES: usize = 100;
 
 /// One iteration of an iteration field.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct IterationRec {
     /// Iteration id (8 hex digits, as GitHub's).
     pub id: String,
@@ -25,7 +28,7 @@ pub struct IterationRec {
 }
 
 /// What kind of field.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum FieldKind {
     /// A text field (the project's Title and such).
     Text,
@@ -36,7 +39,7 @@ pub enum FieldKind {
 }
 
 /// A project field.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Field {
     /// Node id.
     pub node_id: String,
@@ -47,7 +50,7 @@ pub struct Field {
 }
 
 /// A field value of an item.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ValueRec {
     /// A single-select option id.
     Option(String),
@@ -56,7 +59,7 @@ pub enum ValueRec {
 }
 
 /// A project item (an issue in the project).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Item {
     /// Numeric id.
     pub id: u64,
@@ -75,7 +78,7 @@ pub struct Item {
 }
 
 /// A Projects v2 project.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Project {
     /// Numeric id.
     pub id: u64,
@@ -113,7 +116,7 @@ impl Project {
 }
 
 /// An organisation's issue type.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct IssueTypeRec {
     /// Numeric id.
     pub id: u64,
@@ -126,17 +129,20 @@ pub struct IssueTypeRec {
 }
 
 /// Everything Projects-shaped the sandbox knows.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Serialize, Deserialize)]
 pub struct ProjectsWorld {
     /// Projects.
     pub projects: Vec<Project>,
     /// Issue types by lower-cased organisation login.
     pub issue_types: BTreeMap<String, Vec<IssueTypeRec>>,
     /// Each sub-issue's parent.
+    #[serde(with = "pair_keyed")]
     pub parent: BTreeMap<IssueAddr, IssueAddr>,
     /// Each parent's sub-issues, in order.
+    #[serde(with = "pair_keyed")]
     pub children: BTreeMap<IssueAddr, Vec<IssueAddr>>,
     /// The issue type set on an issue (by name).
+    #[serde(with = "pair_keyed")]
     pub issue_type_of: BTreeMap<IssueAddr, String>,
 }
 
