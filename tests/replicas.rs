@@ -294,6 +294,8 @@ async fn three_replicas_share_the_work_and_survive_a_kill() {
         d.kill().await;
     }
     store.close().await;
+    drop(pg);
+    pg_cluster::drop_database(&db).await;
 }
 
 #[tokio::test]
@@ -421,4 +423,5 @@ async fn the_whole_lifecycle_runs_on_postgres_with_two_replicas() {
     for d in replicas {
         d.kill().await;
     }
+    pg_cluster::drop_database(&db).await;
 }

@@ -58,6 +58,25 @@ pub async fn database_url() -> Option<String> {
     Some(cluster.url(&name))
 }
 
+/// Drops a database [`database_url`] made (its disk goes back at once, not when the
+/// watchdog removes the cluster). Best effort: a failure only leaves it for the watchdog.
+pub async fn drop_database(url: &str) {
+    let Some(cluster) = cluster() else {
+        return;
+    };
+    let Some(name) = url.rsplit('/').next().filter(|n| n.starts_with("t_")) else {
+        return;
+    };
+    if let Ok(mut conn) = sqlx::PgConnection::connect(&cluster.url("postgres")).await {
+        let _ = conn
+            .execute(sqlx::AssertSqlSafe(format!(
+                "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+            )))
+            .await;
+        let _ = conn.close().await;
+    }
+}
+
 /// The shared cluster, started if needed; `None` when PostgreSQL is not installed.
 pub fn cluster() -> Option<&'static Cluster> {
     static CLUSTER: OnceLock<Option<Cluster>> = OnceLock::new();
