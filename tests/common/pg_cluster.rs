@@ -101,7 +101,8 @@ pub fn cluster() -> Option<&'static Cluster> {
 /// `/usr/lib/postgresql/<version>/bin` that has them.
 fn pg_bin() -> Option<PathBuf> {
     if let Ok(dir) = std::env::var("COUNCIL_TEST_PG_BIN") {
-        return Some(PathBuf::from(dir));
+        let bin = PathBuf::from(dir);
+        return (bin.join("initdb").exists() && bin.join("pg_ctl").exists()).then_some(bin);
     }
     let mut found: Vec<(u32, PathBuf)> = fs::read_dir("/usr/lib/postgresql")
         .ok()?
