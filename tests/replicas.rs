@@ -294,6 +294,8 @@ async fn three_replicas_share_the_work_and_survive_a_kill() {
         d.kill().await;
     }
     store.close().await;
+    drop(pg);
+    pg_cluster::drop_database(&db).await;
 }
 
 #[tokio::test]
@@ -325,4 +327,101 @@ async fn a_second_daemon_on_one_sqlite_file_refuses_to_start() {
     first.kill().await;
     let again = Daemon::start(&config).await;
     again.kill().await;
+}
+
+/// The engine's whole path on PostgreSQL, with two replicas sharing it: a concern accepted,
+/// its stories started and finished in Jira, results requested and presented; the stored
+/// stage follows, and nothing is written twice (one tracking comment, one results request).
+#[tokio::test]
+async fn the_whole_lifecycle_runs_on_postgres_with_two_replicas() {
+    let Some(db) = pg_cluster::database_url().await else {
+        return;
+    };
+    let world = World::private().await;
+    let c = world.ctl();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = config_on(&world, dir.path(), &db);
+    let replicas = [Daemon::start(&config).await, Daemon::start(&config).await];
+    let pool = Arc::new(Mutex::new(Pool {
+        targets: replicas.iter().map(|d| Some(d.url.clone())).collect(),
+        next: 0,
+        received: vec![0; 2],
+    }));
+    let lb = balancer(pool.clone()).await;
+    c.post(
+        &format!("/_sandbox/github/repos/{}/hooks", world.repo),
+        json!({"url": format!("{lb}/webhooks/github"), "secret": WEBHOOK_SECRET}),
+    )
+    .await
+    .expect("GitHub hook");
+    c.post(
+        "/_sandbox/jira/webhooks",
+        json!({"url": format!("{lb}/webhooks/jira"), "secret": JIRA_WEBHOOK_SECRET}),
+    )
+    .await
+    .expect("Jira hook");
+
+    let teams = ["payments", "data"];
+    let n = world.ready_concern(&teams).await;
+    c.add_label(&world.repo, n, "carol", "council/accepted")
+        .await
+        .expect("accept");
+    world.wait_stories_listed(n, 2).await;
+    let (epics, stories) = world.jira_for(n, &teams).await;
+    assert_eq!((epics.len(), stories.len()), (1, 2));
+    let story = |team: &str| {
+        stories
+            .iter()
+            .find(|(t, _)| t == team)
+            .map(|(_, s)| s.key.clone())
+            .expect("story")
+    };
+    c.jira_transition(&story("payments"), "dave", "In Progress")
+        .await
+        .expect("start");
+    world
+        .wait_issue(n, "in progress", |i| {
+            view::has_label(i, "council/in-progress")
+        })
+        .await;
+    c.jira_transition(&story("payments"), "dave", "Done")
+        .await
+        .expect("done");
+    c.jira_transition(&story("data"), "erin", "Done")
+        .await
+        .expect("done");
+    world
+        .wait_issue(n, "results requested", |i| {
+            view::has_label(i, "council/results-requested")
+        })
+        .await;
+    let body = complete_body(&teams).replace(
+        "### Results\n\n_No response_",
+        "### Results\n\nfailover drill 40 min → 3 min",
+    );
+    c.edit_body(&world.repo, n, "alice", &body)
+        .await
+        .expect("edit");
+    world
+        .wait_issue(n, "results presented", |i| {
+            view::has_label(i, "council/results-presented")
+        })
+        .await;
+    replicas[0].wait_settled(&c).await;
+    let issue = world.issue(n).await;
+    assert_eq!(view::tracking_comments(&issue).len(), 1, "{issue}");
+    let store = Store::open(&db).await.expect("open store");
+    let row = store
+        .get_concern(&world.repo, n)
+        .await
+        .expect("concern")
+        .expect("stored");
+    assert_eq!(row.stage, council_sync::council::Stage::ResultsPresented);
+    store.close().await;
+    let received = pool.lock().expect("pool").received.clone();
+    assert!(received.iter().all(|&r| r > 0), "{received:?}");
+    for d in replicas {
+        d.kill().await;
+    }
+    pg_cluster::drop_database(&db).await;
 }

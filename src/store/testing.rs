@@ -36,8 +36,9 @@ where
     let (store, _dir) = temp_store().await;
     test(store.clone()).await;
     store.close().await;
-    if let Some((store, _url)) = temp_pg_store().await {
+    if let Some((store, url)) = temp_pg_store().await {
         test(store.clone()).await;
         store.close().await;
+        pg_cluster::drop_database(&url).await;
     }
 }

@@ -58,6 +58,25 @@ pub async fn database_url() -> Option<String> {
     Some(cluster.url(&name))
 }
 
+/// Drops a database [`database_url`] made (its disk goes back at once, not when the
+/// watchdog removes the cluster). Best effort: a failure only leaves it for the watchdog.
+pub async fn drop_database(url: &str) {
+    let Some(cluster) = cluster() else {
+        return;
+    };
+    let Some(name) = url.rsplit('/').next().filter(|n| n.starts_with("t_")) else {
+        return;
+    };
+    if let Ok(mut conn) = sqlx::PgConnection::connect(&cluster.url("postgres")).await {
+        let _ = conn
+            .execute(sqlx::AssertSqlSafe(format!(
+                "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+            )))
+            .await;
+        let _ = conn.close().await;
+    }
+}
+
 /// The shared cluster, started if needed; `None` when PostgreSQL is not installed.
 pub fn cluster() -> Option<&'static Cluster> {
     static CLUSTER: OnceLock<Option<Cluster>> = OnceLock::new();
@@ -82,7 +101,8 @@ pub fn cluster() -> Option<&'static Cluster> {
 /// `/usr/lib/postgresql/<version>/bin` that has them.
 fn pg_bin() -> Option<PathBuf> {
     if let Ok(dir) = std::env::var("COUNCIL_TEST_PG_BIN") {
-        return Some(PathBuf::from(dir));
+        let bin = PathBuf::from(dir);
+        return (bin.join("initdb").exists() && bin.join("pg_ctl").exists()).then_some(bin);
     }
     let mut found: Vec<(u32, PathBuf)> = fs::read_dir("/usr/lib/postgresql")
         .ok()?
