@@ -209,11 +209,11 @@ async fn a_transferred_concern_keeps_its_epic_and_stories() {
     let epic_key = view::jira(&epics[0]).key;
     let new_tail = format!("/{other}/issues/{m}");
     c.wait_for("the epic's link back follows the issue", WAIT, || async {
-        let links = remote_links(&c, &epic_key).await;
-        let urls: Vec<&str> = links
-            .iter()
-            .filter_map(|l| l["object"]["url"].as_str())
-            .collect();
+        let epic = c.jira_issues(&format!("key = {epic_key}")).await?;
+        let urls = epic
+            .first()
+            .map(|e| view::jira(e).remote_links)
+            .unwrap_or_default();
         Ok((urls.len() == 1 && urls[0].ends_with(&new_tail)).then_some(()))
     })
     .await
@@ -235,22 +235,6 @@ async fn world_issue_at(
     })
     .await
     .unwrap_or_else(|e| panic!("{e}"))
-}
-
-/// The Jira issue's remote links, read as a Jira client does (REST v3).
-async fn remote_links(
-    c: &council_sync::demo::control::SandboxControl,
-    key: &str,
-) -> Vec<serde_json::Value> {
-    reqwest::Client::new()
-        .get(format!("{}/rest/api/3/issue/{key}/remotelink", c.base()))
-        .bearer_auth("test")
-        .send()
-        .await
-        .expect("remote links")
-        .json::<Vec<serde_json::Value>>()
-        .await
-        .expect("remote links JSON")
 }
 
 /// The transfer's deliveries are lost: the next tracker event reads the issue at its old

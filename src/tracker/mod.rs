@@ -162,9 +162,8 @@ pub trait Tracker: Send + Sync {
     fn own_account(&self) -> impl Future<Output = Result<String, TrackerError>> + Send;
 
     /// Points the epic's link back to GitHub at the new address after a transfer:
-    /// the link that points at `old_url` (or was made with it as its identity) is updated in
-    /// place, keeping its identity; when there is none, a link to `new_url` is added.
-    /// Safe to retry.
+    /// the link made under `old_url` (its identity) is updated in place to `new_url`; when
+    /// there is none, a link to `new_url` is added. Safe to retry.
     fn relink_github(
         &self,
         key: &str,

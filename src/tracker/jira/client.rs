@@ -365,16 +365,29 @@ impl JiraClient {
             .await
     }
 
-    /// The issue's remote links (`GET /issue/{key}/remotelink`).
-    pub async fn remote_links(&self, key: &str) -> Result<Vec<RemoteLink>, JiraError> {
-        const CALL: &str = "GET /issue/{key}/remotelink";
+    /// The issue's remote link with this `globalId` (`GET /issue/{key}/remotelink?globalId=`,
+    /// one `RemoteIssueLink`); `None` when Jira answers 404 (no such link).
+    pub async fn remote_link_by_global_id(
+        &self,
+        key: &str,
+        global_id: &str,
+    ) -> Result<Option<RemoteLink>, JiraError> {
+        const CALL: &str = "GET /issue/{key}/remotelink?globalId";
         let path = format!("issue/{}/remotelink", path_segment(key));
-        self.policy
+        let found = self
+            .policy
             .run(CALL, || async {
-                let text = self.send_query(Method::GET, &path, &[]).await?;
+                let text = self
+                    .send_query(Method::GET, &path, &[("globalId", global_id)])
+                    .await?;
                 decode(CALL, &text)
             })
-            .await
+            .await;
+        match found {
+            Ok(link) => Ok(Some(link)),
+            Err(e) if e.status() == Some(404) => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 
     /// Transitions available from the issue's current status.

@@ -622,16 +622,14 @@ impl Tracker for JiraTracker {
         title: &str,
     ) -> Result<(), TrackerError> {
         // Jira updates a link in place when a POST names its globalId
-        // (https://developer.atlassian.com/cloud/jira/platform/rest/v3/api-group-issue-remote-links/):
-        // keep the identity of the link that points at the old address.
-        let links = self.client().remote_links(key).await?;
-        let global_id = links
-            .iter()
-            .find(|l| {
-                l.object.url.as_deref() == Some(old_url) || l.global_id.as_deref() == Some(old_url)
-            })
-            .and_then(|l| l.global_id.clone())
-            .unwrap_or_else(|| new_url.to_owned());
+        // (https://developer.atlassian.com/cloud/jira/platform/rest/v3/api-group-issue-remote-links/).
+        // The link was made with the issue's address as its globalId: when the link made
+        // under the old address is there, it is updated in place (keeping that identity);
+        // otherwise a link under the new address is added or updated.
+        let global_id = match self.client().remote_link_by_global_id(key, old_url).await? {
+            Some(link) => link.global_id.unwrap_or_else(|| old_url.to_owned()),
+            None => new_url.to_owned(),
+        };
         let link = RemoteLinkRequest {
             global_id,
             object: RemoteObject {
