@@ -118,9 +118,13 @@ pub fn record_call(host: &str, method: &str, path: &str, status: Option<u16>) {
     .increment(1);
 }
 
-/// Records the rate limit left when the answer says (`x-ratelimit-remaining`, which GitHub
-/// sends on every REST and GraphQL answer and Jira Cloud on its rate-limited answers;
-/// GitHub's `x-ratelimit-resource` names the bucket).
+/// Records the rate limit left when the answer says (`x-ratelimit-remaining`: GitHub sends
+/// it on every REST and GraphQL answer, Jira Data Center on every authenticated answer when
+/// an admin turned rate limiting on, Jira Cloud with its rate-limited answers). The bucket
+/// is GitHub's `x-ratelimit-resource` (`core`, `search`…) or Jira Cloud's
+/// `RateLimit-Reason` (`jira-burst-based`, `jira-per-issue-on-write`…), else `default`.
+/// Sources: GitHub "Rate limits for the REST API"; Atlassian "Rate limiting" (Jira Cloud)
+/// and "Rate limiting HTTP headers" (Data Center).
 pub fn record_rate_limit(host: &str, headers: &HeaderMap) {
     let Some(remaining) = headers
         .get("x-ratelimit-remaining")
@@ -131,6 +135,7 @@ pub fn record_rate_limit(host: &str, headers: &HeaderMap) {
     };
     let resource = headers
         .get("x-ratelimit-resource")
+        .or_else(|| headers.get("ratelimit-reason"))
         .and_then(|v| v.to_str().ok())
         .filter(|r| is_word(r))
         .unwrap_or("default")
@@ -213,6 +218,41 @@ mod tests {
         for (path, want) in cases {
             assert_eq!(route(path), want, "{path}");
         }
+    }
+
+    #[test]
+    fn the_rate_limit_bucket_comes_from_github_or_jira_cloud_headers() {
+        let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
+        let handle = recorder.handle();
+        metrics::with_local_recorder(&recorder, || {
+            let mut gh = HeaderMap::new();
+            gh.insert("x-ratelimit-remaining", "4990".parse().unwrap());
+            gh.insert("x-ratelimit-resource", "core".parse().unwrap());
+            record_rate_limit("api.github.com", &gh);
+            let mut jira = HeaderMap::new();
+            jira.insert("x-ratelimit-remaining", "7".parse().unwrap());
+            jira.insert("ratelimit-reason", "jira-burst-based".parse().unwrap());
+            record_rate_limit("acme.atlassian.net", &jira);
+            let mut dc = HeaderMap::new();
+            dc.insert("x-ratelimit-remaining", " 12 ".parse().unwrap());
+            record_rate_limit("jira.acme.internal", &dc);
+            let mut junk = HeaderMap::new();
+            junk.insert("x-ratelimit-remaining", "lots".parse().unwrap());
+            record_rate_limit("junk.example", &junk);
+        });
+        let out = handle.render();
+        assert!(
+            out.contains(
+                "council_sync_rate_limit_remaining{host=\"api.github.com\",resource=\"core\"} 4990"
+            ),
+            "{out}"
+        );
+        assert!(out.contains("council_sync_rate_limit_remaining{host=\"acme.atlassian.net\",resource=\"jira-burst-based\"} 7"), "{out}");
+        assert!(out.contains("council_sync_rate_limit_remaining{host=\"jira.acme.internal\",resource=\"default\"} 12"), "{out}");
+        assert!(
+            !out.contains("junk.example"),
+            "an unreadable header records nothing"
+        );
     }
 
     #[test]
