@@ -31,6 +31,7 @@ use crate::server;
 use crate::store::{InboxWriter, Store};
 use crate::tracker::Tracker;
 use crate::tracker::jira::JiraTracker;
+use crate::tracker::jira::progress::ProgressRules;
 
 /// Why the daemon could not start.
 #[derive(Debug, thiserror::Error)]
@@ -352,9 +353,15 @@ impl Clients {
         // installation holds the first repository: set `github.app.installation_id` for a
         // start that never waits on GitHub.
         let github = GithubClient::from_config(&cfg.github, github_token, policy.clone()).await?;
-        let tracker = JiraTracker::new(&cfg.jira, jira_token, &cfg.teams, policy)
-            .map_err(|e| DaemonError::Config(e.to_string()))?
-            .with_create_attempts(store.clone(), &cfg.jira);
+        let tracker = JiraTracker::new(
+            &cfg.jira,
+            jira_token,
+            &cfg.teams,
+            ProgressRules::from_config(&cfg.sync),
+            policy,
+        )
+        .map_err(|e| DaemonError::Config(e.to_string()))?
+        .with_create_attempts(store.clone(), &cfg.jira);
         Ok(Self {
             github,
             tracker,

@@ -500,17 +500,8 @@ fn default_epic_link() -> EpicLink {
     EpicLink::Parent
 }
 
-/// Where a story stands, as the GitHub side shows it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Progress {
-    /// Not started.
-    Todo,
-    /// Someone is working on it.
-    InProgress,
-    /// Finished (done, or closed in a done-category status such as "Won't Do").
-    Done,
-}
+/// Where a story stands (neutral; each tracker maps its own statuses onto it).
+pub use crate::tracker::Progress;
 
 /// Which side owns a field when both changed: the owner's value wins.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -597,18 +588,5 @@ impl Default for SyncConfig {
             reconcile_interval: Duration::from_secs(15 * 60),
             owners: FieldOwners::default(),
         }
-    }
-}
-
-impl SyncConfig {
-    /// What a tracker status means on the GitHub side: its name first, then its category;
-    /// an unknown status counts as not started.
-    pub fn progress(&self, status: &str, category: &str) -> Progress {
-        self.statuses
-            .iter()
-            .find(|(name, _)| name.eq_ignore_ascii_case(status))
-            .map(|(_, p)| *p)
-            .or_else(|| self.status_categories.get(category).copied())
-            .unwrap_or(Progress::Todo)
     }
 }

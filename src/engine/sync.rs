@@ -26,9 +26,9 @@ use crate::tracker::{TrackedIssue, Tracker};
 const SYNC_ROUNDS: usize = 3;
 
 fn sprint_text(t: &TrackedIssue) -> Option<String> {
-    t.sprint
+    t.iteration
         .as_ref()
-        .map(|s| format!("{} ({})", s.name, s.state))
+        .map(|s| format!("{} ({})", s.name, s.state.as_str()))
 }
 
 impl<T: Tracker + 'static> Engine<T> {
@@ -37,9 +37,9 @@ impl<T: Tracker + 'static> Engine<T> {
             team,
             key: t.key.clone(),
             status: t.status.clone(),
-            progress: self.config.sync.progress(&t.status, &t.status_category),
+            progress: t.progress,
             assignee: t.assignee.clone(),
-            sprint: t.sprint.as_ref().map(|s| (s.name.clone(), s.state.clone())),
+            sprint: t.iteration.clone(),
         }
     }
 
@@ -107,7 +107,7 @@ impl<T: Tracker + 'static> Engine<T> {
         for (link, t) in &stories_t {
             let state = StoryState {
                 status: Some(t.status.clone()),
-                status_category: Some(t.status_category.clone()),
+                progress: Some(t.progress),
                 assignee: t.assignee.clone(),
                 sprint: sprint_text(t),
                 updated_ms: Some(t.updated_ms),
@@ -267,7 +267,7 @@ impl<T: Tracker + 'static> Engine<T> {
         };
         let target = &self.config.sync.not_planned_status;
         for t in stories.iter().map(|(_, t)| t).chain(std::iter::once(&epic)) {
-            if self.config.sync.progress(&t.status, &t.status_category) != Progress::Done {
+            if t.progress != Progress::Done {
                 self.tracker.move_to(&t.key, target).await?;
             }
         }

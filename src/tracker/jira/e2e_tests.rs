@@ -106,7 +106,13 @@ pub(super) fn client(cfg: &JiraConfig) -> JiraClient {
 }
 
 pub(super) fn tracker(cfg: &JiraConfig, teams: &BTreeMap<String, TeamConfig>) -> JiraTracker {
-    JiraTracker::with_client(client(cfg), cfg, teams, policy())
+    JiraTracker::with_client(
+        client(cfg),
+        cfg,
+        teams,
+        super::progress::ProgressRules::default(),
+        policy(),
+    )
 }
 
 pub(super) struct Env {

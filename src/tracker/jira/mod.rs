@@ -12,6 +12,7 @@ pub mod client;
 pub mod error;
 pub mod jql;
 pub mod model;
+pub mod progress;
 pub mod sync;
 pub mod tracker;
 pub mod webhook;

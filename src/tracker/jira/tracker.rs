@@ -22,6 +22,7 @@ use super::model::limits;
 use super::model::{
     Issue, KeyRef, NameRef, NewIssueFields, RemoteApplication, RemoteLinkRequest, RemoteObject,
 };
+use super::progress::ProgressRules;
 use crate::config::{EpicLink, JiraApiVersion, JiraConfig, TeamConfig};
 use crate::retry::{RetryHint, RetryPolicy, Retryable};
 use crate::store::{CreateOutcome, Store};
@@ -46,21 +47,25 @@ pub struct JiraTracker {
     teams: BTreeMap<String, TeamConfig>,
     /// The sprint custom field (`customfield_10020` on most Cloud sites).
     pub(super) sprint_field: String,
+    /// Status → progress (`[sync.statuses]`, then `[sync.status_categories]`).
+    progress: ProgressRules,
     /// The record of creates whose outcome may be unknown (see [`super::attempts`]).
     attempts: Option<CreateAttempts>,
 }
 
 impl JiraTracker {
-    /// A tracker from the `[jira]` config, its resolved secret and the `[teams]` map.
+    /// A tracker from the `[jira]` config, its resolved secret, the `[teams]` map and the
+    /// status → progress rules of `[sync]` ([`ProgressRules::from_config`]).
     pub fn new(
         cfg: &JiraConfig,
         secret: SecretString,
         teams: &BTreeMap<String, TeamConfig>,
+        progress: ProgressRules,
         policy: RetryPolicy,
     ) -> Result<Self, JiraError> {
         let credentials = JiraCredentials::from_config(&cfg.auth, secret);
         let client = JiraClient::new(&cfg.base_url, credentials, cfg.api_version, policy.clone())?;
-        Ok(Self::with_client(client, cfg, teams, policy))
+        Ok(Self::with_client(client, cfg, teams, progress, policy))
     }
 
     /// A tracker over an existing client (shared limiter, tests).
@@ -68,11 +73,13 @@ impl JiraTracker {
         client: JiraClient,
         cfg: &JiraConfig,
         teams: &BTreeMap<String, TeamConfig>,
+        progress: ProgressRules,
         policy: RetryPolicy,
     ) -> Self {
         Self {
             client,
             policy,
+            progress,
             epic_project: cfg.epic_project.clone(),
             epic_type: cfg.epic_issue_type.clone(),
             story_type: cfg.story_issue_type.clone(),
@@ -92,6 +99,11 @@ impl JiraTracker {
             wait: cfg.search_consistency_wait,
         });
         self
+    }
+
+    /// How this tracker judges a status's progress.
+    pub fn progress_rules(&self) -> &ProgressRules {
+        &self.progress
     }
 
     /// The underlying client, for status reads, transitions and comments.
