@@ -3,7 +3,7 @@
 //!
 //! Every step reads both sides as they are now and writes only what differs, so a webhook
 //! that arrives late, twice, or for the daemon's own write does no harm; and the daemon's
-//! own writes coming back (its GitHub login, its Jira account) are not even looked at.
+//! own writes coming back (its GitHub login, its tracker account) are not even looked at.
 
 use std::collections::HashMap;
 
@@ -356,7 +356,7 @@ impl<T: Tracker + 'static> Engine<T> {
     }
 
     /// The epic's assignee follows the first assignee through `[users]`; a login
-    /// with no Jira account leaves the epic unassigned and is reported, not retried.
+    /// with no tracker account leaves the epic unassigned and is reported, not retried.
     pub(crate) async fn follow_assignees(
         &self,
         record: &ConcernRow,
@@ -375,7 +375,8 @@ impl<T: Tracker + 'static> Engine<T> {
                 None => (
                     None,
                     Some(format!(
-                        "GitHub user @{login} has no Jira account under [users], so the epic is left unassigned."
+                        "GitHub user @{login} has no {} account under [users], so the epic is left unassigned.",
+                        self.tracker.name()
                     )),
                 ),
             },

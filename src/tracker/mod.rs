@@ -168,6 +168,57 @@ pub fn is_portable_marker(marker: &str) -> bool {
 /// Longest marker the engine makes, in bytes.
 pub const MARKER_MAX: usize = 140;
 
+/// A stored delivery of the tracker's own webhooks, as the engine hands it back to the
+/// tracker that understands it.
+#[derive(Debug, Clone, Copy)]
+pub struct TrackerDelivery<'a> {
+    /// The event name the receiver stored (e.g. the body's event field).
+    pub event: &'a str,
+    /// The raw body, exactly as received.
+    pub payload: &'a [u8],
+}
+
+/// What one tracker webhook asks the engine to do. Webhooks are cues, never the truth: each
+/// ends in a re-read of the items through [`Tracker::fetch`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Cue {
+    /// An item carrying the engine's `marker` exists as `id`/`key` (also one the daemon made
+    /// itself and whose answer was lost): recorded, so an exactly-once create asks for it by
+    /// id instead of waiting on a search that trails creation.
+    Created {
+        /// The marker the engine gave the item ([`EpicRequest::marker`], …).
+        marker: String,
+        /// The tracker's stable id.
+        id: String,
+        /// The key it was made under.
+        key: String,
+    },
+    /// An item's key changed (moved to another project): links under `from` follow to `to`
+    /// before anything is re-read.
+    Moved {
+        /// The key it had.
+        from: String,
+        /// The key it has now.
+        to: String,
+        /// Its stable id, when the delivery carried it.
+        id: Option<String>,
+    },
+    /// Re-read the concerns these items belong to (changed, commented, or deleted: a
+    /// deleted item is found missing by the re-read, which reports it).
+    Changed {
+        /// The items' current keys.
+        keys: Vec<String>,
+    },
+    /// Something every concern in flight may show changed (an iteration started or closed,
+    /// or an item the delivery names by no key): re-read all of them.
+    ChangedAll,
+}
+
+/// A tracker delivery that cannot be read (the message says what is wrong, in one line).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct CueError(pub String);
+
 /// Why a tracker call failed, after its own retries.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum TrackerError {
@@ -243,4 +294,12 @@ pub trait Tracker: Send + Sync {
 
     /// The daemon's own account, to recognise its own changes coming back as webhooks.
     fn own_account(&self) -> impl Future<Output = Result<String, TrackerError>> + Send;
+
+    /// Turns one stored delivery of this tracker's webhooks into cues. A change caused by
+    /// `own_account` (the daemon's own write coming back) yields only [`Cue::Created`];
+    /// events the sync does not act on yield none. Pure: no call to the tracker.
+    fn cues(&self, delivery: TrackerDelivery<'_>, own_account: &str) -> Result<Vec<Cue>, CueError>;
+
+    /// The tracker's name for people, e.g. `Jira` (in messages such as "no Jira account").
+    fn name(&self) -> &'static str;
 }

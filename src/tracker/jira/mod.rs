@@ -9,6 +9,7 @@
 pub mod attempts;
 pub mod auth;
 pub mod client;
+pub mod cues;
 pub mod error;
 pub mod jql;
 pub mod model;

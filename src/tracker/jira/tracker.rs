@@ -27,7 +27,8 @@ use crate::config::{EpicLink, JiraApiVersion, JiraConfig, TeamConfig};
 use crate::retry::{RetryHint, RetryPolicy, Retryable};
 use crate::store::{CreateOutcome, Store};
 use crate::tracker::{
-    EpicRequest, StoryRequest, TrackedIssue, Tracker, TrackerError, TrackerIssue,
+    Cue, CueError, EpicRequest, StoryRequest, TrackedIssue, Tracker, TrackerDelivery, TrackerError,
+    TrackerIssue,
 };
 
 /// Label put on everything the daemon creates, so people can find (and filter) it.
@@ -624,5 +625,13 @@ impl Tracker for JiraTracker {
 
     async fn own_account(&self) -> Result<String, TrackerError> {
         Ok(self.account().await?)
+    }
+
+    fn cues(&self, delivery: TrackerDelivery<'_>, own_account: &str) -> Result<Vec<Cue>, CueError> {
+        super::cues::cues(delivery.payload, own_account)
+    }
+
+    fn name(&self) -> &'static str {
+        "Jira"
     }
 }
