@@ -19,7 +19,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::concern::form::IssueForm;
-use crate::config::Config;
+use crate::config::{Config, JiraConfig, TrackerKind};
 use crate::engine::{Engine, OwnAccounts};
 use crate::github::client::GithubClient;
 use crate::health::Health;
@@ -29,6 +29,7 @@ use crate::sandbox::jira::JiraSandbox;
 use crate::sandbox::{Sandbox, SandboxHandle, SandboxOptions};
 use crate::server;
 use crate::store::{InboxWriter, Store};
+use crate::tracker::AnyTracker;
 use crate::tracker::Tracker;
 use crate::tracker::jira::JiraTracker;
 use crate::tracker::jira::progress::ProgressRules;
@@ -175,16 +176,16 @@ pub async fn start(mut cfg: Config) -> Result<Running, DaemonError> {
     };
     let github_token = github_token(&cfg)?;
     let webhook_secret = webhook_secret(&cfg)?;
-    let jira_token = jira_token(&cfg)?;
     // Optional: each Jira receiver is on only when its secret or token is configured.
-    let jira_webhook_secret = cfg
-        .jira
-        .webhook_secret()
-        .map_err(|p| DaemonError::Config(p.to_string()))?;
-    let jira_webhook_token = cfg
-        .jira
-        .webhook_token()
-        .map_err(|p| DaemonError::Config(p.to_string()))?;
+    let (jira_webhook_secret, jira_webhook_token) = match &cfg.jira {
+        Some(jira) => (
+            jira.webhook_secret()
+                .map_err(|p| DaemonError::Config(p.to_string()))?,
+            jira.webhook_token()
+                .map_err(|p| DaemonError::Config(p.to_string()))?,
+        ),
+        None => (None, None),
+    };
 
     let store = Store::open(&cfg.store.url)
         .await
@@ -199,7 +200,7 @@ pub async fn start(mut cfg: Config) -> Result<Running, DaemonError> {
     let (inbox, writer_task) = InboxWriter::spawn(store.clone());
     let scope = crate::config::Scope::of(&cfg);
 
-    let clients = Clients::new(&cfg, &store, github_token.as_ref(), jira_token).await?;
+    let clients = Clients::new(&cfg, &store, github_token.as_ref()).await?;
     // The agenda poster shares the engine's GitHub client (its connections, ETags and App
     // token): building a second one would, with an App and no installation_id, ask GitHub
     // again at every start.
@@ -334,34 +335,25 @@ async fn run_engine(
 #[derive(Clone)]
 pub struct Clients {
     github: GithubClient,
-    tracker: JiraTracker,
+    tracker: AnyTracker,
     /// `github.bot_login` when configured (then `/user` is only a health check).
     configured_login: Option<String>,
 }
 
 impl Clients {
-    /// Builds the GitHub client and the Jira tracker (with its create-attempt record in
-    /// `store`); fails only on a bad config.
+    /// Builds the GitHub client and the configured tracker ([`build_tracker`]); fails only
+    /// on a bad config.
     pub async fn new(
         cfg: &Config,
         store: &Store,
         github_token: Option<&SecretString>,
-        jira_token: SecretString,
     ) -> Result<Self, DaemonError> {
         let policy = RetryPolicy::from(&cfg.retry);
         // With a GitHub App and no `installation_id`, this asks GitHub once which
         // installation holds the first repository: set `github.app.installation_id` for a
         // start that never waits on GitHub.
         let github = GithubClient::from_config(&cfg.github, github_token, policy.clone()).await?;
-        let tracker = JiraTracker::new(
-            &cfg.jira,
-            jira_token,
-            &cfg.teams,
-            ProgressRules::from_config(&cfg.sync),
-            policy,
-        )
-        .map_err(|e| DaemonError::Config(e.to_string()))?
-        .with_create_attempts(store.clone(), &cfg.jira);
+        let tracker = build_tracker(cfg, store, policy)?;
         Ok(Self {
             github,
             tracker,
@@ -403,7 +395,7 @@ impl Clients {
         store: Store,
         form: IssueForm,
         accounts: OwnAccounts,
-    ) -> Engine<JiraTracker> {
+    ) -> Engine<AnyTracker> {
         let wake = store.inbox_notify();
         Engine::new(
             store,
@@ -431,8 +423,11 @@ async fn start_embedded_sandbox(
             uuid::Uuid::new_v4().simple().to_string(),
         ));
     }
-    if cfg.jira.webhook_secret.is_none() && cfg.jira.webhook_secret_file.is_none() {
-        cfg.jira.webhook_secret = Some(SecretString::from(
+    if let Some(jira) = cfg.jira.as_mut()
+        && jira.webhook_secret.is_none()
+        && jira.webhook_secret_file.is_none()
+    {
+        jira.webhook_secret = Some(SecretString::from(
             uuid::Uuid::new_v4().simple().to_string(),
         ));
     }
@@ -448,7 +443,9 @@ async fn start_embedded_sandbox(
         .map_err(|e| DaemonError::Sandbox(format!("no directory for its store: {e}")))?;
     let base = handle.base_url();
     cfg.github.api_url = base.clone();
-    cfg.jira.base_url = base;
+    if let Some(jira) = cfg.jira.as_mut() {
+        jira.base_url = base;
+    }
     Ok(handle)
 }
 
@@ -458,10 +455,9 @@ pub async fn build_engine(
     cfg: Config,
     store: Store,
     github_token: Option<SecretString>,
-    jira_token: SecretString,
     form: IssueForm,
-) -> Result<Engine<JiraTracker>, DaemonError> {
-    let clients = Clients::new(&cfg, &store, github_token.as_ref(), jira_token).await?;
+) -> Result<Engine<AnyTracker>, DaemonError> {
+    let clients = Clients::new(&cfg, &store, github_token.as_ref()).await?;
     let accounts = clients.identities(&Health::default()).await?;
     Ok(clients.into_engine(cfg, store, form, accounts))
 }
@@ -478,14 +474,13 @@ pub async fn github_client(cfg: &Config) -> Result<GithubClient, DaemonError> {
 
 /// A config's clients and store without the server: for `reconcile` and `backfill`, which
 /// may run beside a daemon on the same store (outbox claims are leased, keys idempotent).
-pub async fn one_shot_engine(cfg: Config) -> Result<Engine<JiraTracker>, DaemonError> {
+pub async fn one_shot_engine(cfg: Config) -> Result<Engine<AnyTracker>, DaemonError> {
     let form = issue_form(&cfg)?;
     let github_token = github_token(&cfg)?;
-    let jira_token = jira_token(&cfg)?;
     let store = Store::open(&cfg.store.url)
         .await
         .map_err(DaemonError::OpenStore)?;
-    build_engine(cfg, store, github_token, jira_token, form).await
+    build_engine(cfg, store, github_token, form).await
 }
 
 /// `council-sync reconcile --once`: one pass over every concern, run to completion.
@@ -525,9 +520,11 @@ fn jira_sandbox(cfg: &Config, feed: &ChangeFeed) -> Arc<JiraSandbox> {
     let mut projects: Vec<&str> = cfg
         .teams
         .values()
-        .map(|t| t.jira_project.as_str())
+        .filter_map(|t| t.jira_project.as_deref())
         .collect();
-    projects.push(&cfg.jira.epic_project);
+    if let Some(jira) = &cfg.jira {
+        projects.push(&jira.epic_project);
+    }
     let feed = feed.clone();
     let jira = JiraSandbox::new(&projects).with_on_change(Arc::new(move || {
         feed.bump();
@@ -562,9 +559,39 @@ fn webhook_secret(cfg: &Config) -> Result<SecretString, DaemonError> {
     })
 }
 
-fn jira_token(cfg: &Config) -> Result<SecretString, DaemonError> {
+/// Why `kind = "github-projects"` is refused until that tracker is part of the build.
+pub const GITHUB_PROJECTS_MISSING: &str = "tracker.kind: \"github-projects\" is not part of this \
+     build yet (its tracker is still being written); use kind = \"jira\"";
+
+/// The tracker `[tracker] kind` names: the one place a kind becomes a tracker.
+pub fn build_tracker(
+    cfg: &Config,
+    store: &Store,
+    policy: RetryPolicy,
+) -> Result<AnyTracker, DaemonError> {
+    match cfg.tracker.kind {
+        TrackerKind::Jira => {
+            let jira = cfg
+                .jira_section()
+                .map_err(|e| DaemonError::Config(e.to_owned()))?;
+            let tracker = JiraTracker::new(
+                jira,
+                jira_token(cfg, jira)?,
+                &cfg.teams,
+                ProgressRules::from_config(&cfg.sync),
+                policy,
+            )
+            .map_err(|e| DaemonError::Config(e.to_string()))?
+            .with_create_attempts(store.clone(), jira);
+            Ok(AnyTracker::Jira(tracker))
+        }
+        TrackerKind::GithubProjects => Err(DaemonError::Config(GITHUB_PROJECTS_MISSING.into())),
+    }
+}
+
+fn jira_token(cfg: &Config, jira: &JiraConfig) -> Result<SecretString, DaemonError> {
     let embedded = cfg.sandbox.as_ref().is_some_and(|s| s.embedded);
-    match cfg.jira.auth.token().map_err(|p| DaemonError::Config(p.to_string()))? {
+    match jira.auth.token().map_err(|p| DaemonError::Config(p.to_string()))? {
         Some(token) => Ok(token),
         None if embedded => Ok(SecretString::from("sandbox-token".to_owned())),
         None => Err(DaemonError::Config("jira.auth.token: no Jira token (set COUNCIL_JIRA__AUTH__TOKEN or jira.auth.token_file)".into())),

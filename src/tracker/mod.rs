@@ -8,7 +8,10 @@ use std::future::Future;
 
 use serde::{Deserialize, Serialize};
 
+pub mod any;
 pub mod jira;
+
+pub use any::AnyTracker;
 
 /// The epic the engine wants to exist for one accepted concern.
 #[derive(Debug, Clone)]

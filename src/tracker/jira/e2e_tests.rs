@@ -83,15 +83,17 @@ pub(super) fn teams() -> BTreeMap<String, TeamConfig> {
         (
             "payments".into(),
             TeamConfig {
-                jira_project: "PAY".into(),
+                jira_project: Some("PAY".into()),
                 component: Some("Backend".into()),
+                repo: None,
             },
         ),
         (
             "storage".into(),
             TeamConfig {
-                jira_project: "STO".into(),
+                jira_project: Some("STO".into()),
                 component: None,
+                repo: None,
             },
         ),
     ])
@@ -364,8 +366,9 @@ async fn partial_bulk_failure_then_only_the_missing_story() {
     teams.insert(
         "network".into(),
         TeamConfig {
-            jira_project: "STO".into(),
+            jira_project: Some("STO".into()),
             component: Some("Edge".into()),
+            repo: None,
         },
     );
     let t = tracker(&e.cfg, &teams);

@@ -36,6 +36,13 @@ pub const SYNC_LABEL: &str = "council-sync";
 /// Fields a marker search needs.
 const MARKER_FIELDS: &[&str] = &["labels", "project", "issuetype"];
 
+/// Where one team's stories go in Jira (`[teams.NAME] jira_project`, `component`).
+#[derive(Debug, Clone, Copy)]
+struct JiraTeam<'a> {
+    project: &'a str,
+    component: Option<&'a str>,
+}
+
 /// Jira as the engine's tracker.
 #[derive(Debug, Clone)]
 pub struct JiraTracker {
@@ -283,7 +290,7 @@ impl JiraTracker {
         &self,
         epic: &TrackerIssue,
         req: &StoryRequest,
-        team: &TeamConfig,
+        team: &JiraTeam<'_>,
     ) -> NewIssueFields {
         let mut custom = BTreeMap::new();
         let mut parent = None;
@@ -301,7 +308,7 @@ impl JiraTracker {
         }
         NewIssueFields {
             project: KeyRef {
-                key: team.jira_project.clone(),
+                key: team.project.to_owned(),
             },
             issuetype: NameRef {
                 name: self.story_type.clone(),
@@ -312,7 +319,9 @@ impl JiraTracker {
             components: team
                 .component
                 .iter()
-                .map(|name| NameRef { name: name.clone() })
+                .map(|name| NameRef {
+                    name: (*name).to_owned(),
+                })
                 .collect(),
             parent,
             custom,
@@ -395,7 +404,7 @@ impl JiraTracker {
         &self,
         epic: &TrackerIssue,
         reqs: &[StoryRequest],
-        teams: &[&TeamConfig],
+        teams: &[JiraTeam<'_>],
     ) -> Result<Vec<TrackerIssue>, StoryFailure> {
         let markers: Vec<&str> = reqs.iter().map(|r| r.marker.as_str()).collect();
         let settled = self
@@ -432,7 +441,7 @@ impl JiraTracker {
             }
             let fields: Vec<NewIssueFields> = chunk
                 .iter()
-                .map(|&i| self.story_fields(epic, &reqs[i], teams[i]))
+                .map(|&i| self.story_fields(epic, &reqs[i], &teams[i]))
                 .collect();
             let chunk_markers: Vec<&str> = chunk.iter().map(|&i| markers[i]).collect();
             let results = match self.client.create_issues_bulk(&fields).await {
@@ -572,7 +581,20 @@ impl Tracker for JiraTracker {
                         req.team, req.team
                     ),
                 })?;
-            teams.push(team);
+            let project = team
+                .jira_project
+                .as_deref()
+                .ok_or_else(|| TrackerError::Permanent {
+                    status: None,
+                    reason: format!(
+                        "teams.{}.jira_project is not set, so the team's story has no Jira project",
+                        req.team
+                    ),
+                })?;
+            teams.push(JiraTeam {
+                project,
+                component: team.component.as_deref(),
+            });
         }
         if reqs.is_empty() {
             return Ok(Vec::new());
