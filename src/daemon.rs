@@ -10,7 +10,9 @@
 //! a hung server) is cut, and the store is closed. The drain bounds shutdown whatever the
 //! HTTP timeouts are, inside an orchestrator's grace period.
 
+use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -24,9 +26,6 @@ use crate::engine::{Engine, OwnAccounts};
 use crate::github::client::GithubClient;
 use crate::health::Health;
 use crate::retry::RetryPolicy;
-use crate::sandbox::feed::ChangeFeed;
-use crate::sandbox::jira::JiraSandbox;
-use crate::sandbox::{Sandbox, SandboxHandle, SandboxOptions};
 use crate::server;
 use crate::store::{InboxWriter, Store};
 use crate::tracker::AnyTracker;
@@ -62,10 +61,31 @@ pub enum DaemonError {
     Engine(String),
 }
 
+/// A stand-in for GitHub and the tracker running inside the daemon's process
+/// (`[sandbox] embedded = true`). The daemon knows it only through this trait: the sandbox
+/// module implements it, and a build without the `sandbox` feature has none.
+pub trait Embedded: Send + Sync {
+    /// Its base URL (GitHub's REST API and the tracker's under one host).
+    fn base_url(&self) -> String;
+    /// Sends the tracker's webhooks to `url`, signed with `secret` when one is given.
+    fn send_tracker_webhooks(&self, url: String, secret: Option<SecretString>);
+    /// Stops it.
+    fn shutdown(self: Box<Self>) -> Pin<Box<dyn Future<Output = ()> + Send>>;
+}
+
+/// Starts an embedded stand-in listening for the daemon at the given address and points
+/// the config at it (API URLs, tokens, webhook secrets, its store); the error says why it
+/// could not start. main.rs and the demo pass the sandbox's; `None` in a build without it.
+pub type Embed = fn(&mut Config, SocketAddr) -> EmbedStart<'_>;
+
+/// What an [`Embed`] hook returns: the start in progress, borrowing the config it adjusts.
+pub type EmbedStart<'a> =
+    Pin<Box<dyn Future<Output = Result<Box<dyn Embedded>, String>> + Send + 'a>>;
+
 /// A started daemon.
 pub struct Running {
     server_addr: SocketAddr,
-    sandbox: Option<SandboxHandle>,
+    sandbox: Option<Box<dyn Embedded>>,
     bot_login: watch::Receiver<Option<String>>,
     health: Arc<Health>,
     drain: Duration,
@@ -155,7 +175,7 @@ pub fn issue_form(cfg: &Config) -> Result<IssueForm, DaemonError> {
 /// `/user`, Jira `myself`) with backoff and only then acts on stored work, since it needs
 /// the bot login to ignore its own events. Only a bad config or an unusable store stops
 /// the start.
-pub async fn start(mut cfg: Config) -> Result<Running, DaemonError> {
+pub async fn start(mut cfg: Config, embed: Option<Embed>) -> Result<Running, DaemonError> {
     let form = issue_form(&cfg)?;
     // Bind first: the embedded sandbox must know where to deliver webhooks (port 0 allowed).
     let listener = tokio::net::TcpListener::bind(cfg.server.listen)
@@ -171,7 +191,20 @@ pub async fn start(mut cfg: Config) -> Result<Running, DaemonError> {
             source,
         })?;
     let sandbox = match cfg.sandbox.clone().filter(|s| s.embedded) {
-        Some(_) => Some(start_embedded_sandbox(&mut cfg, server_addr).await?),
+        Some(_) => {
+            let embed = embed.ok_or_else(|| {
+                DaemonError::Config(
+                    "sandbox.embedded: this build has no sandbox (built without the `sandbox` \
+                     feature); remove [sandbox] or build with it"
+                        .into(),
+                )
+            })?;
+            Some(
+                embed(&mut cfg, server_addr)
+                    .await
+                    .map_err(DaemonError::Sandbox)?,
+            )
+        }
         None => None,
     };
     let github_token = github_token(&cfg)?;
@@ -210,7 +243,7 @@ pub async fn start(mut cfg: Config) -> Result<Running, DaemonError> {
     if let Some(sb) = &sandbox {
         // The embedded sandbox plays Jira Cloud: signed admin webhooks to /webhooks/jira.
         let url = format!("http://{server_addr}/webhooks/jira");
-        sb.jira().hooks.add_target(url, jira_webhook_secret.clone());
+        sb.send_tracker_webhooks(url, jira_webhook_secret.clone());
     }
 
     let health = Arc::new(Health::default());
@@ -409,46 +442,6 @@ impl Clients {
     }
 }
 
-/// Starts the sandbox in-process and points the config at it. The sandbox takes any token;
-/// a per-run random webhook secret keeps the daemon's real signature check in the path.
-async fn start_embedded_sandbox(
-    cfg: &mut Config,
-    daemon_addr: SocketAddr,
-) -> Result<SandboxHandle, DaemonError> {
-    if cfg.github.token.is_none() && cfg.github.token_file.is_none() {
-        cfg.github.token = Some(SecretString::from("sandbox-token".to_owned()));
-    }
-    if cfg.github.webhook_secret.is_none() && cfg.github.webhook_secret_file.is_none() {
-        cfg.github.webhook_secret = Some(SecretString::from(
-            uuid::Uuid::new_v4().simple().to_string(),
-        ));
-    }
-    if let Some(jira) = cfg.jira.as_mut()
-        && jira.webhook_secret.is_none()
-        && jira.webhook_secret_file.is_none()
-    {
-        jira.webhook_secret = Some(SecretString::from(
-            uuid::Uuid::new_v4().simple().to_string(),
-        ));
-    }
-    let mut opts = SandboxOptions::from_config(cfg);
-    opts.webhook_url = Some(format!("http://{daemon_addr}/webhooks/github"));
-    opts.webhook_secret = webhook_secret(cfg).ok();
-    opts.jira = jira_sandbox(cfg, &opts.feed);
-    let mut handle = Sandbox::start(opts)
-        .await
-        .map_err(|e| DaemonError::Sandbox(e.to_string()))?;
-    cfg.store.url = handle
-        .pair_store()
-        .map_err(|e| DaemonError::Sandbox(format!("no directory for its store: {e}")))?;
-    let base = handle.base_url();
-    cfg.github.api_url = base.clone();
-    if let Some(jira) = cfg.jira.as_mut() {
-        jira.base_url = base;
-    }
-    Ok(handle)
-}
-
 /// The engine with its clients, for the one-shot commands (which need GitHub and Jira at
 /// once, so an identity failure is an error here, not a background retry).
 pub async fn build_engine(
@@ -503,36 +496,6 @@ pub async fn reconcile_once(
         .map_err(|e| DaemonError::Engine(e.to_string()))?;
     engine.store.close().await;
     Ok(queued)
-}
-
-/// Options for `council-sync sandbox`: seeded from `cfg`, no webhook target until one is set
-/// through the control API.
-pub fn standalone_sandbox_options(cfg: &Config, listen: SocketAddr) -> SandboxOptions {
-    let mut opts = SandboxOptions::from_config(cfg);
-    opts.listen = listen;
-    opts.webhook_url = None;
-    opts.jira = jira_sandbox(cfg, &opts.feed);
-    opts
-}
-
-/// The Jira half, seeded with every configured project, bumping the shared change feed.
-fn jira_sandbox(cfg: &Config, feed: &ChangeFeed) -> Arc<JiraSandbox> {
-    let mut projects: Vec<&str> = cfg
-        .teams
-        .values()
-        .filter_map(|t| t.jira_project.as_deref())
-        .collect();
-    if let Some(jira) = &cfg.jira {
-        projects.push(&jira.epic_project);
-    }
-    let feed = feed.clone();
-    let jira = JiraSandbox::new(&projects).with_on_change(Arc::new(move || {
-        feed.bump();
-    }));
-    if let Some(lag) = cfg.sandbox.as_ref().map(|s| s.jira_search_lag) {
-        jira.set_search_lag(lag);
-    }
-    Arc::new(jira)
 }
 
 /// The GitHub token; `None` is fine only with a GitHub App (`[github.app]`).
@@ -599,8 +562,8 @@ fn jira_token(cfg: &Config, jira: &JiraConfig) -> Result<SecretString, DaemonErr
 }
 
 /// Runs until SIGINT or SIGTERM, then shuts down gracefully.
-pub async fn run_until_signal(cfg: Config) -> Result<(), DaemonError> {
-    let running = start(cfg).await?;
+pub async fn run_until_signal(cfg: Config, embed: Option<Embed>) -> Result<(), DaemonError> {
+    let running = start(cfg, embed).await?;
     println!("council-sync listening on http://{}", running.server_addr());
     if let Some(url) = running.sandbox_url() {
         println!("sandbox (GitHub + Jira) on {url}; control API under {url}/_sandbox/");

@@ -75,7 +75,7 @@ pub async fn run(jira_api: u8, target: DemoTarget) -> Result<bool, DemoError> {
     if let Some(sandbox) = &target.sandbox_url {
         point_at_external_sandbox(&mut cfg, sandbox, &target, &webhook_secret);
     }
-    let running = daemon::start(cfg.clone()).await?;
+    let running = daemon::start(cfg.clone(), Some(crate::sandbox::embedded::EMBED)).await?;
     let sandbox_url = match (&target.sandbox_url, running.sandbox_url()) {
         (Some(url), _) => url.clone(),
         (None, Some(url)) => url,
