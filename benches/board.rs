@@ -79,7 +79,11 @@ fn concern(i: usize, start: i64) -> ConcernSnapshot {
                 story_key: format!("T{k}-{i}"),
                 story_url: format!("https://jira.example.com/browse/T{k}-{i}"),
                 state: StoryState {
-                    status_category: Some(if reach > 6 || k == 0 { "done" } else { "new" }.into()),
+                    progress: Some(if reach > 6 || k == 0 {
+                        council_sync::tracker::Progress::Done
+                    } else {
+                        council_sync::tracker::Progress::Todo
+                    }),
                     ..StoryState::default()
                 },
             })

@@ -10,7 +10,9 @@
 //! a hung server) is cut, and the store is closed. The drain bounds shutdown whatever the
 //! HTTP timeouts are, inside an orchestrator's grace period.
 
+use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -19,18 +21,17 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::concern::form::IssueForm;
-use crate::config::Config;
+use crate::config::{Config, JiraConfig, TrackerKind};
 use crate::engine::{Engine, OwnAccounts};
 use crate::github::client::GithubClient;
 use crate::health::Health;
 use crate::retry::RetryPolicy;
-use crate::sandbox::feed::ChangeFeed;
-use crate::sandbox::jira::JiraSandbox;
-use crate::sandbox::{Sandbox, SandboxHandle, SandboxOptions};
 use crate::server;
 use crate::store::{InboxWriter, Store, StoreLock};
+use crate::tracker::AnyTracker;
 use crate::tracker::Tracker;
 use crate::tracker::jira::JiraTracker;
+use crate::tracker::jira::progress::ProgressRules;
 
 /// Why the daemon could not start.
 #[derive(Debug, thiserror::Error)]
@@ -60,11 +61,32 @@ pub enum DaemonError {
     Engine(String),
 }
 
+/// A stand-in for GitHub and the tracker running inside the daemon's process
+/// (`[sandbox] embedded = true`). The daemon knows it only through this trait: the sandbox
+/// module implements it, and a build without the `sandbox` feature has none.
+pub trait Embedded: Send + Sync {
+    /// Its base URL (GitHub's REST API and the tracker's under one host).
+    fn base_url(&self) -> String;
+    /// Sends the tracker's webhooks to `url`, signed with `secret` when one is given.
+    fn send_tracker_webhooks(&self, url: String, secret: Option<SecretString>);
+    /// Stops it.
+    fn shutdown(self: Box<Self>) -> Pin<Box<dyn Future<Output = ()> + Send>>;
+}
+
+/// Starts an embedded stand-in listening for the daemon at the given address and points
+/// the config at it (API URLs, tokens, webhook secrets, its store); the error says why it
+/// could not start. main.rs and the demo pass the sandbox's; `None` in a build without it.
+pub type Embed = fn(&mut Config, SocketAddr) -> EmbedStart<'_>;
+
+/// What an [`Embed`] hook returns: the start in progress, borrowing the config it adjusts.
+pub type EmbedStart<'a> =
+    Pin<Box<dyn Future<Output = Result<Box<dyn Embedded>, String>> + Send + 'a>>;
+
 /// A started daemon.
 pub struct Running {
     server_addr: SocketAddr,
     board_addr: Option<SocketAddr>,
-    sandbox: Option<SandboxHandle>,
+    sandbox: Option<Box<dyn Embedded>>,
     bot_login: watch::Receiver<Option<String>>,
     health: Arc<Health>,
     drain: Duration,
@@ -177,7 +199,7 @@ pub fn issue_form(cfg: &Config) -> Result<IssueForm, DaemonError> {
 /// `/user`, Jira `myself`) with backoff and only then acts on stored work, since it needs
 /// the bot login to ignore its own events. Only a bad config or an unusable store stops
 /// the start.
-pub async fn start(mut cfg: Config) -> Result<Running, DaemonError> {
+pub async fn start(mut cfg: Config, embed: Option<Embed>) -> Result<Running, DaemonError> {
     let form = issue_form(&cfg)?;
     // Bind first: the embedded sandbox must know where to deliver webhooks (port 0 allowed).
     let listener = tokio::net::TcpListener::bind(cfg.server.listen)
@@ -194,21 +216,34 @@ pub async fn start(mut cfg: Config) -> Result<Running, DaemonError> {
         })?;
     let board_listener = bind_board(&cfg).await?;
     let sandbox = match cfg.sandbox.clone().filter(|s| s.embedded) {
-        Some(_) => Some(start_embedded_sandbox(&mut cfg, server_addr).await?),
+        Some(_) => {
+            let embed = embed.ok_or_else(|| {
+                DaemonError::Config(
+                    "sandbox.embedded: this build has no sandbox (built without the `sandbox` \
+                     feature); remove [sandbox] or build with it"
+                        .into(),
+                )
+            })?;
+            Some(
+                embed(&mut cfg, server_addr)
+                    .await
+                    .map_err(DaemonError::Sandbox)?,
+            )
+        }
         None => None,
     };
     let github_token = github_token(&cfg)?;
     let webhook_secret = webhook_secret(&cfg)?;
-    let jira_token = jira_token(&cfg)?;
     // Optional: each Jira receiver is on only when its secret or token is configured.
-    let jira_webhook_secret = cfg
-        .jira
-        .webhook_secret()
-        .map_err(|p| DaemonError::Config(p.to_string()))?;
-    let jira_webhook_token = cfg
-        .jira
-        .webhook_token()
-        .map_err(|p| DaemonError::Config(p.to_string()))?;
+    let (jira_webhook_secret, jira_webhook_token) = match &cfg.jira {
+        Some(jira) => (
+            jira.webhook_secret()
+                .map_err(|p| DaemonError::Config(p.to_string()))?,
+            jira.webhook_token()
+                .map_err(|p| DaemonError::Config(p.to_string()))?,
+        ),
+        None => (None, None),
+    };
 
     let store = Store::open(&cfg.store.url)
         .await
@@ -227,7 +262,7 @@ pub async fn start(mut cfg: Config) -> Result<Running, DaemonError> {
     let (inbox, writer_task) = InboxWriter::spawn(store.clone());
     let scope = crate::config::Scope::of(&cfg);
 
-    let clients = Clients::new(&cfg, &store, github_token.as_ref(), jira_token).await?;
+    let clients = Clients::new(&cfg, &store, github_token.as_ref()).await?;
     // The agenda poster shares the engine's GitHub client (its connections, ETags and App
     // token): building a second one would, with an App and no installation_id, ask GitHub
     // again at every start.
@@ -238,7 +273,7 @@ pub async fn start(mut cfg: Config) -> Result<Running, DaemonError> {
     if let Some(sb) = &sandbox {
         // The embedded sandbox plays Jira Cloud: signed admin webhooks to /webhooks/jira.
         let url = format!("http://{server_addr}/webhooks/jira");
-        sb.jira().hooks.add_target(url, jira_webhook_secret.clone());
+        sb.send_tracker_webhooks(url, jira_webhook_secret.clone());
     }
 
     let health = Arc::new(Health::default());
@@ -421,28 +456,25 @@ async fn run_engine(
 #[derive(Clone)]
 pub struct Clients {
     github: GithubClient,
-    tracker: JiraTracker,
+    tracker: AnyTracker,
     /// `github.bot_login` when configured (then `/user` is only a health check).
     configured_login: Option<String>,
 }
 
 impl Clients {
-    /// Builds the GitHub client and the Jira tracker (with its create-attempt record in
-    /// `store`); fails only on a bad config.
+    /// Builds the GitHub client and the configured tracker ([`build_tracker`]); fails only
+    /// on a bad config.
     pub async fn new(
         cfg: &Config,
         store: &Store,
         github_token: Option<&SecretString>,
-        jira_token: SecretString,
     ) -> Result<Self, DaemonError> {
         let policy = RetryPolicy::from(&cfg.retry);
         // With a GitHub App and no `installation_id`, this asks GitHub once which
         // installation holds the first repository: set `github.app.installation_id` for a
         // start that never waits on GitHub.
         let github = GithubClient::from_config(&cfg.github, github_token, policy.clone()).await?;
-        let tracker = JiraTracker::new(&cfg.jira, jira_token, &cfg.teams, policy)
-            .map_err(|e| DaemonError::Config(e.to_string()))?
-            .with_create_attempts(store.clone(), &cfg.jira);
+        let tracker = build_tracker(cfg, store, policy)?;
         Ok(Self {
             github,
             tracker,
@@ -484,7 +516,7 @@ impl Clients {
         store: Store,
         form: IssueForm,
         accounts: OwnAccounts,
-    ) -> Engine<JiraTracker> {
+    ) -> Engine<AnyTracker> {
         let wake = store.inbox_notify();
         Engine::new(
             store,
@@ -498,70 +530,15 @@ impl Clients {
     }
 }
 
-/// Starts the sandbox in-process and points the config at it. The sandbox takes any token;
-/// a per-run random webhook secret keeps the daemon's real signature check in the path.
-async fn start_embedded_sandbox(
-    cfg: &mut Config,
-    daemon_addr: SocketAddr,
-) -> Result<SandboxHandle, DaemonError> {
-    if cfg.github.token.is_none() && cfg.github.token_file.is_none() {
-        cfg.github.token = Some(SecretString::from("sandbox-token".to_owned()));
-    }
-    if cfg.github.webhook_secret.is_none() && cfg.github.webhook_secret_file.is_none() {
-        cfg.github.webhook_secret = Some(SecretString::from(
-            uuid::Uuid::new_v4().simple().to_string(),
-        ));
-    }
-    if cfg.jira.webhook_secret.is_none() && cfg.jira.webhook_secret_file.is_none() {
-        cfg.jira.webhook_secret = Some(SecretString::from(
-            uuid::Uuid::new_v4().simple().to_string(),
-        ));
-    }
-    let mut opts = SandboxOptions::from_config(cfg);
-    opts.webhook_url = Some(format!("http://{daemon_addr}/webhooks/github"));
-    opts.webhook_secret = webhook_secret(cfg).ok();
-    opts.jira = jira_sandbox(cfg, &opts.feed);
-    let state_dir = cfg.sandbox.as_ref().and_then(|s| s.state_dir.clone());
-    if let Some(dir) = &state_dir {
-        std::fs::create_dir_all(dir).map_err(|e| {
-            DaemonError::Sandbox(format!("sandbox.state_dir {}: {e}", dir.display()))
-        })?;
-        opts.saved = crate::sandbox::persist::load(dir)
-            .map_err(|e| DaemonError::Sandbox(format!("sandbox.state_dir: {e}")))?;
-    }
-    let mut handle = Sandbox::start(opts)
-        .await
-        .map_err(|e| DaemonError::Sandbox(e.to_string()))?;
-    // The sandbox and the store start and end together: a fresh pair per run, or both
-    // kept in the state directory.
-    cfg.store.url = match state_dir {
-        Some(dir) => {
-            let url = format!("sqlite://{}", dir.join("council-sync.db").display());
-            handle
-                .persist_to(dir)
-                .map_err(|e| DaemonError::Sandbox(format!("sandbox.state_dir: {e}")))?;
-            url
-        }
-        None => handle
-            .pair_store()
-            .map_err(|e| DaemonError::Sandbox(format!("no directory for its store: {e}")))?,
-    };
-    let base = handle.base_url();
-    cfg.github.api_url = base.clone();
-    cfg.jira.base_url = base;
-    Ok(handle)
-}
-
 /// The engine with its clients, for the one-shot commands (which need GitHub and Jira at
 /// once, so an identity failure is an error here, not a background retry).
 pub async fn build_engine(
     cfg: Config,
     store: Store,
     github_token: Option<SecretString>,
-    jira_token: SecretString,
     form: IssueForm,
-) -> Result<Engine<JiraTracker>, DaemonError> {
-    let clients = Clients::new(&cfg, &store, github_token.as_ref(), jira_token).await?;
+) -> Result<Engine<AnyTracker>, DaemonError> {
+    let clients = Clients::new(&cfg, &store, github_token.as_ref()).await?;
     let accounts = clients.identities(&Health::default()).await?;
     Ok(clients.into_engine(cfg, store, form, accounts))
 }
@@ -578,14 +555,13 @@ pub async fn github_client(cfg: &Config) -> Result<GithubClient, DaemonError> {
 
 /// A config's clients and store without the server: for `reconcile` and `backfill`, which
 /// may run beside a daemon on the same store (outbox claims are leased, keys idempotent).
-pub async fn one_shot_engine(cfg: Config) -> Result<Engine<JiraTracker>, DaemonError> {
+pub async fn one_shot_engine(cfg: Config) -> Result<Engine<AnyTracker>, DaemonError> {
     let form = issue_form(&cfg)?;
     let github_token = github_token(&cfg)?;
-    let jira_token = jira_token(&cfg)?;
     let store = Store::open(&cfg.store.url)
         .await
         .map_err(DaemonError::OpenStore)?;
-    build_engine(cfg, store, github_token, jira_token, form).await
+    build_engine(cfg, store, github_token, form).await
 }
 
 /// `council-sync reconcile --once`: one pass over every concern, run to completion.
@@ -608,34 +584,6 @@ pub async fn reconcile_once(
         .map_err(|e| DaemonError::Engine(e.to_string()))?;
     engine.store.close().await;
     Ok(queued)
-}
-
-/// Options for `council-sync sandbox`: seeded from `cfg`, no webhook target until one is set
-/// through the control API.
-pub fn standalone_sandbox_options(cfg: &Config, listen: SocketAddr) -> SandboxOptions {
-    let mut opts = SandboxOptions::from_config(cfg);
-    opts.listen = listen;
-    opts.webhook_url = None;
-    opts.jira = jira_sandbox(cfg, &opts.feed);
-    opts
-}
-
-/// The Jira half, seeded with every configured project, bumping the shared change feed.
-fn jira_sandbox(cfg: &Config, feed: &ChangeFeed) -> Arc<JiraSandbox> {
-    let mut projects: Vec<&str> = cfg
-        .teams
-        .values()
-        .map(|t| t.jira_project.as_str())
-        .collect();
-    projects.push(&cfg.jira.epic_project);
-    let feed = feed.clone();
-    let jira = JiraSandbox::new(&projects).with_on_change(Arc::new(move || {
-        feed.bump();
-    }));
-    if let Some(lag) = cfg.sandbox.as_ref().map(|s| s.jira_search_lag) {
-        jira.set_search_lag(lag);
-    }
-    Arc::new(jira)
 }
 
 /// The GitHub token; `None` is fine only with a GitHub App (`[github.app]`).
@@ -662,9 +610,39 @@ fn webhook_secret(cfg: &Config) -> Result<SecretString, DaemonError> {
     })
 }
 
-fn jira_token(cfg: &Config) -> Result<SecretString, DaemonError> {
+/// Why `kind = "github-projects"` is refused until that tracker is part of the build.
+pub const GITHUB_PROJECTS_MISSING: &str = "tracker.kind: \"github-projects\" is not part of this \
+     build yet (its tracker is still being written); use kind = \"jira\"";
+
+/// The tracker `[tracker] kind` names: the one place a kind becomes a tracker.
+pub fn build_tracker(
+    cfg: &Config,
+    store: &Store,
+    policy: RetryPolicy,
+) -> Result<AnyTracker, DaemonError> {
+    match cfg.tracker.kind {
+        TrackerKind::Jira => {
+            let jira = cfg
+                .jira_section()
+                .map_err(|e| DaemonError::Config(e.to_owned()))?;
+            let tracker = JiraTracker::new(
+                jira,
+                jira_token(cfg, jira)?,
+                &cfg.teams,
+                ProgressRules::from_config(&cfg.sync),
+                policy,
+            )
+            .map_err(|e| DaemonError::Config(e.to_string()))?
+            .with_create_attempts(store.clone(), jira);
+            Ok(AnyTracker::Jira(tracker))
+        }
+        TrackerKind::GithubProjects => Err(DaemonError::Config(GITHUB_PROJECTS_MISSING.into())),
+    }
+}
+
+fn jira_token(cfg: &Config, jira: &JiraConfig) -> Result<SecretString, DaemonError> {
     let embedded = cfg.sandbox.as_ref().is_some_and(|s| s.embedded);
-    match cfg.jira.auth.token().map_err(|p| DaemonError::Config(p.to_string()))? {
+    match jira.auth.token().map_err(|p| DaemonError::Config(p.to_string()))? {
         Some(token) => Ok(token),
         None if embedded => Ok(SecretString::from("sandbox-token".to_owned())),
         None => Err(DaemonError::Config("jira.auth.token: no Jira token (set COUNCIL_JIRA__AUTH__TOKEN or jira.auth.token_file)".into())),
@@ -672,8 +650,8 @@ fn jira_token(cfg: &Config) -> Result<SecretString, DaemonError> {
 }
 
 /// Runs until SIGINT or SIGTERM, then shuts down gracefully.
-pub async fn run_until_signal(cfg: Config) -> Result<(), DaemonError> {
-    let running = start(cfg).await?;
+pub async fn run_until_signal(cfg: Config, embed: Option<Embed>) -> Result<(), DaemonError> {
+    let running = start(cfg, embed).await?;
     println!("council-sync listening on http://{}", running.server_addr());
     if let Some(addr) = running.board_addr() {
         println!("council board on http://{addr}/");

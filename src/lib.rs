@@ -2,7 +2,8 @@
 //!
 //! The domain (`concern`, `council`) is pure; I/O lives at the edges (`github`, `tracker`,
 //! `store`, `server`); `engine` runs inbox → decide → outbox → trackers. `sandbox` is a
-//! stateful stand-in for GitHub and Jira used by the demo and the tests.
+//! stateful stand-in for GitHub and Jira used by the demo and the tests; it and the demo
+//! sit behind the default `sandbox` feature, and nothing else imports them.
 
 pub mod agenda;
 pub mod board;
@@ -10,6 +11,7 @@ pub mod concern;
 pub mod config;
 pub mod council;
 pub mod daemon;
+#[cfg(feature = "sandbox")]
 pub mod demo;
 pub mod doctor;
 pub mod engine;
@@ -22,6 +24,7 @@ pub mod markup;
 pub mod metrics;
 pub mod retry;
 pub mod roadmap;
+#[cfg(feature = "sandbox")]
 pub mod sandbox;
 pub mod server;
 pub mod setup;

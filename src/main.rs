@@ -8,7 +8,9 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 use council_sync::concern::{self, criteria, form::IssueForm};
 use council_sync::config::{self, Config};
-use council_sync::{daemon, demo, doctor, sandbox, setup};
+use council_sync::{daemon, doctor, setup};
+#[cfg(feature = "sandbox")]
+use council_sync::{demo, sandbox};
 
 mod healthcheck;
 
@@ -114,6 +116,7 @@ enum Command {
     },
     /// Run the sandbox (GitHub and Jira stand-in) alone, until Ctrl-C. Point webhooks at a
     /// daemon with `POST /_sandbox/webhooks {"url": …, "secret": …}`.
+    #[cfg(feature = "sandbox")]
     Sandbox {
         /// Where to listen (port 0: any free port; the address is printed).
         #[arg(long, default_value = "127.0.0.1:8900")]
@@ -134,6 +137,7 @@ enum Command {
         timeout: std::time::Duration,
     },
     /// A scripted council session against the embedded sandbox; exit 1 if a step failed.
+    #[cfg(feature = "sandbox")]
     Demo {
         /// Jira REST version to play: 3 (Cloud) or 2 (Data Center).
         #[arg(long, default_value_t = 3)]
@@ -179,7 +183,11 @@ const EXIT_USAGE: u8 = 2;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let format = cli.log_format;
-    init_logging(format, matches!(cli.command, Command::Demo { .. }));
+    #[cfg(feature = "sandbox")]
+    let quiet = matches!(cli.command, Command::Demo { .. });
+    #[cfg(not(feature = "sandbox"))]
+    let quiet = false;
+    init_logging(format, quiet);
     council_sync::github::client::install_crypto_provider();
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
@@ -261,11 +269,24 @@ fn init_logging(format: LogFormat, quiet: bool) {
     }
 }
 
+/// The embedded sandbox `run` starts when `[sandbox] embedded = true`: none in a build
+/// without the `sandbox` feature (then such a config is refused with the reason).
+fn embed() -> Option<daemon::Embed> {
+    #[cfg(feature = "sandbox")]
+    {
+        Some(sandbox::embedded::EMBED)
+    }
+    #[cfg(not(feature = "sandbox"))]
+    {
+        None
+    }
+}
+
 async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
     match command {
         Command::Run { config } => {
             let cfg = load_config(&config)?;
-            daemon::run_until_signal(cfg).await?;
+            daemon::run_until_signal(cfg, embed()).await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Check { file, config } => check_body(&file, config.as_deref()),
@@ -320,12 +341,13 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
                 }
             }
         }
+        #[cfg(feature = "sandbox")]
         Command::Sandbox { listen, config } => {
             let cfg = match config {
                 Some(path) => load_config(&path)?,
                 None => Config::from_toml_str(demo::SANDBOX_CONFIG, std::iter::empty())?,
             };
-            sandbox::run_standalone(daemon::standalone_sandbox_options(&cfg, listen)).await?;
+            sandbox::run_standalone(sandbox::embedded::standalone_options(&cfg, listen)).await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Healthcheck { url, timeout } => {
@@ -341,6 +363,7 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
                 }
             }
         }
+        #[cfg(feature = "sandbox")]
         Command::Demo {
             jira_api,
             sandbox_url,

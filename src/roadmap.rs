@@ -107,7 +107,7 @@ pub fn rows(
                     stories_done: c
                         .stories
                         .iter()
-                        .filter(|s| s.state.status_category.as_deref() == Some("done"))
+                        .filter(|s| s.state.progress == Some(crate::tracker::Progress::Done))
                         .count(),
                     stories_total: c.stories.len(),
                     lead_time_days: days,
@@ -286,7 +286,11 @@ mod tests {
                 story_key: "PAY-1".into(),
                 story_url: "u".into(),
                 state: StoryState {
-                    status_category: Some(if number == 2 { "done" } else { "new" }.into()),
+                    progress: Some(if number == 2 {
+                        crate::tracker::Progress::Done
+                    } else {
+                        crate::tracker::Progress::Todo
+                    }),
                     ..StoryState::default()
                 },
             }],

@@ -117,3 +117,27 @@ fn config_check_names_every_problem_including_bad_required_keys() {
     assert!(!out.contains("ghp_plain"), "secret echoed: {out}");
     assert!(!out.contains("stand-in"), "stand-in judged: {out}");
 }
+
+/// `[tracker] kind = "github-projects"` is refused by name until its tracker is built, by
+/// `config check` and by `run` alike (no stub pretends to be it).
+#[test]
+fn github_projects_kind_is_refused_naming_the_key() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("projects.toml");
+    let text = std::fs::read_to_string("config/sandbox.toml").expect("read");
+    std::fs::write(
+        &path,
+        format!("[tracker]\nkind = \"github-projects\"\n\n{text}"),
+    )
+    .expect("write");
+    let path = path.to_str().expect("path");
+    for args in [
+        &["config", "check", "--config", path][..],
+        &["run", "--config", path][..],
+    ] {
+        let (code, out) = run(args);
+        assert_ne!(code, 0, "{args:?}: {out}");
+        assert!(out.contains("tracker.kind"), "{args:?}: {out}");
+        assert!(out.contains("github-projects"), "{args:?}: {out}");
+    }
+}

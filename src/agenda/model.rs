@@ -403,7 +403,7 @@ fn epic_item(c: &ConcernSnapshot, concern: IssueRef, stage: Stage) -> EpicItem {
             url: s.story_url.clone(),
             status: s.state.status.clone(),
             sprint: s.state.sprint.clone(),
-            done: s.state.status_category.as_deref() == Some("done"),
+            done: s.state.progress == Some(crate::tracker::Progress::Done),
         })
         .collect();
     EpicItem {

@@ -63,7 +63,7 @@ fn story(team: &str, key: &str, status: &str, category: &str, sprint: Option<&st
         story_url: format!("https://acme.atlassian.net/browse/{key}"),
         state: StoryState {
             status: Some(status.into()),
-            status_category: Some(category.into()),
+            progress: crate::tracker::Progress::parse(category),
             assignee: None,
             sprint: sprint.map(str::to_owned),
             updated_ms: None,

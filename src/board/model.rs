@@ -216,7 +216,7 @@ fn card(c: &ConcernSnapshot, issues: &BTreeMap<IssueKey, IssueSummary>) -> Card 
     let done = c
         .stories
         .iter()
-        .filter(|s| s.state.status_category.as_deref() == Some("done"))
+        .filter(|s| s.state.progress == Some(crate::tracker::Progress::Done))
         .count();
     let teams = if c.stories.is_empty() {
         issue.map(|i| i.teams.clone()).unwrap_or_default()

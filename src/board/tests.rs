@@ -27,7 +27,7 @@ fn story(team: &str, cat: &str) -> StoryLink {
         story_key: format!("{}-1", team.to_uppercase()),
         story_url: "https://jira.example/browse/X-1".into(),
         state: StoryState {
-            status_category: Some(cat.into()),
+            progress: crate::tracker::Progress::parse(cat),
             ..StoryState::default()
         },
     }

@@ -167,8 +167,14 @@ mod tests {
         let config = check_file_with_env(&path, &sandbox_form(), Vec::new())
             .unwrap_or_else(|p| panic!("{}", render_problems(&p)));
         assert!(config.sandbox_embedded());
-        assert_eq!(config.jira.epic_project, "SRE");
-        assert_eq!(config.teams["identity"].jira_project, "IDN");
+        assert_eq!(
+            config.jira_section().map(|j| j.epic_project.as_str()),
+            Ok("SRE")
+        );
+        assert_eq!(
+            config.teams["identity"].jira_project.as_deref(),
+            Some("IDN")
+        );
         assert_eq!(config.github.repos, ["acme/platform-concerns"]);
         assert_eq!(
             config.store.url,

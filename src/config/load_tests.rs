@@ -46,7 +46,7 @@ fn only_problem(result: Result<Config, ConfigError>) -> ConfigProblem {
 
 #[test]
 fn scalar_overrides_reach_nested_keys() {
-    let cfg = load(
+    let mut cfg = load(
         BASE,
         &[
             ("COUNCIL_GITHUB__TOKEN", "ghp_fromenv"),
@@ -61,12 +61,12 @@ fn scalar_overrides_reach_nested_keys() {
     .expect("loads");
     let token = cfg.github.token().expect("readable").expect("set");
     assert_eq!(token.expose_secret(), "ghp_fromenv");
-    let jira = cfg.jira.auth.token().expect("readable").expect("set");
+    let jira = cfg.jira_mut().auth.token().expect("readable").expect("set");
     assert_eq!(jira.expose_secret(), "jira_fromenv");
     assert_eq!(cfg.server.listen.to_string(), "0.0.0.0:9090");
     assert_eq!(cfg.retry.attempts, 3);
     assert_eq!(cfg.retry.initial_backoff.as_millis(), 250);
-    assert_eq!(cfg.jira.api_version, JiraApiVersion::V2);
+    assert_eq!(cfg.jira_mut().api_version, JiraApiVersion::V2);
     assert!(!cfg.sandbox_embedded());
 }
 
@@ -142,11 +142,11 @@ fn env_keys_are_lower_cased_so_mixed_case_teams_need_the_file() {
     )
     .expect("loads");
     // A lower-case team is overridden in place ...
-    assert_eq!(cfg.teams["payments"].jira_project, "PAY2");
+    assert_eq!(cfg.teams["payments"].jira_project.as_deref(), Some("PAY2"));
     // ... a mixed-case one keeps its file value, and the env made a second, lower-case team
     // (which validation reports as not matching the form).
-    assert_eq!(cfg.teams["Platform"].jira_project, "PLAT");
-    assert_eq!(cfg.teams["platform"].jira_project, "PLAT2");
+    assert_eq!(cfg.teams["Platform"].jira_project.as_deref(), Some("PLAT"));
+    assert_eq!(cfg.teams["platform"].jira_project.as_deref(), Some("PLAT2"));
 }
 
 #[test]
@@ -162,12 +162,25 @@ fn bad_api_version_names_the_key_and_the_choices() {
 }
 
 #[test]
+fn tracker_kind_defaults_to_jira_and_reads_github_projects() {
+    let cfg = load(BASE, &[]).expect("loads");
+    assert_eq!(cfg.tracker.kind, crate::config::TrackerKind::Jira);
+    let toml = format!("[tracker]\nkind = \"github-projects\"\n{BASE}");
+    let cfg = load(&toml, &[]).expect("loads");
+    assert_eq!(cfg.tracker.kind, crate::config::TrackerKind::GithubProjects);
+    let toml = format!("[tracker]\nkind = \"trello\"\n{BASE}");
+    let p = only_problem(load(&toml, &[]));
+    assert_eq!(p.key, "tracker.kind", "{p}");
+    assert!(p.reason.contains("github-projects"), "{p}");
+}
+
+#[test]
 fn unknown_top_level_key_lists_the_valid_ones() {
     let toml = format!("{BASE}\n[jra]\nbase_url = \"x\"\n");
     let p = only_problem(load(&toml, &[]));
     assert_eq!(p.key, "jra");
     assert!(p.reason.contains("did you mean `jira`?"), "{p}");
-    assert!(p.reason.contains("github, jira, teams"), "{p}");
+    assert!(p.reason.contains("github, tracker, jira, teams"), "{p}");
 }
 
 #[test]

@@ -42,8 +42,13 @@ pub use scope::Scope;
 pub struct Config {
     /// Where concerns are raised and who decides on them.
     pub github: GithubConfig,
-    /// Where epics and stories are created.
-    pub jira: JiraConfig,
+    /// Which tracker epics and stories go to.
+    #[serde(default)]
+    pub tracker: TrackerConfig,
+    /// Jira, where epics and stories are created with `[tracker] kind = "jira"` (the
+    /// default); required then, ignored otherwise.
+    #[serde(default)]
+    pub jira: Option<JiraConfig>,
     /// Teams by name, exactly as they appear in the issue form's "Teams involved" options.
     /// Names are case-sensitive; environment overrides can only reach lower-case names
     /// (see [`load`]).
@@ -91,7 +96,23 @@ pub struct Config {
     pub plaintext_secrets: Vec<String>,
 }
 
+/// Why a Jira-only step cannot run: the config has no `[jira]`.
+pub const NO_JIRA: &str =
+    "[jira] is missing: it is required with [tracker] kind = \"jira\" (the default)";
+
 impl Config {
+    /// `[jira]`, for the steps that only Jira has (its tracker, doctor, setup); the error
+    /// says the section is missing ([`NO_JIRA`]).
+    pub fn jira_section(&self) -> Result<&JiraConfig, &'static str> {
+        self.jira.as_ref().ok_or(NO_JIRA)
+    }
+
+    /// `[jira]` of a test config that has one.
+    #[cfg(test)]
+    pub fn jira_mut(&mut self) -> &mut JiraConfig {
+        self.jira.as_mut().expect("the test config has [jira]")
+    }
+
     /// Whether the daemon starts its own sandbox (then it makes its own tokens and secrets,
     /// so none need to be configured).
     pub fn sandbox_embedded(&self) -> bool {
@@ -271,14 +292,60 @@ fn default_consistency_wait() -> Duration {
     Duration::from_secs(10)
 }
 
-/// Where one team's stories live.
-#[derive(Debug, Clone, Deserialize)]
+/// Where one team's stories live; which fields are needed depends on `[tracker] kind`
+/// (`config check` names the missing ones).
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TeamConfig {
-    /// Jira project key of the team's stories.
-    pub jira_project: String,
-    /// Optional Jira component set on the team's stories.
+    /// Jira: project key of the team's stories (required with `kind = "jira"`).
+    pub jira_project: Option<String>,
+    /// Jira: optional component set on the team's stories.
     pub component: Option<String>,
+    /// GitHub Projects: `owner/name` of the repository the team's stories (sub-issues) go
+    /// to (required with `kind = "github-projects"`).
+    pub repo: Option<String>,
+}
+
+/// Which tracker holds the epics and stories.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+pub enum TrackerKind {
+    /// Jira Cloud or Data Center (`[jira]`). The default.
+    #[default]
+    Jira,
+    /// GitHub Projects (v2) with sub-issues.
+    GithubProjects,
+}
+
+impl TryFrom<String> for TrackerKind {
+    type Error = String;
+    fn try_from(v: String) -> Result<Self, Self::Error> {
+        match v.trim() {
+            "jira" => Ok(Self::Jira),
+            "github-projects" => Ok(Self::GithubProjects),
+            other => Err(format!(
+                "must be \"jira\" (the default) or \"github-projects\", not {other:?}"
+            )),
+        }
+    }
+}
+
+impl TrackerKind {
+    /// The value as written in `[tracker] kind`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Jira => "jira",
+            Self::GithubProjects => "github-projects",
+        }
+    }
+}
+
+/// `[tracker]`: which tracker the daemon builds at start.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TrackerConfig {
+    /// `jira` (default) or `github-projects`.
+    pub kind: TrackerKind,
 }
 
 /// Label names; every one can be renamed to fit an existing repository.
@@ -524,17 +591,8 @@ fn default_epic_link() -> EpicLink {
     EpicLink::Parent
 }
 
-/// Where a story stands, as the GitHub side shows it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Progress {
-    /// Not started.
-    Todo,
-    /// Someone is working on it.
-    InProgress,
-    /// Finished (done, or closed in a done-category status such as "Won't Do").
-    Done,
-}
+/// Where a story stands (neutral; each tracker maps its own statuses onto it).
+pub use crate::tracker::Progress;
 
 /// Which side owns a field when both changed: the owner's value wins.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -621,18 +679,5 @@ impl Default for SyncConfig {
             reconcile_interval: Duration::from_secs(15 * 60),
             owners: FieldOwners::default(),
         }
-    }
-}
-
-impl SyncConfig {
-    /// What a tracker status means on the GitHub side: its name first, then its category;
-    /// an unknown status counts as not started.
-    pub fn progress(&self, status: &str, category: &str) -> Progress {
-        self.statuses
-            .iter()
-            .find(|(name, _)| name.eq_ignore_ascii_case(status))
-            .map(|(_, p)| *p)
-            .or_else(|| self.status_categories.get(category).copied())
-            .unwrap_or(Progress::Todo)
     }
 }

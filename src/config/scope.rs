@@ -28,9 +28,15 @@ impl Scope {
         for repo in &config.github.repos {
             scope.watch_repo(repo);
         }
-        scope.watch_jira_project(&config.jira.epic_project);
-        for team in config.teams.values() {
-            scope.watch_jira_project(&team.jira_project);
+        if let Some(jira) = &config.jira {
+            scope.watch_jira_project(&jira.epic_project);
+        }
+        for project in config
+            .teams
+            .values()
+            .filter_map(|t| t.jira_project.as_deref())
+        {
+            scope.watch_jira_project(project);
         }
         scope
     }

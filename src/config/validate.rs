@@ -26,7 +26,7 @@ use super::secrets::env_name;
 use super::syntax::{self, UrlVerdict};
 use super::{
     Config, ConfigProblem, CouncilMembers, EpicLink, GithubConfig, JiraApiVersion, JiraAuth,
-    JiraConfig, LabelsConfig, SyncConfig, TeamConfig,
+    JiraConfig, LabelsConfig, SyncConfig, TeamConfig, TrackerKind,
 };
 
 /// GitHub's limit on label name length.
@@ -71,8 +71,8 @@ impl Config {
         let mut out = Problems::default();
         let embedded = self.sandbox_embedded();
         check_github(&self.github, embedded, &mut out);
-        check_jira(&self.jira, embedded, &mut out);
-        check_teams(&self.teams, form, &mut out);
+        self.check_tracker(embedded, &mut out);
+        check_teams(&self.teams, self.tracker.kind, form, &mut out);
         check_labels(&self.labels, &mut out);
         check_sync(&self.sync, &mut out);
         check_users(&self.users, &mut out);
@@ -94,6 +94,34 @@ impl Config {
             out.push(p);
         }
         out.0
+    }
+
+    /// `[tracker] kind` and the section it needs: `[jira]` is required with Jira and
+    /// ignored (warned) otherwise. `github-projects` is refused until its tracker is built.
+    fn check_tracker(&self, embedded: bool, out: &mut Problems) {
+        match (self.tracker.kind, &self.jira) {
+            (TrackerKind::Jira, Some(jira)) => check_jira(jira, embedded, out),
+            (TrackerKind::Jira, None) => out.error(
+                "jira",
+                "is missing: [tracker] kind is \"jira\" (the default), so epics and stories \
+                 go to Jira and [jira] must say where (base_url, auth, api_version, \
+                 epic_project)",
+            ),
+            (TrackerKind::GithubProjects, jira) => {
+                out.error(
+                    "tracker.kind",
+                    "\"github-projects\" is not part of this build yet (its tracker is still \
+                     being written), so the daemon would have nowhere to create epics; use \
+                     \"jira\"",
+                );
+                if jira.is_some() {
+                    out.warning(
+                        "jira",
+                        "is ignored: [tracker] kind is \"github-projects\", which does not use Jira",
+                    );
+                }
+            }
+        }
     }
 
     /// A secret in the file ends up in backups, diffs and screen shares: warn, naming where
@@ -572,31 +600,35 @@ fn project_key_reason(value: &str) -> String {
     )
 }
 
-fn check_teams(teams: &BTreeMap<String, TeamConfig>, form: &IssueForm, out: &mut Problems) {
+/// The field `[teams.NAME]` must carry for `kind`.
+fn team_field(kind: TrackerKind) -> &'static str {
+    match kind {
+        TrackerKind::Jira => "jira_project",
+        TrackerKind::GithubProjects => "repo",
+    }
+}
+
+fn check_teams(
+    teams: &BTreeMap<String, TeamConfig>,
+    kind: TrackerKind,
+    form: &IssueForm,
+    out: &mut Problems,
+) {
+    let field = team_field(kind);
     if teams.is_empty() {
         out.error(
             "teams",
-            "no teams: add a [teams.NAME] table with jira_project for each option of the \
-             issue form's \"Teams involved\" field",
+            format!(
+                "no teams: add a [teams.NAME] table with {field} for each option of the \
+                 issue form's \"Teams involved\" field"
+            ),
         );
     }
     for (name, team) in teams {
         let key = format!("teams.{name}");
-        if !syntax::is_project_key(&team.jira_project) {
-            out.error(
-                format!("{key}.jira_project"),
-                project_key_reason(&team.jira_project),
-            );
-        }
-        if team
-            .component
-            .as_deref()
-            .is_some_and(|c| c.trim().is_empty())
-        {
-            out.error(
-                format!("{key}.component"),
-                "is empty: leave it out for no component",
-            );
+        match kind {
+            TrackerKind::Jira => check_jira_team(&key, team, out),
+            TrackerKind::GithubProjects => check_projects_team(&key, team, out),
         }
         if !form.team_options.iter().any(|o| o == name) {
             out.error(key, not_in_form_reason(name, &form.team_options));
@@ -609,8 +641,67 @@ fn check_teams(teams: &BTreeMap<String, TeamConfig>, form: &IssueForm, out: &mut
                 format!(
                     "the issue form offers team \"{option}\" but [teams] has no entry for it, so \
                      its stories would have nowhere to go: add [teams.\"{option}\"] with \
-                     jira_project"
+                     {field}"
                 ),
+            );
+        }
+    }
+}
+
+/// `[teams.NAME]` with Jira: a project key, an optional non-empty component; `repo` is
+/// not read.
+fn check_jira_team(key: &str, team: &TeamConfig, out: &mut Problems) {
+    match team.jira_project.as_deref() {
+        None => out.error(
+            format!("{key}.jira_project"),
+            "is missing: with [tracker] kind = \"jira\" each team's stories go to a Jira \
+             project, e.g. jira_project = \"PAY\"",
+        ),
+        Some(project) if !syntax::is_project_key(project) => {
+            out.error(format!("{key}.jira_project"), project_key_reason(project));
+        }
+        Some(_) => {}
+    }
+    if team
+        .component
+        .as_deref()
+        .is_some_and(|c| c.trim().is_empty())
+    {
+        out.error(
+            format!("{key}.component"),
+            "is empty: leave it out for no component",
+        );
+    }
+    if team.repo.is_some() {
+        out.warning(
+            format!("{key}.repo"),
+            "is ignored: only [tracker] kind = \"github-projects\" puts stories in repositories",
+        );
+    }
+}
+
+/// `[teams.NAME]` with GitHub Projects: `repo` as `owner/name`; the Jira fields are not read.
+fn check_projects_team(key: &str, team: &TeamConfig, out: &mut Problems) {
+    match team.repo.as_deref() {
+        None => out.error(
+            format!("{key}.repo"),
+            "is missing: with [tracker] kind = \"github-projects\" each team's stories are \
+             issues in its repository, e.g. repo = \"acme/payments\"",
+        ),
+        Some(repo) if !syntax::is_repo(repo) => out.error(
+            format!("{key}.repo"),
+            format!("`{repo}` is not a repository: write it as \"owner/name\""),
+        ),
+        Some(_) => {}
+    }
+    for (field, set) in [
+        ("jira_project", team.jira_project.is_some()),
+        ("component", team.component.is_some()),
+    ] {
+        if set {
+            out.warning(
+                format!("{key}.{field}"),
+                "is ignored: [tracker] kind is \"github-projects\", which does not use Jira",
             );
         }
     }

@@ -7,7 +7,7 @@ use std::time::Duration;
 use secrecy::SecretString;
 
 use super::*;
-use crate::config::{Progress, SandboxConfig, Severity};
+use crate::config::{Progress, SandboxConfig, Severity, TrackerKind};
 
 const VALID: &str = r#"
 [github]
@@ -93,7 +93,7 @@ fn secret(s: &str) -> Option<SecretString> {
 fn no_secrets(c: &mut Config) {
     c.github.token = None;
     c.github.webhook_secret = None;
-    if let JiraAuth::Basic { token, .. } = &mut c.jira.auth {
+    if let JiraAuth::Basic { token, .. } = &mut c.jira_mut().auth {
         *token = None;
     }
 }
@@ -106,8 +106,8 @@ fn embedded_sandbox(members: &[&str]) -> Option<SandboxConfig> {
 }
 
 fn data_center(c: &mut Config) {
-    c.jira.api_version = JiraApiVersion::V2;
-    c.jira.epic_link = EpicLink::CustomField {
+    c.jira_mut().api_version = JiraApiVersion::V2;
+    c.jira_mut().epic_link = EpicLink::CustomField {
         epic_link_field: "customfield_10008".into(),
         epic_name_field: "customfield_10011".into(),
     };
@@ -124,6 +124,71 @@ const W: Severity = Severity::Warning;
 
 const CASES: &[Case] = &[
     ("valid base", |_| {}, &[]),
+    (
+        "jira tracker without [jira]",
+        |c| c.jira = None,
+        &[("jira", E)],
+    ),
+    (
+        "jira tracker, a team without its project",
+        |c| {
+            if let Some(t) = c.teams.get_mut("data") {
+                t.jira_project = None;
+            }
+        },
+        &[("teams.data.jira_project", E)],
+    ),
+    (
+        "jira tracker, a team with a repository",
+        |c| {
+            if let Some(t) = c.teams.get_mut("data") {
+                t.repo = Some("acme/data".into());
+            }
+        },
+        &[("teams.data.repo", W)],
+    ),
+    (
+        "github-projects refused until its tracker is built, Jira fields named as ignored",
+        |c| {
+            c.tracker.kind = TrackerKind::GithubProjects;
+            for (name, t) in &mut c.teams {
+                t.repo = Some(format!("acme/{name}"));
+            }
+        },
+        &[
+            ("tracker.kind", E),
+            ("jira", W),
+            ("teams.data.jira_project", W),
+            ("teams.identity.jira_project", W),
+            ("teams.networking.jira_project", W),
+            ("teams.payments.jira_project", W),
+            ("teams.platform.jira_project", W),
+            ("teams.platform.component", W),
+        ],
+    ),
+    (
+        "github-projects teams need owner/name repositories",
+        |c| {
+            c.tracker.kind = TrackerKind::GithubProjects;
+            c.jira = None;
+            for (name, t) in &mut c.teams {
+                t.jira_project = None;
+                t.component = None;
+                t.repo = Some(format!("acme/{name}"));
+            }
+            if let Some(t) = c.teams.get_mut("data") {
+                t.repo = Some("data".into());
+            }
+            if let Some(t) = c.teams.get_mut("identity") {
+                t.repo = None;
+            }
+        },
+        &[
+            ("tracker.kind", E),
+            ("teams.data.repo", E),
+            ("teams.identity.repo", E),
+        ],
+    ),
     (
         "repo not owner/name",
         |c| c.github.repos[1] = "payments-api".into(),
@@ -191,17 +256,17 @@ const CASES: &[Case] = &[
     ),
     (
         "base_url not http(s)",
-        |c| c.jira.base_url = "jira.acme.com".into(),
+        |c| c.jira_mut().base_url = "jira.acme.com".into(),
         &[("jira.base_url", E)],
     ),
     (
         "base_url with REST path",
-        |c| c.jira.base_url = "https://acme.atlassian.net/rest/api/3".into(),
+        |c| c.jira_mut().base_url = "https://acme.atlassian.net/rest/api/3".into(),
         &[("jira.base_url", E)],
     ),
     (
         "Data Center with parent link",
-        |c| c.jira.api_version = JiraApiVersion::V2,
+        |c| c.jira_mut().api_version = JiraApiVersion::V2,
         &[("jira.epic_link", E)],
     ),
     ("Data Center with custom fields", data_center, &[]),
@@ -209,7 +274,7 @@ const CASES: &[Case] = &[
         "Cloud with Epic Link custom field",
         |c| {
             data_center(c);
-            c.jira.api_version = JiraApiVersion::V3;
+            c.jira_mut().api_version = JiraApiVersion::V3;
         },
         &[("jira.epic_link", W)],
     ),
@@ -217,7 +282,7 @@ const CASES: &[Case] = &[
         "custom field ids malformed",
         |c| {
             data_center(c);
-            c.jira.epic_link = EpicLink::CustomField {
+            c.jira_mut().epic_link = EpicLink::CustomField {
                 epic_link_field: "Epic Link".into(),
                 epic_name_field: "customfield_".into(),
             };
@@ -230,7 +295,7 @@ const CASES: &[Case] = &[
     (
         "Cloud with bearer auth",
         |c| {
-            c.jira.auth = JiraAuth::Bearer {
+            c.jira_mut().auth = JiraAuth::Bearer {
                 token: secret("t"),
                 token_file: None,
             }
@@ -240,7 +305,7 @@ const CASES: &[Case] = &[
     (
         "basic auth without email",
         |c| {
-            if let JiraAuth::Basic { email, .. } = &mut c.jira.auth {
+            if let JiraAuth::Basic { email, .. } = &mut c.jira_mut().auth {
                 email.clear();
             }
         },
@@ -248,14 +313,14 @@ const CASES: &[Case] = &[
     ),
     (
         "epic project not a key",
-        |c| c.jira.epic_project = "sre".into(),
+        |c| c.jira_mut().epic_project = "sre".into(),
         &[("jira.epic_project", E)],
     ),
     (
         "team project not a key",
         |c| {
             if let Some(t) = c.teams.get_mut("payments") {
-                t.jira_project = "PAY-1".into();
+                t.jira_project = Some("PAY-1".into());
             }
         },
         &[("teams.payments.jira_project", E)],
@@ -263,8 +328,8 @@ const CASES: &[Case] = &[
     (
         "issue types empty",
         |c| {
-            c.jira.epic_issue_type = " ".into();
-            c.jira.story_issue_type = String::new();
+            c.jira_mut().epic_issue_type = " ".into();
+            c.jira_mut().story_issue_type = String::new();
         },
         &[("jira.epic_issue_type", E), ("jira.story_issue_type", E)],
     ),
@@ -293,8 +358,8 @@ const CASES: &[Case] = &[
             c.teams.insert(
                 "billing".into(),
                 TeamConfig {
-                    jira_project: "BILL".into(),
-                    component: None,
+                    jira_project: Some("BILL".into()),
+                    ..TeamConfig::default()
                 },
             );
         },
@@ -408,7 +473,7 @@ const CASES: &[Case] = &[
     (
         "token file unreadable",
         |c| {
-            c.jira.auth = JiraAuth::Basic {
+            c.jira_mut().auth = JiraAuth::Basic {
                 email: "council-sync@example.com".into(),
                 token: None,
                 token_file: Some(PathBuf::from("/nonexistent/jira-token")),
@@ -555,50 +620,50 @@ const CASES: &[Case] = &[
     ),
     (
         "sprint field not a custom field id",
-        |c| c.jira.sprint_field = "Sprint".into(),
+        |c| c.jira_mut().sprint_field = "Sprint".into(),
         &[("jira.sprint_field", E)],
     ),
     (
         "sprint field of a Data Center site",
-        |c| c.jira.sprint_field = "customfield_10104".into(),
+        |c| c.jira_mut().sprint_field = "customfield_10104".into(),
         &[],
     ),
     (
         "Cloud with a webhook secret",
-        |c| c.jira.webhook_secret = secret("jira-whsec"),
+        |c| c.jira_mut().webhook_secret = secret("jira-whsec"),
         &[],
     ),
     (
         "jira webhook secret inline and as file",
         |c| {
-            c.jira.webhook_secret = secret("jira-whsec");
-            c.jira.webhook_secret_file = Some(PathBuf::from("/run/secrets/jira-whsec"));
+            c.jira_mut().webhook_secret = secret("jira-whsec");
+            c.jira_mut().webhook_secret_file = Some(PathBuf::from("/run/secrets/jira-whsec"));
         },
         &[("jira.webhook_secret", E)],
     ),
     (
         "jira webhook secret blank",
-        |c| c.jira.webhook_secret = secret(" "),
+        |c| c.jira_mut().webhook_secret = secret(" "),
         &[("jira.webhook_secret", E)],
     ),
     (
         "jira webhook token inline and as file",
         |c| {
-            c.jira.webhook_token = secret(LONG_TOKEN);
-            c.jira.webhook_token_file = Some(PathBuf::from("/run/secrets/jira-token"));
+            c.jira_mut().webhook_token = secret(LONG_TOKEN);
+            c.jira_mut().webhook_token_file = Some(PathBuf::from("/run/secrets/jira-token"));
         },
         &[("jira.webhook_token", E)],
     ),
     (
         "jira webhook token file unreadable",
-        |c| c.jira.webhook_token_file = Some(PathBuf::from("/nonexistent/jira-token")),
+        |c| c.jira_mut().webhook_token_file = Some(PathBuf::from("/nonexistent/jira-token")),
         &[("jira.webhook_token_file", E)],
     ),
     (
         "Data Center with a webhook secret but no token",
         |c| {
             data_center(c);
-            c.jira.webhook_secret = secret("jira-whsec");
+            c.jira_mut().webhook_secret = secret("jira-whsec");
         },
         &[("jira.webhook_secret", W)],
     ),
@@ -606,7 +671,7 @@ const CASES: &[Case] = &[
         "Data Center with a webhook token",
         |c| {
             data_center(c);
-            c.jira.webhook_token = secret(LONG_TOKEN);
+            c.jira_mut().webhook_token = secret(LONG_TOKEN);
         },
         &[],
     ),
@@ -614,19 +679,19 @@ const CASES: &[Case] = &[
         "Data Center with secret and token",
         |c| {
             data_center(c);
-            c.jira.webhook_secret = secret("jira-whsec");
-            c.jira.webhook_token = secret(LONG_TOKEN);
+            c.jira_mut().webhook_secret = secret("jira-whsec");
+            c.jira_mut().webhook_token = secret(LONG_TOKEN);
         },
         &[],
     ),
     (
         "webhook token not URL-safe",
-        |c| c.jira.webhook_token = secret("a/b+c=d?e#f%g-0123456789abcdef0123456789"),
+        |c| c.jira_mut().webhook_token = secret("a/b+c=d?e#f%g-0123456789abcdef0123456789"),
         &[("jira.webhook_token", E)],
     ),
     (
         "webhook token short",
-        |c| c.jira.webhook_token = secret("hunter2"),
+        |c| c.jira_mut().webhook_token = secret("hunter2"),
         &[("jira.webhook_token", W)],
     ),
 ];
@@ -660,7 +725,7 @@ fn each_problem_kind_is_reported_on_its_key() {
 fn every_problem_is_collected_at_once() {
     let mut config = valid();
     config.github.repos = vec!["nope".into()];
-    config.jira.epic_project = "sre".into();
+    config.jira_mut().epic_project = "sre".into();
     config.retry.attempts = 0;
     config.labels.vetted = String::new();
     let keys: Vec<String> = config
@@ -682,7 +747,7 @@ fn every_problem_is_collected_at_once() {
 #[test]
 fn reasons_say_what_to_do() {
     let mut config = valid();
-    config.jira.epic_project = "sre".into();
+    config.jira_mut().epic_project = "sre".into();
     config.teams.remove("data");
     if let Some(t) = config.teams.remove("payments") {
         config.teams.insert("Payments".into(), t);
@@ -721,8 +786,8 @@ fn problems_never_contain_secret_values() {
 fn webhook_problems_never_contain_the_secret_or_token() {
     let mut config = valid();
     data_center(&mut config);
-    config.jira.webhook_secret = secret("jira-whsec-value");
-    config.jira.webhook_token = secret("tok/with/slashes");
+    config.jira_mut().webhook_secret = secret("jira-whsec-value");
+    config.jira_mut().webhook_token = secret("tok/with/slashes");
     let problems = config.validate(&form());
     let rendered = crate::config::render_problems(&problems);
     assert!(rendered.contains("jira.webhook_token:"), "{rendered}");
@@ -731,7 +796,7 @@ fn webhook_problems_never_contain_the_secret_or_token() {
 
     let mut config = valid();
     data_center(&mut config);
-    config.jira.webhook_secret = secret("jira-whsec-value");
+    config.jira_mut().webhook_secret = secret("jira-whsec-value");
     let problems = config.validate(&form());
     let warning = problems
         .iter()

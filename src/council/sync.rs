@@ -7,7 +7,8 @@
 use super::labels::LabelSet;
 
 use super::Stage;
-use crate::config::{LabelsConfig, Progress};
+use crate::config::LabelsConfig;
+use crate::tracker::{Iteration, Progress};
 
 /// One story (or the epic) as the sync sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,8 +21,8 @@ pub struct ItemState {
     /// What the status means on GitHub (from `[sync]`'s mapping).
     pub progress: Progress,
     pub assignee: Option<String>,
-    /// "Sprint 42" and its state, when the item is in a sprint.
-    pub sprint: Option<(String, String)>,
+    /// The iteration (sprint) the item is planned in, when it is in one.
+    pub sprint: Option<Iteration>,
 }
 
 /// Everything the tracker → GitHub decision reads.

@@ -42,15 +42,19 @@ pub fn demo_config(dir: &std::path::Path, jira_api: u8) -> Result<Config, DemoEr
     if let Some(sandbox) = cfg.sandbox.as_mut() {
         sandbox.listen = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
     }
+    let jc = cfg
+        .jira
+        .as_mut()
+        .ok_or_else(|| DemoError::Config(crate::config::NO_JIRA.into()))?;
     match jira_api {
-        3 => cfg.jira.api_version = JiraApiVersion::V3,
+        3 => jc.api_version = JiraApiVersion::V3,
         2 => {
-            cfg.jira.api_version = JiraApiVersion::V2;
-            cfg.jira.auth = JiraAuth::Bearer {
+            jc.api_version = JiraApiVersion::V2;
+            jc.auth = JiraAuth::Bearer {
                 token: None,
                 token_file: None,
             };
-            cfg.jira.epic_link = EpicLink::CustomField {
+            jc.epic_link = EpicLink::CustomField {
                 epic_link_field: "customfield_10008".into(),
                 epic_name_field: "customfield_10011".into(),
             };
@@ -79,7 +83,7 @@ pub async fn run(jira_api: u8, target: DemoTarget) -> Result<bool, DemoError> {
     if let Some(sandbox) = &target.sandbox_url {
         point_at_external_sandbox(&mut cfg, sandbox, &target, &webhook_secret);
     }
-    let running = daemon::start(cfg.clone()).await?;
+    let running = daemon::start(cfg.clone(), Some(crate::sandbox::embedded::EMBED)).await?;
     let sandbox_url = match (&target.sandbox_url, running.sandbox_url()) {
         (Some(url), _) => url.clone(),
         (None, Some(url)) => url,
@@ -113,7 +117,11 @@ pub async fn run(jira_api: u8, target: DemoTarget) -> Result<bool, DemoError> {
         repo: cfg.github.repos.first().cloned().unwrap_or_default(),
         labels: cfg.labels.clone(),
         bot: running.bot_login().await,
-        epic_project: cfg.jira.epic_project.clone(),
+        epic_project: cfg
+            .jira
+            .as_ref()
+            .map(|j| j.epic_project.clone())
+            .unwrap_or_default(),
     };
     let agenda = async || match running.agenda_markdown().await {
         Ok(md) => md,
@@ -141,15 +149,18 @@ fn point_at_external_sandbox(
         .github_api_url
         .clone()
         .unwrap_or_else(|| sandbox.to_owned());
-    cfg.jira.base_url = target
+    cfg.github.token = Some(SecretString::from("sandbox-token".to_owned()));
+    cfg.github.webhook_secret = Some(SecretString::from(webhook_secret.to_owned()));
+    let Some(jc) = cfg.jira.as_mut() else {
+        return;
+    };
+    jc.base_url = target
         .jira_url
         .clone()
         .unwrap_or_else(|| sandbox.to_owned());
-    cfg.github.token = Some(SecretString::from("sandbox-token".to_owned()));
-    cfg.github.webhook_secret = Some(SecretString::from(webhook_secret.to_owned()));
-    cfg.jira.webhook_secret = Some(SecretString::from(webhook_secret.to_owned()));
+    jc.webhook_secret = Some(SecretString::from(webhook_secret.to_owned()));
     let token = Some(SecretString::from("sandbox-token".to_owned()));
-    cfg.jira.auth = match &cfg.jira.auth {
+    jc.auth = match &jc.auth {
         JiraAuth::Basic { email, .. } => JiraAuth::Basic {
             email: email.clone(),
             token,

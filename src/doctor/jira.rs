@@ -6,7 +6,7 @@ use secrecy::ExposeSecret;
 
 use super::needs::{self, JIRA_EVENTS, JIRA_WEBHOOK_NAME};
 use super::report::{Finding, Report, Verdict};
-use crate::config::{Config, EpicLink};
+use crate::config::{Config, EpicLink, JiraConfig};
 use crate::tracker::jira::client::{JiraWebhook, Named};
 use crate::tracker::jira::{JiraClient, JiraError};
 
@@ -46,6 +46,15 @@ fn has(list: &[Named], id_or_name: &str) -> bool {
 
 /// Runs the Jira checks into `report`.
 pub async fn check(cfg: &Config, jira: &JiraClient, report: &mut Report) {
+    let Some(jc) = cfg.jira.as_ref() else {
+        return report.push(Finding::advises(
+            AREA,
+            "config",
+            Verdict::Missing,
+            crate::config::NO_JIRA,
+            "add [jira] or choose another [tracker] kind",
+        ));
+    };
     match jira.myself().await {
         Ok(_) => report.push(Finding::ok(AREA, "account", "credentials accepted")),
         Err(e) => {
@@ -54,7 +63,7 @@ pub async fn check(cfg: &Config, jira: &JiraClient, report: &mut Report) {
         }
     }
     let fields = jira.fields().await;
-    check_sprint_field(cfg, fields.as_deref(), report);
+    check_sprint_field(jc, fields.as_deref(), report);
     let statuses = needs::target_statuses(cfg);
     for key in needs::jira_projects(cfg) {
         let item = format!("project {key}");
@@ -69,14 +78,17 @@ pub async fn check(cfg: &Config, jira: &JiraClient, report: &mut Report) {
                 continue;
             }
         }
-        let epics = key == cfg.jira.epic_project;
-        let stories = cfg.teams.values().any(|t| t.jira_project == key);
+        let epics = key == jc.epic_project;
+        let stories = cfg
+            .teams
+            .values()
+            .any(|t| t.jira_project.as_deref() == Some(key.as_str()));
         let mut types = Vec::new();
         if epics {
-            types.push(("jira.epic_issue_type", cfg.jira.epic_issue_type.as_str()));
+            types.push(("jira.epic_issue_type", jc.epic_issue_type.as_str()));
         }
         if stories {
-            types.push(("jira.story_issue_type", cfg.jira.story_issue_type.as_str()));
+            types.push(("jira.story_issue_type", jc.story_issue_type.as_str()));
         }
         let available = match jira.create_issue_types(&key).await {
             Ok(t) => t,
@@ -109,15 +121,15 @@ pub async fn check(cfg: &Config, jira: &JiraClient, report: &mut Report) {
                 continue;
             };
             report.push(Finding::ok(AREA, &item, format!("id {}", t.id)));
-            check_link_fields(cfg, jira, &key, t, config_key, report).await;
+            check_link_fields(jc, jira, &key, t, config_key, report).await;
         }
-        check_statuses(cfg, jira, &key, epics, stories, &statuses, report).await;
+        check_statuses(jc, jira, &key, epics, stories, &statuses, report).await;
     }
-    check_webhook(cfg, jira, report).await;
+    check_webhook(cfg, jc, jira, report).await;
 }
 
-fn check_sprint_field(cfg: &Config, fields: Result<&[Named], &JiraError>, report: &mut Report) {
-    let want = &cfg.jira.sprint_field;
+fn check_sprint_field(jc: &JiraConfig, fields: Result<&[Named], &JiraError>, report: &mut Report) {
+    let want = &jc.sprint_field;
     let item = format!("sprint field {want}");
     match fields {
         Ok(fields) if fields.iter().any(|f| &f.id == want) => {
@@ -151,7 +163,7 @@ fn check_sprint_field(cfg: &Config, fields: Result<&[Named], &JiraError>, report
 /// Cloud: stories need `parent` on their create screen. Data Center: stories need the Epic
 /// Link field and epics the Epic Name field.
 async fn check_link_fields(
-    cfg: &Config,
+    jc: &JiraConfig,
     jira: &JiraClient,
     project: &str,
     t: &Named,
@@ -159,7 +171,7 @@ async fn check_link_fields(
     report: &mut Report,
 ) {
     let is_epic = config_key == "jira.epic_issue_type";
-    let wanted: Vec<(&str, &str)> = match (&cfg.jira.epic_link, is_epic) {
+    let wanted: Vec<(&str, &str)> = match (&jc.epic_link, is_epic) {
         (EpicLink::Parent, false) => vec![("parent", "jira.epic_link (parent)")],
         (EpicLink::Parent, true) => vec![],
         (
@@ -213,7 +225,7 @@ async fn check_link_fields(
 }
 
 async fn check_statuses(
-    cfg: &Config,
+    jc: &JiraConfig,
     jira: &JiraClient,
     project: &str,
     epics: bool,
@@ -233,10 +245,10 @@ async fn check_statuses(
     };
     let mut types = Vec::new();
     if epics {
-        types.push(cfg.jira.epic_issue_type.as_str());
+        types.push(jc.epic_issue_type.as_str());
     }
     if stories {
-        types.push(cfg.jira.story_issue_type.as_str());
+        types.push(jc.story_issue_type.as_str());
     }
     for ty in types {
         let Some(workflow) = per_type.iter().find(|t| t.name.eq_ignore_ascii_case(ty)) else {
@@ -293,7 +305,7 @@ pub fn webhook_problems(h: &JiraWebhook) -> Vec<String> {
     out
 }
 
-async fn check_webhook(cfg: &Config, jira: &JiraClient, report: &mut Report) {
+async fn check_webhook(cfg: &Config, jc: &JiraConfig, jira: &JiraClient, report: &mut Report) {
     let item = "webhook";
     let fix = "run `council-sync setup` as a Jira administrator, or register it by hand (see README \"Run it for real\")";
     let hooks = match jira.list_webhooks().await {
@@ -309,7 +321,7 @@ async fn check_webhook(cfg: &Config, jira: &JiraClient, report: &mut Report) {
         }
         Err(e) => return report.push(failed(item, &e, fix)),
     };
-    let token = cfg.jira.webhook_token().ok().flatten();
+    let token = jc.webhook_token().ok().flatten();
     let want = needs::jira_hook_url(cfg, token.as_ref().map(|t| t.expose_secret()));
     let ours = hooks.iter().find(|h| match &want {
         Some(u) => h.url.trim_end_matches('/') == u,

@@ -51,8 +51,10 @@ impl Clients {
             .github
             .token()
             .map_err(|p| DoctorError::Config(p.to_string()))?;
-        let jira_token = cfg
-            .jira
+        let jc = cfg
+            .jira_section()
+            .map_err(|e| DoctorError::Config(e.to_owned()))?;
+        let jira_token = jc
             .auth
             .token()
             .map_err(|p| DoctorError::Config(p.to_string()))?
@@ -64,8 +66,8 @@ impl Clients {
             })?;
         let github =
             GithubClient::from_config(&cfg.github, gh_token.as_ref(), policy.clone()).await?;
-        let creds = JiraCredentials::from_config(&cfg.jira.auth, jira_token);
-        let jira = JiraClient::new(&cfg.jira.base_url, creds, cfg.jira.api_version, policy)?;
+        let creds = JiraCredentials::from_config(&jc.auth, jira_token);
+        let jira = JiraClient::new(&jc.base_url, creds, jc.api_version, policy)?;
         Ok(Self { github, jira })
     }
 }

@@ -56,8 +56,8 @@ pub fn github_hook_url(cfg: &Config) -> Option<String> {
 /// public URL. The result may hold a secret: never print it, use [`redact`].
 pub fn jira_hook_url(cfg: &Config, token: Option<&str>) -> Option<String> {
     let base = cfg.server.public_url.as_deref()?.trim_end_matches('/');
-    Some(match (cfg.jira.api_version, token) {
-        (JiraApiVersion::V2, Some(t)) => format!("{base}/webhooks/jira/{t}"),
+    Some(match (cfg.jira.as_ref().map(|j| j.api_version), token) {
+        (Some(JiraApiVersion::V2), Some(t)) => format!("{base}/webhooks/jira/{t}"),
         _ => format!("{base}/webhooks/jira"),
     })
 }
@@ -72,10 +72,10 @@ pub fn redact(url: &str) -> String {
 
 /// Jira project keys the daemon writes to: the epics' project, then each team's, once each.
 pub fn jira_projects(cfg: &Config) -> Vec<String> {
-    let mut keys = vec![cfg.jira.epic_project.clone()];
-    for t in cfg.teams.values() {
-        if !keys.contains(&t.jira_project) {
-            keys.push(t.jira_project.clone());
+    let mut keys: Vec<String> = cfg.jira.iter().map(|j| j.epic_project.clone()).collect();
+    for project in cfg.teams.values().filter_map(|t| t.jira_project.as_ref()) {
+        if !keys.contains(project) {
+            keys.push(project.clone());
         }
     }
     keys

@@ -54,7 +54,7 @@ const BATCH: u32 = 50;
 pub struct OwnAccounts {
     /// GitHub login.
     pub github: String,
-    /// Tracker account (Jira accountId on Cloud, username on Data Center).
+    /// Tracker account, as the tracker spells accounts ([`Tracker::own_account`]).
     pub tracker: String,
 }
 
@@ -70,7 +70,7 @@ pub struct Engine<T> {
     pub(crate) form: IssueForm,
     /// The daemon's own login: events it caused are not reacted to.
     pub(crate) bot_login: String,
-    /// The daemon's own tracker account: Jira webhooks it caused are not reacted to.
+    /// The daemon's own tracker account: tracker webhooks it caused are not reacted to.
     pub(crate) tracker_account: String,
     /// Woken when new deliveries are stored or jobs enqueued.
     pub(crate) wake: Arc<Notify>,

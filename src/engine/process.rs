@@ -12,8 +12,7 @@ use crate::github::webhook::events::{
     self, CommentAction, GithubEvent, IssueCommentEvent, IssuesAction, IssuesEvent,
 };
 use crate::store::{self, Delivery, Source, StageChange};
-use crate::tracker::Tracker;
-use crate::tracker::jira::webhook as jira_webhook;
+use crate::tracker::{Cue, Tracker, TrackerDelivery};
 
 /// What a delivery is about once decoded: an issue, and what happened to it.
 pub(crate) struct IssueCue<'a> {
@@ -60,13 +59,13 @@ impl<T: Tracker + 'static> Engine<T> {
             }
             let outcome = match delivery.source {
                 Source::Github => self.process_github(delivery).await,
-                Source::Jira => self.process_jira(delivery).await,
+                Source::Tracker => self.process_tracker(delivery).await,
             };
             match outcome {
                 Ok(()) => crate::metrics::observe_webhook_lag(
                     match delivery.source {
                         Source::Github => "github",
-                        Source::Jira => "jira",
+                        Source::Tracker => "tracker",
                     },
                     delivery.received_at,
                 ),
@@ -223,51 +222,72 @@ impl<T: Tracker + 'static> Engine<T> {
             .await?)
     }
 
-    /// A Jira webhook is a cue to re-read the concern it touches; the daemon's own changes
-    /// coming back are dropped here.
-    async fn process_jira(&self, delivery: &Delivery) -> Result<(), EngineError> {
-        let event = jira_webhook::decode(&delivery.payload).map_err(|e| EngineError::Decode {
-            what: "Jira delivery",
-            reason: e.to_string(),
-        })?;
-        self.note_created_markers(&event).await?;
-        if !event.is_relevant()
-            || event.user_account.as_deref() == Some(self.tracker_account.as_str())
-        {
-            return self.done(delivery.seq).await;
-        }
-        // A move to another project renames the issue (same id): links follow it first,
-        // so the lookup below finds the concern under the new key.
+    /// A tracker webhook is a cue to re-read the concerns it touches: the tracker turns the
+    /// delivery into [`Cue`]s (its own writes coming back yield only creation records), and
+    /// the engine acts on those alone, whatever the tracker.
+    async fn process_tracker(&self, delivery: &Delivery) -> Result<(), EngineError> {
+        let cues = self
+            .tracker
+            .cues(
+                TrackerDelivery {
+                    event: &delivery.event,
+                    payload: &delivery.payload,
+                },
+                &self.tracker_account,
+            )
+            .map_err(|e| EngineError::Decode {
+                what: "tracker delivery",
+                reason: e.to_string(),
+            })?;
         let mut renamed = false;
-        if let Some(moved) = &event.key_change {
-            let followed = self
-                .store
-                .follow_tracker_move(&moved.from, &moved.to, event.issue_id.as_deref())
-                .await?;
-            tracing::info!(from = %moved.from, to = %moved.to, followed, "jira issue moved");
-            renamed = followed > 0;
+        let mut keys: Vec<&str> = Vec::new();
+        let mut all = false;
+        for cue in &cues {
+            match cue {
+                // Names the item an earlier create made (also the daemon's own, whose
+                // answer may have been lost): the next marker search asks for it by id.
+                Cue::Created { marker, id, key } => {
+                    self.store.record_created(marker, id, key).await?;
+                }
+                // A move renames the item (same id): links follow it first, so the lookup
+                // below finds the concern under the new key.
+                Cue::Moved { from, to, id } => {
+                    let followed = self
+                        .store
+                        .follow_tracker_move(from, to, id.as_deref())
+                        .await?;
+                    tracing::info!(%from, %to, followed, "tracker item moved");
+                    renamed |= followed > 0;
+                }
+                Cue::Changed { keys: changed } => keys.extend(changed.iter().map(String::as_str)),
+                Cue::ChangedAll => all = true,
+            }
         }
-        let concerns = match &event.issue_key {
-            Some(key) => self
-                .store
-                .concern_for_tracker_key(key)
-                .await?
-                .into_iter()
-                .collect(),
-            // Sprint events name no issue: every concern in flight may show the sprint.
-            None => self
-                .store
-                .linked_concerns()
-                .await?
-                .into_iter()
-                .filter(|c| c.stage.is_syncing())
-                .map(|c| (c.repo, c.number))
-                .collect::<Vec<_>>(),
-        };
+        let mut concerns: Vec<(String, u64)> = Vec::new();
+        if all {
+            concerns.extend(
+                self.store
+                    .linked_concerns()
+                    .await?
+                    .into_iter()
+                    .filter(|c| c.stage.is_syncing())
+                    .map(|c| (c.repo, c.number)),
+            );
+        } else {
+            for key in keys {
+                if let Some(c) = self.store.concern_for_tracker_key(key).await? {
+                    concerns.push(c);
+                }
+            }
+        }
+        concerns.sort();
+        concerns.dedup();
+        // The source's stored word keeps job keys what they were before cues existed.
+        let source = delivery.source.as_str();
         let mut jobs: Vec<KeyedJob> = Vec::new();
         for (repo, number) in concerns {
             jobs.push(KeyedJob::new(
-                format!("sync:{repo}#{number}:jira:{}", delivery.delivery_id),
+                format!("sync:{repo}#{number}:{source}:{}", delivery.delivery_id),
                 Job::SyncFromTracker {
                     repo: repo.clone(),
                     number,
@@ -286,28 +306,6 @@ impl<T: Tracker + 'static> Engine<T> {
             .store
             .commit_decision(Some(delivery.seq), None, None, &queued(&jobs)?)
             .await?)
-    }
-
-    /// A `jira:issue_created` carrying a marker label names the issue an earlier create made
-    /// (also the daemon's own, whose answer may have been lost): recorded for the attempt
-    /// record, so the next marker search asks for it by id (`tracker::jira::attempts`).
-    async fn note_created_markers(
-        &self,
-        event: &crate::tracker::jira::webhook::JiraEvent,
-    ) -> Result<(), EngineError> {
-        if event.webhook_event != "jira:issue_created" {
-            return Ok(());
-        }
-        let (Some(id), Some(key)) = (&event.issue_id, &event.issue_key) else {
-            return Ok(());
-        };
-        let marker_prefix = format!("{}-", crate::tracker::jira::tracker::SYNC_LABEL);
-        for label in &event.issue_labels {
-            if label.starts_with(&marker_prefix) {
-                self.store.record_created(label, id, key).await?;
-            }
-        }
-        Ok(())
     }
 
     /// The council trigger of an issues event, if it is one the council cares about.

@@ -192,7 +192,7 @@ impl<T: Tracker + 'static> Engine<T> {
 
     /// The epic's assignee when it disagrees with the first assignee (through
     /// `[users]`), as a lost `assigned` / `unassigned` delivery leaves it. A login with no
-    /// Jira account is left as the delivery path left it (reported there, never retried).
+    /// tracker account is left as the delivery path left it (reported there, never retried).
     async fn follow_assignee_drift(
         &self,
         record: &ConcernRow,

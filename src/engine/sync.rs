@@ -3,7 +3,7 @@
 //!
 //! Every step reads both sides as they are now and writes only what differs, so a webhook
 //! that arrives late, twice, or for the daemon's own write does no harm; and the daemon's
-//! own writes coming back (its GitHub login, its Jira account) are not even looked at.
+//! own writes coming back (its GitHub login, its tracker account) are not even looked at.
 
 use std::collections::HashMap;
 
@@ -26,9 +26,9 @@ use crate::tracker::{TrackedIssue, Tracker};
 const SYNC_ROUNDS: usize = 3;
 
 fn sprint_text(t: &TrackedIssue) -> Option<String> {
-    t.sprint
+    t.iteration
         .as_ref()
-        .map(|s| format!("{} ({})", s.name, s.state))
+        .map(|s| format!("{} ({})", s.name, s.state.as_str()))
 }
 
 impl<T: Tracker + 'static> Engine<T> {
@@ -37,9 +37,9 @@ impl<T: Tracker + 'static> Engine<T> {
             team,
             key: t.key.clone(),
             status: t.status.clone(),
-            progress: self.config.sync.progress(&t.status, &t.status_category),
+            progress: t.progress,
             assignee: t.assignee.clone(),
-            sprint: t.sprint.as_ref().map(|s| (s.name.clone(), s.state.clone())),
+            sprint: t.iteration.clone(),
         }
     }
 
@@ -107,7 +107,7 @@ impl<T: Tracker + 'static> Engine<T> {
         for (link, t) in &stories_t {
             let state = StoryState {
                 status: Some(t.status.clone()),
-                status_category: Some(t.status_category.clone()),
+                progress: Some(t.progress),
                 assignee: t.assignee.clone(),
                 sprint: sprint_text(t),
                 updated_ms: Some(t.updated_ms),
@@ -265,7 +265,7 @@ impl<T: Tracker + 'static> Engine<T> {
         };
         let target = &self.config.sync.not_planned_status;
         for t in stories.iter().map(|(_, t)| t).chain(std::iter::once(&epic)) {
-            if self.config.sync.progress(&t.status, &t.status_category) != Progress::Done {
+            if t.progress != Progress::Done {
                 self.tracker.move_to(&t.key, target).await?;
             }
         }
@@ -354,7 +354,7 @@ impl<T: Tracker + 'static> Engine<T> {
     }
 
     /// The epic's assignee follows the issue's first assignee through `[users]`; a login
-    /// with no Jira account leaves the epic unassigned and is reported, not retried.
+    /// with no tracker account leaves the epic unassigned and is reported, not retried.
     pub(crate) async fn follow_assignees(
         &self,
         record: &ConcernRow,
@@ -373,7 +373,8 @@ impl<T: Tracker + 'static> Engine<T> {
                 None => (
                     None,
                     Some(format!(
-                        "GitHub user @{login} has no Jira account under [users], so the epic is left unassigned."
+                        "GitHub user @{login} has no {} account under [users], so the epic is left unassigned.",
+                        self.tracker.name()
                     )),
                 ),
             },

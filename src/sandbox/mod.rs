@@ -8,6 +8,7 @@
 //! answers held requests with 503 (without running their handlers) and stops deliveries.
 
 pub mod control;
+pub mod embedded;
 pub mod faults;
 pub mod feed;
 pub mod github;

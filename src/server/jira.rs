@@ -91,7 +91,7 @@ async fn accept(
     let submitted = state
         .inbox
         .submit(NewDelivery {
-            source: Source::Jira,
+            source: Source::Tracker,
             delivery_id: delivery_id.to_owned(),
             event: event.webhook_event.clone(),
             action: None,

@@ -443,7 +443,7 @@ async fn jira_cloud_signed_delivery_is_queued_once() {
 
     let stored = h.store.pending_deliveries(10).await.expect("pending");
     assert_eq!(stored.len(), 1);
-    assert_eq!(stored[0].source, Source::Jira);
+    assert_eq!(stored[0].source, Source::Tracker);
     assert_eq!(stored[0].delivery_id, "wh-1");
     assert_eq!(stored[0].event, "jira:issue_updated");
     assert_eq!(stored[0].action, None);
@@ -461,7 +461,7 @@ async fn jira_data_center_token_delivery_is_queued() {
     assert_eq!(stored.len(), 1);
     assert_eq!(
         (stored[0].source, stored[0].event.as_str()),
-        (Source::Jira, "sprint_started")
+        (Source::Tracker, "sprint_started")
     );
     // The same identifier from GitHub's side is another delivery; from Jira's, a duplicate.
     let (_, text) = send(&h.router, jira_signed(Some("dc-1"), body)).await;

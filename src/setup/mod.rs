@@ -247,9 +247,9 @@ async fn plan_hook(
 }
 
 fn jira_manual_step(cfg: &Config, url: &str) -> String {
-    let secret = match cfg.jira.api_version {
-        JiraApiVersion::V3 => ", Secret = jira.webhook_secret",
-        JiraApiVersion::V2 => "",
+    let secret = match cfg.jira.as_ref().map(|j| j.api_version) {
+        Some(JiraApiVersion::V3) => ", Secret = jira.webhook_secret",
+        Some(JiraApiVersion::V2) | None => "",
     };
     format!(
         "Jira: System → WebHooks → Create a WebHook: URL {}{secret}, JQL `{}`, events: issue created/updated, comment created/updated, sprint started/closed",
@@ -263,15 +263,19 @@ fn jql_filter(cfg: &Config) -> String {
 }
 
 async fn plan_jira_hook(cfg: &Config, clients: &Clients, p: &mut Plan) {
-    let token = cfg.jira.webhook_token().ok().flatten();
-    let secret = cfg.jira.webhook_secret().ok().flatten();
-    if cfg.jira.api_version == JiraApiVersion::V2 && token.is_none() {
+    let Some(jc) = cfg.jira.as_ref() else {
+        p.manual.push(crate::config::NO_JIRA.into());
+        return;
+    };
+    let token = jc.webhook_token().ok().flatten();
+    let secret = jc.webhook_secret().ok().flatten();
+    if jc.api_version == JiraApiVersion::V2 && token.is_none() {
         p.manual.push(
             "set jira.webhook_token (a long random string): Data Center cannot sign webhooks, so the token goes into the URL; then run setup again".into(),
         );
         return;
     }
-    if cfg.jira.api_version == JiraApiVersion::V3 && secret.is_none() {
+    if jc.api_version == JiraApiVersion::V3 && secret.is_none() {
         p.manual.push(
             "set jira.webhook_secret (a long random string) so Jira signs its webhooks; then run setup again".into(),
         );
@@ -368,12 +372,12 @@ async fn apply_one(cfg: &Config, clients: &Clients, action: &Action) -> Result<(
             .await
             .map_err(|e| e.to_string()),
         Action::RegisterJiraWebhook => {
-            let token = cfg.jira.webhook_token().map_err(|p| p.to_string())?;
+            let jc = cfg.jira_section()?;
+            let token = jc.webhook_token().map_err(|p| p.to_string())?;
             let url = needs::jira_hook_url(cfg, token.as_ref().map(|t| t.expose_secret()))
                 .ok_or("server.public_url is not set")?;
-            let secret = match cfg.jira.api_version {
-                JiraApiVersion::V3 => cfg
-                    .jira
+            let secret = match jc.api_version {
+                JiraApiVersion::V3 => jc
                     .webhook_secret()
                     .map_err(|p| p.to_string())?
                     .map(|s| s.expose_secret().to_owned()),

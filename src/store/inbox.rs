@@ -19,8 +19,9 @@ pub const MAX_DELIVERY_ATTEMPTS: i64 = 5;
 pub enum Source {
     /// `POST /webhooks/github` (`X-GitHub-Delivery`).
     Github,
-    /// `POST /webhooks/jira` (`X-Atlassian-Webhook-Identifier`).
-    Jira,
+    /// The tracker's own webhooks (today Jira's `POST /webhooks/jira`, keyed by
+    /// `X-Atlassian-Webhook-Identifier`); the configured tracker turns them into cues.
+    Tracker,
 }
 
 impl Source {
@@ -28,14 +29,16 @@ impl Source {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Github => "github",
-            Self::Jira => "jira",
+            // The value files have held since Jira was the only tracker: kept, so stored
+            // deliveries keep deduplicating against redeliveries.
+            Self::Tracker => "jira",
         }
     }
 
     fn parse(s: &str) -> Result<Self, StoreError> {
         match s {
             "github" => Ok(Self::Github),
-            "jira" => Ok(Self::Jira),
+            "jira" => Ok(Self::Tracker),
             other => Err(StoreError::Corrupt {
                 what: "delivery source",
                 reason: format!("unknown source `{other}`"),
@@ -248,7 +251,7 @@ mod tests {
         on_each_backend(|store| async move {
             let (writer, _task) = InboxWriter::spawn(store.clone());
             let mut jira = delivery("same");
-            jira.source = Source::Jira;
+            jira.source = Source::Tracker;
             assert!(matches!(
                 writer.submit(delivery("same")).await,
                 Ok(Submitted::Inserted { .. })

@@ -7,6 +7,13 @@ use sqlx::any::AnyRow;
 
 use super::error::to_db;
 use super::{Store, StoreError};
+use crate::tracker::Progress;
+
+/// The `status_category` column as a [`Progress`]; an unknown word reads as unknown.
+pub(super) fn progress_column(row: &AnyRow) -> Result<Option<Progress>, StoreError> {
+    let raw: Option<String> = row.try_get("status_category")?;
+    Ok(raw.as_deref().and_then(Progress::parse))
+}
 
 /// A story's state in the tracker, as the sync last saw it. Every field is `None` until the
 /// story has been looked at (or a webhook told about it).
@@ -14,8 +21,10 @@ use super::{Store, StoreError};
 pub struct StoryState {
     /// Status name (`In Progress`, `In Review`, …).
     pub status: Option<String>,
-    /// Status category key: `new`, `indeterminate` or `done`.
-    pub status_category: Option<String>,
+    /// What the status meant for the concern. Stored in the `status_category` column (its
+    /// name from when only Jira existed): older files hold Jira's category keys there, which
+    /// [`Progress::parse`] still reads.
+    pub progress: Option<Progress>,
     /// Assignee's tracker account (accountId on Cloud, user name on Data Center).
     pub assignee: Option<String>,
     /// Name of the sprint the story is in.
@@ -46,7 +55,7 @@ impl StoryLink {
             story_url: row.try_get("story_url")?,
             state: StoryState {
                 status: row.try_get("status")?,
-                status_category: row.try_get("status_category")?,
+                progress: progress_column(row)?,
                 assignee: row.try_get("assignee")?,
                 sprint: row.try_get("sprint")?,
                 updated_ms: row.try_get("updated_ms")?,
@@ -227,7 +236,7 @@ impl Store {
                AND (updated_ms IS NULL OR $5 IS NULL OR updated_ms <= $5)",
         )
         .bind(state.status.as_deref())
-        .bind(state.status_category.as_deref())
+        .bind(state.progress.map(Progress::as_str))
         .bind(state.assignee.as_deref())
         .bind(state.sprint.as_deref())
         .bind(state.updated_ms)
@@ -243,7 +252,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::testing::on_each_backend;
+    use crate::store::testing::{on_each_backend, temp_store};
 
     /// A transfer keeps where the concern came from; a second one replaces it.
     #[tokio::test]
@@ -348,10 +357,49 @@ mod tests {
         .await;
     }
 
+    /// Files written before progress was neutral hold Jira's category keys in the
+    /// `status_category` column: they keep their meaning; new writes store progress words.
+    #[tokio::test]
+    async fn progress_reads_old_category_words_and_writes_neutral_ones() {
+        let (store, _dir) = temp_store().await;
+        store
+            .set_story_link("acme/ops", 5, "db", "DB-9", "https://j/browse/DB-9")
+            .await
+            .expect("set");
+        for (stored, want) in [
+            ("new", Some(Progress::Todo)),
+            ("indeterminate", Some(Progress::InProgress)),
+            ("done", Some(Progress::Done)),
+            ("in_progress", Some(Progress::InProgress)),
+            ("undefined", None),
+        ] {
+            sqlx::query("UPDATE links SET status_category = $1")
+                .bind(stored)
+                .execute(store.pool())
+                .await
+                .expect("raw write");
+            assert_eq!(state_of(&store, "db").await.progress, want, "{stored}");
+        }
+        let mut state = StoryState {
+            progress: Some(Progress::InProgress),
+            ..StoryState::default()
+        };
+        state.updated_ms = Some(1);
+        store
+            .update_story_state("acme/ops", 5, "db", &state)
+            .await
+            .expect("update");
+        let raw: Option<String> = sqlx::query_scalar("SELECT status_category FROM links")
+            .fetch_one(store.pool())
+            .await
+            .expect("raw read");
+        assert_eq!(raw.as_deref(), Some("in_progress"));
+    }
+
     fn in_progress(updated_ms: Option<i64>) -> StoryState {
         StoryState {
             status: Some("In Progress".into()),
-            status_category: Some("indeterminate".into()),
+            progress: Some(Progress::InProgress),
             assignee: Some("557058:dana".into()),
             sprint: Some("NET Sprint 12".into()),
             updated_ms,
@@ -395,7 +443,7 @@ mod tests {
             // A late redelivery of an older state is not applied.
             let older = StoryState {
                 status: Some("To Do".into()),
-                status_category: Some("new".into()),
+                progress: Some(Progress::Todo),
                 updated_ms: Some(1_000),
                 ..StoryState::default()
             };
@@ -410,7 +458,7 @@ mod tests {
             // The same moment again (a duplicate) and a newer one are applied.
             let done = StoryState {
                 status: Some("Done".into()),
-                status_category: Some("done".into()),
+                progress: Some(Progress::Done),
                 updated_ms: Some(3_000),
                 ..in_progress(None)
             };

@@ -123,7 +123,7 @@ impl Store {
                 story_url: row.try_get("story_url")?,
                 state: StoryState {
                     status: row.try_get("status")?,
-                    status_category: row.try_get("status_category")?,
+                    progress: super::links::progress_column(row)?,
                     assignee: row.try_get("assignee")?,
                     sprint: row.try_get("sprint")?,
                     updated_ms: row.try_get("updated_ms")?,

@@ -6,7 +6,12 @@
 
 use std::future::Future;
 
+use serde::{Deserialize, Serialize};
+
+pub mod any;
 pub mod jira;
+
+pub use any::AnyTracker;
 
 /// The epic the engine wants to exist for one accepted concern.
 #[derive(Debug, Clone)]
@@ -49,41 +54,173 @@ pub struct TrackerIssue {
     pub team: Option<String>,
 }
 
-/// A sprint as the tracker reports it.
+/// Where a story or epic stands, as the GitHub side shows it. Each tracker derives it from
+/// its own workflow (Jira: `[sync.statuses]` by name, then `[sync.status_categories]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Progress {
+    /// Not started.
+    Todo,
+    /// Someone is working on it.
+    InProgress,
+    /// Finished (done, or closed in a done-like status such as "Won't Do").
+    Done,
+}
+
+impl Progress {
+    /// The word stored and shown for it: `todo`, `in_progress`, `done`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Todo => "todo",
+            Self::InProgress => "in_progress",
+            Self::Done => "done",
+        }
+    }
+
+    /// Reads [`Progress::as_str`]'s words back. Also reads the status-category words that
+    /// stores written before progress was neutral hold (`new`, `indeterminate`, `done`), so
+    /// existing SQLite files keep their meaning. Anything else is `None`.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "todo" | "new" => Some(Self::Todo),
+            "in_progress" | "indeterminate" => Some(Self::InProgress),
+            "done" => Some(Self::Done),
+            _ => None,
+        }
+    }
+}
+
+/// Whether an iteration (a Jira sprint, a GitHub Projects iteration) is still to come, running
+/// or over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum IterationState {
+    /// Planned, not started.
+    Future,
+    /// Running now.
+    Active,
+    /// Over.
+    Closed,
+}
+
+impl IterationState {
+    /// `future`, `active` or `closed`, as shown on the GitHub issue.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Future => "future",
+            Self::Active => "active",
+            Self::Closed => "closed",
+        }
+    }
+}
+
+/// The iteration an epic or story is planned in, as the tracker reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SprintInfo {
-    /// Tracker's sprint id.
-    pub id: u64,
+pub struct Iteration {
+    /// The tracker's id for it, as text (a Jira sprint id, a Projects iteration id).
+    pub id: String,
     /// Name, e.g. `Sprint 42, team payments`.
     pub name: String,
-    /// `future`, `active` or `closed`.
-    pub state: String,
+    /// Future, active or closed.
+    pub state: IterationState,
+    /// Start, milliseconds since the epoch, when the tracker says.
+    pub start_ms: Option<i64>,
+    /// End, milliseconds since the epoch, when the tracker says.
+    pub end_ms: Option<i64>,
 }
 
 /// An epic or story as it stands now (what the engine mirrors onto the GitHub issue).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TrackedIssue {
-    /// Human key, e.g. `PAY-3`.
+    /// Human key, e.g. `PAY-3` (the tracker may rename it: see [`Cue::Moved`]).
     pub key: String,
+    /// The tracker's stable id (survives a rename of the key).
+    pub id: String,
     /// Browse URL for people.
     pub url: String,
     /// Title.
     pub summary: String,
-    /// Status name, e.g. `In Progress`.
+    /// The tracker's own status name, e.g. `In Review`: for display only.
     pub status: String,
-    /// Status category: `new`, `indeterminate` or `done`.
-    pub status_category: String,
+    /// What the status means for the concern, as the tracker judged it.
+    pub progress: Progress,
     /// Assignee's display name.
     pub assignee: Option<String>,
-    /// Assignee's account: `accountId` (Cloud) or user name (Data Center).
+    /// Assignee's account, as [`Tracker::assign`] takes it.
     pub assignee_account: Option<String>,
-    /// The active sprint, else the latest future one, else the last closed one.
-    pub sprint: Option<SprintInfo>,
-    /// Labels.
-    pub labels: Vec<String>,
+    /// The active iteration, else the latest future one, else the last closed one.
+    pub iteration: Option<Iteration>,
     /// Last update, milliseconds since the epoch.
     pub updated_ms: i64,
 }
+
+/// A rule every tracker's marker satisfies: `council-sync-` followed by lower-case ASCII
+/// letters, digits and `-`, at most [`MARKER_MAX`] bytes. Such a marker is a valid Jira label
+/// (no whitespace, under 255) and safe inside a hidden HTML comment in a GitHub body (no
+/// `--`, which could end the comment early).
+pub fn is_portable_marker(marker: &str) -> bool {
+    marker.len() <= MARKER_MAX
+        && marker.strip_prefix("council-sync-").is_some_and(|rest| {
+            !rest.is_empty()
+                && !rest.contains("--")
+                && rest
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        })
+}
+
+/// Longest marker the engine makes, in bytes.
+pub const MARKER_MAX: usize = 140;
+
+/// A stored delivery of the tracker's own webhooks, as the engine hands it back to the
+/// tracker that understands it.
+#[derive(Debug, Clone, Copy)]
+pub struct TrackerDelivery<'a> {
+    /// The event name the receiver stored (e.g. the body's event field).
+    pub event: &'a str,
+    /// The raw body, exactly as received.
+    pub payload: &'a [u8],
+}
+
+/// What one tracker webhook asks the engine to do. Webhooks are cues, never the truth: each
+/// ends in a re-read of the items through [`Tracker::fetch`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Cue {
+    /// An item carrying the engine's `marker` exists as `id`/`key` (also one the daemon made
+    /// itself and whose answer was lost): recorded, so an exactly-once create asks for it by
+    /// id instead of waiting on a search that trails creation.
+    Created {
+        /// The marker the engine gave the item ([`EpicRequest::marker`], …).
+        marker: String,
+        /// The tracker's stable id.
+        id: String,
+        /// The key it was made under.
+        key: String,
+    },
+    /// An item's key changed (moved to another project): links under `from` follow to `to`
+    /// before anything is re-read.
+    Moved {
+        /// The key it had.
+        from: String,
+        /// The key it has now.
+        to: String,
+        /// Its stable id, when the delivery carried it.
+        id: Option<String>,
+    },
+    /// Re-read the concerns these items belong to (changed, commented, or deleted: a
+    /// deleted item is found missing by the re-read, which reports it).
+    Changed {
+        /// The items' current keys.
+        keys: Vec<String>,
+    },
+    /// Something every concern in flight may show changed (an iteration started or closed,
+    /// or an item the delivery names by no key): re-read all of them.
+    ChangedAll,
+}
+
+/// A tracker delivery that cannot be read (the message says what is wrong, in one line).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct CueError(pub String);
 
 /// Why a tracker call failed, after its own retries.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -171,4 +308,12 @@ pub trait Tracker: Send + Sync {
         new_url: &str,
         title: &str,
     ) -> impl Future<Output = Result<(), TrackerError>> + Send;
+
+    /// Turns one stored delivery of this tracker's webhooks into cues. A change caused by
+    /// `own_account` (the daemon's own write coming back) yields only [`Cue::Created`];
+    /// events the sync does not act on yield none. Pure: no call to the tracker.
+    fn cues(&self, delivery: TrackerDelivery<'_>, own_account: &str) -> Result<Vec<Cue>, CueError>;
+
+    /// The tracker's name for people, e.g. `Jira` (in messages such as "no Jira account").
+    fn name(&self) -> &'static str;
 }

@@ -146,7 +146,7 @@ fn table() {
                 RefreshTracking,
             ],
         },
-        // a story reopened in Jira: back to in progress
+        // a story reopened in the tracker: back to in progress
         Case {
             stories: vec![Done, InProgress],
             epic: InProgress,

@@ -17,6 +17,7 @@ use super::tracker::{GithubProjectsTracker, marker_of};
 use crate::github::client::GithubClient;
 use crate::retry::RetryPolicy;
 use crate::sandbox::{RepoSeed, Sandbox, SandboxHandle, SandboxOptions};
+use crate::tracker::Progress;
 use crate::tracker::{EpicRequest, StoryRequest, Tracker, TrackerError};
 
 const TOKEN: &str = "ghs_projects_token";
@@ -240,8 +241,8 @@ async fn epic_and_two_stories_are_made_once_and_read_back() {
         .await
         .expect("fetch");
     assert_eq!(read[0].status, "Todo");
-    assert_eq!(read[0].status_category, "new");
-    assert_eq!(read[0].sprint, None);
+    assert_eq!(read[0].progress, Progress::Todo);
+    assert_eq!(read[0].iteration, None);
 
     // A team member starts the story and plans it into the current iteration.
     let since = chrono::Utc::now().timestamp_millis();
@@ -258,8 +259,8 @@ async fn epic_and_two_stories_are_made_once_and_read_back() {
         .await
         .expect("fetch");
     assert_eq!(read[0].status, "In Progress");
-    assert_eq!(read[0].status_category, "indeterminate");
-    let sprint = read[0].sprint.clone().expect("iteration as sprint");
+    assert_eq!(read[0].progress, Progress::InProgress);
+    let sprint = read[0].iteration.clone().expect("iteration");
     assert_eq!(
         (sprint.name.as_str(), sprint.state.as_str()),
         ("Iteration 1", "active")
@@ -278,7 +279,7 @@ async fn epic_and_two_stories_are_made_once_and_read_back() {
         .fetch(&[stories[1].key.clone()])
         .await
         .expect("fetch");
-    assert_eq!(read[0].status_category, "done");
+    assert_eq!(read[0].progress, Progress::Done);
 
     // Assign and comment go to GitHub as they are.
     tracker
@@ -503,8 +504,8 @@ async fn moving_closes_as_completed_or_not_planned_and_reopens() {
         .await
         .expect("fetch");
     assert_eq!(
-        (read[0].status.as_str(), read[0].status_category.as_str()),
-        ("Done", "done")
+        (read[0].status.as_str(), read[0].progress),
+        ("Done", Progress::Done)
     );
 
     match tracker.move_to(key, "Bogus").await {

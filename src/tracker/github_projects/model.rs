@@ -6,7 +6,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::Deserialize;
 
 use super::settings::GithubProjectsSettings;
-use crate::tracker::{SprintInfo, TrackedIssue, TrackerIssue};
+use crate::tracker::{self, IterationState, Progress, TrackedIssue, TrackerIssue};
 
 /// `{ nodes: [...] }` of a connection.
 #[derive(Debug, Clone, Deserialize)]
@@ -415,14 +415,28 @@ pub fn assignee_account(issue: &IssueNode) -> Option<String> {
     issue.assignees.iter().next().map(|a| a.login.clone())
 }
 
-/// The Iteration value as a sprint: `active` when today is within it, `future` before,
-/// `closed` after. The id is the iteration id read as hex (GitHub's are 8 hex digits),
-/// else a stable hash of it.
-pub fn sprint(
+/// The item's progress: the Status option and the open/closed state read as
+/// [`status_category`] reads them (`done` / `new` / anything else in progress).
+pub fn progress(
+    issue: &IssueNode,
+    item: Option<&ItemNode>,
+    s: &GithubProjectsSettings,
+) -> Progress {
+    match status_category(issue, item, s) {
+        "done" => Progress::Done,
+        "new" => Progress::Todo,
+        _ => Progress::InProgress,
+    }
+}
+
+/// The Iteration field's value: `active` when today is within it, `future` before,
+/// `closed` after; its id is GitHub's iteration id, its start and end (exclusive) are
+/// midnight UTC of its first day and of the day after its last.
+pub fn iteration(
     item: Option<&ItemNode>,
     s: &GithubProjectsSettings,
     today: NaiveDate,
-) -> Option<SprintInfo> {
+) -> Option<tracker::Iteration> {
     item?.field_values.iter().find_map(|v| match v {
         FieldValue::ProjectV2ItemFieldIterationValue {
             iteration_id,
@@ -435,10 +449,23 @@ pub fn sprint(
             .as_deref()
             .is_some_and(|x| x.eq_ignore_ascii_case(&s.iteration_field)) =>
         {
-            Some(SprintInfo {
-                id: iteration_number(iteration_id),
+            let first = NaiveDate::parse_from_str(start_date, "%Y-%m-%d").ok();
+            let at_midnight = |d: NaiveDate| {
+                d.and_hms_opt(0, 0, 0)
+                    .map(|t| t.and_utc().timestamp_millis())
+            };
+            Some(tracker::Iteration {
+                id: iteration_id.clone(),
                 name: title.clone(),
-                state: iteration_state(start_date, *duration, today).into(),
+                state: match iteration_state(start_date, *duration, today) {
+                    "future" => IterationState::Future,
+                    "closed" => IterationState::Closed,
+                    _ => IterationState::Active,
+                },
+                start_ms: first.and_then(at_midnight),
+                end_ms: first
+                    .and_then(|d| d.checked_add_days(chrono::Days::new(u64::from(*duration))))
+                    .and_then(at_midnight),
             })
         }
         _ => None,
@@ -461,16 +488,6 @@ pub fn iteration_state(start: &str, days: u32, today: NaiveDate) -> &'static str
     } else {
         "closed"
     }
-}
-
-/// An iteration id as a number (see [`sprint`]).
-pub fn iteration_number(id: &str) -> u64 {
-    u64::from_str_radix(id, 16).unwrap_or_else(|_| {
-        // FNV-1a: stable across runs and builds, unlike the std hasher.
-        id.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
-            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-        })
-    })
 }
 
 /// Milliseconds since the epoch of an RFC 3339 time (0 when unreadable).
@@ -501,14 +518,14 @@ pub fn tracked(
     let item = item_in(issue, project_id);
     TrackedIssue {
         key: key(issue),
+        id: issue.id.clone(),
         url: issue.url.clone(),
         summary: issue.title.clone(),
         status: status(issue, item, s),
-        status_category: status_category(issue, item, s).into(),
+        progress: progress(issue, item, s),
         assignee: assignee(issue),
         assignee_account: assignee_account(issue),
-        sprint: sprint(item, s, Utc::now().date_naive()),
-        labels: Vec::new(),
+        iteration: iteration(item, s, Utc::now().date_naive()),
         updated_ms: millis(&issue.updated_at).max(item_updated_ms.unwrap_or(0)),
     }
 }
@@ -567,14 +584,15 @@ mod tests {
     }
 
     #[test]
-    fn iteration_is_a_sprint() {
+    fn the_iteration_field_is_the_iteration() {
         let s = settings();
         let i = issue("OPEN", None);
         let day = |d: &str| NaiveDate::parse_from_str(d, "%Y-%m-%d").expect("date");
-        let sp = sprint(item_in(&i, "P"), &s, day("2026-11-30")).expect("sprint");
+        let sp = iteration(item_in(&i, "P"), &s, day("2026-11-30")).expect("iteration");
         assert_eq!(sp.name, "Iteration 2");
-        assert_eq!(sp.state, "active");
-        assert_eq!(sp.id, 0xcfc16e4d);
+        assert_eq!(sp.state, IterationState::Active);
+        assert_eq!(sp.id, "cfc16e4d");
+        assert!(sp.start_ms.is_some_and(|start| sp.end_ms > Some(start)));
         assert_eq!(
             iteration_state("2026-11-23", 14, day("2026-11-22")),
             "future"
@@ -583,7 +601,6 @@ mod tests {
             iteration_state("2026-11-23", 14, day("2026-12-07")),
             "closed"
         );
-        assert_ne!(iteration_number("not hex!"), iteration_number("not hex?"));
     }
 
     #[test]

@@ -20,7 +20,8 @@ use super::settings::GithubProjectsSettings;
 use crate::github::client::{GithubClient, GithubError, StateReason};
 use crate::retry::{RetryHint, Retryable};
 use crate::tracker::{
-    EpicRequest, StoryRequest, TrackedIssue, Tracker, TrackerError, TrackerIssue,
+    Cue, CueError, EpicRequest, StoryRequest, TrackedIssue, Tracker, TrackerDelivery, TrackerError,
+    TrackerIssue,
 };
 
 /// GitHub's cap on sub-issues per parent, closed ones included
@@ -625,6 +626,43 @@ impl Tracker for GithubProjectsTracker {
 
     async fn own_account(&self) -> Result<String, TrackerError> {
         self.gh.current_user().await.map_err(tracker_err)
+    }
+
+    /// `projects_v2_item`, `sub_issues` and team-repository `issues` deliveries
+    /// (`delivery.event` is the `X-GitHub-Event`) as cues: items named by key are re-read;
+    /// an item named only by its node id (`projects_v2_item`) re-reads everything in flight.
+    /// The daemon's own changes (`sender.login` is `own_account`) yield none: stories are
+    /// found again by listing the parent's sub-issues, so no `Created` cue is needed.
+    fn cues(&self, delivery: TrackerDelivery<'_>, own_account: &str) -> Result<Vec<Cue>, CueError> {
+        let payload: Value = serde_json::from_slice(delivery.payload)
+            .map_err(|e| CueError(format!("not a JSON GitHub delivery: {e}")))?;
+        let sender = payload["sender"]["login"].as_str().unwrap_or_default();
+        if !own_account.is_empty() && sender.eq_ignore_ascii_case(own_account) {
+            return Ok(Vec::new());
+        }
+        let repos: Vec<String> = self.settings.teams.values().cloned().collect();
+        let project = self.project.get().map(|p| p.id.as_str());
+        let items = super::cues::items_to_reread(delivery.event, &payload, project, &repos);
+        let mut keys = Vec::new();
+        let mut all = false;
+        for item in items {
+            match item {
+                super::cues::ItemRef::Key(k) => keys.push(k),
+                super::cues::ItemRef::Node(_) => all = true,
+            }
+        }
+        let mut cues = Vec::new();
+        if !keys.is_empty() {
+            cues.push(Cue::Changed { keys });
+        }
+        if all {
+            cues.push(Cue::ChangedAll);
+        }
+        Ok(cues)
+    }
+
+    fn name(&self) -> &'static str {
+        "GitHub Projects"
     }
 
     /// Nothing to do: here the epic *is* the concern issue, so a transfer moves the epic

@@ -74,7 +74,9 @@ pub(crate) fn base64_encode(input: &[u8]) -> String {
     out
 }
 
-/// Decodes standard base64 (padding optional); `None` on any invalid character.
+/// Decodes standard base64 (padding optional); `None` on any invalid character. Only the
+/// sandbox (reading Basic credentials) and the tests decode.
+#[cfg(any(test, feature = "sandbox"))]
 pub(crate) fn base64_decode(input: &str) -> Option<Vec<u8>> {
     let mut bits: u32 = 0;
     let mut nbits = 0;

@@ -83,15 +83,17 @@ pub(super) fn teams() -> BTreeMap<String, TeamConfig> {
         (
             "payments".into(),
             TeamConfig {
-                jira_project: "PAY".into(),
+                jira_project: Some("PAY".into()),
                 component: Some("Backend".into()),
+                repo: None,
             },
         ),
         (
             "storage".into(),
             TeamConfig {
-                jira_project: "STO".into(),
+                jira_project: Some("STO".into()),
                 component: None,
+                repo: None,
             },
         ),
     ])
@@ -106,7 +108,13 @@ pub(super) fn client(cfg: &JiraConfig) -> JiraClient {
 }
 
 pub(super) fn tracker(cfg: &JiraConfig, teams: &BTreeMap<String, TeamConfig>) -> JiraTracker {
-    JiraTracker::with_client(client(cfg), cfg, teams, policy())
+    JiraTracker::with_client(
+        client(cfg),
+        cfg,
+        teams,
+        super::progress::ProgressRules::default(),
+        policy(),
+    )
 }
 
 pub(super) struct Env {
@@ -358,8 +366,9 @@ async fn partial_bulk_failure_then_only_the_missing_story() {
     teams.insert(
         "network".into(),
         TeamConfig {
-            jira_project: "STO".into(),
+            jira_project: Some("STO".into()),
             component: Some("Edge".into()),
+            repo: None,
         },
     );
     let t = tracker(&e.cfg, &teams);

@@ -14,7 +14,42 @@ use super::jql;
 use super::model::Issue;
 use super::tracker::{JiraTracker, SYNC_LABEL};
 use crate::config::JiraApiVersion;
-use crate::tracker::{SprintInfo, TrackedIssue, TrackerError};
+use crate::tracker::{Iteration, IterationState, TrackedIssue, TrackerError};
+
+/// A sprint as Jira's sprint field reports it (Jira's own words; the engine sees an
+/// [`Iteration`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SprintInfo {
+    /// Jira's sprint id.
+    pub id: u64,
+    /// Name, e.g. `Sprint 42, team payments`.
+    pub name: String,
+    /// `future`, `active` or `closed` (lower-cased; Data Center writes upper case).
+    pub state: String,
+    /// `startDate`, ms since the epoch, when set.
+    pub start_ms: Option<i64>,
+    /// `endDate`, ms since the epoch, when set.
+    pub end_ms: Option<i64>,
+}
+
+impl SprintInfo {
+    /// The neutral iteration; `None` for a state Jira does not document.
+    pub fn iteration(&self) -> Option<Iteration> {
+        let state = match self.state.as_str() {
+            "future" => IterationState::Future,
+            "active" => IterationState::Active,
+            "closed" => IterationState::Closed,
+            _ => return None,
+        };
+        Some(Iteration {
+            id: self.id.to_string(),
+            name: self.name.clone(),
+            state,
+            start_ms: self.start_ms,
+            end_ms: self.end_ms,
+        })
+    }
+}
 
 /// Jira compares `updated` at minute granularity: poll with this much overlap.
 const POLL_OVERLAP: Duration = Duration::minutes(1);
@@ -51,6 +86,14 @@ fn parse_one(v: &Value) -> Option<SprintInfo> {
                     .and_then(Value::as_str)
                     .unwrap_or_default()
                     .to_ascii_lowercase(),
+                start_ms: map
+                    .get("startDate")
+                    .and_then(Value::as_str)
+                    .and_then(parse_jira_time),
+                end_ms: map
+                    .get("endDate")
+                    .and_then(Value::as_str)
+                    .and_then(parse_jira_time),
             })
         }
         Value::String(s) => parse_legacy(s),
@@ -106,6 +149,8 @@ fn parse_legacy(s: &str) -> Option<SprintInfo> {
             .unwrap_or_default()
             .trim()
             .to_ascii_lowercase(),
+        start_ms: value("startDate").and_then(|v| parse_jira_time(v.trim())),
+        end_ms: value("endDate").and_then(|v| parse_jira_time(v.trim())),
     })
 }
 
@@ -172,24 +217,26 @@ impl JiraTracker {
             .get(&self.sprint_field)
             .map(parse_sprints)
             .unwrap_or_default();
+        let status = f
+            .status
+            .as_ref()
+            .map(|s| s.name.clone())
+            .unwrap_or_default();
+        let category = f
+            .status
+            .as_ref()
+            .map(|s| s.status_category.key.as_str())
+            .unwrap_or_default();
         TrackedIssue {
             key: issue.key.clone(),
+            id: issue.id.clone(),
             url: self.client().browse_url(&issue.key),
             summary: f.summary.clone().unwrap_or_default(),
-            status: f
-                .status
-                .as_ref()
-                .map(|s| s.name.clone())
-                .unwrap_or_default(),
-            status_category: f
-                .status
-                .as_ref()
-                .map(|s| s.status_category.key.clone())
-                .unwrap_or_default(),
+            progress: self.progress_rules().progress(&status, category),
+            status,
             assignee: text(assignee, "displayName"),
             assignee_account: account,
-            sprint: current_sprint(&sprints),
-            labels: f.labels.clone(),
+            iteration: current_sprint(&sprints).and_then(|s| s.iteration()),
             updated_ms: f.updated.as_deref().and_then(parse_jira_time).unwrap_or(0),
         }
     }
@@ -319,6 +366,8 @@ mod tests {
             id,
             name: name.into(),
             state: state.into(),
+            start_ms: None,
+            end_ms: None,
         }
     }
 

@@ -19,7 +19,7 @@ use super::e2e_tests::{Env, client, ensure_all, env, teams, tracker};
 use super::model::NewIssueFields;
 use crate::config::JiraApiVersion;
 use crate::sandbox::jira::state::Body;
-use crate::tracker::{Tracker, TrackerError};
+use crate::tracker::{IterationState, Progress, Tracker, TrackerError};
 
 /// Upper bound for any single wait on the sandbox (a failure, not a pace).
 const WAIT: Duration = Duration::from_secs(20);
@@ -80,23 +80,25 @@ async fn reads_status_assignee_and_sprint(version: JiraApiVersion) {
     let by = |k: &str| got.iter().find(|i| i.key == k).expect("fetched");
     assert_eq!(got.len(), 3);
     let s = by(&sto);
+    // Its category (indeterminate) decides: no status name is configured.
     assert_eq!(
-        (s.status.as_str(), s.status_category.as_str()),
-        ("In Review", "indeterminate")
+        (s.status.as_str(), s.progress),
+        ("In Review", Progress::InProgress)
     );
     assert_eq!(s.assignee.as_deref(), Some("Alice Adams"));
     assert_eq!(s.assignee_account, Some(account(version, "alice")));
     assert_eq!(s.url, format!("{}/browse/{sto}", e.cfg.base_url));
     let p = by(&pay);
-    assert_eq!(p.status_category, "new");
+    assert_eq!(p.progress, Progress::Todo);
     assert_eq!(p.assignee_account, Some(account(version, "bob")));
-    let sp = p.sprint.clone().expect("in a sprint");
+    let sp = p.iteration.clone().expect("in a sprint");
     assert_eq!(
-        (sp.name.as_str(), sp.state.as_str()),
-        ("Sprint 42, team payments", "active")
+        (sp.name.as_str(), sp.state),
+        ("Sprint 42, team payments", IterationState::Active)
     );
-    assert!(by(&epic.key).sprint.is_none());
-    assert!(by(&epic.key).labels.contains(&"council-sync".to_owned()));
+    assert!(sp.start_ms.is_some(), "a started sprint has a start date");
+    assert!(by(&epic.key).iteration.is_none());
+    assert_eq!(by(&epic.key).id, epic.id);
     assert!(p.updated_ms > Utc::now().timestamp_millis() - 60_000);
 
     // Closed, then planned again: the future sprint wins over the closed one.
@@ -104,17 +106,17 @@ async fn reads_status_assignee_and_sprint(version: JiraApiVersion) {
     control(&e, &format!("/sprints/{id}/close"), json!({"as": "carol"})).await;
     let closed = t.fetch(std::slice::from_ref(&pay)).await.expect("fetch");
     assert_eq!(
-        closed[0].sprint.as_ref().map(|s| s.state.as_str()),
-        Some("closed")
+        closed[0].iteration.as_ref().map(|s| s.state),
+        Some(IterationState::Closed)
     );
     control(&e, "/sprints", json!({"project": "PAY", "name": "Sprint 43", "issues": [pay], "start": false, "as": "carol"})).await;
     let next = t.fetch(std::slice::from_ref(&pay)).await.expect("fetch");
     assert_eq!(
         next[0]
-            .sprint
+            .iteration
             .as_ref()
-            .map(|s| (s.name.as_str(), s.state.as_str())),
-        Some(("Sprint 43", "future"))
+            .map(|s| (s.name.as_str(), s.state)),
+        Some(("Sprint 43", IterationState::Future))
     );
     assert!(t.fetch(&[]).await.expect("nothing").is_empty());
 }
@@ -158,10 +160,8 @@ async fn polls_all_pages(version: JiraApiVersion) {
         134,
         "135 synced issues, one too old; pages of 100"
     );
-    assert!(
-        got.iter()
-            .all(|i| i.labels.contains(&"council-sync".to_owned()))
-    );
+    let ids: std::collections::BTreeSet<&str> = got.iter().map(|i| i.id.as_str()).collect();
+    assert_eq!(ids.len(), got.len(), "each issue once, with its stable id");
     assert!(!got.iter().any(|i| i.key == "STO-1"));
     let all = t.updated_since(since - 4 * 3_600_000).await.expect("poll");
     assert_eq!(all.len(), 135);
@@ -430,7 +430,10 @@ async fn sprint_life_cycle_through_the_agile_api() {
     let (status, _) = agile(&e, Method::GET, "/sprint/999", None).await;
     assert_eq!(status, 404);
     let got = t.fetch(std::slice::from_ref(&pay)).await.expect("fetch");
-    assert_eq!(got[0].sprint.as_ref().map(|s| s.id), Some(id));
+    assert_eq!(
+        got[0].iteration.as_ref().map(|s| s.id.clone()),
+        Some(id.to_string())
+    );
 }
 
 /// A receiver that records every delivery; the first `fail_first` answers are 503.

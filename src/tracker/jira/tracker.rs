@@ -22,17 +22,26 @@ use super::model::limits;
 use super::model::{
     Issue, KeyRef, NameRef, NewIssueFields, RemoteApplication, RemoteLinkRequest, RemoteObject,
 };
+use super::progress::ProgressRules;
 use crate::config::{EpicLink, JiraApiVersion, JiraConfig, TeamConfig};
 use crate::retry::{RetryHint, RetryPolicy, Retryable};
 use crate::store::{CreateOutcome, Store};
 use crate::tracker::{
-    EpicRequest, StoryRequest, TrackedIssue, Tracker, TrackerError, TrackerIssue,
+    Cue, CueError, EpicRequest, StoryRequest, TrackedIssue, Tracker, TrackerDelivery, TrackerError,
+    TrackerIssue,
 };
 
 /// Label put on everything the daemon creates, so people can find (and filter) it.
 pub const SYNC_LABEL: &str = "council-sync";
 /// Fields a marker search needs.
 const MARKER_FIELDS: &[&str] = &["labels", "project", "issuetype"];
+
+/// Where one team's stories go in Jira (`[teams.NAME] jira_project`, `component`).
+#[derive(Debug, Clone, Copy)]
+struct JiraTeam<'a> {
+    project: &'a str,
+    component: Option<&'a str>,
+}
 
 /// Jira as the engine's tracker.
 #[derive(Debug, Clone)]
@@ -46,21 +55,25 @@ pub struct JiraTracker {
     teams: BTreeMap<String, TeamConfig>,
     /// The sprint custom field (`customfield_10020` on most Cloud sites).
     pub(super) sprint_field: String,
+    /// Status → progress (`[sync.statuses]`, then `[sync.status_categories]`).
+    progress: ProgressRules,
     /// The record of creates whose outcome may be unknown (see [`super::attempts`]).
     attempts: Option<CreateAttempts>,
 }
 
 impl JiraTracker {
-    /// A tracker from the `[jira]` config, its resolved secret and the `[teams]` map.
+    /// A tracker from the `[jira]` config, its resolved secret, the `[teams]` map and the
+    /// status → progress rules of `[sync]` ([`ProgressRules::from_config`]).
     pub fn new(
         cfg: &JiraConfig,
         secret: SecretString,
         teams: &BTreeMap<String, TeamConfig>,
+        progress: ProgressRules,
         policy: RetryPolicy,
     ) -> Result<Self, JiraError> {
         let credentials = JiraCredentials::from_config(&cfg.auth, secret);
         let client = JiraClient::new(&cfg.base_url, credentials, cfg.api_version, policy.clone())?;
-        Ok(Self::with_client(client, cfg, teams, policy))
+        Ok(Self::with_client(client, cfg, teams, progress, policy))
     }
 
     /// A tracker over an existing client (shared limiter, tests).
@@ -68,11 +81,13 @@ impl JiraTracker {
         client: JiraClient,
         cfg: &JiraConfig,
         teams: &BTreeMap<String, TeamConfig>,
+        progress: ProgressRules,
         policy: RetryPolicy,
     ) -> Self {
         Self {
             client,
             policy,
+            progress,
             epic_project: cfg.epic_project.clone(),
             epic_type: cfg.epic_issue_type.clone(),
             story_type: cfg.story_issue_type.clone(),
@@ -92,6 +107,11 @@ impl JiraTracker {
             wait: cfg.search_consistency_wait,
         });
         self
+    }
+
+    /// How this tracker judges a status's progress.
+    pub fn progress_rules(&self) -> &ProgressRules {
+        &self.progress
     }
 
     /// The underlying client, for status reads, transitions and comments.
@@ -270,7 +290,7 @@ impl JiraTracker {
         &self,
         epic: &TrackerIssue,
         req: &StoryRequest,
-        team: &TeamConfig,
+        team: &JiraTeam<'_>,
     ) -> NewIssueFields {
         let mut custom = BTreeMap::new();
         let mut parent = None;
@@ -288,7 +308,7 @@ impl JiraTracker {
         }
         NewIssueFields {
             project: KeyRef {
-                key: team.jira_project.clone(),
+                key: team.project.to_owned(),
             },
             issuetype: NameRef {
                 name: self.story_type.clone(),
@@ -299,7 +319,9 @@ impl JiraTracker {
             components: team
                 .component
                 .iter()
-                .map(|name| NameRef { name: name.clone() })
+                .map(|name| NameRef {
+                    name: (*name).to_owned(),
+                })
                 .collect(),
             parent,
             custom,
@@ -382,7 +404,7 @@ impl JiraTracker {
         &self,
         epic: &TrackerIssue,
         reqs: &[StoryRequest],
-        teams: &[&TeamConfig],
+        teams: &[JiraTeam<'_>],
     ) -> Result<Vec<TrackerIssue>, StoryFailure> {
         let markers: Vec<&str> = reqs.iter().map(|r| r.marker.as_str()).collect();
         let settled = self
@@ -419,7 +441,7 @@ impl JiraTracker {
             }
             let fields: Vec<NewIssueFields> = chunk
                 .iter()
-                .map(|&i| self.story_fields(epic, &reqs[i], teams[i]))
+                .map(|&i| self.story_fields(epic, &reqs[i], &teams[i]))
                 .collect();
             let chunk_markers: Vec<&str> = chunk.iter().map(|&i| markers[i]).collect();
             let results = match self.client.create_issues_bulk(&fields).await {
@@ -559,7 +581,20 @@ impl Tracker for JiraTracker {
                         req.team, req.team
                     ),
                 })?;
-            teams.push(team);
+            let project = team
+                .jira_project
+                .as_deref()
+                .ok_or_else(|| TrackerError::Permanent {
+                    status: None,
+                    reason: format!(
+                        "teams.{}.jira_project is not set, so the team's story has no Jira project",
+                        req.team
+                    ),
+                })?;
+            teams.push(JiraTeam {
+                project,
+                component: team.component.as_deref(),
+            });
         }
         if reqs.is_empty() {
             return Ok(Vec::new());
@@ -644,5 +679,13 @@ impl Tracker for JiraTracker {
         };
         self.client().put_remote_link(key, &link).await?;
         Ok(())
+    }
+
+    fn cues(&self, delivery: TrackerDelivery<'_>, own_account: &str) -> Result<Vec<Cue>, CueError> {
+        super::cues::cues(delivery.payload, own_account)
+    }
+
+    fn name(&self) -> &'static str {
+        "Jira"
     }
 }

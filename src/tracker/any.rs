@@ -1,0 +1,105 @@
+//! [`AnyTracker`]: the tracker `[tracker] kind` chose, as one type the engine is generic
+//! over. Each kind is one variant; every method forwards to it. A new tracker adds a variant
+//! and one arm per method here, and one arm in `daemon::build_tracker`.
+
+use super::jira::JiraTracker;
+use super::{
+    Cue, CueError, EpicRequest, StoryRequest, TrackedIssue, Tracker, TrackerDelivery, TrackerError,
+    TrackerIssue,
+};
+
+/// The configured tracker.
+#[derive(Debug, Clone)]
+pub enum AnyTracker {
+    /// `kind = "jira"`.
+    Jira(JiraTracker),
+}
+
+impl Tracker for AnyTracker {
+    async fn ensure_epic(&self, req: &EpicRequest) -> Result<TrackerIssue, TrackerError> {
+        match self {
+            Self::Jira(t) => t.ensure_epic(req).await,
+        }
+    }
+
+    async fn ensure_stories(
+        &self,
+        epic: &TrackerIssue,
+        reqs: &[StoryRequest],
+    ) -> Result<Vec<TrackerIssue>, TrackerError> {
+        match self {
+            Self::Jira(t) => t.ensure_stories(epic, reqs).await,
+        }
+    }
+
+    async fn fetch(&self, keys: &[String]) -> Result<Vec<TrackedIssue>, TrackerError> {
+        match self {
+            Self::Jira(t) => t.fetch(keys).await,
+        }
+    }
+
+    async fn updated_since(&self, since_ms: i64) -> Result<Vec<TrackedIssue>, TrackerError> {
+        match self {
+            Self::Jira(t) => t.updated_since(since_ms).await,
+        }
+    }
+
+    async fn move_to(&self, key: &str, status: &str) -> Result<bool, TrackerError> {
+        match self {
+            Self::Jira(t) => t.move_to(key, status).await,
+        }
+    }
+
+    async fn update(
+        &self,
+        key: &str,
+        summary: Option<&str>,
+        description_md: Option<&str>,
+    ) -> Result<(), TrackerError> {
+        match self {
+            Self::Jira(t) => t.update(key, summary, description_md).await,
+        }
+    }
+
+    async fn assign(&self, key: &str, account: Option<&str>) -> Result<(), TrackerError> {
+        match self {
+            Self::Jira(t) => t.assign(key, account).await,
+        }
+    }
+
+    async fn comment(&self, key: &str, md: &str) -> Result<(), TrackerError> {
+        match self {
+            Self::Jira(t) => t.comment(key, md).await,
+        }
+    }
+
+    async fn own_account(&self) -> Result<String, TrackerError> {
+        match self {
+            Self::Jira(t) => t.own_account().await,
+        }
+    }
+
+    async fn relink_github(
+        &self,
+        key: &str,
+        old_url: &str,
+        new_url: &str,
+        title: &str,
+    ) -> Result<(), TrackerError> {
+        match self {
+            Self::Jira(t) => t.relink_github(key, old_url, new_url, title).await,
+        }
+    }
+
+    fn cues(&self, delivery: TrackerDelivery<'_>, own_account: &str) -> Result<Vec<Cue>, CueError> {
+        match self {
+            Self::Jira(t) => t.cues(delivery, own_account),
+        }
+    }
+
+    fn name(&self) -> &'static str {
+        match self {
+            Self::Jira(t) => t.name(),
+        }
+    }
+}
