@@ -16,9 +16,6 @@ pub mod demo;
 pub mod doctor;
 pub mod engine;
 pub mod github;
-/// GitHub Projects as a tracker; to be declared under `tracker` once the seam is reshaped.
-#[path = "tracker/github_projects/mod.rs"]
-pub mod github_projects;
 pub mod health;
 pub mod markup;
 pub mod metrics;

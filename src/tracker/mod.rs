@@ -9,6 +9,7 @@ use std::future::Future;
 use serde::{Deserialize, Serialize};
 
 pub mod any;
+pub mod github_projects;
 pub mod jira;
 
 pub use any::AnyTracker;

@@ -615,7 +615,7 @@ mod tests {
 #[cfg(test)]
 mod proptests {
     use super::*;
-    use crate::github_projects::tracker::{marker_comment, marker_of};
+    use crate::tracker::github_projects::tracker::{marker_comment, marker_of};
     use proptest::prelude::*;
 
     proptest! {
