@@ -381,23 +381,22 @@ pub fn status(issue: &IssueNode, item: Option<&ItemNode>, s: &GithubProjectsSett
     }
 }
 
-/// Progress as the trait spells it today (`new`, `indeterminate`, `done`): a closed issue
-/// is done whatever its Status (closed as not planned included: nothing more will happen);
-/// the done option is done; no option or the todo option is new; any other option is
-/// under way.
-pub fn status_category(
+/// The item's progress: a closed issue is done whatever its Status (closed as not planned
+/// included: nothing more will happen); the done option is done; no option or the todo
+/// option is todo; any other option is under way.
+pub fn progress(
     issue: &IssueNode,
     item: Option<&ItemNode>,
     s: &GithubProjectsSettings,
-) -> &'static str {
+) -> Progress {
     if is_closed(issue) {
-        return "done";
+        return Progress::Done;
     }
     match single_select(item, &s.status_field) {
-        Some(n) if n.eq_ignore_ascii_case(&s.done_status) => "done",
-        None => "new",
-        Some(n) if n.eq_ignore_ascii_case(&s.todo_status) => "new",
-        Some(_) => "indeterminate",
+        Some(n) if n.eq_ignore_ascii_case(&s.done_status) => Progress::Done,
+        None => Progress::Todo,
+        Some(n) if n.eq_ignore_ascii_case(&s.todo_status) => Progress::Todo,
+        Some(_) => Progress::InProgress,
     }
 }
 
@@ -413,20 +412,6 @@ pub fn assignee(issue: &IssueNode) -> Option<String> {
 /// The first assignee's login (accounts are GitHub logins on both sides).
 pub fn assignee_account(issue: &IssueNode) -> Option<String> {
     issue.assignees.iter().next().map(|a| a.login.clone())
-}
-
-/// The item's progress: the Status option and the open/closed state read as
-/// [`status_category`] reads them (`done` / `new` / anything else in progress).
-pub fn progress(
-    issue: &IssueNode,
-    item: Option<&ItemNode>,
-    s: &GithubProjectsSettings,
-) -> Progress {
-    match status_category(issue, item, s) {
-        "done" => Progress::Done,
-        "new" => Progress::Todo,
-        _ => Progress::InProgress,
-    }
 }
 
 /// The Iteration field's value: `active` when today is within it, `future` before,
@@ -457,11 +442,7 @@ pub fn iteration(
             Some(tracker::Iteration {
                 id: iteration_id.clone(),
                 name: title.clone(),
-                state: match iteration_state(start_date, *duration, today) {
-                    "future" => IterationState::Future,
-                    "closed" => IterationState::Closed,
-                    _ => IterationState::Active,
-                },
+                state: iteration_state(start_date, *duration, today),
                 start_ms: first.and_then(at_midnight),
                 end_ms: first
                     .and_then(|d| d.checked_add_days(chrono::Days::new(u64::from(*duration))))
@@ -472,21 +453,26 @@ pub fn iteration(
     })
 }
 
-/// `future`, `active` or `closed` for an iteration starting `start` lasting `days`.
-pub fn iteration_state(start: &str, days: u32, today: NaiveDate) -> &'static str {
+/// Future, active or closed for an iteration starting `start` lasting `days` (an
+/// unreadable start is future).
+pub fn iteration_state(start: &str, days: u32, today: NaiveDate) -> IterationState {
     let Ok(first) = NaiveDate::parse_from_str(start, "%Y-%m-%d") else {
-        return "future";
+        return IterationState::Future;
     };
     // An end beyond the calendar (a corrupt date) never ends.
     let Some(end) = first.checked_add_days(chrono::Days::new(u64::from(days))) else {
-        return if today < first { "future" } else { "active" };
+        return if today < first {
+            IterationState::Future
+        } else {
+            IterationState::Active
+        };
     };
     if today < first {
-        "future"
+        IterationState::Future
     } else if today < end {
-        "active"
+        IterationState::Active
     } else {
-        "closed"
+        IterationState::Closed
     }
 }
 
@@ -563,18 +549,23 @@ mod tests {
     fn progress_follows_status_and_state() {
         let s = settings();
         let cases = [
-            ("OPEN", None, "new", "Open"),
-            ("OPEN", Some("Todo"), "new", "Todo"),
-            ("OPEN", Some("In Progress"), "indeterminate", "In Progress"),
-            ("OPEN", Some("In review"), "indeterminate", "In review"),
-            ("OPEN", Some("done"), "done", "done"),
-            ("CLOSED", Some("In Progress"), "done", "In Progress"),
-            ("CLOSED", None, "done", "Closed"),
+            ("OPEN", None, Progress::Todo, "Open"),
+            ("OPEN", Some("Todo"), Progress::Todo, "Todo"),
+            (
+                "OPEN",
+                Some("In Progress"),
+                Progress::InProgress,
+                "In Progress",
+            ),
+            ("OPEN", Some("In review"), Progress::InProgress, "In review"),
+            ("OPEN", Some("done"), Progress::Done, "done"),
+            ("CLOSED", Some("In Progress"), Progress::Done, "In Progress"),
+            ("CLOSED", None, Progress::Done, "Closed"),
         ];
         for (state, st, cat, shown) in cases {
             let i = issue(state, st);
             let item = item_in(&i, "P");
-            assert_eq!(status_category(&i, item, &s), cat, "{state} {st:?}");
+            assert_eq!(progress(&i, item, &s), cat, "{state} {st:?}");
             assert_eq!(status(&i, item, &s), shown);
         }
         let i = issue("OPEN", None);
@@ -595,11 +586,11 @@ mod tests {
         assert!(sp.start_ms.is_some_and(|start| sp.end_ms > Some(start)));
         assert_eq!(
             iteration_state("2026-11-23", 14, day("2026-11-22")),
-            "future"
+            IterationState::Future
         );
         assert_eq!(
             iteration_state("2026-11-23", 14, day("2026-12-07")),
-            "closed"
+            IterationState::Closed
         );
     }
 
@@ -644,7 +635,7 @@ mod proptests {
             let today = NaiveDate::from_ymd_opt(2026, 6, 1).expect("date");
             let start = today + chrono::Duration::days(offset);
             let state = iteration_state(&start.format("%Y-%m-%d").to_string(), days, today);
-            let expected = if offset > 0 { "future" } else if -offset < i64::from(days) { "active" } else { "closed" };
+            let expected = if offset > 0 { IterationState::Future } else if -offset < i64::from(days) { IterationState::Active } else { IterationState::Closed };
             prop_assert_eq!(state, expected);
         }
     }
