@@ -117,13 +117,25 @@ fn pg_bin() -> Option<PathBuf> {
     found.pop().map(|(_, bin)| bin)
 }
 
+/// The cluster's directory: `target/pg-test` of the checkout. As root the server runs as
+/// `nobody`, who may not be able to reach a checkout inside a private directory (a
+/// `mktemp -d`, mode 700): then it lives under the system temp dir (world-traversable),
+/// one per checkout.
 fn base_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/pg-test")
+    let manifest = env!("CARGO_MANIFEST_DIR");
+    if !is_root() {
+        return PathBuf::from(manifest).join("target/pg-test");
+    }
+    // FNV-1a of the checkout's path: stable across the run's test processes.
+    let hash = manifest.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    std::env::temp_dir().join(format!("council-sync-pg-test-{hash:016x}"))
 }
 
 fn start_or_join(bin: &Path) -> Cluster {
     let base = base_dir();
-    fs::create_dir_all(base.parent().expect("target dir")).expect("target dir");
+    fs::create_dir_all(base.parent().expect("parent dir")).expect("parent dir");
     let lock = File::create(base.with_extension("lock")).expect("lock file");
     lock.lock().expect("lock the cluster's directory");
     let port_file = base.join("port");
