@@ -55,8 +55,7 @@ mod tests {
 
     /// Where GitHub's schema lives beside the checkout (see `../shared/specs/SOURCES.md`).
     pub(crate) fn schema_path() -> std::path::PathBuf {
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../shared/specs/github-schema.graphql")
+        crate::sandbox::github::projects::graphql::schema_path()
     }
 
     #[test]

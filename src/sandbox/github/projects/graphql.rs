@@ -41,7 +41,18 @@ pub fn schema_path() -> PathBuf {
     std::env::var_os("COUNCIL_SYNC_GITHUB_SCHEMA")
         .map(PathBuf::from)
         .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/specs/github-schema.graphql")
+            // `shared/` as the tests find it: $COUNCIL_SHARED_DIR, beside the checkout, or
+            // /work/shared.
+            let shared = std::env::var_os("COUNCIL_SHARED_DIR")
+                .map(PathBuf::from)
+                .into_iter()
+                .chain([
+                    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared"),
+                    PathBuf::from("/work/shared"),
+                ])
+                .find(|d| d.is_dir())
+                .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared"));
+            shared.join("specs/github-schema.graphql")
         })
 }
 
