@@ -2,7 +2,7 @@
 //! the tracking comment and `GET /status`, and runs again only when its input changes.
 //!
 //! The crash is the debug-only fault hook `COUNCIL_DEBUG_ABORT_JOB=<kind>` (compiled into
-//! debug builds only; see `engine::execute`): the process aborts as it starts a job of that
+//! debug builds only; see `engine::outbox`): the process aborts as it starts a job of that
 //! kind, as it would on a stack overflow or an OOM kill.
 
 mod common;

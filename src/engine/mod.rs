@@ -15,16 +15,16 @@
 //! the claiming process renews while it runs them (`Store::renew_leases`).
 
 mod backfill;
+mod context;
 mod describe;
 mod error;
-mod execute;
+mod handlers;
+mod inbox;
 mod jobs;
+mod outbox;
 mod plan;
-mod process;
 mod reconcile;
 mod routing;
-mod sync;
-mod transfer;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -32,6 +32,7 @@ use std::time::Duration;
 use tokio::sync::{Notify, watch};
 
 pub use backfill::{BackfillItem, BackfillSummary};
+pub use context::Ctx;
 pub use describe::{epic_marker, story_marker};
 pub use error::EngineError;
 pub use jobs::{IssueChange, Job, KeyedJob};
@@ -61,19 +62,20 @@ pub struct OwnAccounts {
 /// The store cursor of the tracker poll: the newest `updated` seen (ms).
 const TRACKER_CURSOR: &str = "tracker-updated";
 
-/// Everything the loops need, shared between them.
+/// The loops (inbox, outbox, periodic) over the handlers' context.
 pub struct Engine<T> {
-    pub(crate) store: Store,
-    pub(crate) github: GithubClient,
-    pub(crate) tracker: T,
-    pub(crate) config: Arc<Config>,
-    pub(crate) form: IssueForm,
-    /// The daemon's own login: events it caused are not reacted to.
-    pub(crate) bot_login: String,
-    /// The daemon's own tracker account: tracker webhooks it caused are not reacted to.
-    pub(crate) tracker_account: String,
+    /// What the handlers work with.
+    pub(crate) cx: Ctx<T>,
     /// Woken when new deliveries are stored or jobs enqueued.
     pub(crate) wake: Arc<Notify>,
+}
+
+impl<T> std::ops::Deref for Engine<T> {
+    type Target = Ctx<T>;
+
+    fn deref(&self) -> &Ctx<T> {
+        &self.cx
+    }
 }
 
 impl<T: Tracker + 'static> Engine<T> {
@@ -88,23 +90,17 @@ impl<T: Tracker + 'static> Engine<T> {
         wake: Arc<Notify>,
     ) -> Self {
         Self {
-            store,
-            github,
-            tracker,
-            config,
-            form,
-            bot_login: accounts.github,
-            tracker_account: accounts.tracker,
+            cx: Ctx {
+                store,
+                github,
+                tracker,
+                config,
+                form,
+                bot_login: accounts.github,
+                tracker_account: accounts.tracker,
+            },
             wake,
         }
-    }
-
-    /// Queues one job outside a decision; `false` when its key was queued before.
-    pub(crate) async fn enqueue_job(&self, job: KeyedJob) -> Result<bool, EngineError> {
-        Ok(self
-            .store
-            .enqueue(&job.key, job.job.kind(), &job.payload()?)
-            .await?)
     }
 
     /// Asks the tracker for the concern issues updated since the cursor and enqueues a sync
@@ -145,7 +141,7 @@ impl<T: Tracker + 'static> Engine<T> {
     /// `deadline` so a job that keeps failing cannot hang the command.
     pub async fn drain(&self, deadline: std::time::Instant) -> Result<(), EngineError> {
         loop {
-            let ran = self.run_due_jobs().await?;
+            let ran = outbox::run_due_jobs(&self.cx).await?;
             if ran == 0 && self.store.pending_count().await? == 0 {
                 return Ok(());
             }
@@ -169,7 +165,7 @@ impl<T: Tracker + 'static> Engine<T> {
         let Some(lead) = self.store.lead(Role::Inbox).await? else {
             return Ok(0);
         };
-        let handled = self.process_pending().await;
+        let handled = inbox::process_pending(&self.cx).await;
         lead.release().await;
         handled
     }
@@ -222,7 +218,7 @@ impl<T: Tracker + 'static> Engine<T> {
             let outbox_wake = outbox_wake.clone();
             async move {
                 while !*stop.borrow() {
-                    match me.run_due_jobs().await {
+                    match outbox::run_due_jobs(&me.cx).await {
                         Ok(n) if n > 0 => continue,
                         Ok(_) => {}
                         Err(e) => tracing::error!(error = %e, "outbox round failed"),

@@ -20,9 +20,9 @@
 
 use chrono::{DateTime, Utc};
 
+use super::handlers::{self, decide::IssueCue};
 use super::jobs::{Job, KeyedJob};
-use super::process::IssueCue;
-use super::{Engine, EngineError};
+use super::{Ctx, EngineError};
 use crate::concern;
 use crate::council::{Stage, Trigger};
 use crate::github::client::{Issue, IssueState, StateReason};
@@ -45,7 +45,7 @@ const WALKED: [Stage; 5] = [
     Stage::EpicCreated,
 ];
 
-impl<T: Tracker + 'static> Engine<T> {
+impl<T: Tracker + 'static> Ctx<T> {
     /// Enqueues a reconcile of every concern the store has work on and of every concern
     /// issue changed on GitHub since the last pass; returns how many it queued.
     pub async fn reconcile_pass(&self) -> Result<usize, EngineError> {
@@ -116,7 +116,7 @@ impl<T: Tracker + 'static> Engine<T> {
             None => {
                 // Never seen (its `opened` was lost, or it predates the daemon): checked as
                 // if just opened, then its labels are looked at like any other's.
-                self.recheck(repo, number).await?;
+                handlers::decide::recheck(self, repo, number).await?;
                 match self.store.get_concern(repo, number).await? {
                     Some(r) => r,
                     None => return Ok(()),
@@ -130,18 +130,18 @@ impl<T: Tracker + 'static> Engine<T> {
         }
         let stage = record.stage;
         if stage.is_undecided() {
-            return self.recheck(repo, number).await;
+            return handlers::decide::recheck(self, repo, number).await;
         }
         if stage.is_accepted() && !stage.is_syncing() {
-            self.retry_failed_materialize(repo, number, stage, &issue)
+            handlers::materialize::retry_failed_materialize(self, repo, number, stage, &issue)
                 .await?;
         }
         if record.epic_key.is_some() && stage.is_accepted() {
             self.follow_github_side(&record, &issue).await?;
-            self.sync_from_tracker(repo, number).await?;
+            handlers::sync_from_tracker::sync_from_tracker(self, repo, number).await?;
         }
         if record.tracking_comment_id.is_none() {
-            self.refresh_tracking(repo, number).await?;
+            handlers::tracking::refresh_tracking(self, repo, number).await?;
         }
         Ok(())
     }
@@ -158,19 +158,18 @@ impl<T: Tracker + 'static> Engine<T> {
             && issue.state_reason == Some(StateReason::NotPlanned);
         let was_np = record.issue_state == Some(store::IssueState::ClosedNotPlanned);
         if closed_np && !was_np {
-            self.follow_not_planned(record, issue).await?;
+            handlers::follow_issue::follow_not_planned(self, record, issue).await?;
         } else if issue.state == IssueState::Open && was_np {
-            self.follow_reopened(record, issue).await?;
+            handlers::follow_issue::follow_reopened(self, record, issue).await?;
         }
-        self.follow_edit(record, issue).await?;
+        handlers::follow_issue::follow_edit(self, record, issue).await?;
         self.follow_assignee_drift(record, issue).await?;
         if !record.stage.is_syncing() || record.results.is_some() {
             return Ok(());
         }
         let parsed = concern::parse(issue.body.as_deref().unwrap_or(""), &self.form);
         if let Some(results) = parsed.results.as_deref().filter(|r| !r.trim().is_empty()) {
-            return self
-                .record_results(repo, number, results, &issue.author)
+            return handlers::results::record_results(self, repo, number, results, &issue.author)
                 .await;
         }
         // A `/results` comment whose delivery was lost: the newest one from a person.
@@ -185,7 +184,7 @@ impl<T: Tracker + 'static> Engine<T> {
                 .then(|| (text.to_owned(), c.author.clone()))
         });
         if let Some((text, by)) = found {
-            self.record_results(repo, number, &text, &by).await?;
+            handlers::results::record_results(self, repo, number, &text, &by).await?;
         }
         Ok(())
     }
@@ -208,11 +207,11 @@ impl<T: Tracker + 'static> Engine<T> {
                 None => return Ok(()),
             },
         };
-        let Some((epic, _)) = self.tracked(record).await? else {
+        let Some((epic, _)) = handlers::sync_from_tracker::tracked(self, record).await? else {
             return Ok(());
         };
         if epic.assignee_account.as_deref() != want {
-            self.follow_assignees(record, issue).await?;
+            handlers::follow_issue::follow_assignees(self, record, issue).await?;
         }
         Ok(())
     }
@@ -272,7 +271,7 @@ impl<T: Tracker + 'static> Engine<T> {
                 number: record.number,
                 // The same identity a delivery of this event would plan its jobs under
                 // (label, who, when), so a late delivery of it repeats nothing.
-                event_key: super::process::labeled_key(label, &actor, &at.to_rfc3339()),
+                event_key: handlers::issues_event::labeled_key(label, &actor, &at.to_rfc3339()),
                 trigger: Some(Trigger::LabelAdded {
                     label: label.to_owned(),
                     actor: actor.clone(),
@@ -282,7 +281,7 @@ impl<T: Tracker + 'static> Engine<T> {
                 actor: Some(actor.clone()),
                 at_ms: Some(at.timestamp_millis()),
             };
-            self.decide_and_commit(None, cue).await?;
+            handlers::decide::decide_and_commit(self, None, cue).await?;
             decided = true;
         }
         Ok(decided)

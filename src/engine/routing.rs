@@ -2,7 +2,8 @@
 //! kind answer, the kind a deciding member named in a comment) and asks it before
 //! [`council::decide`].
 
-use super::{Engine, EngineError};
+use super::EngineError;
+use super::context::Ctx;
 use crate::concern::Concern;
 use crate::config::LabelsConfig;
 use crate::council::{self, Decision, RouteInput, Snapshot, Trigger, same_label};
@@ -12,50 +13,48 @@ use crate::tracker::Tracker;
 /// The command a council member comments to name the kind: `/out-of-scope <kind>`.
 pub const KIND_COMMAND: &str = "/out-of-scope";
 
-impl<T: Tracker + 'static> Engine<T> {
-    /// The routing decision for this event, when routing has one (see [`council::route`]).
-    pub(crate) async fn route_first(
-        &self,
-        repo: &str,
-        snap: &Snapshot<'_>,
-        trigger: &Trigger,
-        issue: &Issue,
-        parsed: &Concern,
-    ) -> Result<Option<Decision>, EngineError> {
-        let named = match trigger {
-            Trigger::LabelAdded {
-                label,
-                actor,
-                actor_is_member: true,
-            } if same_label(label, &self.config.labels.out_of_scope) => {
-                self.kind_named_by(repo, issue.number, actor).await?
-            }
-            _ => None,
-        };
-        let input = RouteInput {
-            labels: &self.config.labels,
-            routes: &self.config.routing,
-            kind_answer: parsed.kind.as_deref(),
-            kind_named: named.as_deref(),
-            author: &issue.author,
-        };
-        Ok(council::route(snap, trigger, &input))
-    }
+/// The routing decision for this event, when routing has one (see [`council::route`]).
+pub(crate) async fn route_first<T: Tracker + 'static>(
+    cx: &Ctx<T>,
+    repo: &str,
+    snap: &Snapshot<'_>,
+    trigger: &Trigger,
+    issue: &Issue,
+    parsed: &Concern,
+) -> Result<Option<Decision>, EngineError> {
+    let named = match trigger {
+        Trigger::LabelAdded {
+            label,
+            actor,
+            actor_is_member: true,
+        } if same_label(label, &cx.config.labels.out_of_scope) => {
+            kind_named_by(cx, repo, issue.number, actor).await?
+        }
+        _ => None,
+    };
+    let input = RouteInput {
+        labels: &cx.config.labels,
+        routes: &cx.config.routing,
+        kind_answer: parsed.kind.as_deref(),
+        kind_named: named.as_deref(),
+        author: &issue.author,
+    };
+    Ok(council::route(snap, trigger, &input))
+}
 
-    /// The kind in `actor`'s latest `/out-of-scope <kind>` comment on the issue.
-    async fn kind_named_by(
-        &self,
-        repo: &str,
-        number: u64,
-        actor: &str,
-    ) -> Result<Option<String>, EngineError> {
-        let comments = self.github.list_comments(repo, number).await?;
-        Ok(comments
-            .iter()
-            .rev()
-            .filter(|c| c.author.eq_ignore_ascii_case(actor))
-            .find_map(|c| kind_in(&c.body)))
-    }
+/// The kind in `actor`'s latest `/out-of-scope <kind>` comment on the issue.
+pub(crate) async fn kind_named_by<T: Tracker + 'static>(
+    cx: &Ctx<T>,
+    repo: &str,
+    number: u64,
+    actor: &str,
+) -> Result<Option<String>, EngineError> {
+    let comments = cx.github.list_comments(repo, number).await?;
+    Ok(comments
+        .iter()
+        .rev()
+        .filter(|c| c.author.eq_ignore_ascii_case(actor))
+        .find_map(|c| kind_in(&c.body)))
 }
 
 /// The kind named by a `/out-of-scope <kind>` line (the first such line), lower-cased.

@@ -4,58 +4,56 @@
 //! address, and everything that shows the address is brought along: the tracking comment
 //! says where it came from, the epic's link back and its description point at the new issue.
 
-use super::jobs::{IssueChange, Job, KeyedJob};
-use super::{Engine, EngineError};
+use crate::engine::EngineError;
+use crate::engine::context::Ctx;
+use crate::engine::jobs::{IssueChange, Job, KeyedJob};
 use crate::tracker::Tracker;
 
-impl<T: Tracker + 'static> Engine<T> {
-    /// Records the transfer `from` → `to` in the store and queues the writes that show the
-    /// new address. Returns whether the concern followed now. Idempotent: a replay (the
-    /// other delivery of the same transfer, or a restart after the store followed but before
-    /// the jobs were queued) queues the same keyed jobs again, which is a no-op.
-    pub(crate) async fn follow_transfer(
-        &self,
-        from: (&str, u64),
-        to: (&str, u64),
-        node_id: Option<&str>,
-    ) -> Result<bool, EngineError> {
-        let followed = self.store.follow_issue_transfer(from, to, node_id).await?;
-        tracing::info!(from = ?from, to = ?to, followed, "issue transferred");
-        let came_from = format!("{}#{}", from.0, from.1);
-        let moved = followed
-            || self.store.concern_moved_from(to.0, to.1).await?.as_deref()
-                == Some(came_from.as_str());
-        if moved {
-            for job in transfer_jobs(from, to) {
-                self.enqueue_job(job).await?;
-            }
+/// Records the transfer `from` → `to` in the store and queues the writes that show the
+/// new address. Returns whether the concern followed now. Idempotent: a replay (the
+/// other delivery of the same transfer, or a restart after the store followed but before
+/// the jobs were queued) queues the same keyed jobs again, which is a no-op.
+pub(crate) async fn follow_transfer<T: Tracker + 'static>(
+    cx: &Ctx<T>,
+    from: (&str, u64),
+    to: (&str, u64),
+    node_id: Option<&str>,
+) -> Result<bool, EngineError> {
+    let followed = cx.store.follow_issue_transfer(from, to, node_id).await?;
+    tracing::info!(from = ?from, to = ?to, followed, "issue transferred");
+    let came_from = format!("{}#{}", from.0, from.1);
+    let moved = followed
+        || cx.store.concern_moved_from(to.0, to.1).await?.as_deref() == Some(came_from.as_str());
+    if moved {
+        for job in transfer_jobs(from, to) {
+            cx.enqueue_job(job).await?;
         }
-        Ok(followed)
     }
+    Ok(followed)
+}
 
-    /// Runs [`Job::Relink`]: the epic's link back to GitHub follows the issue to `repo#number`
-    /// from `from_repo#from_number`. Nothing to do before the epic exists (it is then made
-    /// with the new address).
-    pub(crate) async fn relink(
-        &self,
-        repo: &str,
-        number: u64,
-        from_repo: &str,
-        from_number: u64,
-    ) -> Result<(), EngineError> {
-        let Some(record) = self.store.get_concern(repo, number).await? else {
-            return Ok(());
-        };
-        let Some(epic_key) = &record.epic_key else {
-            return Ok(());
-        };
-        let issue = self.github.get_issue(repo, number).await?;
-        let old_url = old_address(&issue.html_url, (repo, number), (from_repo, from_number));
-        self.tracker
-            .relink_github(epic_key, &old_url, &issue.html_url, &issue.title)
-            .await?;
-        Ok(())
-    }
+/// Runs [`Job::Relink`]: the epic's link back to GitHub follows the issue to `repo#number`
+/// from `from_repo#from_number`. Nothing to do before the epic exists (it is then made
+/// with the new address).
+pub(crate) async fn relink<T: Tracker + 'static>(
+    cx: &Ctx<T>,
+    repo: &str,
+    number: u64,
+    from_repo: &str,
+    from_number: u64,
+) -> Result<(), EngineError> {
+    let Some(record) = cx.store.get_concern(repo, number).await? else {
+        return Ok(());
+    };
+    let Some(epic_key) = &record.epic_key else {
+        return Ok(());
+    };
+    let issue = cx.github.get_issue(repo, number).await?;
+    let old_url = old_address(&issue.html_url, (repo, number), (from_repo, from_number));
+    cx.tracker
+        .relink_github(epic_key, &old_url, &issue.html_url, &issue.title)
+        .await?;
+    Ok(())
 }
 
 /// The jobs that bring the new address everywhere it shows, keyed by the transfer.

@@ -1,0 +1,146 @@
+//! [`Job::Materialize`]: the epic (and the team stories) made in the tracker, found again by
+//! marker after a crash; and queuing it again after it failed for good or was parked.
+
+use crate::concern;
+use crate::council::{Cause, Stage};
+use crate::engine::EngineError;
+use crate::engine::context::Ctx;
+use crate::engine::describe::{IssueFacts, epic_request, story_requests};
+use crate::engine::jobs::{Job, KeyedJob};
+use crate::engine::plan::digest;
+use crate::github::client::Issue;
+use crate::store::now_ms;
+use crate::tracker::{Tracker, TrackerIssue};
+
+/// Makes sure the epic (and with `stories`, one story per team) exists, and records it.
+pub(crate) async fn materialize<T: Tracker + 'static>(
+    cx: &Ctx<T>,
+    repo: &str,
+    number: u64,
+    stories: bool,
+) -> Result<(), EngineError> {
+    let issue = cx.github.get_issue(repo, number).await?;
+    let parsed = concern::parse(issue.body.as_deref().unwrap_or(""), &cx.form);
+    let facts = IssueFacts {
+        id: issue.id,
+        number,
+        repo,
+        title: &issue.title,
+        html_url: &issue.html_url,
+    };
+    let request = epic_request(&facts, &parsed, &cx.form);
+    let epic = cx.tracker.ensure_epic(&request).await?;
+    // What the epic says now: an edit event that changes nothing will not rewrite it.
+    let hash =
+        crate::engine::plan::digest(&format!("{}\n{}", request.summary, request.description_md));
+    cx.store.set_synced_hash(repo, number, &hash).await?;
+    cx.store
+        .set_epic(repo, number, &epic.key, &epic.url)
+        .await?;
+    cx.store
+        .advance_stage(repo, number, Stage::EpicCreated, Cause::Created, None)
+        .await?;
+    if !stories {
+        return Ok(());
+    }
+    if parsed.teams.is_empty() {
+        return Err(EngineError::Invalid("the concern names no team".into()));
+    }
+    // The stories of known teams never wait on an unknown one: they are made now, and
+    // the unknown teams are reported (an edit that fixes them re-runs this job at once).
+    let known = |team: &str| cx.config.teams.contains_key(team);
+    let unknown: Vec<&str> = parsed
+        .teams
+        .iter()
+        .map(String::as_str)
+        .filter(|t| !known(t))
+        .collect();
+    let requests: Vec<_> = story_requests(&facts, &parsed, &cx.form)
+        .into_iter()
+        .filter(|r| known(&r.team))
+        .collect();
+    if !requests.is_empty() {
+        let made: Vec<TrackerIssue> = cx.tracker.ensure_stories(&epic, &requests).await?;
+        for story in &made {
+            let team = story.team.as_deref().unwrap_or_default();
+            cx.store
+                .set_story_link(repo, number, team, &story.key, &story.url)
+                .await?;
+        }
+    }
+    if !unknown.is_empty() {
+        return Err(EngineError::Invalid(format!(
+            "no tracker project is configured for team(s) {}; add them under [teams] \
+             or fix the team names in the issue",
+            unknown.join(", ")
+        )));
+    }
+    cx.store
+        .advance_stage(repo, number, Stage::StoriesCreated, Cause::Created, None)
+        .await?;
+    Ok(())
+}
+
+/// Queues the epic and stories again when their job failed for good (a 4xx such as a
+/// missing project, fixed since, or teams unknown then) or was parked (it kept taking the
+/// process down). Only then: while the first job is pending or retrying, a second
+/// creator could race it past the marker check.
+///
+/// A failed job is queued again by every reconcile pass and by an edit. A parked one only
+/// when its input changed: its retry key carries a digest of the issue's title and body,
+/// so a restart or a pass over the same input queues nothing, and an edit queues it at
+/// once. Returns whether it queued a retry.
+pub(crate) async fn retry_failed_materialize<T: Tracker + 'static>(
+    cx: &Ctx<T>,
+    repo: &str,
+    number: u64,
+    stage: Stage,
+    issue: &Issue,
+) -> Result<bool, EngineError> {
+    let keys = [
+        format!("epic:{repo}#{number}"),
+        format!("stories:{repo}#{number}"),
+    ];
+    let mut failed = false;
+    let mut parked = false;
+    for key in &keys {
+        match cx.store.outbox_state(key).await?.as_deref() {
+            Some("failed") => failed = true,
+            Some("parked") => parked = true,
+            Some("pending" | "running") => return Ok(false),
+            _ => {}
+        }
+    }
+    let input = input_digest(issue);
+    let mut same_input = false;
+    for key in &keys {
+        same_input |= cx.store.parked_input(key).await?.as_deref() == Some(input.as_str());
+    }
+    if parked && same_input {
+        return Ok(false);
+    }
+    let key = if parked {
+        format!("epic:{repo}#{number}:retry:input-{input}")
+    } else if failed {
+        format!("epic:{repo}#{number}:retry:{}", now_ms())
+    } else {
+        return Ok(false);
+    };
+    let stories = !cx.config.council.two_step || stage == Stage::Vetted;
+    let job = Job::Materialize {
+        repo: repo.into(),
+        number,
+        stories,
+    };
+    cx.enqueue_job(KeyedJob::new(key, job)).await
+}
+
+/// A digest of what creating a concern's epic and stories reads from its issue (title and
+/// body): a parked creation is queued again only when this changes.
+pub(crate) fn input_digest(issue: &Issue) -> String {
+    digest(&format!(
+        "{}\n{}",
+        issue.title,
+        issue.body.as_deref().unwrap_or("")
+    ))
+}

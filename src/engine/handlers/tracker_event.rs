@@ -1,0 +1,97 @@
+//! A tracker delivery: the tracker turns it into cues, and each concern they touch gets a
+//! sync job.
+
+use crate::engine::EngineError;
+use crate::engine::context::Ctx;
+use crate::engine::jobs::{Job, KeyedJob, queued};
+use crate::store::Delivery;
+use crate::tracker::{Cue, Tracker, TrackerDelivery};
+
+/// A tracker webhook is a cue to re-read the concerns it touches: the tracker turns the
+/// delivery into [`Cue`]s (its own writes coming back yield only creation records), and
+/// the engine acts on those alone, whatever the tracker.
+pub(crate) async fn process_tracker<T: Tracker + 'static>(
+    cx: &Ctx<T>,
+    delivery: &Delivery,
+) -> Result<(), EngineError> {
+    let cues = cx
+        .tracker
+        .cues(
+            TrackerDelivery {
+                event: &delivery.event,
+                payload: &delivery.payload,
+            },
+            &cx.tracker_account,
+        )
+        .map_err(|e| EngineError::Decode {
+            what: "tracker delivery",
+            reason: e.to_string(),
+        })?;
+    let mut renamed = false;
+    let mut keys: Vec<&str> = Vec::new();
+    let mut all = false;
+    for cue in &cues {
+        match cue {
+            // Names the item an earlier create made (also the daemon's own, whose
+            // answer may have been lost): the next marker search asks for it by id.
+            Cue::Created { marker, id, key } => {
+                cx.store.record_created(marker, id, key).await?;
+            }
+            // A move renames the item (same id): links follow it first, so the lookup
+            // below finds the concern under the new key.
+            Cue::Moved { from, to, id } => {
+                let followed = cx
+                    .store
+                    .follow_tracker_move(from, to, id.as_deref())
+                    .await?;
+                tracing::info!(%from, %to, followed, "tracker item moved");
+                renamed |= followed > 0;
+            }
+            Cue::Changed { keys: changed } => keys.extend(changed.iter().map(String::as_str)),
+            Cue::ChangedAll => all = true,
+        }
+    }
+    let mut concerns: Vec<(String, u64)> = Vec::new();
+    if all {
+        concerns.extend(
+            cx.store
+                .linked_concerns()
+                .await?
+                .into_iter()
+                .filter(|c| c.stage.is_syncing())
+                .map(|c| (c.repo, c.number)),
+        );
+    } else {
+        for key in keys {
+            if let Some(c) = cx.store.concern_for_tracker_key(key).await? {
+                concerns.push(c);
+            }
+        }
+    }
+    concerns.sort();
+    concerns.dedup();
+    // The source's stored word keeps job keys what they were before cues existed.
+    let source = delivery.source.as_str();
+    let mut jobs: Vec<KeyedJob> = Vec::new();
+    for (repo, number) in concerns {
+        jobs.push(KeyedJob::new(
+            format!("sync:{repo}#{number}:{source}:{}", delivery.delivery_id),
+            Job::SyncFromTracker {
+                repo: repo.clone(),
+                number,
+            },
+        ));
+        // A renamed story may leave every state as it was, so the sync alone would see
+        // nothing to show: the tracking comment is re-rendered with the new key.
+        if renamed {
+            jobs.push(KeyedJob::new(
+                format!("tracking:{repo}#{number}:moved:{}", delivery.delivery_id),
+                Job::Tracking { repo, number },
+            ));
+        }
+    }
+    Ok(cx
+        .store
+        .commit_decision(Some(delivery.seq), None, None, &queued(&jobs)?)
+        .await?)
+}

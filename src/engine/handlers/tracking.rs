@@ -1,0 +1,108 @@
+//! [`Job::Tracking`](crate::engine::Job::Tracking): the tracking comment rendered from the
+//! stored state and edited in place (or created).
+
+use std::collections::BTreeSet;
+
+use crate::concern::{self, criteria};
+use crate::council::tracking::{self, DecisionView, IssueLinkView, TrackingView};
+use crate::engine::EngineError;
+use crate::engine::context::Ctx;
+use crate::tracker::Tracker;
+
+/// Renders the tracking comment from the stored state and edits it in place (or creates it).
+pub(crate) async fn refresh_tracking<T: Tracker + 'static>(
+    cx: &Ctx<T>,
+    repo: &str,
+    number: u64,
+) -> Result<(), EngineError> {
+    let Some(record) = cx.store.get_concern(repo, number).await? else {
+        return Ok(());
+    };
+    let issue = cx.github.get_issue(repo, number).await?;
+    // Transferred, and the delivery saying so not processed yet (or lost): GitHub
+    // answered from the new address, and the tracking comment moved with the issue.
+    // Follow it there instead of editing the comment under the old name.
+    if let Some((to_repo, to_number)) = issue.moved_from(repo, number) {
+        let followed =
+            super::transfer::follow_transfer(cx, (repo, number), (&to_repo, to_number), None)
+                .await?;
+        if followed {
+            return Box::pin(refresh_tracking(cx, &to_repo, to_number)).await;
+        }
+        return Ok(());
+    }
+    let parsed = concern::parse(issue.body.as_deref().unwrap_or(""), &cx.form);
+    let report = criteria::check_with_form(&parsed, &cx.config.criteria, &cx.form);
+    let stage = record.stage;
+    let decisions = cx.store.decisions_for(repo, number).await?;
+    let links = cx.store.story_links(repo, number).await?;
+    let linked: BTreeSet<&str> = links.iter().map(|l| l.team.as_str()).collect();
+    let view = TrackingView {
+        stage,
+        criteria_md: criteria::render_report(&report, &cx.form),
+        decisions: decisions
+            .iter()
+            .map(|d| DecisionView {
+                kind: d.kind,
+                actor: d.actor.clone(),
+                at: rfc3339(d.decided_at),
+            })
+            .collect(),
+        epic: record.epic_key.clone().map(|key| IssueLinkView {
+            key,
+            url: record.epic_url.clone().unwrap_or_default(),
+            ..Default::default()
+        }),
+        stories: links
+            .iter()
+            .map(|l| IssueLinkView {
+                key: l.story_key.clone(),
+                url: l.story_url.clone(),
+                team: Some(l.team.clone()),
+                status: l.state.status.clone(),
+                assignee: l.state.assignee.clone(),
+                sprint: l.state.sprint.clone(),
+            })
+            .collect(),
+        pending_teams: if stage.is_accepted() {
+            parsed
+                .teams
+                .iter()
+                .filter(|t| !linked.contains(t.as_str()))
+                .cloned()
+                .collect()
+        } else {
+            Vec::new()
+        },
+        last_error: record.last_error.clone(),
+        results: record.results.clone(),
+        moved_from: cx.store.concern_moved_from(repo, number).await?,
+    };
+    let body = tracking::render(&view);
+    if let Some(id) = record.tracking_comment_id {
+        match cx.github.update_comment(repo, id, &body).await {
+            Ok(()) => return Ok(()),
+            Err(e) if e.is_not_found() => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let comments = cx.github.list_comments(repo, number).await?;
+    let id = match comments
+        .iter()
+        .find(|c| tracking::is_tracking_comment(&c.body) && c.author == cx.bot_login)
+    {
+        Some(existing) => {
+            cx.github.update_comment(repo, existing.id, &body).await?;
+            existing.id
+        }
+        None => cx.github.create_comment(repo, number, &body).await?,
+    };
+    cx.store.set_tracking_comment(repo, number, id).await?;
+    Ok(())
+}
+
+fn rfc3339(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+        .unwrap_or_else(|| ms.to_string())
+}

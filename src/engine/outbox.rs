@@ -1,0 +1,286 @@
+//! The outbox loop's round: runs due jobs, each through the handler of its kind; each job is
+//! idempotent, so running one again is safe.
+
+use super::context::Ctx;
+use super::handlers;
+use super::jobs::{Job, KeyedJob};
+use super::{BATCH, EngineError};
+use crate::retry::RetryPolicy;
+use crate::store::{OutboxJob, now_ms};
+use crate::tracker::Tracker;
+
+/// Concerns whose jobs run at the same time. Enough to keep one slow tracker call from
+/// stalling the rest; few enough to stay well inside GitHub's secondary rate limits and
+/// SQLite's single writer.
+const CONCERNS_AT_ONCE: usize = 8;
+
+/// Runs every due job once. Returns how many ran.
+pub(crate) async fn run_due_jobs<T: Tracker + 'static>(cx: &Ctx<T>) -> Result<usize, EngineError> {
+    use futures::{StreamExt, TryStreamExt};
+    let rows = cx.store.claim_due(now_ms(), BATCH).await?;
+    // One concern's jobs run in the order they were queued; different concerns run side
+    // by side, so a slow or held tracker call does not hold up every other concern.
+    let claimed = rows.len();
+    let mut groups: Vec<(String, Vec<OutboxJob>)> = Vec::new();
+    for row in rows {
+        let concern = format!("{}#{}", row.payload["repo"], row.payload["number"]);
+        match groups.iter_mut().find(|(c, _)| *c == concern) {
+            Some((_, jobs)) => jobs.push(row),
+            None => groups.push((concern, vec![row])),
+        }
+    }
+    // A job whose earlier attempt was interrupted (the process went away while it ran)
+    // runs alone first: if it takes the process down again, no other job is in flight
+    // to be counted as interrupted with it.
+    let mut suspects = Vec::new();
+    for (_, jobs) in &mut groups {
+        let (suspect, rest): (Vec<_>, Vec<_>) = std::mem::take(jobs)
+            .into_iter()
+            .partition(|j| j.interrupted > 0);
+        suspects.extend(suspect);
+        *jobs = rest;
+    }
+    let run_group = |jobs: Vec<OutboxJob>| async move {
+        for row in &jobs {
+            run_job(cx, row).await?;
+        }
+        Ok::<(), EngineError>(())
+    };
+    let work = async {
+        for row in &suspects {
+            run_job(cx, row).await?;
+        }
+        futures::stream::iter(groups.into_iter().map(|(_, jobs)| jobs))
+            .map(run_group)
+            .buffer_unordered(CONCERNS_AT_ONCE)
+            .try_collect::<Vec<()>>()
+            .await
+    };
+    // The claimed jobs stay ours while they run, however long their retries take: the
+    // lease is renewed, so no other replica takes one of them meanwhile.
+    tokio::pin!(work);
+    let mut renew = tokio::time::interval(crate::store::LEASE_RENEW);
+    renew.tick().await;
+    loop {
+        tokio::select! {
+            done = &mut work => {
+                done?;
+                break;
+            }
+            _ = renew.tick() => {
+                if let Err(e) = cx.store.renew_leases().await {
+                    tracing::warn!(error = %e, "cannot renew the outbox leases");
+                }
+            }
+        }
+    }
+    Ok(claimed)
+}
+
+pub(crate) async fn run_job<T: Tracker + 'static>(
+    cx: &Ctx<T>,
+    row: &OutboxJob,
+) -> Result<(), EngineError> {
+    let limit = i64::from(cx.config.retry.interrupted_attempts.max(1));
+    if row.interrupted >= limit {
+        return park(cx, row).await;
+    }
+    let job: Job = match serde_json::from_value(row.payload.clone()) {
+        Ok(job) => job,
+        Err(e) => {
+            tracing::error!(key = %row.idem_key, error = %e, "unreadable outbox job");
+            return Ok(cx
+                .store
+                .fail(row.id, &format!("unreadable job: {e}"))
+                .await?);
+        }
+    };
+    cx.store.start_job(row.id).await?;
+    debug_fault_hook(&job);
+    match execute(cx, &job, row.id).await {
+        Ok(()) => {
+            tracing::info!(key = %row.idem_key, kind = job.kind(), "job done");
+            cx.store.complete(row.id).await?;
+        }
+        Err(e) if e.is_transient() && (row.attempts as u32) < job_attempts(cx) => {
+            let policy = RetryPolicy::from(&cx.config.retry);
+            let wait = policy.delay(row.attempts.max(1) as u32, crate::retry::RetryHint::Backoff);
+            tracing::warn!(key = %row.idem_key, error = %e, wait_ms = wait.as_millis() as u64, "job will be retried");
+            cx.store
+                .retry_later(row.id, now_ms() + wait.as_millis() as i64, &e.to_string())
+                .await?;
+        }
+        Err(e) => {
+            tracing::error!(key = %row.idem_key, kind = job.kind(), error = %e, "job failed");
+            cx.store.fail(row.id, &e.to_string()).await?;
+            report_failure(cx, &job, row.id, &e).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Parks a job whose attempts kept ending with the process gone: it is not run again
+/// (not by a restart, not by reconcile) until its input changes, and the reason shows in
+/// the tracking comment and `/status`.
+pub(crate) async fn park<T: Tracker + 'static>(
+    cx: &Ctx<T>,
+    row: &OutboxJob,
+) -> Result<(), EngineError> {
+    let reason = format!(
+        "parked after {} attempts that each stopped the daemon before finishing; \
+         it runs again when the issue's title or body is edited",
+        row.interrupted
+    );
+    tracing::error!(key = %row.idem_key, kind = %row.kind, interrupted = row.interrupted, "job parked");
+    let Ok(job) = serde_json::from_value::<Job>(row.payload.clone()) else {
+        cx.store.park(row.id, &reason, None).await?;
+        return Ok(());
+    };
+    let (repo, number) = job.issue();
+    // The input it ran on, so that only a changed one queues it again. Unknown when
+    // GitHub cannot be read now: then the next reconcile may try it once more.
+    let input = match cx.github.get_issue(repo, number).await {
+        Ok(issue) => Some(handlers::materialize::input_digest(&issue)),
+        Err(e) => {
+            tracing::warn!(error = %e, "parking without the input's digest");
+            None
+        }
+    };
+    cx.store.park(row.id, &reason, input.as_deref()).await?;
+    if matches!(job, Job::Tracking { .. }) {
+        return Ok(());
+    }
+    cx.store
+        .set_last_error(repo, number, Some(&format!("{} {reason}", job.kind())))
+        .await?;
+    enqueue_tracking(cx, repo, number, &format!("parked-{}", row.id)).await
+}
+
+/// Job-level attempts on top of each call's own retries: a transient outage longer than
+/// one call's retry budget still ends in a success, not a lost write.
+pub(crate) fn job_attempts<T: Tracker + 'static>(cx: &Ctx<T>) -> u32 {
+    cx.config.retry.attempts.max(1) * 4
+}
+
+/// Shows a failure that retrying cannot fix in the tracking comment.
+pub(crate) async fn report_failure<T: Tracker + 'static>(
+    cx: &Ctx<T>,
+    job: &Job,
+    row_id: i64,
+    err: &EngineError,
+) -> Result<(), EngineError> {
+    let (repo, number) = job.issue();
+    if matches!(job, Job::Tracking { .. }) {
+        return Ok(());
+    }
+    cx.store
+        .set_last_error(repo, number, Some(&format!("{} failed: {err}", job.kind())))
+        .await?;
+    enqueue_tracking(cx, repo, number, &format!("failed-{row_id}")).await
+}
+
+pub(crate) async fn enqueue_tracking<T: Tracker + 'static>(
+    cx: &Ctx<T>,
+    repo: &str,
+    number: u64,
+    why: &str,
+) -> Result<(), EngineError> {
+    let job = Job::Tracking {
+        repo: repo.into(),
+        number,
+    };
+    cx.enqueue_job(KeyedJob::new(
+        format!("tracking:{repo}#{number}:{why}"),
+        job,
+    ))
+    .await?;
+    Ok(())
+}
+
+pub(crate) async fn execute<T: Tracker + 'static>(
+    cx: &Ctx<T>,
+    job: &Job,
+    row_id: i64,
+) -> Result<(), EngineError> {
+    match job {
+        Job::Labels {
+            repo,
+            number,
+            add,
+            remove,
+        } => handlers::issue_writes::labels(cx, repo, *number, add, remove).await,
+        Job::Reply {
+            repo,
+            number,
+            marker_key,
+            body,
+        } => handlers::issue_writes::reply(cx, repo, *number, marker_key, body).await,
+        Job::CloseNotPlanned { repo, number } => {
+            handlers::issue_writes::close_not_planned(cx, repo, *number).await
+        }
+        Job::Tracking { repo, number } => {
+            handlers::tracking::refresh_tracking(cx, repo, *number).await
+        }
+        Job::Materialize {
+            repo,
+            number,
+            stories,
+        } => {
+            handlers::materialize::materialize(cx, repo, *number, *stories).await?;
+            // Read the new stories' status at once, so the tracking comment shows it
+            // (issue 8); a failed read is repaired by the next sync.
+            if *stories
+                && let Err(e) =
+                    handlers::sync_from_tracker::sync_from_tracker(cx, repo, *number).await
+            {
+                tracing::warn!(repo, number, error = %e, "reading the new stories failed");
+            }
+            enqueue_tracking(cx, repo, *number, &format!("job-{row_id}")).await
+        }
+        Job::SyncFromTracker { repo, number } => {
+            handlers::sync_from_tracker::sync_from_tracker(cx, repo, *number).await
+        }
+        Job::FollowIssue {
+            repo,
+            number,
+            change,
+        } => handlers::follow_issue::follow_issue(cx, repo, *number, *change).await,
+        Job::RecordResults {
+            repo,
+            number,
+            text,
+            by,
+        } => handlers::results::record_results(cx, repo, *number, text, by).await,
+        Job::CopyResults {
+            repo,
+            number,
+            text,
+            by,
+        } => handlers::results::copy_results(cx, repo, *number, text, by).await,
+        Job::Reconcile { repo, number } => cx.reconcile_one(repo, *number).await,
+        Job::Relink {
+            repo,
+            number,
+            from_repo,
+            from_number,
+        } => handlers::transfer::relink(cx, repo, *number, from_repo, *from_number).await,
+    }
+}
+
+/// Test-only fault hook, compiled into debug builds only: with
+/// `COUNCIL_DEBUG_ABORT_JOB=<kind>` in the environment, the process aborts as it starts a
+/// job of that kind (what a stack overflow or an OOM kill does to it), so the tests can prove
+/// that such a job is parked after a few restarts. Release builds have no such switch.
+#[cfg(debug_assertions)]
+fn debug_fault_hook(job: &Job) {
+    if std::env::var("COUNCIL_DEBUG_ABORT_JOB").is_ok_and(|k| k == job.kind()) {
+        eprintln!(
+            "COUNCIL_DEBUG_ABORT_JOB: aborting while running a {} job",
+            job.kind()
+        );
+        std::process::abort();
+    }
+}
+
+#[cfg(not(debug_assertions))]
+fn debug_fault_hook(_job: &Job) {}
