@@ -1,10 +1,13 @@
 //! What every handler works with: the store, the two clients, the config and the form, and
 //! the daemon's own identities. Shared by the loops; handlers take `&Ctx` and their job's data.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+
+use hashlink::LruCache;
 
 use super::EngineError;
 use super::jobs::KeyedJob;
+use super::loaded::{IssueMemo, Loaded};
 use crate::concern::form::IssueForm;
 use crate::config::{Config, CouncilMembers};
 use crate::github::client::GithubClient;
@@ -22,9 +25,68 @@ pub struct Ctx<T> {
     pub(crate) bot_login: String,
     /// The daemon's own tracker account: tracker webhooks it caused are not reacted to.
     pub(crate) tracker_account: String,
+    /// The issues loaded by the concerns whose jobs run now ([`Ctx::load`]).
+    pub(crate) issues: IssueMemo,
+    /// What this process last wrote into each tracking comment (comment id → digest of
+    /// the text), so an unchanged text is not written again.
+    pub(crate) tracking_sent: Mutex<LruCache<u64, String>>,
 }
 
+/// Tracking comments whose last text this process remembers (a digest each); one it
+/// forgot costs one unneeded edit, nothing else.
+pub(crate) const TRACKING_SENT_ENTRIES: usize = 4096;
+
 impl<T: Tracker + 'static> Ctx<T> {
+    /// The context over these parts.
+    pub(crate) fn new(
+        store: Store,
+        github: GithubClient,
+        tracker: T,
+        config: Arc<Config>,
+        form: IssueForm,
+        bot_login: String,
+        tracker_account: String,
+    ) -> Self {
+        Self {
+            store,
+            github,
+            tracker,
+            config,
+            form,
+            bot_login,
+            tracker_account,
+            issues: IssueMemo::default(),
+            tracking_sent: Mutex::new(LruCache::new(TRACKING_SENT_ENTRIES)),
+        }
+    }
+
+    /// The issue as GitHub has it and its parsed concern: read once per run of the
+    /// concern's jobs (see [`super::loaded`]), read now outside one.
+    pub(crate) async fn load(&self, repo: &str, number: u64) -> Result<Arc<Loaded>, EngineError> {
+        if let Some(kept) = self.issues.get(repo, number) {
+            return Ok(kept);
+        }
+        let issue = self.github.get_issue(repo, number).await?;
+        let loaded = Arc::new(Loaded::new(issue, &self.form));
+        self.issues.keep(repo, number, &loaded);
+        Ok(loaded)
+    }
+
+    /// Whether `body` is what this process last wrote into comment `id`.
+    pub(crate) fn tracking_unchanged(&self, id: u64, body: &str) -> bool {
+        let digest = super::plan::digest(body);
+        self.tracking_sent
+            .lock()
+            .is_ok_and(|mut sent| sent.get(&id) == Some(&digest))
+    }
+
+    /// Remembers that comment `id` now reads `body`.
+    pub(crate) fn tracking_written(&self, id: u64, body: &str) {
+        if let Ok(mut sent) = self.tracking_sent.lock() {
+            sent.insert(id, super::plan::digest(body));
+        }
+    }
+
     /// Queues one job outside a decision; `false` when its key was queued before.
     pub(crate) async fn enqueue_job(&self, job: KeyedJob) -> Result<bool, EngineError> {
         Ok(self

@@ -21,6 +21,7 @@ mod error;
 mod handlers;
 mod inbox;
 mod jobs;
+mod loaded;
 mod outbox;
 mod plan;
 mod reconcile;
@@ -90,15 +91,15 @@ impl<T: Tracker + 'static> Engine<T> {
         wake: Arc<Notify>,
     ) -> Self {
         Self {
-            cx: Ctx {
+            cx: Ctx::new(
                 store,
                 github,
                 tracker,
                 config,
                 form,
-                bot_login: accounts.github,
-                tracker_account: accounts.tracker,
-            },
+                accounts.github,
+                accounts.tracker,
+            ),
             wake,
         }
     }

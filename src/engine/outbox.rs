@@ -41,6 +41,14 @@ pub(crate) async fn run_due_jobs<T: Tracker + 'static>(cx: &Ctx<T>) -> Result<us
         *jobs = rest;
     }
     let run_group = |jobs: Vec<OutboxJob>| async move {
+        // The concern's issue is read once for all its jobs in this round.
+        let concern = jobs.first().and_then(|row| {
+            Some((
+                row.payload["repo"].as_str()?,
+                row.payload["number"].as_u64()?,
+            ))
+        });
+        let _scope = concern.map(|(repo, number)| cx.issues.scope(repo, number));
         for row in &jobs {
             run_job(cx, row).await?;
         }
@@ -225,18 +233,7 @@ pub(crate) async fn execute<T: Tracker + 'static>(
             repo,
             number,
             stories,
-        } => {
-            handlers::materialize::materialize(cx, repo, *number, *stories).await?;
-            // Read the new stories' status at once, so the tracking comment shows it
-            // (issue 8); a failed read is repaired by the next sync.
-            if *stories
-                && let Err(e) =
-                    handlers::sync_from_tracker::sync_from_tracker(cx, repo, *number).await
-            {
-                tracing::warn!(repo, number, error = %e, "reading the new stories failed");
-            }
-            enqueue_tracking(cx, repo, *number, &format!("job-{row_id}")).await
-        }
+        } => handlers::materialize::run(cx, repo, *number, *stories, row_id).await,
         Job::SyncFromTracker { repo, number } => {
             handlers::sync_from_tracker::sync_from_tracker(cx, repo, *number).await
         }

@@ -237,6 +237,16 @@ pub fn observe_webhook_lag(source: &'static str, received_ms: i64) {
     metrics::histogram!(WEBHOOK_LAG, "source" => source).record(secs);
 }
 
+/// Name of the counter of deliveries answered but not acted on.
+pub const WEBHOOK_IGNORED: &str = "council_sync_webhook_ignored_total";
+
+/// Counts a webhook delivery answered 202 but not acted on: `source` is `github` or
+/// `tracker`; `reason` is `event` (a kind the sync does not use), `scope` (a repository or
+/// project not configured) or `scope_left` (stored, then its repository left the scope).
+pub fn count_ignored(source: &'static str, reason: &'static str) {
+    metrics::counter!(WEBHOOK_IGNORED, "source" => source, "reason" => reason).increment(1);
+}
+
 /// Counts a webhook delivery refused before it was stored.
 pub fn count_rejected(reason: &'static str) {
     metrics::counter!("council_sync_webhook_rejected_total", "reason" => reason).increment(1);
@@ -267,6 +277,10 @@ fn handle() -> &'static PrometheusHandle {
         metrics::describe_counter!(
             "council_sync_webhook_rejected_total",
             "Webhook deliveries refused before they were stored, by reason."
+        );
+        metrics::describe_counter!(
+            WEBHOOK_IGNORED,
+            "Webhook deliveries answered but not acted on, by source and reason (event, scope, scope_left)."
         );
         metrics::describe_counter!(
             api::API_CALLS,

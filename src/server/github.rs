@@ -44,6 +44,7 @@ pub(super) async fn receive(
         GithubEvent::IssueComment(c) => c.repo.as_str(),
         GithubEvent::Ignored { .. } => {
             tracing::debug!(event, action = action.as_deref(), "webhook ignored");
+            crate::metrics::count_ignored("github", "event");
             return Ok(answer("ignored"));
         }
     };
@@ -56,6 +57,7 @@ pub(super) async fn receive(
             repo,
             "webhook ignored: repository not watched"
         );
+        crate::metrics::count_ignored("github", "scope");
         return Ok(answer("ignored"));
     }
     let delivery_id = header(&headers, DELIVERY)

@@ -78,11 +78,13 @@ async fn accept(
     let event = decode(&body).map_err(|e| ApiError::BadRequest(e.to_string()))?;
     if !event.is_relevant() {
         tracing::debug!(event = %event.webhook_event, "jira webhook ignored");
+        crate::metrics::count_ignored("tracker", "event");
         return Ok(answer("ignored"));
     }
     // Admin webhooks fire for every project (unless filtered by JQL in Jira's settings).
     if event.outside(|p| state.scope.watches_jira_project(p)) {
         tracing::debug!(event = %event.webhook_event, project = event.project_key.as_deref(), "jira webhook ignored: project not configured");
+        crate::metrics::count_ignored("tracker", "scope");
         return Ok(answer("ignored"));
     }
     let delivery_id = header(headers, IDENTIFIER).ok_or_else(|| {

@@ -258,6 +258,8 @@ async fn bad_requests_are_400_with_one_line_reason() {
 #[tokio::test]
 async fn deliveries_outside_the_scope_are_ignored_and_not_stored() {
     let h = harness().await;
+    crate::metrics::install();
+    let ignored_before = ignored_counts(&h).await;
     let mut cases = Vec::new();
     for name in [
         "issues.opened.json",
@@ -310,6 +312,32 @@ async fn deliveries_outside_the_scope_are_ignored_and_not_stored() {
     );
     let stored = h.store.pending_deliveries(10).await.expect("pending");
     assert_eq!(stored.len(), 1, "only the watched delivery");
+    // Each one counted as ignored for its scope (other tests of this process may count
+    // more meanwhile, never fewer).
+    let after = ignored_counts(&h).await;
+    assert!(
+        after.0 >= ignored_before.0 + 6,
+        "{ignored_before:?} → {after:?}"
+    );
+    assert!(after.1 > ignored_before.1, "{ignored_before:?} → {after:?}");
+}
+
+/// `council_sync_webhook_ignored_total` for reason `scope`: (GitHub, tracker).
+async fn ignored_counts(h: &Harness) -> (u64, u64) {
+    let req = Request::get("/metrics")
+        .body(Body::empty())
+        .expect("request");
+    let (status, text) = send(&crate::metrics::router(h.store.clone()), req).await;
+    assert_eq!(status, StatusCode::OK, "{text}");
+    let count = |source: &str| {
+        text.lines()
+            .filter(|l| l.starts_with(crate::metrics::WEBHOOK_IGNORED))
+            .filter(|l| l.contains(&format!("source=\"{source}\"")))
+            .filter(|l| l.contains("reason=\"scope\""))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+            .sum()
+    };
+    (count("github"), count("tracker"))
 }
 
 #[tokio::test]

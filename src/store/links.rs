@@ -178,6 +178,34 @@ impl Store {
         story_key: &str,
         story_url: &str,
     ) -> Result<(), StoreError> {
+        self.set_story_links(repo, number, &[(team, story_key, story_url)])
+            .await
+    }
+
+    /// [`Store::set_story_link`] for several teams (`(team, key, url)`) in one commit.
+    pub async fn set_story_links(
+        &self,
+        repo: &str,
+        number: u64,
+        links: &[(&str, &str, &str)],
+    ) -> Result<(), StoreError> {
+        let n = to_db("issue number", number)?;
+        let mut tx = self.pool().begin().await?;
+        for (team, story_key, story_url) in links {
+            Self::upsert_link(&mut tx, repo, n, team, story_key, story_url).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn upsert_link(
+        tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+        repo: &str,
+        n: i64,
+        team: &str,
+        story_key: &str,
+        story_url: &str,
+    ) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO links (repo, number, team, story_key, story_url) \
              VALUES ($1, $2, $3, $4, $5) \
@@ -195,11 +223,11 @@ impl Store {
                                    THEN links.updated_ms END",
         )
         .bind(repo)
-        .bind(to_db("issue number", number)?)
+        .bind(n)
         .bind(team)
         .bind(story_key)
         .bind(story_url)
-        .execute(self.pool())
+        .execute(&mut **tx)
         .await?;
         Ok(())
     }
@@ -229,6 +257,36 @@ impl Store {
         team: &str,
         state: &StoryState,
     ) -> Result<bool, StoreError> {
+        Ok(self
+            .update_story_states(repo, number, &[(team, state.clone())])
+            .await?
+            > 0)
+    }
+
+    /// [`Store::update_story_state`] for several teams in one commit; how many changed.
+    pub async fn update_story_states(
+        &self,
+        repo: &str,
+        number: u64,
+        states: &[(&str, StoryState)],
+    ) -> Result<usize, StoreError> {
+        let n = to_db("issue number", number)?;
+        let mut tx = self.pool().begin().await?;
+        let mut changed = 0;
+        for (team, state) in states {
+            changed += usize::from(Self::update_state(&mut tx, repo, n, team, state).await?);
+        }
+        tx.commit().await?;
+        Ok(changed)
+    }
+
+    async fn update_state(
+        tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+        repo: &str,
+        n: i64,
+        team: &str,
+        state: &StoryState,
+    ) -> Result<bool, StoreError> {
         let done = sqlx::query(
             "UPDATE links SET status = $1, status_category = $2, assignee = $3, sprint = $4, \
                               updated_ms = $5 \
@@ -241,9 +299,9 @@ impl Store {
         .bind(state.sprint.as_deref())
         .bind(state.updated_ms)
         .bind(repo)
-        .bind(to_db("issue number", number)?)
+        .bind(n)
         .bind(team)
-        .execute(self.pool())
+        .execute(&mut **tx)
         .await?;
         Ok(done.rows_affected() > 0)
     }

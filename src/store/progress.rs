@@ -132,6 +132,32 @@ impl Store {
         Ok(())
     }
 
+    /// [`Store::set_epic`] and [`Store::set_synced_hash`] in one statement: the epic made and
+    /// what it says.
+    pub async fn set_epic_synced(
+        &self,
+        repo: &str,
+        number: u64,
+        key: &str,
+        url: &str,
+        hash: &str,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE concerns SET epic_key = $1, epic_url = $2, synced_hash = $3, \
+                                 last_error = NULL, updated_at = $4 \
+             WHERE repo = $5 AND number = $6",
+        )
+        .bind(key)
+        .bind(url)
+        .bind(hash)
+        .bind(now_ms())
+        .bind(repo)
+        .bind(to_db("issue number", number)?)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
     /// Records (or clears) the problem shown in the tracking comment.
     pub async fn set_last_error(
         &self,

@@ -59,7 +59,7 @@ pub(crate) async fn recheck<T: Tracker + 'static>(
         actor: None,
         at_ms: None,
     };
-    decide_and_commit(cx, None, cue).await
+    decide_with(cx, None, cue, Some(issue)).await
 }
 
 /// Decides on the issue as it is now and commits stage, decision and jobs together with
@@ -70,9 +70,20 @@ pub(crate) async fn decide_and_commit<T: Tracker + 'static>(
     seq: Option<i64>,
     cue: IssueCue<'_>,
 ) -> Result<(), EngineError> {
+    decide_with(cx, seq, cue, None).await
+}
+
+/// [`decide_and_commit`] on `issue` when the caller has just read it (the first try only:
+/// a try that lost the stage race reads the issue again).
+pub(crate) async fn decide_with<T: Tracker + 'static>(
+    cx: &Ctx<T>,
+    seq: Option<i64>,
+    cue: IssueCue<'_>,
+    mut issue: Option<Issue>,
+) -> Result<(), EngineError> {
     let mut tries = 0;
     loop {
-        match decide_once(cx, seq, &cue).await {
+        match decide_once(cx, seq, &cue, issue.take()).await {
             Err(EngineError::Store(store::StoreError::StageConflict { .. }))
                 if tries < STAGE_RACE_RETRIES =>
             {
@@ -92,10 +103,14 @@ pub(crate) async fn decide_once<T: Tracker + 'static>(
     cx: &Ctx<T>,
     seq: Option<i64>,
     cue: &IssueCue<'_>,
+    issue: Option<Issue>,
 ) -> Result<(), EngineError> {
     let (repo, number) = (cue.repo, cue.number);
     // The webhook is a cue; the issue as it is now is the truth.
-    let issue = cx.github.get_issue(repo, number).await?;
+    let issue = match issue {
+        Some(issue) => issue,
+        None => cx.github.get_issue(repo, number).await?,
+    };
     let labels = LabelSet::new(issue.labels.iter().cloned());
     if !labels.contains(&cx.config.labels.concern) {
         if let Some(seq) = seq {

@@ -25,12 +25,13 @@ pub(crate) async fn follow_issue<T: Tracker + 'static>(
     if record.epic_key.is_none() || !record.stage.is_accepted() {
         return Ok(());
     }
-    let issue = cx.github.get_issue(repo, number).await?;
+    let loaded = cx.load(repo, number).await?;
+    let issue = &loaded.issue;
     match change {
-        IssueChange::ClosedNotPlanned => follow_not_planned(cx, &record, &issue).await?,
-        IssueChange::Reopened => follow_reopened(cx, &record, &issue).await?,
-        IssueChange::Edited => follow_edit(cx, &record, &issue).await?,
-        IssueChange::Assignees => follow_assignees(cx, &record, &issue).await?,
+        IssueChange::ClosedNotPlanned => follow_not_planned(cx, &record, issue).await?,
+        IssueChange::Reopened => follow_reopened(cx, &record, issue).await?,
+        IssueChange::Edited => follow_edit_parsed(cx, &record, issue, &loaded.parsed).await?,
+        IssueChange::Assignees => follow_assignees(cx, &record, issue).await?,
     }
     super::tracking::refresh_tracking(cx, repo, number).await
 }
@@ -109,11 +110,21 @@ pub(crate) async fn follow_edit<T: Tracker + 'static>(
     record: &ConcernRow,
     issue: &Issue,
 ) -> Result<(), EngineError> {
+    let parsed = concern::parse(issue.body.as_deref().unwrap_or(""), &cx.form);
+    follow_edit_parsed(cx, record, issue, &parsed).await
+}
+
+/// [`follow_edit`] with the concern already parsed from `issue`.
+pub(crate) async fn follow_edit_parsed<T: Tracker + 'static>(
+    cx: &Ctx<T>,
+    record: &ConcernRow,
+    issue: &Issue,
+    parsed: &concern::Concern,
+) -> Result<(), EngineError> {
     let Some(epic_key) = &record.epic_key else {
         return Ok(());
     };
     let owners = &cx.config.sync.owners;
-    let parsed = concern::parse(issue.body.as_deref().unwrap_or(""), &cx.form);
     let facts = IssueFacts {
         id: issue.id,
         number: record.number,
@@ -121,7 +132,7 @@ pub(crate) async fn follow_edit<T: Tracker + 'static>(
         title: &issue.title,
         html_url: &issue.html_url,
     };
-    let request = epic_request(&facts, &parsed, &cx.form);
+    let request = epic_request(&facts, parsed, &cx.form);
     let hash = digest(&format!("{}\n{}", request.summary, request.description_md));
     if record.synced_hash.as_deref() == Some(hash.as_str()) {
         return Ok(());

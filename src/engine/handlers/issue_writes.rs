@@ -16,12 +16,40 @@ pub(crate) async fn labels<T: Tracker + 'static>(
     add: &[String],
     remove: &[String],
 ) -> Result<(), EngineError> {
-    if !add.is_empty() {
-        cx.github.add_labels(repo, number, add).await?;
-    }
-    for label in remove {
-        cx.github.remove_label(repo, number, label).await?;
-    }
+    // Against the issue loaded by an earlier job of this run, if any (no read for this):
+    // a label already there is not added again, one already gone not removed again.
+    let kept = cx.issues.get(repo, number);
+    let has = |l: &str| {
+        kept.as_ref()
+            .map(|k| k.issue.labels.iter().any(|x| x.eq_ignore_ascii_case(l)))
+    };
+    let add: Vec<String> = add
+        .iter()
+        .filter(|l| has(l) != Some(true))
+        .cloned()
+        .collect();
+    let remove: Vec<&String> = remove.iter().filter(|l| has(l) != Some(false)).collect();
+    // Adding and removing touch different labels: GitHub takes them in any order.
+    let adding = async {
+        if add.is_empty() {
+            return Ok(None);
+        }
+        cx.github.add_labels(repo, number, &add).await.map(Some)
+    };
+    let removing = futures::future::try_join_all(
+        remove
+            .iter()
+            .map(|label| cx.github.remove_label(repo, number, label)),
+    );
+    let (now, _) = tokio::try_join!(adding, removing)?;
+    cx.issues.amend(repo, number, |i| {
+        match now {
+            Some(labels) => i.labels = labels,
+            None => i.labels.extend(add.iter().cloned()),
+        }
+        i.labels
+            .retain(|x| !remove.iter().any(|r| r.eq_ignore_ascii_case(x)));
+    });
     Ok(())
 }
 
@@ -47,8 +75,12 @@ pub(crate) async fn close_not_planned<T: Tracker + 'static>(
     repo: &str,
     number: u64,
 ) -> Result<(), EngineError> {
-    Ok(cx
-        .github
+    cx.github
         .close_issue(repo, number, StateReason::NotPlanned)
-        .await?)
+        .await?;
+    cx.issues.amend(repo, number, |i| {
+        i.state = crate::github::client::IssueState::Closed;
+        i.state_reason = Some(StateReason::NotPlanned);
+    });
+    Ok(())
 }

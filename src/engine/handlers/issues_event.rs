@@ -23,12 +23,14 @@ pub(crate) async fn process_github<T: Tracker + 'static>(
         })?;
     // Stored before the repository left `github.repos`: no longer ours to act on.
     let scope = crate::config::Scope::of(&cx.config);
-    let watched = match &event {
-        GithubEvent::Issues(e) => scope.watches_repo(&e.repo),
-        GithubEvent::IssueComment(c) => scope.watches_repo(&c.repo),
-        GithubEvent::Ignored { .. } => false,
+    let ignored = match &event {
+        GithubEvent::Issues(e) => (!scope.watches_repo(&e.repo)).then_some("scope_left"),
+        GithubEvent::IssueComment(c) => (!scope.watches_repo(&c.repo)).then_some("scope_left"),
+        GithubEvent::Ignored { .. } => Some("event"),
     };
-    if !watched {
+    if let Some(reason) = ignored {
+        // Finished without a read of GitHub (ingest drops the rest before storing).
+        crate::metrics::count_ignored("github", reason);
         return done(cx, delivery.seq).await;
     }
     match event {

@@ -1,7 +1,6 @@
 //! [`Job::Materialize`]: the epic (and the team stories) made in the tracker, found again by
 //! marker after a crash; and queuing it again after it failed for good or was parked.
 
-use crate::concern;
 use crate::council::{Cause, Stage};
 use crate::engine::EngineError;
 use crate::engine::context::Ctx;
@@ -12,6 +11,36 @@ use crate::github::client::Issue;
 use crate::store::now_ms;
 use crate::tracker::{Tracker, TrackerIssue};
 
+/// Runs [`Job::Materialize`]: the epic (and the stories), the stories' state read at once,
+/// and the tracking comment showing them, edited here rather than by a job of its own (a
+/// failed edit is queued as one, `tracking:…:job-<row_id>`).
+pub(crate) async fn run<T: Tracker + 'static>(
+    cx: &Ctx<T>,
+    repo: &str,
+    number: u64,
+    stories: bool,
+    row_id: i64,
+) -> Result<(), EngineError> {
+    materialize(cx, repo, number, stories).await?;
+    // Read the new stories' status at once, so the tracking comment shows it (issue 8); a
+    // failed read is repaired by the next sync.
+    if stories && let Err(e) = super::sync_from_tracker::sync_from_tracker(cx, repo, number).await {
+        tracing::warn!(repo, number, error = %e, "reading the new stories failed");
+    }
+    if let Err(e) = super::tracking::refresh_tracking(cx, repo, number).await {
+        tracing::warn!(repo, number, error = %e, "tracking comment left to its own job");
+        cx.enqueue_job(KeyedJob::new(
+            format!("tracking:{repo}#{number}:job-{row_id}"),
+            Job::Tracking {
+                repo: repo.into(),
+                number,
+            },
+        ))
+        .await?;
+    }
+    Ok(())
+}
+
 /// Makes sure the epic (and with `stories`, one story per team) exists, and records it.
 pub(crate) async fn materialize<T: Tracker + 'static>(
     cx: &Ctx<T>,
@@ -19,8 +48,8 @@ pub(crate) async fn materialize<T: Tracker + 'static>(
     number: u64,
     stories: bool,
 ) -> Result<(), EngineError> {
-    let issue = cx.github.get_issue(repo, number).await?;
-    let parsed = concern::parse(issue.body.as_deref().unwrap_or(""), &cx.form);
+    let loaded = cx.load(repo, number).await?;
+    let (issue, parsed) = (&loaded.issue, &loaded.parsed);
     let facts = IssueFacts {
         id: issue.id,
         number,
@@ -28,14 +57,12 @@ pub(crate) async fn materialize<T: Tracker + 'static>(
         title: &issue.title,
         html_url: &issue.html_url,
     };
-    let request = epic_request(&facts, &parsed, &cx.form);
+    let request = epic_request(&facts, parsed, &cx.form);
     let epic = cx.tracker.ensure_epic(&request).await?;
     // What the epic says now: an edit event that changes nothing will not rewrite it.
-    let hash =
-        crate::engine::plan::digest(&format!("{}\n{}", request.summary, request.description_md));
-    cx.store.set_synced_hash(repo, number, &hash).await?;
+    let hash = digest(&format!("{}\n{}", request.summary, request.description_md));
     cx.store
-        .set_epic(repo, number, &epic.key, &epic.url)
+        .set_epic_synced(repo, number, &epic.key, &epic.url, &hash)
         .await?;
     cx.store
         .advance_stage(repo, number, Stage::EpicCreated, Cause::Created, None)
@@ -55,18 +82,20 @@ pub(crate) async fn materialize<T: Tracker + 'static>(
         .map(String::as_str)
         .filter(|t| !known(t))
         .collect();
-    let requests: Vec<_> = story_requests(&facts, &parsed, &cx.form)
+    let requests: Vec<_> = story_requests(&facts, parsed, &cx.form)
         .into_iter()
         .filter(|r| known(&r.team))
         .collect();
     if !requests.is_empty() {
         let made: Vec<TrackerIssue> = cx.tracker.ensure_stories(&epic, &requests).await?;
-        for story in &made {
-            let team = story.team.as_deref().unwrap_or_default();
-            cx.store
-                .set_story_link(repo, number, team, &story.key, &story.url)
-                .await?;
-        }
+        let links: Vec<(&str, &str, &str)> = made
+            .iter()
+            .map(|s| {
+                let team = s.team.as_deref().unwrap_or_default();
+                (team, s.key.as_str(), s.url.as_str())
+            })
+            .collect();
+        cx.store.set_story_links(repo, number, &links).await?;
     }
     if !unknown.is_empty() {
         return Err(EngineError::Invalid(format!(

@@ -95,10 +95,12 @@ pub(crate) async fn sync_from_tracker<T: Tracker + 'static>(
     if !record.stage.is_syncing() {
         return Ok(());
     }
-    let Some((epic_t, stories_t)) = tracked(cx, &record).await? else {
+    // The tracker's side and GitHub's, read side by side.
+    let (tracked_now, loaded) = tokio::try_join!(tracked(cx, &record), cx.load(repo, number))?;
+    let Some((epic_t, stories_t)) = tracked_now else {
         return Ok(());
     };
-    let mut tracking_changed = false;
+    let mut changed: Vec<(&str, StoryState)> = Vec::new();
     for (link, t) in &stories_t {
         let state = StoryState {
             status: Some(t.status.clone()),
@@ -112,18 +114,20 @@ pub(crate) async fn sync_from_tracker<T: Tracker + 'static>(
             || seen.assignee != state.assignee
             || seen.sprint != state.sprint
         {
-            tracking_changed = true;
-            cx.store
-                .update_story_state(repo, number, &link.team, &state)
-                .await?;
+            changed.push((link.team.as_str(), state));
         }
+    }
+    // What changed, in one commit.
+    let mut tracking_changed = !changed.is_empty();
+    if tracking_changed {
+        cx.store.update_story_states(repo, number, &changed).await?;
     }
     let mut epic = item(None, &epic_t);
     let stories: Vec<ItemState> = stories_t
         .iter()
         .map(|(link, t)| item(Some(link.team.clone()), t))
         .collect();
-    let issue = cx.github.get_issue(repo, number).await?;
+    let issue = &loaded.issue;
     // Transferred, and the delivery saying so not processed yet (or lost): GitHub
     // answered from the new address. Follow it there instead of writing to the old one.
     if let Some((to_repo, to_number)) = issue.moved_from(repo, number) {
@@ -160,13 +164,16 @@ pub(crate) async fn sync_from_tracker<T: Tracker + 'static>(
         for action in &decision.actions {
             match action {
                 SyncAction::AddLabels(add) => {
-                    cx.github.add_labels(repo, number, add).await?;
+                    let now = cx.github.add_labels(repo, number, add).await?;
+                    cx.issues.amend(repo, number, |i| i.labels = now);
                     labels.extend(add.iter().cloned());
                     wrote = true;
                 }
                 SyncAction::RemoveLabels(remove) => {
                     for l in remove {
                         cx.github.remove_label(repo, number, l).await?;
+                        cx.issues
+                            .amend(repo, number, |i| i.labels.retain(|x| x != l));
                         labels.remove(l);
                     }
                     wrote = true;
@@ -181,6 +188,10 @@ pub(crate) async fn sync_from_tracker<T: Tracker + 'static>(
                     cx.github
                         .close_issue(repo, number, StateReason::Completed)
                         .await?;
+                    cx.issues.amend(repo, number, |i| {
+                        i.state = IssueState::Closed;
+                        i.state_reason = Some(StateReason::Completed);
+                    });
                     cx.store
                         .set_issue_state(repo, number, store::IssueState::Closed)
                         .await?;
@@ -215,7 +226,10 @@ pub(crate) async fn sync_from_tracker<T: Tracker + 'static>(
         }
     }
     let progress = crate::council::sync::overall(&stories);
-    cx.store.set_progress(repo, number, progress).await?;
+    // Written only when it moved: a sync that changes nothing commits nothing.
+    if record.progress != Some(progress) {
+        cx.store.set_progress(repo, number, progress).await?;
+    }
     if refresh {
         super::tracking::refresh_tracking(cx, repo, number).await?;
     }

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use crate::concern::{self, criteria};
+use crate::concern::criteria;
 use crate::council::tracking::{self, DecisionView, IssueLinkView, TrackingView};
 use crate::engine::EngineError;
 use crate::engine::context::Ctx;
@@ -18,7 +18,14 @@ pub(crate) async fn refresh_tracking<T: Tracker + 'static>(
     let Some(record) = cx.store.get_concern(repo, number).await? else {
         return Ok(());
     };
-    let issue = cx.github.get_issue(repo, number).await?;
+    // The issue and the stored state the comment shows, read side by side.
+    let (loaded, decisions, links, moved_from) = tokio::try_join!(
+        cx.load(repo, number),
+        async { Ok(cx.store.decisions_for(repo, number).await?) },
+        async { Ok(cx.store.story_links(repo, number).await?) },
+        async { Ok(cx.store.concern_moved_from(repo, number).await?) },
+    )?;
+    let issue = &loaded.issue;
     // Transferred, and the delivery saying so not processed yet (or lost): GitHub
     // answered from the new address, and the tracking comment moved with the issue.
     // Follow it there instead of editing the comment under the old name.
@@ -31,11 +38,9 @@ pub(crate) async fn refresh_tracking<T: Tracker + 'static>(
         }
         return Ok(());
     }
-    let parsed = concern::parse(issue.body.as_deref().unwrap_or(""), &cx.form);
-    let report = criteria::check_with_form(&parsed, &cx.config.criteria, &cx.form);
+    let parsed = &loaded.parsed;
+    let report = criteria::check_with_form(parsed, &cx.config.criteria, &cx.form);
     let stage = record.stage;
-    let decisions = cx.store.decisions_for(repo, number).await?;
-    let links = cx.store.story_links(repo, number).await?;
     let linked: BTreeSet<&str> = links.iter().map(|l| l.team.as_str()).collect();
     let view = TrackingView {
         stage,
@@ -76,12 +81,20 @@ pub(crate) async fn refresh_tracking<T: Tracker + 'static>(
         },
         last_error: record.last_error.clone(),
         results: record.results.clone(),
-        moved_from: cx.store.concern_moved_from(repo, number).await?,
+        moved_from,
     };
     let body = tracking::render(&view);
     if let Some(id) = record.tracking_comment_id {
+        // The text this process wrote last is still there: no edit (a person's edit of the
+        // daemon's own comment is put right at the next change).
+        if cx.tracking_unchanged(id, &body) {
+            return Ok(());
+        }
         match cx.github.update_comment(repo, id, &body).await {
-            Ok(()) => return Ok(()),
+            Ok(()) => {
+                cx.tracking_written(id, &body);
+                return Ok(());
+            }
             Err(e) if e.is_not_found() => {}
             Err(e) => return Err(e.into()),
         }
@@ -91,12 +104,14 @@ pub(crate) async fn refresh_tracking<T: Tracker + 'static>(
         .iter()
         .find(|c| tracking::is_tracking_comment(&c.body) && c.author == cx.bot_login)
     {
+        Some(existing) if existing.body == body => existing.id,
         Some(existing) => {
             cx.github.update_comment(repo, existing.id, &body).await?;
             existing.id
         }
         None => cx.github.create_comment(repo, number, &body).await?,
     };
+    cx.tracking_written(id, &body);
     cx.store.set_tracking_comment(repo, number, id).await?;
     Ok(())
 }

@@ -48,7 +48,8 @@ pub(crate) async fn relink<T: Tracker + 'static>(
     let Some(epic_key) = &record.epic_key else {
         return Ok(());
     };
-    let issue = cx.github.get_issue(repo, number).await?;
+    let loaded = cx.load(repo, number).await?;
+    let issue = &loaded.issue;
     let old_url = old_address(&issue.html_url, (repo, number), (from_repo, from_number));
     cx.tracker
         .relink_github(epic_key, &old_url, &issue.html_url, &issue.title)

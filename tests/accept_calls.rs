@@ -1,0 +1,176 @@
+//! What one accepted concern costs in API calls, for K = 1, 2 and 5 teams on Jira Cloud (v3)
+//! and Data Center (v2): from the council member's label to the epic, the K stories and the
+//! tracking comment that lists them.
+//!
+//! Counted from the daemon's own `council_sync_api_calls_total` (every attempt it made, by
+//! route and method) between two settled moments, and cross-checked from outside with the
+//! sandbox's count of Jira writes by the daemon's account (`/_sandbox/jira/stats`).
+//! Targets (issue #13): at most 3 GitHub reads, at most 5 writes in all (GitHub and Jira),
+//! the same for every K.
+
+mod common;
+
+use common::*;
+use serde_json::Value;
+
+/// Periodic work far away: only the accept's deliveries cause calls in the window.
+const QUIET: &str = "[sync]\npoll_interval = \"1h\"\nreconcile_interval = \"1h\"\n";
+
+/// Calls made in one window, split by side and kind.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+struct Calls {
+    github_reads: u64,
+    github_writes: u64,
+    jira_reads: u64,
+    jira_writes: u64,
+}
+
+impl Calls {
+    fn writes(&self) -> u64 {
+        self.github_writes + self.jira_writes
+    }
+}
+
+/// One series of `council_sync_api_calls_total`: route, method, status, count.
+type Series = (String, String, String, u64);
+
+/// Every `council_sync_api_calls_total` series.
+async fn api_calls(daemon: &Daemon) -> Vec<Series> {
+    let text = reqwest::get(format!("{}/metrics", daemon.url))
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("metrics text");
+    text.lines()
+        .filter_map(|l| l.strip_prefix("council_sync_api_calls_total{"))
+        .filter_map(|rest| {
+            let (labels, value) = rest.split_once("} ")?;
+            let label = |name: &str| {
+                labels
+                    .split(',')
+                    .find_map(|kv| kv.strip_prefix(&format!("{name}=\"")))
+                    .map(|v| v.trim_end_matches('"').to_owned())
+            };
+            Some((
+                label("route")?,
+                label("method")?,
+                label("status")?,
+                value.trim().parse().ok()?,
+            ))
+        })
+        .collect()
+}
+
+/// The calls between two scrapes, with the routes that changed (for the failure message).
+fn diff(before: &[Series], after: &[Series]) -> (Calls, Vec<String>) {
+    let mut calls = Calls::default();
+    let mut seen = Vec::new();
+    for (route, method, status, n) in after {
+        let was = before
+            .iter()
+            .find(|(r, m, s, _)| r == route && m == method && s == status)
+            .map_or(0, |(_, _, _, n)| *n);
+        let d = n.saturating_sub(was);
+        if d == 0 {
+            continue;
+        }
+        seen.push(format!("{d} × {method} {route} → {status}"));
+        let jira = route.starts_with("/rest/");
+        let read = method == "GET"
+            || (jira && route.ends_with("/search/jql"))
+            || (jira && route.ends_with("/search"));
+        match (jira, read) {
+            (false, true) => calls.github_reads += d,
+            (false, false) => calls.github_writes += d,
+            (true, true) => calls.jira_reads += d,
+            (true, false) => calls.jira_writes += d,
+        }
+    }
+    seen.sort();
+    (calls, seen)
+}
+
+/// Jira writes by the daemon's account, as the sandbox counted them.
+async fn jira_writes_seen(world: &World) -> u64 {
+    let stats: Value = world
+        .ctl()
+        .get("/_sandbox/jira/stats")
+        .await
+        .expect("jira stats");
+    stats["writesByName"]
+        .as_object()
+        .map(|m| {
+            m.iter()
+                .filter(|(name, _)| name.contains("council-sync"))
+                .filter_map(|(_, v)| v.as_u64())
+                .sum()
+        })
+        .unwrap_or(0)
+}
+
+/// Accepts one concern with `teams` on a settled daemon and returns the calls it cost.
+async fn calls_for_accept(world: &World, daemon: &Daemon, teams: &[&str]) -> (Calls, Vec<String>) {
+    let c = world.ctl();
+    let n = world.ready_concern(teams).await;
+    daemon.wait_settled(&c).await;
+    let before = api_calls(daemon).await;
+    let jira_before = jira_writes_seen(world).await;
+    c.add_label(&world.repo, n, "carol", "council/accepted")
+        .await
+        .expect("accept");
+    world.wait_stories_listed(n, teams.len()).await;
+    daemon.wait_settled(&c).await;
+    let after = api_calls(daemon).await;
+    let (calls, routes) = diff(&before, &after);
+    assert_eq!(
+        jira_writes_seen(world).await - jira_before,
+        calls.jira_writes,
+        "the sandbox saw the Jira writes the daemon counted: {routes:#?}"
+    );
+    let (epics, stories) = world.jira_for(n, teams).await;
+    assert_eq!((epics.len(), stories.len()), (1, teams.len()), "made once");
+    (calls, routes)
+}
+
+async fn accept_costs(jira_api: u8) {
+    let world = World::private().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = world.write_config_with(dir.path(), jira_api, QUIET);
+    let daemon = world.daemon(&config).await;
+    world.deliver_jira_to(&daemon).await;
+    let mut seen = Vec::new();
+    for k in [1, 2, 5] {
+        let (calls, routes) = calls_for_accept(&world, &daemon, &FORM_TEAMS[..k]).await;
+        eprintln!(
+            "Jira v{jira_api}, K = {k}: GitHub reads {}, GitHub writes {}, Jira reads {}, Jira writes {}; {routes:?}",
+            calls.github_reads, calls.github_writes, calls.jira_reads, calls.jira_writes
+        );
+        seen.push((k, calls, routes));
+    }
+    for (k, calls, routes) in &seen {
+        assert!(
+            calls.github_reads <= 3,
+            "K = {k}: at most 3 GitHub reads: {routes:#?}"
+        );
+        assert!(
+            calls.writes() <= 5,
+            "K = {k}: at most 5 writes: {routes:#?}"
+        );
+    }
+    assert!(
+        seen.windows(2).all(|w| w[0].1 == w[1].1),
+        "the same calls for every K: {seen:#?}"
+    );
+    daemon.kill().await;
+}
+
+#[tokio::test]
+async fn an_accepted_concern_costs_the_same_few_calls_for_any_k_on_jira_cloud() {
+    accept_costs(3).await;
+}
+
+#[tokio::test]
+async fn an_accepted_concern_costs_the_same_few_calls_for_any_k_on_jira_data_center() {
+    accept_costs(2).await;
+}
