@@ -312,32 +312,41 @@ async fn deliveries_outside_the_scope_are_ignored_and_not_stored() {
     );
     let stored = h.store.pending_deliveries(10).await.expect("pending");
     assert_eq!(stored.len(), 1, "only the watched delivery");
-    // Each one counted as ignored for its scope (other tests of this process may count
-    // more meanwhile, never fewer).
+    // Each one counted as ignored: a repository outside the scope as `scope`, one without
+    // any repository (no issue to act on) as `event` (other tests of this process may
+    // count more meanwhile, never fewer).
     let after = ignored_counts(&h).await;
     assert!(
-        after.0 >= ignored_before.0 + 6,
+        after.0 >= ignored_before.0 + 3,
         "{ignored_before:?} → {after:?}"
     );
     assert!(after.1 > ignored_before.1, "{ignored_before:?} → {after:?}");
+    assert!(
+        after.2 >= ignored_before.2 + 3,
+        "{ignored_before:?} → {after:?}"
+    );
 }
 
-/// `council_sync_webhook_ignored_total` for reason `scope`: (GitHub, tracker).
-async fn ignored_counts(h: &Harness) -> (u64, u64) {
+/// `council_sync_webhook_ignored_total`: (GitHub `scope`, tracker `scope`, GitHub `event`).
+async fn ignored_counts(h: &Harness) -> (u64, u64, u64) {
     let req = Request::get("/metrics")
         .body(Body::empty())
         .expect("request");
     let (status, text) = send(&crate::metrics::router(h.store.clone()), req).await;
     assert_eq!(status, StatusCode::OK, "{text}");
-    let count = |source: &str| {
+    let count = |source: &str, reason: &str| {
         text.lines()
             .filter(|l| l.starts_with(crate::metrics::WEBHOOK_IGNORED))
             .filter(|l| l.contains(&format!("source=\"{source}\"")))
-            .filter(|l| l.contains("reason=\"scope\""))
+            .filter(|l| l.contains(&format!("reason=\"{reason}\"")))
             .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
             .sum()
     };
-    (count("github"), count("tracker"))
+    (
+        count("github", "scope"),
+        count("tracker", "scope"),
+        count("github", "event"),
+    )
 }
 
 #[tokio::test]

@@ -22,7 +22,7 @@ pub fn cues(body: &[u8], own_account: &str) -> Result<Vec<Cue>, CueError> {
 
 fn event_cues(event: &JiraEvent, own_account: &str) -> Vec<Cue> {
     let mut out = created(event);
-    let own = !own_account.is_empty() && event.user_account.as_deref() == Some(own_account);
+    let own = !own_account.is_empty() && event.user_ids.iter().any(|u| u == own_account);
     if own || !event.is_relevant() {
         return out;
     }
@@ -189,9 +189,25 @@ mod tests {
                     "issue":{"id":"1","key":"PAY-1"},"changelog":{"items":[{"field":"Key","fromString":"A-1","toString":"PAY-1"}]}}"#,
                 "council-bot",
             ),
+            // A body naming the user every way (as the sandbox and some Jira versions
+            // send): the Data Center daemon knows itself by `name`, Cloud by `accountId`.
+            (
+                r#"{"webhookEvent":"jira:issue_updated","user":{"accountId":"557058:council-sync","name":"council-bot","key":"JIRAUSER1"},
+                    "issue":{"id":"1","key":"PAY-1"},"changelog":{"items":[{"field":"status"}]}}"#,
+                "council-bot",
+            ),
+            (
+                r#"{"webhookEvent":"jira:issue_updated","user":{"accountId":"557058:council-sync","name":"council-bot","key":"JIRAUSER1"},
+                    "issue":{"id":"1","key":"PAY-1"},"changelog":{"items":[{"field":"status"}]}}"#,
+                ME,
+            ),
         ] {
             assert!(of(body, own).is_empty(), "{body}");
         }
+        // Someone else named every way is still someone else.
+        let dana = r#"{"webhookEvent":"jira:issue_updated","user":{"accountId":"557058:dana","name":"dana","key":"JIRAUSER9"},
+            "issue":{"id":"1","key":"PAY-1"},"changelog":{"items":[{"field":"status"}]}}"#;
+        assert_eq!(of(dana, "council-bot"), vec![changed("PAY-1")]);
         // An unknown own account (not yet asked) never matches an anonymous event.
         let anonymous = r#"{"webhookEvent":"comment_created","issue":{"id":"1","key":"PAY-1"}}"#;
         assert_eq!(of(anonymous, ""), vec![changed("PAY-1")]);

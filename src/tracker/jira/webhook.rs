@@ -19,6 +19,11 @@ pub struct JiraEvent {
     /// Who caused it: `user.accountId` (Cloud), else `user.name` (Data Center), else
     /// `user.key` (old Server); compared with the daemon's own account to skip echoes.
     pub user_account: Option<String>,
+    /// Every name the body gives that user (`accountId`, `name`, `key`, non-empty): the
+    /// daemon's own account is recognised by any of them, whichever flavour it asked
+    /// (`/myself` answers `accountId` on Cloud, `name` on Data Center; a body may carry
+    /// several).
+    pub user_ids: Vec<String>,
     /// `issue.key`, e.g. `SRE-12`.
     pub issue_key: Option<String>,
     /// `issue.id` (a string in Jira's bodies; a number is accepted too).
@@ -91,10 +96,15 @@ pub fn decode(body: &[u8]) -> Result<JiraEvent, JiraDecodeError> {
         .webhook_event
         .filter(|e| !e.trim().is_empty())
         .ok_or(JiraDecodeError::MissingEvent)?;
-    let user_account = raw
+    let user_ids: Vec<String> = raw
         .user
-        .and_then(|u| u.account_id.or(u.name).or(u.key))
-        .filter(|a| !a.is_empty());
+        .map(|u| [u.account_id, u.name, u.key])
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|a| !a.is_empty())
+        .collect();
+    let user_account = user_ids.first().cloned();
     let (issue_key, issue_id, issue_labels, project) = match raw.issue {
         Some(issue) => {
             let (labels, project) = match issue.fields {
@@ -135,6 +145,7 @@ pub fn decode(body: &[u8]) -> Result<JiraEvent, JiraDecodeError> {
         webhook_event,
         timestamp: raw.timestamp,
         user_account,
+        user_ids,
         issue_key,
         issue_id,
         changed_fields,
@@ -276,6 +287,7 @@ mod tests {
                 webhook_event: "jira:issue_updated".into(),
                 timestamp: Some(1_727_087_443_918),
                 user_account: Some("557058:f58131cb-b67d-43c7-b30d-6b58d40bd077".into()),
+                user_ids: vec!["557058:f58131cb-b67d-43c7-b30d-6b58d40bd077".into()],
                 issue_key: Some("PAY-14".into()),
                 issue_id: Some("77256".into()),
                 changed_fields: vec!["status".into(), "resolution".into()],
