@@ -399,6 +399,25 @@ async fn the_epic_assignee_follows_github_through_the_users_map() {
     .await
     .expect("epic follows the assignee");
 
+    // A second assignee leaves the first, so the epic's assignee stays what it is: not set
+    // again (no Jira write), and the tracking comment, unchanged, not edited again.
+    daemon.wait_settled(&c).await;
+    let jira_before = jira_writes_by_daemon(&c).await;
+    let comment_before = view::tracking_comments(&world.issue(n).await)[0]
+        .body
+        .clone();
+    assign(vec!["carol", "dave"]).await;
+    daemon.wait_settled(&c).await;
+    assert_eq!(
+        jira_writes_by_daemon(&c).await,
+        jira_before,
+        "the same assignee is not set again"
+    );
+    assert_eq!(
+        view::tracking_comments(&world.issue(n).await)[0].body,
+        comment_before
+    );
+
     // A login with no Jira account: the epic is left unassigned and the tracking comment says why.
     assign(vec!["mallory"]).await;
     let issue = world
@@ -415,6 +434,20 @@ async fn the_epic_assignee_follows_github_through_the_users_map() {
         "left unassigned"
     );
     daemon.kill().await;
+}
+
+/// Jira REST writes by the daemon's account, as the sandbox counted them.
+async fn jira_writes_by_daemon(c: &council_sync::demo::control::SandboxControl) -> u64 {
+    let stats = c.get("/_sandbox/jira/stats").await.expect("stats");
+    stats["writes"]
+        .as_object()
+        .map(|m| {
+            m.iter()
+                .filter(|(k, _)| k.contains("council-sync"))
+                .filter_map(|(_, v)| v.as_u64())
+                .sum()
+        })
+        .unwrap_or(0)
 }
 
 /// Writes the sandbox saw from the daemon: Jira REST writes by its account, GitHub label and

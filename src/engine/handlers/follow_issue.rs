@@ -174,7 +174,16 @@ pub(crate) async fn follow_assignees<T: Tracker + 'static>(
             ),
         },
     };
-    cx.tracker.assign(epic_key, account).await?;
+    // An assignee change that leaves the first assignee (a second one added) would set the
+    // epic's assignee to what it is: one read instead of a write.
+    let now = cx.tracker.fetch(std::slice::from_ref(epic_key)).await?;
+    let same = now
+        .iter()
+        .find(|t| &t.key == epic_key)
+        .is_some_and(|t| t.assignee_account.as_deref() == account);
+    if !same {
+        cx.tracker.assign(epic_key, account).await?;
+    }
     let problem = record.last_error.as_deref();
     let stale_note = problem.is_some_and(|p| p.starts_with("GitHub user @"));
     if note.is_some() || stale_note {
