@@ -16,10 +16,15 @@ use crate::tracker::Tracker;
 
 /// The handlers' context.
 pub struct Ctx<T> {
+    /// Durable state: concerns, links, inbox, outbox.
     pub(crate) store: Store,
+    /// The GitHub client (every GitHub call goes through it).
     pub(crate) github: GithubClient,
+    /// The tracker chosen in config, seen only through the `Tracker` trait.
     pub(crate) tracker: T,
+    /// The daemon's configuration.
     pub(crate) config: Arc<Config>,
+    /// The issue form concerns are parsed with.
     pub(crate) form: IssueForm,
     /// The daemon's own login: events it caused are not reacted to.
     pub(crate) bot_login: String,
