@@ -174,3 +174,59 @@ async fn an_accepted_concern_costs_the_same_few_calls_for_any_k_on_jira_cloud() 
 async fn an_accepted_concern_costs_the_same_few_calls_for_any_k_on_jira_data_center() {
     accept_costs(2).await;
 }
+
+/// A daemon that did not write the tracking comments itself (restarted, or another
+/// replica) does not edit one with the text it already has: it reads it and compares. Here
+/// the title of an accepted concern is edited after a restart: the epic follows, and the
+/// tracking comment, whose text does not change, is not edited; then a reconcile pass in
+/// its own process writes nothing either.
+#[tokio::test]
+async fn a_new_process_does_not_rewrite_an_unchanged_tracking_comment() {
+    let world = World::private().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = world.write_config_with(dir.path(), 3, QUIET);
+    let daemon = world.daemon(&config).await;
+    let c = world.ctl();
+    let n = world.ready_concern(&FORM_TEAMS[..2]).await;
+    c.add_label(&world.repo, n, "carol", "council/accepted")
+        .await
+        .expect("accept");
+    world.wait_stories_listed(n, 2).await;
+    daemon.wait_settled(&c).await;
+    daemon.kill().await;
+    let comments = |issue: Value| {
+        council_sync::demo::view::tracking_comments(&issue)
+            .into_iter()
+            .map(|c| (c.id, c.body))
+            .collect::<Vec<_>>()
+    };
+    let shown = comments(world.issue(n).await);
+    // Counts every edit of a comment (the edit happens, its answer is lost).
+    let edits = add_fault(
+        &c,
+        serde_json::json!({"method": "PATCH",
+            "path_regex": "^/repos/[^/]+/[^/]+/issues/comments/[0-9]+$", "lose_answer": true}),
+    )
+    .await;
+
+    let daemon = world.daemon(&config).await;
+    daemon.wait_settled(&c).await;
+    let jira_before = jira_writes_seen(&world).await;
+    c.patch(
+        &format!("/_sandbox/github/repos/{}/issues/{n}", world.repo),
+        serde_json::json!({"as": "alice", "title": "Checkout DB failover is still manual"}),
+    )
+    .await
+    .expect("edit the title");
+    // The epic follows the title (one Jira write), so the edit was acted on.
+    c.wait_for("epic summary follows", WAIT, || async {
+        Ok((jira_writes_seen(&world).await > jira_before).then_some(()))
+    })
+    .await
+    .expect("the epic follows the title");
+    daemon.wait_settled(&c).await;
+    daemon.kill().await;
+    reconcile_once(&config).await;
+    assert_eq!(fault_hits(&c, edits).await, 0, "no comment edited");
+    assert_eq!(comments(world.issue(n).await), shown);
+}

@@ -85,6 +85,13 @@ impl<T: Tracker + 'static> Ctx<T> {
             .is_ok_and(|mut sent| sent.get(&id) == Some(&digest))
     }
 
+    /// Whether this process remembers what it last wrote into comment `id`.
+    pub(crate) fn tracking_remembered(&self, id: u64) -> bool {
+        self.tracking_sent
+            .lock()
+            .is_ok_and(|mut sent| sent.get(&id).is_some())
+    }
+
     /// Remembers that comment `id` now reads `body`.
     pub(crate) fn tracking_written(&self, id: u64, body: &str) {
         if let Ok(mut sent) = self.tracking_sent.lock() {

@@ -388,6 +388,15 @@ impl GithubClient {
         Ok(decode::<RawId>(&path, &a.body)?.id)
     }
 
+    /// One comment: `GET /repos/{owner}/{repo}/issues/comments/{comment_id}`
+    /// (<https://docs.github.com/rest/issues/comments#get-an-issue-comment>). Not
+    /// conditional: GitHub's description declares no 304 on this route.
+    pub async fn get_comment(&self, repo: &str, comment_id: u64) -> Result<Comment, GithubError> {
+        let path = format!("{}/issues/comments/{comment_id}", repo_path(repo)?);
+        let a = self.call(Method::GET, &path, None).await?;
+        Ok(decode::<RawComment>(&path, &a.body)?.into())
+    }
+
     /// Replaces a comment's body.
     pub async fn update_comment(
         &self,

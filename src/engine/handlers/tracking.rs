@@ -90,11 +90,28 @@ pub(crate) async fn refresh_tracking<T: Tracker + 'static>(
         if cx.tracking_unchanged(id, &body) {
             return Ok(());
         }
-        match cx.github.update_comment(repo, id, &body).await {
-            Ok(()) => {
+        // Written by another process (an earlier run, a replica, `reconcile --once`) or by
+        // this one before it forgot: the comment itself says whether an edit would change
+        // it (a read costs less than an edit of the same text, which GitHub counts as
+        // content-creating and notifies about).
+        let there = if cx.tracking_remembered(id) {
+            Ok(None)
+        } else {
+            cx.github.get_comment(repo, id).await.map(Some)
+        };
+        match there {
+            Ok(Some(c)) if c.body == body => {
                 cx.tracking_written(id, &body);
                 return Ok(());
             }
+            Ok(_) => match cx.github.update_comment(repo, id, &body).await {
+                Ok(()) => {
+                    cx.tracking_written(id, &body);
+                    return Ok(());
+                }
+                Err(e) if e.is_not_found() => {}
+                Err(e) => return Err(e.into()),
+            },
             Err(e) if e.is_not_found() => {}
             Err(e) => return Err(e.into()),
         }
