@@ -332,6 +332,7 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
                     if !warnings.is_empty() {
                         println!("{}", config::render_problems(&warnings));
                     }
+                    println!("tracker: {}", cfg.tracker_summary());
                     println!("{}: ok", config.display());
                     Ok(ExitCode::SUCCESS)
                 }
