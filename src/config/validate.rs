@@ -111,6 +111,13 @@ impl Config {
             ),
             (TrackerKind::GithubProjects, jira) => {
                 self.check_github_projects(out);
+                if !self.users.is_empty() {
+                    out.warning(
+                        "users",
+                        "is ignored: with [tracker] kind = \"github-projects\" stories and \
+                         epics are GitHub issues, assigned to the same GitHub accounts",
+                    );
+                }
                 if jira.is_some() {
                     out.warning(
                         "jira",
@@ -160,6 +167,42 @@ impl Config {
             .collect();
         for (key, reason) in settings.problems(&concern_repos) {
             out.error(key, reason);
+        }
+        // The engine moves items to these names; on GitHub Projects they are Status options.
+        let known = [
+            &settings.todo_status,
+            &settings.in_progress_status,
+            &settings.done_status,
+            &settings.not_planned_status,
+        ];
+        let sync = &self.sync;
+        for (key, value) in [
+            ("not_planned_status", &sync.not_planned_status),
+            ("reopen_status", &sync.reopen_status),
+            ("epic_done_status", &sync.epic_done_status),
+        ] {
+            if (key != "epic_done_status" || !value.is_empty())
+                && !known.iter().any(|k| k.eq_ignore_ascii_case(value))
+            {
+                out.error(
+                    format!("sync.{key}"),
+                    format!(
+                        "is {value:?}, which is not one of github_projects' statuses ({}): \
+                         with GitHub Projects the daemon moves items to a Status option, e.g. \
+                         {key} = {:?}",
+                        known
+                            .iter()
+                            .map(|k| format!("{k:?}"))
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                        match key {
+                            "not_planned_status" => &settings.not_planned_status,
+                            "reopen_status" => &settings.todo_status,
+                            _ => &settings.done_status,
+                        }
+                    ),
+                );
+            }
         }
     }
 

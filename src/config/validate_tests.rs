@@ -135,6 +135,8 @@ fn github_projects(c: &mut Config, owner: &str) {
     c.tracker.kind = TrackerKind::GithubProjects;
     c.jira = None;
     c.github_projects = Some(projects_section(owner));
+    c.sync.not_planned_status = "Not planned".into();
+    c.sync.reopen_status = "Todo".into();
     for (name, t) in &mut c.teams {
         t.jira_project = None;
         t.component = None;
@@ -233,6 +235,23 @@ const CASES: &[Case] = &[
             ("github_projects.iteration_field", E),
             ("github_projects.in_progress_status", E),
         ],
+    ),
+    (
+        "github-projects: [sync] statuses must be the project's Status options",
+        |c| {
+            github_projects(c, "acme");
+            c.sync.not_planned_status = "Won't Do".into();
+            c.sync.reopen_status = "To Do".into();
+        },
+        &[("sync.not_planned_status", E), ("sync.reopen_status", E)],
+    ),
+    (
+        "github-projects needs no [users]: a map is named as ignored",
+        |c| {
+            github_projects(c, "acme");
+            c.users.insert("alice".into(), "557058:alice".into());
+        },
+        &[("users", W)],
     ),
     (
         "jira with a [github_projects] section",

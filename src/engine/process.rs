@@ -107,6 +107,7 @@ impl<T: Tracker + 'static> Engine<T> {
         if !watched {
             return self.done(delivery.seq).await;
         }
+        self.also_for_tracker(&scope, delivery, &event).await?;
         match event {
             // Our own writes coming back are never reacted to (no echo loops).
             GithubEvent::Issues(e) if e.sender != self.bot_login => {
@@ -222,10 +223,46 @@ impl<T: Tracker + 'static> Engine<T> {
             .await?)
     }
 
+    /// A GitHub delivery about a concern repository that the tracker reads too (with GitHub
+    /// Projects, a repository that holds concerns and a team's stories): its cues are
+    /// queued before the council handles it. Keyed by the delivery, so a retry queues
+    /// nothing twice.
+    async fn also_for_tracker(
+        &self,
+        scope: &crate::config::Scope,
+        delivery: &Delivery,
+        event: &GithubEvent,
+    ) -> Result<(), EngineError> {
+        let repo = match event {
+            GithubEvent::Issues(e) => e.repo.as_str(),
+            _ => return Ok(()),
+        };
+        if !scope.tracker_reads(&delivery.event, Some(repo)) {
+            return Ok(());
+        }
+        let jobs = self.cue_jobs(delivery).await?;
+        if !jobs.is_empty() {
+            self.store
+                .commit_decision(None, None, None, &queued(&jobs)?)
+                .await?;
+        }
+        Ok(())
+    }
+
     /// A tracker webhook is a cue to re-read the concerns it touches: the tracker turns the
     /// delivery into [`Cue`]s (its own writes coming back yield only creation records), and
     /// the engine acts on those alone, whatever the tracker.
     async fn process_tracker(&self, delivery: &Delivery) -> Result<(), EngineError> {
+        let jobs = self.cue_jobs(delivery).await?;
+        Ok(self
+            .store
+            .commit_decision(Some(delivery.seq), None, None, &queued(&jobs)?)
+            .await?)
+    }
+
+    /// The sync jobs a tracker delivery's cues ask for (creation records and moves are
+    /// applied on the way).
+    async fn cue_jobs(&self, delivery: &Delivery) -> Result<Vec<KeyedJob>, EngineError> {
         let cues = self
             .tracker
             .cues(
@@ -302,10 +339,7 @@ impl<T: Tracker + 'static> Engine<T> {
                 ));
             }
         }
-        Ok(self
-            .store
-            .commit_decision(Some(delivery.seq), None, None, &queued(&jobs)?)
-            .await?)
+        Ok(jobs)
     }
 
     /// The council trigger of an issues event, if it is one the council cares about.

@@ -203,15 +203,15 @@ impl<T: Tracker + 'static> Engine<T> {
         }
         let want = match issue.assignees.first() {
             None => None,
-            Some(login) => match self.config.users.get(login) {
-                Some(account) => Some(account.as_str()),
+            Some(login) => match self.github_user_account(login) {
+                Some(account) => Some(account),
                 None => return Ok(()),
             },
         };
         let Some((epic, _)) = self.tracked(record).await? else {
             return Ok(());
         };
-        if epic.assignee_account.as_deref() != want {
+        if epic.assignee_account != want {
             self.follow_assignees(record, issue).await?;
         }
         Ok(())

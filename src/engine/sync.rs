@@ -353,6 +353,14 @@ impl<T: Tracker + 'static> Engine<T> {
         Ok(())
     }
 
+    /// The tracker account of GitHub user `login`: the tracker's own when it knows it
+    /// ([`Tracker::account_for_github`]), else `[users]`.
+    pub(crate) fn github_user_account(&self, login: &str) -> Option<String> {
+        self.tracker
+            .account_for_github(login)
+            .or_else(|| self.config.users.get(login).cloned())
+    }
+
     /// The epic's assignee follows the issue's first assignee through `[users]`; a login
     /// with no tracker account leaves the epic unassigned and is reported, not retried.
     pub(crate) async fn follow_assignees(
@@ -368,8 +376,8 @@ impl<T: Tracker + 'static> Engine<T> {
         }
         let (account, note) = match issue.assignees.first() {
             None => (None, None),
-            Some(login) => match self.config.users.get(login) {
-                Some(account) => (Some(account.as_str()), None),
+            Some(login) => match self.github_user_account(login) {
+                Some(account) => (Some(account), None),
                 None => (
                     None,
                     Some(format!(
@@ -379,7 +387,7 @@ impl<T: Tracker + 'static> Engine<T> {
                 ),
             },
         };
-        self.tracker.assign(epic_key, account).await?;
+        self.tracker.assign(epic_key, account.as_deref()).await?;
         let problem = record.last_error.as_deref();
         let stale_note = problem.is_some_and(|p| p.starts_with("GitHub user @"));
         if note.is_some() || stale_note {

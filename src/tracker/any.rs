@@ -111,6 +111,13 @@ impl Tracker for AnyTracker {
         }
     }
 
+    fn account_for_github(&self, login: &str) -> Option<String> {
+        match self {
+            Self::Jira(t) => t.account_for_github(login),
+            Self::GithubProjects(t) => t.account_for_github(login),
+        }
+    }
+
     fn name(&self) -> &'static str {
         match self {
             Self::Jira(t) => t.name(),

@@ -604,9 +604,28 @@ impl Tracker for GithubProjectsTracker {
             .map_err(tracker_err)
     }
 
+    /// Makes `account` an assignee (`None`: no assignee). An issue that already has it
+    /// among its assignees (or has none when `None` is asked) is left alone: the epic is
+    /// the concern issue itself, whose assignees are the people's own and already the
+    /// ones the engine follows, so nothing of theirs is replaced.
     async fn assign(&self, key: &str, account: Option<&str>) -> Result<(), TrackerError> {
         let (repo, number) = model::parse_key(key)
             .ok_or_else(|| refused(format!("{key:?} is not owner/name#number")))?;
+        let current = self
+            .gh
+            .get_issue(&repo, number)
+            .await
+            .map_err(tracker_err)?;
+        let already = match account {
+            Some(login) => current
+                .assignees
+                .iter()
+                .any(|a| a.eq_ignore_ascii_case(login)),
+            None => current.assignees.is_empty(),
+        };
+        if already {
+            return Ok(());
+        }
         let logins: Vec<String> = account.into_iter().map(str::to_owned).collect();
         self.gh
             .set_assignees(&repo, number, &logins)
@@ -663,6 +682,11 @@ impl Tracker for GithubProjectsTracker {
 
     fn name(&self) -> &'static str {
         "GitHub Projects"
+    }
+
+    /// The same login: stories and epics are GitHub issues, so no `[users]` map is needed.
+    fn account_for_github(&self, login: &str) -> Option<String> {
+        Some(login.to_owned())
     }
 
     /// Nothing to do: here the epic *is* the concern issue, so a transfer moves the epic
