@@ -75,7 +75,7 @@ impl ProjectsSetup {
     }
 }
 
-/// Creates the project (Status, Team with one option per team, two iterations: one
+/// Creates the team repositories, the project (Status, Team with one option per team, two iterations: one
 /// running, one to come) and the organisation's issue types, as an organisation admin
 /// would have before the daemon starts.
 pub async fn seed(ctl: &SandboxControl, p: &mut ProjectsSetup) -> Result<(), ControlError> {
@@ -85,6 +85,16 @@ pub async fn seed(ctl: &SandboxControl, p: &mut ProjectsSetup) -> Result<(), Con
             .format("%Y-%m-%d")
             .to_string()
     };
+    // The team repositories (already there in the embedded sandbox, which seeds them from
+    // the config; a sandbox started elsewhere may not have them).
+    for repo in p.team_repos.values() {
+        let (owner, name) = repo.split_once('/').unwrap_or((repo, ""));
+        ctl.post(
+            "/_sandbox/github/repos",
+            json!({ "owner": owner, "name": name, "org": true }),
+        )
+        .await?;
+    }
     let teams: Vec<&String> = p.team_repos.keys().collect();
     let mut single = serde_json::Map::new();
     single.insert(
