@@ -56,7 +56,7 @@ impl Scope {
             super::TrackerKind::GithubProjects => {
                 scope.github_tracker = true;
                 for repo in config.teams.values().filter_map(|t| t.repo.as_deref()) {
-                    scope.tracker_repos.insert(repo.trim().to_lowercase());
+                    scope.watch_tracker_repo(repo);
                 }
             }
         }
@@ -77,6 +77,13 @@ impl Scope {
     /// Adds a repository (`owner/name`).
     pub fn watch_repo(&mut self, full_name: &str) {
         self.repos.insert(full_name.trim().to_lowercase());
+    }
+
+    /// Adds a team repository of GitHub Projects (`owner/name`), whose `issues` events are
+    /// the tracker's; also makes [`GITHUB_TRACKER_EVENTS`] the tracker's.
+    pub fn watch_tracker_repo(&mut self, full_name: &str) {
+        self.github_tracker = true;
+        self.tracker_repos.insert(full_name.trim().to_lowercase());
     }
 
     /// Adds a Jira project key.
