@@ -9,8 +9,11 @@ use super::{
     TrackerIssue,
 };
 
-/// The configured tracker.
+/// The configured tracker. One per process (the engine holds it), so the size of the Jira
+/// variant costs nothing worth a box; GitHub Projects sits behind an `Arc` because its
+/// tracker caches the project's ids and is not `Clone`.
 #[derive(Debug, Clone)]
+#[allow(clippy::large_enum_variant)]
 pub enum AnyTracker {
     /// `kind = "jira"`.
     Jira(JiraTracker),
