@@ -313,12 +313,31 @@ impl GithubProjectsTracker {
             ))
         })?;
         let item_id = self.ensure_item(issue).await?;
-        if model::single_select(item, &s.team_field).is_none_or(|t| !t.eq_ignore_ascii_case(team)) {
-            self.set_option(&item_id, &project.team.id, team_option)
-                .await?;
-        }
-        if model::single_select(item, &s.status_field).is_none() {
-            self.set_option(&item_id, &project.status.id, todo).await?;
+        let set_team =
+            model::single_select(item, &s.team_field).is_none_or(|t| !t.eq_ignore_ascii_case(team));
+        let set_status = model::single_select(item, &s.status_field).is_none();
+        match (set_team, set_status) {
+            // A new story: both in one write.
+            (true, true) => {
+                let _: Value = self
+                    .gh
+                    .graphql(
+                        doc::SET_STORY_FIELDS,
+                        json!({ "projectId": project.id, "itemId": item_id,
+                                "teamFieldId": project.team.id,
+                                "team": { "singleSelectOptionId": team_option },
+                                "statusFieldId": project.status.id,
+                                "status": { "singleSelectOptionId": todo } }),
+                    )
+                    .await
+                    .map_err(tracker_err)?;
+            }
+            (true, false) => {
+                self.set_option(&item_id, &project.team.id, team_option)
+                    .await?
+            }
+            (false, true) => self.set_option(&item_id, &project.status.id, todo).await?,
+            (false, false) => {}
         }
         Ok(())
     }
