@@ -30,6 +30,7 @@ use crate::server;
 use crate::store::{InboxWriter, Store, StoreLock};
 use crate::tracker::AnyTracker;
 use crate::tracker::Tracker;
+use crate::tracker::github_projects::GithubProjectsTracker;
 use crate::tracker::jira::JiraTracker;
 use crate::tracker::jira::progress::ProgressRules;
 
@@ -474,7 +475,7 @@ impl Clients {
         // installation holds the first repository: set `github.app.installation_id` for a
         // start that never waits on GitHub.
         let github = GithubClient::from_config(&cfg.github, github_token, policy.clone()).await?;
-        let tracker = build_tracker(cfg, store, policy)?;
+        let tracker = build_tracker(cfg, store, policy, &github)?;
         Ok(Self {
             github,
             tracker,
@@ -610,15 +611,13 @@ fn webhook_secret(cfg: &Config) -> Result<SecretString, DaemonError> {
     })
 }
 
-/// Why `kind = "github-projects"` is refused until that tracker is part of the build.
-pub const GITHUB_PROJECTS_MISSING: &str = "tracker.kind: \"github-projects\" is not part of this \
-     build yet (its tracker is still being written); use kind = \"jira\"";
-
-/// The tracker `[tracker] kind` names: the one place a kind becomes a tracker.
+/// The tracker `[tracker] kind` names: the one place a kind becomes a tracker. GitHub
+/// Projects works through the daemon's own GitHub client `github` (one identity, one pacer).
 pub fn build_tracker(
     cfg: &Config,
     store: &Store,
     policy: RetryPolicy,
+    github: &GithubClient,
 ) -> Result<AnyTracker, DaemonError> {
     match cfg.tracker.kind {
         TrackerKind::Jira => {
@@ -636,7 +635,14 @@ pub fn build_tracker(
             .with_create_attempts(store.clone(), jira);
             Ok(AnyTracker::Jira(tracker))
         }
-        TrackerKind::GithubProjects => Err(DaemonError::Config(GITHUB_PROJECTS_MISSING.into())),
+        TrackerKind::GithubProjects => {
+            let settings = cfg
+                .github_projects_settings()
+                .map_err(|e| DaemonError::Config(e.to_owned()))?;
+            Ok(AnyTracker::GithubProjects(std::sync::Arc::new(
+                GithubProjectsTracker::new(github.clone(), settings),
+            )))
+        }
     }
 }
 

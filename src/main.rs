@@ -139,6 +139,9 @@ enum Command {
     /// A scripted council session against the embedded sandbox; exit 1 if a step failed.
     #[cfg(feature = "sandbox")]
     Demo {
+        /// The tracker to play: Jira (the default) or GitHub Projects.
+        #[arg(long, value_enum, default_value_t = DemoTrackerArg::Jira)]
+        tracker: DemoTrackerArg,
         /// Jira REST version to play: 3 (Cloud) or 2 (Data Center).
         #[arg(long, default_value_t = 3)]
         jira_api: u8,
@@ -152,6 +155,15 @@ enum Command {
         #[arg(long, requires = "sandbox_url")]
         jira_url: Option<String>,
     },
+}
+
+/// `demo --tracker`.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum DemoTrackerArg {
+    /// Jira (`--jira-api` picks Cloud or Data Center).
+    Jira,
+    /// GitHub Projects with sub-issues.
+    GithubProjects,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -332,6 +344,7 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
                     if !warnings.is_empty() {
                         println!("{}", config::render_problems(&warnings));
                     }
+                    println!("tracker: {}", cfg.tracker_summary());
                     println!("{}: ok", config.display());
                     Ok(ExitCode::SUCCESS)
                 }
@@ -365,6 +378,7 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         }
         #[cfg(feature = "sandbox")]
         Command::Demo {
+            tracker,
             jira_api,
             sandbox_url,
             github_api_url,
@@ -375,7 +389,11 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
                 github_api_url,
                 jira_url,
             };
-            let ok = demo::run(jira_api, target).await?;
+            let tracker = match tracker {
+                DemoTrackerArg::Jira => demo::DemoTracker::Jira(jira_api),
+                DemoTrackerArg::GithubProjects => demo::DemoTracker::GithubProjects,
+            };
+            let ok = demo::run(tracker, target).await?;
             Ok(if ok {
                 ExitCode::SUCCESS
             } else {

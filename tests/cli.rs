@@ -118,26 +118,64 @@ fn config_check_names_every_problem_including_bad_required_keys() {
     assert!(!out.contains("stand-in"), "stand-in judged: {out}");
 }
 
-/// `[tracker] kind = "github-projects"` is refused by name until its tracker is built, by
-/// `config check` and by `run` alike (no stub pretends to be it).
+/// `[tracker] kind = "github-projects"`: `config check` prints the project and each team's
+/// repository for a good config, and names `[github_projects]` when it is missing and the
+/// team repository whose owner is not the project's (GitHub requires a parent and its
+/// sub-issues to share one); `run` refuses the same config by the same key.
 #[test]
-fn github_projects_kind_is_refused_naming_the_key() {
+fn github_projects_config_is_checked_and_printed() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let path = dir.path().join("projects.toml");
-    let text = std::fs::read_to_string("config/sandbox.toml").expect("read");
-    std::fs::write(
-        &path,
-        format!("[tracker]\nkind = \"github-projects\"\n\n{text}"),
-    )
-    .expect("write");
-    let path = path.to_str().expect("path");
+    let good = std::fs::read_to_string("config/github-projects.toml").expect("read");
+    let write = |name: &str, text: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).expect("write");
+        path.to_str().expect("path").to_owned()
+    };
+    let with_secrets = |args: &[&str]| {
+        let out = Command::new(common::binary())
+            .args(args)
+            .env("COUNCIL_GITHUB__TOKEN", "ghp_cli_example")
+            .env("COUNCIL_GITHUB__WEBHOOK_SECRET", "whsec_cli_example")
+            .output()
+            .expect("run council-sync");
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (out.status.code().unwrap_or(-1), text)
+    };
+    let ok = write("ok.toml", &good);
+    let (code, out) = with_secrets(&["config", "check", "--config", &ok]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("tracker: GitHub Projects: project 7 of acme"),
+        "{out}"
+    );
+    assert!(out.contains("networking → acme/networking"), "{out}");
+    assert!(!out.contains("ghp_cli_example"), "secret echoed: {out}");
+
+    let start = good.find("[github_projects]").expect("section");
+    let end = good.find("# One entry per option").expect("teams");
+    let missing = write(
+        "missing.toml",
+        &format!("{}{}", &good[..start], &good[end..]),
+    );
+    let (code, out) = with_secrets(&["config", "check", "--config", &missing]);
+    assert_ne!(code, 0, "{out}");
+    assert!(out.contains("error: github_projects: is missing"), "{out}");
+
+    let other_owner = write(
+        "owner.toml",
+        &good.replace("repo = \"acme/data\"", "repo = \"globex/data\""),
+    );
     for args in [
-        &["config", "check", "--config", path][..],
-        &["run", "--config", path][..],
+        &["config", "check", "--config", other_owner.as_str()][..],
+        &["run", "--config", other_owner.as_str()][..],
     ] {
-        let (code, out) = run(args);
+        let (code, out) = with_secrets(args);
         assert_ne!(code, 0, "{args:?}: {out}");
-        assert!(out.contains("tracker.kind"), "{args:?}: {out}");
-        assert!(out.contains("github-projects"), "{args:?}: {out}");
+        assert!(out.contains("teams.data.repo"), "{args:?}: {out}");
+        assert!(out.contains("share an owner"), "{args:?}: {out}");
     }
 }

@@ -15,6 +15,12 @@
 //! the Nth can differ with scheduling. `scripts/soak` runs the ignored `soak` test: rounds
 //! with consecutive seeds for a duration, with figures.
 //!
+//! Every round runs on Jira or on GitHub Projects ([`Tracker`]). On GitHub Projects the
+//! kill points and faults hit `POST /graphql` (where stories are created and linked in one
+//! `createIssue`), the sub-issue listing and the issue type's PATCH, and the stories are
+//! counted both as the concern's sub-issues and as every issue of the team repositories
+//! carrying the story's hidden marker: a duplicate or an unlinked story is seen either way.
+//!
 //! Dropped *GitHub* deliveries are a fault kind of their own, off unless
 //! `CRASH_GITHUB_DROPS=1`: repairing a lost `labeled` delivery from current state is the
 //! reconcile work of issue #9 item 1 (another stream), and this suite turns it on once that
@@ -82,6 +88,59 @@ impl Figures {
     }
 }
 
+/// Where the round's epics and stories go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Tracker {
+    /// Jira, its REST version drawn from the seed.
+    Jira,
+    /// GitHub Projects: the concern is the epic, stories are sub-issues.
+    GithubProjects,
+}
+
+/// The GitHub writes every tracker shares (comments, labels).
+fn github_hold_paths() -> Vec<(&'static str, String)> {
+    vec![
+        ("POST", "^/repos/[^/]+/[^/]+/issues/[0-9]+/comments$".into()),
+        (
+            "PATCH",
+            "^/repos/[^/]+/[^/]+/issues/comments/[0-9]+$".into(),
+        ),
+        ("POST", "^/repos/[^/]+/[^/]+/issues/[0-9]+/labels$".into()),
+    ]
+}
+
+/// The writes a kill point may hold on GitHub Projects: GraphQL (`createIssue` with its
+/// parent, adding items, setting fields; queries match too, which is a kill point as
+/// good as any) and the epic's issue type (REST PATCH).
+fn projects_hold_paths() -> Vec<(&'static str, String)> {
+    let mut paths = vec![
+        ("POST", "^/graphql$".to_owned()),
+        ("POST", "^/graphql$".to_owned()),
+        ("PATCH", "^/repos/[^/]+/[^/]+/issues/[0-9]+$".to_owned()),
+    ];
+    paths.extend(github_hold_paths());
+    paths
+}
+
+/// One seeded fault on GitHub Projects (not a kill point).
+fn projects_fault_spec(rng: &mut Rng) -> Value {
+    let times = 1 + rng.below(2);
+    match rng.below(5) {
+        0 => json!({"method": "POST", "path_regex": "^/graphql$",
+                    "status": if rng.chance(50) { 500 } else { 503 }, "times": times}),
+        1 => {
+            json!({"method": "POST", "path_regex": "^/graphql$", "status": 429, "retry_after": 1, "times": 1})
+        }
+        2 => json!({"method": "POST", "path_regex": "^/graphql$", "lose_answer": true,
+                    "skip": rng.below(6), "times": times}),
+        3 => json!({"method": "GET", "path_regex": "^/repos/[^/]+/[^/]+/issues/[0-9]+/sub_issues",
+                    "status": 502, "times": times}),
+        _ => {
+            json!({"path_regex": "^/repos/[^/]+/[^/]+/issues/([0-9]+/)?comments", "status": 502, "times": times})
+        }
+    }
+}
+
 /// The Jira and GitHub writes a kill point may hold (regex per API version).
 fn hold_paths(version: u8) -> Vec<(&'static str, String)> {
     vec![
@@ -132,7 +191,7 @@ struct Concern {
 
 /// Runs one seeded round; returns its figures (the invariants are counted, not asserted,
 /// so a soak can report them all; callers assert).
-async fn round(seed: u64) -> Figures {
+async fn round(seed: u64, tracker: Tracker) -> Figures {
     let mut rng = Rng(seed);
     let started = Instant::now();
     let version: u8 = if rng.chance(70) { 3 } else { 2 };
@@ -140,23 +199,41 @@ async fn round(seed: u64) -> Figures {
     let concern_count = 5 + rng.below(4) as usize;
     let kill_count = 1 + rng.below(3) as usize;
     let fault_count = 2 + rng.below(3) as usize;
-    let drop_jira = rng.chance(40);
+    let drop_jira = rng.chance(40) && tracker == Tracker::Jira;
     let drop_github = std::env::var("CRASH_GITHUB_DROPS").is_ok_and(|v| v == "1");
 
     let world = World::private().await;
     let c = world.ctl();
-    c.put("/_sandbox/jira/search-lag", json!({"ms": lag_ms}))
-        .await
-        .expect("lag");
     let dir = tempfile::tempdir().expect("tempdir");
-    let config = world.write_config_jira(
-        dir.path(),
-        version,
-        "search_consistency_window = \"3s\"\nsearch_consistency_wait = \"5s\"\n",
-        "",
-    );
-    let mut daemon = world.daemon(&config).await;
-    world.deliver_jira_to(&daemon).await;
+    let (config, projects) = match tracker {
+        Tracker::Jira => {
+            c.put("/_sandbox/jira/search-lag", json!({"ms": lag_ms}))
+                .await
+                .expect("lag");
+            let config = world.write_config_jira(
+                dir.path(),
+                version,
+                "search_consistency_window = \"3s\"\nsearch_consistency_wait = \"5s\"\n",
+                "",
+            );
+            (config, None)
+        }
+        Tracker::GithubProjects => {
+            let pw = world.projects_setup().await;
+            (world.write_config_projects(dir.path(), &pw, ""), Some(pw))
+        }
+    };
+    // Starts a daemon that hears the round's webhooks: GitHub's (an organisation hook on
+    // GitHub Projects, which sends projects_v2_item only there) and Jira's.
+    let start = async || match tracker {
+        Tracker::Jira => {
+            let daemon = world.daemon(&config).await;
+            world.deliver_jira_to(&daemon).await;
+            daemon
+        }
+        Tracker::GithubProjects => world.daemon_org(&config).await,
+    };
+    let mut daemon = start().await;
 
     let mut concerns = Vec::new();
     for i in 0..concern_count {
@@ -190,11 +267,17 @@ async fn round(seed: u64) -> Figures {
     let mut fault_ids = Vec::new();
     let mut plan = Vec::new();
     for _ in 0..fault_count {
-        let spec = fault_spec(&mut rng, version);
+        let spec = match tracker {
+            Tracker::Jira => fault_spec(&mut rng, version),
+            Tracker::GithubProjects => projects_fault_spec(&mut rng),
+        };
         plan.push(spec.to_string());
         fault_ids.push(add_fault(&c, spec).await);
     }
-    let paths = hold_paths(version);
+    let paths = match tracker {
+        Tracker::Jira => hold_paths(version),
+        Tracker::GithubProjects => projects_hold_paths(),
+    };
     let kill_point = |rng: &mut Rng| {
         let (method, path) = paths[rng.below(paths.len() as u64) as usize].clone();
         // Held before the handler (the write never happens) or after it (the write
@@ -214,7 +297,7 @@ async fn round(seed: u64) -> Figures {
         .map(|_| if rng.chance(50) { "carol" } else { "dave" })
         .collect();
     println!(
-        "crash seed={seed} jira=v{version} lag_ms={lag_ms} concerns={concern_count} drop_jira={drop_jira} \
+        "crash seed={seed} tracker={tracker:?} jira=v{version} lag_ms={lag_ms} concerns={concern_count} drop_jira={drop_jira} \
          drop_github={drop_github} faults={plan:?} kills={:?}",
         kill_specs
             .iter()
@@ -268,8 +351,7 @@ async fn round(seed: u64) -> Figures {
         if let Some((spec, release)) = kill_iter.next() {
             next_hold = Some((add_fault(&c, spec).await, release));
         }
-        daemon = world.daemon(&config).await;
-        world.deliver_jira_to(&daemon).await;
+        daemon = start().await;
     }
 
     // Let the last run finish, then one reconcile pass, then check.
@@ -311,13 +393,31 @@ async fn round(seed: u64) -> Figures {
     };
     for concern in &concerns {
         let n = concern.number;
-        let (epics, stories) = world.jira_for(n, &concern.teams).await;
-        figures.duplicates += epics.len().saturating_sub(1);
-        figures.missing += usize::from(epics.is_empty());
-        for team in &concern.teams {
-            let count = stories.iter().filter(|(t, _)| t == team).count();
-            figures.duplicates += count.saturating_sub(1);
-            figures.missing += usize::from(count == 0);
+        match &projects {
+            None => {
+                let (epics, stories) = world.jira_for(n, &concern.teams).await;
+                figures.duplicates += epics.len().saturating_sub(1);
+                figures.missing += usize::from(epics.is_empty());
+                for team in &concern.teams {
+                    let count = stories.iter().filter(|(t, _)| t == team).count();
+                    figures.duplicates += count.saturating_sub(1);
+                    figures.missing += usize::from(count == 0);
+                }
+            }
+            Some(pw) => {
+                // The epic is the concern itself; each story must exist once, as its
+                // sub-issue (an unlinked one counts as missing: no one would find it).
+                let stories = world.projects_stories_for(pw, n, &concern.teams).await;
+                for team in &concern.teams {
+                    let of_team: Vec<_> = stories.iter().filter(|(t, _, _)| t == team).collect();
+                    figures.duplicates += of_team.len().saturating_sub(1);
+                    let linked = of_team.iter().filter(|(_, _, sub)| *sub).count();
+                    figures.missing += usize::from(linked == 0);
+                    if of_team.len() != 1 || linked != 1 {
+                        println!("crash seed={seed} #{n} {team}: stories {of_team:?}");
+                    }
+                }
+            }
         }
         let issue = world.issue(n).await;
         let tracking = view::tracking_comments(&issue).len();
@@ -362,9 +462,19 @@ fn ci_seeds() -> Vec<u64> {
 
 #[tokio::test]
 async fn crash_and_fault_rounds_keep_every_invariant() {
+    rounds_on(Tracker::Jira).await;
+}
+
+/// The same rounds with GitHub Projects as the tracker.
+#[tokio::test]
+async fn crash_and_fault_rounds_keep_every_invariant_on_github_projects() {
+    rounds_on(Tracker::GithubProjects).await;
+}
+
+async fn rounds_on(tracker: Tracker) {
     let mut total = Figures::default();
     for seed in ci_seeds() {
-        let f = round(seed).await;
+        let f = round(seed, tracker).await;
         assert_eq!(
             (f.duplicates, f.missing, f.disagreements),
             (0, 0, 0),
@@ -374,7 +484,15 @@ async fn crash_and_fault_rounds_keep_every_invariant() {
         total.add(f);
     }
     assert!(total.kills >= 1, "at least one kill");
-    println!("crash total {}", total.line());
+    println!("crash total ({tracker:?}) {}", total.line());
+}
+
+/// The soak's tracker: `CRASH_TRACKER=github-projects`, else Jira.
+fn soak_tracker() -> Tracker {
+    match std::env::var("CRASH_TRACKER").as_deref() {
+        Ok("github-projects") => Tracker::GithubProjects,
+        _ => Tracker::Jira,
+    }
 }
 
 /// `scripts/soak SEED DURATION`: rounds with seeds SEED, SEED+1, … until the duration
@@ -397,7 +515,7 @@ async fn soak() {
     let mut seed = first;
     let mut rounds = 0;
     while Instant::now() < until {
-        let f = round(seed).await;
+        let f = round(seed, soak_tracker()).await;
         if f.duplicates + f.missing + f.disagreements > 0 {
             broken.push(seed);
         }

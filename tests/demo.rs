@@ -1,5 +1,5 @@
 //! The README's first command, as a test: the scripted council session against the embedded
-//! sandbox, in both Jira flavours, from the debug build.
+//! sandbox, in both Jira flavours and on GitHub Projects, from the debug build.
 
 mod common;
 
@@ -28,4 +28,11 @@ async fn demo_jira_cloud_v3() {
 #[tokio::test]
 async fn demo_jira_data_center_v2() {
     demo(&["--jira-api", "2"]).await;
+}
+
+/// The same council session on GitHub Projects: the concern is the epic on the project,
+/// stories are sub-issues in two team repositories, and the board drives the concern.
+#[tokio::test]
+async fn demo_github_projects() {
+    demo(&["--tracker", "github-projects"]).await;
 }

@@ -142,14 +142,26 @@ mod tests {
             .iter()
             .filter_map(|p| Some(p.file_name()?.to_str()?.to_owned()))
             .collect();
-        for expected in ["jira-cloud.toml", "jira-datacenter.toml", "sandbox.toml"] {
+        for expected in [
+            "github-projects.toml",
+            "jira-cloud.toml",
+            "jira-datacenter.toml",
+            "sandbox.toml",
+        ] {
             assert!(
                 names.iter().any(|n| n == expected),
                 "{expected} missing: {names:?}"
             );
         }
         for file in &files {
-            let config = check_file_with_env(file, &sandbox_form(), operator_env())
+            // An operator of GitHub Projects has no Jira token to give.
+            let env: Vec<(String, String)> = operator_env()
+                .into_iter()
+                .filter(|(k, _)| {
+                    !(k.starts_with("COUNCIL_JIRA") && file.ends_with("github-projects.toml"))
+                })
+                .collect();
+            let config = check_file_with_env(file, &sandbox_form(), env)
                 .unwrap_or_else(|p| panic!("{}:\n{}", file.display(), render_problems(&p)));
             let warnings = config.validate(&sandbox_form());
             assert!(
@@ -197,6 +209,27 @@ mod tests {
             ["github.token", "github.webhook_secret", "jira.auth.token"]
         );
         assert!(problems[2].reason.contains("COUNCIL_JIRA__AUTH__TOKEN"));
+    }
+
+    #[test]
+    fn github_projects_example_builds_its_settings_with_team_repositories() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/github-projects.toml");
+        let problems =
+            check_file_with_env(&path, &sandbox_form(), Vec::new()).expect_err("no tokens");
+        let keys: Vec<&str> = problems.iter().map(|p| p.key.as_str()).collect();
+        assert_eq!(keys, ["github.token", "github.webhook_secret"]);
+        let env = operator_env()
+            .into_iter()
+            .filter(|(k, _)| !k.starts_with("COUNCIL_JIRA"));
+        let config = check_file_with_env(&path, &sandbox_form(), env)
+            .unwrap_or_else(|p| panic!("{}", render_problems(&p)));
+        let settings = config.github_projects_settings().expect("the section");
+        assert_eq!((settings.owner.as_str(), settings.number), ("acme", 7));
+        assert_eq!(settings.teams["payments"], "acme/payments");
+        assert_eq!(settings.teams.len(), 5);
+        let summary = config.tracker_summary();
+        assert!(summary.contains("project 7 of acme"), "{summary}");
+        assert!(summary.contains("payments → acme/payments"), "{summary}");
     }
 
     #[test]

@@ -180,7 +180,11 @@ fn unknown_top_level_key_lists_the_valid_ones() {
     let p = only_problem(load(&toml, &[]));
     assert_eq!(p.key, "jra");
     assert!(p.reason.contains("did you mean `jira`?"), "{p}");
-    assert!(p.reason.contains("github, tracker, jira, teams"), "{p}");
+    assert!(
+        p.reason
+            .contains("github, tracker, jira, github_projects, teams"),
+        "{p}"
+    );
 }
 
 #[test]

@@ -49,6 +49,10 @@ pub struct Config {
     /// default); required then, ignored otherwise.
     #[serde(default)]
     pub jira: Option<JiraConfig>,
+    /// GitHub Projects, where epics and stories live with `[tracker] kind =
+    /// "github-projects"`; required then, ignored otherwise.
+    #[serde(default)]
+    pub github_projects: Option<crate::tracker::github_projects::GithubProjectsSettings>,
     /// Teams by name, exactly as they appear in the issue form's "Teams involved" options.
     /// Names are case-sensitive; environment overrides can only reach lower-case names
     /// (see [`load`]).
@@ -100,7 +104,51 @@ pub struct Config {
 pub const NO_JIRA: &str =
     "[jira] is missing: it is required with [tracker] kind = \"jira\" (the default)";
 
+/// Why the GitHub Projects tracker cannot be built: the config has no `[github_projects]`.
+pub const NO_GITHUB_PROJECTS: &str = "[github_projects] is missing: it is required with \
+     [tracker] kind = \"github-projects\" (owner and number of the project)";
+
 impl Config {
+    /// `[github_projects]` with each team's repository (`[teams.NAME] repo`) filled in, for
+    /// the GitHub Projects tracker; the error says the section is missing
+    /// ([`NO_GITHUB_PROJECTS`]).
+    pub fn github_projects_settings(
+        &self,
+    ) -> Result<crate::tracker::github_projects::GithubProjectsSettings, &'static str> {
+        let settings = self.github_projects.clone().ok_or(NO_GITHUB_PROJECTS)?;
+        Ok(settings.with_teams(
+            self.teams
+                .iter()
+                .filter_map(|(name, t)| Some((name.as_str(), t.repo.as_deref()?))),
+        ))
+    }
+
+    /// One line saying where epics and stories go, for `config check`.
+    pub fn tracker_summary(&self) -> String {
+        match self.tracker.kind {
+            TrackerKind::Jira => match &self.jira {
+                Some(j) => format!(
+                    "Jira (REST v{}) at {}, epics in {}",
+                    j.api_version.number(),
+                    j.base_url,
+                    j.epic_project
+                ),
+                None => NO_JIRA.to_owned(),
+            },
+            TrackerKind::GithubProjects => match self.github_projects_settings() {
+                Ok(s) => {
+                    let teams: Vec<String> = s
+                        .teams
+                        .iter()
+                        .map(|(name, repo)| format!("{name} → {repo}"))
+                        .collect();
+                    format!("{}; stories in {}", s.summary(), teams.join(", "))
+                }
+                Err(e) => e.to_owned(),
+            },
+        }
+    }
+
     /// `[jira]`, for the steps that only Jira has (its tracker, doctor, setup); the error
     /// says the section is missing ([`NO_JIRA`]).
     pub fn jira_section(&self) -> Result<&JiraConfig, &'static str> {

@@ -4,8 +4,10 @@
 //!
 //! GitHub repository names compare case-insensitively (GitHub resolves `Acme/Ops` and
 //! `acme/ops` to one repository); Jira project keys are upper-case but compared the same way.
-//! When the GitHub Projects tracker exists, its team repositories join [`Scope::repos`]
-//! through [`Scope::watch_repo`] (and a project through its own set); nothing else changes.
+//! With GitHub Projects as the tracker, some GitHub deliveries are the *tracker's*: the
+//! `issues` events of the team repositories (stories live there), `sub_issues` and
+//! `projects_v2_item` (see [`Scope::tracker_reads`]). They are stored as tracker deliveries
+//! and turned into cues by the tracker, exactly as Jira's webhooks are.
 
 use std::collections::BTreeSet;
 
@@ -18,7 +20,17 @@ pub struct Scope {
     repos: BTreeSet<String>,
     /// Jira project keys, upper-cased: the epic project and every team's project.
     jira_projects: BTreeSet<String>,
+    /// GitHub Projects: the team repositories (`owner/name`, lower-cased), whose `issues`
+    /// events are stories changing.
+    tracker_repos: BTreeSet<String>,
+    /// Whether the tracker is GitHub Projects (then `sub_issues` and `projects_v2_item`
+    /// deliveries are its cues).
+    github_tracker: bool,
 }
+
+/// GitHub events that only the GitHub Projects tracker reads: a story linked to or taken
+/// from its concern, and a project item's fields (Status, Team, Iteration) changing.
+pub const GITHUB_TRACKER_EVENTS: [&str; 2] = ["sub_issues", "projects_v2_item"];
 
 impl Scope {
     /// The scope a configuration names: `github.repos`; `jira.epic_project` and each
@@ -31,19 +43,47 @@ impl Scope {
         if let Some(jira) = &config.jira {
             scope.watch_jira_project(&jira.epic_project);
         }
-        for project in config
-            .teams
-            .values()
-            .filter_map(|t| t.jira_project.as_deref())
-        {
-            scope.watch_jira_project(project);
+        match config.tracker.kind {
+            super::TrackerKind::Jira => {
+                for project in config
+                    .teams
+                    .values()
+                    .filter_map(|t| t.jira_project.as_deref())
+                {
+                    scope.watch_jira_project(project);
+                }
+            }
+            super::TrackerKind::GithubProjects => {
+                scope.github_tracker = true;
+                for repo in config.teams.values().filter_map(|t| t.repo.as_deref()) {
+                    scope.watch_tracker_repo(repo);
+                }
+            }
         }
         scope
+    }
+
+    /// Whether a GitHub delivery of `event` (`X-GitHub-Event`) about `repo` (`owner/name`,
+    /// when the payload names one) is for the tracker to read: with GitHub Projects,
+    /// [`GITHUB_TRACKER_EVENTS`] and the `issues` events of a team repository. Never with
+    /// Jira.
+    pub fn tracker_reads(&self, event: &str, repo: Option<&str>) -> bool {
+        self.github_tracker
+            && (GITHUB_TRACKER_EVENTS.contains(&event)
+                || (event == "issues"
+                    && repo.is_some_and(|r| self.tracker_repos.contains(&r.trim().to_lowercase()))))
     }
 
     /// Adds a repository (`owner/name`).
     pub fn watch_repo(&mut self, full_name: &str) {
         self.repos.insert(full_name.trim().to_lowercase());
+    }
+
+    /// Adds a team repository of GitHub Projects (`owner/name`), whose `issues` events are
+    /// the tracker's; also makes [`GITHUB_TRACKER_EVENTS`] the tracker's.
+    pub fn watch_tracker_repo(&mut self, full_name: &str) {
+        self.github_tracker = true;
+        self.tracker_repos.insert(full_name.trim().to_lowercase());
     }
 
     /// Adds a Jira project key.
@@ -77,5 +117,25 @@ mod tests {
         assert!(!s.watches_repo("acme/platform-concerns-2"));
         assert!(s.watches_jira_project("PAY"));
         assert!(!s.watches_jira_project("PAYX"));
+        // Jira reads no GitHub delivery.
+        assert!(!s.tracker_reads("sub_issues", None));
+    }
+
+    #[test]
+    fn github_projects_reads_its_events_and_team_repositories() {
+        let mut s = Scope {
+            github_tracker: true,
+            ..Scope::default()
+        };
+        s.tracker_repos.insert("acme/payments".into());
+        s.watch_repo("acme/concerns");
+        for event in GITHUB_TRACKER_EVENTS {
+            assert!(s.tracker_reads(event, None), "{event}");
+        }
+        assert!(s.tracker_reads("issues", Some("Acme/Payments")));
+        assert!(!s.tracker_reads("issues", Some("acme/concerns")));
+        assert!(!s.tracker_reads("issues", None));
+        assert!(!s.tracker_reads("issue_comment", Some("acme/payments")));
+        assert!(!s.tracker_reads("ping", None));
     }
 }

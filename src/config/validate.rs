@@ -96,8 +96,10 @@ impl Config {
         out.0
     }
 
-    /// `[tracker] kind` and the section it needs: `[jira]` is required with Jira and
-    /// ignored (warned) otherwise. `github-projects` is refused until its tracker is built.
+    /// `[tracker] kind` and the section it needs: `[jira]` with Jira, `[github_projects]`
+    /// with GitHub Projects (its owner shared by every team repository and concern
+    /// repository, as GitHub requires of a parent and its sub-issues); the other tracker's
+    /// section is ignored (warned).
     fn check_tracker(&self, embedded: bool, out: &mut Problems) {
         match (self.tracker.kind, &self.jira) {
             (TrackerKind::Jira, Some(jira)) => check_jira(jira, embedded, out),
@@ -108,18 +110,98 @@ impl Config {
                  epic_project)",
             ),
             (TrackerKind::GithubProjects, jira) => {
-                out.error(
-                    "tracker.kind",
-                    "\"github-projects\" is not part of this build yet (its tracker is still \
-                     being written), so the daemon would have nowhere to create epics; use \
-                     \"jira\"",
-                );
+                self.check_github_projects(out);
+                if !self.users.is_empty() {
+                    out.warning(
+                        "users",
+                        "is ignored: with [tracker] kind = \"github-projects\" stories and \
+                         epics are GitHub issues, assigned to the same GitHub accounts",
+                    );
+                }
                 if jira.is_some() {
                     out.warning(
                         "jira",
                         "is ignored: [tracker] kind is \"github-projects\", which does not use Jira",
                     );
                 }
+            }
+        }
+        if self.tracker.kind != TrackerKind::GithubProjects && self.github_projects.is_some() {
+            out.warning(
+                "github_projects",
+                "is ignored: [tracker] kind is \"jira\", which does not use GitHub Projects",
+            );
+        }
+    }
+
+    /// `[github_projects]` with `kind = "github-projects"`: present, its names non-empty,
+    /// and one owner for the project, the team repositories and the concern repositories.
+    fn check_github_projects(&self, out: &mut Problems) {
+        let Some(settings) = &self.github_projects else {
+            out.error(
+                "github_projects",
+                "is missing: [tracker] kind is \"github-projects\", so epics and stories go \
+                 to a GitHub project and [github_projects] must say which (owner, number)",
+            );
+            return;
+        };
+        // Malformed team repositories are reported by the team check; only well-formed
+        // ones are judged for their owner here.
+        let settings = settings.clone().with_teams(
+            self.teams
+                .iter()
+                .filter_map(|(name, t)| Some((name.as_str(), t.repo.as_deref()?)))
+                .filter(|(_, repo)| syntax::is_repo(repo)),
+        );
+        let concern_repos: Vec<String> = self
+            .github
+            .repos
+            .iter()
+            .map(|r| {
+                if syntax::is_repo(r) {
+                    r.clone()
+                } else {
+                    String::new()
+                }
+            })
+            .collect();
+        for (key, reason) in settings.problems(&concern_repos) {
+            out.error(key, reason);
+        }
+        // The engine moves items to these names; on GitHub Projects they are Status options.
+        let known = [
+            &settings.todo_status,
+            &settings.in_progress_status,
+            &settings.done_status,
+            &settings.not_planned_status,
+        ];
+        let sync = &self.sync;
+        for (key, value) in [
+            ("not_planned_status", &sync.not_planned_status),
+            ("reopen_status", &sync.reopen_status),
+            ("epic_done_status", &sync.epic_done_status),
+        ] {
+            if (key != "epic_done_status" || !value.is_empty())
+                && !known.iter().any(|k| k.eq_ignore_ascii_case(value))
+            {
+                out.error(
+                    format!("sync.{key}"),
+                    format!(
+                        "is {value:?}, which is not one of github_projects' statuses ({}): \
+                         with GitHub Projects the daemon moves items to a Status option, e.g. \
+                         {key} = {:?}",
+                        known
+                            .iter()
+                            .map(|k| format!("{k:?}"))
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                        match key {
+                            "not_planned_status" => &settings.not_planned_status,
+                            "reopen_status" => &settings.todo_status,
+                            _ => &settings.done_status,
+                        }
+                    ),
+                );
             }
         }
     }

@@ -119,6 +119,31 @@ type Case = (
     &'static [(&'static str, Severity)],
 );
 
+/// `[github_projects]` owned by `owner` with its defaults.
+fn projects_section(owner: &str) -> crate::tracker::github_projects::GithubProjectsSettings {
+    Config::from_toml_str(
+        &format!("{VALID}\n[github_projects]\nowner = \"{owner}\"\nnumber = 7\n"),
+        Vec::new(),
+    )
+    .expect("loads")
+    .github_projects
+    .expect("the section")
+}
+
+/// The valid base moved to GitHub Projects: no Jira, each team a repository of `owner`.
+fn github_projects(c: &mut Config, owner: &str) {
+    c.tracker.kind = TrackerKind::GithubProjects;
+    c.jira = None;
+    c.github_projects = Some(projects_section(owner));
+    c.sync.not_planned_status = "Not planned".into();
+    c.sync.reopen_status = "Todo".into();
+    for (name, t) in &mut c.teams {
+        t.jira_project = None;
+        t.component = None;
+        t.repo = Some(format!("{owner}/{name}"));
+    }
+}
+
 const E: Severity = Severity::Error;
 const W: Severity = Severity::Warning;
 
@@ -148,7 +173,7 @@ const CASES: &[Case] = &[
         &[("teams.data.repo", W)],
     ),
     (
-        "github-projects refused until its tracker is built, Jira fields named as ignored",
+        "github-projects without [github_projects], Jira fields named as ignored",
         |c| {
             c.tracker.kind = TrackerKind::GithubProjects;
             for (name, t) in &mut c.teams {
@@ -156,7 +181,7 @@ const CASES: &[Case] = &[
             }
         },
         &[
-            ("tracker.kind", E),
+            ("github_projects", E),
             ("jira", W),
             ("teams.data.jira_project", W),
             ("teams.identity.jira_project", W),
@@ -167,15 +192,14 @@ const CASES: &[Case] = &[
         ],
     ),
     (
+        "github-projects, complete: no problem",
+        |c| github_projects(c, "acme"),
+        &[],
+    ),
+    (
         "github-projects teams need owner/name repositories",
         |c| {
-            c.tracker.kind = TrackerKind::GithubProjects;
-            c.jira = None;
-            for (name, t) in &mut c.teams {
-                t.jira_project = None;
-                t.component = None;
-                t.repo = Some(format!("acme/{name}"));
-            }
+            github_projects(c, "acme");
             if let Some(t) = c.teams.get_mut("data") {
                 t.repo = Some("data".into());
             }
@@ -183,11 +207,58 @@ const CASES: &[Case] = &[
                 t.repo = None;
             }
         },
+        &[("teams.data.repo", E), ("teams.identity.repo", E)],
+    ),
+    (
+        "github-projects: parent and sub-issue must share an owner",
+        |c| {
+            github_projects(c, "acme");
+            if let Some(t) = c.teams.get_mut("data") {
+                t.repo = Some("globex/data".into());
+            }
+            c.github.repos[1] = "initech/payments-api".into();
+        },
+        &[("teams.data.repo", E), ("github.repos[1]", E)],
+    ),
+    (
+        "github-projects: empty names and one option for two statuses",
+        |c| {
+            github_projects(c, "acme");
+            if let Some(g) = c.github_projects.as_mut() {
+                g.number = 0;
+                g.iteration_field = " ".into();
+                g.in_progress_status = "todo".into();
+            }
+        },
         &[
-            ("tracker.kind", E),
-            ("teams.data.repo", E),
-            ("teams.identity.repo", E),
+            ("github_projects.number", E),
+            ("github_projects.iteration_field", E),
+            ("github_projects.in_progress_status", E),
         ],
+    ),
+    (
+        "github-projects: [sync] statuses must be the project's Status options",
+        |c| {
+            github_projects(c, "acme");
+            c.sync.not_planned_status = "Won't Do".into();
+            c.sync.reopen_status = "To Do".into();
+        },
+        &[("sync.not_planned_status", E), ("sync.reopen_status", E)],
+    ),
+    (
+        "github-projects needs no [users]: a map is named as ignored",
+        |c| {
+            github_projects(c, "acme");
+            c.users.insert("alice".into(), "557058:alice".into());
+        },
+        &[("users", W)],
+    ),
+    (
+        "jira with a [github_projects] section",
+        |c| {
+            c.github_projects = Some(projects_section("acme"));
+        },
+        &[("github_projects", W)],
     ),
     (
         "repo not owner/name",

@@ -2,6 +2,7 @@
 //! session against them, and a check of every step. No accounts, no tokens, no network.
 
 pub mod control;
+pub mod projects;
 pub mod script;
 pub mod view;
 
@@ -64,6 +65,44 @@ pub fn demo_config(dir: &std::path::Path, jira_api: u8) -> Result<Config, DemoEr
     Ok(cfg)
 }
 
+/// Which tracker the demo plays.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DemoTracker {
+    /// Jira, REST v3 (Cloud) or v2 (Data Center).
+    Jira(u8),
+    /// GitHub Projects: the concern is the epic, stories are sub-issues in team repositories.
+    GithubProjects,
+}
+
+/// The demo's organisation and project number on GitHub Projects.
+pub const DEMO_PROJECT: (&str, u64) = ("acme", 1);
+
+/// The sandbox config moved to GitHub Projects: no `[jira]`, `[github_projects]` on the
+/// demo project, each team's stories in `acme/<team>`, and `[sync]` statuses that are
+/// the project's Status options.
+pub fn projects_config(dir: &std::path::Path) -> Result<Config, DemoError> {
+    let mut cfg = demo_config(dir, 3)?;
+    let (owner, number) = DEMO_PROJECT;
+    cfg.tracker.kind = crate::config::TrackerKind::GithubProjects;
+    cfg.jira = None;
+    let text = format!("owner = \"{owner}\"\nnumber = {number}\n");
+    let section = ::config::Config::builder()
+        .add_source(::config::File::from_str(&text, ::config::FileFormat::Toml))
+        .build()
+        .and_then(|c| c.try_deserialize())
+        .map_err(|e| DemoError::Config(format!("[github_projects]: {e}")))?;
+    cfg.github_projects = Some(section);
+    for (name, team) in &mut cfg.teams {
+        team.jira_project = None;
+        team.component = None;
+        team.repo = Some(format!("{owner}/{name}"));
+    }
+    cfg.sync.not_planned_status = "Not planned".into();
+    cfg.sync.reopen_status = "Todo".into();
+    cfg.sync.epic_done_status = "Done".into();
+    Ok(cfg)
+}
+
 /// Where the demo's daemon finds GitHub and Jira.
 #[derive(Debug, Clone, Default)]
 pub struct DemoTarget {
@@ -76,9 +115,12 @@ pub struct DemoTarget {
 }
 
 /// Runs the demo; `Ok(false)` when a step did not happen.
-pub async fn run(jira_api: u8, target: DemoTarget) -> Result<bool, DemoError> {
+pub async fn run(tracker: DemoTracker, target: DemoTarget) -> Result<bool, DemoError> {
     let dir = tempfile::tempdir().map_err(|e| DemoError::Config(format!("no temp dir: {e}")))?;
-    let mut cfg = demo_config(dir.path(), jira_api)?;
+    let mut cfg = match tracker {
+        DemoTracker::Jira(api) => demo_config(dir.path(), api)?,
+        DemoTracker::GithubProjects => projects_config(dir.path())?,
+    };
     let webhook_secret = uuid::Uuid::new_v4().simple().to_string();
     if let Some(sandbox) = &target.sandbox_url {
         point_at_external_sandbox(&mut cfg, sandbox, &target, &webhook_secret);
@@ -96,6 +138,9 @@ pub async fn run(jira_api: u8, target: DemoTarget) -> Result<bool, DemoError> {
         let jira = serde_json::json!({"url": format!("http://{daemon}/webhooks/jira"), "secret": webhook_secret});
         let set = async {
             ctl.post("/_sandbox/webhooks", github).await?;
+            if tracker == DemoTracker::GithubProjects {
+                return Ok(serde_json::Value::Null);
+            }
             ctl.post("/_sandbox/jira/webhooks", jira).await
         };
         if let Err(e) = set.await {
@@ -105,10 +150,39 @@ pub async fn run(jira_api: u8, target: DemoTarget) -> Result<bool, DemoError> {
             )));
         }
     }
+    let projects = match tracker {
+        DemoTracker::Jira(_) => None,
+        DemoTracker::GithubProjects => {
+            let mut p = projects::ProjectsSetup::of(&cfg);
+            if let Err(e) = projects::seed(&ctl, &mut p).await {
+                running.shutdown().await;
+                return Err(DemoError::Config(format!(
+                    "cannot seed the project in the sandbox: {e}"
+                )));
+            }
+            Some(p)
+        }
+    };
+    let played = match tracker {
+        DemoTracker::Jira(api) => format!("GitHub + Jira REST v{api}"),
+        DemoTracker::GithubProjects => "GitHub + GitHub Projects".to_owned(),
+    };
     println!(
-        "council-sync demo: daemon on http://{}, sandbox (GitHub + Jira REST v{jira_api}) on {sandbox_url}",
+        "council-sync demo: daemon on http://{}, sandbox ({played}) on {sandbox_url}",
         running.server_addr()
     );
+    if let Some(p) = &projects {
+        println!(
+            "GitHub project: {sandbox_url}/orgs/{}/projects/{} (stories in {})",
+            p.owner,
+            p.number,
+            p.team_repos
+                .values()
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
     if let Some(board) = running.board_addr() {
         println!("council board on http://{board}/ (open it while the session runs)");
     }
@@ -122,6 +196,7 @@ pub async fn run(jira_api: u8, target: DemoTarget) -> Result<bool, DemoError> {
             .as_ref()
             .map(|j| j.epic_project.clone())
             .unwrap_or_default(),
+        projects,
     };
     let agenda = async || match running.agenda_markdown().await {
         Ok(md) => md,
@@ -129,7 +204,7 @@ pub async fn run(jira_api: u8, target: DemoTarget) -> Result<bool, DemoError> {
     };
     let transcript = script::council_session(&ctl, &setup, agenda).await;
     running.shutdown().await;
-    if target.sandbox_url.is_some() {
+    if target.sandbox_url.is_some() && tracker != DemoTracker::GithubProjects {
         // Jira targets are sandbox-wide; a dead one would only slow later deliveries.
         let _ = ctl.delete("/_sandbox/jira/webhooks").await;
     }

@@ -24,6 +24,8 @@ pub struct Setup {
     pub bot: String,
     /// Jira project of the epics.
     pub epic_project: String,
+    /// With GitHub Projects as the tracker: the project and the team repositories.
+    pub projects: Option<super::projects::ProjectsSetup>,
 }
 
 /// Renders an issue body the way GitHub renders the shipped issue form.
@@ -66,12 +68,12 @@ pub struct Transcript {
 }
 
 impl Transcript {
-    fn say(&mut self, line: impl AsRef<str>) {
+    pub(super) fn say(&mut self, line: impl AsRef<str>) {
         let _ = writeln!(self.text, "{}", line.as_ref());
         println!("{}", line.as_ref());
     }
 
-    fn check(&mut self, what: &str, result: Result<String, ControlError>) -> bool {
+    pub(super) fn check(&mut self, what: &str, result: Result<String, ControlError>) -> bool {
         match result {
             Ok(detail) => {
                 self.say(format!(
@@ -103,9 +105,15 @@ pub async fn council_session(
     agenda: impl AsyncFn() -> String,
 ) -> Transcript {
     let mut t = Transcript::default();
-    let delivered = match accepted_concern(ctl, setup, &mut t, &agenda).await {
-        Some((n, keys)) => work_in_jira(ctl, setup, &mut t, n, &keys).await,
-        None => false,
+    let delivered = match (
+        accepted_concern(ctl, setup, &mut t, &agenda).await,
+        &setup.projects,
+    ) {
+        (Some((n, keys)), None) => work_in_jira(ctl, setup, &mut t, n, &keys).await,
+        (Some((n, keys)), Some(p)) => {
+            super::projects::work_in_projects(ctl, setup, p, &mut t, n, &keys).await
+        }
+        (None, _) => false,
     };
     if delivered && rejected_concern(ctl, setup, &mut t).await {
         t.say("\nThe agenda of the next session, after the council's decisions:\n");
@@ -133,7 +141,7 @@ fn indent(text: &str) -> String {
         .join("\n")
 }
 
-async fn issue_where<F>(
+pub(super) async fn issue_where<F>(
     ctl: &SandboxControl,
     repo: &str,
     n: u64,
@@ -150,7 +158,7 @@ where
     .await
 }
 
-fn tracking_body(issue: &Value, bot: &str) -> Option<String> {
+pub(super) fn tracking_body(issue: &Value, bot: &str) -> Option<String> {
     let tracking = view::tracking_comments(issue);
     match tracking.as_slice() {
         [one] if one.author == bot => Some(one.body.clone()),
@@ -274,11 +282,18 @@ async fn accepted_concern(
         t.check("add the label", Err(e));
         return None;
     }
-    let r = jira_materialized(ctl, s, n, &["payments", "data"]).await;
-    let ok = t.check(
-        "epic (linked back to the issue) and one story per team created in Jira, stories linked to the epic",
-        r.clone(),
-    );
+    let (r, what) = match &s.projects {
+        None => (
+            jira_materialized(ctl, s, n, &["payments", "data"]).await,
+            "epic (linked back to the issue) and one story per team created in Jira, stories linked to the epic",
+        ),
+        Some(p) => (
+            super::projects::materialized(ctl, s, p, n, &["payments", "data"]).await,
+            "the concern added to the project as the epic; one story per team opened in the \
+             team's repository as a sub-issue of it, on the project with Team and Status set",
+        ),
+    };
+    let ok = t.check(what, r.clone());
     if !ok {
         return None;
     }

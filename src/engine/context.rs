@@ -77,6 +77,14 @@ impl<T: Tracker + 'static> Ctx<T> {
         Ok(loaded)
     }
 
+    /// The tracker account of GitHub user `login`: the tracker's own when it knows it
+    /// ([`Tracker::account_for_github`]), else `[users]`.
+    pub(crate) fn github_user_account(&self, login: &str) -> Option<String> {
+        self.tracker
+            .account_for_github(login)
+            .or_else(|| self.config.users.get(login).cloned())
+    }
+
     /// Whether `body` is what this process last wrote into comment `id`.
     pub(crate) fn tracking_unchanged(&self, id: u64, body: &str) -> bool {
         let digest = super::plan::digest(body);

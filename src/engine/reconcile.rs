@@ -202,15 +202,15 @@ impl<T: Tracker + 'static> Ctx<T> {
         }
         let want = match issue.assignees.first() {
             None => None,
-            Some(login) => match self.config.users.get(login) {
-                Some(account) => Some(account.as_str()),
+            Some(login) => match self.github_user_account(login) {
+                Some(account) => Some(account),
                 None => return Ok(()),
             },
         };
         let Some((epic, _)) = handlers::sync_from_tracker::tracked(self, record).await? else {
             return Ok(());
         };
-        if epic.assignee_account.as_deref() != want {
+        if epic.assignee_account != want {
             handlers::follow_issue::follow_assignees(self, record, issue).await?;
         }
         Ok(())

@@ -133,10 +133,13 @@ impl SandboxOptions {
     /// and deliveries to the daemon's `/webhooks/github`.
     pub fn from_config(cfg: &Config) -> Self {
         let sb = cfg.sandbox.clone().unwrap_or_default();
-        let repos = cfg
-            .github
-            .repos
-            .iter()
+        // GitHub Projects: the team repositories (where stories go) exist too.
+        let team_repos = cfg.teams.values().filter_map(|t| t.repo.as_ref());
+        let mut names: Vec<&String> = cfg.github.repos.iter().chain(team_repos).collect();
+        names.sort_by_key(|r| r.to_lowercase());
+        names.dedup_by_key(|r| r.to_lowercase());
+        let repos = names
+            .into_iter()
             .filter_map(|r| r.split_once('/'))
             .map(|(owner, name)| RepoSeed {
                 owner: owner.into(),

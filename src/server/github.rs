@@ -40,32 +40,50 @@ pub(super) async fn receive(
     let decoded = decode(event, &body).map_err(|e| ApiError::BadRequest(e.to_string()))?;
     let action = decoded.action_name().map(str::to_owned);
     let repo = match &decoded {
-        GithubEvent::Issues(e) => e.repo.as_str(),
-        GithubEvent::IssueComment(c) => c.repo.as_str(),
-        GithubEvent::Ignored { .. } => {
+        GithubEvent::Issues(e) => Some(e.repo.as_str()),
+        GithubEvent::IssueComment(c) => Some(c.repo.as_str()),
+        GithubEvent::Ignored { .. } => None,
+    };
+    // With GitHub Projects as the tracker, stories changing (`issues` of a team
+    // repository), `sub_issues` and `projects_v2_item` are the tracker's webhooks: stored
+    // as tracker deliveries, which the tracker turns into cues. `issues.*` names its
+    // repository even when the council ignores the action (`Ignored` carries none), so
+    // the payload is asked for it.
+    let payload_repo = match repo {
+        Some(r) => Some(r.to_owned()),
+        None if event == "issues" => repository_of(&body),
+        None => None,
+    };
+    let for_tracker = state.scope.tracker_reads(event, payload_repo.as_deref());
+    let source = match repo {
+        // A concern repository that is also a team repository: the engine hands the
+        // delivery to the tracker as well (`Engine::process_github`).
+        Some(r) if state.scope.watches_repo(r) => Source::Github,
+        _ if for_tracker => Source::Tracker,
+        Some(r) => {
+            // An organisation-wide hook or an App on every repository sends deliveries
+            // about repositories we do not watch: answered, never stored or acted on.
+            tracing::debug!(
+                event,
+                action = action.as_deref(),
+                repo = r,
+                "webhook ignored: repository not watched"
+            );
+            crate::metrics::count_ignored("github", "scope");
+            return Ok(answer("ignored"));
+        }
+        None => {
             tracing::debug!(event, action = action.as_deref(), "webhook ignored");
             crate::metrics::count_ignored("github", "event");
             return Ok(answer("ignored"));
         }
     };
-    // An organisation-wide hook or an App on every repository sends deliveries about
-    // repositories we do not watch: answered, never stored or acted on.
-    if !state.scope.watches_repo(repo) {
-        tracing::debug!(
-            event,
-            action = action.as_deref(),
-            repo,
-            "webhook ignored: repository not watched"
-        );
-        crate::metrics::count_ignored("github", "scope");
-        return Ok(answer("ignored"));
-    }
     let delivery_id = header(&headers, DELIVERY)
         .ok_or_else(|| ApiError::BadRequest("missing X-GitHub-Delivery header".into()))?;
     let submitted = state
         .inbox
         .submit(NewDelivery {
-            source: Source::Github,
+            source,
             delivery_id: delivery_id.to_owned(),
             event: event.to_owned(),
             action: action.clone(),
@@ -85,6 +103,22 @@ pub(super) async fn receive(
         "webhook stored"
     );
     Ok(answer(status))
+}
+
+/// `repository.full_name` of a GitHub payload, when it has one.
+fn repository_of(body: &[u8]) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct Repository {
+        full_name: String,
+    }
+    #[derive(serde::Deserialize)]
+    struct Envelope {
+        repository: Option<Repository>,
+    }
+    serde_json::from_slice::<Envelope>(body)
+        .ok()?
+        .repository
+        .map(|r| r.full_name)
 }
 
 fn header<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {

@@ -37,6 +37,14 @@ fn test_scope() -> crate::config::Scope {
 }
 
 async fn harness_with(jira_secret: Option<&str>, jira_token: Option<&str>) -> Harness {
+    harness_scoped(jira_secret, jira_token, test_scope()).await
+}
+
+async fn harness_scoped(
+    jira_secret: Option<&str>,
+    jira_token: Option<&str>,
+    scope: crate::config::Scope,
+) -> Harness {
     let (store, dir) = temp_store().await;
     let (inbox, writer_task) = InboxWriter::spawn(store.clone());
     let router = router(ServerState {
@@ -44,7 +52,7 @@ async fn harness_with(jira_secret: Option<&str>, jira_token: Option<&str>) -> Ha
         github_secret: SecretString::from(SECRET),
         jira_secret: jira_secret.map(SecretString::from),
         jira_token: jira_token.map(SecretString::from),
-        scope: test_scope(),
+        scope,
     });
     Harness {
         router,
@@ -347,6 +355,118 @@ async fn ignored_counts(h: &Harness) -> (u64, u64, u64) {
         count("tracker", "scope"),
         count("github", "event"),
     )
+}
+
+/// With GitHub Projects as the tracker, its GitHub webhooks are stored as tracker
+/// deliveries (the tracker turns them into cues): `projects_v2_item`, `sub_issues`, and
+/// `issues` of a team repository, whatever the action (also one the council ignores).
+/// Concern repositories stay the council's; other repositories stay ignored; with Jira,
+/// none of these is stored.
+#[tokio::test]
+async fn github_projects_deliveries_are_stored_for_the_tracker() {
+    let mut scope = crate::config::Scope::default();
+    scope.watch_repo("Codertocat/Hello-World");
+    scope.watch_tracker_repo("acme/payments");
+    let h = harness_scoped(None, None, scope).await;
+    let issue_in = |repo: &str, action: &str| {
+        let mut payload: Value =
+            serde_json::from_slice(&fixtures::read("issues.opened.json")).expect("json");
+        payload["repository"]["full_name"] = repo.into();
+        payload["action"] = action.into();
+        serde_json::to_vec(&payload).expect("json")
+    };
+    let item = serde_json::json!({ "action": "edited", "projects_v2_item": {
+        "project_node_id": "PVT_1", "content_node_id": "I_9", "content_type": "Issue" },
+        "organization": { "login": "acme" }, "sender": { "login": "dave" } });
+    let sub = serde_json::json!({ "action": "sub_issue_added",
+        "parent_issue": { "number": 3, "repository_url": "https://api.github.com/repos/acme/concerns" },
+        "sub_issue": { "number": 7, "repository_url": "https://api.github.com/repos/acme/payments" },
+        "sender": { "login": "dave" } });
+    let cases: Vec<(&str, Vec<u8>, &str, Option<Source>)> = vec![
+        (
+            "projects_v2_item",
+            serde_json::to_vec(&item).expect("json"),
+            "queued",
+            Some(Source::Tracker),
+        ),
+        (
+            "sub_issues",
+            serde_json::to_vec(&sub).expect("json"),
+            "queued",
+            Some(Source::Tracker),
+        ),
+        (
+            "issues",
+            issue_in("Acme/Payments", "closed"),
+            "queued",
+            Some(Source::Tracker),
+        ),
+        (
+            "issues",
+            issue_in("acme/payments", "pinned"),
+            "queued",
+            Some(Source::Tracker),
+        ),
+        (
+            "issues",
+            issue_in("Codertocat/Hello-World", "opened"),
+            "queued",
+            Some(Source::Github),
+        ),
+        (
+            "issues",
+            issue_in("acme/elsewhere", "closed"),
+            "ignored",
+            None,
+        ),
+        (
+            "issue_comment",
+            {
+                let mut c: Value =
+                    serde_json::from_slice(&fixtures::read("issue_comment.created.json"))
+                        .expect("json");
+                c["repository"]["full_name"] = "acme/payments".into();
+                serde_json::to_vec(&c).expect("json")
+            },
+            "ignored",
+            None,
+        ),
+    ];
+    let mut want = Vec::new();
+    for (i, (event, body, answer, source)) in cases.into_iter().enumerate() {
+        let (status, text) = send(&h.router, signed(event, &format!("p{i}"), body)).await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{event} #{i}: {text}");
+        assert_eq!(status_field(&text), answer, "{event} #{i}");
+        if let Some(source) = source {
+            want.push((format!("p{i}"), source));
+        }
+    }
+    let stored: Vec<(String, Source)> = h
+        .store
+        .pending_deliveries(20)
+        .await
+        .expect("pending")
+        .into_iter()
+        .map(|d| (d.delivery_id, d.source))
+        .collect();
+    assert_eq!(stored, want);
+
+    // With Jira as the tracker the same deliveries are not the tracker's.
+    let jira = harness().await;
+    for (i, event) in ["projects_v2_item", "sub_issues"].into_iter().enumerate() {
+        let body = if i == 0 { &item } else { &sub };
+        let (_, text) = send(
+            &jira.router,
+            signed(
+                event,
+                &format!("j{i}"),
+                serde_json::to_vec(body).expect("json"),
+            ),
+        )
+        .await;
+        assert_eq!(status_field(&text), "ignored", "{event}");
+    }
+    assert!(nothing_stored(&jira.store).await);
 }
 
 #[tokio::test]

@@ -317,4 +317,12 @@ pub trait Tracker: Send + Sync {
 
     /// The tracker's name for people, e.g. `Jira` (in messages such as "no Jira account").
     fn name(&self) -> &'static str;
+
+    /// The tracker account of GitHub user `login`, when the tracker knows it without a user
+    /// map (GitHub Projects: accounts are the same GitHub logins). `None` (the default):
+    /// the engine looks the login up in `[users]`.
+    fn account_for_github(&self, login: &str) -> Option<String> {
+        let _ = login;
+        None
+    }
 }

@@ -370,6 +370,203 @@ pub const SECRETS_ENV: [(&str, &str); 4] = [
     ("COUNCIL_JIRA__WEBHOOK_SECRET", JIRA_WEBHOOK_SECRET),
 ];
 
+/// [`SECRETS_ENV`] for a config: without the Jira ones when it uses GitHub Projects (an
+/// operator of that tracker has no Jira to give secrets of, and a `COUNCIL_JIRA__*` variable
+/// would make a `[jira]` section of its own).
+pub fn secrets_for(config: &Path) -> Vec<(&'static str, &'static str)> {
+    let projects =
+        std::fs::read_to_string(config).is_ok_and(|t| t.contains("kind = \"github-projects\""));
+    SECRETS_ENV
+        .iter()
+        .copied()
+        .filter(|(k, _)| !(projects && k.starts_with("COUNCIL_JIRA")))
+        .collect()
+}
+
+/// GitHub Projects for one [`World`]: a repository per form team and an organisation
+/// project with Status, Team and Iteration fields.
+pub struct ProjectsWorld {
+    /// The project's number (under `acme`).
+    pub number: u64,
+    /// Team → `owner/name` of its repository.
+    pub team_repos: Vec<(String, String)>,
+}
+
+impl ProjectsWorld {
+    /// The repository of `team`'s stories.
+    pub fn repo(&self, team: &str) -> &str {
+        self.team_repos
+            .iter()
+            .find(|(t, _)| t == team)
+            .map(|(_, r)| r.as_str())
+            .expect("form team")
+    }
+}
+
+/// A GitHub REST call to the sandbox as a reader (any token does).
+pub async fn github_get(base: &str, path: &str) -> Value {
+    let resp = reqwest::Client::new()
+        .get(format!("{base}{path}"))
+        .bearer_auth("test-reader-token")
+        .send()
+        .await
+        .expect("GitHub GET");
+    assert!(resp.status().is_success(), "GET {path}: {}", resp.status());
+    resp.json().await.expect("GitHub JSON")
+}
+
+impl World {
+    /// Seeds GitHub Projects for this world: `acme/<team>-<tag>` repositories, project
+    /// `number` of `acme` (unique to this world) and the organisation's issue types.
+    pub async fn projects_setup(&self) -> ProjectsWorld {
+        let c = self.ctl();
+        let tag = self.repo.rsplit('-').next().unwrap_or("x").to_owned();
+        let number = 1 + u64::from_str_radix(&tag[1..], 16).unwrap_or(0) % 1_000_000;
+        let mut team_repos = Vec::new();
+        for team in FORM_TEAMS {
+            let name = format!("{team}-{tag}");
+            c.post(
+                "/_sandbox/github/repos",
+                json!({"owner": "acme", "name": name}),
+            )
+            .await
+            .expect("create team repo");
+            team_repos.push((team.to_owned(), format!("acme/{name}")));
+        }
+        let today = chrono::Utc::now().date_naive();
+        let day = |d: i64| {
+            (today + chrono::Duration::days(d))
+                .format("%Y-%m-%d")
+                .to_string()
+        };
+        c.post(
+            "/_sandbox/github/projects",
+            json!({ "owner": "acme", "number": number, "title": "SRE council",
+                "single_select": { "Status": ["Todo", "In Progress", "Done"], "Team": FORM_TEAMS },
+                "iteration": { "Iteration": [["Iteration 1", day(-3), 14], ["Iteration 2", day(11), 14]] } }),
+        )
+        .await
+        .expect("seed project");
+        c.post(
+            "/_sandbox/github/orgs/acme/issue-types",
+            json!({ "names": ["Task", "Epic", "Bug"] }),
+        )
+        .await
+        .expect("issue types");
+        ProjectsWorld { number, team_repos }
+    }
+
+    /// A config for GitHub Projects on `pw` (no `[jira]`), plus `extra`.
+    pub fn write_config_projects(&self, dir: &Path, pw: &ProjectsWorld, extra: &str) -> PathBuf {
+        let db = dir.join("council-sync.db");
+        let teams: String = pw
+            .team_repos
+            .iter()
+            .map(|(team, repo)| format!("[teams.{team}]\nrepo = \"{repo}\"\n"))
+            .collect();
+        let text = format!(
+            r#"[tracker]
+kind = "github-projects"
+
+[github]
+api_url = "{github}"
+repos = ["{repo}"]
+council = "acme/sre-council"
+
+[github_projects]
+owner = "acme"
+number = {number}
+
+{teams}
+[store]
+url = "sqlite://{db}"
+
+[server]
+listen = "127.0.0.1:0"
+
+[retry]
+attempts = 4
+initial_backoff = "50ms"
+max_backoff = "2s"
+
+[sync]
+not_planned_status = "Not planned"
+reopen_status = "Todo"
+epic_done_status = "Done"
+
+{extra}
+"#,
+            github = self.github_api,
+            repo = self.repo,
+            number = pw.number,
+            db = db.display()
+        );
+        let path = dir.join("council-sync.toml");
+        std::fs::write(&path, text).expect("write config");
+        path
+    }
+
+    /// Starts a daemon and sends it every delivery of the sandbox, as an organisation
+    /// webhook does (GitHub sends `projects_v2_item` to organisation hooks and Apps only).
+    pub async fn daemon_org(&self, config: &Path) -> Daemon {
+        let daemon = Daemon::start(config).await;
+        let hook =
+            json!({"url": format!("{}/webhooks/github", daemon.url), "secret": WEBHOOK_SECRET});
+        self.ctl()
+            .post("/_sandbox/webhooks", hook)
+            .await
+            .expect("set the organisation webhook target");
+        daemon
+    }
+
+    /// Every story of concern `n` on GitHub Projects, per team: (team, key, is a sub-issue
+    /// of `n`). Found in two ways: the concern's sub-issues (REST, consistent) and every
+    /// issue of the team repositories carrying the story's hidden marker, so an unlinked
+    /// or duplicated story is seen too.
+    pub async fn projects_stories_for(
+        &self,
+        pw: &ProjectsWorld,
+        n: u64,
+        teams: &[&str],
+    ) -> Vec<(String, String, bool)> {
+        let id = self.issue_id(n).await;
+        let subs = github_get(
+            &self.sandbox_url,
+            &format!("/repos/{}/issues/{n}/sub_issues?per_page=100", self.repo),
+        )
+        .await;
+        let sub_urls: Vec<String> = subs
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|s| s["url"].as_str().map(str::to_owned))
+            .collect();
+        let mut out = Vec::new();
+        for team in teams {
+            let marker = council_sync::engine::story_marker(id, team);
+            let needle = format!("council-sync-story: {marker} ");
+            let repo = pw.repo(team);
+            let issues = github_get(
+                &self.sandbox_url,
+                &format!("/repos/{repo}/issues?state=all&per_page=100"),
+            )
+            .await;
+            for i in issues.as_array().into_iter().flatten() {
+                if i["body"].as_str().is_some_and(|b| b.contains(&needle)) {
+                    let url = i["url"].as_str().unwrap_or_default().to_owned();
+                    let number = i["number"].as_u64().unwrap_or_default();
+                    out.push((
+                        team.to_string(),
+                        format!("{repo}#{number}"),
+                        sub_urls.contains(&url),
+                    ));
+                }
+            }
+        }
+        out
+    }
+}
+
 /// Reads the child's stdout until a line starts with `prefix`; returns the rest of the line.
 async fn line_after(
     child: &mut Child,
@@ -423,7 +620,7 @@ impl Daemon {
         let mut child = Command::new(binary())
             .args(["run", "--config"])
             .arg(config)
-            .envs(SECRETS_ENV)
+            .envs(secrets_for(config))
             .envs(env.iter().copied())
             .env("RUST_LOG", "info")
             .stdout(Stdio::piped())
@@ -648,7 +845,7 @@ pub async fn reconcile_once(config: &Path) {
     let out = Command::new(binary())
         .args(["reconcile", "--once", "--timeout", "60s", "--config"])
         .arg(config)
-        .envs(SECRETS_ENV)
+        .envs(secrets_for(config))
         .output()
         .await
         .expect("run reconcile");

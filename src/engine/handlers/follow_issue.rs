@@ -163,8 +163,8 @@ pub(crate) async fn follow_assignees<T: Tracker + 'static>(
     }
     let (account, note) = match issue.assignees.first() {
         None => (None, None),
-        Some(login) => match cx.config.users.get(login) {
-            Some(account) => (Some(account.as_str()), None),
+        Some(login) => match cx.github_user_account(login) {
+            Some(account) => (Some(account), None),
             None => (
                 None,
                 Some(format!(
@@ -180,9 +180,9 @@ pub(crate) async fn follow_assignees<T: Tracker + 'static>(
     let same = now
         .iter()
         .find(|t| &t.key == epic_key)
-        .is_some_and(|t| t.assignee_account.as_deref() == account);
+        .is_some_and(|t| t.assignee_account == account);
     if !same {
-        cx.tracker.assign(epic_key, account).await?;
+        cx.tracker.assign(epic_key, account.as_deref()).await?;
     }
     let problem = record.last_error.as_deref();
     let stale_note = problem.is_some_and(|p| p.starts_with("GitHub user @"));

@@ -33,6 +33,7 @@ pub(crate) async fn process_github<T: Tracker + 'static>(
         crate::metrics::count_ignored("github", reason);
         return done(cx, delivery.seq).await;
     }
+    super::tracker_event::also_for_tracker(cx, &scope, delivery, &event).await?;
     match event {
         // Our own writes coming back are never reacted to (no echo loops).
         GithubEvent::Issues(e) if e.sender != cx.bot_login => {

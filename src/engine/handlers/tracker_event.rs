@@ -4,6 +4,7 @@
 use crate::engine::EngineError;
 use crate::engine::context::Ctx;
 use crate::engine::jobs::{Job, KeyedJob, queued};
+use crate::github::webhook::events::GithubEvent;
 use crate::store::Delivery;
 use crate::tracker::{Cue, Tracker, TrackerDelivery};
 
@@ -14,6 +15,45 @@ pub(crate) async fn process_tracker<T: Tracker + 'static>(
     cx: &Ctx<T>,
     delivery: &Delivery,
 ) -> Result<(), EngineError> {
+    let jobs = cue_jobs(cx, delivery).await?;
+    Ok(cx
+        .store
+        .commit_decision(Some(delivery.seq), None, None, &queued(&jobs)?)
+        .await?)
+}
+
+/// A GitHub delivery about a concern repository that the tracker reads too (with GitHub
+/// Projects, a repository that holds concerns and a team's stories): its cues are
+/// queued before the council handles it. Keyed by the delivery, so a retry queues
+/// nothing twice.
+pub(crate) async fn also_for_tracker<T: Tracker + 'static>(
+    cx: &Ctx<T>,
+    scope: &crate::config::Scope,
+    delivery: &Delivery,
+    event: &GithubEvent,
+) -> Result<(), EngineError> {
+    let repo = match event {
+        GithubEvent::Issues(e) => e.repo.as_str(),
+        _ => return Ok(()),
+    };
+    if !scope.tracker_reads(&delivery.event, Some(repo)) {
+        return Ok(());
+    }
+    let jobs = cue_jobs(cx, delivery).await?;
+    if !jobs.is_empty() {
+        cx.store
+            .commit_decision(None, None, None, &queued(&jobs)?)
+            .await?;
+    }
+    Ok(())
+}
+
+/// The sync jobs a tracker delivery's cues ask for (creation records and moves are
+/// applied on the way).
+async fn cue_jobs<T: Tracker + 'static>(
+    cx: &Ctx<T>,
+    delivery: &Delivery,
+) -> Result<Vec<KeyedJob>, EngineError> {
     let cues = cx
         .tracker
         .cues(
@@ -90,8 +130,5 @@ pub(crate) async fn process_tracker<T: Tracker + 'static>(
             ));
         }
     }
-    Ok(cx
-        .store
-        .commit_decision(Some(delivery.seq), None, None, &queued(&jobs)?)
-        .await?)
+    Ok(jobs)
 }

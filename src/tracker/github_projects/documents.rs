@@ -37,8 +37,12 @@ pub const ADD_PROJECT_ITEM: &str = include_str!("graphql/add_item.graphql");
 /// `SetFieldValue($projectId, $itemId, $fieldId, $value)`.
 pub const SET_FIELD_VALUE: &str = include_str!("graphql/set_field.graphql");
 
+/// `SetStoryFields($projectId, $itemId, $teamFieldId, $team, $statusFieldId, $status)`:
+/// Team and Status of one item in one write (aliased updates).
+pub const SET_STORY_FIELDS: &str = include_str!("graphql/set_story_fields.graphql");
+
 /// Every document with a name for messages.
-pub const ALL: [(&str, &str); 8] = [
+pub const ALL: [(&str, &str); 9] = [
     ("nodes.graphql", ISSUE_NODES),
     ("project.graphql", PROJECT_FIELDS),
     ("repository.graphql", REPOSITORY_ID),
@@ -47,6 +51,7 @@ pub const ALL: [(&str, &str); 8] = [
     ("create_issue.graphql", CREATE_SUB_ISSUE),
     ("add_item.graphql", ADD_PROJECT_ITEM),
     ("set_field.graphql", SET_FIELD_VALUE),
+    ("set_story_fields.graphql", SET_STORY_FIELDS),
 ];
 
 #[cfg(test)]

@@ -29,7 +29,8 @@ fn epic_issue_type() -> Option<String> {
     Some("Epic".into())
 }
 
-/// Settings of the GitHub Projects tracker. Example (TOML):
+/// Settings of the GitHub Projects tracker: `[github_projects]` in the config (required with
+/// `[tracker] kind = "github-projects"`). Example (TOML):
 ///
 /// ```toml
 /// [github_projects]
@@ -39,9 +40,13 @@ fn epic_issue_type() -> Option<String> {
 /// team_field = "Team"       # single select, one option per team name; default "Team"
 /// iteration_field = "Iteration"
 /// epic_issue_type = "Epic"  # set on the concern when the org defines it; "" to never set
-/// [github_projects.teams]
-/// payments = "acme/payments"
+///
+/// [teams.payments]
+/// repo = "acme/payments"    # where the team's stories (sub-issues) are opened
 /// ```
+///
+/// The team repositories come from `[teams.NAME] repo` ([`GithubProjectsSettings::with_teams`]),
+/// not from this section.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GithubProjectsSettings {
@@ -79,44 +84,137 @@ pub struct GithubProjectsSettings {
     /// defines it (default `Epic`); `None` or empty never sets one.
     #[serde(default = "epic_issue_type")]
     pub epic_issue_type: Option<String>,
-    /// Team name → the repository (`owner/name`) where that team's stories are opened.
-    #[serde(default)]
+    /// Team name → the repository (`owner/name`) where that team's stories are opened;
+    /// filled from `[teams.NAME] repo` by [`GithubProjectsSettings::with_teams`].
+    #[serde(skip)]
     pub teams: BTreeMap<String, String>,
 }
 
 impl GithubProjectsSettings {
-    /// What is wrong with these settings, one line per problem (empty when fine).
-    /// `concern_repos` are the repositories the council's concerns live in (the parents).
-    pub fn problems(&self, concern_repos: &[String]) -> Vec<String> {
-        let mut out = Vec::new();
+    /// These settings with the team repositories of `[teams.NAME] repo` (teams without one
+    /// are left out; `config check` reports them).
+    pub fn with_teams<'a>(mut self, teams: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
+        self.teams = teams
+            .into_iter()
+            .map(|(name, repo)| (name.to_owned(), repo.trim().to_owned()))
+            .collect();
+        self
+    }
+
+    /// What is wrong with these settings, as (dotted key, reason) pairs (empty when fine).
+    /// `concern_repos` are the repositories the council's concerns live in (the parents),
+    /// `github.repos[i]` in order.
+    pub fn problems(&self, concern_repos: &[String]) -> Vec<(String, String)> {
+        let mut out: Vec<(String, String)> = Vec::new();
+        let mut push = |key: String, reason: String| out.push((key, reason));
         if self.owner.trim().is_empty() {
-            out.push("github_projects.owner is empty".into());
+            push(
+                "github_projects.owner".into(),
+                "is empty: the organisation (or user) login that owns the project".into(),
+            );
         }
         if self.number == 0 {
-            out.push("github_projects.number must be the project's number (1 or more)".into());
+            push(
+                "github_projects.number".into(),
+                "must be the project's number as in its URL (1 or more)".into(),
+            );
+        }
+        for (key, value) in [
+            ("status_field", &self.status_field),
+            ("team_field", &self.team_field),
+            ("iteration_field", &self.iteration_field),
+            ("todo_status", &self.todo_status),
+            ("in_progress_status", &self.in_progress_status),
+            ("done_status", &self.done_status),
+            ("not_planned_status", &self.not_planned_status),
+        ] {
+            if value.trim().is_empty() {
+                push(
+                    format!("github_projects.{key}"),
+                    "is empty: name the project's field or option as GitHub shows it".into(),
+                );
+            }
+        }
+        let statuses = [
+            ("todo_status", &self.todo_status),
+            ("in_progress_status", &self.in_progress_status),
+            ("done_status", &self.done_status),
+            ("not_planned_status", &self.not_planned_status),
+        ];
+        for (i, (key, value)) in statuses.iter().enumerate() {
+            if let Some((other, _)) = statuses[..i]
+                .iter()
+                .find(|(_, v)| !value.trim().is_empty() && v.eq_ignore_ascii_case(value))
+            {
+                push(
+                    format!("github_projects.{key}"),
+                    format!(
+                        "is {value:?}, the same as github_projects.{other}: progress could \
+                         not be told apart"
+                    ),
+                );
+            }
+        }
+        if self.status_field.eq_ignore_ascii_case(&self.team_field) {
+            push(
+                "github_projects.team_field".into(),
+                format!(
+                    "is {:?}, the same field as status_field: the team and the progress need \
+                     a field each",
+                    self.team_field
+                ),
+            );
         }
         let owner_of = |repo: &str| repo.split_once('/').map(|(o, _)| o.to_owned());
         for (team, repo) in &self.teams {
             match owner_of(repo) {
-                None => out.push(format!("teams.{team}.repo {repo:?} is not owner/name")),
-                Some(o) if !o.eq_ignore_ascii_case(&self.owner) => out.push(format!(
-                    "teams.{team}.repo {repo:?} is not owned by {:?}: GitHub requires a \
-                     sub-issue and its parent to share an owner",
-                    self.owner
-                )),
+                None => push(
+                    format!("teams.{team}.repo"),
+                    format!("{repo:?} is not owner/name"),
+                ),
+                Some(o) if !o.eq_ignore_ascii_case(&self.owner) => push(
+                    format!("teams.{team}.repo"),
+                    format!(
+                        "{repo:?} is not owned by {:?} (github_projects.owner): GitHub \
+                         requires a sub-issue and its parent to share an owner",
+                        self.owner
+                    ),
+                ),
                 Some(_) => {}
             }
         }
-        for repo in concern_repos {
+        for (i, repo) in concern_repos.iter().enumerate() {
             if owner_of(repo).is_some_and(|o| !o.eq_ignore_ascii_case(&self.owner)) {
-                out.push(format!(
-                    "github.repos {repo:?} is not owned by {:?}: the concern is the stories' \
-                     parent, and GitHub requires both to share an owner",
-                    self.owner
-                ));
+                push(
+                    format!("github.repos[{i}]"),
+                    format!(
+                        "{repo:?} is not owned by {:?} (github_projects.owner): the concern is \
+                         the stories' parent, and GitHub requires both to share an owner",
+                        self.owner
+                    ),
+                );
             }
         }
         out
+    }
+
+    /// One line for people: the project, its fields and options, the epic type.
+    pub fn summary(&self) -> String {
+        format!(
+            "GitHub Projects: project {} of {} (fields {:?}, {:?}, {:?}; statuses {:?} / {:?} / \
+             {:?}, not planned {:?}; epic issue type {})",
+            self.number,
+            self.owner,
+            self.status_field,
+            self.team_field,
+            self.iteration_field,
+            self.todo_status,
+            self.in_progress_status,
+            self.done_status,
+            self.not_planned_status,
+            self.epic_type()
+                .map_or_else(|| "none".to_owned(), |t| format!("{t:?}"))
+        )
     }
 
     /// The epic issue type to set, if any.
@@ -142,16 +240,42 @@ mod tests {
 
     #[test]
     fn defaults_and_owner_rule() {
-        let s = parse(
-            "owner = \"acme\"\nnumber = 7\n[teams]\npayments = \"acme/pay\"\nstorage = \"other/sto\"\n",
-        )
-        .expect("parses");
+        let s = parse("owner = \"acme\"\nnumber = 7\n")
+            .expect("parses")
+            .with_teams([("payments", "acme/pay"), ("storage", "other/sto")]);
         assert_eq!(s.status_field, "Status");
         assert_eq!(s.epic_type(), Some("Epic"));
         let p = s.problems(&["acme/concerns".into(), "else/c".into()]);
-        assert_eq!(p.len(), 2, "{p:?}");
-        assert!(p[0].contains("teams.storage.repo"));
-        assert!(p[1].contains("else/c"));
+        let keys: Vec<&str> = p.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(keys, ["teams.storage.repo", "github.repos[1]"], "{p:?}");
+        assert!(p[0].1.contains("share an owner"));
         assert!(parse("owner = \"a\"\nnumber = 1\nbogus = 1\n").is_err());
+        // Team repositories come from [teams.NAME] repo, never from this section.
+        assert!(parse("owner = \"a\"\nnumber = 1\n[teams]\npay = \"a/p\"\n").is_err());
+    }
+
+    #[test]
+    fn empty_and_clashing_names_are_each_named() {
+        let mut s =
+            parse("owner = \" \"\nnumber = 0\nstatus_field = \"\"\ndone_status = \"todo\"\n")
+                .expect("parses");
+        s.team_field = "Status".into();
+        let keys: Vec<String> = s.problems(&[]).into_iter().map(|(k, _)| k).collect();
+        assert_eq!(
+            keys,
+            [
+                "github_projects.owner",
+                "github_projects.number",
+                "github_projects.status_field",
+                "github_projects.done_status",
+            ]
+        );
+        s.status_field = "Status".into();
+        let keys: Vec<String> = s.problems(&[]).into_iter().map(|(k, _)| k).collect();
+        assert!(
+            keys.contains(&"github_projects.team_field".to_owned()),
+            "{keys:?}"
+        );
+        assert!(s.summary().contains("project 0 of"));
     }
 }

@@ -313,12 +313,31 @@ impl GithubProjectsTracker {
             ))
         })?;
         let item_id = self.ensure_item(issue).await?;
-        if model::single_select(item, &s.team_field).is_none_or(|t| !t.eq_ignore_ascii_case(team)) {
-            self.set_option(&item_id, &project.team.id, team_option)
-                .await?;
-        }
-        if model::single_select(item, &s.status_field).is_none() {
-            self.set_option(&item_id, &project.status.id, todo).await?;
+        let set_team =
+            model::single_select(item, &s.team_field).is_none_or(|t| !t.eq_ignore_ascii_case(team));
+        let set_status = model::single_select(item, &s.status_field).is_none();
+        match (set_team, set_status) {
+            // A new story: both in one write.
+            (true, true) => {
+                let _: Value = self
+                    .gh
+                    .graphql(
+                        doc::SET_STORY_FIELDS,
+                        json!({ "projectId": project.id, "itemId": item_id,
+                                "teamFieldId": project.team.id,
+                                "team": { "singleSelectOptionId": team_option },
+                                "statusFieldId": project.status.id,
+                                "status": { "singleSelectOptionId": todo } }),
+                    )
+                    .await
+                    .map_err(tracker_err)?;
+            }
+            (true, false) => {
+                self.set_option(&item_id, &project.team.id, team_option)
+                    .await?
+            }
+            (false, true) => self.set_option(&item_id, &project.status.id, todo).await?,
+            (false, false) => {}
         }
         Ok(())
     }
@@ -604,9 +623,28 @@ impl Tracker for GithubProjectsTracker {
             .map_err(tracker_err)
     }
 
+    /// Makes `account` an assignee (`None`: no assignee). An issue that already has it
+    /// among its assignees (or has none when `None` is asked) is left alone: the epic is
+    /// the concern issue itself, whose assignees are the people's own and already the
+    /// ones the engine follows, so nothing of theirs is replaced.
     async fn assign(&self, key: &str, account: Option<&str>) -> Result<(), TrackerError> {
         let (repo, number) = model::parse_key(key)
             .ok_or_else(|| refused(format!("{key:?} is not owner/name#number")))?;
+        let current = self
+            .gh
+            .get_issue(&repo, number)
+            .await
+            .map_err(tracker_err)?;
+        let already = match account {
+            Some(login) => current
+                .assignees
+                .iter()
+                .any(|a| a.eq_ignore_ascii_case(login)),
+            None => current.assignees.is_empty(),
+        };
+        if already {
+            return Ok(());
+        }
         let logins: Vec<String> = account.into_iter().map(str::to_owned).collect();
         self.gh
             .set_assignees(&repo, number, &logins)
@@ -665,6 +703,11 @@ impl Tracker for GithubProjectsTracker {
         "GitHub Projects"
     }
 
+    /// The same login: stories and epics are GitHub issues, so no `[users]` map is needed.
+    fn account_for_github(&self, login: &str) -> Option<String> {
+        Some(login.to_owned())
+    }
+
     /// Nothing to do: here the epic *is* the concern issue, so a transfer moves the epic
     /// with it, and the stories stay its sub-issues (GitHub keeps the sub-issue link on a
     /// transfer); no link points back at the old address.
@@ -682,6 +725,93 @@ impl Tracker for GithubProjectsTracker {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::retry::RetryPolicy;
+
+    fn offline_tracker() -> GithubProjectsTracker {
+        let gh = GithubClient::new(
+            "http://127.0.0.1:9",
+            &secrecy::SecretString::from("t"),
+            RetryPolicy {
+                attempts: 1,
+                initial_backoff: std::time::Duration::from_millis(1),
+                max_backoff: std::time::Duration::from_millis(1),
+            },
+        )
+        .expect("client");
+        let settings = GithubProjectsSettings {
+            owner: "acme".into(),
+            number: 1,
+            status_field: "Status".into(),
+            team_field: "Team".into(),
+            iteration_field: "Iteration".into(),
+            todo_status: "Todo".into(),
+            in_progress_status: "In Progress".into(),
+            done_status: "Done".into(),
+            not_planned_status: "Not planned".into(),
+            epic_issue_type: None,
+            teams: [("payments".to_owned(), "acme/payments".to_owned())].into(),
+        };
+        GithubProjectsTracker::new(gh, settings)
+    }
+
+    /// Each GitHub delivery the tracker reads becomes a cue, unless the daemon's own login
+    /// sent it (its own writes coming back); a bad body is a clear error, never a panic.
+    #[tokio::test]
+    async fn cues_of_each_event_and_never_of_the_daemons_own_writes() {
+        let t = offline_tracker();
+        let cue = |event: &str, payload: serde_json::Value, own: &str| {
+            let body = serde_json::to_vec(&payload).expect("json");
+            t.cues(
+                TrackerDelivery {
+                    event,
+                    payload: &body,
+                },
+                own,
+            )
+        };
+        let closed = json!({ "action": "closed", "issue": { "number": 7 },
+            "repository": { "full_name": "acme/payments" }, "sender": { "login": "dave" } });
+        assert_eq!(
+            cue("issues", closed.clone(), "council-bot"),
+            Ok(vec![Cue::Changed {
+                keys: vec!["acme/payments#7".into()]
+            }])
+        );
+        let item = json!({ "action": "edited", "projects_v2_item": {
+            "content_node_id": "I_9", "content_type": "Issue" }, "sender": { "login": "dave" } });
+        assert_eq!(
+            cue("projects_v2_item", item.clone(), "council-bot"),
+            Ok(vec![Cue::ChangedAll])
+        );
+        let sub = json!({ "action": "sub_issue_removed",
+            "parent_issue": { "number": 3, "repository_url": "https://api.github.com/repos/acme/concerns" },
+            "sub_issue": { "number": 7, "repository_url": "https://api.github.com/repos/acme/payments" },
+            "sender": { "login": "erin" } });
+        assert_eq!(
+            cue("sub_issues", sub, "council-bot"),
+            Ok(vec![Cue::Changed {
+                keys: vec!["acme/concerns#3".into(), "acme/payments#7".into()]
+            }])
+        );
+        // The daemon's own writes, whatever the case of the login.
+        let mut own = closed;
+        own["sender"]["login"] = "Council-Bot".into();
+        assert_eq!(cue("issues", own, "council-bot"), Ok(vec![]));
+        let mut own_item = item;
+        own_item["sender"]["login"] = "council-bot".into();
+        assert_eq!(cue("projects_v2_item", own_item, "council-bot"), Ok(vec![]));
+        assert!(
+            t.cues(
+                TrackerDelivery {
+                    event: "issues",
+                    payload: b"{not json"
+                },
+                "council-bot"
+            )
+            .is_err()
+        );
+        assert_eq!(t.account_for_github("dave"), Some("dave".into()));
+    }
 
     #[test]
     fn markers_and_urls() {
