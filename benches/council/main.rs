@@ -6,7 +6,8 @@
 //! Knobs (environment): `BENCH_SECS` (wrk duration per run, default 10), `BENCH_SENDERS`
 //! (default "16,64"), `BENCH_CONCERNS` (accepted concerns per K, default 10), `BENCH_TEAMS`
 //! (K values, default "1,2,5,10,20,50"), `BENCH_LINKS` (default "100"; "100,1000,10000" for
-//! the full set, which takes long: see README). Needs Debian's `wrk`.
+//! the full set, which takes long: see README), `BENCH_ROWS_IN` (a file of table rows
+//! measured by another bench of the same run, printed first). Needs Debian's `wrk`.
 
 #[path = "../../tests/common/mod.rs"]
 mod common;
@@ -130,7 +131,7 @@ async fn main() {
         match per_k.iter().find(|r| r.teams == *k) {
             Some(r) => row(
                 format!(
-                    "calls per accepted concern, K = {k} ({} concerns)",
+                    "calls per accepted concern on Jira, K = {k} ({} concerns)",
                     r.concerns
                 ),
                 format!(
@@ -142,9 +143,32 @@ async fn main() {
             None => row(
                 format!("calls per accepted concern, K = {k}"),
                 "not measured".into(),
-                "the shipped form offers 5 teams and `run` checks [teams] against it, not [criteria] issue_form",
+                "see the bench's output above",
             ),
         }
+    }
+
+    // GitHub Projects, the second tracker: the hook (see accept::measure_github_projects).
+    let projects_dir = dir.path().join("github-projects");
+    std::fs::create_dir_all(&projects_dir).expect("dir");
+    match accept::measure_github_projects(&projects_dir).await {
+        Ok(per_k) => {
+            for r in per_k {
+                row(
+                    format!(
+                        "calls per accepted concern on GitHub Projects, K = {}",
+                        r.teams
+                    ),
+                    format!("GitHub {:.1} r / {:.1} w", r.calls[0], r.calls[1]),
+                    "target: K + 3 writes at most",
+                );
+            }
+        }
+        Err(why) => row(
+            "calls per accepted concern on GitHub Projects".into(),
+            "not measured".into(),
+            &why,
+        ),
     }
 
     for n in link_counts {
@@ -187,6 +211,13 @@ async fn main() {
     println!();
     println!("| figure | measured | target / note |");
     println!("| --- | --- | --- |");
+    // Rows measured by another bench of the same run (`scripts/bench`: the board's).
+    if let Some(path) = std::env::var_os("BENCH_ROWS_IN") {
+        match std::fs::read_to_string(&path) {
+            Ok(text) => print!("{text}"),
+            Err(e) => println!("| rows of {} | unreadable: {e} | |", path.to_string_lossy()),
+        }
+    }
     for [a, b, c] in &rows {
         println!("| {a} | {b} | {c} |");
     }
