@@ -2,7 +2,8 @@
 //! snapshot and rendering the HTML (what `GET /` does after reading the store), timed over
 //! repeated runs. Run by `scripts/bench` (README "Benchmarks"), alone with
 //! `cargo bench --profile dev --bench board`. Knobs: `BENCH_BOARD_CONCERNS` (default 1000),
-//! `BENCH_BOARD_RUNS` (default 50).
+//! `BENCH_BOARD_RUNS` (default 50); with `BENCH_ROWS_OUT=FILE` the rows go to that file
+//! (for `scripts/bench`'s one table) instead of a table of their own.
 //!
 //! It runs in the harness's own build (the dev profile, unoptimised, like the tests): an
 //! upper bound of what the release binary takes. The target: under 100 ms.
@@ -221,18 +222,29 @@ fn main() {
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let mut reads = rt.block_on(snapshot_read(&concerns, runs.min(20), dir.path()));
     reads.sort();
-    println!("| figure | measured | target / note |\n| --- | --- | --- |");
-    println!(
-        "| board: build + render, {n} concerns ({runs} runs, {} KB page) | p50 {} / p99 {} / max {} | target < 100 ms; dev profile (unoptimised), store read not included |",
-        size / 1024,
-        ms(pct(50.0)),
-        ms(pct(99.0)),
-        ms(times[runs - 1]),
-    );
-    println!(
-        "| board: store read (council_snapshot, SQLite), {n} concerns ({} runs) | p50 {} / p99 {} | no stage-history rows (see the note at the top); dev profile |",
-        reads.len(),
-        ms(pick(&reads, 50.0)),
-        ms(pick(&reads, 99.0)),
-    );
+    let rows = [
+        format!(
+            "| board: build + render, {n} concerns ({runs} runs, {} KB page) | p50 {} / p99 {} / max {} | target < 100 ms; dev profile (unoptimised), store read not included |",
+            size / 1024,
+            ms(pct(50.0)),
+            ms(pct(99.0)),
+            ms(times[runs - 1]),
+        ),
+        format!(
+            "| board: store read (council_snapshot, SQLite), {n} concerns ({} runs) | p50 {} / p99 {} | no stage-history rows (see the note at the top); dev profile |",
+            reads.len(),
+            ms(pick(&reads, 50.0)),
+            ms(pick(&reads, 99.0)),
+        ),
+    ];
+    // `scripts/bench` collects these rows into the one table the council bench prints.
+    match std::env::var_os("BENCH_ROWS_OUT") {
+        Some(path) => std::fs::write(&path, rows.join("\n") + "\n").expect("write rows"),
+        None => {
+            println!("| figure | measured | target / note |\n| --- | --- | --- |");
+            for row in &rows {
+                println!("{row}");
+            }
+        }
+    }
 }

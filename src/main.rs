@@ -336,11 +336,10 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         Command::Config {
             command: ConfigCommand::Check { config },
         } => {
-            let form = IssueForm::shipped();
-            match config::check_file(&config, &form) {
+            match config::check_file(&config) {
                 Ok(cfg) => {
                     // Warnings do not fail the check, but a person should see them.
-                    let warnings = cfg.validate(&form);
+                    let warnings = config::check::warnings(&cfg);
                     if !warnings.is_empty() {
                         println!("{}", config::render_problems(&warnings));
                     }
@@ -584,8 +583,7 @@ async fn setup_command(config: &std::path::Path, dry_run: bool) -> anyhow::Resul
 }
 
 fn load_config(path: &std::path::Path) -> anyhow::Result<Config> {
-    let form = IssueForm::shipped();
-    config::check_file(path, &form).map_err(|problems| {
+    config::check_file(path).map_err(|problems| {
         Fatal::Problems {
             text: config::render_problems(&problems),
             usage: false,

@@ -4,9 +4,15 @@
 //! sandbox's change feed. The API calls the daemon made for them (through the counting
 //! proxy, from the first accept until the daemon reports an empty backlog and the sandbox
 //! stays unchanged) are divided by the number of concerns.
+//!
+//! K beyond the shipped form's five teams: the daemon runs with the bench's own issue form
+//! (`[criteria] issue_form`), the shipped one with `team-06` … `team-NN` added to its
+//! "Teams involved" options, each team with its own Jira project.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
+
+use serde_json::json;
 
 use crate::common::{FORM_TEAMS, World};
 use crate::proxy::{self, Snapshot};
@@ -22,24 +28,51 @@ pub struct PerK {
     pub latencies: Vec<Duration>,
 }
 
-/// Measures K = each of `ks` (at most the form's teams) with `concerns` concerns each.
+/// The shipped issue form with `teams` as its "Teams involved" options.
+fn form_with_teams(teams: &[String]) -> String {
+    let shipped = include_str!("../../.github/ISSUE_TEMPLATE/sre-concern.yml");
+    let first = format!("        - {}\n", FORM_TEAMS[0]);
+    let last = format!("        - {}\n", FORM_TEAMS[FORM_TEAMS.len() - 1]);
+    let start = shipped.find(&first).expect("shipped form lists the teams");
+    let end = shipped.find(&last).expect("shipped form's last team") + last.len();
+    let options: String = teams.iter().map(|t| format!("        - {t}\n")).collect();
+    format!("{}{options}{}", &shipped[..start], &shipped[end..])
+}
+
+/// Measures K = each of `ks` with `concerns` concerns each.
 pub async fn measure(dir: &Path, ks: &[usize], concerns: usize) -> Vec<PerK> {
     let mut world = World::private().await;
     let proxy = proxy::start(&world.sandbox_url).await;
     world.github_api = proxy.url.clone();
     world.jira_api = proxy.url.clone();
-    let config = world.write_config(dir, 3);
+    let c = world.ctl();
+    let max_k = ks.iter().copied().max().unwrap_or(1);
+    let mut names: Vec<String> = FORM_TEAMS.iter().map(|t| t.to_string()).collect();
+    for i in names.len() + 1..=max_k {
+        let (team, key) = (format!("team-{i:02}"), format!("BT{i}"));
+        c.post("/_sandbox/jira/projects", json!({"key": key, "name": key}))
+            .await
+            .expect("create project");
+        world.projects.push((team.clone(), key));
+        names.push(team);
+    }
+    let form = dir.join("issue-form.yml");
+    std::fs::write(&form, form_with_teams(&names)).expect("write form");
+    let criteria = format!(
+        "[criteria]\nissue_form = {:?}\n",
+        form.display().to_string()
+    );
+    let config = world.write_config_with(dir, 3, &criteria);
     let (d, _) = daemon::start(&config, &dir.join("daemon.log")).await;
     world.deliver_to(&d).await;
     world.deliver_jira_to(&d).await;
-    let c = world.ctl();
 
     let mut out = Vec::new();
-    for &k in ks.iter().filter(|&&k| k <= FORM_TEAMS.len()) {
-        let teams = &FORM_TEAMS[..k];
+    for &k in ks {
+        let teams: Vec<&str> = names[..k].iter().map(String::as_str).collect();
         let mut numbers = Vec::new();
         for _ in 0..concerns {
-            numbers.push(world.ready_concern(teams).await);
+            numbers.push(world.ready_concern(&teams).await);
         }
         d.wait_settled(&c).await;
         let before = proxy.counts.snapshot();
@@ -81,4 +114,32 @@ pub async fn measure(dir: &Path, ks: &[usize], concerns: usize) -> Vec<PerK> {
     }
     d.kill().await;
     out
+}
+
+/// The hook for GitHub Projects as the tracker (issue 10, being wired): the same
+/// measurement as [`measure`] needs `run` to accept `[tracker] kind = "github-projects"`
+/// and the sandbox's project seeded (`POST /_sandbox/github/projects`); the proxy already
+/// counts GraphQL queries as reads and mutations as writes, all on GitHub. Until `run`
+/// accepts that kind, this asks `config check` and returns what it says, which the table
+/// shows instead of a figure.
+pub async fn measure_github_projects(dir: &Path) -> Result<Vec<PerK>, String> {
+    let world = World::private().await;
+    let config = world.write_config_with(dir, 3, "[tracker]\nkind = \"github-projects\"\n");
+    let out = tokio::process::Command::new(crate::common::binary())
+        .args(["config", "check", "--config"])
+        .arg(&config)
+        .envs(crate::common::SECRETS_ENV)
+        .output()
+        .await
+        .map_err(|e| format!("config check did not run: {e}"))?;
+    let said = String::from_utf8_lossy(&out.stdout);
+    let first_error = said.lines().find(|l| l.starts_with("error:"));
+    match (out.status.success(), first_error) {
+        (false, Some(line)) => Err(format!("`run` refuses it: {}", line.trim())),
+        (false, None) => Err(format!("config check failed: {}", said.trim())),
+        (true, _) => Err(
+            "config check accepts it now: seed the project and call `measure` with it (this hook)"
+                .into(),
+        ),
+    }
 }

@@ -78,6 +78,11 @@ async fn backlog(d: &Daemon) -> Result<(u64, u64), String> {
     ))
 }
 
+/// Deliveries the daemon has stored but not yet handled (`GET /status`), if it answers.
+pub async fn pending_deliveries(d: &Daemon) -> Option<u64> {
+    backlog(d).await.ok().map(|(deliveries, _)| deliveries)
+}
+
 /// Waits for the reconcile pass every start runs today: until its jobs show in the backlog,
 /// then until the backlog is empty. `Err` when no pass showed within 10 s (nothing to do,
 /// or the pass was faster than the sampling) or it did not finish `within`.

@@ -26,6 +26,64 @@ pub struct Run {
     pub p99_ms: f64,
     /// Answers other than 202, and socket errors.
     pub failures: u64,
+    /// 202 answers in all.
+    pub acks: u64,
+    /// The daemon's CPU time (user + system, all threads) per 202 during the run, in ms
+    /// (the engine's work beside the writer included): `/proc/PID/stat`.
+    pub cpu_ms_per_ack: f64,
+    /// The daemon's context switches (voluntary + involuntary, all threads) per 202 during
+    /// the run: `/proc/PID/task/*/status`.
+    pub switches_per_ack: f64,
+    /// Deliveries stored but not yet handled by the engine when the run ended.
+    pub backlog_after: Option<u64>,
+}
+
+impl Run {
+    /// Fills the per-ack figures from the daemon's counters before and after the run.
+    fn account(&mut self, before: (u64, u64), after: (u64, u64)) {
+        let acks = self.acks.max(1) as f64;
+        let ticks = after.0.saturating_sub(before.0) as f64;
+        self.cpu_ms_per_ack = ticks * 1000.0 / clock_ticks() / acks;
+        self.switches_per_ack = after.1.saturating_sub(before.1) as f64 / acks;
+    }
+}
+
+/// CPU ticks (user + system) and context switches of process `pid`, all threads.
+fn proc_counters(pid: u32) -> (u64, u64) {
+    let cpu = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| {
+            // Fields after the command name (which may hold spaces) in parentheses.
+            let rest = s.rsplit_once(')')?.1;
+            let f: Vec<&str> = rest.split_whitespace().collect();
+            // utime and stime are fields 14 and 15 of stat(5): 12th and 13th after ')'.
+            Some(f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?)
+        })
+        .unwrap_or(0);
+    let mut switches = 0;
+    if let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) {
+        for task in tasks.flatten() {
+            let Ok(status) = std::fs::read_to_string(task.path().join("status")) else {
+                continue;
+            };
+            switches += status
+                .lines()
+                .filter(|l| l.contains("ctxt_switches:"))
+                .filter_map(|l| l.split(':').nth(1)?.trim().parse::<u64>().ok())
+                .sum::<u64>();
+        }
+    }
+    (cpu, switches)
+}
+
+/// Clock ticks per second of `/proc/PID/stat` (`getconf CLK_TCK`; 100 on Linux).
+fn clock_ticks() -> f64 {
+    std::process::Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok())
+        .unwrap_or(100.0)
 }
 
 /// One concurrency's pair: stored (durable acks) and the no-store bound.
@@ -64,11 +122,17 @@ pub async fn measure(dir: &Path, senders: &[u32], secs: u64) -> Vec<Pair> {
         let (d, _) = daemon::start(&config, &run_dir.join("daemon.log")).await;
         world.deliver_to(&d).await;
         let url = format!("{}/webhooks/github", d.url);
-        let bound = wrk(&run_dir, &url, &body_path, &signature, "star", n, secs, "b").await;
-        let stored = wrk(
+        let pid = d.child.id().expect("daemon pid");
+        let before = proc_counters(pid);
+        let mut bound = wrk(&run_dir, &url, &body_path, &signature, "star", n, secs, "b").await;
+        bound.account(before, proc_counters(pid));
+        let before = proc_counters(pid);
+        let mut stored = wrk(
             &run_dir, &url, &body_path, &signature, "issues", n, secs, "s",
         )
         .await;
+        stored.account(before, proc_counters(pid));
+        stored.backlog_after = crate::daemon::pending_deliveries(&d).await;
         eprintln!("bench: ingest {n} senders: stored {stored:?}, bound {bound:?}");
         d.kill().await;
         pairs.push(Pair {
@@ -189,8 +253,13 @@ async fn wrk(
     let secs = Duration::from_micros(n("duration_us"))
         .as_secs_f64()
         .max(1e-9);
+    let acks = n("requests").saturating_sub(n("not_202"));
     Run {
-        acks_per_s: n("requests").saturating_sub(n("not_202")) as f64 / secs,
+        acks,
+        cpu_ms_per_ack: 0.0,
+        switches_per_ack: 0.0,
+        backlog_after: None,
+        acks_per_s: acks as f64 / secs,
         p50_ms: n("p50_us") as f64 / 1000.0,
         p99_ms: n("p99_us") as f64 / 1000.0,
         failures,

@@ -6,7 +6,9 @@
 //! Knobs (environment): `BENCH_SECS` (wrk duration per run, default 10), `BENCH_SENDERS`
 //! (default "16,64"), `BENCH_CONCERNS` (accepted concerns per K, default 10), `BENCH_TEAMS`
 //! (K values, default "1,2,5,10,20,50"), `BENCH_LINKS` (default "100"; "100,1000,10000" for
-//! the full set, which takes long: see README). Needs Debian's `wrk`.
+//! the full set, which takes long: see README), `BENCH_PARTS` (default
+//! "ingest,accept,links": which measurements run), `BENCH_ROWS_IN` (a file of table rows
+//! measured by another bench of the same run, printed first). Needs Debian's `wrk`.
 
 #[path = "../../tests/common/mod.rs"]
 mod common;
@@ -71,13 +73,19 @@ async fn main() {
     let concerns = env_num("BENCH_CONCERNS", 10) as usize;
     let ks = env_list("BENCH_TEAMS", "1,2,5,10,20,50");
     let link_counts = env_list("BENCH_LINKS", "100");
+    let parts = std::env::var("BENCH_PARTS").unwrap_or_else(|_| "ingest,accept,links".into());
+    let part = |name: &str| parts.split(',').any(|p| p.trim() == name);
     let dir = tempfile::tempdir().expect("tempdir");
     let started = std::time::Instant::now();
 
     let mut rows: Vec<[String; 3]> = Vec::new();
     let mut row = |a: String, b: String, c: &str| rows.push([a, b, c.to_owned()]);
 
-    let ingest = ingest::measure(dir.path(), &senders, secs).await;
+    let ingest = if part("ingest") {
+        ingest::measure(dir.path(), &senders, secs).await
+    } else {
+        Vec::new()
+    };
     for p in &ingest {
         let failed = p.stored.failures + p.bound.failures;
         let note = if failed > 0 {
@@ -110,27 +118,53 @@ async fn main() {
                 ""
             },
         );
+        row(
+            format!(
+                "ingest, {} senders: daemon CPU and context switches per ack",
+                p.senders
+            ),
+            format!(
+                "{:.2} ms, {:.1} switches (bound {:.2} ms, {:.1})",
+                p.stored.cpu_ms_per_ack,
+                p.stored.switches_per_ack,
+                p.bound.cpu_ms_per_ack,
+                p.bound.switches_per_ack
+            ),
+            &format!(
+                "engine beside it; {} deliveries not yet handled at the end of the run",
+                p.stored
+                    .backlog_after
+                    .map_or_else(|| "?".to_owned(), |n| n.to_string())
+            ),
+        );
     }
 
-    let per_k = accept::measure(dir.path(), &ks, concerns).await;
+    let ks = if part("accept") { ks } else { Vec::new() };
+    let per_k = if ks.is_empty() {
+        Vec::new()
+    } else {
+        accept::measure(dir.path(), &ks, concerns).await
+    };
     let all: Vec<Duration> = per_k.iter().flat_map(|k| k.latencies.clone()).collect();
-    row(
-        format!(
-            "accepted → epic + stories + comment ({} accepts, sandbox at 0 latency)",
-            all.len()
-        ),
-        format!(
-            "p50 {} / p99 {}",
-            ms(percentile(&all, 50.0)),
-            ms(percentile(&all, 99.0))
-        ),
-        "target p99 ≤ 50 ms",
-    );
+    if !all.is_empty() {
+        row(
+            format!(
+                "accepted → epic + stories + comment ({} accepts, sandbox at 0 latency)",
+                all.len()
+            ),
+            format!(
+                "p50 {} / p99 {}",
+                ms(percentile(&all, 50.0)),
+                ms(percentile(&all, 99.0))
+            ),
+            "target p99 ≤ 50 ms",
+        );
+    }
     for k in &ks {
         match per_k.iter().find(|r| r.teams == *k) {
             Some(r) => row(
                 format!(
-                    "calls per accepted concern, K = {k} ({} concerns)",
+                    "calls per accepted concern on Jira, K = {k} ({} concerns)",
                     r.concerns
                 ),
                 format!(
@@ -142,11 +176,43 @@ async fn main() {
             None => row(
                 format!("calls per accepted concern, K = {k}"),
                 "not measured".into(),
-                "the shipped form offers 5 teams and `run` checks [teams] against it, not [criteria] issue_form",
+                "see the bench's output above",
             ),
         }
     }
 
+    // GitHub Projects, the second tracker: the hook (see accept::measure_github_projects).
+    let projects_dir = dir.path().join("github-projects");
+    std::fs::create_dir_all(&projects_dir).expect("dir");
+    match if part("accept") {
+        accept::measure_github_projects(&projects_dir).await
+    } else {
+        Ok(Vec::new())
+    } {
+        Ok(per_k) => {
+            for r in per_k {
+                row(
+                    format!(
+                        "calls per accepted concern on GitHub Projects, K = {}",
+                        r.teams
+                    ),
+                    format!("GitHub {:.1} r / {:.1} w", r.calls[0], r.calls[1]),
+                    "target: K + 3 writes at most",
+                );
+            }
+        }
+        Err(why) => row(
+            "calls per accepted concern on GitHub Projects".into(),
+            "not measured".into(),
+            &why,
+        ),
+    }
+
+    let link_counts = if part("links") {
+        link_counts
+    } else {
+        Vec::new()
+    };
     for n in link_counts {
         let sub = dir.path().join(format!("links-{n}"));
         std::fs::create_dir_all(&sub).expect("dir");
@@ -187,6 +253,13 @@ async fn main() {
     println!();
     println!("| figure | measured | target / note |");
     println!("| --- | --- | --- |");
+    // Rows measured by another bench of the same run (`scripts/bench`: the board's).
+    if let Some(path) = std::env::var_os("BENCH_ROWS_IN") {
+        match std::fs::read_to_string(&path) {
+            Ok(text) => print!("{text}"),
+            Err(e) => println!("| rows of {} | unreadable: {e} | |", path.to_string_lossy()),
+        }
+    }
     for [a, b, c] in &rows {
         println!("| {a} | {b} | {c} |");
     }

@@ -3,7 +3,7 @@
 //! the rest) and kind (reads: GET/HEAD and Jira's POST searches; writes: everything else). The sandbox only counts
 //! Jira writes, so this is where reads and GitHub's calls are seen. URLs in answers
 //! (`Link` pagination, `url` fields) are rewritten to the proxy so follow-up calls are
-//! counted too.
+//! counted too. GitHub GraphQL queries count as reads, mutations as writes.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -103,6 +103,21 @@ fn is_search(path: &str) -> bool {
     path.starts_with("/rest/") && (path.ends_with("/search") || path.ends_with("/search/jql"))
 }
 
+/// A GitHub GraphQL `POST /graphql` whose document is a query (not a mutation) reads: how
+/// GitHub Projects' calls are counted once that tracker is wired (GitHub counts query and
+/// mutation the same way against its points, but only mutations write).
+fn is_graphql_query(path: &str, body: &[u8]) -> bool {
+    let path = path.split('?').next().unwrap_or(path);
+    if !path.ends_with("/graphql") {
+        return false;
+    }
+    let Ok(v) = serde_json::from_slice::<serde_json::Value>(body) else {
+        return false;
+    };
+    let doc = v["query"].as_str().unwrap_or("").trim_start();
+    !doc.starts_with("mutation")
+}
+
 async fn forward(State(p): State<Arc<Proxy>>, req: Request) -> Response {
     let (parts, body) = req.into_parts();
     let Ok(bytes) = axum::body::to_bytes(body, 64 << 20).await else {
@@ -114,7 +129,9 @@ async fn forward(State(p): State<Arc<Proxy>>, req: Request) -> Response {
         .map(|pq| pq.as_str())
         .unwrap_or("/");
     let jira = path.starts_with("/rest/");
-    let write = !matches!(parts.method.as_str(), "GET" | "HEAD") && !is_search(path);
+    let write = !matches!(parts.method.as_str(), "GET" | "HEAD")
+        && !is_search(path)
+        && !is_graphql_query(path, &bytes);
     let counter = match (jira, write) {
         (false, false) => &p.counts.github_reads,
         (false, true) => &p.counts.github_writes,

@@ -1,5 +1,9 @@
 //! `council-sync config check --config FILE`: load, validate, and say everything that is wrong
 //! in one go.
+//!
+//! The config is judged against the issue form it names (`[criteria] issue_form`), or the
+//! shipped form when it names none: a council whose own form offers 50 teams configures
+//! 50 `[teams]`.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -8,17 +12,62 @@ use crate::concern::form::IssueForm;
 
 use super::{Config, ConfigProblem, Severity};
 
-/// Loads `path` (with the process environment's `COUNCIL_*` overrides) and validates it.
-/// `Err` holds every problem, warnings included, when at least one is an error; on `Ok` the
-/// warnings are available from `config.validate(form)` (cheap, pure apart from reading token
-/// files).
-pub fn check_file(path: &Path, form: &IssueForm) -> Result<Config, Vec<ConfigProblem>> {
-    let config = Config::load(path).map_err(|e| all_problems(e, form))?;
-    checked(config, form)
+/// The key a problem with the issue form itself is reported under.
+const FORM_KEY: &str = "criteria.issue_form";
+
+/// Loads `path` (with the process environment's `COUNCIL_*` overrides) and validates it
+/// against its issue form ([`issue_form`]). `Err` holds every problem, warnings included,
+/// when at least one is an error; on `Ok` the warnings are available from
+/// `config.validate(&issue_form(&config)?)` (cheap, pure apart from reading files).
+pub fn check_file(path: &Path) -> Result<Config, Vec<ConfigProblem>> {
+    let config = Config::load(path).map_err(all_problems)?;
+    checked(config)
+}
+
+/// The issue form `config` is judged and run with: the file `[criteria] issue_form` names,
+/// or the shipped form. `Err` is a problem under `criteria.issue_form` (the file cannot be
+/// read, or is not a valid GitHub issue form).
+pub fn issue_form(config: &Config) -> Result<IssueForm, ConfigProblem> {
+    match &config.criteria.issue_form {
+        Some(path) => IssueForm::load(path)
+            .map_err(|e| ConfigProblem::error(FORM_KEY, format!("{}: {e}", path.display()))),
+        None => Ok(IssueForm::shipped()),
+    }
+}
+
+/// Every problem of `config` judged against its own issue form. When that form cannot be
+/// read, the problem with it is reported and nothing that depends on the form (teams,
+/// routing kinds) is judged: the shipped form's team list would only add false errors.
+fn problems_of(config: &Config) -> Vec<ConfigProblem> {
+    match issue_form(config) {
+        Ok(form) => config.validate(&form),
+        Err(problem) => {
+            let form = IssueForm::shipped();
+            let mut problems: Vec<ConfigProblem> = config
+                .validate(&form)
+                .into_iter()
+                .filter(|p| !depends_on_form(&p.key))
+                .collect();
+            if !problems.iter().any(|p| p.key == FORM_KEY) {
+                problems.push(problem);
+            }
+            problems
+        }
+    }
+}
+
+/// Keys whose problems come from comparing with the form's options.
+fn depends_on_form(key: &str) -> bool {
+    ["teams", "routing"].iter().any(|section| {
+        key == *section
+            || key
+                .strip_prefix(section)
+                .is_some_and(|r| r.starts_with('.') || r.starts_with('['))
+    })
 }
 
 /// A load error's problems, plus the validation problems of what did load.
-fn all_problems(e: super::ConfigError, form: &IssueForm) -> Vec<ConfigProblem> {
+fn all_problems(e: super::ConfigError) -> Vec<ConfigProblem> {
     match e {
         super::ConfigError::Partial {
             mut problems,
@@ -33,7 +82,7 @@ fn all_problems(e: super::ConfigError, form: &IssueForm) -> Vec<ConfigProblem> {
                             .is_some_and(|r| r.starts_with('.'))
                 })
             };
-            problems.extend(rest.validate(form).into_iter().filter(|p| judged(&p.key)));
+            problems.extend(problems_of(&rest).into_iter().filter(|p| judged(&p.key)));
             problems
         }
         other => other.into_problems(),
@@ -41,20 +90,21 @@ fn all_problems(e: super::ConfigError, form: &IssueForm) -> Vec<ConfigProblem> {
 }
 
 /// [`check_file`] with an explicit environment instead of the process's.
-pub fn check_file_with_env<I>(
-    path: &Path,
-    form: &IssueForm,
-    env: I,
-) -> Result<Config, Vec<ConfigProblem>>
+pub fn check_file_with_env<I>(path: &Path, env: I) -> Result<Config, Vec<ConfigProblem>>
 where
     I: IntoIterator<Item = (String, String)>,
 {
-    let config = Config::load_with_env(path, env).map_err(|e| all_problems(e, form))?;
-    checked(config, form)
+    let config = Config::load_with_env(path, env).map_err(all_problems)?;
+    checked(config)
 }
 
-fn checked(config: Config, form: &IssueForm) -> Result<Config, Vec<ConfigProblem>> {
-    let problems = config.validate(form);
+/// The warnings of a config that passed [`check_file`]: validated against its own form.
+pub fn warnings(config: &Config) -> Vec<ConfigProblem> {
+    problems_of(config)
+}
+
+fn checked(config: Config) -> Result<Config, Vec<ConfigProblem>> {
+    let problems = problems_of(&config);
     if problems.iter().any(ConfigProblem::is_error) {
         Err(problems)
     } else {
@@ -101,16 +151,6 @@ mod tests {
     use std::path::PathBuf;
 
     use crate::config::StoreConfig;
-
-    fn sandbox_form() -> IssueForm {
-        IssueForm {
-            team_options: ["payments", "platform", "data", "identity", "networking"]
-                .into_iter()
-                .map(String::from)
-                .collect(),
-            ..IssueForm::shipped()
-        }
-    }
 
     /// Tokens as an operator would give them: through the environment.
     fn operator_env() -> Vec<(String, String)> {
@@ -161,9 +201,9 @@ mod tests {
                     !(k.starts_with("COUNCIL_JIRA") && file.ends_with("github-projects.toml"))
                 })
                 .collect();
-            let config = check_file_with_env(file, &sandbox_form(), env)
+            let config = check_file_with_env(file, env)
                 .unwrap_or_else(|p| panic!("{}:\n{}", file.display(), render_problems(&p)));
-            let warnings = config.validate(&sandbox_form());
+            let warnings = warnings(&config);
             assert!(
                 warnings.is_empty(),
                 "{}:\n{}",
@@ -176,7 +216,7 @@ mod tests {
     #[test]
     fn sandbox_example_needs_no_secrets() {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/sandbox.toml");
-        let config = check_file_with_env(&path, &sandbox_form(), Vec::new())
+        let config = check_file_with_env(&path, Vec::new())
             .unwrap_or_else(|p| panic!("{}", render_problems(&p)));
         assert!(config.sandbox_embedded());
         assert_eq!(
@@ -201,8 +241,7 @@ mod tests {
     #[test]
     fn cloud_example_without_tokens_names_each_missing_secret_and_its_env_var() {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/jira-cloud.toml");
-        let problems =
-            check_file_with_env(&path, &sandbox_form(), Vec::new()).expect_err("no tokens");
+        let problems = check_file_with_env(&path, Vec::new()).expect_err("no tokens");
         let keys: Vec<&str> = problems.iter().map(|p| p.key.as_str()).collect();
         assert_eq!(
             keys,
@@ -214,15 +253,14 @@ mod tests {
     #[test]
     fn github_projects_example_builds_its_settings_with_team_repositories() {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/github-projects.toml");
-        let problems =
-            check_file_with_env(&path, &sandbox_form(), Vec::new()).expect_err("no tokens");
+        let problems = check_file_with_env(&path, Vec::new()).expect_err("no tokens");
         let keys: Vec<&str> = problems.iter().map(|p| p.key.as_str()).collect();
         assert_eq!(keys, ["github.token", "github.webhook_secret"]);
         let env = operator_env()
             .into_iter()
             .filter(|(k, _)| !k.starts_with("COUNCIL_JIRA"));
-        let config = check_file_with_env(&path, &sandbox_form(), env)
-            .unwrap_or_else(|p| panic!("{}", render_problems(&p)));
+        let config =
+            check_file_with_env(&path, env).unwrap_or_else(|p| panic!("{}", render_problems(&p)));
         let settings = config.github_projects_settings().expect("the section");
         assert_eq!((settings.owner.as_str(), settings.number), ("acme", 7));
         assert_eq!(settings.teams["payments"], "acme/payments");
@@ -235,9 +273,94 @@ mod tests {
     #[test]
     fn missing_file_is_one_problem_naming_the_file() {
         let path = Path::new("/nonexistent/council-sync.toml");
-        let problems = check_file_with_env(path, &sandbox_form(), Vec::new()).expect_err("missing");
+        let problems = check_file_with_env(path, Vec::new()).expect_err("missing");
         assert_eq!(problems.len(), 1);
         assert_eq!(problems[0].key, "/nonexistent/council-sync.toml");
+    }
+
+    /// The shipped form with its "Teams involved" options replaced by `teams`.
+    fn form_with_teams(teams: &[String]) -> String {
+        let shipped = include_str!("../../.github/ISSUE_TEMPLATE/sre-concern.yml");
+        let start = shipped
+            .find("        - payments")
+            .expect("shipped team options");
+        let end = shipped
+            .find("        - networking\n")
+            .expect("last team option")
+            + "        - networking\n".len();
+        let options: String = teams.iter().map(|t| format!("        - {t}\n")).collect();
+        format!("{}{options}{}", &shipped[..start], &shipped[end..])
+    }
+
+    /// The sandbox example with `[teams]` replaced by `teams` (one Jira project each) and,
+    /// when given, `[criteria] issue_form`.
+    fn config_with_teams(teams: &[String], form: Option<&Path>) -> String {
+        let example = include_str!("../../config/sandbox.toml");
+        let mut text = String::new();
+        let mut skipping = false;
+        for line in example.lines() {
+            if line.starts_with('[') {
+                skipping = line.starts_with("[teams.");
+            }
+            if !skipping {
+                text.push_str(line);
+                text.push('\n');
+            }
+        }
+        for (i, t) in teams.iter().enumerate() {
+            text.push_str(&format!("[teams.{t}]\njira_project = \"T{i}\"\n"));
+        }
+        if let Some(form) = form {
+            text.push_str(&format!(
+                "[criteria]\nissue_form = {:?}\n",
+                form.display().to_string()
+            ));
+        }
+        text
+    }
+
+    #[test]
+    fn teams_are_judged_against_the_configured_issue_form_not_the_shipped_one() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let teams: Vec<String> = (1..=50).map(|i| format!("team-{i:02}")).collect();
+        let form = dir.path().join("form.yml");
+        std::fs::write(&form, form_with_teams(&teams)).expect("write form");
+
+        // 50 teams, each an option of the council's own form: clean, and run uses that form.
+        let with_form = dir.path().join("with-form.toml");
+        std::fs::write(&with_form, config_with_teams(&teams, Some(&form))).expect("write");
+        let config = check_file_with_env(&with_form, Vec::new())
+            .unwrap_or_else(|p| panic!("{}", render_problems(&p)));
+        assert_eq!(config.teams.len(), 50);
+        assert_eq!(issue_form(&config).expect("form").team_options, teams);
+        assert!(warnings(&config).is_empty(), "{:?}", warnings(&config));
+
+        // The same teams without the form: judged against the shipped form, every one named.
+        let without = dir.path().join("without-form.toml");
+        std::fs::write(&without, config_with_teams(&teams, None)).expect("write");
+        let problems = check_file_with_env(&without, Vec::new()).expect_err("not on the form");
+        let team_errors = problems
+            .iter()
+            .filter(|p| p.is_error() && p.key.starts_with("teams.team-"))
+            .count();
+        assert_eq!(team_errors, 50, "{}", render_problems(&problems));
+    }
+
+    #[test]
+    fn an_unusable_issue_form_is_one_problem_not_a_wall_of_team_errors() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let teams: Vec<String> = (1..=8).map(|i| format!("team-{i}")).collect();
+        for (name, form_text) in [("missing", None), ("not-a-form", Some("name: [unclosed"))] {
+            let form = dir.path().join(format!("{name}.yml"));
+            if let Some(text) = form_text {
+                std::fs::write(&form, text).expect("write form");
+            }
+            let path = dir.path().join(format!("{name}.toml"));
+            std::fs::write(&path, config_with_teams(&teams, Some(&form))).expect("write");
+            let problems = check_file_with_env(&path, Vec::new()).expect_err(name);
+            let keys: Vec<&str> = problems.iter().map(|p| p.key.as_str()).collect();
+            assert_eq!(keys, [FORM_KEY], "{name}: {}", render_problems(&problems));
+        }
     }
 
     #[test]
