@@ -312,7 +312,8 @@ impl<T: Tracker + 'static> Engine<T> {
             .map(String::as_str)
             .filter(|t| !known(t))
             .collect();
-        let requests: Vec<_> = story_requests(&facts, &parsed, &self.form)
+        let submitter = self.store.submitter(repo, number).await?;
+        let requests: Vec<_> = story_requests(&facts, &parsed, &self.form, submitter.as_deref())
             .into_iter()
             .filter(|r| known(&r.team))
             .collect();
