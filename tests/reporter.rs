@@ -42,7 +42,11 @@ async fn the_accepting_member_reports_each_story_on_cloud() {
     for team in TEAMS {
         let s = story(&world, n, team).await;
         assert_eq!(s["reporter"], "carol", "{s}");
-        assert!(!s["description"].to_string().contains("Submitted for the council"));
+        assert!(
+            !s["description"]
+                .to_string()
+                .contains("Submitted for the council")
+        );
     }
 }
 

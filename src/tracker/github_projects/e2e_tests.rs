@@ -864,7 +864,10 @@ async fn graphql_calls_are_counted_by_operation() {
         })
     };
     for op in ["CreateSubIssue", "AddProjectItem", "ProjectFields"] {
-        assert!(counted(&format!("graphql:{op}"), "POST"), "{op}: {calls:#?}");
+        assert!(
+            counted(&format!("graphql:{op}"), "POST"),
+            "{op}: {calls:#?}"
+        );
     }
     assert!(
         counted("/repos/{owner}/{repo}/issues/{number}/sub_issues", "GET"),

@@ -96,12 +96,9 @@ pub fn marker_comment(marker: &str) -> String {
 /// A new story's body: the request's Markdown, who submitted it for the council (the
 /// daemon's account is the author on GitHub), and the hidden marker.
 pub fn story_body(req: &StoryRequest) -> String {
-    let submitted = req
-        .submitted_by
-        .as_deref()
-        .map_or(String::new(), |login| {
-            format!("{}\n\n", crate::tracker::submitted_note(login))
-        });
+    let submitted = req.submitted_by.as_deref().map_or(String::new(), |login| {
+        format!("{}\n\n", crate::tracker::submitted_note(login))
+    });
     format!(
         "{}\n\n{submitted}{}",
         req.description_md,

@@ -741,7 +741,10 @@ async fn stories_are_reported_by_the_deciding_member(version: JiraApiVersion) {
             })
             .collect::<Vec<_>>()
     };
-    let stories = t.ensure_stories(&epic, &by("carol")).await.expect("stories");
+    let stories = t
+        .ensure_stories(&epic, &by("carol"))
+        .await
+        .expect("stories");
     let key = |team: &str| {
         stories
             .iter()
