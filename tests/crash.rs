@@ -297,10 +297,7 @@ async fn round(seed: u64) -> Figures {
     daemon.wait_settled(&c).await;
     daemon.kill().await;
 
-    let store = Store::open(&format!(
-        "sqlite://{}",
-        dir.path().join("council-sync.db").display()
-    ))
+    let store = Store::open(&store_url_of(&config))
     .await
     .expect("open store");
     let mut figures = Figures {
