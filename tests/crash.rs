@@ -298,8 +298,8 @@ async fn round(seed: u64) -> Figures {
     daemon.kill().await;
 
     let store = Store::open(&store_url_of(&config))
-    .await
-    .expect("open store");
+        .await
+        .expect("open store");
     let mut figures = Figures {
         concerns: concern_count,
         kills,

@@ -473,6 +473,18 @@ impl State {
         10_000 + self.next_other_id
     }
 
+    /// Ids of the transitions taken out of `project`'s workflow (none for an unknown one).
+    pub fn removed_transitions(&self, project: &str) -> Vec<&'static str> {
+        let Some(p) = self.project(project) else {
+            return Vec::new();
+        };
+        TRANSITIONS
+            .iter()
+            .filter(|t| p.removed_transitions.iter().any(|r| r == t.id))
+            .map(|t| t.id)
+            .collect()
+    }
+
     /// Finds a project by key (case-insensitive) or id.
     pub fn project(&self, key_or_id: &str) -> Option<&Project> {
         self.projects
