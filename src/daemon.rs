@@ -632,7 +632,8 @@ pub fn build_tracker(
                 policy,
             )
             .map_err(|e| DaemonError::Config(e.to_string()))?
-            .with_create_attempts(store.clone(), jira);
+            .with_create_attempts(store.clone(), jira)
+            .with_users(&cfg.users);
             Ok(AnyTracker::Jira(tracker))
         }
         TrackerKind::GithubProjects => {

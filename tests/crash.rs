@@ -379,12 +379,9 @@ async fn round(seed: u64, tracker: Tracker) -> Figures {
     daemon.wait_settled(&c).await;
     daemon.kill().await;
 
-    let store = Store::open(&format!(
-        "sqlite://{}",
-        dir.path().join("council-sync.db").display()
-    ))
-    .await
-    .expect("open store");
+    let store = Store::open(&store_url_of(&config))
+        .await
+        .expect("open store");
     let mut figures = Figures {
         concerns: concern_count,
         kills,

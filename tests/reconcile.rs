@@ -176,8 +176,7 @@ async fn lost_accept_is_recorded_with_its_actor_and_acted_on() {
         .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
         .map(|t| t.timestamp_millis())
         .expect("labeled event");
-    let db = s.config.with_file_name("council-sync.db");
-    let store = council_sync::store::Store::open(&format!("sqlite://{}", db.display()))
+    let store = council_sync::store::Store::open(&store_url_of(&s.config))
         .await
         .expect("open the daemon's store");
     let decisions = store

@@ -210,3 +210,88 @@ async fn missing_rights_become_fixes_and_steps_for_a_person() {
     assert!(out.contains("0 failed, 1 step(s) for a person"), "{out}");
     assert!(!out.contains(common::JIRA_WEBHOOK_SECRET), "{out}");
 }
+
+/// Issue #12: doctor proves a transition reaches every configured status. The payments
+/// team's project lost "Request review" (In Progress → In Review), so no story there can
+/// reach In Review, which `[sync.statuses]` names: doctor blocks on that project alone,
+/// names the status and its config key and says how to fix it, on Cloud and Data Center
+/// alike; without Jira admin rights the check is left to a person (advice, not blocking).
+async fn an_unreachable_status_blocks(jira_api: u8) {
+    let world = World::private().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = world.write_config_with(
+        dir.path(),
+        jira_api,
+        "[sync.statuses]\n\"In Review\" = \"in_progress\"\n",
+    );
+    let c = world.ctl();
+    let payments = world.project("payments").to_owned();
+    c.post(
+        "/_sandbox/jira/projects",
+        json!({"key": payments, "removed_transitions": ["51"]}),
+    )
+    .await
+    .expect("take a transition out of the workflow");
+
+    let (code, out) = run(&["doctor"], &config).await;
+    assert_eq!(code, 1, "{out}");
+    let item = format!("{payments} Story transitions");
+    let line = out
+        .lines()
+        .position(|l| l.starts_with("!wrong") && l.contains(&item))
+        .unwrap_or_else(|| panic!("{item} blocks: {out}"));
+    let text: Vec<&str> = out.lines().skip(line).take(3).collect();
+    let text = text.join("\n");
+    assert!(
+        text.contains("from To Do, no transition reaches In Review (sync.statuses)"),
+        "{text}"
+    );
+    assert!(text.contains("fix: in the"), "{text}");
+    assert!(text.contains("add a transition into each"), "{text}");
+    // The other projects' workflows reach it; the status exists in payments' workflow too.
+    for (team, key) in &world.projects {
+        if *key != payments {
+            assert!(
+                out.lines().any(
+                    |l| l.starts_with(" ok") && l.contains(&format!("{key} Story transitions"))
+                ),
+                "{team}: {out}"
+            );
+        }
+    }
+    assert!(
+        out.lines().any(|l| l.starts_with(" ok")
+            && l.contains(&format!("{} Epic transitions", world.epic_project))),
+        "{out}"
+    );
+    assert!(
+        !out.lines()
+            .any(|l| l.contains(&format!("{payments} Story statuses")) && !l.starts_with(" ok")),
+        "In Review is in the workflow, only unreachable: {out}"
+    );
+
+    // Without Jira admin rights the workflow cannot be read: a step for a person.
+    c.put("/_sandbox/jira/admin", json!({"admin": false}))
+        .await
+        .expect("admin off");
+    let (_, out) = run(&["doctor"], &config).await;
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with(" unchecked") && l.contains(&item)),
+        "{out}"
+    );
+    assert!(
+        !out.lines().any(|l| l.starts_with("!") && l.contains(&item)),
+        "{out}"
+    );
+}
+
+#[tokio::test]
+async fn an_unreachable_status_blocks_on_jira_cloud() {
+    an_unreachable_status_blocks(3).await;
+}
+
+#[tokio::test]
+async fn an_unreachable_status_blocks_on_jira_data_center() {
+    an_unreachable_status_blocks(2).await;
+}

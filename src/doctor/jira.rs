@@ -67,8 +67,11 @@ pub async fn check(cfg: &Config, jira: &JiraClient, report: &mut Report) {
     let statuses = needs::target_statuses(cfg);
     for key in needs::jira_projects(cfg) {
         let item = format!("project {key}");
-        match jira.project(&key).await {
-            Ok(p) => report.push(Finding::ok(AREA, &item, p.name)),
+        let project_id = match jira.project(&key).await {
+            Ok(p) => {
+                report.push(Finding::ok(AREA, &item, p.name));
+                p.id
+            }
             Err(e) => {
                 report.push(failed(
                     &item,
@@ -77,7 +80,7 @@ pub async fn check(cfg: &Config, jira: &JiraClient, report: &mut Report) {
                 ));
                 continue;
             }
-        }
+        };
         let epics = key == jc.epic_project;
         let stories = cfg
             .teams
@@ -101,6 +104,7 @@ pub async fn check(cfg: &Config, jira: &JiraClient, report: &mut Report) {
                 continue;
             }
         };
+        let mut type_ids = Vec::new();
         for (config_key, name) in types {
             let item = format!("{key} issue type {name}");
             let Some(t) = available.iter().find(|t| t.name.eq_ignore_ascii_case(name)) else {
@@ -122,8 +126,12 @@ pub async fn check(cfg: &Config, jira: &JiraClient, report: &mut Report) {
             };
             report.push(Finding::ok(AREA, &item, format!("id {}", t.id)));
             check_link_fields(jc, jira, &key, t, config_key, report).await;
+            type_ids.push((t.name.clone(), t.id.clone()));
         }
         check_statuses(jc, jira, &key, epics, stories, &statuses, report).await;
+        for (name, id) in &type_ids {
+            check_reachable(jira, &key, &project_id, (name, id), &statuses, report).await;
+        }
     }
     check_webhook(cfg, jc, jira, report).await;
 }
@@ -282,6 +290,78 @@ async fn check_statuses(
                 "add the status to the workflow, or change the named key to one the workflow has",
             ));
         }
+    }
+}
+
+/// Whether the workflow of `issue_type` (name, id) in `project` lets the daemon move an
+/// issue from the status a new one starts in to every configured status.
+async fn check_reachable(
+    jira: &JiraClient,
+    project: &str,
+    project_id: &str,
+    (type_name, type_id): (&str, &str),
+    statuses: &[(&'static str, String)],
+    report: &mut Report,
+) {
+    let item = format!("{project} {type_name} transitions");
+    let names: Vec<&str> = statuses.iter().map(|(_, s)| s.as_str()).collect();
+    let by_hand = format!(
+        "open the {project} workflow of {type_name} and check that a transition reaches each of {} from the status a new issue starts in",
+        names.join(", ")
+    );
+    let workflow = match jira.workflow_of(project_id, type_id).await {
+        Ok(Some(w)) => w,
+        Ok(None) => {
+            return report.push(Finding::advises(
+                AREA,
+                item,
+                Verdict::Unchecked,
+                "the project's workflow scheme names no workflow for this issue type",
+                by_hand,
+            ));
+        }
+        Err(e) if matches!(e.status(), Some(401 | 403 | 404)) => {
+            return report.push(Finding::advises(
+                AREA,
+                item,
+                Verdict::Unchecked,
+                format!(
+                    "the workflow could not be read ({e}); it needs Administer Jira, and Jira Data Center has no workflow search"
+                ),
+                by_hand,
+            ));
+        }
+        Err(e) => return report.push(failed(&item, &e, "grant Administer Jira")),
+    };
+    let reach = super::workflow::reach(&workflow, &names);
+    let start = reach.start.as_deref().unwrap_or("(no initial transition)");
+    if reach.unreachable.is_empty() {
+        report.push(Finding::ok(
+            AREA,
+            item,
+            format!("from {start}, transitions reach {}", names.join(", ")),
+        ));
+    } else {
+        let keys: Vec<String> = reach
+            .unreachable
+            .iter()
+            .map(|s| {
+                let key = statuses
+                    .iter()
+                    .find(|(_, n)| n == s)
+                    .map_or("sync.statuses", |(k, _)| k);
+                format!("{s} ({key})")
+            })
+            .collect();
+        report.push(Finding::blocks(
+            AREA,
+            item,
+            Verdict::Wrong,
+            format!("from {start}, no transition reaches {}", keys.join(", ")),
+            format!(
+                "in the {project} workflow of {type_name}, add a transition into each (or make one global), or name statuses the workflow reaches in the config keys shown"
+            ),
+        ));
     }
 }
 

@@ -10,6 +10,7 @@ pub mod github;
 pub mod jira;
 pub mod needs;
 pub mod report;
+pub mod workflow;
 
 use secrecy::SecretString;
 

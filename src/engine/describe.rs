@@ -105,6 +105,7 @@ pub fn story_requests(
     issue: &IssueFacts<'_>,
     concern: &Concern,
     form: &IssueForm,
+    submitted_by: Option<&str>,
 ) -> Vec<StoryRequest> {
     concern
         .teams
@@ -133,6 +134,7 @@ pub fn story_requests(
                 team: team.clone(),
                 summary: format!("[{team}] {}", issue.title),
                 description_md: md,
+                submitted_by: submitted_by.map(str::to_owned),
             }
         })
         .collect()

@@ -217,13 +217,11 @@ impl GithubClient {
                 )));
             }
         }
-        .inspect_err(|_| {
-            crate::metrics::api::record_call(&self.host, method.as_str(), path, None);
-        })
+        .inspect_err(|_| self.record_call(method, path, body, None))
         .map_err(transport)?;
         let status = resp.status();
         let headers = resp.headers().clone();
-        crate::metrics::api::record_call(&self.host, method.as_str(), path, Some(status.as_u16()));
+        self.record_call(method, path, body, Some(status.as_u16()));
         crate::metrics::api::record_rate_limit(&self.host, &headers);
         let text = self.octo.body_to_string(resp).await.map_err(transport)?;
         if status == reqwest::StatusCode::NOT_MODIFIED
@@ -257,6 +255,22 @@ impl GithubClient {
             message,
             hint: classify(status, &headers, SystemTime::now()),
         })
+    }
+
+    /// Counts one attempt in the API metrics: by templated path, and GraphQL calls (all to
+    /// `/graphql`) by their operation name.
+    fn record_call(&self, method: &Method, path: &str, body: Option<&Value>, status: Option<u16>) {
+        use crate::metrics::api;
+        if path == "/graphql" {
+            let doc = body
+                .and_then(|b| b.get("query"))
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            let route = api::graphql_route(&projects::operation_name(doc));
+            api::record_route_call(&self.host, method.as_str(), route, status);
+        } else {
+            api::record_call(&self.host, method.as_str(), path, status);
+        }
     }
 
     /// One call with retries.

@@ -118,6 +118,38 @@ pub fn record_call(host: &str, method: &str, path: &str, status: Option<u16>) {
     .increment(1);
 }
 
+/// The route label of a GraphQL call: `graphql:{OperationName}` (`graphql:CreateSubIssue`).
+/// Every call goes to the one path `/graphql`, so the operation is what tells them apart;
+/// the daemon only sends its own named documents, so the label stays low-cardinality. A
+/// document without a valid name (GraphQL `Name`: `[_A-Za-z][_0-9A-Za-z]*`, here at most 64
+/// characters) counts as `graphql:anonymous`. Source: GraphQL spec, "Names".
+pub fn graphql_route(operation: &str) -> String {
+    let valid = !operation.is_empty()
+        && operation.len() <= 64
+        && operation
+            .bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
+        && operation
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    format!("graphql:{}", if valid { operation } else { "anonymous" })
+}
+
+/// Counts one call under an already templated `route` (see [`graphql_route`]); `status`
+/// as in [`record_call`].
+pub fn record_route_call(host: &str, method: &str, route: String, status: Option<u16>) {
+    let status = status.map_or_else(|| "error".to_owned(), |s| s.to_string());
+    metrics::counter!(
+        API_CALLS,
+        "host" => host.to_owned(),
+        "route" => route,
+        "method" => method.to_owned(),
+        "status" => status
+    )
+    .increment(1);
+}
+
 /// Records the rate limit left when the answer says (`x-ratelimit-remaining`: GitHub sends
 /// it on every REST and GraphQL answer, Jira Data Center on every authenticated answer when
 /// an admin turned rate limiting on, Jira Cloud with its rate-limited answers). The bucket
@@ -157,6 +189,15 @@ pub fn host_of(base_url: &str) -> String {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn graphql_calls_are_named_by_their_operation() {
+        assert_eq!(graphql_route("CreateSubIssue"), "graphql:CreateSubIssue");
+        assert_eq!(graphql_route("_private2"), "graphql:_private2");
+        for bad in ["", "9lives", "a b", "x{y}", &"n".repeat(65), "Näme"] {
+            assert_eq!(graphql_route(bad), "graphql:anonymous", "{bad:?}");
+        }
+    }
 
     #[test]
     fn github_routes_are_templated() {

@@ -304,6 +304,12 @@ pub fn install() {
     let _ = handle();
 }
 
+/// The event counters recorded so far (API calls, rate limits, rejected deliveries, webhook
+/// lag) in Prometheus' text format, without the store's figures.
+pub fn render_events() -> String {
+    handle().render()
+}
+
 fn gauge_family(
     out: &mut String,
     name: &str,

@@ -79,12 +79,53 @@ impl Store {
             })
             .collect()
     }
+
+    /// The council member who submits this concern's stories: who vetted it (two-step
+    /// mode), else who accepted it; `None` before either decision. Issue #11: "the story is
+    /// submitted by the council member who raised it".
+    pub async fn submitter(&self, repo: &str, number: u64) -> Result<Option<String>, StoreError> {
+        let decisions = self.decisions_for(repo, number).await?;
+        let by = |kind: DecisionKind| decisions.iter().find(|d| d.kind == kind);
+        Ok(by(DecisionKind::Vet)
+            .or_else(|| by(DecisionKind::Accept))
+            .map(|d| d.actor.clone()))
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::store::testing::on_each_backend;
+
+    #[tokio::test]
+    async fn the_submitter_is_who_vetted_else_who_accepted() {
+        on_each_backend(|store| async move {
+            let repo = "acme/ops";
+            assert_eq!(store.submitter(repo, 1).await.expect("none"), None);
+            store
+                .record_decision(repo, 1, DecisionKind::Accept, "carol", 100)
+                .await
+                .expect("accept");
+            assert_eq!(
+                store.submitter(repo, 1).await.expect("accepted"),
+                Some("carol".to_owned())
+            );
+            store
+                .record_decision(repo, 1, DecisionKind::Vet, "dave", 200)
+                .await
+                .expect("vet");
+            assert_eq!(
+                store.submitter(repo, 1).await.expect("vetted"),
+                Some("dave".to_owned())
+            );
+            store
+                .record_decision(repo, 2, DecisionKind::Reject, "erin", 50)
+                .await
+                .expect("reject");
+            assert_eq!(store.submitter(repo, 2).await.expect("rejected"), None);
+        })
+        .await;
+    }
 
     #[tokio::test]
     async fn first_decision_of_a_kind_stands() {

@@ -91,6 +91,9 @@ pub struct Store {
     /// per open), so a process renews only its own leases and a person (or a test) can tell
     /// which process holds a job.
     replica: Arc<str>,
+    /// Whether this process has started its own start-up reconcile round (see
+    /// [`Store::lead_due`]).
+    reconciled_once: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Store {
@@ -150,6 +153,7 @@ impl Store {
                 &uuid::Uuid::new_v4().simple().to_string()[..8]
             )
             .into(),
+            reconciled_once: Arc::default(),
         })
     }
 

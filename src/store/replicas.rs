@@ -113,6 +113,11 @@ impl Store {
     /// replica started the same role's round within the last nine tenths of `every` (the
     /// start is recorded in the cursor `lead:<role>`). On SQLite, always `Some`: the one
     /// daemon keeps its own timing.
+    ///
+    /// A process's first reconcile round is due whatever the cursor says: it repairs what
+    /// was missed while this process was down (a delivery GitHub never redelivers), as the
+    /// SQLite daemon's start-up pass does. Without it, a daemon restarted within the
+    /// interval of its previous life's pass skipped the repair until the next interval.
     pub async fn lead_due(
         &self,
         role: Role,
@@ -124,10 +129,15 @@ impl Store {
         if self.backend() == Backend::Sqlite {
             return Ok(Some(lead));
         }
+        let start_up = role == Role::Reconcile
+            && !self
+                .reconciled_once
+                .swap(true, std::sync::atomic::Ordering::SeqCst);
         let name = format!("lead:{}", role.name());
         let now = now_ms();
         let gap = i64::try_from(every.mul_f64(0.9).as_millis()).unwrap_or(i64::MAX);
-        if let Some(last) = self.get_cursor(&name).await?
+        if !start_up
+            && let Some(last) = self.get_cursor(&name).await?
             && now.saturating_sub(last) < gap
         {
             lead.release().await;
@@ -302,28 +312,47 @@ mod tests {
         };
         let every = Duration::from_secs(60);
         let lead = a
-            .lead_due(Role::Reconcile, every)
+            .lead_due(Role::Poll, every)
             .await
             .expect("lead")
             .expect("first pass");
         lead.release().await;
         assert!(
-            b.lead_due(Role::Reconcile, every)
-                .await
-                .expect("lead")
-                .is_none(),
+            b.lead_due(Role::Poll, every).await.expect("lead").is_none(),
             "a ran it just now"
         );
         assert!(
-            b.lead_due(Role::Poll, every).await.expect("lead").is_some(),
+            b.lead_due(Role::Agenda, every)
+                .await
+                .expect("lead")
+                .is_some(),
             "another role has its own clock"
         );
         assert!(
-            b.lead_due(Role::Reconcile, Duration::from_millis(1))
+            b.lead_due(Role::Poll, Duration::from_millis(1))
                 .await
                 .expect("lead")
                 .is_some(),
             "due again once the interval has passed"
+        );
+        // Reconcile: each process's first round is due (it repairs what was missed while
+        // that process was down, e.g. a daemon restarted within the interval), later ones
+        // follow the shared clock.
+        for store in [&a, &b] {
+            store
+                .lead_due(Role::Reconcile, every)
+                .await
+                .expect("lead")
+                .expect("start-up pass")
+                .release()
+                .await;
+        }
+        assert!(
+            a.lead_due(Role::Reconcile, every)
+                .await
+                .expect("lead")
+                .is_none(),
+            "b ran it just now"
         );
     }
 

@@ -50,6 +50,44 @@ pub enum AgendaClaim {
 
 type Key = (String, u64);
 
+/// Between the fields of one transition in [`Store::histories`]' aggregate (ASCII unit
+/// separator). Stages and causes are fixed words and `at` a number; the actor, a GitHub
+/// login or a tracker account id, holds no control character, and comes last so that
+/// even one that did could not shift the other fields.
+const FIELD_SEP: &str = "\u{1f}";
+/// Between the transitions of one concern in that aggregate (ASCII record separator).
+const RECORD_SEP: &str = "\u{1e}";
+
+/// One transition of the aggregate: `from US to US cause US at US actor` (empty `from` and
+/// `actor` stand for none).
+fn parse_transition(text: &str) -> Result<StageTransition, StoreError> {
+    let corrupt = |reason: String| StoreError::Corrupt {
+        what: "stage history",
+        reason,
+    };
+    let mut f = text.splitn(5, FIELD_SEP);
+    let (Some(from), Some(to), Some(cause), Some(at), Some(actor)) =
+        (f.next(), f.next(), f.next(), f.next(), f.next())
+    else {
+        return Err(corrupt(format!(
+            "a transition of {} fields",
+            text.split(FIELD_SEP).count()
+        )));
+    };
+    Ok(StageTransition {
+        from: Some(from)
+            .filter(|s| !s.is_empty())
+            .map(parse_stage)
+            .transpose()?,
+        to: parse_stage(to)?,
+        cause: cause.to_owned(),
+        actor: Some(actor).filter(|a| !a.is_empty()).map(str::to_owned),
+        at_ms: at
+            .parse()
+            .map_err(|e| corrupt(format!("time `{at}`: {e}")))?,
+    })
+}
+
 fn key(row: &sqlx::any::AnyRow) -> Result<Key, StoreError> {
     Ok((
         row.try_get("repo")?,
@@ -76,25 +114,63 @@ fn claim_name(session_key: &str) -> String {
 impl Store {
     /// Every concern with its history, decisions and stories, ordered by repository and
     /// issue number.
+    ///
+    /// The four reads run at once (the pool has several connections), and the stage
+    /// history, the longest table (about five rows a concern), comes back as one row per
+    /// concern ([`Store::histories`]): with 1,000 concerns the per-row cost of the `Any`
+    /// driver (a copy of every value, a message from SQLite's worker thread per row) was
+    /// most of the time (`benches/board.rs`: 326 ms at p50 before, in the dev profile).
     pub async fn council_snapshot(&self) -> Result<Vec<ConcernSnapshot>, StoreError> {
-        let mut history: BTreeMap<Key, Vec<StageTransition>> = BTreeMap::new();
+        let (mut history, mut decisions, mut stories, mut concerns) = tokio::try_join!(
+            self.histories(),
+            self.all_decisions(),
+            self.all_story_links(),
+            self.concerns_in_stage(&Stage::ALL),
+        )?;
+        concerns.sort_by(|a, b| (&a.repo, a.number).cmp(&(&b.repo, b.number)));
+        Ok(concerns
+            .into_iter()
+            .map(|concern| {
+                let k = (concern.repo.clone(), concern.number);
+                ConcernSnapshot {
+                    history: history.remove(&k).unwrap_or_default(),
+                    decisions: decisions.remove(&k).unwrap_or_default(),
+                    stories: stories.remove(&k).unwrap_or_default(),
+                    concern,
+                }
+            })
+            .collect())
+    }
+
+    /// Every concern's stage history, oldest first, read as one row per concern: the
+    /// transitions joined by [`RECORD_SEP`] (ordered by id, the order they were written),
+    /// their fields by [`FIELD_SEP`]. `string_agg(… ORDER BY …)` is the same SQL on
+    /// PostgreSQL and on SQLite (3.44 and later; sqlx bundles a newer one).
+    async fn histories(&self) -> Result<BTreeMap<Key, Vec<StageTransition>>, StoreError> {
         let rows = sqlx::query(
-            "SELECT repo, number, from_stage, to_stage, cause, actor, at \
-             FROM stage_transitions ORDER BY id",
+            "SELECT repo, number, string_agg(\
+                 COALESCE(from_stage, '') || $1 || to_stage || $1 || cause || $1 \
+                 || CAST(at AS TEXT) || $1 || COALESCE(actor, ''), $2 ORDER BY id) AS walk \
+             FROM stage_transitions GROUP BY repo, number",
         )
+        .bind(FIELD_SEP)
+        .bind(RECORD_SEP)
         .fetch_all(self.pool())
         .await?;
+        let mut out = BTreeMap::new();
         for row in &rows {
-            let from: Option<String> = row.try_get("from_stage")?;
-            let to: String = row.try_get("to_stage")?;
-            history.entry(key(row)?).or_default().push(StageTransition {
-                from: from.as_deref().map(parse_stage).transpose()?,
-                to: parse_stage(&to)?,
-                cause: row.try_get("cause")?,
-                actor: row.try_get("actor")?,
-                at_ms: row.try_get("at")?,
-            });
+            let walk: String = row.try_get("walk")?;
+            let steps = walk
+                .split(RECORD_SEP)
+                .map(parse_transition)
+                .collect::<Result<Vec<_>, _>>()?;
+            out.insert(key(row)?, steps);
         }
+        Ok(out)
+    }
+
+    /// Every decision, grouped by concern, oldest first.
+    async fn all_decisions(&self) -> Result<BTreeMap<Key, Vec<Decision>>, StoreError> {
         let mut decisions: BTreeMap<Key, Vec<Decision>> = BTreeMap::new();
         let rows = sqlx::query(
             "SELECT repo, number, kind, actor, decided_at FROM decisions \
@@ -109,6 +185,11 @@ impl Store {
                 decided_at: row.try_get("decided_at")?,
             });
         }
+        Ok(decisions)
+    }
+
+    /// Every story link, grouped by concern, by team.
+    async fn all_story_links(&self) -> Result<BTreeMap<Key, Vec<StoryLink>>, StoreError> {
         let mut stories: BTreeMap<Key, Vec<StoryLink>> = BTreeMap::new();
         let rows = sqlx::query(
             "SELECT repo, number, team, story_key, story_url, status, status_category, \
@@ -130,20 +211,7 @@ impl Store {
                 },
             });
         }
-        let mut concerns = self.concerns_in_stage(&Stage::ALL).await?;
-        concerns.sort_by(|a, b| (&a.repo, a.number).cmp(&(&b.repo, b.number)));
-        Ok(concerns
-            .into_iter()
-            .map(|concern| {
-                let k = (concern.repo.clone(), concern.number);
-                ConcernSnapshot {
-                    history: history.remove(&k).unwrap_or_default(),
-                    decisions: decisions.remove(&k).unwrap_or_default(),
-                    stories: stories.remove(&k).unwrap_or_default(),
-                    concern,
-                }
-            })
-            .collect())
+        Ok(stories)
     }
 
     /// Outbox writes given up on, newest first.
@@ -322,8 +390,47 @@ mod tests {
             assert_eq!(second.concern.stage, Stage::NeedsInfo);
             assert!(second.decisions.is_empty() && second.stories.is_empty());
             assert_eq!(second.history.len(), 1);
+            // The aggregated read gives what the per-concern history read gives, field for
+            // field (no `from` on the first, the actor where a person acted).
+            for c in &snap {
+                let one = store
+                    .stage_history(&c.concern.repo, c.concern.number)
+                    .await
+                    .expect("history");
+                assert_eq!(c.history, one, "concern {}", c.concern.number);
+            }
+            assert_eq!(first.history[0].from, None);
+            assert_eq!(first.history[1].from, Some(Stage::Ready));
+            assert_eq!(first.history[1].actor.as_deref(), Some("carol"));
+            assert_eq!(first.history[1].cause, "accept");
         })
         .await;
+    }
+
+    #[test]
+    fn a_history_aggregate_is_read_field_by_field_or_refused() {
+        let t = parse_transition("ready\u{1f}accepted\u{1f}accept\u{1f}30\u{1f}carol")
+            .expect("transition");
+        assert_eq!(
+            (t.from, t.to, t.cause.as_str(), t.at_ms, t.actor.as_deref()),
+            (
+                Some(Stage::Ready),
+                Stage::Accepted,
+                "accept",
+                30,
+                Some("carol")
+            )
+        );
+        let first = parse_transition("\u{1f}ready\u{1f}criteria\u{1f}10\u{1f}").expect("first");
+        assert_eq!((first.from, first.actor), (None, None));
+        for bad in [
+            "",
+            "ready\u{1f}accepted",
+            "ready\u{1f}nowhere\u{1f}accept\u{1f}30\u{1f}carol",
+            "ready\u{1f}accepted\u{1f}accept\u{1f}soon\u{1f}carol",
+        ] {
+            assert!(parse_transition(bad).is_err(), "{bad:?}");
+        }
     }
 
     #[tokio::test]

@@ -40,6 +40,17 @@ pub struct StoryRequest {
     pub summary: String,
     /// Body in Markdown.
     pub description_md: String,
+    /// GitHub login of the council member who submits the story: who vetted the concern
+    /// in two-step mode, else who accepted it. The tracker makes them the reporter where it
+    /// can (Jira through `[users]`), and otherwise says "submitted for the council by
+    /// @login" in the body. `None` when no decision is recorded (then the daemon reports).
+    pub submitted_by: Option<String>,
+}
+
+/// The line a story carries when its tracker cannot make the deciding member its author or
+/// reporter: "Submitted for the council by @login." (`login` is a GitHub login).
+pub fn submitted_note(login: &str) -> String {
+    format!("Submitted for the council by @{login}.")
 }
 
 /// Something that exists in the tracker.

@@ -154,7 +154,7 @@ impl World {
         jira_keys: &str,
         extra: &str,
     ) -> PathBuf {
-        let db = dir.join("council-sync.db");
+        let store_url = store_url(dir);
         let (auth, link) = if jira_api == 2 {
             (
                 "[jira.auth]\ntype = \"bearer\"\n",
@@ -186,7 +186,7 @@ epic_project = "{epic}"
 {link}
 {teams}
 [store]
-url = "sqlite://{db}"
+url = "{store_url}"
 
 [server]
 listen = "127.0.0.1:0"
@@ -202,7 +202,6 @@ max_backoff = "2s"
             repo = self.repo,
             jira = self.jira_api,
             epic = self.epic_project,
-            db = db.display()
         );
         let path = dir.join("council-sync.toml");
         std::fs::write(&path, text).expect("write config");
@@ -332,6 +331,51 @@ max_backoff = "2s"
         }
         (epics, stories)
     }
+}
+
+/// Environment variable that picks the store of the daemons the harness configures:
+/// `postgres` gives each config a database of its own on the shared test cluster
+/// ([`pg_cluster`]); unset (or anything else), a SQLite file in the test's directory.
+/// `scripts/test` runs the engine-level suites once more with it set.
+pub const STORE_ENV: &str = "COUNCIL_TEST_STORE";
+
+/// Whether this run's daemons use PostgreSQL ([`STORE_ENV`] = `postgres`).
+pub fn on_postgres() -> bool {
+    std::env::var(STORE_ENV).is_ok_and(|v| v == "postgres")
+}
+
+/// The `[store] url` for a daemon whose files live in `dir` (see [`STORE_ENV`]).
+pub fn store_url(dir: &Path) -> String {
+    if !on_postgres() {
+        return format!("sqlite://{}", dir.join("council-sync.db").display());
+    }
+    // Configs are written from synchronous code inside the tests' runtimes: the database is
+    // made on a thread (and a runtime) of its own.
+    std::thread::spawn(|| {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime")
+            .block_on(pg_cluster::database_url())
+    })
+    .join()
+    .expect("create the test database")
+    .unwrap_or_else(|| panic!("{STORE_ENV}=postgres, but PostgreSQL is not installed"))
+}
+
+/// The `[store] url` a config written by this harness names, to open the daemon's store
+/// from a test (after the daemon stopped, or read-only beside it).
+pub fn store_url_of(config: &Path) -> String {
+    let text = std::fs::read_to_string(config).expect("read config");
+    let mut in_store = false;
+    for line in text.lines().map(str::trim) {
+        if line.starts_with('[') {
+            in_store = line == "[store]";
+        } else if in_store && let Some(v) = line.strip_prefix("url = ") {
+            return v.trim_matches('"').to_owned();
+        }
+    }
+    panic!("no [store] url in {}", config.display())
 }
 
 /// The `[jira]` consistency keys of the tests' configs: the sandbox's search shows every

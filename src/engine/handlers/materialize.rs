@@ -82,7 +82,8 @@ pub(crate) async fn materialize<T: Tracker + 'static>(
         .map(String::as_str)
         .filter(|t| !known(t))
         .collect();
-    let requests: Vec<_> = story_requests(&facts, parsed, &cx.form)
+    let submitter = cx.store.submitter(repo, number).await?;
+    let requests: Vec<_> = story_requests(&facts, parsed, &cx.form, submitter.as_deref())
         .into_iter()
         .filter(|r| known(&r.team))
         .collect();

@@ -27,8 +27,8 @@ pub(super) fn is_mutation(doc: &str) -> bool {
         .is_some_and(|l| l.starts_with("mutation"))
 }
 
-/// The operation's name (`query Name(`), for errors and logs.
-fn operation_name(doc: &str) -> String {
+/// The operation's name (`query Name(`), for errors, logs and the API-call metric's route.
+pub(super) fn operation_name(doc: &str) -> String {
     doc.lines()
         .map(str::trim)
         .find(|l| l.starts_with("query") || l.starts_with("mutation"))

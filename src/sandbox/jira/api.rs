@@ -513,7 +513,9 @@ pub async fn list_transitions(State(sb): Sb, c: Caller, Path(key): Path<String>)
     let Some(issue) = state.issue(&key) else {
         return error(StatusCode::NOT_FOUND, NO_ISSUE);
     };
+    let removed = state.removed_transitions(&issue.project);
     let list: Vec<Value> = transitions_from(issue.status)
+        .filter(|t| !removed.contains(&t.id))
         .map(|t| render::transition(&c.base, c.version, t))
         .collect();
     reply(
@@ -541,8 +543,12 @@ pub async fn do_transition(
         let Some(idx) = state.issue_index(&key) else {
             return error(StatusCode::NOT_FOUND, NO_ISSUE);
         };
+        let removed = state.removed_transitions(&state.issues[idx].project);
         let issue = &mut state.issues[idx];
-        let Some(t) = transitions_from(issue.status).find(|t| t.id == id) else {
+        let Some(t) = transitions_from(issue.status)
+            .filter(|t| !removed.contains(&t.id))
+            .find(|t| t.id == id)
+        else {
             return error(
                 StatusCode::BAD_REQUEST,
                 &format!("Transition id '{id}' is not valid for this issue."),

@@ -21,6 +21,13 @@ pub struct NewProject {
     name: Option<String>,
     #[serde(default)]
     components: Vec<String>,
+    /// Fields to take off the project's create screen (e.g. `["reporter"]`).
+    #[serde(default)]
+    hidden_fields: Vec<String>,
+    /// Transition ids to take out of the project's workflow (e.g. `["51"]`: nothing
+    /// reaches In Review).
+    #[serde(default)]
+    removed_transitions: Vec<String>,
 }
 
 /// `POST /_sandbox/jira/projects`: adds a project (or components to an existing one).
@@ -39,7 +46,15 @@ pub async fn add_project(State(sb): Sb, Json(p): Json<NewProject>) -> Response {
     }
     let components: Vec<&str> = p.components.iter().map(String::as_str).collect();
     sb.add_project(&p.key, p.name.as_deref().unwrap_or(&p.key), &components);
-    let project = sb.lock().project(&p.key).cloned();
+    let project = {
+        let mut state = sb.lock();
+        if let Some(project) = state.projects.get_mut(&p.key) {
+            project.hidden_fields.extend(p.hidden_fields);
+            project.removed_transitions.extend(p.removed_transitions);
+        }
+        state.project(&p.key).cloned()
+    };
+    sb.changed();
     (StatusCode::CREATED, Json(json!(project))).into_response()
 }
 

@@ -42,6 +42,7 @@ pub(super) const SETTABLE: &[&str] = &[
     "components",
     "parent",
     "assignee",
+    "reporter",
     EPIC_LINK_FIELD,
     EPIC_NAME_FIELD,
     SPRINT_FIELD,
@@ -79,9 +80,29 @@ pub fn create_issue(
     }
     let project = ref_value(fields.get("project"), &["key", "id"])
         .and_then(|k| state.project(&k).map(|p| p.key.clone()));
-    if project.is_none() {
-        errors.insert("project".into(), "Specify a valid project ID or key".into());
+    match project.as_deref().and_then(|k| state.project(k)) {
+        None => {
+            errors.insert("project".into(), "Specify a valid project ID or key".into());
+        }
+        Some(p) => {
+            for name in fields.keys().filter(|n| !p.on_create_screen(n)) {
+                errors.insert(
+                    name.clone(),
+                    format!(
+                        "Field '{name}' cannot be set. It is not on the appropriate screen, or unknown."
+                    ),
+                );
+            }
+        }
     }
+    // Cloud names the reporter by accountId, Data Center by user name, as for assignees.
+    let reporter = match fields.get("reporter") {
+        None | Some(Value::Null) => None,
+        Some(v) => super::edit::read_assignee(state, version, v)
+            .map_err(|m| errors.insert("reporter".into(), m.replace("assignee", "reporter")))
+            .ok()
+            .flatten(),
+    };
     let itype = match ref_value(fields.get("issuetype"), &["name", "id"]) {
         None => {
             errors.insert("issuetype".into(), "Specify an issue type".into());
@@ -172,7 +193,7 @@ pub fn create_issue(
         epic_name,
         status: Status::ToDo,
         assignee,
-        reporter: actor.to_owned(),
+        reporter: reporter.unwrap_or_else(|| actor.to_owned()),
         created: now,
         updated: now,
         comments: vec![],

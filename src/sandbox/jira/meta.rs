@@ -51,6 +51,7 @@ pub fn create_fields(v: JiraApiVersion, t: IssueType) -> Vec<CreateField> {
         f("labels", false),
         f("components", false),
         f("assignee", false),
+        f("reporter", false),
     ];
     let epic = t.hierarchy_level == 1;
     match v {
@@ -133,6 +134,7 @@ fn issuetype_meta(
     if fields {
         let map: Map<String, Value> = create_fields(v, t)
             .iter()
+            .filter(|f| project.on_create_screen(f.id))
             .map(|f| (f.id.to_owned(), field_meta(base, v, project, t, f, false)))
             .collect();
         m["fields"] = Value::Object(map);
@@ -289,6 +291,7 @@ pub async fn createmeta_fields(
     };
     let items = create_fields(c.version, t)
         .iter()
+        .filter(|f| p.on_create_screen(f.id))
         .map(|f| field_meta(&c.base, c.version, p, t, f, true))
         .collect();
     Json(paged(c.version, "fields", items, start, max)).into_response()

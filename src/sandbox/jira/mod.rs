@@ -28,6 +28,7 @@ pub mod render;
 pub mod sprints;
 pub mod state;
 pub mod webhooks_admin;
+pub mod workflows;
 
 use std::ops::{Deref, DerefMut};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -379,6 +380,7 @@ pub fn router(state: Arc<JiraSandbox>) -> Router {
     }
     let r = agile::routes(r);
     let r = webhooks_admin::routes(r);
+    let r = workflows::routes(r);
     let r = actions::routes(r);
     r.route("/_sandbox/jira/projects", post(control::add_project))
         .route("/_sandbox/jira/issues", get(control::list_issues))

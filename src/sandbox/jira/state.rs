@@ -24,6 +24,21 @@ pub struct Project {
     pub name: String,
     /// Components by name, with their ids.
     pub components: BTreeMap<String, u64>,
+    /// Fields taken off this project's create screen (e.g. `reporter`): a create that sets
+    /// one is refused with "Field '…' cannot be set", and createmeta does not list it.
+    #[serde(default)]
+    pub hidden_fields: Vec<String>,
+    /// Transition ids taken out of this project's workflow (of [`TRANSITIONS`]), so that
+    /// a status can be made unreachable, as an administrator's workflow edit does.
+    #[serde(default)]
+    pub removed_transitions: Vec<String>,
+}
+
+impl Project {
+    /// Whether `field` is on the create screen (not hidden).
+    pub fn on_create_screen(&self, field: &str) -> bool {
+        !self.hidden_fields.iter().any(|f| f == field)
+    }
 }
 
 /// An issue type of the sandbox's (global) scheme.
@@ -428,6 +443,8 @@ impl State {
                 key: key.to_owned(),
                 name: name.to_owned(),
                 components: BTreeMap::new(),
+                hidden_fields: Vec::new(),
+                removed_transitions: Vec::new(),
             };
             self.projects.insert(key.to_owned(), project);
             // Every project gets a scrum board, as a new Jira Software project does.
@@ -454,6 +471,18 @@ impl State {
     pub fn next_id(&mut self) -> u64 {
         self.next_other_id += 1;
         10_000 + self.next_other_id
+    }
+
+    /// Ids of the transitions taken out of `project`'s workflow (none for an unknown one).
+    pub fn removed_transitions(&self, project: &str) -> Vec<&'static str> {
+        let Some(p) = self.project(project) else {
+            return Vec::new();
+        };
+        TRANSITIONS
+            .iter()
+            .filter(|t| p.removed_transitions.iter().any(|r| r == t.id))
+            .map(|t| t.id)
+            .collect()
     }
 
     /// Finds a project by key (case-insensitive) or id.

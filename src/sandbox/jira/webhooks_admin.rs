@@ -52,6 +52,11 @@ impl Default for Registrations {
 }
 
 impl Registrations {
+    /// Whether callers count as Jira administrators (`PUT /_sandbox/jira/admin`).
+    pub fn callers_are_admins(&self) -> bool {
+        self.lock().callers_are_admins
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
         self.inner.lock().unwrap_or_else(PoisonError::into_inner)
     }

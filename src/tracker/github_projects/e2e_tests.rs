@@ -200,6 +200,7 @@ fn story_reqs(n: u64, teams: &[&str]) -> Vec<StoryRequest> {
             team: (*t).to_owned(),
             summary: format!("Cut toil ({t})"),
             description_md: format!("- [ ] {t}: do it"),
+            submitted_by: None,
         })
         .collect()
 }
@@ -846,4 +847,78 @@ async fn assigning_the_epic_keeps_the_concerns_own_assignees() {
     tracker.assign(&key, Some("carol")).await.expect("carol");
     assert_eq!(assignees().await, ["carol"]);
     assert_eq!(tracker.account_for_github("carol"), Some("carol".into()));
+}
+
+/// Issue #11: on GitHub Projects the daemon's account authors every story, so the story
+/// says which council member submitted it; the marker still finds it.
+#[tokio::test]
+async fn a_story_says_which_member_submitted_it() {
+    let env = Env::start().await;
+    let n = env.concern("Cut toil").await;
+    let tracker = env.tracker();
+    let epic = tracker.ensure_epic(&epic_req(&env, n)).await.expect("epic");
+    let mut reqs = story_reqs(n, &TEAMS[..2]);
+    reqs[0].submitted_by = Some("carol".to_owned());
+    tracker.ensure_stories(&epic, &reqs).await.expect("stories");
+    let subs = env.sub_issues(n).await;
+    let body_of = |req: &StoryRequest| {
+        subs.iter()
+            .map(|s| s["body"].as_str().unwrap_or_default().to_owned())
+            .find(|b| marker_of(b) == Some(req.marker.as_str()))
+            .expect("story found by its marker")
+    };
+    assert!(
+        body_of(&reqs[0]).contains("Submitted for the council by @carol."),
+        "{}",
+        body_of(&reqs[0])
+    );
+    assert!(!body_of(&reqs[1]).contains("Submitted for the council"));
+    // Found again by the marker: a re-run makes nothing new.
+    tracker.ensure_stories(&epic, &reqs).await.expect("again");
+    assert_eq!(env.sub_issues(n).await.len(), 2);
+}
+
+/// Issue #11: the Projects client's calls are counted in `council_sync_api_calls_total`,
+/// GraphQL ones by operation name (every one goes to `/graphql`), REST ones by route.
+#[tokio::test]
+async fn graphql_calls_are_counted_by_operation() {
+    crate::metrics::install();
+    let env = Env::start().await;
+    let n = env.concern("Cut toil").await;
+    let tracker = env.tracker();
+    let epic = tracker.ensure_epic(&epic_req(&env, n)).await.expect("epic");
+    tracker
+        .ensure_stories(&epic, &story_reqs(n, &TEAMS[..1]))
+        .await
+        .expect("stories");
+    let text = crate::metrics::render_events();
+    let calls: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("council_sync_api_calls_total{"))
+        .collect();
+    let counted = |route: &str, method: &str| {
+        calls.iter().any(|l| {
+            l.contains(&format!("route=\"{route}\""))
+                && l.contains(&format!("method=\"{method}\""))
+                && l.contains("status=\"200\"")
+        })
+    };
+    for op in ["CreateSubIssue", "AddProjectItem", "ProjectFields"] {
+        assert!(
+            counted(&format!("graphql:{op}"), "POST"),
+            "{op}: {calls:#?}"
+        );
+    }
+    assert!(
+        counted("/repos/{owner}/{repo}/issues/{number}/sub_issues", "GET"),
+        "{calls:#?}"
+    );
+    assert!(
+        !calls.iter().any(|l| l.contains("route=\"/graphql\"")),
+        "GraphQL calls are named: {calls:#?}"
+    );
+    assert!(
+        !text.contains(&format!("/issues/{n}\"")) && !text.contains(CONCERNS),
+        "no issue number or repository in a label"
+    );
 }

@@ -93,6 +93,19 @@ pub fn marker_comment(marker: &str) -> String {
     format!("<!-- council-sync-story: {marker} -->")
 }
 
+/// A new story's body: the request's Markdown, who submitted it for the council (the
+/// daemon's account is the author on GitHub), and the hidden marker.
+pub fn story_body(req: &StoryRequest) -> String {
+    let submitted = req.submitted_by.as_deref().map_or(String::new(), |login| {
+        format!("{}\n\n", crate::tracker::submitted_note(login))
+    });
+    format!(
+        "{}\n\n{submitted}{}",
+        req.description_md,
+        marker_comment(&req.marker)
+    )
+}
+
 /// The marker of a story body, if it has one.
 pub fn marker_of(body: &str) -> Option<&str> {
     let (_, rest) = body.split_once("<!-- council-sync-story: ")?;
@@ -460,7 +473,7 @@ impl Tracker for GithubProjectsTracker {
                 }
                 None => {
                     let repository_id = self.repo_id(repo).await?;
-                    let body = format!("{}\n\n{}", req.description_md, marker_comment(&req.marker));
+                    let body = story_body(req);
                     let data: model::CreateIssueData = self
                         .gh
                         .graphql(

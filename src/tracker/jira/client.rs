@@ -19,7 +19,9 @@ use serde_json::Value;
 
 mod admin;
 
-pub use self::admin::{IssueTypeStatuses, JiraWebhook, Named, ProjectInfo};
+pub use self::admin::{
+    IssueTypeStatuses, JiraWebhook, Named, ProjectInfo, Workflow, WorkflowTransition,
+};
 use super::auth::JiraCredentials;
 use super::error::JiraError;
 use super::model::{

@@ -158,6 +158,7 @@ pub(super) fn story_reqs(n: u32) -> Vec<StoryRequest> {
             team: (*team).into(),
             summary: format!("{team}: concern {n}"),
             description_md: format!("What {team} does"),
+            submitted_by: None,
         })
         .collect()
 }
@@ -351,6 +352,7 @@ async fn lost_create_answer_is_found_by_marker() {
         labels: vec!["council-sync-i9".into(), "council-sync".into()],
         components: vec![],
         parent: None,
+        reporter: None,
         custom: BTreeMap::new(),
     };
     let landed = t.client().create_issue(&fields).await.expect("create");
@@ -381,6 +383,7 @@ async fn partial_bulk_failure_then_only_the_missing_story() {
             team: "network".into(),
             summary: "network: concern 4".into(),
             description_md: "edge".into(),
+            submitted_by: None,
         },
     );
     match t.ensure_stories(&epic, &reqs).await {
@@ -448,6 +451,7 @@ pub(super) fn labelled_task(project: &str, summary: String, label: &str) -> NewI
         labels: vec![label.into()],
         components: vec![],
         parent: None,
+        reporter: None,
         custom: BTreeMap::new(),
     }
 }
@@ -693,4 +697,103 @@ async fn cloud_search_is_gone_and_data_center_search_takes_query_strings() {
         .await
         .expect("send");
     assert_eq!(bad.status().as_u16(), 400);
+}
+
+/// `[users]` of the reporter tests: carol is mapped (Cloud accountId, Data Center name),
+/// zed is not.
+fn reporter_users(version: JiraApiVersion) -> BTreeMap<String, String> {
+    let carol = match version {
+        JiraApiVersion::V3 => crate::sandbox::jira::people::account_id("carol"),
+        JiraApiVersion::V2 => "carol".to_owned(),
+    };
+    BTreeMap::from([("carol".to_owned(), carol)])
+}
+
+/// The stored description as text (ADF documents by their JSON).
+fn description_text(e: &Env, key: &str) -> String {
+    let issue = e.sandbox.issue(key).expect("stored");
+    serde_json::to_string(&issue.description).expect("json")
+}
+
+/// Issue #11: the deciding member is each story's reporter through `[users]`; an unmapped
+/// member, or a project whose create screen lacks the reporter field, gets the daemon as
+/// reporter and a "submitted for the council by @member" line instead.
+async fn stories_are_reported_by_the_deciding_member(version: JiraApiVersion) {
+    let e = env(version).await;
+    // PAY's create screen lacks the reporter field, as when the field is not on the screen
+    // or the account has no "Modify Reporter" permission.
+    let http = reqwest::Client::new();
+    let hidden = http
+        .post(format!("{}/_sandbox/jira/projects", e.cfg.base_url))
+        .json(&json!({"key": "PAY", "hidden_fields": ["reporter"]}))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(hidden.status().as_u16(), 201);
+    let t = tracker(&e.cfg, &teams()).with_users(&reporter_users(version));
+    let epic = t.ensure_epic(&epic_req(7)).await.expect("epic");
+    let by = |who: &str| {
+        story_reqs(7)
+            .into_iter()
+            .map(|mut r| {
+                r.submitted_by = Some(who.to_owned());
+                r
+            })
+            .collect::<Vec<_>>()
+    };
+    let stories = t
+        .ensure_stories(&epic, &by("carol"))
+        .await
+        .expect("stories");
+    let key = |team: &str| {
+        stories
+            .iter()
+            .find(|s| s.team.as_deref() == Some(team))
+            .map(|s| s.key.clone())
+            .expect("story of team")
+    };
+    let (sto, pay) = (key("storage"), key("payments"));
+    // STO takes the reporter: carol reports it and the body says nothing more.
+    assert_eq!(e.sandbox.issue(&sto).expect("sto").reporter, "carol");
+    assert!(!description_text(&e, &sto).contains("Submitted for the council"));
+    // PAY refused it: the story was still made, once, by the daemon, saying who submitted it.
+    let pay_issue = e.sandbox.issue(&pay).expect("pay");
+    assert_ne!(pay_issue.reporter, "carol");
+    assert!(description_text(&e, &pay).contains("Submitted for the council by @carol."));
+    assert_eq!(
+        e.sandbox
+            .issues("project = PAY AND labels = council-sync-i7-payments")
+            .expect("jql")
+            .len(),
+        1,
+        "the refused element is created once, without the reporter"
+    );
+    // Once refused, the project gets no reporter again: one bulk call for the next concern.
+    let before = e.sandbox.write_calls("bulk");
+    let epic8 = t.ensure_epic(&epic_req(8)).await.expect("epic 8");
+    let next: Vec<StoryRequest> = story_reqs(8)
+        .into_iter()
+        .map(|mut r| {
+            r.submitted_by = Some("zed".to_owned());
+            r
+        })
+        .collect();
+    let made = t.ensure_stories(&epic8, &next).await.expect("stories 8");
+    assert_eq!(e.sandbox.write_calls("bulk"), before + 1);
+    // zed has no [users] mapping: the daemon reports both, and both say who submitted them.
+    for story in &made {
+        let issue = e.sandbox.issue(&story.key).expect("stored");
+        assert_ne!(issue.reporter, "zed");
+        assert!(description_text(&e, &story.key).contains("Submitted for the council by @zed."));
+    }
+}
+
+#[tokio::test]
+async fn stories_are_reported_by_the_deciding_member_v3() {
+    stories_are_reported_by_the_deciding_member(JiraApiVersion::V3).await;
+}
+
+#[tokio::test]
+async fn stories_are_reported_by_the_deciding_member_v2() {
+    stories_are_reported_by_the_deciding_member(JiraApiVersion::V2).await;
 }

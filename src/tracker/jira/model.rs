@@ -67,6 +67,11 @@ pub struct NewIssueFields {
     /// Parent issue (Cloud epics' children).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub parent: Option<KeyRef>,
+    /// Reporter: `{"accountId": …}` on Cloud (v3), `{"name": …}` on Data Center (v2).
+    /// Jira refuses it when the field is not on the create screen or the account lacks
+    /// "Modify Reporter"; `None` leaves Jira's default (the calling account).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reporter: Option<Value>,
     /// Custom fields by id, e.g. `customfield_10011`.
     #[serde(flatten)]
     pub custom: BTreeMap<String, Value>,
@@ -426,6 +431,7 @@ mod tests {
             labels: vec!["m".into()],
             components: vec![],
             parent: None,
+            reporter: None,
             custom: BTreeMap::from([("customfield_10011".into(), Value::String("S".into()))]),
         };
         let v = serde_json::to_value(CreateIssueRequest { fields: &f }).expect("json");

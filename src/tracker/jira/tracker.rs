@@ -6,7 +6,8 @@
 //! search that trails creation (Jira Cloud), the attempt record and the consistency wait of
 //! [`super::attempts`] keep "not found yet" from being read as "not made".
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
 
 use secrecy::SecretString;
 use serde_json::Value;
@@ -15,7 +16,7 @@ use std::time::Duration;
 
 use super::attempts::{self, CreateAttempts, Gate};
 use super::auth::JiraCredentials;
-use super::client::{BULK_LIMIT, JiraClient};
+use super::client::{BULK_LIMIT, BulkItem, JiraClient};
 use super::error::JiraError;
 use super::jql;
 use super::model::limits;
@@ -59,6 +60,10 @@ pub struct JiraTracker {
     progress: ProgressRules,
     /// The record of creates whose outcome may be unknown (see [`super::attempts`]).
     attempts: Option<CreateAttempts>,
+    /// GitHub login → Jira account (`[users]`), for the stories' reporter.
+    users: BTreeMap<String, String>,
+    /// Projects where Jira refused a reporter on create; shared by clones.
+    reporter_refused: Arc<Mutex<BTreeSet<String>>>,
 }
 
 impl JiraTracker {
@@ -95,7 +100,16 @@ impl JiraTracker {
             teams: teams.clone(),
             sprint_field: cfg.sprint_field.clone(),
             attempts: None,
+            users: BTreeMap::new(),
+            reporter_refused: Arc::default(),
         }
+    }
+
+    /// Makes the deciding member each story's reporter through `users` (`[users]`: GitHub
+    /// login → Cloud accountId or Data Center user name).
+    pub fn with_users(mut self, users: &BTreeMap<String, String>) -> Self {
+        self.users = users.clone();
+        self
     }
 
     /// Guards creates with the attempt record in `store` and `[jira]`'s consistency window
@@ -282,16 +296,52 @@ impl JiraTracker {
             labels: vec![req.marker.clone(), SYNC_LABEL.to_owned()],
             components: vec![],
             parent: None,
+            reporter: None,
             custom,
         }
     }
 
+    /// The reporter field for a GitHub login through `[users]` (Cloud: accountId, Data
+    /// Center: user name), or `None` when the login has no mapping.
+    fn reporter_of(&self, login: &str) -> Option<Value> {
+        let account = self.users.get(login)?;
+        let field = match self.client.version() {
+            JiraApiVersion::V3 => "accountId",
+            JiraApiVersion::V2 => "name",
+        };
+        Some(serde_json::json!({ field: account }))
+    }
+
+    /// Whether `project` refused a reporter before (then none is sent there again).
+    fn refuses_reporter(&self, project: &str) -> bool {
+        self.reporter_refused
+            .lock()
+            .is_ok_and(|set| set.contains(project))
+    }
+
+    /// A story's fields. With `reporter`, the submitting member becomes the reporter when
+    /// `[users]` maps them; otherwise (or without `reporter`) the description says
+    /// "Submitted for the council by @login" and Jira's default reporter stands.
     fn story_fields(
         &self,
         epic: &TrackerIssue,
         req: &StoryRequest,
         team: &JiraTeam<'_>,
+        reporter: bool,
     ) -> NewIssueFields {
+        let reporter = req
+            .submitted_by
+            .as_deref()
+            .filter(|_| reporter && !self.refuses_reporter(team.project))
+            .and_then(|login| self.reporter_of(login));
+        let description_md = match (&reporter, req.submitted_by.as_deref()) {
+            (None, Some(login)) => format!(
+                "{}\n\n{}\n",
+                req.description_md.trim_end(),
+                crate::tracker::submitted_note(login)
+            ),
+            _ => req.description_md.clone(),
+        };
         let mut custom = BTreeMap::new();
         let mut parent = None;
         match &self.epic_link {
@@ -314,7 +364,7 @@ impl JiraTracker {
                 name: self.story_type.clone(),
             },
             summary: limits::fit_line(&req.summary, limits::SUMMARY),
-            description: Some(self.client.body_from_markdown(&req.description_md)),
+            description: Some(self.client.body_from_markdown(&description_md)),
             labels: vec![req.marker.clone(), SYNC_LABEL.to_owned()],
             components: team
                 .component
@@ -324,8 +374,57 @@ impl JiraTracker {
                 })
                 .collect(),
             parent,
+            reporter,
             custom,
         }
+    }
+
+    /// Creates the stories `chunk` (indices into `reqs`) in one bulk call, the submitting
+    /// member as reporter. Elements Jira refuses only for the reporter (not on the create
+    /// screen, no "Modify Reporter" permission, or an account it does not know) were not
+    /// created, so they are sent once more without it, saying who submitted them in the
+    /// description instead; their project is then remembered and gets no reporter again.
+    async fn create_stories_bulk(
+        &self,
+        epic: &TrackerIssue,
+        reqs: &[StoryRequest],
+        teams: &[JiraTeam<'_>],
+        chunk: &[usize],
+    ) -> Result<Vec<BulkItem>, JiraError> {
+        let fields: Vec<NewIssueFields> = chunk
+            .iter()
+            .map(|&i| self.story_fields(epic, &reqs[i], &teams[i], true))
+            .collect();
+        let mut results = self.client.create_issues_bulk(&fields).await?;
+        let refused: Vec<usize> = (0..results.len())
+            .filter(|&n| {
+                fields[n].reporter.is_some()
+                    && matches!(&results[n], Err(e) if e.element_errors.errors.contains_key("reporter"))
+            })
+            .collect();
+        if refused.is_empty() {
+            return Ok(results);
+        }
+        for &n in &refused {
+            let project = teams[chunk[n]].project;
+            tracing::warn!(
+                project,
+                reason = %results[n].as_ref().err().map(|e| e.element_errors.reason()).unwrap_or_default(),
+                "Jira refused the story's reporter; the story says who submitted it instead"
+            );
+            if let Ok(mut set) = self.reporter_refused.lock() {
+                set.insert(project.to_owned());
+            }
+        }
+        let again: Vec<NewIssueFields> = refused
+            .iter()
+            .map(|&n| self.story_fields(epic, &reqs[chunk[n]], &teams[chunk[n]], false))
+            .collect();
+        let retried = self.client.create_issues_bulk(&again).await?;
+        for (&n, result) in refused.iter().zip(retried) {
+            results[n] = result;
+        }
+        Ok(results)
     }
 
     async fn link_to_github(&self, key: &str, req: &EpicRequest) -> Result<(), JiraError> {
@@ -439,12 +538,8 @@ impl JiraTracker {
             if chunk.is_empty() {
                 continue;
             }
-            let fields: Vec<NewIssueFields> = chunk
-                .iter()
-                .map(|&i| self.story_fields(epic, &reqs[i], &teams[i]))
-                .collect();
             let chunk_markers: Vec<&str> = chunk.iter().map(|&i| markers[i]).collect();
-            let results = match self.client.create_issues_bulk(&fields).await {
+            let results = match self.create_stories_bulk(epic, reqs, teams, &chunk).await {
                 Ok(results) => results,
                 Err(err) => {
                     for marker in &chunk_markers {

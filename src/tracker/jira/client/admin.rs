@@ -52,6 +52,65 @@ pub struct IssueTypeStatuses {
     pub statuses: Vec<Named>,
 }
 
+/// A workflow's statuses and transitions, as Jira Cloud's "Get workflows paginated"
+/// (`GET /workflow/search?expand=transitions,statuses`) lists them.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct Workflow {
+    /// Its statuses (id and name).
+    #[serde(default)]
+    pub statuses: Vec<Named>,
+    /// Its transitions.
+    #[serde(default)]
+    pub transitions: Vec<WorkflowTransition>,
+}
+
+/// One transition of a [`Workflow`].
+#[derive(Debug, Clone, Deserialize)]
+pub struct WorkflowTransition {
+    /// Transition id.
+    pub id: String,
+    /// Its name (the button people press).
+    #[serde(default)]
+    pub name: String,
+    /// Status ids it starts from; empty for a global or the initial transition.
+    #[serde(default)]
+    pub from: Vec<String>,
+    /// Status id it leads to.
+    pub to: String,
+    /// `initial` (creates the issue), `global` (from every status) or `directed`.
+    #[serde(rename = "type", default)]
+    pub kind: String,
+}
+
+/// `GET /workflowscheme/project`: schemes with the projects using them.
+#[derive(Deserialize)]
+struct SchemeAssociations {
+    #[serde(default)]
+    values: Vec<SchemeAssociation>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SchemeAssociation {
+    workflow_scheme: SchemeMappings,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SchemeMappings {
+    #[serde(default)]
+    default_workflow: Option<String>,
+    #[serde(default)]
+    issue_type_mappings: std::collections::BTreeMap<String, String>,
+}
+
+/// `GET /workflow/search`: a page of workflows.
+#[derive(Deserialize)]
+struct WorkflowPage {
+    #[serde(default)]
+    values: Vec<Workflow>,
+}
+
 /// An admin webhook registration (`/rest/webhooks/1.0/webhook`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -104,6 +163,60 @@ impl JiraClient {
     pub async fn project(&self, key: &str) -> Result<ProjectInfo, JiraError> {
         self.get_json(&format!("project/{}", path_segment(key)))
             .await
+    }
+
+    /// The workflow issues of type `issue_type_id` follow in project `project_id`: the
+    /// project's workflow scheme maps the type (or gives its default workflow), then the
+    /// workflow is read with its statuses and transitions. `None` when the scheme names
+    /// none. Both calls need "Administer Jira" (403 otherwise); Jira Data Center has neither
+    /// route (404). Atlassian: "Get workflow scheme project associations", "Get workflows
+    /// paginated".
+    pub async fn workflow_of(
+        &self,
+        project_id: &str,
+        issue_type_id: &str,
+    ) -> Result<Option<Workflow>, JiraError> {
+        const SCHEME: &str = "GET /workflowscheme/project";
+        const SEARCH: &str = "GET /workflow/search";
+        let schemes: SchemeAssociations = self
+            .policy
+            .run(SCHEME, || async {
+                let text = self
+                    .send_query(
+                        Method::GET,
+                        "workflowscheme/project",
+                        &[("projectId", project_id)],
+                    )
+                    .await?;
+                decode(SCHEME, &text)
+            })
+            .await?;
+        let Some(name) = schemes.values.into_iter().find_map(|a| {
+            let m = a.workflow_scheme;
+            m.issue_type_mappings
+                .get(issue_type_id)
+                .cloned()
+                .or(m.default_workflow)
+        }) else {
+            return Ok(None);
+        };
+        let page: WorkflowPage = self
+            .policy
+            .run(SEARCH, || async {
+                let text = self
+                    .send_query(
+                        Method::GET,
+                        "workflow/search",
+                        &[
+                            ("workflowName", name.as_str()),
+                            ("expand", "transitions,statuses"),
+                        ],
+                    )
+                    .await?;
+                decode(SEARCH, &text)
+            })
+            .await?;
+        Ok(page.values.into_iter().next())
     }
 
     /// Issue types the account can create in `project` (first page of 200, plenty for a
