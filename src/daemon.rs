@@ -564,20 +564,21 @@ pub async fn one_shot_engine(cfg: Config) -> Result<Engine<AnyTracker>, DaemonEr
     build_engine(cfg, store, github_token, form).await
 }
 
-/// `council-sync reconcile --once`: one pass over every concern, run to completion.
+/// `council-sync reconcile --once [--full]`: one pass (what changed since the cursors, or
+/// with `full` the full sweep) and the tracker poll, run to completion.
 pub async fn reconcile_once(
     cfg: Config,
+    full: bool,
     timeout: std::time::Duration,
 ) -> Result<usize, DaemonError> {
     let engine = one_shot_engine(cfg).await?;
-    let queued = engine
-        .reconcile_pass()
-        .await
-        .map_err(|e| DaemonError::Engine(e.to_string()))?;
-    engine
-        .poll_tracker()
-        .await
-        .map_err(|e| DaemonError::Engine(e.to_string()))?;
+    let err = |e: crate::engine::EngineError| DaemonError::Engine(e.to_string());
+    let queued = if full {
+        engine.full_sweep().await.map_err(err)?
+    } else {
+        engine.reconcile_pass().await.map_err(err)?
+    };
+    engine.poll_tracker().await.map_err(err)?;
     engine
         .drain(std::time::Instant::now() + timeout)
         .await

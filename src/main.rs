@@ -48,8 +48,9 @@ enum Command {
         #[arg(long, short)]
         config: Option<PathBuf>,
     },
-    /// One pass over every concern: compare GitHub and the tracker and repair what drifted
-    /// (what lost webhooks left behind). Safe beside a running daemon.
+    /// One pass: ask GitHub and the tracker what changed since the cursors and repair what
+    /// drifted (what lost webhooks left behind); with `--full`, read every concern and every
+    /// tracker item in pages instead. Safe beside a running daemon.
     Reconcile {
         #[arg(long, short)]
         config: PathBuf,
@@ -57,6 +58,10 @@ enum Command {
         /// periodic pass itself, every `sync.reconcile_interval`).
         #[arg(long, required = true)]
         once: bool,
+        /// The full sweep (pages of 100 on each side, what the daemon runs every
+        /// `sync.full_sweep_interval`) instead of only what changed since the cursors.
+        #[arg(long)]
+        full: bool,
         /// Give up when writes are still pending after this long.
         #[arg(long, default_value = "5m", value_parser = humantime::parse_duration)]
         timeout: std::time::Duration,
@@ -293,11 +298,12 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         Command::Reconcile {
             config,
             once: _,
+            full,
             timeout,
         } => {
             let cfg = load_config(&config)?;
             not_embedded(&cfg, &config, "reconcile --once")?;
-            let queued = daemon::reconcile_once(cfg, timeout).await?;
+            let queued = daemon::reconcile_once(cfg, full, timeout).await?;
             println!("reconciled {queued} concern(s)");
             Ok(ExitCode::SUCCESS)
         }

@@ -653,9 +653,15 @@ pub struct SyncConfig {
     /// nothing is missed when webhooks are lost. Default 1m.
     #[serde(with = "humantime_serde")]
     pub poll_interval: Duration,
-    /// How often to walk every link and repair drift. Default 15m.
+    /// How often to ask GitHub what changed since the last look (the issues list with
+    /// `since`) and repair what the changes show. Default 15m.
     #[serde(with = "humantime_serde")]
     pub reconcile_interval: Duration,
+    /// How often to read every concern issue and every tracker item in pages of 100 and
+    /// repair whatever the cursors missed (the full sweep). Never at start: the first one
+    /// runs this long after the first start. Default 1d.
+    #[serde(with = "humantime_serde")]
+    pub full_sweep_interval: Duration,
     /// Field owners.
     pub owners: FieldOwners,
 }
@@ -677,6 +683,7 @@ impl Default for SyncConfig {
             request_results: true,
             poll_interval: Duration::from_secs(60),
             reconcile_interval: Duration::from_secs(15 * 60),
+            full_sweep_interval: Duration::from_secs(24 * 3600),
             owners: FieldOwners::default(),
         }
     }

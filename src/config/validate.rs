@@ -505,6 +505,7 @@ fn check_sync(sync: &SyncConfig, out: &mut Problems) {
     for (key, value) in [
         ("sync.poll_interval", sync.poll_interval),
         ("sync.reconcile_interval", sync.reconcile_interval),
+        ("sync.full_sweep_interval", sync.full_sweep_interval),
     ] {
         if value < MIN_SYNC_INTERVAL {
             out.error(

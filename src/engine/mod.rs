@@ -24,6 +24,7 @@ mod poll;
 mod process;
 mod reconcile;
 mod routing;
+mod sweep;
 mod sync;
 mod transfer;
 
@@ -72,6 +73,9 @@ pub struct Engine<T> {
     pub(crate) tracker_account: String,
     /// Woken when new deliveries are stored or jobs enqueued.
     pub(crate) wake: Arc<Notify>,
+    /// Tracker items the poll has already handled, by key, with their `updated` (ms): the
+    /// poll's overlap lists them again and they are dropped ([`poll::SeenItems`]).
+    pub(crate) poll_seen: poll::SeenItems,
 }
 
 impl<T: Tracker + 'static> Engine<T> {
@@ -94,6 +98,7 @@ impl<T: Tracker + 'static> Engine<T> {
             bot_login: accounts.github,
             tracker_account: accounts.tracker,
             wake,
+            poll_seen: poll::SeenItems::default(),
         }
     }
 

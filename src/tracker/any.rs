@@ -44,6 +44,12 @@ impl Tracker for AnyTracker {
         }
     }
 
+    async fn list_all(&self) -> Result<Vec<TrackedIssue>, TrackerError> {
+        match self {
+            Self::Jira(t) => t.list_all().await,
+        }
+    }
+
     async fn move_to(&self, key: &str, status: &str) -> Result<bool, TrackerError> {
         match self {
             Self::Jira(t) => t.move_to(key, status).await,

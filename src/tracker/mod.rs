@@ -268,6 +268,11 @@ pub trait Tracker: Send + Sync {
         since_ms: i64,
     ) -> impl Future<Output = Result<Vec<TrackedIssue>, TrackerError>> + Send;
 
+    /// Every issue the daemon made (epics and stories), read in pages of 100, for the rare
+    /// full sweep that compares the tracker with the store without a call per concern.
+    /// Jira: a search by the daemon's label; GitHub Projects: every project item.
+    fn list_all(&self) -> impl Future<Output = Result<Vec<TrackedIssue>, TrackerError>> + Send;
+
     /// Moves an issue to the status named `status` (case-insensitive). `false` when it is
     /// already there; a permanent error naming the reachable statuses when no transition
     /// leads there. The transition is sent once: the caller re-reads before trying again.

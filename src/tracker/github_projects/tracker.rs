@@ -511,6 +511,12 @@ impl Tracker for GithubProjectsTracker {
         Ok(out)
     }
 
+    async fn list_all(&self) -> Result<Vec<TrackedIssue>, TrackerError> {
+        // Every item: the poll's scan with no cutoff (Projects v2 lists items in pages of
+        // 100 by position).
+        self.updated_since(i64::MIN / 2).await
+    }
+
     async fn move_to(&self, key: &str, status: &str) -> Result<bool, TrackerError> {
         let s = &self.settings;
         let issue = self.must_read(key).await?;

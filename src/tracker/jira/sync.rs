@@ -280,6 +280,17 @@ impl JiraTracker {
         Ok(found.iter().map(|i| self.tracked(i)).collect())
     }
 
+    /// Every issue carrying the daemon's label, in pages of [`super::client::SEARCH_PAGE_SIZE`]
+    /// (100), ordered by key so pages do not shift while issues are updated.
+    pub(super) async fn all_tracked(&self) -> Result<Vec<TrackedIssue>, JiraError> {
+        let jql = format!("labels = {} ORDER BY key ASC", jql::quote(SYNC_LABEL));
+        let found = self
+            .client()
+            .search_all(&jql, &self.tracked_fields())
+            .await?;
+        Ok(found.iter().map(|i| self.tracked(i)).collect())
+    }
+
     pub(super) async fn transition_to(
         &self,
         key: &str,

@@ -623,6 +623,10 @@ impl Tracker for JiraTracker {
         Ok(self.tracked_since(since_ms).await?)
     }
 
+    async fn list_all(&self) -> Result<Vec<TrackedIssue>, TrackerError> {
+        Ok(self.all_tracked().await?)
+    }
+
     async fn move_to(&self, key: &str, status: &str) -> Result<bool, TrackerError> {
         self.transition_to(key, status).await
     }
