@@ -473,7 +473,9 @@ impl Clients {
         // With a GitHub App and no `installation_id`, this asks GitHub once which
         // installation holds the first repository: set `github.app.installation_id` for a
         // start that never waits on GitHub.
-        let github = GithubClient::from_config(&cfg.github, github_token, policy.clone()).await?;
+        let github = GithubClient::from_config(&cfg.github, github_token, policy.clone())
+            .await?
+            .with_pacing((&cfg.limits.github).into());
         let tracker = build_tracker(cfg, store, policy)?;
         Ok(Self {
             github,
@@ -634,6 +636,7 @@ pub fn build_tracker(
                 policy,
             )
             .map_err(|e| DaemonError::Config(e.to_string()))?
+            .with_limits(&cfg.limits.jira)
             .with_create_attempts(store.clone(), jira);
             Ok(AnyTracker::Jira(tracker))
         }

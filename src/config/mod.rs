@@ -12,6 +12,7 @@
 
 pub mod agenda;
 pub mod board;
+pub mod limits;
 pub mod check;
 pub mod load;
 pub mod problem;
@@ -31,6 +32,7 @@ use serde::Deserialize;
 
 pub use agenda::{AgendaConfig, PostTo};
 pub use board::BoardConfig;
+pub use limits::{GithubLimits, JiraLimits, LimitsConfig};
 pub use check::{check_file, check_file_with_env, render_problems};
 pub use load::ConfigError;
 pub use problem::{ConfigProblem, Severity};
@@ -72,6 +74,10 @@ pub struct Config {
     /// Retries of outgoing calls.
     #[serde(default)]
     pub retry: RetryConfig,
+    /// How fast each host may be called (`[limits.github]`, `[limits.jira]`); defaults
+    /// are the hosts' published limits (see [`limits`]).
+    #[serde(default)]
+    pub limits: LimitsConfig,
     /// Keeping GitHub and the tracker in step after the stories exist.
     #[serde(default)]
     pub sync: SyncConfig,

@@ -87,6 +87,9 @@ impl Config {
         {
             out.push(p);
         }
+        for p in self.limits.problems() {
+            out.push(p);
+        }
         for p in self.agenda.problems(&self.github.repos) {
             out.push(p);
         }

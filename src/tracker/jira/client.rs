@@ -35,12 +35,11 @@ use crate::retry::RetryPolicy;
 /// A rate limiter shared by clients, keyed by host.
 pub type JiraRateLimiter = DefaultKeyedRateLimiter<String>;
 
-/// Default pace per Jira host: 10 requests a second, bursts of 20. Jira Cloud's published
-/// budget is cost-based and well above this for one integration user; Data Center admins
-/// often set about 10/s per user. A daemon syncing a council never needs more.
-pub const DEFAULT_REQUESTS_PER_SECOND: u32 = 10;
+/// Default pace per Jira host: 10 requests a second, bursts of 20 (`[limits.jira]` changes
+/// it; `crate::config::limits` cites Atlassian's pages).
+pub const DEFAULT_REQUESTS_PER_SECOND: u32 = crate::config::limits::JIRA_REQUESTS_PER_SECOND;
 /// Burst allowed above the steady pace (see [`DEFAULT_REQUESTS_PER_SECOND`]).
-pub const DEFAULT_BURST: u32 = 20;
+pub const DEFAULT_BURST: u32 = crate::config::limits::JIRA_BURST;
 /// Whole-request timeout: long enough for a 50-issue bulk create on a slow Data Center.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// Page size of searches (Cloud caps `/search/jql` pages at 100 for full issues).
@@ -78,8 +77,14 @@ impl std::fmt::Debug for JiraClient {
 
 /// A limiter with the default quota ([`DEFAULT_REQUESTS_PER_SECOND`], [`DEFAULT_BURST`]).
 pub fn default_rate_limiter() -> Arc<JiraRateLimiter> {
-    let per_second = NonZeroU32::new(DEFAULT_REQUESTS_PER_SECOND).unwrap_or(NonZeroU32::MIN);
-    let burst = NonZeroU32::new(DEFAULT_BURST).unwrap_or(NonZeroU32::MIN);
+    rate_limiter(&crate::config::JiraLimits::default())
+}
+
+/// A limiter pacing each Jira host at `[limits.jira]` (a zero, which `config check`
+/// refuses, counts as 1).
+pub fn rate_limiter(limits: &crate::config::JiraLimits) -> Arc<JiraRateLimiter> {
+    let per_second = NonZeroU32::new(limits.requests_per_second).unwrap_or(NonZeroU32::MIN);
+    let burst = NonZeroU32::new(limits.burst).unwrap_or(NonZeroU32::MIN);
     Arc::new(RateLimiter::keyed(
         Quota::per_second(per_second).allow_burst(burst),
     ))

@@ -76,6 +76,14 @@ impl JiraTracker {
         Ok(Self::with_client(client, cfg, teams, progress, policy))
     }
 
+    /// The same tracker pacing its calls at `[limits.jira]`.
+    pub fn with_limits(mut self, limits: &crate::config::JiraLimits) -> Self {
+        self.client = self
+            .client
+            .with_rate_limiter(super::client::rate_limiter(limits));
+        self
+    }
+
     /// A tracker over an existing client (shared limiter, tests).
     pub fn with_client(
         client: JiraClient,
