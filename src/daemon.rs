@@ -699,7 +699,10 @@ pub async fn backfill(
     cfg: Config,
     dry_run: bool,
     mut report: impl FnMut(usize, usize, &crate::engine::BackfillItem),
+    on_estimate: impl FnOnce(&crate::engine::BackfillEstimate),
+    on_progress: impl FnMut(&crate::engine::DrainProgress),
 ) -> Result<crate::engine::BackfillSummary, DaemonError> {
+    let (github_limits, jira_limits) = (cfg.limits.github, cfg.limits.jira);
     let engine = one_shot_engine(cfg).await?;
     let err = |e: crate::engine::EngineError| DaemonError::Engine(e.to_string());
     let candidates = engine.backfill_candidates().await.map_err(err)?;
@@ -707,21 +710,29 @@ pub async fn backfill(
         seen: candidates.len(),
         ..Default::default()
     };
+    let mut stages = Vec::new();
     for (i, (repo, issue)) in candidates.iter().enumerate() {
         let item = engine
             .backfill_one(repo, issue, dry_run)
             .await
             .map_err(err)?;
-        if item.stage.is_some() {
+        if let Some(stage) = item.stage {
             summary.imported += 1;
+            stages.push(stage);
         } else {
             summary.known += 1;
         }
         report(i + 1, candidates.len(), &item);
     }
+    on_estimate(&crate::engine::BackfillEstimate::new(
+        &stages,
+        &github_limits,
+        &jira_limits,
+    ));
     if !dry_run {
+        // No deadline: the limits decide how long it takes, and the progress says so.
         engine
-            .drain(std::time::Instant::now() + std::time::Duration::from_secs(300))
+            .drain_reporting(crate::engine::STALL, on_progress)
             .await
             .map_err(err)?;
     }

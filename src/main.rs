@@ -405,14 +405,39 @@ async fn backfill(config: &std::path::Path, dry_run: bool) -> anyhow::Result<Exi
         bar
     });
     let verb = if dry_run { "would import" } else { "imported" };
-    let summary = daemon::backfill(cfg, dry_run, |done, total, item| match &bar {
-        Some(bar) => {
-            bar.set_length(total as u64);
-            bar.set_position(done as u64);
-            bar.set_message(item.describe());
-        }
-        None => println!("backfill {done}/{total}: {}", item.describe()),
-    })
+    let summary = daemon::backfill(
+        cfg,
+        dry_run,
+        |done, total, item| match &bar {
+            Some(bar) => {
+                bar.set_length(total as u64);
+                bar.set_position(done as u64);
+                bar.set_message(item.describe());
+            }
+            None => println!("backfill {done}/{total}: {}", item.describe()),
+        },
+        |e| {
+            println!(
+                "backfill estimate: {} GitHub write(s) and {} tracker call(s); at the configured \
+                 limits ([limits.github] and [limits.jira]) about {}",
+                e.github_writes,
+                e.tracker_calls,
+                humantime::format_duration(round_secs(e.takes))
+            )
+        },
+        |p| {
+            let left = p
+                .left
+                .map(|l| humantime::format_duration(round_secs(l)).to_string())
+                .unwrap_or_else(|| "unknown".into());
+            println!(
+                "backfill progress: {} job(s) done, {} pending, {} elapsed, about {left} left",
+                p.done,
+                p.pending,
+                humantime::format_duration(round_secs(p.elapsed))
+            )
+        },
+    )
     .await?;
     if let Some(bar) = bar {
         bar.finish_and_clear();
@@ -422,6 +447,11 @@ async fn backfill(config: &std::path::Path, dry_run: bool) -> anyhow::Result<Exi
         summary.seen, summary.imported, summary.known
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// A duration to the whole second, for people.
+fn round_secs(d: std::time::Duration) -> std::time::Duration {
+    std::time::Duration::from_secs(d.as_secs_f64().round() as u64)
 }
 
 /// `reconcile` and `backfill` work on GitHub, Jira and a store that outlive them; an

@@ -33,7 +33,7 @@ use std::time::Duration;
 
 use tokio::sync::{Notify, watch};
 
-pub use backfill::{BackfillItem, BackfillSummary};
+pub use backfill::{BackfillEstimate, BackfillItem, BackfillSummary, DrainProgress, STALL};
 pub use describe::{epic_marker, story_marker};
 pub use error::EngineError;
 pub use jobs::{IssueChange, Job, KeyedJob};
@@ -73,9 +73,6 @@ pub struct Engine<T> {
     pub(crate) tracker_account: String,
     /// Woken when new deliveries are stored or jobs enqueued.
     pub(crate) wake: Arc<Notify>,
-    /// Tracker items the poll has already handled, by key, with their `updated` (ms): the
-    /// poll's overlap lists them again and they are dropped ([`poll::SeenItems`]).
-    pub(crate) poll_seen: poll::SeenItems,
 }
 
 impl<T: Tracker + 'static> Engine<T> {
@@ -98,7 +95,6 @@ impl<T: Tracker + 'static> Engine<T> {
             bot_login: accounts.github,
             tracker_account: accounts.tracker,
             wake,
-            poll_seen: poll::SeenItems::default(),
         }
     }
 

@@ -5,12 +5,14 @@
 //! The tracker's `updated_since` keeps an overlap before the cursor (Jira's JQL compares
 //! `updated` at the minute), so every poll lists again what the last one saw in that
 //! minute. Those items are dropped by (key, `updated`) before anything is looked up or
-//! queued: an item is handled again only when its `updated` moved. The set lives in memory
-//! (a restart forgets it: the outbox's idempotency keys, which name the same (key,
-//! `updated`), then drop the repeats) and keeps only what the overlap can list again.
+//! queued: an item is handled again only when its `updated` moved. The set of items handled
+//! is kept in the store (cursors named `tracker-seen:<key>`, so a restart or a one-shot
+//! `reconcile` knows it too), written after the jobs are queued, and trimmed to what the
+//! overlap can list again. A first start (no cursor) lists the overlap once and records it
+//! as seen without queuing anything: what changed before the start is the full sweep's.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use tokio::sync::{Notify, watch};
 
@@ -27,36 +29,21 @@ const TRACKER_CURSOR: &str = "tracker-updated";
 /// minutes), with a margin.
 const SEEN_KEEP_MS: i64 = 3 * 60_000;
 
-/// Tracker items already handled, by key, with the `updated` (ms) handled.
-#[derive(Debug, Default)]
-pub struct SeenItems(Mutex<HashMap<String, i64>>);
+/// Prefix of the store cursors holding the tracker items the poll handled, by key.
+const SEEN_PREFIX: &str = "tracker-seen:";
 
-impl SeenItems {
-    /// The items of `listed` not handled yet at their `updated`, in listing order.
-    pub fn unseen<'a>(&self, listed: &'a [TrackedIssue]) -> Vec<&'a TrackedIssue> {
-        let seen = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        listed
-            .iter()
-            .filter(|t| seen.get(&t.key).is_none_or(|&at| at < t.updated_ms))
-            .collect()
-    }
-
-    /// Records `handled` and forgets what is older than [`SEEN_KEEP_MS`] before `newest`
-    /// (no overlap can list it again).
-    pub fn remember(&self, handled: &[&TrackedIssue], newest: i64) {
-        let mut seen = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        for t in handled {
-            let at = seen.entry(t.key.clone()).or_insert(t.updated_ms);
-            *at = (*at).max(t.updated_ms);
+/// The items of `listed` not handled yet at their `updated` (`seen`: key → `updated`
+/// handled), in listing order. Pure.
+pub fn unseen<'a>(seen: &HashMap<String, i64>, listed: &'a [TrackedIssue]) -> Vec<&'a TrackedIssue> {
+    let mut out: Vec<&TrackedIssue> = Vec::new();
+    for t in listed {
+        let handled = seen.get(&t.key).is_some_and(|&at| at >= t.updated_ms);
+        let repeated = out.iter().any(|o| o.key == t.key && o.updated_ms >= t.updated_ms);
+        if !handled && !repeated {
+            out.push(t);
         }
-        seen.retain(|_, at| *at >= newest.saturating_sub(SEEN_KEEP_MS));
     }
-
-    /// How many items are remembered.
-    #[cfg(test)]
-    fn len(&self) -> usize {
-        self.0.lock().unwrap_or_else(|p| p.into_inner()).len()
-    }
+    out
 }
 
 impl<T: Tracker + 'static> Engine<T> {
@@ -65,17 +52,21 @@ impl<T: Tracker + 'static> Engine<T> {
     /// rest belong to; then moves the cursor (the jobs are durable first). Returns how many
     /// syncs it queued.
     pub async fn poll_tracker(&self) -> Result<usize, EngineError> {
-        let now = crate::store::now_ms();
-        let Some(since) = self.store.get_cursor(TRACKER_CURSOR).await? else {
-            // First start: webhooks and the full sweep cover the past; poll from now on.
-            self.store.set_cursor(TRACKER_CURSOR, now).await?;
-            return Ok(0);
+        let (since, first) = match self.store.get_cursor(TRACKER_CURSOR).await? {
+            Some(since) => (since, false),
+            None => (crate::store::now_ms(), true),
         };
         let updated = self.tracker.updated_since(since).await?;
-        let fresh = self.poll_seen.unseen(&updated);
-        let mut queued = 0;
+        let seen = self
+            .store
+            .seen_since(SEEN_PREFIX, since.saturating_sub(SEEN_KEEP_MS))
+            .await?;
+        let fresh = unseen(&seen, &updated);
         let newest = updated.iter().map(|t| t.updated_ms).fold(since, i64::max);
-        for t in &fresh {
+        let mut queued = 0;
+        // A first start records the overlap as seen and queues nothing: what changed before
+        // the start is the full sweep's (and `backfill`'s).
+        for t in fresh.iter().filter(|_| !first) {
             if let Some((repo, number)) = self.store.concern_for_tracker_key(&t.key).await? {
                 let key = format!("sync:{repo}#{number}:poll:{}:{}", t.key, t.updated_ms);
                 if self
@@ -92,12 +83,19 @@ impl<T: Tracker + 'static> Engine<T> {
                 }
             }
         }
+        let handled: Vec<(&str, i64)> = fresh
+            .iter()
+            .map(|t| (t.key.as_str(), t.updated_ms))
+            .collect();
+        self.store
+            .remember_seen(SEEN_PREFIX, &handled, newest.saturating_sub(SEEN_KEEP_MS))
+            .await?;
         self.store.set_cursor(TRACKER_CURSOR, newest).await?;
-        self.poll_seen.remember(&fresh, newest);
         tracing::debug!(
             listed = updated.len(),
             fresh = fresh.len(),
             queued,
+            first,
             "tracker poll"
         );
         Ok(queued)
@@ -160,34 +158,26 @@ mod tests {
 
     #[test]
     fn the_overlap_is_dropped_and_a_newer_update_is_not() {
-        let seen = SeenItems::default();
         let first = [item("PAY-1", 1_000), item("PAY-2", 2_000)];
-        let fresh = seen.unseen(&first);
+        let mut seen = HashMap::new();
+        let fresh = unseen(&seen, &first);
         assert_eq!(fresh.len(), 2);
-        seen.remember(&fresh, 2_000);
+        for t in fresh {
+            seen.insert(t.key.clone(), t.updated_ms);
+        }
         // The next poll lists both again (same minute) and PAY-1 once more, changed.
         let second = [
             item("PAY-1", 1_000),
             item("PAY-2", 2_000),
             item("PAY-1", 2_500),
             item("PAY-3", 2_400),
+            item("PAY-3", 2_400),
         ];
-        let keys: Vec<(&str, i64)> = seen
-            .unseen(&second)
+        let keys: Vec<(&str, i64)> = unseen(&seen, &second)
             .iter()
             .map(|t| (t.key.as_str(), t.updated_ms))
             .collect();
         assert_eq!(keys, [("PAY-1", 2_500), ("PAY-3", 2_400)]);
-    }
-
-    #[test]
-    fn what_no_overlap_can_list_again_is_forgotten() {
-        let seen = SeenItems::default();
-        let old = [item("PAY-1", 0)];
-        seen.remember(&seen.unseen(&old), 0);
-        let new = [item("PAY-2", SEEN_KEEP_MS + 1)];
-        seen.remember(&seen.unseen(&new), SEEN_KEEP_MS + 1);
-        assert_eq!(seen.len(), 1);
     }
 
     proptest::proptest! {
@@ -198,17 +188,20 @@ mod tests {
             times in proptest::collection::vec(0_i64..100_000, 1..40),
             bump in 1_i64..1_000,
         ) {
-            let seen = SeenItems::default();
             let listed: Vec<TrackedIssue> = times
                 .iter()
                 .enumerate()
                 .map(|(i, t)| item(&format!("K-{}", i % 7), *t))
                 .collect();
+            let mut seen: HashMap<String, i64> = HashMap::new();
+            for t in unseen(&seen, &listed) {
+                let at = seen.entry(t.key.clone()).or_insert(t.updated_ms);
+                *at = (*at).max(t.updated_ms);
+            }
+            proptest::prop_assert!(unseen(&seen, &listed).is_empty());
             let newest = times.iter().copied().max().unwrap_or(0);
-            seen.remember(&seen.unseen(&listed), newest);
-            proptest::prop_assert!(seen.unseen(&listed).is_empty());
             let later = [item("K-0", newest + bump)];
-            proptest::prop_assert_eq!(seen.unseen(&later).len(), 1);
+            proptest::prop_assert_eq!(unseen(&seen, &later).len(), 1);
         }
     }
 }
