@@ -107,7 +107,12 @@ impl GithubLimits {
 /// GCRA); the slower of the per-minute and per-hour limits decides. Pure.
 pub fn github_writes_take(limits: &GithubLimits, writes: u64) -> Duration {
     let minute = paced(writes, limits.burst(), limits.content_per_minute, 60);
-    let hour = paced(writes, limits.content_per_hour, limits.content_per_hour, 3600);
+    let hour = paced(
+        writes,
+        limits.content_per_hour,
+        limits.content_per_hour,
+        3600,
+    );
     minute.max(hour)
 }
 
@@ -161,9 +166,10 @@ impl LimitsConfig {
             &mut out,
         );
         zero("limits.jira.burst", self.jira.burst.into(), &mut out);
-        let above = |key: &str, v: u64, published: u64, what: &str, out: &mut Vec<ConfigProblem>| {
-            if v > published {
-                out.push(ConfigProblem::warning(
+        let above =
+            |key: &str, v: u64, published: u64, what: &str, out: &mut Vec<ConfigProblem>| {
+                if v > published {
+                    out.push(ConfigProblem::warning(
                     key,
                     format!(
                         "is {v}, above GitHub's published secondary limit of {published} {what}: \
@@ -171,8 +177,8 @@ impl LimitsConfig {
                          (docs.github.com, \"Rate limits for the REST API\")"
                     ),
                 ));
-            }
-        };
+                }
+            };
         above(
             "limits.github.concurrent",
             g.concurrent as u64,

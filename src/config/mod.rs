@@ -12,8 +12,8 @@
 
 pub mod agenda;
 pub mod board;
-pub mod limits;
 pub mod check;
+pub mod limits;
 pub mod load;
 pub mod problem;
 pub mod routing;
@@ -32,8 +32,8 @@ use serde::Deserialize;
 
 pub use agenda::{AgendaConfig, PostTo};
 pub use board::BoardConfig;
-pub use limits::{GithubLimits, JiraLimits, LimitsConfig};
 pub use check::{check_file, check_file_with_env, render_problems};
+pub use limits::{GithubLimits, JiraLimits, LimitsConfig};
 pub use load::ConfigError;
 pub use problem::{ConfigProblem, Severity};
 pub use scope::Scope;

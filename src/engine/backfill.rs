@@ -278,7 +278,12 @@ mod tests {
 
     #[test]
     fn the_estimate_counts_writes_by_stage_and_the_slower_host_decides() {
-        let stages = [Stage::NeedsInfo, Stage::Ready, Stage::Accepted, Stage::Rejected];
+        let stages = [
+            Stage::NeedsInfo,
+            Stage::Ready,
+            Stage::Accepted,
+            Stage::Rejected,
+        ];
         let e = BackfillEstimate::new(&stages, &GithubLimits::default(), &JiraLimits::default());
         assert_eq!((e.github_writes, e.tracker_calls), (2 + 2 + 3 + 1, 8));
         assert_eq!(e.takes, Duration::ZERO, "within both bursts");

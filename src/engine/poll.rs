@@ -34,11 +34,16 @@ const SEEN_PREFIX: &str = "tracker-seen:";
 
 /// The items of `listed` not handled yet at their `updated` (`seen`: key → `updated`
 /// handled), in listing order. Pure.
-pub fn unseen<'a>(seen: &HashMap<String, i64>, listed: &'a [TrackedIssue]) -> Vec<&'a TrackedIssue> {
+pub fn unseen<'a>(
+    seen: &HashMap<String, i64>,
+    listed: &'a [TrackedIssue],
+) -> Vec<&'a TrackedIssue> {
     let mut out: Vec<&TrackedIssue> = Vec::new();
     for t in listed {
         let handled = seen.get(&t.key).is_some_and(|&at| at >= t.updated_ms);
-        let repeated = out.iter().any(|o| o.key == t.key && o.updated_ms >= t.updated_ms);
+        let repeated = out
+            .iter()
+            .any(|o| o.key == t.key && o.updated_ms >= t.updated_ms);
         if !handled && !repeated {
             out.push(t);
         }
@@ -56,11 +61,11 @@ impl<T: Tracker + 'static> Engine<T> {
             Some(since) => (since, false),
             None => (crate::store::now_ms(), true),
         };
-        let updated = self.tracker.updated_since(since).await?;
         let seen = self
             .store
             .seen_since(SEEN_PREFIX, since.saturating_sub(SEEN_KEEP_MS))
             .await?;
+        let updated = self.tracker.changed_since(since, &seen).await?;
         let fresh = unseen(&seen, &updated);
         let newest = updated.iter().map(|t| t.updated_ms).fold(since, i64::max);
         let mut queued = 0;

@@ -164,10 +164,17 @@ impl<T: Tracker + 'static> Engine<T> {
     /// With no sweep recorded yet (a first start), records `pass` as the last sweep, so the
     /// first one runs a whole `sync.full_sweep_interval` later, never at start; says so.
     async fn schedule_first_sweep(&self, pass: i64) -> Result<(), EngineError> {
-        if self.store.get_cursor(super::sweep::SWEEP_CURSOR).await?.is_some() {
+        if self
+            .store
+            .get_cursor(super::sweep::SWEEP_CURSOR)
+            .await?
+            .is_some()
+        {
             return Ok(());
         }
-        self.store.set_cursor(super::sweep::SWEEP_CURSOR, pass).await?;
+        self.store
+            .set_cursor(super::sweep::SWEEP_CURSOR, pass)
+            .await?;
         let every = self.config.sync.full_sweep_interval;
         let at = DateTime::<Utc>::from_timestamp_millis(pass)
             .and_then(|t| chrono::Duration::from_std(every).ok().map(|d| t + d));
@@ -182,7 +189,8 @@ impl<T: Tracker + 'static> Engine<T> {
     /// Runs the full sweep when one is due (the last one finished a whole
     /// `sync.full_sweep_interval` ago); `Ok(0)` otherwise.
     pub async fn sweep_if_due(&self) -> Result<usize, EngineError> {
-        let every = i64::try_from(self.config.sync.full_sweep_interval.as_millis()).unwrap_or(i64::MAX);
+        let every =
+            i64::try_from(self.config.sync.full_sweep_interval.as_millis()).unwrap_or(i64::MAX);
         match self.store.get_cursor(super::sweep::SWEEP_CURSOR).await? {
             Some(last) if now_ms().saturating_sub(last) >= every => self.full_sweep().await,
             _ => Ok(0),

@@ -94,7 +94,11 @@ impl<T: Tracker + 'static> Engine<T> {
         for repo in &self.config.github.repos {
             let issues = self
                 .github
-                .list_issues(repo, std::slice::from_ref(&self.config.labels.concern), None)
+                .list_issues(
+                    repo,
+                    std::slice::from_ref(&self.config.labels.concern),
+                    None,
+                )
                 .await?;
             for issue in issues.iter().filter(|i| !i.is_pull_request) {
                 let at = (repo.clone(), issue.number);
@@ -267,7 +271,11 @@ mod tests {
             ),
             Some("open/closed state changed")
         );
-        let labelled = issue(&["sre-concern", &l.ready, &l.accepted], IssueState::Open, None);
+        let labelled = issue(
+            &["sre-concern", &l.ready, &l.accepted],
+            IssueState::Open,
+            None,
+        );
         assert_eq!(
             github_drift(Some(&record(Stage::Ready, open)), &labelled, &l, false),
             Some("decision label not recorded")
@@ -276,7 +284,11 @@ mod tests {
             github_drift(Some(&record(Stage::NeedsInfo, open)), &ready, &l, false),
             Some("criteria labels disagree with the stage")
         );
-        let vetted = issue(&["sre-concern", &l.accepted, &l.vetted], IssueState::Open, None);
+        let vetted = issue(
+            &["sre-concern", &l.accepted, &l.vetted],
+            IssueState::Open,
+            None,
+        );
         assert_eq!(
             github_drift(Some(&record(Stage::EpicCreated, open)), &vetted, &l, true),
             Some("vetted label not recorded")

@@ -347,7 +347,10 @@ pub async fn layer(State(faults): State<Arc<Faults>>, req: Request, next: Next) 
     if path.starts_with("/_sandbox/") {
         return next.run(req).await;
     }
-    let path_and_query = req.uri().path_and_query().map_or(path.as_str(), |p| p.as_str());
+    let path_and_query = req
+        .uri()
+        .path_and_query()
+        .map_or(path.as_str(), |p| p.as_str());
     faults.requests.record(req.method(), path_and_query);
     match faults.verdict(req.method(), &path) {
         Verdict::Pass => next.run(req).await,

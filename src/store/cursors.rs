@@ -44,11 +44,12 @@ impl Store {
         prefix: &str,
         from: i64,
     ) -> Result<std::collections::HashMap<String, i64>, StoreError> {
-        let rows = sqlx::query("SELECT name, value FROM cursors WHERE name LIKE $1 AND value >= $2")
-            .bind(format!("{}%", like_escape(prefix)))
-            .bind(from)
-            .fetch_all(self.pool())
-            .await?;
+        let rows =
+            sqlx::query("SELECT name, value FROM cursors WHERE name LIKE $1 AND value >= $2")
+                .bind(format!("{}%", like_escape(prefix)))
+                .bind(from)
+                .fetch_all(self.pool())
+                .await?;
         let mut out = std::collections::HashMap::new();
         for row in rows {
             let name: String = row.try_get("name")?;

@@ -44,6 +44,16 @@ impl Tracker for AnyTracker {
         }
     }
 
+    async fn changed_since(
+        &self,
+        since_ms: i64,
+        seen: &std::collections::HashMap<String, i64>,
+    ) -> Result<Vec<TrackedIssue>, TrackerError> {
+        match self {
+            Self::Jira(t) => t.changed_since(since_ms, seen).await,
+        }
+    }
+
     async fn list_all(&self) -> Result<Vec<TrackedIssue>, TrackerError> {
         match self {
             Self::Jira(t) => t.list_all().await,

@@ -229,7 +229,10 @@ mod tests {
             (p.content_per_minute, p.content_per_hour, p.content_burst),
             (30, 300, 30)
         );
-        assert_eq!(PacingLimits::from(&crate::config::GithubLimits::default()), PacingLimits::default());
+        assert_eq!(
+            PacingLimits::from(&crate::config::GithubLimits::default()),
+            PacingLimits::default()
+        );
     }
 
     #[tokio::test]

@@ -51,6 +51,9 @@ pub const MAX_RECONCILE: usize = 50;
 /// Upper bound of pages in one search, so a server that never ends paging cannot loop us.
 const MAX_PAGES: usize = 1000;
 
+/// A test on each page of a search: `true` ends the search after that page.
+pub type PageStop<'a> = Option<&'a (dyn Fn(&[Issue]) -> bool + Send + Sync)>;
+
 /// Result of one element of a bulk create.
 pub type BulkItem = Result<CreatedIssue, BulkElementError>;
 
@@ -248,11 +251,11 @@ impl JiraClient {
         match self.version {
             JiraApiVersion::V3 => {
                 let ids = &reconcile[..reconcile.len().min(MAX_RECONCILE)];
-                self.search_jql_pages_reconciled(jql, fields, SEARCH_PAGE_SIZE, ids)
+                self.search_jql_pages_reconciled(jql, fields, SEARCH_PAGE_SIZE, ids, None)
                     .await
             }
             JiraApiVersion::V2 => {
-                self.search_offset_pages(jql, fields, SEARCH_PAGE_SIZE)
+                self.search_offset_pages(jql, fields, SEARCH_PAGE_SIZE, None)
                     .await
             }
         }
@@ -267,7 +270,7 @@ impl JiraClient {
     ) -> Result<Vec<Issue>, JiraError> {
         match self.version {
             JiraApiVersion::V3 => self.search_jql_pages(jql, fields, page_size).await,
-            JiraApiVersion::V2 => self.search_offset_pages(jql, fields, page_size).await,
+            JiraApiVersion::V2 => self.search_offset_pages(jql, fields, page_size, None).await,
         }
     }
 
@@ -277,8 +280,28 @@ impl JiraClient {
         fields: &[&str],
         page_size: u32,
     ) -> Result<Vec<Issue>, JiraError> {
-        self.search_jql_pages_reconciled(jql, fields, page_size, &[])
+        self.search_jql_pages_reconciled(jql, fields, page_size, &[], None)
             .await
+    }
+
+    /// Every page of a search (pages of [`SEARCH_PAGE_SIZE`]) until `stop` says a page is
+    /// the last one needed (after that page), or the results end.
+    pub async fn search_until(
+        &self,
+        jql: &str,
+        fields: &[&str],
+        stop: &(dyn Fn(&[Issue]) -> bool + Send + Sync),
+    ) -> Result<Vec<Issue>, JiraError> {
+        match self.version {
+            JiraApiVersion::V3 => {
+                self.search_jql_pages_reconciled(jql, fields, SEARCH_PAGE_SIZE, &[], Some(stop))
+                    .await
+            }
+            JiraApiVersion::V2 => {
+                self.search_offset_pages(jql, fields, SEARCH_PAGE_SIZE, Some(stop))
+                    .await
+            }
+        }
     }
 
     async fn search_jql_pages_reconciled(
@@ -287,6 +310,7 @@ impl JiraClient {
         fields: &[&str],
         page_size: u32,
         reconcile: &[u64],
+        stop: PageStop<'_>,
     ) -> Result<Vec<Issue>, JiraError> {
         const CALL: &str = "POST /search/jql";
         let mut all = Vec::new();
@@ -308,7 +332,11 @@ impl JiraClient {
                     decode(CALL, &text)
                 })
                 .await?;
+            let enough = stop.is_some_and(|f| f(&page.issues));
             all.extend(page.issues);
+            if enough {
+                return Ok(all);
+            }
             match page.next_page_token {
                 Some(next) if page.is_last != Some(true) => token = Some(next),
                 _ => return Ok(all),
@@ -325,6 +353,7 @@ impl JiraClient {
         jql: &str,
         fields: &[&str],
         page_size: u32,
+        stop: PageStop<'_>,
     ) -> Result<Vec<Issue>, JiraError> {
         const CALL: &str = "POST /search";
         let mut all: Vec<Issue> = Vec::new();
@@ -343,8 +372,9 @@ impl JiraClient {
                 })
                 .await?;
             let got = page.issues.len();
+            let enough = stop.is_some_and(|f| f(&page.issues));
             all.extend(page.issues);
-            if got == 0 || all.len() >= page.total as usize {
+            if enough || got == 0 || all.len() >= page.total as usize {
                 return Ok(all);
             }
         }

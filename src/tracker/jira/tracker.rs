@@ -631,6 +631,14 @@ impl Tracker for JiraTracker {
         Ok(self.tracked_since(since_ms).await?)
     }
 
+    async fn changed_since(
+        &self,
+        since_ms: i64,
+        seen: &std::collections::HashMap<String, i64>,
+    ) -> Result<Vec<TrackedIssue>, TrackerError> {
+        Ok(self.tracked_changed(since_ms, seen).await?)
+    }
+
     async fn list_all(&self) -> Result<Vec<TrackedIssue>, TrackerError> {
         Ok(self.all_tracked().await?)
     }
