@@ -124,7 +124,12 @@ async fn a_pass_over_unchanged_links_costs_the_same_for_few_and_many_and_changes
     let once = ["reconcile", "--once"];
     let mut figures = Vec::new();
     let mut all = Vec::new();
-    for n in [25, 250] {
+    // `COSTS_LINKS=100,1000` measures other sizes (README's figures); CI runs 25 and 250.
+    let sizes: Vec<usize> = std::env::var("COSTS_LINKS")
+        .ok()
+        .map(|v| v.split(',').filter_map(|n| n.trim().parse().ok()).collect())
+        .unwrap_or_else(|| vec![25, 250]);
+    for &n in &sizes {
         let more = n - all.len();
         all.extend(open_accepted(&world, more).await);
         run(&config, &["backfill"]).await;
@@ -180,30 +185,32 @@ async fn a_pass_over_unchanged_links_costs_the_same_for_few_and_many_and_changes
     only_listings(&calls);
     assert!(calls.len() <= 4, "{:?}", paths(&calls));
 
-    // The full sweep reads in pages of 100 on each side: 250 issues (3 pages), 500 items
-    // (5 pages, 6 when the last is full), whatever is in step, plus a reconcile of the
-    // concerns that drifted (none here: the two changes were followed).
+    // The full sweep reads in pages of 100 on each side (250 links: 3 pages of issues, 5 or
+    // 6 of epics and stories), whatever is in step; it reconciles only what drifted (none
+    // here: the two changes were followed).
+    let n = all.len();
+    let pages = n.div_ceil(100) + (2 * n).div_ceil(100) + 1;
     let (calls, wall) = pass(&world, &config, &["reconcile", "--once", "--full"]).await;
     let github = calls
         .iter()
         .filter(|c| c["service"] == "github" && paths(&[(*c).clone()])[0].contains("/issues?"))
         .count();
     eprintln!(
-        "full sweep, 250 links: {} calls ({github} GitHub listing pages), {wall:?}",
+        "full sweep, {n} links: {} calls ({github} GitHub listing pages), {wall:?}",
         calls.len()
     );
-    assert!(github <= 3, "GitHub pages: {github}");
+    assert!(github <= n.div_ceil(100), "GitHub pages: {github}");
     only_listings(&calls);
     assert!(
-        calls.len() <= 12,
-        "full sweep of 250 links: {} calls: {:?}",
+        calls.len() <= pages + 3,
+        "full sweep of {n} links: {} calls: {:?}",
         calls.len(),
         paths(&calls)
     );
     eprintln!("figures (links, GitHub calls, calls): {figures:?}");
-    assert_eq!(
-        figures[0].2, figures[1].2,
-        "the same calls for 10× the links: {figures:?}"
+    assert!(
+        figures.iter().all(|f| f.2 == figures[0].2),
+        "the same calls whatever the number of links: {figures:?}"
     );
 }
 
@@ -217,7 +224,7 @@ async fn a_start_makes_no_full_pass() {
     run(&config, &["reconcile", "--once"]).await;
     let from = mark(&world).await;
     let daemon = world.daemon(&config).await;
-    // The start's pass and poll: wait until both listings went out.
+    // The start's pass and poll: await both listings in the sandbox's request log.
     let deadline = Instant::now() + Duration::from_secs(60);
     let calls = loop {
         let (_, calls) = requests(&world, from).await;
