@@ -135,7 +135,16 @@ impl<T: Tracker + 'static> Engine<T> {
         let mut last_ran = Instant::now();
         let mut done: u64 = 0;
         loop {
-            let ran = self.run_due_jobs().await?;
+            // A failed round (the store busy under load, a pool timeout) is not the end of a
+            // long backfill: its jobs stay pending and the next round takes them again; only
+            // `stall` without a job run ends the drain.
+            let ran = match self.run_due_jobs().await {
+                Ok(ran) => ran,
+                Err(e) => {
+                    tracing::warn!(error = %e, "a backfill round failed; trying again");
+                    0
+                }
+            };
             let pending = u64::try_from(self.store.pending_count().await?).unwrap_or(0);
             done += ran as u64;
             if ran > 0 {

@@ -14,7 +14,7 @@
 //!   differs; an epic or story the store links that the listing no longer has (deleted or
 //!   moved: the reconcile reports or follows it).
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap};
 
 use super::jobs::{Job, KeyedJob};
 use super::{Engine, EngineError};
@@ -141,14 +141,11 @@ impl<T: Tracker + 'static> Engine<T> {
             .map(|t| (t.key.to_ascii_uppercase(), t))
             .collect();
         let mut out = BTreeSet::new();
-        let mut seen_keys: HashSet<String> = HashSet::new();
         for (repo, number, link) in self.store.all_story_links().await? {
-            let key = link.story_key.to_ascii_uppercase();
-            let drift = match by_key.get(&key) {
+            let drift = match by_key.get(&link.story_key.to_ascii_uppercase()) {
                 Some(t) => story_drift(&link.state, t),
                 None => true,
             };
-            seen_keys.insert(key);
             if drift {
                 out.insert((repo, number));
             }
