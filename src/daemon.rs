@@ -474,7 +474,9 @@ impl Clients {
         // With a GitHub App and no `installation_id`, this asks GitHub once which
         // installation holds the first repository: set `github.app.installation_id` for a
         // start that never waits on GitHub.
-        let github = GithubClient::from_config(&cfg.github, github_token, policy.clone()).await?;
+        let github = GithubClient::from_config(&cfg.github, github_token, policy.clone())
+            .await?
+            .with_pacing((&cfg.limits.github).into());
         let tracker = build_tracker(cfg, store, policy, &github)?;
         Ok(Self {
             github,
@@ -565,20 +567,21 @@ pub async fn one_shot_engine(cfg: Config) -> Result<Engine<AnyTracker>, DaemonEr
     build_engine(cfg, store, github_token, form).await
 }
 
-/// `council-sync reconcile --once`: one pass over every concern, run to completion.
+/// `council-sync reconcile --once [--full]`: one pass (what changed since the cursors, or
+/// with `full` the full sweep) and the tracker poll, run to completion.
 pub async fn reconcile_once(
     cfg: Config,
+    full: bool,
     timeout: std::time::Duration,
 ) -> Result<usize, DaemonError> {
     let engine = one_shot_engine(cfg).await?;
-    let queued = engine
-        .reconcile_pass()
-        .await
-        .map_err(|e| DaemonError::Engine(e.to_string()))?;
-    engine
-        .poll_tracker()
-        .await
-        .map_err(|e| DaemonError::Engine(e.to_string()))?;
+    let err = |e: crate::engine::EngineError| DaemonError::Engine(e.to_string());
+    let queued = if full {
+        engine.full_sweep().await.map_err(err)?
+    } else {
+        engine.reconcile_pass().await.map_err(err)?
+    };
+    engine.poll_tracker().await.map_err(err)?;
     engine
         .drain(std::time::Instant::now() + timeout)
         .await
@@ -632,6 +635,7 @@ pub fn build_tracker(
                 policy,
             )
             .map_err(|e| DaemonError::Config(e.to_string()))?
+            .with_limits(&cfg.limits.jira)
             .with_create_attempts(store.clone(), jira)
             .with_users(&cfg.users);
             Ok(AnyTracker::Jira(tracker))
@@ -702,7 +706,10 @@ pub async fn backfill(
     cfg: Config,
     dry_run: bool,
     mut report: impl FnMut(usize, usize, &crate::engine::BackfillItem),
+    on_estimate: impl FnOnce(&crate::engine::BackfillEstimate),
+    on_progress: impl FnMut(&crate::engine::DrainProgress),
 ) -> Result<crate::engine::BackfillSummary, DaemonError> {
+    let (github_limits, jira_limits) = (cfg.limits.github, cfg.limits.jira);
     let engine = one_shot_engine(cfg).await?;
     let err = |e: crate::engine::EngineError| DaemonError::Engine(e.to_string());
     let candidates = engine.backfill_candidates().await.map_err(err)?;
@@ -710,21 +717,29 @@ pub async fn backfill(
         seen: candidates.len(),
         ..Default::default()
     };
+    let mut stages = Vec::new();
     for (i, (repo, issue)) in candidates.iter().enumerate() {
         let item = engine
             .backfill_one(repo, issue, dry_run)
             .await
             .map_err(err)?;
-        if item.stage.is_some() {
+        if let Some(stage) = item.stage {
             summary.imported += 1;
+            stages.push(stage);
         } else {
             summary.known += 1;
         }
         report(i + 1, candidates.len(), &item);
     }
+    on_estimate(&crate::engine::BackfillEstimate::new(
+        &stages,
+        &github_limits,
+        &jira_limits,
+    ));
     if !dry_run {
+        // No deadline: the limits decide how long it takes, and the progress says so.
         engine
-            .drain(std::time::Instant::now() + std::time::Duration::from_secs(300))
+            .drain_reporting(crate::engine::STALL, on_progress)
             .await
             .map_err(err)?;
     }

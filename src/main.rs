@@ -48,8 +48,9 @@ enum Command {
         #[arg(long, short)]
         config: Option<PathBuf>,
     },
-    /// One pass over every concern: compare GitHub and the tracker and repair what drifted
-    /// (what lost webhooks left behind). Safe beside a running daemon.
+    /// One pass: ask GitHub and the tracker what changed since the cursors and repair what
+    /// drifted (what lost webhooks left behind); with `--full`, read every concern and every
+    /// tracker item in pages instead. Safe beside a running daemon.
     Reconcile {
         #[arg(long, short)]
         config: PathBuf,
@@ -57,6 +58,10 @@ enum Command {
         /// periodic pass itself, every `sync.reconcile_interval`).
         #[arg(long, required = true)]
         once: bool,
+        /// The full sweep (pages of 100 on each side, what the daemon runs every
+        /// `sync.full_sweep_interval`) instead of only what changed since the cursors.
+        #[arg(long)]
+        full: bool,
         /// Give up when writes are still pending after this long.
         #[arg(long, default_value = "5m", value_parser = humantime::parse_duration)]
         timeout: std::time::Duration,
@@ -305,11 +310,12 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         Command::Reconcile {
             config,
             once: _,
+            full,
             timeout,
         } => {
             let cfg = load_config(&config)?;
             not_embedded(&cfg, &config, "reconcile --once")?;
-            let queued = daemon::reconcile_once(cfg, timeout).await?;
+            let queued = daemon::reconcile_once(cfg, full, timeout).await?;
             println!("reconciled {queued} concern(s)");
             Ok(ExitCode::SUCCESS)
         }
@@ -416,14 +422,39 @@ async fn backfill(config: &std::path::Path, dry_run: bool) -> anyhow::Result<Exi
         bar
     });
     let verb = if dry_run { "would import" } else { "imported" };
-    let summary = daemon::backfill(cfg, dry_run, |done, total, item| match &bar {
-        Some(bar) => {
-            bar.set_length(total as u64);
-            bar.set_position(done as u64);
-            bar.set_message(item.describe());
-        }
-        None => println!("backfill {done}/{total}: {}", item.describe()),
-    })
+    let summary = daemon::backfill(
+        cfg,
+        dry_run,
+        |done, total, item| match &bar {
+            Some(bar) => {
+                bar.set_length(total as u64);
+                bar.set_position(done as u64);
+                bar.set_message(item.describe());
+            }
+            None => println!("backfill {done}/{total}: {}", item.describe()),
+        },
+        |e| {
+            println!(
+                "backfill estimate: {} GitHub write(s) and {} tracker call(s); at the configured \
+                 limits ([limits.github] and [limits.jira]) about {}",
+                e.github_writes,
+                e.tracker_calls,
+                humantime::format_duration(round_secs(e.takes))
+            )
+        },
+        |p| {
+            let left = p
+                .left
+                .map(|l| humantime::format_duration(round_secs(l)).to_string())
+                .unwrap_or_else(|| "unknown".into());
+            println!(
+                "backfill progress: {} job(s) done, {} pending, {} elapsed, about {left} left",
+                p.done,
+                p.pending,
+                humantime::format_duration(round_secs(p.elapsed))
+            )
+        },
+    )
     .await?;
     if let Some(bar) = bar {
         bar.finish_and_clear();
@@ -433,6 +464,11 @@ async fn backfill(config: &std::path::Path, dry_run: bool) -> anyhow::Result<Exi
         summary.seen, summary.imported, summary.known
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// A duration to the whole second, for people.
+fn round_secs(d: std::time::Duration) -> std::time::Duration {
+    std::time::Duration::from_secs(d.as_secs_f64().round() as u64)
 }
 
 /// `reconcile` and `backfill` work on GitHub, Jira and a store that outlive them; an

@@ -13,6 +13,7 @@
 pub mod agenda;
 pub mod board;
 pub mod check;
+pub mod limits;
 pub mod load;
 pub mod problem;
 pub mod routing;
@@ -32,6 +33,7 @@ use serde::Deserialize;
 pub use agenda::{AgendaConfig, PostTo};
 pub use board::BoardConfig;
 pub use check::{check_file, check_file_with_env, render_problems};
+pub use limits::{GithubLimits, JiraLimits, LimitsConfig};
 pub use load::ConfigError;
 pub use problem::{ConfigProblem, Severity};
 pub use scope::Scope;
@@ -76,6 +78,10 @@ pub struct Config {
     /// Retries of outgoing calls.
     #[serde(default)]
     pub retry: RetryConfig,
+    /// How fast each host may be called (`[limits.github]`, `[limits.jira]`); defaults
+    /// are the hosts' published limits (see [`limits`]).
+    #[serde(default)]
+    pub limits: LimitsConfig,
     /// Keeping GitHub and the tracker in step after the stories exist.
     #[serde(default)]
     pub sync: SyncConfig,
@@ -701,9 +707,15 @@ pub struct SyncConfig {
     /// nothing is missed when webhooks are lost. Default 1m.
     #[serde(with = "humantime_serde")]
     pub poll_interval: Duration,
-    /// How often to walk every link and repair drift. Default 15m.
+    /// How often to ask GitHub what changed since the last look (the issues list with
+    /// `since`) and repair what the changes show. Default 15m.
     #[serde(with = "humantime_serde")]
     pub reconcile_interval: Duration,
+    /// How often to read every concern issue and every tracker item in pages of 100 and
+    /// repair whatever the cursors missed (the full sweep). Never at start: the first one
+    /// runs this long after the first start. Default 1d.
+    #[serde(with = "humantime_serde")]
+    pub full_sweep_interval: Duration,
     /// Field owners.
     pub owners: FieldOwners,
 }
@@ -725,6 +737,7 @@ impl Default for SyncConfig {
             request_results: true,
             poll_interval: Duration::from_secs(60),
             reconcile_interval: Duration::from_secs(15 * 60),
+            full_sweep_interval: Duration::from_secs(24 * 3600),
             owners: FieldOwners::default(),
         }
     }

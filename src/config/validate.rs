@@ -87,6 +87,9 @@ impl Config {
         {
             out.push(p);
         }
+        for p in self.limits.problems() {
+            out.push(p);
+        }
         for p in self.agenda.problems(&self.github.repos) {
             out.push(p);
         }
@@ -587,6 +590,7 @@ fn check_sync(sync: &SyncConfig, out: &mut Problems) {
     for (key, value) in [
         ("sync.poll_interval", sync.poll_interval),
         ("sync.reconcile_interval", sync.reconcile_interval),
+        ("sync.full_sweep_interval", sync.full_sweep_interval),
     ] {
         if value < MIN_SYNC_INTERVAL {
             out.error(

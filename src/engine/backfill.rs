@@ -2,9 +2,18 @@
 //! the same life (criteria check, decisions, epics) as new ones. Each is recorded at the
 //! stage its labels show, with the jobs that stage implies; their idempotency keys are the
 //! ones the live path uses, so a backfill run twice (or beside the daemon) does nothing twice.
+//!
+//! A large backfill is paced by `[limits]` like everything else the daemon sends: before
+//! it writes, it says how long those limits make it take ([`BackfillEstimate`]), and while it
+//! writes it reports progress and a measured estimate of what is left ([`DrainProgress`]).
+//! It runs until the work is done, however long the limits make that; it gives up only
+//! when nothing at all has run for [`STALL`] (a host that keeps failing every call).
+
+use std::time::{Duration, Instant};
 
 use super::jobs::{Job, KeyedJob, queued};
 use super::{Engine, EngineError};
+use crate::config::{GithubLimits, JiraLimits, limits};
 use crate::council::{Cause, Stage, same_label};
 use crate::github::client::{Issue, IssueState};
 use crate::store::StageChange;
@@ -41,9 +50,125 @@ pub struct BackfillSummary {
     pub known: usize,
 }
 
+/// How long the drain waits with writes pending and none running before it gives up (the
+/// retries of every pending job are spread further apart than this only when a host keeps
+/// failing).
+pub const STALL: Duration = Duration::from_secs(15 * 60);
+
+/// GitHub writes an imported concern costs, by the stage it is recorded at: the tracking
+/// comment; an undecided open one also gets its criteria label; an accepted one its labels
+/// and the tracking comment's edits as the epic and stories appear.
+fn github_writes_for(stage: Stage) -> u64 {
+    match stage {
+        Stage::NeedsInfo | Stage::Ready => 2,
+        Stage::Accepted => 3,
+        _ => 1,
+    }
+}
+
+/// Tracker calls (reads and writes) an accepted concern costs: the marker searches, the
+/// epic, the stories in one bulk create, the link back, and the re-read.
+const TRACKER_CALLS_PER_ACCEPTED: u64 = 8;
+
+/// What a backfill will cost, and how long `[limits]` make it take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BackfillEstimate {
+    /// Content-creating GitHub requests.
+    pub github_writes: u64,
+    /// Tracker requests.
+    pub tracker_calls: u64,
+    /// Time at the limits: the slower of the two hosts.
+    pub takes: Duration,
+}
+
+impl BackfillEstimate {
+    /// The estimate for concerns recorded at `stages`, under these limits. Pure.
+    pub fn new(stages: &[Stage], github: &GithubLimits, jira: &JiraLimits) -> Self {
+        let github_writes = stages.iter().map(|s| github_writes_for(*s)).sum();
+        let accepted = stages.iter().filter(|s| **s == Stage::Accepted).count() as u64;
+        let tracker_calls = accepted * TRACKER_CALLS_PER_ACCEPTED;
+        let takes = limits::github_writes_take(github, github_writes)
+            .max(limits::jira_calls_take(jira, tracker_calls));
+        Self {
+            github_writes,
+            tracker_calls,
+            takes,
+        }
+    }
+}
+
+/// Where the drain stands, reported after each round.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DrainProgress {
+    /// Jobs run so far.
+    pub done: u64,
+    /// Jobs still pending.
+    pub pending: u64,
+    /// Since the drain started.
+    pub elapsed: Duration,
+    /// What is left at the rate measured so far; `None` before anything ran.
+    pub left: Option<Duration>,
+}
+
+impl DrainProgress {
+    /// The measured estimate: `pending` at the rate `done / elapsed`. Pure.
+    pub fn new(done: u64, pending: u64, elapsed: Duration) -> Self {
+        let left = (done > 0).then(|| elapsed.mul_f64(pending as f64 / done as f64));
+        Self {
+            done,
+            pending,
+            elapsed,
+            left,
+        }
+    }
+}
+
 impl<T: Tracker + 'static> Engine<T> {
+    /// Runs due jobs until none is pending, calling `report` after each round. Gives up
+    /// only when jobs stay pending and none has run for `stall` (see [`STALL`]).
+    pub async fn drain_reporting(
+        &self,
+        stall: Duration,
+        mut report: impl FnMut(&DrainProgress),
+    ) -> Result<(), EngineError> {
+        let start = Instant::now();
+        let mut last_ran = Instant::now();
+        let mut done: u64 = 0;
+        loop {
+            // A failed round (the store busy under load, a pool timeout) is not the end of a
+            // long backfill: its jobs stay pending and the next round takes them again; only
+            // `stall` without a job run ends the drain.
+            let ran = match super::outbox::run_due_jobs(&self.cx).await {
+                Ok(ran) => ran,
+                Err(e) => {
+                    tracing::warn!(error = %e, "a backfill round failed; trying again");
+                    0
+                }
+            };
+            let pending = u64::try_from(self.store.pending_count().await?).unwrap_or(0);
+            done += ran as u64;
+            if ran > 0 {
+                last_ran = Instant::now();
+                report(&DrainProgress::new(done, pending, start.elapsed()));
+            }
+            if pending == 0 {
+                return Ok(());
+            }
+            if ran == 0 {
+                if last_ran.elapsed() >= stall {
+                    return Err(EngineError::Invalid(format!(
+                        "{pending} write(s) still pending and none ran for {}",
+                        humantime::format_duration(stall)
+                    )));
+                }
+                // Only retries scheduled for later remain: wait for the earliest tick.
+                tokio::time::sleep(super::IDLE_TICK).await;
+            }
+        }
+    }
+
     /// The stage an existing issue's labels show.
-    fn stage_from_labels(&self, issue: &Issue) -> Stage {
+    pub fn stage_from_labels(&self, issue: &Issue) -> Stage {
         let l = &self.config.labels;
         let has = |name: &str| issue.labels.iter().any(|x| same_label(x, name));
         if has(&l.rejected) {
@@ -153,5 +278,39 @@ impl<T: Tracker + 'static> Engine<T> {
             other => other?,
         }
         Ok(item)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_estimate_counts_writes_by_stage_and_the_slower_host_decides() {
+        let stages = [
+            Stage::NeedsInfo,
+            Stage::Ready,
+            Stage::Accepted,
+            Stage::Rejected,
+        ];
+        let e = BackfillEstimate::new(&stages, &GithubLimits::default(), &JiraLimits::default());
+        assert_eq!((e.github_writes, e.tracker_calls), (2 + 2 + 3 + 1, 8));
+        assert_eq!(e.takes, Duration::ZERO, "within both bursts");
+        // 1,000 accepted concerns at the published limits: 3,000 GitHub writes, 2,500 of
+        // them beyond the hour's burst of 500, at 500 an hour: 5 h.
+        let many = vec![Stage::Accepted; 1000];
+        let e = BackfillEstimate::new(&many, &GithubLimits::default(), &JiraLimits::default());
+        assert_eq!(e.takes, Duration::from_secs(5 * 3600));
+    }
+
+    #[test]
+    fn progress_extrapolates_the_measured_rate() {
+        let p = DrainProgress::new(10, 30, Duration::from_secs(5));
+        assert_eq!(p.left, Some(Duration::from_secs(15)));
+        assert_eq!(DrainProgress::new(0, 30, Duration::from_secs(5)).left, None);
+        assert_eq!(
+            DrainProgress::new(10, 0, Duration::from_secs(5)).left,
+            Some(Duration::ZERO)
+        );
     }
 }

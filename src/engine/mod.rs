@@ -24,15 +24,17 @@ mod jobs;
 mod loaded;
 mod outbox;
 mod plan;
+mod poll;
 mod reconcile;
 mod routing;
+mod sweep;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::{Notify, watch};
 
-pub use backfill::{BackfillItem, BackfillSummary};
+pub use backfill::{BackfillEstimate, BackfillItem, BackfillSummary, DrainProgress, STALL};
 pub use context::Ctx;
 pub use describe::{epic_marker, story_marker};
 pub use error::EngineError;
@@ -59,9 +61,6 @@ pub struct OwnAccounts {
     /// Tracker account, as the tracker spells accounts ([`Tracker::own_account`]).
     pub tracker: String,
 }
-
-/// The store cursor of the tracker poll: the newest `updated` seen (ms).
-const TRACKER_CURSOR: &str = "tracker-updated";
 
 /// The loops (inbox, outbox, periodic) over the handlers' context.
 pub struct Engine<T> {
@@ -102,40 +101,6 @@ impl<T: Tracker + 'static> Engine<T> {
             ),
             wake,
         }
-    }
-
-    /// Asks the tracker for the concern issues updated since the cursor and enqueues a sync
-    /// of each concern they belong to; moves the cursor. Returns how many syncs it queued.
-    pub async fn poll_tracker(&self) -> Result<usize, EngineError> {
-        let now = crate::store::now_ms();
-        let Some(since) = self.store.get_cursor(TRACKER_CURSOR).await? else {
-            // First start: webhooks and reconcile cover the past; poll from now on.
-            self.store.set_cursor(TRACKER_CURSOR, now).await?;
-            return Ok(0);
-        };
-        let updated = self.tracker.updated_since(since).await?;
-        let mut queued = 0;
-        let mut newest = since;
-        for t in &updated {
-            newest = newest.max(t.updated_ms);
-            if let Some((repo, number)) = self.store.concern_for_tracker_key(&t.key).await? {
-                let key = format!("sync:{repo}#{number}:poll:{}:{}", t.key, t.updated_ms);
-                if self
-                    .enqueue_job(KeyedJob::new(
-                        key,
-                        Job::SyncFromTracker {
-                            repo: repo.clone(),
-                            number,
-                        },
-                    ))
-                    .await?
-                {
-                    queued += 1;
-                }
-            }
-        }
-        self.store.set_cursor(TRACKER_CURSOR, newest).await?;
-        Ok(queued)
     }
 
     /// Runs due outbox jobs until none is left due (for `reconcile --once`); gives up after
@@ -232,29 +197,7 @@ impl<T: Tracker + 'static> Engine<T> {
                 }
             }
         };
-        let periodic = {
-            let me = self.clone();
-            let mut stop = stop.clone();
-            let outbox_wake = outbox_wake.clone();
-            async move {
-                let mut poll = tokio::time::interval(me.config.sync.poll_interval);
-                let mut reconcile = tokio::time::interval(me.config.sync.reconcile_interval);
-                poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-                reconcile.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-                while !*stop.borrow() {
-                    let result = tokio::select! {
-                        _ = poll.tick() => me.led(Role::Poll, me.config.sync.poll_interval, me.poll_tracker()).await,
-                        _ = reconcile.tick() => me.led(Role::Reconcile, me.config.sync.reconcile_interval, me.reconcile_pass()).await,
-                        _ = stop.changed() => Ok(0),
-                    };
-                    match result {
-                        Ok(n) if n > 0 => outbox_wake.notify_one(),
-                        Ok(_) => {}
-                        Err(e) => tracing::warn!(error = %e, "periodic sync round failed"),
-                    }
-                }
-            }
-        };
+        let periodic = self.clone().periodic(stop.clone(), outbox_wake.clone());
         tokio::join!(inbox, outbox, periodic);
         tracing::info!("engine stopped");
     }

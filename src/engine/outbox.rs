@@ -14,13 +14,21 @@ use crate::tracker::Tracker;
 /// SQLite's single writer.
 const CONCERNS_AT_ONCE: usize = 8;
 
-/// Runs every due job once. Returns how many ran.
+/// Runs every due job once. Returns how many it claimed.
+///
+/// A job whose run ends in an error of the store (or of anything `run_job` cannot turn into
+/// a retry or a failure) does not stop the other concerns' jobs of the round: every group
+/// runs to its end, the jobs left unfinished are handed back as due
+/// ([`crate::store::Store::release_claims`]), and the first error is returned. Without
+/// that, a round cut short left its claimed jobs `running` under leases that later rounds
+/// renewed, and a large backfill stalled with hundreds of jobs due and never claimed.
 pub(crate) async fn run_due_jobs<T: Tracker + 'static>(cx: &Ctx<T>) -> Result<usize, EngineError> {
-    use futures::{StreamExt, TryStreamExt};
+    use futures::StreamExt;
     let rows = cx.store.claim_due(now_ms(), BATCH).await?;
     // One concern's jobs run in the order they were queued; different concerns run side
     // by side, so a slow or held tracker call does not hold up every other concern.
     let claimed = rows.len();
+    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
     let mut groups: Vec<(String, Vec<OutboxJob>)> = Vec::new();
     for row in rows {
         let concern = format!("{}#{}", row.payload["repo"], row.payload["number"]);
@@ -49,38 +57,59 @@ pub(crate) async fn run_due_jobs<T: Tracker + 'static>(cx: &Ctx<T>) -> Result<us
             ))
         });
         let _scope = concern.map(|(repo, number)| cx.issues.scope(repo, number));
+        // A concern's later jobs wait on its earlier ones: after an error they are left
+        // for the next round, in order.
         for row in &jobs {
             run_job(cx, row).await?;
         }
         Ok::<(), EngineError>(())
     };
     let work = async {
+        let mut first_error = None;
         for row in &suspects {
-            run_job(cx, row).await?;
+            if let Err(e) = run_job(cx, row).await {
+                first_error.get_or_insert(e);
+            }
         }
-        futures::stream::iter(groups.into_iter().map(|(_, jobs)| jobs))
-            .map(run_group)
-            .buffer_unordered(CONCERNS_AT_ONCE)
-            .try_collect::<Vec<()>>()
-            .await
+        let results: Vec<Result<(), EngineError>> =
+            futures::stream::iter(groups.into_iter().map(|(_, jobs)| jobs))
+                .map(run_group)
+                .buffer_unordered(CONCERNS_AT_ONCE)
+                .collect()
+                .await;
+        for result in results {
+            if let Err(e) = result {
+                first_error.get_or_insert(e);
+            }
+        }
+        first_error.map_or(Ok(()), Err)
     };
     // The claimed jobs stay ours while they run, however long their retries take: the
     // lease is renewed, so no other replica takes one of them meanwhile.
     tokio::pin!(work);
     let mut renew = tokio::time::interval(crate::store::LEASE_RENEW);
     renew.tick().await;
-    loop {
+    let done = loop {
         tokio::select! {
-            done = &mut work => {
-                done?;
-                break;
-            }
+            done = &mut work => break done,
             _ = renew.tick() => {
-                if let Err(e) = cx.store.renew_leases().await {
+                if let Err(e) = cx.store.renew_leases(&ids).await {
                     tracing::warn!(error = %e, "cannot renew the outbox leases");
                 }
             }
         }
+    };
+    if let Err(e) = done {
+        match cx.store.release_claims(&ids).await {
+            Ok(released) => {
+                tracing::warn!(error = %e, released, "outbox round stopped on an error; its unfinished jobs are due again")
+            }
+            // Their leases are no longer renewed: they are claimed again once those end.
+            Err(release) => {
+                tracing::warn!(error = %e, %release, "outbox round stopped on an error; its unfinished jobs wait for their leases to end")
+            }
+        }
+        return Err(e);
     }
     Ok(claimed)
 }

@@ -4,8 +4,10 @@
 //! A pass (every `sync.reconcile_interval`, and `council-sync reconcile --once`) lists, for
 //! each watched repository, the issues changed since its cursor (GitHub's `since`, every
 //! page, labelled or not, so a lost `opened` is found too), and queues a reconcile job for
-//! each concern issue among them and for every concern the store still has work on. A job
-//! brings its concern to the state the events would have produced:
+//! each concern issue among them and for every concern whose create failed or was parked.
+//! What changed in the tracker comes from the poll's cursor (`poll.rs`); what no cursor saw
+//! is the rare full sweep's (`sweep.rs`). Nothing here costs a call per concern in step. A
+//! job brings its concern to the state the events would have produced:
 //! * an issue the store has never seen is checked as if just opened;
 //! * a decision label the store has no decision for is checked against who applied it, read
 //!   from the issue's events API: a council member's decision is recorded with its real time
@@ -27,6 +29,7 @@ use crate::concern;
 use crate::council::{Stage, Trigger};
 use crate::github::client::{Issue, IssueState, StateReason};
 use crate::store::{self, ConcernRow, now_ms};
+
 use crate::tracker::Tracker;
 
 /// The store cursor of a repository's issue listing: the newest `updated_at` seen (ms).
@@ -34,59 +37,113 @@ fn cursor_name(repo: &str) -> String {
     format!("github-issues-since:{repo}")
 }
 
-/// The stages whose concerns every pass walks, whatever changed on GitHub: undecided ones
-/// (criteria), and accepted ones whose epic or stories are missing (a create that failed
-/// for good may succeed now). Concerns with an epic are walked too (see `reconcile_pass`).
-const WALKED: [Stage; 5] = [
-    Stage::NeedsInfo,
-    Stage::Ready,
-    Stage::Accepted,
-    Stage::Vetted,
-    Stage::EpicCreated,
-];
+/// The stages where a create may have failed for good (epic or stories), to try again on
+/// every pass: only the concerns among them whose create job failed or was parked are walked,
+/// found from the store alone (see `create_stalled`).
+const RETRIED: [Stage; 3] = [Stage::Accepted, Stage::Vetted, Stage::EpicCreated];
+
+/// The outbox keys of a concern's creates, as the decision path queues them.
+fn create_keys(repo: &str, number: u64) -> [String; 2] {
+    [
+        format!("epic:{repo}#{number}"),
+        format!("stories:{repo}#{number}"),
+    ]
+}
+
+/// One repository's listing since its cursor: the concern issues changed, each with its
+/// `updated_at` (ms), and the newest `updated_at` listed (the cursor's next value).
+struct Changed {
+    cursor: String,
+    issues: Vec<(u64, i64)>,
+    newest: Option<i64>,
+}
 
 impl<T: Tracker + 'static> Ctx<T> {
-    /// Enqueues a reconcile of every concern the store has work on and of every concern
-    /// issue changed on GitHub since the last pass; returns how many it queued.
+    /// The periodic pass: asks GitHub what changed since each repository's cursor (the
+    /// issues list with `since`, sorted by update, pages of 100) and queues a reconcile of
+    /// each concern issue among them, plus of every concern whose create failed or was
+    /// parked (from the store alone). Its cost is the pages of what changed, never a call
+    /// per concern that is in step; the tracker side is the poll's (`poll_tracker`), and
+    /// the rare full sweep (`full_sweep`) reads everything in pages. Each cursor moves only
+    /// after the jobs it covers are queued (durable). Returns how many it queued.
+    ///
+    /// A job's key names the issue's `updated_at`, so the same change listed again (GitHub's
+    /// `since` is inclusive and has whole seconds) is dropped by the outbox, not re-read.
     pub async fn reconcile_pass(&self) -> Result<usize, EngineError> {
         let pass = now_ms();
-        let mut targets: Vec<(String, u64)> = Vec::new();
-        for c in self.store.linked_concerns().await? {
-            targets.push((c.repo, c.number));
+        let mut jobs: Vec<KeyedJob> = Vec::new();
+        for c in self.store.concerns_in_stage(&RETRIED).await? {
+            if self.create_stalled(&c.repo, c.number).await? {
+                let key = format!("reconcile:{}#{}:retry:{pass}", c.repo, c.number);
+                jobs.push(KeyedJob::new(
+                    key,
+                    Job::Reconcile {
+                        repo: c.repo,
+                        number: c.number,
+                    },
+                ));
+            }
         }
-        for c in self.store.concerns_in_stage(&WALKED).await? {
-            targets.push((c.repo, c.number));
-        }
+        let mut cursors = Vec::new();
         for repo in &self.config.github.repos {
-            targets.extend(self.changed_concern_issues(repo).await?);
+            let changed = self.changed_concern_issues(repo, pass).await?;
+            for &(number, updated) in &changed.issues {
+                let key = format!("reconcile:{repo}#{number}:gh:{updated}");
+                jobs.push(KeyedJob::new(
+                    key,
+                    Job::Reconcile {
+                        repo: repo.clone(),
+                        number,
+                    },
+                ));
+            }
+            cursors.push(changed);
         }
-        targets.sort();
-        targets.dedup();
         let mut queued = 0;
-        for (repo, number) in targets {
-            let key = format!("reconcile:{repo}#{number}:{pass}");
-            if self
-                .enqueue_job(KeyedJob::new(key, Job::Reconcile { repo, number }))
-                .await?
-            {
+        for job in jobs {
+            if self.enqueue_job(job).await? {
                 queued += 1;
             }
         }
+        for c in cursors {
+            if let Some(newest) = c.newest {
+                self.store.set_cursor(&c.cursor, newest).await?;
+            }
+        }
+        self.schedule_first_sweep(pass).await?;
         tracing::info!(concerns = queued, "reconcile pass queued");
         Ok(queued)
     }
 
-    /// The concern issues of `repo` changed since its cursor (all of them on the first
-    /// pass); moves the cursor to the newest change seen.
-    async fn changed_concern_issues(&self, repo: &str) -> Result<Vec<(String, u64)>, EngineError> {
-        let name = cursor_name(repo);
-        let since = self
-            .store
-            .get_cursor(&name)
-            .await?
-            .and_then(DateTime::<Utc>::from_timestamp_millis);
-        // `since` is inclusive and has whole seconds: an issue changed in the same second
-        // as the cursor is listed again, which costs a comparison, never a write.
+    /// Whether the concern's epic or stories create failed for good or was parked (and is
+    /// not queued again already): the pass then walks it, so it may succeed now.
+    async fn create_stalled(&self, repo: &str, number: u64) -> Result<bool, EngineError> {
+        let mut stalled = false;
+        for key in create_keys(repo, number) {
+            match self.store.outbox_state(&key).await?.as_deref() {
+                Some("failed" | "parked") => stalled = true,
+                Some("pending" | "running") => return Ok(false),
+                _ => {}
+            }
+        }
+        Ok(stalled)
+    }
+
+    /// The concern issues of `repo` changed since its cursor. With no cursor yet (a first
+    /// start), nothing is listed: the cursor starts at `pass`, what came before is the full
+    /// sweep's (and `backfill`'s), and a log line says when that sweep is due.
+    async fn changed_concern_issues(&self, repo: &str, pass: i64) -> Result<Changed, EngineError> {
+        let cursor = cursor_name(repo);
+        let Some(since) = self.store.get_cursor(&cursor).await? else {
+            self.store.set_cursor(&cursor, pass).await?;
+            tracing::info!(repo, "no cursor yet: changes are read from now on");
+            return Ok(Changed {
+                cursor,
+                issues: Vec::new(),
+                newest: None,
+            });
+        };
+        let since = DateTime::<Utc>::from_timestamp_millis(since);
         let issues = self.github.list_issues(repo, &[], since).await?;
         let mut newest = None::<i64>;
         let mut out = Vec::new();
@@ -94,13 +151,50 @@ impl<T: Tracker + 'static> Ctx<T> {
             let updated = issue.updated_at.timestamp_millis();
             newest = Some(newest.map_or(updated, |n| n.max(updated)));
             if self.is_concern(issue) {
-                out.push((repo.to_owned(), issue.number));
+                out.push((issue.number, updated));
             }
         }
-        if let Some(newest) = newest {
-            self.store.set_cursor(&name, newest).await?;
+        Ok(Changed {
+            cursor,
+            issues: out,
+            newest,
+        })
+    }
+
+    /// With no sweep recorded yet (a first start), records `pass` as the last sweep, so the
+    /// first one runs a whole `sync.full_sweep_interval` later, never at start; says so.
+    async fn schedule_first_sweep(&self, pass: i64) -> Result<(), EngineError> {
+        if self
+            .store
+            .get_cursor(super::sweep::SWEEP_CURSOR)
+            .await?
+            .is_some()
+        {
+            return Ok(());
         }
-        Ok(out)
+        self.store
+            .set_cursor(super::sweep::SWEEP_CURSOR, pass)
+            .await?;
+        let every = self.config.sync.full_sweep_interval;
+        let at = DateTime::<Utc>::from_timestamp_millis(pass)
+            .and_then(|t| chrono::Duration::from_std(every).ok().map(|d| t + d));
+        tracing::info!(
+            due = %at.map(|t| t.to_rfc3339()).unwrap_or_default(),
+            every = %humantime::format_duration(every),
+            "first start: a full sweep is scheduled"
+        );
+        Ok(())
+    }
+
+    /// Runs the full sweep when one is due (the last one finished a whole
+    /// `sync.full_sweep_interval` ago); `Ok(0)` otherwise.
+    pub async fn sweep_if_due(&self) -> Result<usize, EngineError> {
+        let every =
+            i64::try_from(self.config.sync.full_sweep_interval.as_millis()).unwrap_or(i64::MAX);
+        match self.store.get_cursor(super::sweep::SWEEP_CURSOR).await? {
+            Some(last) if now_ms().saturating_sub(last) >= every => self.full_sweep().await,
+            _ => Ok(0),
+        }
     }
 
     fn is_concern(&self, issue: &Issue) -> bool {

@@ -47,6 +47,7 @@ pub fn router(state: ControlState) -> Router {
         .route("/_sandbox/faults/{id}", get(get_fault).delete(delete_fault))
         .route("/_sandbox/faults/{id}/release", post(release_fault))
         .route("/_sandbox/faults/{id}/held", get(held))
+        .route("/_sandbox/requests", get(requests))
         .with_state(state)
 }
 
@@ -180,4 +181,17 @@ async fn held(State(s): Ctl, Path(id): Path<u64>, Query(p): Query<HeldPoll>) -> 
         Some(v) => axum::Json(v).into_response(),
         None => not_found(),
     }
+}
+
+#[derive(Debug, Deserialize)]
+struct RequestsQuery {
+    after: Option<u64>,
+}
+
+/// `GET /_sandbox/requests?after=SEQ`: the counters since the start (`total`,
+/// `github_reads`, `github_writes`, `jira_reads`, `jira_writes`) and the API requests served
+/// after `SEQ` (`seq`, `method`, `path` with its query, `service`), oldest first.
+async fn requests(State(s): Ctl, Query(q): Query<RequestsQuery>) -> Response {
+    let (counts, listed) = s.faults.requests.since(q.after.unwrap_or(0));
+    axum::Json(json!({ "counts": counts, "requests": listed })).into_response()
 }

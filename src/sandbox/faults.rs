@@ -140,6 +140,8 @@ enum Verdict {
 pub struct Faults {
     table: Mutex<Table>,
     generation: watch::Sender<u64>,
+    /// Every API request that reached the layer (faulted or not).
+    pub requests: super::requests::RequestLog,
 }
 
 #[derive(Default)]
@@ -160,6 +162,7 @@ impl Default for Faults {
         Self {
             table: Mutex::new(Table::default()),
             generation: watch::channel(0).0,
+            requests: super::requests::RequestLog::default(),
         }
     }
 }
@@ -344,6 +347,11 @@ pub async fn layer(State(faults): State<Arc<Faults>>, req: Request, next: Next) 
     if path.starts_with("/_sandbox/") {
         return next.run(req).await;
     }
+    let path_and_query = req
+        .uri()
+        .path_and_query()
+        .map_or(path.as_str(), |p| p.as_str());
+    faults.requests.record(req.method(), path_and_query);
     match faults.verdict(req.method(), &path) {
         Verdict::Pass => next.run(req).await,
         Verdict::Fail {

@@ -14,6 +14,7 @@ pub mod feed;
 pub mod github;
 pub mod jira;
 pub mod persist;
+pub mod requests;
 pub mod webhooks;
 
 #[cfg(test)]

@@ -35,6 +35,67 @@ impl Store {
     }
 }
 
+impl Store {
+    /// The cursors named `prefix` + a suffix whose value is at least `from`, by suffix: a
+    /// set of (item, position) seen, such as the tracker items a poll already handled with
+    /// their `updated`. One query.
+    pub async fn seen_since(
+        &self,
+        prefix: &str,
+        from: i64,
+    ) -> Result<std::collections::HashMap<String, i64>, StoreError> {
+        let rows =
+            sqlx::query("SELECT name, value FROM cursors WHERE name LIKE $1 AND value >= $2")
+                .bind(format!("{}%", like_escape(prefix)))
+                .bind(from)
+                .fetch_all(self.pool())
+                .await?;
+        let mut out = std::collections::HashMap::new();
+        for row in rows {
+            let name: String = row.try_get("name")?;
+            if let Some(item) = name.strip_prefix(prefix) {
+                out.insert(item.to_owned(), row.try_get("value")?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Records items as seen at their positions (each only moves forward, like any cursor)
+    /// and forgets the items of `prefix` seen before `forget_before`, in one transaction.
+    pub async fn remember_seen(
+        &self,
+        prefix: &str,
+        items: &[(&str, i64)],
+        forget_before: i64,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool().begin().await?;
+        for (item, value) in items {
+            sqlx::query(
+                "INSERT INTO cursors (name, value) VALUES ($1, $2) \
+                 ON CONFLICT (name) DO UPDATE SET value = excluded.value \
+                 WHERE cursors.value < excluded.value",
+            )
+            .bind(format!("{prefix}{item}"))
+            .bind(*value)
+            .execute(&mut *tx)
+            .await?;
+        }
+        sqlx::query("DELETE FROM cursors WHERE name LIKE $1 AND value < $2")
+            .bind(format!("{}%", like_escape(prefix)))
+            .bind(forget_before)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+/// `s` with LIKE's wildcards taken literally (the default escape is none, so `_` and `%`
+/// are avoided in prefixes instead: this only guards against a caller's mistake).
+fn like_escape(s: &str) -> String {
+    s.replace(['%', '_'], "")
+}
+
 #[cfg(test)]
 mod tests {
     use crate::store::testing::on_each_backend;
@@ -70,6 +131,31 @@ mod tests {
                 store.get_cursor("jira.poll").await.expect("get"),
                 Some(2_500)
             );
+        })
+        .await;
+    }
+
+    #[tokio::test]
+    async fn a_seen_set_is_read_by_prefix_and_forgets_what_is_old() {
+        on_each_backend(|store| async move {
+            store
+                .remember_seen("seen:", &[("PAY-1", 1_000), ("PAY-2", 5_000)], 0)
+                .await
+                .expect("remember");
+            store.set_cursor("other", 9_000).await.expect("other");
+            let all = store.seen_since("seen:", 0).await.expect("read");
+            assert_eq!(all.len(), 2);
+            assert_eq!(all.get("PAY-2"), Some(&5_000));
+            let recent = store.seen_since("seen:", 2_000).await.expect("read");
+            assert_eq!(recent.keys().collect::<Vec<_>>(), ["PAY-2"]);
+            store
+                .remember_seen("seen:", &[("PAY-1", 900), ("PAY-3", 6_000)], 4_000)
+                .await
+                .expect("again");
+            let left = store.seen_since("seen:", 0).await.expect("read");
+            assert_eq!(left.get("PAY-1"), None, "forgotten: older than 4,000");
+            assert_eq!(left.get("PAY-3"), Some(&6_000));
+            assert_eq!(store.get_cursor("other").await.expect("get"), Some(9_000));
         })
         .await;
     }

@@ -246,6 +246,24 @@ impl Store {
         rows.iter().map(StoryLink::from_row).collect()
     }
 
+    /// Every story link of every concern, with its concern (`owner/name`, number), in one
+    /// query: what the full sweep compares a tracker listing with.
+    pub async fn all_story_links(&self) -> Result<Vec<(String, u64, StoryLink)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT repo, number, team, story_key, story_url, status, status_category, \
+                    assignee, sprint, updated_ms \
+             FROM links ORDER BY repo, number, team",
+        )
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let number = super::error::from_db("issue number", row.try_get("number")?)?;
+                Ok((row.try_get("repo")?, number, StoryLink::from_row(row)?))
+            })
+            .collect()
+    }
+
     /// Records what the tracker says about `team`'s story; only these columns change. A
     /// state older than the stored one (by `updated_ms`; Jira redelivers late, after newer
     /// deliveries) is not written. Returns whether it was written (`false` also when the

@@ -258,6 +258,50 @@ mod tests {
     use crate::store::testing::on_each_backend;
     use serde_json::json;
 
+    /// A round that stopped on an error hands its unfinished jobs back at once, without
+    /// counting an interrupted attempt; renewing a round's leases touches only that round's
+    /// jobs, so one a failed round left behind is not kept alive by later rounds.
+    #[tokio::test]
+    async fn unfinished_claims_are_released_and_only_a_rounds_own_leases_renewed() {
+        on_each_backend(|store| async move {
+            for (key, n) in [("a", 1), ("b", 2), ("c", 3)] {
+                let payload = json!({"repo": "acme/ops", "number": n});
+                store
+                    .enqueue(key, "comment", &payload)
+                    .await
+                    .expect("enqueue");
+            }
+            let jobs = store.claim_due(now_ms(), 10).await.expect("claim");
+            assert_eq!(jobs.len(), 3);
+            let ids: Vec<i64> = jobs.iter().map(|j| j.id).collect();
+            store.start_job(ids[0]).await.expect("start");
+            store.complete(ids[1]).await.expect("complete");
+            // Job 0 ran and job 2 never started: both are handed back; the finished one is not.
+            assert_eq!(store.release_claims(&ids).await.expect("release"), 2);
+            let again = store.claim_due(now_ms(), 10).await.expect("claim again");
+            let mut keys: Vec<(&str, i64)> = again
+                .iter()
+                .map(|j| (j.idem_key.as_str(), j.interrupted))
+                .collect();
+            keys.sort();
+            assert_eq!(keys, [("a", 0), ("c", 0)]);
+            // Renewing the round of job "a" leaves job "c"'s lease as it was.
+            let a = again.iter().find(|j| j.idem_key == "a").expect("a").id;
+            assert_eq!(store.renew_leases(&[a]).await.expect("renew"), 1);
+            assert_eq!(store.renew_leases(&[]).await.expect("renew none"), 0);
+            let after_lease = now_ms() + lease_ms() + 1;
+            let expired: Vec<String> = store
+                .claim_due(after_lease, 10)
+                .await
+                .expect("claim after the lease")
+                .into_iter()
+                .map(|j| j.idem_key)
+                .collect();
+            assert!(expired.contains(&"c".to_owned()), "{expired:?}");
+        })
+        .await;
+    }
+
     #[tokio::test]
     async fn enqueue_is_idempotent_per_key() {
         on_each_backend(|store| async move {

@@ -147,18 +147,52 @@ impl Store {
         Ok(Some(lead))
     }
 
-    /// Extends the lease of every job this process has claimed and still runs, to a full
-    /// lease from now. Returns how many it renewed.
-    pub async fn renew_leases(&self) -> Result<u64, StoreError> {
+    /// Extends the lease of the jobs `ids` (claimed by this process in the round that runs
+    /// them, and still `running`) to a full lease from now. Returns how many it renewed.
+    ///
+    /// Only the round's own ids: a job a failed round left behind is not kept alive by a
+    /// later round's renewals, so its lease ends and it is claimed again (see
+    /// [`Store::release_claims`], which normally hands it back at once).
+    pub async fn renew_leases(&self, ids: &[i64]) -> Result<u64, StoreError> {
+        if ids.is_empty() {
+            return Ok(0);
+        }
         let now = now_ms();
-        let done = sqlx::query(
+        // Built from integers only (no input text in it).
+        let sql = format!(
             "UPDATE outbox SET next_attempt_at = $1 \
-             WHERE state = 'running' AND claimed_by = $2",
-        )
-        .bind(now.saturating_add(lease_ms()))
-        .bind(self.replica_id())
-        .execute(self.pool())
-        .await?;
+             WHERE state = 'running' AND claimed_by = $2 AND id IN ({})",
+            id_list(ids)
+        );
+        let done = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(now.saturating_add(lease_ms()))
+            .bind(self.replica_id())
+            .execute(self.pool())
+            .await?;
+        Ok(done.rows_affected())
+    }
+
+    /// Hands the jobs `ids` that this process claimed and did not finish (still `running`:
+    /// their round stopped on an error before they ran or while they ran) back as due now,
+    /// without counting an interrupted attempt: the process did not go away. Returns how
+    /// many it released. Each job is idempotent, so running one again is safe.
+    pub async fn release_claims(&self, ids: &[i64]) -> Result<u64, StoreError> {
+        if ids.is_empty() {
+            return Ok(0);
+        }
+        let now = now_ms();
+        // Built from integers only (no input text in it).
+        let sql = format!(
+            "UPDATE outbox SET state = 'pending', started_at = NULL, next_attempt_at = $1, \
+                    updated_at = $1 \
+             WHERE state = 'running' AND claimed_by = $2 AND id IN ({})",
+            id_list(ids)
+        );
+        let done = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(now)
+            .bind(self.replica_id())
+            .execute(self.pool())
+            .await?;
         Ok(done.rows_affected())
     }
 
@@ -166,6 +200,14 @@ impl Store {
     pub(crate) fn replica_id(&self) -> &str {
         &self.replica
     }
+}
+
+/// `ids` as a SQL list (`1, 2, 3`): integers only, so safe to write into the statement.
+fn id_list(ids: &[i64]) -> String {
+    ids.iter()
+        .map(i64::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The concern an outbox payload names (`owner/name#number`), for `outbox.concern`: the
@@ -271,8 +313,9 @@ mod tests {
         assert_eq!(b.requeue_running().await.expect("requeue"), 0);
         assert!(b.claim_due(now_ms(), 10).await.expect("claim").is_empty());
         // a renews; b, a little before the renewed lease ends, still finds nothing.
-        assert_eq!(a.renew_leases().await.expect("renew"), 1);
-        assert_eq!(b.renew_leases().await.expect("renew"), 0, "not b's job");
+        let ids = [claimed[0].id];
+        assert_eq!(a.renew_leases(&ids).await.expect("renew"), 1);
+        assert_eq!(b.renew_leases(&ids).await.expect("renew"), 0, "not b's job");
         let almost = now_ms() + lease_ms() - 1_000;
         assert!(b.claim_due(almost, 10).await.expect("claim").is_empty());
         // a dies (no more renewals): one lease later b takes the job, counted interrupted.

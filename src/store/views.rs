@@ -124,7 +124,7 @@ impl Store {
         let (mut history, mut decisions, mut stories, mut concerns) = tokio::try_join!(
             self.histories(),
             self.all_decisions(),
-            self.all_story_links(),
+            self.story_links_by_concern(),
             self.concerns_in_stage(&Stage::ALL),
         )?;
         concerns.sort_by(|a, b| (&a.repo, a.number).cmp(&(&b.repo, b.number)));
@@ -189,7 +189,7 @@ impl Store {
     }
 
     /// Every story link, grouped by concern, by team.
-    async fn all_story_links(&self) -> Result<BTreeMap<Key, Vec<StoryLink>>, StoreError> {
+    async fn story_links_by_concern(&self) -> Result<BTreeMap<Key, Vec<StoryLink>>, StoreError> {
         let mut stories: BTreeMap<Key, Vec<StoryLink>> = BTreeMap::new();
         let rows = sqlx::query(
             "SELECT repo, number, team, story_key, story_url, status, status_category, \

@@ -54,6 +54,24 @@ impl Tracker for AnyTracker {
         }
     }
 
+    async fn changed_since(
+        &self,
+        since_ms: i64,
+        seen: &std::collections::HashMap<String, i64>,
+    ) -> Result<Vec<TrackedIssue>, TrackerError> {
+        match self {
+            Self::Jira(t) => t.changed_since(since_ms, seen).await,
+            Self::GithubProjects(t) => t.changed_since(since_ms, seen).await,
+        }
+    }
+
+    async fn list_all(&self) -> Result<Vec<TrackedIssue>, TrackerError> {
+        match self {
+            Self::Jira(t) => t.list_all().await,
+            Self::GithubProjects(t) => t.list_all().await,
+        }
+    }
+
     async fn move_to(&self, key: &str, status: &str) -> Result<bool, TrackerError> {
         match self {
             Self::Jira(t) => t.move_to(key, status).await,

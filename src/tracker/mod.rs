@@ -279,6 +279,23 @@ pub trait Tracker: Send + Sync {
         since_ms: i64,
     ) -> impl Future<Output = Result<Vec<TrackedIssue>, TrackerError>> + Send;
 
+    /// What [`Tracker::updated_since`] lists, but it may stop early: a tracker that can list
+    /// newest first stops after a page whose every item is in `seen` (key → `updated`, ms)
+    /// at its `updated` or later, since what follows is older and was handled by an earlier
+    /// poll. So a poll over items in step costs one page, however many changed within the
+    /// overlap. Jira: `ORDER BY updated DESC`; GitHub Projects lists by position only and
+    /// reads every item.
+    fn changed_since(
+        &self,
+        since_ms: i64,
+        seen: &std::collections::HashMap<String, i64>,
+    ) -> impl Future<Output = Result<Vec<TrackedIssue>, TrackerError>> + Send;
+
+    /// Every issue the daemon made (epics and stories), read in pages of 100, for the rare
+    /// full sweep that compares the tracker with the store without a call per concern.
+    /// Jira: a search by the daemon's label; GitHub Projects: every project item.
+    fn list_all(&self) -> impl Future<Output = Result<Vec<TrackedIssue>, TrackerError>> + Send;
+
     /// Moves an issue to the status named `status` (case-insensitive). `false` when it is
     /// already there; a permanent error naming the reachable statuses when no transition
     /// leads there. The transition is sent once: the caller re-reads before trying again.

@@ -4,9 +4,10 @@
 //! (<https://docs.github.com/rest/using-the-rest-api/rate-limits-for-the-rest-api#about-secondary-rate-limits>,
 //! <https://docs.github.com/graphql/overview/rate-limits-and-query-limits-for-the-graphql-api#secondary-rate-limits>):
 //! no more than 100 concurrent requests; no more than 80 content-creating requests a minute
-//! (and 500 an hour); no more than 2,000 GraphQL points a minute, where a query costs 1
-//! point and a mutation 5. Every call first takes a concurrency permit; every REST write
-//! (POST, PATCH, PUT, DELETE) waits on the content limiter; every GraphQL document waits on
+//! and 500 an hour; no more than 2,000 GraphQL points a minute, where a query costs 1
+//! point and a mutation 5 (all set by `[limits.github]`). Every call first takes a
+//! concurrency permit; every REST write (POST, PATCH, PUT, DELETE) waits on the per-minute
+//! and the per-hour content limiters; every GraphQL document waits on
 //! the points limiter for its cost, and a mutation also on the content limiter (it creates
 //! content). The limits are fixed quotas (governor's GCRA): a burst up to the quota goes at
 //! once, then calls are spread evenly. `Retry-After` and `x-ratelimit-reset` answers, when
@@ -23,6 +24,8 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 pub const MAX_CONCURRENT: usize = 100;
 /// Content-creating requests a minute GitHub allows (secondary limit).
 pub const CONTENT_PER_MINUTE: u32 = 80;
+/// Content-creating requests an hour GitHub allows (secondary limit).
+pub const CONTENT_PER_HOUR: u32 = 500;
 /// GraphQL points a minute GitHub allows (secondary limit).
 pub const GRAPHQL_POINTS_PER_MINUTE: u32 = 2000;
 /// Points GitHub charges a GraphQL query against the secondary limit.
@@ -37,8 +40,24 @@ pub struct PacingLimits {
     pub concurrent: usize,
     /// Content-creating requests a minute.
     pub content_per_minute: u32,
+    /// Content-creating requests an hour.
+    pub content_per_hour: u32,
+    /// Content-creating requests that may go at once before the per-minute pace applies.
+    pub content_burst: u32,
     /// GraphQL points a minute.
     pub graphql_points_per_minute: u32,
+}
+
+impl From<&crate::config::GithubLimits> for PacingLimits {
+    fn from(l: &crate::config::GithubLimits) -> Self {
+        Self {
+            concurrent: l.concurrent,
+            content_per_minute: l.content_per_minute,
+            content_per_hour: l.content_per_hour,
+            content_burst: l.burst(),
+            graphql_points_per_minute: l.graphql_points_per_minute,
+        }
+    }
 }
 
 impl Default for PacingLimits {
@@ -46,6 +65,8 @@ impl Default for PacingLimits {
         Self {
             concurrent: MAX_CONCURRENT,
             content_per_minute: CONTENT_PER_MINUTE,
+            content_per_hour: CONTENT_PER_HOUR,
+            content_burst: CONTENT_PER_MINUTE,
             graphql_points_per_minute: GRAPHQL_POINTS_PER_MINUTE,
         }
     }
@@ -70,6 +91,7 @@ pub struct Pacer {
     limits: PacingLimits,
     concurrent: Arc<Semaphore>,
     content: DefaultDirectRateLimiter,
+    content_hour: DefaultDirectRateLimiter,
     points: DefaultDirectRateLimiter,
     waiting: AtomicU64,
     sent_writes: AtomicU64,
@@ -85,13 +107,20 @@ fn per_minute(n: u32) -> Quota {
     Quota::per_minute(NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN))
 }
 
+fn nonzero(n: u32) -> NonZeroU32 {
+    NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN)
+}
+
 impl Pacer {
     /// A pacer for these limits.
     pub fn new(limits: PacingLimits) -> Arc<Self> {
         Arc::new(Self {
             limits,
             concurrent: Arc::new(Semaphore::new(limits.concurrent.max(1))),
-            content: RateLimiter::direct(per_minute(limits.content_per_minute)),
+            content: RateLimiter::direct(
+                per_minute(limits.content_per_minute).allow_burst(nonzero(limits.content_burst)),
+            ),
+            content_hour: RateLimiter::direct(Quota::per_hour(nonzero(limits.content_per_hour))),
             points: RateLimiter::direct(per_minute(limits.graphql_points_per_minute)),
             waiting: AtomicU64::new(0),
             sent_writes: AtomicU64::new(0),
@@ -108,6 +137,7 @@ impl Pacer {
     pub async fn admit(&self, kind: CallKind) -> Slot {
         self.waiting.fetch_add(1, Ordering::SeqCst);
         if matches!(kind, CallKind::Write | CallKind::Mutation) {
+            self.content_hour.until_ready().await;
             self.content.until_ready().await;
         }
         let points = match kind {
@@ -148,7 +178,8 @@ mod tests {
         let pacer = Pacer::new(PacingLimits {
             concurrent: 10,
             content_per_minute: 2,
-            graphql_points_per_minute: 2000,
+            content_burst: 2,
+            ..PacingLimits::default()
         });
         pacer.admit(CallKind::Write).await;
         pacer.admit(CallKind::Mutation).await;
@@ -164,6 +195,44 @@ mod tests {
         assert_eq!(pacer.writes_admitted(), 2);
         assert!(!third.is_finished());
         third.abort();
+    }
+
+    #[tokio::test]
+    async fn the_hourly_limit_holds_writes_the_minute_would_let_through() {
+        let pacer = Pacer::new(PacingLimits {
+            content_per_minute: 80,
+            content_per_hour: 1,
+            content_burst: 80,
+            ..PacingLimits::default()
+        });
+        pacer.admit(CallKind::Write).await;
+        let p = pacer.clone();
+        let second = tokio::spawn(async move { p.admit(CallKind::Write).await });
+        while pacer.waiting() == 0 {
+            tokio::task::yield_now().await;
+        }
+        assert_eq!(pacer.writes_admitted(), 1);
+        assert!(!second.is_finished());
+        second.abort();
+    }
+
+    #[test]
+    fn config_limits_become_pacing_limits() {
+        let cfg = crate::config::GithubLimits {
+            content_per_minute: 30,
+            content_per_hour: 300,
+            content_burst: None,
+            ..crate::config::GithubLimits::default()
+        };
+        let p = PacingLimits::from(&cfg);
+        assert_eq!(
+            (p.content_per_minute, p.content_per_hour, p.content_burst),
+            (30, 300, 30)
+        );
+        assert_eq!(
+            PacingLimits::from(&crate::config::GithubLimits::default()),
+            PacingLimits::default()
+        );
     }
 
     #[tokio::test]

@@ -771,9 +771,9 @@ async fn writes_are_paced_under_the_content_creation_limit() {
     let client = env
         .client()
         .with_pacing(crate::github::client::PacingLimits {
-            concurrent: 100,
             content_per_minute: 2,
-            graphql_points_per_minute: 2000,
+            content_burst: 2,
+            ..crate::github::client::PacingLimits::default()
         });
     let feed = env.sb.feed();
     let mut tasks = Vec::new();

@@ -543,6 +543,21 @@ impl Tracker for GithubProjectsTracker {
         Ok(out)
     }
 
+    async fn changed_since(
+        &self,
+        since_ms: i64,
+        _seen: &std::collections::HashMap<String, i64>,
+    ) -> Result<Vec<TrackedIssue>, TrackerError> {
+        // Items come by position, not by update: nothing to stop early on.
+        self.updated_since(since_ms).await
+    }
+
+    async fn list_all(&self) -> Result<Vec<TrackedIssue>, TrackerError> {
+        // Every item: the poll's scan with no cutoff (Projects v2 lists items in pages of
+        // 100 by position).
+        self.updated_since(i64::MIN / 2).await
+    }
+
     async fn move_to(&self, key: &str, status: &str) -> Result<bool, TrackerError> {
         let s = &self.settings;
         let issue = self.must_read(key).await?;

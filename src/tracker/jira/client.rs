@@ -37,12 +37,11 @@ use crate::retry::RetryPolicy;
 /// A rate limiter shared by clients, keyed by host.
 pub type JiraRateLimiter = DefaultKeyedRateLimiter<String>;
 
-/// Default pace per Jira host: 10 requests a second, bursts of 20. Jira Cloud's published
-/// budget is cost-based and well above this for one integration user; Data Center admins
-/// often set about 10/s per user. A daemon syncing a council never needs more.
-pub const DEFAULT_REQUESTS_PER_SECOND: u32 = 10;
+/// Default pace per Jira host: 10 requests a second, bursts of 20 (`[limits.jira]` changes
+/// it; `crate::config::limits` cites Atlassian's pages).
+pub const DEFAULT_REQUESTS_PER_SECOND: u32 = crate::config::limits::JIRA_REQUESTS_PER_SECOND;
 /// Burst allowed above the steady pace (see [`DEFAULT_REQUESTS_PER_SECOND`]).
-pub const DEFAULT_BURST: u32 = 20;
+pub const DEFAULT_BURST: u32 = crate::config::limits::JIRA_BURST;
 /// Whole-request timeout: long enough for a 50-issue bulk create on a slow Data Center.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// Page size of searches (Cloud caps `/search/jql` pages at 100 for full issues).
@@ -53,6 +52,9 @@ pub const BULK_LIMIT: usize = 50;
 pub const MAX_RECONCILE: usize = 50;
 /// Upper bound of pages in one search, so a server that never ends paging cannot loop us.
 const MAX_PAGES: usize = 1000;
+
+/// A test on each page of a search: `true` ends the search after that page.
+pub type PageStop<'a> = Option<&'a (dyn Fn(&[Issue]) -> bool + Send + Sync)>;
 
 /// Result of one element of a bulk create.
 pub type BulkItem = Result<CreatedIssue, BulkElementError>;
@@ -80,8 +82,14 @@ impl std::fmt::Debug for JiraClient {
 
 /// A limiter with the default quota ([`DEFAULT_REQUESTS_PER_SECOND`], [`DEFAULT_BURST`]).
 pub fn default_rate_limiter() -> Arc<JiraRateLimiter> {
-    let per_second = NonZeroU32::new(DEFAULT_REQUESTS_PER_SECOND).unwrap_or(NonZeroU32::MIN);
-    let burst = NonZeroU32::new(DEFAULT_BURST).unwrap_or(NonZeroU32::MIN);
+    rate_limiter(&crate::config::JiraLimits::default())
+}
+
+/// A limiter pacing each Jira host at `[limits.jira]` (a zero, which `config check`
+/// refuses, counts as 1).
+pub fn rate_limiter(limits: &crate::config::JiraLimits) -> Arc<JiraRateLimiter> {
+    let per_second = NonZeroU32::new(limits.requests_per_second).unwrap_or(NonZeroU32::MIN);
+    let burst = NonZeroU32::new(limits.burst).unwrap_or(NonZeroU32::MIN);
     Arc::new(RateLimiter::keyed(
         Quota::per_second(per_second).allow_burst(burst),
     ))
@@ -245,11 +253,11 @@ impl JiraClient {
         match self.version {
             JiraApiVersion::V3 => {
                 let ids = &reconcile[..reconcile.len().min(MAX_RECONCILE)];
-                self.search_jql_pages_reconciled(jql, fields, SEARCH_PAGE_SIZE, ids)
+                self.search_jql_pages_reconciled(jql, fields, SEARCH_PAGE_SIZE, ids, None)
                     .await
             }
             JiraApiVersion::V2 => {
-                self.search_offset_pages(jql, fields, SEARCH_PAGE_SIZE)
+                self.search_offset_pages(jql, fields, SEARCH_PAGE_SIZE, None)
                     .await
             }
         }
@@ -264,7 +272,7 @@ impl JiraClient {
     ) -> Result<Vec<Issue>, JiraError> {
         match self.version {
             JiraApiVersion::V3 => self.search_jql_pages(jql, fields, page_size).await,
-            JiraApiVersion::V2 => self.search_offset_pages(jql, fields, page_size).await,
+            JiraApiVersion::V2 => self.search_offset_pages(jql, fields, page_size, None).await,
         }
     }
 
@@ -274,8 +282,28 @@ impl JiraClient {
         fields: &[&str],
         page_size: u32,
     ) -> Result<Vec<Issue>, JiraError> {
-        self.search_jql_pages_reconciled(jql, fields, page_size, &[])
+        self.search_jql_pages_reconciled(jql, fields, page_size, &[], None)
             .await
+    }
+
+    /// Every page of a search (pages of [`SEARCH_PAGE_SIZE`]) until `stop` says a page is
+    /// the last one needed (after that page), or the results end.
+    pub async fn search_until(
+        &self,
+        jql: &str,
+        fields: &[&str],
+        stop: &(dyn Fn(&[Issue]) -> bool + Send + Sync),
+    ) -> Result<Vec<Issue>, JiraError> {
+        match self.version {
+            JiraApiVersion::V3 => {
+                self.search_jql_pages_reconciled(jql, fields, SEARCH_PAGE_SIZE, &[], Some(stop))
+                    .await
+            }
+            JiraApiVersion::V2 => {
+                self.search_offset_pages(jql, fields, SEARCH_PAGE_SIZE, Some(stop))
+                    .await
+            }
+        }
     }
 
     async fn search_jql_pages_reconciled(
@@ -284,6 +312,7 @@ impl JiraClient {
         fields: &[&str],
         page_size: u32,
         reconcile: &[u64],
+        stop: PageStop<'_>,
     ) -> Result<Vec<Issue>, JiraError> {
         const CALL: &str = "POST /search/jql";
         let mut all = Vec::new();
@@ -305,7 +334,11 @@ impl JiraClient {
                     decode(CALL, &text)
                 })
                 .await?;
+            let enough = stop.is_some_and(|f| f(&page.issues));
             all.extend(page.issues);
+            if enough {
+                return Ok(all);
+            }
             match page.next_page_token {
                 Some(next) if page.is_last != Some(true) => token = Some(next),
                 _ => return Ok(all),
@@ -322,6 +355,7 @@ impl JiraClient {
         jql: &str,
         fields: &[&str],
         page_size: u32,
+        stop: PageStop<'_>,
     ) -> Result<Vec<Issue>, JiraError> {
         const CALL: &str = "POST /search";
         let mut all: Vec<Issue> = Vec::new();
@@ -340,8 +374,9 @@ impl JiraClient {
                 })
                 .await?;
             let got = page.issues.len();
+            let enough = stop.is_some_and(|f| f(&page.issues));
             all.extend(page.issues);
-            if got == 0 || all.len() >= page.total as usize {
+            if enough || got == 0 || all.len() >= page.total as usize {
                 return Ok(all);
             }
         }

@@ -179,9 +179,18 @@ pub fn parse_jira_time(s: &str) -> Option<i64> {
 
 /// `labels = "council-sync" AND updated >= "yyyy-MM-dd HH:mm"`, a minute before `since_ms`.
 pub fn updated_since_jql(since_ms: i64) -> String {
+    since_jql(since_ms, "ASC")
+}
+
+/// [`updated_since_jql`] ordered newest first (the poll that stops at what it has seen).
+pub fn changed_since_jql(since_ms: i64) -> String {
+    since_jql(since_ms, "DESC")
+}
+
+fn since_jql(since_ms: i64, order: &str) -> String {
     let at = DateTime::<Utc>::from_timestamp_millis(since_ms).unwrap_or_default() - POLL_OVERLAP;
     format!(
-        "labels = {} AND updated >= {} ORDER BY updated ASC",
+        "labels = {} AND updated >= {} ORDER BY updated {order}",
         jql::quote(SYNC_LABEL),
         jql::quote(&at.format("%Y-%m-%d %H:%M").to_string())
     )
@@ -276,6 +285,42 @@ impl JiraTracker {
         let found = self
             .client()
             .search_all(&updated_since_jql(since_ms), &self.tracked_fields())
+            .await?;
+        Ok(found.iter().map(|i| self.tracked(i)).collect())
+    }
+
+    /// The issues [`Self::tracked_since`] lists, newest first, stopping after a page whose
+    /// every issue is in `seen` at its `updated` or later (an earlier poll handled it; what
+    /// follows is older). In step, one page.
+    pub(super) async fn tracked_changed(
+        &self,
+        since_ms: i64,
+        seen: &std::collections::HashMap<String, i64>,
+    ) -> Result<Vec<TrackedIssue>, JiraError> {
+        let all_seen = |page: &[Issue]| {
+            page.iter().all(|i| {
+                let updated = i.fields.updated.as_deref().and_then(parse_jira_time);
+                matches!((seen.get(&i.key), updated), (Some(at), Some(u)) if *at >= u)
+            })
+        };
+        let found = self
+            .client()
+            .search_until(
+                &changed_since_jql(since_ms),
+                &self.tracked_fields(),
+                &all_seen,
+            )
+            .await?;
+        Ok(found.iter().map(|i| self.tracked(i)).collect())
+    }
+
+    /// Every issue carrying the daemon's label, in pages of [`super::client::SEARCH_PAGE_SIZE`]
+    /// (100), ordered by key so pages do not shift while issues are updated.
+    pub(super) async fn all_tracked(&self) -> Result<Vec<TrackedIssue>, JiraError> {
+        let jql = format!("labels = {} ORDER BY key ASC", jql::quote(SYNC_LABEL));
+        let found = self
+            .client()
+            .search_all(&jql, &self.tracked_fields())
             .await?;
         Ok(found.iter().map(|i| self.tracked(i)).collect())
     }

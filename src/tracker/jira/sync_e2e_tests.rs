@@ -673,3 +673,47 @@ async fn wait_for_log(e: &Env, n: usize) -> Vec<Value> {
     assert!(entries.len() >= n, "only {} deliveries", entries.len());
     entries
 }
+
+/// The poll's listing stops after the first page it has wholly handled; an item changed
+/// since is listed (newest first), and a list all in pages has every item.
+async fn changed_since_stops_at_what_was_handled(version: JiraApiVersion) {
+    let e = env(version).await;
+    let c = client(&e.cfg);
+    for batch in 0..3 {
+        let fields: Vec<NewIssueFields> = (0..50).map(|n| synced("STO", batch * 50 + n)).collect();
+        c.create_issues_bulk(&fields).await.expect("bulk");
+    }
+    let t = tracker(&e.cfg, &teams());
+    let since = Utc::now().timestamp_millis() - 10_000;
+    let none = std::collections::HashMap::new();
+    let first = t.changed_since(since, &none).await.expect("poll");
+    assert_eq!(first.len(), 150, "nothing handled yet: every page");
+    let seen: std::collections::HashMap<String, i64> = first
+        .iter()
+        .map(|i| (i.key.clone(), i.updated_ms))
+        .collect();
+    let again = t.changed_since(since, &seen).await.expect("poll");
+    assert_eq!(again.len(), 100, "one page, wholly handled: stop");
+    {
+        let mut state = e.sandbox.lock();
+        let idx = state.issue_index("STO-7").expect("STO-7");
+        state.issues[idx].updated = Utc::now() + chrono::Duration::seconds(5);
+    }
+    let changed = t.changed_since(since, &seen).await.expect("poll");
+    assert_eq!(changed[0].key, "STO-7", "newest first");
+    assert_eq!(
+        t.list_all().await.expect("all").len(),
+        150,
+        "the sweep's listing"
+    );
+}
+
+#[tokio::test]
+async fn changed_since_stops_at_what_was_handled_v3() {
+    changed_since_stops_at_what_was_handled(JiraApiVersion::V3).await;
+}
+
+#[tokio::test]
+async fn changed_since_stops_at_what_was_handled_v2() {
+    changed_since_stops_at_what_was_handled(JiraApiVersion::V2).await;
+}

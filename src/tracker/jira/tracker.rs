@@ -81,6 +81,14 @@ impl JiraTracker {
         Ok(Self::with_client(client, cfg, teams, progress, policy))
     }
 
+    /// The same tracker pacing its calls at `[limits.jira]`.
+    pub fn with_limits(mut self, limits: &crate::config::JiraLimits) -> Self {
+        self.client = self
+            .client
+            .with_rate_limiter(super::client::rate_limiter(limits));
+        self
+    }
+
     /// A tracker over an existing client (shared limiter, tests).
     pub fn with_client(
         client: JiraClient,
@@ -716,6 +724,18 @@ impl Tracker for JiraTracker {
 
     async fn updated_since(&self, since_ms: i64) -> Result<Vec<TrackedIssue>, TrackerError> {
         Ok(self.tracked_since(since_ms).await?)
+    }
+
+    async fn changed_since(
+        &self,
+        since_ms: i64,
+        seen: &std::collections::HashMap<String, i64>,
+    ) -> Result<Vec<TrackedIssue>, TrackerError> {
+        Ok(self.tracked_changed(since_ms, seen).await?)
+    }
+
+    async fn list_all(&self) -> Result<Vec<TrackedIssue>, TrackerError> {
+        Ok(self.all_tracked().await?)
     }
 
     async fn move_to(&self, key: &str, status: &str) -> Result<bool, TrackerError> {
