@@ -37,6 +37,11 @@ fn cursor_name(repo: &str) -> String {
     format!("github-issues-since:{repo}")
 }
 
+/// The first whole second (ms) after `ms`.
+fn next_whole_second(ms: i64) -> i64 {
+    ms.div_euclid(1000).saturating_add(1).saturating_mul(1000)
+}
+
 /// The stages where a create may have failed for good (epic or stories), to try again on
 /// every pass: only the concerns among them whose create job failed or was parked are walked,
 /// found from the store alone (see `create_stalled`).
@@ -130,12 +135,17 @@ impl<T: Tracker + 'static> Ctx<T> {
     }
 
     /// The concern issues of `repo` changed since its cursor. With no cursor yet (a first
-    /// start), nothing is listed: the cursor starts at `pass`, what came before is the full
-    /// sweep's (and `backfill`'s), and a log line says when that sweep is due.
+    /// start), nothing is listed: the cursor starts at the second after `pass` (GitHub's
+    /// `since` has whole seconds and is inclusive, so a cursor inside the current second
+    /// would list again, one by one, everything written earlier in it, e.g. the end of a
+    /// `backfill`); what came before is the full sweep's (and `backfill`'s), and a log line
+    /// says when that sweep is due.
     async fn changed_concern_issues(&self, repo: &str, pass: i64) -> Result<Changed, EngineError> {
         let cursor = cursor_name(repo);
         let Some(since) = self.store.get_cursor(&cursor).await? else {
-            self.store.set_cursor(&cursor, pass).await?;
+            self.store
+                .set_cursor(&cursor, next_whole_second(pass))
+                .await?;
             tracing::info!(repo, "no cursor yet: changes are read from now on");
             return Ok(Changed {
                 cursor,
@@ -379,5 +389,18 @@ impl<T: Tracker + 'static> Ctx<T> {
             decided = true;
         }
         Ok(decided)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::next_whole_second;
+
+    #[test]
+    fn a_first_cursor_starts_at_the_next_whole_second() {
+        assert_eq!(next_whole_second(1_796_027_670_000), 1_796_027_671_000);
+        assert_eq!(next_whole_second(1_796_027_670_999), 1_796_027_671_000);
+        assert_eq!(next_whole_second(0), 1_000);
+        assert_eq!(next_whole_second(i64::MAX), i64::MAX);
     }
 }
