@@ -110,6 +110,7 @@ mod tests {
             updated_at: chrono::DateTime::UNIX_EPOCH,
             is_pull_request: false,
             assignees: vec![],
+            comments: 0,
         }
     }
 

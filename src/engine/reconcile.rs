@@ -37,9 +37,39 @@ fn cursor_name(repo: &str) -> String {
     format!("github-issues-since:{repo}")
 }
 
-/// The first whole second (ms) after `ms`.
-fn next_whole_second(ms: i64) -> i64 {
-    ms.div_euclid(1000).saturating_add(1).saturating_mul(1000)
+/// How far before a listing's `since` the seen issues are read (ms): a first start's
+/// entries matter only while listings start in or near its second; later ones start after
+/// them. (They stay as a few rows in `cursors`, one per issue written in that second.)
+const SEEN_KEEP_MS: i64 = 60_000;
+
+/// What a listing shows of an issue, as a key: its number, `updated_at` (ms) and a digest
+/// of what a person can change (title, body, state and reason, labels, assignees, how many
+/// comments). GitHub's `updated_at` has whole seconds, so two changes in one second share
+/// it: keyed by time alone, the second change's reconcile was taken for the first's and
+/// dropped (a `/results` comment written in the second the previous pass listed was lost).
+/// Keyed by this, a listing repeated over the inclusive `since` second is dropped, and a
+/// change within that second is not.
+fn listed_view(issue: &crate::github::client::Issue) -> String {
+    let mut labels = issue.labels.clone();
+    labels.sort();
+    let mut assignees = issue.assignees.clone();
+    assignees.sort();
+    let shown = serde_json::json!([
+        issue.title,
+        issue.body,
+        issue.state,
+        issue.state_reason,
+        labels,
+        assignees,
+        issue.comments,
+    ]);
+    let digest = super::plan::digest(&shown.to_string());
+    format!(
+        "{}:{}:{}",
+        issue.number,
+        issue.updated_at.timestamp_millis(),
+        &digest[..digest.len().min(16)]
+    )
 }
 
 /// The stages where a create may have failed for good (epic or stories), to try again on
@@ -55,11 +85,12 @@ fn create_keys(repo: &str, number: u64) -> [String; 2] {
     ]
 }
 
-/// One repository's listing since its cursor: the concern issues changed, each with its
-/// `updated_at` (ms), and the newest `updated_at` listed (the cursor's next value).
+/// One repository's listing since its cursor: the concern issues changed, each with what
+/// the listing showed of it ([`listed_view`]), and the newest `updated_at` listed (the
+/// cursor's next value).
 struct Changed {
     cursor: String,
-    issues: Vec<(u64, i64)>,
+    issues: Vec<(u64, String)>,
     newest: Option<i64>,
 }
 
@@ -92,8 +123,9 @@ impl<T: Tracker + 'static> Ctx<T> {
         let mut cursors = Vec::new();
         for repo in &self.config.github.repos {
             let changed = self.changed_concern_issues(repo, pass).await?;
-            for &(number, updated) in &changed.issues {
-                let key = format!("reconcile:{repo}#{number}:gh:{updated}");
+            for (number, seen) in &changed.issues {
+                let number = *number;
+                let key = format!("reconcile:{repo}#{number}:gh:{seen}");
                 jobs.push(KeyedJob::new(
                     key,
                     Job::Reconcile {
@@ -135,17 +167,31 @@ impl<T: Tracker + 'static> Ctx<T> {
     }
 
     /// The concern issues of `repo` changed since its cursor. With no cursor yet (a first
-    /// start), nothing is listed: the cursor starts at the second after `pass` (GitHub's
-    /// `since` has whole seconds and is inclusive, so a cursor inside the current second
-    /// would list again, one by one, everything written earlier in it, e.g. the end of a
-    /// `backfill`); what came before is the full sweep's (and `backfill`'s), and a log line
-    /// says when that sweep is due.
+    /// start), nothing is queued: the cursor starts at `pass`, what came before is the full
+    /// sweep's (and `backfill`'s), and a log line says when that sweep is due.
+    ///
+    /// GitHub's `since` has whole seconds and is inclusive, so the next pass lists again
+    /// whatever was written earlier in the second of `pass` (e.g. the end of a `backfill`
+    /// just before the first start). A first start therefore lists that second once and
+    /// records what it holds as seen (`github-seen:` cursors, by issue and `updated_at`);
+    /// the next passes drop an issue listed again at the same `updated_at`, and read any
+    /// that changed after.
     async fn changed_concern_issues(&self, repo: &str, pass: i64) -> Result<Changed, EngineError> {
         let cursor = cursor_name(repo);
+        let seen_prefix = format!("github-seen:{repo}#");
         let Some(since) = self.store.get_cursor(&cursor).await? else {
+            let second = DateTime::<Utc>::from_timestamp_millis(pass);
+            let listed = self.github.list_issues(repo, &[], second).await?;
+            let seen: Vec<(String, i64)> = listed
+                .iter()
+                .filter(|i| !i.is_pull_request)
+                .map(|i| (listed_view(i), i.updated_at.timestamp_millis()))
+                .collect();
+            let seen: Vec<(&str, i64)> = seen.iter().map(|(v, u)| (v.as_str(), *u)).collect();
             self.store
-                .set_cursor(&cursor, next_whole_second(pass))
+                .remember_seen(&seen_prefix, &seen, pass.saturating_sub(SEEN_KEEP_MS))
                 .await?;
+            self.store.set_cursor(&cursor, pass).await?;
             tracing::info!(repo, "no cursor yet: changes are read from now on");
             return Ok(Changed {
                 cursor,
@@ -153,6 +199,10 @@ impl<T: Tracker + 'static> Ctx<T> {
                 newest: None,
             });
         };
+        let seen = self
+            .store
+            .seen_since(&seen_prefix, since.saturating_sub(SEEN_KEEP_MS))
+            .await?;
         let since = DateTime::<Utc>::from_timestamp_millis(since);
         let issues = self.github.list_issues(repo, &[], since).await?;
         let mut newest = None::<i64>;
@@ -160,8 +210,9 @@ impl<T: Tracker + 'static> Ctx<T> {
         for issue in issues.iter().filter(|i| !i.is_pull_request) {
             let updated = issue.updated_at.timestamp_millis();
             newest = Some(newest.map_or(updated, |n| n.max(updated)));
-            if self.is_concern(issue) {
-                out.push((issue.number, updated));
+            let view = listed_view(issue);
+            if self.is_concern(issue) && !seen.contains_key(&view) {
+                out.push((issue.number, view));
             }
         }
         Ok(Changed {
@@ -394,13 +445,51 @@ impl<T: Tracker + 'static> Ctx<T> {
 
 #[cfg(test)]
 mod tests {
-    use super::next_whole_second;
+    use super::listed_view;
+    use crate::github::client::{Issue, IssueState};
+    use chrono::{DateTime, Utc};
 
+    fn issue() -> Issue {
+        Issue {
+            id: 1,
+            number: 7,
+            title: "Cut toil".into(),
+            body: Some("body".into()),
+            state: IssueState::Open,
+            state_reason: None,
+            labels: vec!["b".into(), "a".into()],
+            author: "alice".into(),
+            html_url: String::new(),
+            created_at: DateTime::<Utc>::UNIX_EPOCH,
+            updated_at: DateTime::<Utc>::from_timestamp_millis(1_796_027_670_000)
+                .unwrap_or_default(),
+            is_pull_request: false,
+            assignees: Vec::new(),
+            comments: 1,
+        }
+    }
+
+    /// Changes within one second of `updated_at` (GitHub's precision) give another view;
+    /// the same issue listed again gives the same one, whatever the order of its labels.
     #[test]
-    fn a_first_cursor_starts_at_the_next_whole_second() {
-        assert_eq!(next_whole_second(1_796_027_670_000), 1_796_027_671_000);
-        assert_eq!(next_whole_second(1_796_027_670_999), 1_796_027_671_000);
-        assert_eq!(next_whole_second(0), 1_000);
-        assert_eq!(next_whole_second(i64::MAX), i64::MAX);
+    fn a_change_within_the_same_second_is_a_new_view_and_a_repeat_is_not() {
+        let base = listed_view(&issue());
+        let mut again = issue();
+        again.labels.reverse();
+        assert_eq!(listed_view(&again), base);
+        let mut commented = issue();
+        commented.comments += 1;
+        let mut labelled = issue();
+        labelled.labels.push("council/accepted".into());
+        let mut closed = issue();
+        closed.state = IssueState::Closed;
+        let mut edited = issue();
+        edited.body = Some("body, edited".into());
+        let mut assigned = issue();
+        assigned.assignees.push("bob".into());
+        for changed in [commented, labelled, closed, edited, assigned] {
+            assert_ne!(listed_view(&changed), base, "{changed:?}");
+        }
+        assert!(base.starts_with("7:1796027670000:"), "{base}");
     }
 }

@@ -182,6 +182,7 @@ mod tests {
             updated_at: Utc::now(),
             is_pull_request: false,
             assignees: Vec::new(),
+            comments: 0,
         }
     }
 

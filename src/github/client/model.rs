@@ -74,6 +74,8 @@ pub struct Issue {
     pub is_pull_request: bool,
     /// Assignee logins (the epic follows the first one through `[users]`).
     pub assignees: Vec<String>,
+    /// How many comments it has (GitHub's `comments`; 0 when absent).
+    pub comments: u64,
 }
 
 /// A comment on an issue.
@@ -118,6 +120,8 @@ pub(super) struct RawIssue {
     pull_request: Option<serde_json::Value>,
     #[serde(default)]
     assignees: Vec<RawUser>,
+    #[serde(default)]
+    comments: u64,
 }
 
 impl Issue {
@@ -162,6 +166,7 @@ mod location_tests {
             updated_at: DateTime::<Utc>::default(),
             is_pull_request: false,
             assignees: Vec::new(),
+            comments: 0,
         }
     }
 
@@ -194,6 +199,7 @@ impl From<RawIssue> for Issue {
             updated_at: r.updated_at,
             is_pull_request: r.pull_request.is_some(),
             assignees: r.assignees.into_iter().map(|u| u.login).collect(),
+            comments: r.comments,
         }
     }
 }
