@@ -710,6 +710,7 @@ pub async fn backfill(
     on_progress: impl FnMut(&crate::engine::DrainProgress),
 ) -> Result<crate::engine::BackfillSummary, DaemonError> {
     let (github_limits, jira_limits) = (cfg.limits.github, cfg.limits.jira);
+    let tracker_kind = cfg.tracker.kind;
     let engine = one_shot_engine(cfg).await?;
     let err = |e: crate::engine::EngineError| DaemonError::Engine(e.to_string());
     let candidates = engine.backfill_candidates().await.map_err(err)?;
@@ -731,10 +732,18 @@ pub async fn backfill(
         }
         report(i + 1, candidates.len(), &item);
     }
+    // The tracker's calls go at its own host's limit: Jira's `[limits.jira]`, or, for
+    // GitHub Projects, GitHub's (its writes are GitHub writes).
+    let tracker_take = |calls: u64| match tracker_kind {
+        TrackerKind::Jira => crate::config::limits::jira_calls_take(&jira_limits, calls),
+        TrackerKind::GithubProjects => {
+            crate::config::limits::github_writes_take(&github_limits, calls)
+        }
+    };
     on_estimate(&crate::engine::BackfillEstimate::new(
         &stages,
         &github_limits,
-        &jira_limits,
+        tracker_take,
     ));
     if !dry_run {
         // No deadline: the limits decide how long it takes, and the progress says so.

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use super::jobs::{Job, KeyedJob, queued};
 use super::{Engine, EngineError};
-use crate::config::{GithubLimits, JiraLimits, limits};
+use crate::config::{GithubLimits, limits};
 use crate::council::{Cause, Stage, same_label};
 use crate::github::client::{Issue, IssueState};
 use crate::store::StageChange;
@@ -82,13 +82,20 @@ pub struct BackfillEstimate {
 }
 
 impl BackfillEstimate {
-    /// The estimate for concerns recorded at `stages`, under these limits. Pure.
-    pub fn new(stages: &[Stage], github: &GithubLimits, jira: &JiraLimits) -> Self {
+    /// The estimate for concerns recorded at `stages`, under GitHub's `[limits.github]` and
+    /// the tracker's pace (`tracker_take`: how long that many tracker calls take at its
+    /// configured limit, given by whoever built the tracker, so no tracker is named here).
+    /// Pure.
+    pub fn new(
+        stages: &[Stage],
+        github: &GithubLimits,
+        tracker_take: impl Fn(u64) -> Duration,
+    ) -> Self {
         let github_writes = stages.iter().map(|s| github_writes_for(*s)).sum();
         let accepted = stages.iter().filter(|s| **s == Stage::Accepted).count() as u64;
         let tracker_calls = accepted * TRACKER_CALLS_PER_ACCEPTED;
-        let takes = limits::github_writes_take(github, github_writes)
-            .max(limits::jira_calls_take(jira, tracker_calls));
+        let takes =
+            limits::github_writes_take(github, github_writes).max(tracker_take(tracker_calls));
         Self {
             github_writes,
             tracker_calls,
@@ -285,6 +292,12 @@ impl<T: Tracker + 'static> Engine<T> {
 mod tests {
     use super::*;
 
+    /// A tracker paced at 10 calls a second after a burst of 20 (the daemon hands in the
+    /// configured tracker's own pace).
+    fn tracker_take(calls: u64) -> Duration {
+        Duration::from_secs_f64(calls.saturating_sub(20) as f64 / 10.0)
+    }
+
     #[test]
     fn the_estimate_counts_writes_by_stage_and_the_slower_host_decides() {
         let stages = [
@@ -293,13 +306,13 @@ mod tests {
             Stage::Accepted,
             Stage::Rejected,
         ];
-        let e = BackfillEstimate::new(&stages, &GithubLimits::default(), &JiraLimits::default());
+        let e = BackfillEstimate::new(&stages, &GithubLimits::default(), tracker_take);
         assert_eq!((e.github_writes, e.tracker_calls), (2 + 2 + 3 + 1, 8));
         assert_eq!(e.takes, Duration::ZERO, "within both bursts");
         // 1,000 accepted concerns at the published limits: 3,000 GitHub writes, 2,500 of
         // them beyond the hour's burst of 500, at 500 an hour: 5 h.
         let many = vec![Stage::Accepted; 1000];
-        let e = BackfillEstimate::new(&many, &GithubLimits::default(), &JiraLimits::default());
+        let e = BackfillEstimate::new(&many, &GithubLimits::default(), tracker_take);
         assert_eq!(e.takes, Duration::from_secs(5 * 3600));
     }
 
