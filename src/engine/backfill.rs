@@ -191,26 +191,10 @@ impl<T: Tracker + 'static> Engine<T> {
         }
     }
 
-    /// The concern issues of every watched repository (all pages), with their repository.
+    /// The concern issues of every watched repository (all pages), with their repository
+    /// ([`Ctx::concern_issues`]).
     pub async fn backfill_candidates(&self) -> Result<Vec<(String, Issue)>, EngineError> {
-        let mut all = Vec::new();
-        for repo in &self.config.github.repos {
-            let issues = self
-                .github
-                .list_issues(
-                    repo,
-                    std::slice::from_ref(&self.config.labels.concern),
-                    None,
-                )
-                .await?;
-            all.extend(
-                issues
-                    .into_iter()
-                    .filter(|i| !i.is_pull_request)
-                    .map(|i| (repo.clone(), i)),
-            );
-        }
-        Ok(all)
+        self.concern_issues().await
     }
 
     /// Imports one issue (or, with `dry_run`, says what it would do).

@@ -107,6 +107,32 @@ impl<T: Tracker + 'static> Ctx<T> {
         }
     }
 
+    /// The concern issues (labelled `labels.concern`, pull requests left out) of every
+    /// watched repository, all pages, each with its repository: what `backfill` imports
+    /// and the full sweep compares.
+    pub(crate) async fn concern_issues(
+        &self,
+    ) -> Result<Vec<(String, crate::github::client::Issue)>, EngineError> {
+        let mut all = Vec::new();
+        for repo in &self.config.github.repos {
+            let issues = self
+                .github
+                .list_issues(
+                    repo,
+                    std::slice::from_ref(&self.config.labels.concern),
+                    None,
+                )
+                .await?;
+            all.extend(
+                issues
+                    .into_iter()
+                    .filter(|i| !i.is_pull_request)
+                    .map(|i| (repo.clone(), i)),
+            );
+        }
+        Ok(all)
+    }
+
     /// Queues one job outside a decision; `false` when its key was queued before.
     pub(crate) async fn enqueue_job(&self, job: KeyedJob) -> Result<bool, EngineError> {
         Ok(self

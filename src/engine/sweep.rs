@@ -91,27 +91,17 @@ impl<T: Tracker + 'static> Ctx<T> {
             .map(|c| ((c.repo.clone(), c.number), c))
             .collect();
         let mut targets: BTreeSet<(String, u64)> = BTreeSet::new();
-        for repo in &self.config.github.repos {
-            let issues = self
-                .github
-                .list_issues(
-                    repo,
-                    std::slice::from_ref(&self.config.labels.concern),
-                    None,
-                )
-                .await?;
-            for issue in issues.iter().filter(|i| !i.is_pull_request) {
-                let at = (repo.clone(), issue.number);
-                let record = concerns.get(&at);
-                if let Some(why) = github_drift(
-                    record,
-                    issue,
-                    &self.config.labels,
-                    self.config.council.two_step,
-                ) {
-                    tracing::debug!(repo = %repo, number = issue.number, why, "sweep: drift");
-                    targets.insert(at);
-                }
+        for (repo, issue) in self.concern_issues().await? {
+            let at = (repo, issue.number);
+            let record = concerns.get(&at);
+            if let Some(why) = github_drift(
+                record,
+                &issue,
+                &self.config.labels,
+                self.config.council.two_step,
+            ) {
+                tracing::debug!(repo = %at.0, number = issue.number, why, "sweep: drift");
+                targets.insert(at);
             }
         }
         targets.extend(self.tracker_drift(&concerns).await?);
