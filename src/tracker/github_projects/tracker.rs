@@ -3,10 +3,13 @@
 //! The epic is the concern issue itself, added to the project (and given the organisation's
 //! epic issue type when it defines one). Each story is an issue in the team's repository,
 //! created and made a sub-issue of the concern in one GraphQL write (`createIssue` with
-//! `parentIssueId`), so a crash cannot leave an unlinked story; then added to the project
-//! with Team and Status set. Exactly once: before creating, the parent's sub-issues are
-//! listed (REST, consistent at once, unlike search) and matched by the hidden marker in each
-//! story's body; what a crashed attempt made is found and completed (project item, fields).
+//! `parentIssueId`), so a crash cannot leave an unlinked story; then every story (and the
+//! epic, when the engine says the stories follow) is added to the project in one aliased
+//! document and given Team and Status in another (`batch.rs`): K + 3 writes for K stories,
+//! the epic's issue type included. Exactly once: before creating, the parent's sub-issues
+//! are listed (REST, consistent at once, unlike search) and matched by the hidden marker in
+//! each story's body; what a crashed attempt made is found and completed (project item,
+//! fields); adds and field updates are idempotent, so repeating them after a crash is safe.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
