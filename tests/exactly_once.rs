@@ -200,7 +200,9 @@ async fn project_items(world: &World, number: u64) -> Vec<(String, String, Strin
             (
                 format!(
                     "{}#{}",
-                    c["repository"]["nameWithOwner"].as_str().unwrap_or_default(),
+                    c["repository"]["nameWithOwner"]
+                        .as_str()
+                        .unwrap_or_default(),
                     c["number"]
                 ),
                 value("Team"),
@@ -239,18 +241,28 @@ async fn killed_between_epic_and_stories_resumes_exactly_once_on_github_projects
         .get(&format!("/_sandbox/faults/{fault}/held?timeout_ms=30000"))
         .await
         .expect("held");
-    assert!(held["held"].as_u64().unwrap_or(0) >= 1, "listing held: {held}");
+    assert!(
+        held["held"].as_u64().unwrap_or(0) >= 1,
+        "listing held: {held}"
+    );
     assert!(world.projects_stories_for(&pw, n, &TEAMS).await.is_empty());
     daemon.kill().await;
 
     let daemon = world.daemon_org(&config).await;
     world.wait_stories_listed(n, TEAMS.len()).await;
     let stories = world.projects_stories_for(&pw, n, &TEAMS).await;
-    assert_eq!(stories.len(), TEAMS.len(), "one story per team: {stories:?}");
+    assert_eq!(
+        stories.len(),
+        TEAMS.len(),
+        "one story per team: {stories:?}"
+    );
     assert!(stories.iter().all(|(_, _, sub)| *sub), "{stories:?}");
     let items = project_items(&world, pw.number).await;
     let concern = format!("{}#{n}", world.repo);
-    assert!(items.iter().any(|(k, _, _)| *k == concern), "the concern: {items:?}");
+    assert!(
+        items.iter().any(|(k, _, _)| *k == concern),
+        "the concern: {items:?}"
+    );
     for (team, key, _) in &stories {
         assert!(
             items

@@ -569,7 +569,10 @@ async fn a_board_change_resyncs_only_its_own_concern_on_github_projects() {
     let (_, key, _) = stories.first().expect("a's payments story").clone();
     let (repo, number) = key.split_once('#').expect("owner/name#n");
     c.post(
-        &format!("/_sandbox/github/projects/acme/{}/items/{repo}/{number}", pw.number),
+        &format!(
+            "/_sandbox/github/projects/acme/{}/items/{repo}/{number}",
+            pw.number
+        ),
         serde_json::json!({ "actor": "dave", "field": "Status", "value": "In Progress" }),
     )
     .await

@@ -186,7 +186,13 @@ pub async fn measure_github_projects(_dir: &Path) -> Result<Vec<PerK>, String> {
     let mut out = Vec::new();
     for k in PROJECTS_KS {
         let n = c
-            .open_issue(&world.repo, "alice", &format!("Projects K={k}"), "toil", &[])
+            .open_issue(
+                &world.repo,
+                "alice",
+                &format!("Projects K={k}"),
+                "toil",
+                &[],
+            )
             .await
             .map_err(|e| format!("concern: {e}"))?;
         let gh = GithubClient::new(&proxy.url, &token, policy.clone())

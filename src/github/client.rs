@@ -629,16 +629,20 @@ mod tests {
         let seen: Seen = Default::default();
         let log = seen.clone();
         let app = axum::Router::new().fallback(
-            move |method: axum::http::Method, uri: axum::http::Uri, headers: axum::http::HeaderMap| {
+            move |method: axum::http::Method,
+                  uri: axum::http::Uri,
+                  headers: axum::http::HeaderMap| {
                 let log = log.clone();
                 async move {
                     let authed = headers
                         .get("authorization")
                         .and_then(|v| v.to_str().ok())
                         .is_some_and(|v| v.ends_with("ghes-token"));
-                    log.lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .push((method.to_string(), uri.path().to_owned(), authed));
+                    log.lock().unwrap_or_else(|p| p.into_inner()).push((
+                        method.to_string(),
+                        uri.path().to_owned(),
+                        authed,
+                    ));
                     let body = if uri.path().ends_with("/graphql") {
                         json!({ "data": { "viewer": { "login": "me" } } })
                     } else {

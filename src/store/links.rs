@@ -392,21 +392,37 @@ mod tests {
                 .expect("stories");
             let here = Some((repo.to_owned(), 5));
             for id in ["I_epic", "I_pay", "I_db"] {
-                assert_eq!(store.concern_for_tracker_id(id).await.expect("by id"), here, "{id}");
+                assert_eq!(
+                    store.concern_for_tracker_id(id).await.expect("by id"),
+                    here,
+                    "{id}"
+                );
             }
-            assert_eq!(store.concern_for_tracker_id("I_other").await.expect("other"), None);
+            assert_eq!(
+                store
+                    .concern_for_tracker_id("I_other")
+                    .await
+                    .expect("other"),
+                None
+            );
             assert!(!store.has_links_without_ids().await.expect("all have ids"));
             // The same story linked again without its id keeps it; another story replaces it.
             store
                 .set_story_link(repo, 5, "pay", "acme/pay#1", "u1")
                 .await
                 .expect("relink");
-            assert_eq!(store.concern_for_tracker_id("I_pay").await.expect("kept"), here);
+            assert_eq!(
+                store.concern_for_tracker_id("I_pay").await.expect("kept"),
+                here
+            );
             store
                 .set_story_link(repo, 5, "db", "acme/db#2", "u3")
                 .await
                 .expect("replace");
-            assert_eq!(store.concern_for_tracker_id("I_db").await.expect("gone"), None);
+            assert_eq!(
+                store.concern_for_tracker_id("I_db").await.expect("gone"),
+                None
+            );
             assert!(store.has_links_without_ids().await.expect("db#2 has none"));
         })
         .await;

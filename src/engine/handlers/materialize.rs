@@ -75,7 +75,14 @@ pub(crate) async fn materialize<T: Tracker + 'static>(
     // What the epic says now: an edit event that changes nothing will not rewrite it.
     let hash = digest(&format!("{}\n{}", request.summary, request.description_md));
     cx.store
-        .set_epic_synced(repo, number, &epic.key, &epic.url, stable_id(&epic.id), &hash)
+        .set_epic_synced(
+            repo,
+            number,
+            &epic.key,
+            &epic.url,
+            stable_id(&epic.id),
+            &hash,
+        )
         .await?;
     cx.store
         .advance_stage(repo, number, Stage::EpicCreated, Cause::Created, None)

@@ -79,7 +79,9 @@ pub fn set_options(project_id: &str, updates: &[OptionUpdate]) -> Batch {
     let mut vars = Map::new();
     vars.insert("projectId".into(), json!(project_id));
     for (i, u) in updates.iter().enumerate() {
-        params.push(format!("$i{i}: ID!, $f{i}: ID!, $v{i}: ProjectV2FieldValue!"));
+        params.push(format!(
+            "$i{i}: ID!, $f{i}: ID!, $v{i}: ProjectV2FieldValue!"
+        ));
         fields.push(format!(
             "  u{i}: updateProjectV2ItemFieldValue(input: {{ projectId: $projectId, itemId: $i{i}, fieldId: $f{i}, value: $v{i} }}) {{\n    projectV2Item {{\n      id\n    }}\n  }}"
         ));
@@ -170,9 +172,13 @@ mod tests {
     #[test]
     fn documents_alias_each_entry_and_answers_come_back_in_order() {
         let b = add_items("P", &["I_1".into(), "I_2".into()]);
-        assert!(b.document.starts_with("mutation AddProjectItems($projectId: ID!, $c0: ID!, $c1: ID!)"));
+        assert!(
+            b.document
+                .starts_with("mutation AddProjectItems($projectId: ID!, $c0: ID!, $c1: ID!)")
+        );
         assert_eq!(b.variables["c1"], "I_2");
-        let data = json!({ "a1": { "item": { "id": "PVTI_2" } }, "a0": { "item": { "id": "PVTI_1" } } });
+        let data =
+            json!({ "a1": { "item": { "id": "PVTI_2" } }, "a0": { "item": { "id": "PVTI_1" } } });
         assert_eq!(
             added_item_ids(&data, 2),
             [Some("PVTI_1".to_owned()), Some("PVTI_2".to_owned())]
@@ -194,6 +200,9 @@ mod tests {
         let r = repository_ids(&[("acme".into(), "a".into()), ("acme".into(), "b".into())]);
         assert_eq!(r.variables["n1"], "b");
         let data = json!({ "r0": { "id": "R_a" }, "r1": null });
-        assert_eq!(repository_node_ids(&data, 2), [Some("R_a".to_owned()), None]);
+        assert_eq!(
+            repository_node_ids(&data, 2),
+            [Some("R_a".to_owned()), None]
+        );
     }
 }

@@ -86,8 +86,9 @@ mod tests {
         // alias, two, past half of the cap, and the cap.
         for n in [1, 2, 51, super::super::batch::MAX_ALIASES] {
             let ids: Vec<String> = (0..n).map(|i| format!("I_{i}")).collect();
-            let repos: Vec<(String, String)> =
-                (0..n).map(|i| ("acme".to_owned(), format!("r{i}"))).collect();
+            let repos: Vec<(String, String)> = (0..n)
+                .map(|i| ("acme".to_owned(), format!("r{i}")))
+                .collect();
             let updates: Vec<_> = (0..n)
                 .map(|i| super::super::batch::OptionUpdate {
                     item_id: format!("PVTI_{i}"),
@@ -97,7 +98,10 @@ mod tests {
                 .collect();
             for (name, built) in [
                 ("AddProjectItems", super::super::batch::add_items("P", &ids)),
-                ("SetItemFields", super::super::batch::set_options("P", &updates)),
+                (
+                    "SetItemFields",
+                    super::super::batch::set_options("P", &updates),
+                ),
                 ("RepositoryIds", super::super::batch::repository_ids(&repos)),
             ] {
                 if let Err(e) = apollo_compiler::ExecutableDocument::parse_and_validate(
@@ -105,7 +109,10 @@ mod tests {
                     &built.document,
                     name,
                 ) {
-                    panic!("{name} with {n} aliases is not valid:\n{}\n{}", e.errors, built.document);
+                    panic!(
+                        "{name} with {n} aliases is not valid:\n{}\n{}",
+                        e.errors, built.document
+                    );
                 }
             }
         }

@@ -629,8 +629,20 @@ async fn github_calls_per_accepted_concern() {
     // Reads: project fields, the concern issue, the org's issue types, the parent's
     // sub-issues, the team repositories' ids (one aliased query) = 5, whatever K.
     // Writes: K createIssue + AddProjectItems + SetItemFields + the issue type = K + 3.
-    assert_eq!(two, Counted { reads: 5, writes: 2 + 3 });
-    assert_eq!(five, Counted { reads: 5, writes: 5 + 3 });
+    assert_eq!(
+        two,
+        Counted {
+            reads: 5,
+            writes: 2 + 3
+        }
+    );
+    assert_eq!(
+        five,
+        Counted {
+            reads: 5,
+            writes: 5 + 3
+        }
+    );
 }
 
 /// A re-run after a crash between the creates and the adds: the stories are found by
@@ -672,7 +684,11 @@ async fn a_crash_before_the_batched_add_is_completed_in_two_writes() {
     assert_eq!(env.sub_issues(n).await.len(), 3, "nothing made twice");
     for t in TEAMS[..3].iter() {
         let (_, list) = env
-            .api(Method::GET, &format!("/repos/{ORG}/{t}/issues?state=all"), None)
+            .api(
+                Method::GET,
+                &format!("/repos/{ORG}/{t}/issues?state=all"),
+                None,
+            )
             .await;
         assert_eq!(list.as_array().map(Vec::len), Some(1), "one {t} story");
     }
@@ -681,7 +697,11 @@ async fn a_crash_before_the_batched_add_is_completed_in_two_writes() {
         assert_eq!(t.status, "Todo", "{t:?}");
     }
     let project = second.project().await.expect("project").id.clone();
-    let epic_node = second.read_issue(&epic.key).await.expect("read").expect("epic");
+    let epic_node = second
+        .read_issue(&epic.key)
+        .await
+        .expect("read")
+        .expect("epic");
     assert!(super::model::item_in(&epic_node, &project).is_some());
     // Writes: the epic's type, one add (epic + 3 stories), one field document.
     assert_eq!(after.writes - before.writes, 3);
@@ -715,14 +735,20 @@ async fn a_poll_reads_the_project_in_pages_up_to_its_bound() {
     assert_eq!(pages() - before, 2);
     let before = pages();
     let since = chrono::Utc::now().timestamp_millis();
-    let changed = tracker.changed_since(since, &Default::default()).await.expect("poll");
+    let changed = tracker
+        .changed_since(since, &Default::default())
+        .await
+        .expect("poll");
     assert_eq!(changed.len(), 4, "all changed within the minute of overlap");
     assert_eq!(pages() - before, 2, "the same scan, whatever changed");
     let old = tracker
         .changed_since(since + 3_600_000, &Default::default())
         .await
         .expect("poll later");
-    assert!(old.is_empty(), "nothing changed since an hour from now: {old:?}");
+    assert!(
+        old.is_empty(),
+        "nothing changed since an hour from now: {old:?}"
+    );
     // At its bound the scan stops (and logs it) rather than read on.
     let bounded = env.tracker().with_item_pages(2, 1);
     let before = pages();

@@ -323,7 +323,9 @@ impl GithubProjectsTracker {
     }
 
     fn lock_deferred(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
-        self.deferred_epics.lock().unwrap_or_else(|p| p.into_inner())
+        self.deferred_epics
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
     }
 
     /// The node ids of these repositories (`owner/name`), those not yet known read in one
@@ -351,7 +353,10 @@ impl GithubProjectsTracker {
                 .graphql(&b.document, b.variables)
                 .await
                 .map_err(tracker_err)?;
-            for (repo, id) in chunk.iter().zip(batch::repository_node_ids(&data, chunk.len())) {
+            for (repo, id) in chunk
+                .iter()
+                .zip(batch::repository_node_ids(&data, chunk.len()))
+            {
                 let id = id.ok_or_else(|| refused(format!("GitHub has no repository {repo}")))?;
                 self.lock_ids().insert((*repo).to_owned(), id);
             }
@@ -440,10 +445,12 @@ impl GithubProjectsTracker {
         let mut issues = Vec::with_capacity(reqs.len());
         for (req, repo, _) in &plan {
             let issue = match found(&req.marker) {
-                Some(sub) => read.remove(&sub.node_id).ok_or_else(|| TrackerError::Permanent {
-                    status: Some(404),
-                    reason: format!("GitHub has no issue {}#{} any more", repo, sub.number),
-                })?,
+                Some(sub) => read
+                    .remove(&sub.node_id)
+                    .ok_or_else(|| TrackerError::Permanent {
+                        status: Some(404),
+                        reason: format!("GitHub has no issue {}#{} any more", repo, sub.number),
+                    })?,
                 None => {
                     let repository_id = new_repo_ids.next().unwrap_or_default();
                     let data: model::CreateIssueData = self
@@ -466,7 +473,8 @@ impl GithubProjectsTracker {
         }
         // Every missing item (the deferred epic's first) in one document.
         let epic_deferred = self.lock_deferred().contains(&epic.id);
-        let mut contents: Vec<String> = epic_deferred.then(|| epic.id.clone()).into_iter().collect();
+        let mut contents: Vec<String> =
+            epic_deferred.then(|| epic.id.clone()).into_iter().collect();
         let offset = contents.len();
         let lacking: Vec<usize> = (0..issues.len())
             .filter(|&i| model::item_in(&issues[i], &project.id).is_none())
@@ -483,7 +491,10 @@ impl GithubProjectsTracker {
                 .graphql(&add.document, add.variables)
                 .await
                 .map_err(tracker_err)?;
-            for (j, id) in batch::added_item_ids(&data, chunk.len()).into_iter().enumerate() {
+            for (j, id) in batch::added_item_ids(&data, chunk.len())
+                .into_iter()
+                .enumerate()
+            {
                 let at = c * batch::MAX_ALIASES + j;
                 if at >= offset {
                     item_ids[lacking[at - offset]] = id;
@@ -497,7 +508,10 @@ impl GithubProjectsTracker {
         let mut updates = Vec::new();
         for ((issue, item_id), (req, _, team_option)) in issues.iter().zip(&item_ids).zip(&plan) {
             let item_id = item_id.clone().ok_or_else(|| {
-                refused(format!("GitHub did not add {} to the project", model::key(issue)))
+                refused(format!(
+                    "GitHub did not add {} to the project",
+                    model::key(issue)
+                ))
             })?;
             let item = model::item_in(issue, &project.id);
             if model::single_select(item, &s.team_field)
@@ -633,11 +647,7 @@ impl Tracker for GithubProjectsTracker {
         if result.is_err() && self.lock_deferred().remove(&epic.id) {
             let project = self.project().await?;
             let add = batch::add_items(&project.id, std::slice::from_ref(&epic.id));
-            if let Err(e) = self
-                .gh
-                .graphql::<Value>(&add.document, add.variables)
-                .await
-            {
+            if let Err(e) = self.gh.graphql::<Value>(&add.document, add.variables).await {
                 tracing::warn!(epic = %epic.key, error = %e, "adding the epic to the project failed; the next run adds it");
             }
         }
@@ -1017,9 +1027,15 @@ mod tests {
     #[tokio::test]
     async fn own_account_is_the_configured_bot_login_without_a_call() {
         let t = offline_tracker().with_bot_login(Some("council-sync[bot]".into()));
-        assert_eq!(t.own_account().await.ok().as_deref(), Some("council-sync[bot]"));
+        assert_eq!(
+            t.own_account().await.ok().as_deref(),
+            Some("council-sync[bot]")
+        );
         let asks = offline_tracker().with_bot_login(Some("  ".into()));
-        assert!(asks.own_account().await.is_err(), "an empty login is not a login");
+        assert!(
+            asks.own_account().await.is_err(),
+            "an empty login is not a login"
+        );
         assert!(offline_tracker().own_account().await.is_err());
     }
 
