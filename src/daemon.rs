@@ -645,7 +645,8 @@ pub fn build_tracker(
                 .github_projects_settings()
                 .map_err(|e| DaemonError::Config(e.to_owned()))?;
             Ok(AnyTracker::GithubProjects(std::sync::Arc::new(
-                GithubProjectsTracker::new(github.clone(), settings),
+                GithubProjectsTracker::new(github.clone(), settings)
+                    .with_bot_login(cfg.github.bot_login.clone()),
             )))
         }
     }

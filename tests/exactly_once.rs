@@ -162,3 +162,114 @@ async fn a_concern_goes_from_form_to_jira_in_both_flavours() {
         assert_eq!(daemon.terminate().await.code(), Some(0));
     }
 }
+
+/// The project items of project `number` of `acme`: (`owner/name#n`, Team, Status).
+async fn project_items(world: &World, number: u64) -> Vec<(String, String, String)> {
+    let query = "query Items($n: Int!) { organization(login: \"acme\") { projectV2(number: $n) { \
+        items(first: 100) { nodes { content { ... on Issue { number repository { nameWithOwner } } } \
+        fieldValues(first: 20) { nodes { ... on ProjectV2ItemFieldSingleSelectValue { name \
+        field { ... on ProjectV2FieldCommon { name } } } } } } } } } }";
+    let resp: Value = reqwest::Client::new()
+        .post(format!("{}/graphql", world.sandbox_url))
+        .bearer_auth("test-reader-token")
+        .json(&json!({ "query": query, "variables": { "n": number } }))
+        .send()
+        .await
+        .expect("graphql")
+        .json()
+        .await
+        .expect("graphql JSON");
+    let nodes = resp["data"]["organization"]["projectV2"]["items"]["nodes"]
+        .as_array()
+        .cloned()
+        .unwrap_or_else(|| panic!("no items: {resp}"));
+    nodes
+        .iter()
+        .map(|item| {
+            let c = &item["content"];
+            let value = |field: &str| {
+                item["fieldValues"]["nodes"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .find(|v| v["field"]["name"] == field)
+                    .and_then(|v| v["name"].as_str())
+                    .unwrap_or_default()
+                    .to_owned()
+            };
+            (
+                format!(
+                    "{}#{}",
+                    c["repository"]["nameWithOwner"]
+                        .as_str()
+                        .unwrap_or_default(),
+                    c["number"]
+                ),
+                value("Team"),
+                value("Status"),
+            )
+        })
+        .collect()
+}
+
+/// GitHub Projects: a daemon killed after the epic (the concern, its project add left to
+/// the stories' batched add) and before the stories resumes exactly once: one story per
+/// team, each a sub-issue, and every one on the project with its Team and Todo, the
+/// concern too.
+#[tokio::test]
+async fn killed_between_epic_and_stories_resumes_exactly_once_on_github_projects() {
+    let world = World::private().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pw = world.projects_setup().await;
+    let config = world.write_config_projects(dir.path(), &pw, "");
+    let daemon = world.daemon_org(&config).await;
+    let c = world.ctl();
+    let n = world.ready_concern(&TEAMS).await;
+
+    // The stories' first call lists the concern's sub-issues: held there, the epic is
+    // done and no story exists yet.
+    let fault = add_fault(
+        &c,
+        json!({"method": "GET", "path_regex": "^/repos/[^/]+/[^/]+/issues/[0-9]+/sub_issues$",
+               "hold": true, "times": 1}),
+    )
+    .await;
+    c.add_label(&world.repo, n, "carol", "council/accepted")
+        .await
+        .expect("label");
+    let held = c
+        .get(&format!("/_sandbox/faults/{fault}/held?timeout_ms=30000"))
+        .await
+        .expect("held");
+    assert!(
+        held["held"].as_u64().unwrap_or(0) >= 1,
+        "listing held: {held}"
+    );
+    assert!(world.projects_stories_for(&pw, n, &TEAMS).await.is_empty());
+    daemon.kill().await;
+
+    let daemon = world.daemon_org(&config).await;
+    world.wait_stories_listed(n, TEAMS.len()).await;
+    let stories = world.projects_stories_for(&pw, n, &TEAMS).await;
+    assert_eq!(
+        stories.len(),
+        TEAMS.len(),
+        "one story per team: {stories:?}"
+    );
+    assert!(stories.iter().all(|(_, _, sub)| *sub), "{stories:?}");
+    let items = project_items(&world, pw.number).await;
+    let concern = format!("{}#{n}", world.repo);
+    assert!(
+        items.iter().any(|(k, _, _)| *k == concern),
+        "the concern: {items:?}"
+    );
+    for (team, key, _) in &stories {
+        assert!(
+            items
+                .iter()
+                .any(|(k, t, s)| k == key && t == team && s == "Todo"),
+            "{key}: {items:?}"
+        );
+    }
+    daemon.kill().await;
+}

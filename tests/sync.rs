@@ -541,3 +541,70 @@ async fn a_burst_of_edits_on_both_sides_settles_with_bounded_writes() {
     );
     a.daemon.kill().await;
 }
+
+/// GitHub Projects: a person moving one story on the board (a `projects_v2_item` delivery,
+/// which names the issue only by its node id) re-syncs that story's concern alone, found
+/// by the node id the store keeps for each story; another concern in flight is not re-read.
+#[tokio::test]
+async fn a_board_change_resyncs_only_its_own_concern_on_github_projects() {
+    let world = World::private().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pw = world.projects_setup().await;
+    // `write_config_projects` ends inside `[sync]`: QUIET's keys without its header.
+    let quiet = QUIET.trim_start_matches("[sync]\n");
+    let config = world.write_config_projects(dir.path(), &pw, quiet);
+    let daemon = world.daemon_org(&config).await;
+    let c = world.ctl();
+    let a = world.ready_concern(&TEAMS).await;
+    let b = world.ready_concern(&TEAMS).await;
+    for n in [a, b] {
+        c.add_label(&world.repo, n, "carol", "council/accepted")
+            .await
+            .expect("accept");
+    }
+    for n in [a, b] {
+        world.wait_stories_listed(n, TEAMS.len()).await;
+    }
+    let stories = world.projects_stories_for(&pw, a, &["payments"]).await;
+    let (_, key, _) = stories.first().expect("a's payments story").clone();
+    let (repo, number) = key.split_once('#').expect("owner/name#n");
+    c.post(
+        &format!(
+            "/_sandbox/github/projects/acme/{}/items/{repo}/{number}",
+            pw.number
+        ),
+        serde_json::json!({ "actor": "dave", "field": "Status", "value": "In Progress" }),
+    )
+    .await
+    .expect("dave moves the story");
+    world
+        .wait_issue(a, "a shows the story in progress", |i| {
+            view::has_label(i, "council/in-progress")
+        })
+        .await;
+    let log = c.get("/_sandbox/deliveries").await.expect("deliveries");
+    let delivery = log
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|d| d["event"] == "projects_v2_item" && d["payload"]["sender"]["login"] == "dave")
+        .and_then(|d| d["id"].as_str())
+        .expect("dave's projects_v2_item delivery")
+        .to_owned();
+    daemon.kill().await;
+    let store = council_sync::store::Store::open(&store_url_of(&config))
+        .await
+        .expect("store");
+    // Tracker deliveries are stored under the source word `jira` whatever the tracker
+    // (`store::Source::Tracker`), and the job key carries it.
+    let job = |n: u64| format!("sync:{}#{n}:jira:{delivery}", world.repo);
+    assert!(
+        store.outbox_state(&job(a)).await.expect("a").is_some(),
+        "a's concern is re-synced"
+    );
+    assert_eq!(
+        store.outbox_state(&job(b)).await.expect("b"),
+        None,
+        "b's concern is not re-read for a's story"
+    );
+}

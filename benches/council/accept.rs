@@ -116,30 +116,136 @@ pub async fn measure(dir: &Path, ks: &[usize], concerns: usize) -> Vec<PerK> {
     out
 }
 
-/// The hook for GitHub Projects as the tracker (issue 10, being wired): the same
-/// measurement as [`measure`] needs `run` to accept `[tracker] kind = "github-projects"`
-/// and the sandbox's project seeded (`POST /_sandbox/github/projects`); the proxy already
-/// counts GraphQL queries as reads and mutations as writes, all on GitHub. Until `run`
-/// accepts that kind, this asks `config check` and returns what it says, which the table
-/// shows instead of a figure.
-pub async fn measure_github_projects(dir: &Path) -> Result<Vec<PerK>, String> {
+/// K measured on GitHub Projects: the shipped form's range and beyond it.
+pub const PROJECTS_KS: [usize; 6] = [1, 2, 5, 10, 20, 50];
+
+/// GitHub Projects as the tracker: the GitHub calls one accepted concern's epic and K
+/// stories cost, for each of [`PROJECTS_KS`], reads and writes apart (the counting proxy
+/// counts a GraphQL query as a read and a mutation as a write). The tracker is the one
+/// `run` builds, driven as the engine drives it (`ensure_epic` with `stories_follow`, then
+/// `ensure_stories`), fresh for each K so the once-per-process reads (project fields,
+/// issue types, the team repositories' ids) are counted; the whole daemon's figures for
+/// Jira are [`measure`]'s. Target (issue #13): writes ≤ K + 3.
+pub async fn measure_github_projects(_dir: &Path) -> Result<Vec<PerK>, String> {
+    use council_sync::github::client::GithubClient;
+    use council_sync::retry::RetryPolicy;
+    use council_sync::tracker::github_projects::{GithubProjectsSettings, GithubProjectsTracker};
+    use council_sync::tracker::{EpicRequest, StoryRequest, Tracker};
+
     let world = World::private().await;
-    let config = world.write_config_with(dir, 3, "[tracker]\nkind = \"github-projects\"\n");
-    let out = tokio::process::Command::new(crate::common::binary())
-        .args(["config", "check", "--config"])
-        .arg(&config)
-        .envs(crate::common::SECRETS_ENV)
-        .output()
+    let proxy = proxy::start(&world.sandbox_url).await;
+    let c = world.ctl();
+    let max_k = PROJECTS_KS.iter().copied().max().unwrap_or(1);
+    let tag = world.repo.rsplit('-').next().unwrap_or("x").to_owned();
+    let names: Vec<String> = (1..=max_k).map(|i| format!("team-{i:02}")).collect();
+    for name in &names {
+        c.post(
+            "/_sandbox/github/repos",
+            json!({"owner": "acme", "name": format!("{name}-{tag}")}),
+        )
         .await
-        .map_err(|e| format!("config check did not run: {e}"))?;
-    let said = String::from_utf8_lossy(&out.stdout);
-    let first_error = said.lines().find(|l| l.starts_with("error:"));
-    match (out.status.success(), first_error) {
-        (false, Some(line)) => Err(format!("`run` refuses it: {}", line.trim())),
-        (false, None) => Err(format!("config check failed: {}", said.trim())),
-        (true, _) => Err(
-            "config check accepts it now: seed the project and call `measure` with it (this hook)"
-                .into(),
-        ),
+        .map_err(|e| format!("team repository: {e}"))?;
     }
+    let number = 7_000 + u64::from_str_radix(tag.get(1..).unwrap_or("0"), 16).unwrap_or(0) % 1_000;
+    c.post(
+        "/_sandbox/github/projects",
+        json!({ "owner": "acme", "number": number, "title": "SRE council",
+            "single_select": { "Status": ["Todo", "In Progress", "Done"], "Team": names },
+            "iteration": { "Iteration": [] } }),
+    )
+    .await
+    .map_err(|e| format!("project: {e}"))?;
+    c.post(
+        "/_sandbox/github/orgs/acme/issue-types",
+        json!({ "names": ["Task", "Epic", "Bug"] }),
+    )
+    .await
+    .map_err(|e| format!("issue types: {e}"))?;
+    let settings = GithubProjectsSettings {
+        owner: "acme".into(),
+        number,
+        status_field: "Status".into(),
+        team_field: "Team".into(),
+        iteration_field: "Iteration".into(),
+        todo_status: "Todo".into(),
+        in_progress_status: "In Progress".into(),
+        done_status: "Done".into(),
+        not_planned_status: "Not planned".into(),
+        epic_issue_type: Some("Epic".into()),
+        teams: names
+            .iter()
+            .map(|t| (t.clone(), format!("acme/{t}-{tag}")))
+            .collect(),
+    };
+    let policy = RetryPolicy {
+        attempts: 3,
+        initial_backoff: Duration::from_millis(10),
+        max_backoff: Duration::from_secs(1),
+    };
+    let token = secrecy::SecretString::from("test-github-token".to_owned());
+    let mut out = Vec::new();
+    for k in PROJECTS_KS {
+        let n = c
+            .open_issue(
+                &world.repo,
+                "alice",
+                &format!("Projects K={k}"),
+                "toil",
+                &[],
+            )
+            .await
+            .map_err(|e| format!("concern: {e}"))?;
+        let gh = GithubClient::new(&proxy.url, &token, policy.clone())
+            .map_err(|e| format!("client: {e}"))?;
+        let tracker = GithubProjectsTracker::new(gh, settings.clone());
+        let epic_req = EpicRequest {
+            marker: format!("council-sync-bench-{n}"),
+            summary: format!("Projects K={k}"),
+            description_md: "why".into(),
+            github_url: format!("{}/{}/issues/{n}", world.sandbox_url, world.repo),
+            github_title: format!("Projects K={k}"),
+            stories_follow: true,
+        };
+        let stories: Vec<StoryRequest> = names[..k]
+            .iter()
+            .map(|t| StoryRequest {
+                marker: format!("council-sync-bench-{n}-{t}"),
+                team: t.clone(),
+                summary: format!("Projects K={k} ({t})"),
+                description_md: "- [ ] do it".into(),
+                submitted_by: None,
+            })
+            .collect();
+        let before = proxy.counts.snapshot();
+        let t0 = Instant::now();
+        let epic = tracker
+            .ensure_epic(&epic_req)
+            .await
+            .map_err(|e| format!("epic, K={k}: {e}"))?;
+        let made = tracker
+            .ensure_stories(&epic, &stories)
+            .await
+            .map_err(|e| format!("stories, K={k}: {e}"))?;
+        let took = t0.elapsed();
+        let calls = proxy.counts.snapshot().since(before);
+        if made.len() != k {
+            return Err(format!("K={k}: {} stories made", made.len()));
+        }
+        eprintln!(
+            "bench: GitHub Projects K={k}: {} r / {} w in {took:?}",
+            calls.github_reads, calls.github_writes
+        );
+        out.push(PerK {
+            teams: k,
+            concerns: 1,
+            calls: [
+                calls.github_reads as f64,
+                calls.github_writes as f64,
+                calls.jira_reads as f64,
+                calls.jira_writes as f64,
+            ],
+            latencies: vec![took],
+        });
+    }
+    Ok(out)
 }

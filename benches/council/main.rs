@@ -181,10 +181,11 @@ async fn main() {
         }
     }
 
-    // GitHub Projects, the second tracker: the hook (see accept::measure_github_projects).
+    // GitHub Projects, the second tracker (accept::measure_github_projects), with `accept`
+    // or alone as `BENCH_PARTS=projects`.
     let projects_dir = dir.path().join("github-projects");
     std::fs::create_dir_all(&projects_dir).expect("dir");
-    match if part("accept") {
+    match if part("accept") || part("projects") {
         accept::measure_github_projects(&projects_dir).await
     } else {
         Ok(Vec::new())

@@ -114,8 +114,15 @@ fn is_graphql_query(path: &str, body: &[u8]) -> bool {
     let Ok(v) = serde_json::from_slice::<serde_json::Value>(body) else {
         return false;
     };
-    let doc = v["query"].as_str().unwrap_or("").trim_start();
-    !doc.starts_with("mutation")
+    // The first line that is not blank or a `#` comment opens the operation.
+    let first = v["query"]
+        .as_str()
+        .unwrap_or("")
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty() && !l.starts_with('#'))
+        .unwrap_or("");
+    !first.starts_with("mutation")
 }
 
 async fn forward(State(p): State<Arc<Proxy>>, req: Request) -> Response {

@@ -178,7 +178,8 @@ impl Config {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GithubConfig {
-    /// REST base URL. Default `https://api.github.com`; GHES: `https://HOST/api/v3`.
+    /// REST base URL. Default `https://api.github.com`; GHES: `https://HOST/api/v3` (GraphQL,
+    /// for GitHub Projects, then goes to `https://HOST/api/graphql`, where GHES serves it).
     #[serde(default = "default_github_api_url")]
     pub api_url: String,
     /// Token inline (prefer env `COUNCIL_GITHUB__TOKEN`) ...
@@ -193,8 +194,9 @@ pub struct GithubConfig {
     pub repos: Vec<String>,
     /// Who is on the council: a team (`org/team-slug`, active members only) or logins.
     pub council: CouncilMembers,
-    /// The daemon's own login, so it can ignore its own writes. Default: asked of `GET /user`
-    /// (with a GitHub App: `{app slug}[bot]`, from `GET /app`).
+    /// The daemon's own login, so it can ignore its own writes (the council's and, on GitHub
+    /// Projects, the tracker's). Default: asked of `GET /user` (with a GitHub App:
+    /// `{app slug}[bot]`, from `GET /app`).
     pub bot_login: Option<String>,
     /// Log in as a GitHub App installation instead of with `token`.
     pub app: Option<GithubAppConfig>,

@@ -97,6 +97,7 @@ pub fn epic_request(issue: &IssueFacts<'_>, concern: &Concern, form: &IssueForm)
         description_md,
         github_url: issue.html_url.to_owned(),
         github_title: format!("{}#{}: {}", issue.repo, issue.number, issue.title),
+        stories_follow: false,
     }
 }
 

@@ -70,6 +70,24 @@ pub struct GithubClient {
     host: std::sync::Arc<str>,
     /// Secondary-limit pacing shared by clones (`pacing`).
     pacer: std::sync::Arc<Pacer>,
+    /// On GitHub Enterprise Server, the same credentials on the base GraphQL lives under
+    /// (`https://HOST/api`, see [`graphql_base`]); `None` where `/graphql` is under the
+    /// REST base (github.com, the sandbox).
+    graphql: Option<Octocrab>,
+}
+
+/// The base a GraphQL client joins `/graphql` to, when it is not the REST base `api_url`
+/// itself. GitHub Enterprise Server serves REST under `https://HOST/api/v3` and GraphQL at
+/// `https://HOST/api/graphql`
+/// (<https://docs.github.com/enterprise-server@3.13/graphql/guides/forming-calls-with-graphql#the-graphql-endpoint>),
+/// so its GraphQL base is `https://HOST/api`; github.com serves both under
+/// `https://api.github.com` (then `None`). octocrab joins every path to its base and
+/// drops the token for absolute URLs to other hosts, hence a second client on that base.
+pub fn graphql_base(api_url: &str) -> Option<String> {
+    api_url
+        .trim_end_matches('/')
+        .strip_suffix("/api/v3")
+        .map(|host| format!("{host}/api"))
 }
 
 /// `owner/name` split and percent-encoded for a path.
@@ -132,23 +150,36 @@ impl GithubClient {
         policy: RetryPolicy,
     ) -> Result<Self, GithubError> {
         install_crypto_provider();
-        let octo = Octocrab::builder()
-            .add_retry_config(octocrab::service::middleware::retry::RetryConfig::None)
-            .set_connect_timeout(Some(CONNECT_TIMEOUT))
-            .set_read_timeout(Some(READ_TIMEOUT))
-            .base_uri(api_url.trim_end_matches('/'))
-            .map_err(|e| GithubError::Setup(format!("api_url {api_url:?}: {e}")))?
-            .personal_token(token.expose_secret().to_owned())
-            .build()
-            .map_err(|e| GithubError::Setup(e.to_string()))?;
+        let with_token = |base: &str| {
+            Octocrab::builder()
+                .add_retry_config(octocrab::service::middleware::retry::RetryConfig::None)
+                .set_connect_timeout(Some(CONNECT_TIMEOUT))
+                .set_read_timeout(Some(READ_TIMEOUT))
+                .base_uri(base.trim_end_matches('/'))
+                .map_err(|e| GithubError::Setup(format!("api_url {api_url:?}: {e}")))?
+                .personal_token(token.expose_secret().to_owned())
+                .build()
+                .map_err(|e| GithubError::Setup(e.to_string()))
+        };
         Ok(Self {
-            octo,
+            octo: with_token(api_url)?,
             policy,
             etags: Default::default(),
             app: None,
             host: crate::metrics::api::host_of(api_url).into(),
             pacer: Pacer::new(PacingLimits::default()),
+            graphql: graphql_base(api_url)
+                .map(|base| with_token(&base))
+                .transpose()?,
         })
+    }
+
+    /// The client a call to `path` goes through: GraphQL's own on GitHub Enterprise Server.
+    fn octo_for(&self, path: &str) -> &Octocrab {
+        match &self.graphql {
+            Some(g) if path == "/graphql" => g,
+            _ => &self.octo,
+        }
     }
 
     async fn attempt(
@@ -207,7 +238,7 @@ impl GithubClient {
                 });
                 self.octo._get_with_headers(path, validator).await
             }
-            Method::POST => self.octo._post(path, body).await,
+            Method::POST => self.octo_for(path)._post(path, body).await,
             Method::PATCH => self.octo._patch(path, body).await,
             Method::PUT => self.octo._put(path, body).await,
             Method::DELETE => self.octo._delete(path, body).await,
@@ -578,5 +609,80 @@ mod tests {
         assert!(repo_path("acme").is_err());
         assert!(repo_path("a/b/c").is_err());
         assert_eq!(seg("council/accepted"), "council%2Faccepted");
+    }
+
+    #[test]
+    fn graphql_has_its_own_base_only_on_enterprise_server() {
+        assert_eq!(graphql_base("https://api.github.com"), None);
+        assert_eq!(graphql_base("http://127.0.0.1:8080"), None);
+        assert_eq!(
+            graphql_base("https://ghe.example/api/v3/").as_deref(),
+            Some("https://ghe.example/api")
+        );
+    }
+
+    /// GitHub Enterprise Server: REST goes under `/api/v3`, GraphQL to `/api/graphql`, both
+    /// with the token (a local server stands for GHES and records what it is sent).
+    #[tokio::test]
+    async fn on_enterprise_server_graphql_goes_to_api_graphql_with_the_token() {
+        type Seen = std::sync::Arc<std::sync::Mutex<Vec<(String, String, bool)>>>;
+        let seen: Seen = Default::default();
+        let log = seen.clone();
+        let app = axum::Router::new().fallback(
+            move |method: axum::http::Method,
+                  uri: axum::http::Uri,
+                  headers: axum::http::HeaderMap| {
+                let log = log.clone();
+                async move {
+                    let authed = headers
+                        .get("authorization")
+                        .and_then(|v| v.to_str().ok())
+                        .is_some_and(|v| v.ends_with("ghes-token"));
+                    log.lock().unwrap_or_else(|p| p.into_inner()).push((
+                        method.to_string(),
+                        uri.path().to_owned(),
+                        authed,
+                    ));
+                    let body = if uri.path().ends_with("/graphql") {
+                        json!({ "data": { "viewer": { "login": "me" } } })
+                    } else {
+                        json!({ "login": "me" })
+                    };
+                    axum::Json(body)
+                }
+            },
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        let policy = RetryPolicy {
+            attempts: 1,
+            initial_backoff: Duration::from_millis(1),
+            max_backoff: Duration::from_millis(1),
+        };
+        let gh = GithubClient::new(
+            &format!("http://{addr}/api/v3"),
+            &SecretString::from("ghes-token"),
+            policy,
+        )
+        .expect("client");
+        let data: Value = gh
+            .graphql("query Me {\n  viewer {\n    login\n  }\n}\n", json!({}))
+            .await
+            .expect("graphql");
+        assert_eq!(data["viewer"]["login"], "me");
+        assert_eq!(gh.current_user().await.ok().as_deref(), Some("me"));
+        let seen = seen.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        assert_eq!(
+            seen,
+            [
+                ("POST".to_owned(), "/api/graphql".to_owned(), true),
+                ("GET".to_owned(), "/api/v3/user".to_owned(), true),
+            ]
+        );
     }
 }

@@ -211,6 +211,48 @@ impl Store {
         Ok(None)
     }
 
+    /// The concern a tracker issue belongs to, by the issue's stable id
+    /// ([`crate::tracker::TrackerIssue::id`], kept by [`Store::set_tracker_ids`]): its
+    /// epic, or one of its stories. How a delivery that names an item by id alone (GitHub's
+    /// `projects_v2_item`, by the issue's node id) finds its concern.
+    pub async fn concern_for_tracker_id(
+        &self,
+        id: &str,
+    ) -> Result<Option<(String, u64)>, StoreError> {
+        for sql in [
+            "SELECT repo, number FROM concerns WHERE epic_id = $1 ORDER BY repo, number LIMIT 1",
+            "SELECT repo, number FROM links WHERE story_id = $1 ORDER BY repo, number LIMIT 1",
+        ] {
+            let row = sqlx::query(sql)
+                .bind(id)
+                .fetch_optional(self.pool())
+                .await?;
+            if let Some(row) = row {
+                let number = from_db("issue number", row.try_get("number")?)?;
+                return Ok(Some((row.try_get("repo")?, number)));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Whether some epic or story was linked before the store kept tracker ids (its id is
+    /// unknown, so [`Store::concern_for_tracker_id`] cannot find it).
+    pub async fn has_links_without_ids(&self) -> Result<bool, StoreError> {
+        for sql in [
+            "SELECT 1 AS one FROM concerns WHERE epic_key IS NOT NULL AND epic_id IS NULL LIMIT 1",
+            "SELECT 1 AS one FROM links WHERE story_key IS NOT NULL AND story_id IS NULL LIMIT 1",
+        ] {
+            if sqlx::query(sql)
+                .fetch_optional(self.pool())
+                .await?
+                .is_some()
+            {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
     /// Every concern that has an epic (what polling and reconcile walk), by repo and number.
     pub async fn linked_concerns(&self) -> Result<Vec<ConcernRow>, StoreError> {
         let sql = format!(

@@ -189,10 +189,23 @@ impl Store {
         number: u64,
         links: &[(&str, &str, &str)],
     ) -> Result<(), StoreError> {
+        let with: Vec<_> = links.iter().map(|&(t, k, u)| (t, k, u, None)).collect();
+        self.set_story_links_with_ids(repo, number, &with).await
+    }
+
+    /// [`Store::set_story_links`] that also keeps each story's stable tracker id
+    /// (`(team, key, url, id)`, [`crate::tracker::TrackerIssue::id`]), so a delivery that
+    /// names the story by id finds its concern ([`Store::concern_for_tracker_id`]).
+    pub async fn set_story_links_with_ids(
+        &self,
+        repo: &str,
+        number: u64,
+        links: &[(&str, &str, &str, Option<&str>)],
+    ) -> Result<(), StoreError> {
         let n = to_db("issue number", number)?;
         let mut tx = self.pool().begin().await?;
-        for (team, story_key, story_url) in links {
-            Self::upsert_link(&mut tx, repo, n, team, story_key, story_url).await?;
+        for (team, story_key, story_url, id) in links {
+            Self::upsert_link(&mut tx, repo, n, team, story_key, story_url, *id).await?;
         }
         tx.commit().await?;
         Ok(())
@@ -205,12 +218,15 @@ impl Store {
         team: &str,
         story_key: &str,
         story_url: &str,
+        story_id: Option<&str>,
     ) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO links (repo, number, team, story_key, story_url) \
-             VALUES ($1, $2, $3, $4, $5) \
+            "INSERT INTO links (repo, number, team, story_key, story_url, story_id) \
+             VALUES ($1, $2, $3, $4, $5, $6) \
              ON CONFLICT (repo, number, team) DO UPDATE SET \
                  story_key = excluded.story_key, story_url = excluded.story_url, \
+                 story_id = COALESCE(excluded.story_id, CASE WHEN links.story_key = excluded.story_key \
+                                                            THEN links.story_id END), \
                  status = CASE WHEN links.story_key = excluded.story_key \
                                THEN links.status END, \
                  status_category = CASE WHEN links.story_key = excluded.story_key \
@@ -227,6 +243,7 @@ impl Store {
         .bind(team)
         .bind(story_key)
         .bind(story_url)
+        .bind(story_id)
         .execute(&mut **tx)
         .await?;
         Ok(())
@@ -329,6 +346,87 @@ impl Store {
 mod tests {
     use super::*;
     use crate::store::testing::{on_each_backend, temp_store};
+
+    /// The tracker ids kept with the epic and the stories find the concern (how a
+    /// `projects_v2_item` delivery, which names the issue by node id, is routed); a story
+    /// replaced by another forgets the old id, relinking the same story keeps it; links
+    /// made without ids are reported so the engine can fall back to re-reading all.
+    #[tokio::test]
+    async fn tracker_ids_find_the_concern() {
+        on_each_backend(|store| async move {
+            let repo = "acme/ops";
+            store
+                .upsert_concern(&crate::store::ConcernRow {
+                    repo: repo.into(),
+                    number: 5,
+                    issue_id: 4_445_000_005,
+                    stage: crate::council::Stage::Accepted,
+                    tracking_comment_id: None,
+                    epic_key: None,
+                    epic_url: None,
+                    last_error: None,
+                    updated_at: 1_000,
+                    progress: None,
+                    results: None,
+                    results_at: None,
+                    issue_state: None,
+                    synced_hash: None,
+                })
+                .await
+                .expect("concern");
+            assert!(!store.has_links_without_ids().await.expect("none yet"));
+            store
+                .set_epic_synced(repo, 5, "acme/ops#5", "u", Some("I_epic"), "h")
+                .await
+                .expect("epic");
+            store
+                .set_story_links_with_ids(
+                    repo,
+                    5,
+                    &[
+                        ("pay", "acme/pay#1", "u1", Some("I_pay")),
+                        ("db", "acme/db#1", "u2", Some("I_db")),
+                    ],
+                )
+                .await
+                .expect("stories");
+            let here = Some((repo.to_owned(), 5));
+            for id in ["I_epic", "I_pay", "I_db"] {
+                assert_eq!(
+                    store.concern_for_tracker_id(id).await.expect("by id"),
+                    here,
+                    "{id}"
+                );
+            }
+            assert_eq!(
+                store
+                    .concern_for_tracker_id("I_other")
+                    .await
+                    .expect("other"),
+                None
+            );
+            assert!(!store.has_links_without_ids().await.expect("all have ids"));
+            // The same story linked again without its id keeps it; another story replaces it.
+            store
+                .set_story_link(repo, 5, "pay", "acme/pay#1", "u1")
+                .await
+                .expect("relink");
+            assert_eq!(
+                store.concern_for_tracker_id("I_pay").await.expect("kept"),
+                here
+            );
+            store
+                .set_story_link(repo, 5, "db", "acme/db#2", "u3")
+                .await
+                .expect("replace");
+            assert_eq!(
+                store.concern_for_tracker_id("I_db").await.expect("gone"),
+                None
+            );
+            assert!(store.has_links_without_ids().await.expect("db#2 has none"));
+        })
+        .await;
+    }
 
     /// A transfer keeps where the concern came from; a second one replaces it.
     #[tokio::test]

@@ -132,19 +132,22 @@ impl Store {
         Ok(())
     }
 
-    /// [`Store::set_epic`] and [`Store::set_synced_hash`] in one statement: the epic made and
-    /// what it says.
+    /// [`Store::set_epic`] and [`Store::set_synced_hash`] in one statement: the epic made
+    /// (its key, URL and stable tracker id `id` when known, by which a delivery naming it by id finds
+    /// the concern: [`Store::concern_for_tracker_id`]) and what it says.
     pub async fn set_epic_synced(
         &self,
         repo: &str,
         number: u64,
         key: &str,
         url: &str,
+        id: Option<&str>,
         hash: &str,
     ) -> Result<(), StoreError> {
         sqlx::query(
             "UPDATE concerns SET epic_key = $1, epic_url = $2, synced_hash = $3, \
-                                 last_error = NULL, updated_at = $4 \
+                                 last_error = NULL, updated_at = $4, \
+                                 epic_id = COALESCE($7, epic_id) \
              WHERE repo = $5 AND number = $6",
         )
         .bind(key)
@@ -153,6 +156,7 @@ impl Store {
         .bind(now_ms())
         .bind(repo)
         .bind(to_db("issue number", number)?)
+        .bind(id)
         .execute(self.pool())
         .await?;
         Ok(())

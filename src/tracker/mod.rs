@@ -27,6 +27,11 @@ pub struct EpicRequest {
     pub github_url: String,
     /// Title of that link.
     pub github_title: String,
+    /// Whether the same job asks for the epic's stories right after this (through
+    /// [`Tracker::ensure_stories`] with the epic this returns). A tracker may then fold the
+    /// epic's own writes into the stories' (GitHub Projects adds the epic to the project in
+    /// the stories' one batched add). `false`: the epic is made complete on its own.
+    pub stories_follow: bool,
 }
 
 /// One team's story under the epic.
@@ -224,8 +229,16 @@ pub enum Cue {
         /// The items' current keys.
         keys: Vec<String>,
     },
+    /// Re-read the concerns of the items with these stable ids ([`TrackerIssue::id`], which
+    /// the store keeps beside each epic and story), for a delivery that names an item by
+    /// id alone (GitHub's `projects_v2_item` names the issue by its node id). An id the
+    /// store does not know is no item of the daemon's: nothing is re-read for it.
+    ChangedIds {
+        /// The items' stable ids.
+        ids: Vec<String>,
+    },
     /// Something every concern in flight may show changed (an iteration started or closed,
-    /// or an item the delivery names by no key): re-read all of them.
+    /// or an item the delivery names by nothing the store keeps): re-read all of them.
     ChangedAll,
 }
 

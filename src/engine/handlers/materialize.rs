@@ -57,12 +57,32 @@ pub(crate) async fn materialize<T: Tracker + 'static>(
         title: &issue.title,
         html_url: &issue.html_url,
     };
-    let request = epic_request(&facts, parsed, &cx.form);
+    // The stories of known teams never wait on an unknown one: they are made now, and
+    // the unknown teams are reported (an edit that fixes them re-runs this job at once).
+    let known = |team: &str| cx.config.teams.contains_key(team);
+    let requests: Vec<_> = if stories {
+        let submitter = cx.store.submitter(repo, number).await?;
+        story_requests(&facts, parsed, &cx.form, submitter.as_deref())
+            .into_iter()
+            .filter(|r| known(&r.team))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let mut request = epic_request(&facts, parsed, &cx.form);
+    request.stories_follow = !requests.is_empty();
     let epic = cx.tracker.ensure_epic(&request).await?;
     // What the epic says now: an edit event that changes nothing will not rewrite it.
     let hash = digest(&format!("{}\n{}", request.summary, request.description_md));
     cx.store
-        .set_epic_synced(repo, number, &epic.key, &epic.url, &hash)
+        .set_epic_synced(
+            repo,
+            number,
+            &epic.key,
+            &epic.url,
+            stable_id(&epic.id),
+            &hash,
+        )
         .await?;
     cx.store
         .advance_stage(repo, number, Stage::EpicCreated, Cause::Created, None)
@@ -73,30 +93,24 @@ pub(crate) async fn materialize<T: Tracker + 'static>(
     if parsed.teams.is_empty() {
         return Err(EngineError::Invalid("the concern names no team".into()));
     }
-    // The stories of known teams never wait on an unknown one: they are made now, and
-    // the unknown teams are reported (an edit that fixes them re-runs this job at once).
-    let known = |team: &str| cx.config.teams.contains_key(team);
     let unknown: Vec<&str> = parsed
         .teams
         .iter()
         .map(String::as_str)
         .filter(|t| !known(t))
         .collect();
-    let submitter = cx.store.submitter(repo, number).await?;
-    let requests: Vec<_> = story_requests(&facts, parsed, &cx.form, submitter.as_deref())
-        .into_iter()
-        .filter(|r| known(&r.team))
-        .collect();
     if !requests.is_empty() {
         let made: Vec<TrackerIssue> = cx.tracker.ensure_stories(&epic, &requests).await?;
-        let links: Vec<(&str, &str, &str)> = made
+        let links: Vec<(&str, &str, &str, Option<&str>)> = made
             .iter()
             .map(|s| {
                 let team = s.team.as_deref().unwrap_or_default();
-                (team, s.key.as_str(), s.url.as_str())
+                (team, s.key.as_str(), s.url.as_str(), stable_id(&s.id))
             })
             .collect();
-        cx.store.set_story_links(repo, number, &links).await?;
+        cx.store
+            .set_story_links_with_ids(repo, number, &links)
+            .await?;
     }
     if !unknown.is_empty() {
         return Err(EngineError::Invalid(format!(
@@ -109,6 +123,11 @@ pub(crate) async fn materialize<T: Tracker + 'static>(
         .advance_stage(repo, number, Stage::StoriesCreated, Cause::Created, None)
         .await?;
     Ok(())
+}
+
+/// A tracker issue's stable id as the store keeps it (`None` when the tracker gave none).
+fn stable_id(id: &str) -> Option<&str> {
+    Some(id).filter(|i| !i.is_empty())
 }
 
 /// Queues the epic and stories again when their job failed for good (a 4xx such as a

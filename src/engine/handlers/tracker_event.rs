@@ -69,6 +69,7 @@ async fn cue_jobs<T: Tracker + 'static>(
         })?;
     let mut renamed = false;
     let mut keys: Vec<&str> = Vec::new();
+    let mut ids: Vec<&str> = Vec::new();
     let mut all = false;
     for cue in &cues {
         match cue {
@@ -88,6 +89,7 @@ async fn cue_jobs<T: Tracker + 'static>(
                 renamed |= followed > 0;
             }
             Cue::Changed { keys: changed } => keys.extend(changed.iter().map(String::as_str)),
+            Cue::ChangedIds { ids: named } => ids.extend(named.iter().map(String::as_str)),
             Cue::ChangedAll => all = true,
         }
     }
@@ -105,6 +107,25 @@ async fn cue_jobs<T: Tracker + 'static>(
         for key in keys {
             if let Some(c) = cx.store.concern_for_tracker_key(key).await? {
                 concerns.push(c);
+            }
+        }
+        for id in ids {
+            match cx.store.concern_for_tracker_id(id).await? {
+                Some(c) => concerns.push(c),
+                // Links made before ids were kept cannot be found by id: for them, as
+                // before, every concern in flight is re-read.
+                None if cx.store.has_links_without_ids().await? => {
+                    concerns.extend(
+                        cx.store
+                            .linked_concerns()
+                            .await?
+                            .into_iter()
+                            .filter(|c| c.stage.is_syncing())
+                            .map(|c| (c.repo, c.number)),
+                    );
+                    break;
+                }
+                None => {}
             }
         }
     }

@@ -70,15 +70,18 @@ impl GithubClient {
                 app.private_key_file.display()
             ))
         })?;
-        let app_octo = Octocrab::builder()
-            .add_retry_config(octocrab::service::middleware::retry::RetryConfig::None)
-            .set_connect_timeout(Some(CONNECT_TIMEOUT))
-            .set_read_timeout(Some(READ_TIMEOUT))
-            .base_uri(api_url.trim_end_matches('/'))
-            .map_err(|e| GithubError::Setup(format!("api_url {api_url:?}: {e}")))?
-            .app(AppId(app.app_id), key)
-            .build()
-            .map_err(|e| GithubError::Setup(e.to_string()))?;
+        let as_app_on = |base: &str| {
+            Octocrab::builder()
+                .add_retry_config(octocrab::service::middleware::retry::RetryConfig::None)
+                .set_connect_timeout(Some(CONNECT_TIMEOUT))
+                .set_read_timeout(Some(READ_TIMEOUT))
+                .base_uri(base.trim_end_matches('/'))
+                .map_err(|e| GithubError::Setup(format!("api_url {api_url:?}: {e}")))?
+                .app(AppId(app.app_id), key.clone())
+                .build()
+                .map_err(|e| GithubError::Setup(e.to_string()))
+        };
+        let app_octo = as_app_on(api_url)?;
         let host: std::sync::Arc<str> = crate::metrics::api::host_of(api_url).into();
         let as_app = Self {
             octo: app_octo.clone(),
@@ -87,6 +90,7 @@ impl GithubClient {
             app: None,
             host: host.clone(),
             pacer: Pacer::new(PacingLimits::default()),
+            graphql: None,
         };
         let installation = match (app.installation_id, first_repo) {
             (Some(id), _) => id,
@@ -104,6 +108,15 @@ impl GithubClient {
         let octo = app_octo
             .installation(InstallationId(installation))
             .map_err(|e| GithubError::Setup(e.to_string()))?;
+        // GitHub Enterprise Server: the installation on GraphQL's own base (`graphql_base`).
+        let graphql = match super::graphql_base(api_url) {
+            Some(base) => Some(
+                as_app_on(&base)?
+                    .installation(InstallationId(installation))
+                    .map_err(|e| GithubError::Setup(e.to_string()))?,
+            ),
+            None => None,
+        };
         Ok(Self {
             octo,
             policy,
@@ -111,6 +124,7 @@ impl GithubClient {
             app: Some((app_octo, installation)),
             host,
             pacer: Pacer::new(PacingLimits::default()),
+            graphql,
         })
     }
 
@@ -130,6 +144,7 @@ impl GithubClient {
                     app: None,
                     host: self.host.clone(),
                     pacer: self.pacer.clone(),
+                    graphql: None,
                 },
                 *id,
             )

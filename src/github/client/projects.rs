@@ -7,10 +7,9 @@
 //! (a retry after a lost answer could create a second story): the caller looks for what the
 //! attempt made before trying again.
 //!
-//! Known gap: GitHub Enterprise Server serves GraphQL at `https://HOST/api/graphql`, not
-//! under the REST base `https://HOST/api/v3`; octocrab joins every relative path to the base
-//! and drops the token for absolute URLs to other hosts than api.github.com, so GHES needs a
-//! second octocrab with base `https://HOST/api` (DEPENDENCIES.md, trap 3). Not built yet.
+//! GitHub Enterprise Server serves GraphQL at `https://HOST/api/graphql`, not under the
+//! REST base `https://HOST/api/v3`: there the client sends `/graphql` through a second
+//! octocrab on `https://HOST/api` ([`super::graphql_base`], DEPENDENCIES.md trap 3).
 
 use reqwest::Method;
 use serde::Deserialize;
@@ -112,7 +111,8 @@ impl GithubClient {
         &self.pacer
     }
 
-    /// Sends a GraphQL document with `variables` to `POST /graphql` and decodes `data`.
+    /// Sends a GraphQL document with `variables` to `POST /graphql` (`/api/graphql` on
+    /// GitHub Enterprise Server) and decodes `data`.
     /// Queries are retried by the policy; mutations are sent once (see module doc).
     pub async fn graphql<T: DeserializeOwned>(
         &self,

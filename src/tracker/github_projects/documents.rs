@@ -9,8 +9,6 @@ const ISSUE_FIELDS: &str = include_str!("graphql/issue_fields.graphql");
 
 /// `ProjectFields($owner, $number)`: the organisation's project and its fields.
 pub const PROJECT_FIELDS: &str = include_str!("graphql/project.graphql");
-/// `RepositoryId($owner, $name)`: a repository's node id.
-pub const REPOSITORY_ID: &str = include_str!("graphql/repository.graphql");
 /// `IssueState($owner, $name, $number)`: one issue with its project items.
 pub const ISSUE_STATE: &str = concat!(
     include_str!("graphql/issue.graphql"),
@@ -21,7 +19,7 @@ pub const ISSUE_NODES: &str = concat!(
     include_str!("graphql/nodes.graphql"),
     include_str!("graphql/issue_fields.graphql")
 );
-/// `ProjectItems($projectId, $after)`: a page of the project's items.
+/// `ProjectItems($projectId, $first, $after)`: a page of the project's items.
 pub const PROJECT_ITEMS: &str = concat!(
     include_str!("graphql/items.graphql"),
     include_str!("graphql/issue_fields.graphql")
@@ -37,21 +35,15 @@ pub const ADD_PROJECT_ITEM: &str = include_str!("graphql/add_item.graphql");
 /// `SetFieldValue($projectId, $itemId, $fieldId, $value)`.
 pub const SET_FIELD_VALUE: &str = include_str!("graphql/set_field.graphql");
 
-/// `SetStoryFields($projectId, $itemId, $teamFieldId, $team, $statusFieldId, $status)`:
-/// Team and Status of one item in one write (aliased updates).
-pub const SET_STORY_FIELDS: &str = include_str!("graphql/set_story_fields.graphql");
-
 /// Every document with a name for messages.
-pub const ALL: [(&str, &str); 9] = [
+pub const ALL: [(&str, &str); 7] = [
     ("nodes.graphql", ISSUE_NODES),
     ("project.graphql", PROJECT_FIELDS),
-    ("repository.graphql", REPOSITORY_ID),
     ("issue.graphql", ISSUE_STATE),
     ("items.graphql", PROJECT_ITEMS),
     ("create_issue.graphql", CREATE_SUB_ISSUE),
     ("add_item.graphql", ADD_PROJECT_ITEM),
     ("set_field.graphql", SET_FIELD_VALUE),
-    ("set_story_fields.graphql", SET_STORY_FIELDS),
 ];
 
 #[cfg(test)]
@@ -88,6 +80,40 @@ mod tests {
                 apollo_compiler::ExecutableDocument::parse_and_validate(&schema, doc, name)
             {
                 panic!("{name} is not valid against GitHub's schema:\n{}", e.errors);
+            }
+        }
+        // The documents built per acceptance (`batch.rs`), at the sizes that matter: one
+        // alias, two, past half of the cap, and the cap.
+        for n in [1, 2, 51, super::super::batch::MAX_ALIASES] {
+            let ids: Vec<String> = (0..n).map(|i| format!("I_{i}")).collect();
+            let repos: Vec<(String, String)> = (0..n)
+                .map(|i| ("acme".to_owned(), format!("r{i}")))
+                .collect();
+            let updates: Vec<_> = (0..n)
+                .map(|i| super::super::batch::OptionUpdate {
+                    item_id: format!("PVTI_{i}"),
+                    field_id: "F".into(),
+                    option_id: "O".into(),
+                })
+                .collect();
+            for (name, built) in [
+                ("AddProjectItems", super::super::batch::add_items("P", &ids)),
+                (
+                    "SetItemFields",
+                    super::super::batch::set_options("P", &updates),
+                ),
+                ("RepositoryIds", super::super::batch::repository_ids(&repos)),
+            ] {
+                if let Err(e) = apollo_compiler::ExecutableDocument::parse_and_validate(
+                    &schema,
+                    &built.document,
+                    name,
+                ) {
+                    panic!(
+                        "{name} with {n} aliases is not valid:\n{}\n{}",
+                        e.errors, built.document
+                    );
+                }
             }
         }
         // The fragment alone is not a document; it is checked through the ones above.

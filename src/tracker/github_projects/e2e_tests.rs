@@ -189,6 +189,7 @@ fn epic_req(env: &Env, n: u64) -> EpicRequest {
         description_md: "why".into(),
         github_url: format!("{}/{CONCERNS}/issues/{n}", env.sb.base_url()),
         github_title: "Cut toil".into(),
+        stories_follow: false,
     }
 }
 
@@ -517,32 +518,242 @@ async fn moving_closes_as_completed_or_not_planned_and_reopens() {
     }
 }
 
-/// Calls to GitHub (REST and GraphQL) for one accepted concern: epic + stories, from a
-/// fresh tracker (the project's fields and the org's issue types read once included).
-async fn calls_for(teams: &[&str]) -> u64 {
+/// GitHub calls one piece of work made, reads and writes apart, from the client's own
+/// `council_sync_api_calls_total` (every attempt, by route and method): a GraphQL document
+/// counts by its operation (a mutation writes, a query reads), a REST call by its method.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Counted {
+    pub reads: u64,
+    pub writes: u64,
+}
+
+/// The mutations the tracker sends (everything else it sends to `/graphql` is a query).
+const MUTATIONS: [&str; 5] = [
+    "CreateSubIssue",
+    "AddProjectItem",
+    "AddProjectItems",
+    "SetFieldValue",
+    "SetItemFields",
+];
+
+/// Reads and writes counted so far in this process (nextest runs each test in its own).
+fn counted() -> Counted {
+    let text = crate::metrics::render_events();
+    let mut c = Counted::default();
+    for line in text.lines() {
+        let Some(rest) = line.strip_prefix("council_sync_api_calls_total{") else {
+            continue;
+        };
+        let Some((labels, value)) = rest.split_once("} ") else {
+            continue;
+        };
+        let label = |name: &str| {
+            labels
+                .split(',')
+                .find_map(|kv| kv.strip_prefix(&format!("{name}=\"")))
+                .map(|v| v.trim_end_matches('"').to_owned())
+                .unwrap_or_default()
+        };
+        let n: u64 = value.trim().parse().unwrap_or(0);
+        let route = label("route");
+        let write = match route.strip_prefix("graphql:") {
+            Some(op) => MUTATIONS.contains(&op),
+            None => label("method") != "GET",
+        };
+        if write {
+            c.writes += n;
+        } else {
+            c.reads += n;
+        }
+    }
+    c
+}
+
+/// Calls to GitHub for one accepted concern with `teams.len()` teams: epic and stories as
+/// the engine asks for them (`stories_follow`), from a fresh tracker (the project's fields,
+/// the org's issue types and the team repositories' ids read once included). Also checks
+/// the result: the epic and every story on the project, each story with its Team and Todo.
+async fn calls_for(teams: &[&str]) -> Counted {
+    crate::metrics::install();
     let env = Env::start().await;
     let n = env.concern("Count").await;
     let tracker = env.tracker();
-    let before = env.used().await;
-    let epic = tracker.ensure_epic(&epic_req(&env, n)).await.expect("epic");
-    tracker
+    let before = counted();
+    let mut req = epic_req(&env, n);
+    req.stories_follow = true;
+    let epic = tracker.ensure_epic(&req).await.expect("epic");
+    let stories = tracker
         .ensure_stories(&epic, &story_reqs(n, teams))
         .await
         .expect("stories");
-    let after = env.used().await;
-    after - before - 1
+    let after = counted();
+    let project = tracker.project().await.expect("project").id.clone();
+    let epic_node = tracker
+        .read_issue(&epic.key)
+        .await
+        .expect("read")
+        .expect("epic");
+    assert!(
+        super::model::item_in(&epic_node, &project).is_some(),
+        "the epic is on the project"
+    );
+    let keys: Vec<String> = stories.iter().map(|s| s.key.clone()).collect();
+    let read = tracker.fetch(&keys).await.expect("fetch");
+    assert_eq!(read.len(), teams.len());
+    for t in &read {
+        assert_eq!(t.status, "Todo", "{t:?}");
+    }
+    assert_eq!(env.sub_issues(n).await.len(), teams.len());
+    Counted {
+        reads: after.reads - before.reads,
+        writes: after.writes - before.writes,
+    }
 }
 
+/// Issue #13: writes per accepted concern on GitHub Projects are K + 3 at most: one
+/// create-and-link per story, every project-item add (the epic's too) in one document,
+/// every Team and Status in another, and the epic's issue type (REST).
 #[tokio::test]
 async fn github_calls_per_accepted_concern() {
     let two = calls_for(&TEAMS[..2]).await;
     let five = calls_for(&TEAMS).await;
-    eprintln!("GitHub calls per accepted concern: 2 teams {two}, 5 teams {five}");
-    // epic: project fields, issue, add item, issue types, type = 5; list sub-issues = 1;
-    // per story: repository id, createIssue, add item, Team and Status (one aliased
-    // mutation) = 4. Writes: 2 for the epic, 3 per story; reads: 4, then 1 per story.
-    assert_eq!(two, 5 + 1 + 2 * 4);
-    assert_eq!(five, 5 + 1 + 5 * 4);
+    eprintln!(
+        "GitHub calls per accepted concern: 2 teams {} ({} r / {} w), 5 teams {} ({} r / {} w)",
+        two.reads + two.writes,
+        two.reads,
+        two.writes,
+        five.reads + five.writes,
+        five.reads,
+        five.writes
+    );
+    // Reads: project fields, the concern issue, the org's issue types, the parent's
+    // sub-issues, the team repositories' ids (one aliased query) = 5, whatever K.
+    // Writes: K createIssue + AddProjectItems + SetItemFields + the issue type = K + 3.
+    assert_eq!(
+        two,
+        Counted {
+            reads: 5,
+            writes: 2 + 3
+        }
+    );
+    assert_eq!(
+        five,
+        Counted {
+            reads: 5,
+            writes: 5 + 3
+        }
+    );
+}
+
+/// A re-run after a crash between the creates and the adds: the stories are found by
+/// their markers, read back in one `nodes` query, and completed in one add and one
+/// field document; nothing is created twice, and the deferred epic is added too.
+#[tokio::test]
+async fn a_crash_before_the_batched_add_is_completed_in_two_writes() {
+    crate::metrics::install();
+    let env = Env::start().await;
+    let n = env.concern("Crash before add").await;
+    let first = env.tracker();
+    first.project().await.expect("project read");
+    let mut req = epic_req(&env, n);
+    req.stories_follow = true;
+    let epic = first.ensure_epic(&req).await.expect("epic");
+    let reqs = story_reqs(n, &TEAMS[..3]);
+    // GraphQL calls from here: sub-issues are REST; repository ids, then three
+    // createIssue, then AddProjectItems: that one dies with its answer lost... before
+    // GitHub runs it (a 502 from a proxy in front).
+    env.ctl(
+        Method::POST,
+        "/_sandbox/faults",
+        json!({ "method": "POST", "path_regex": "^/graphql$", "skip": 4, "times": 1,
+                "status": 502 }),
+    )
+    .await;
+    first
+        .ensure_stories(&epic, &reqs)
+        .await
+        .expect_err("the add failed");
+    assert_eq!(env.sub_issues(n).await.len(), 3, "the stories exist");
+
+    // A restarted daemon re-runs the job.
+    let second = env.tracker();
+    let before = counted();
+    let epic = second.ensure_epic(&req).await.expect("epic again");
+    let stories = second.ensure_stories(&epic, &reqs).await.expect("re-run");
+    let after = counted();
+    assert_eq!(env.sub_issues(n).await.len(), 3, "nothing made twice");
+    for t in TEAMS[..3].iter() {
+        let (_, list) = env
+            .api(
+                Method::GET,
+                &format!("/repos/{ORG}/{t}/issues?state=all"),
+                None,
+            )
+            .await;
+        assert_eq!(list.as_array().map(Vec::len), Some(1), "one {t} story");
+    }
+    let keys: Vec<String> = stories.iter().map(|s| s.key.clone()).collect();
+    for t in second.fetch(&keys).await.expect("fetch") {
+        assert_eq!(t.status, "Todo", "{t:?}");
+    }
+    let project = second.project().await.expect("project").id.clone();
+    let epic_node = second
+        .read_issue(&epic.key)
+        .await
+        .expect("read")
+        .expect("epic");
+    assert!(super::model::item_in(&epic_node, &project).is_some());
+    // Writes: the epic's type, one add (epic + 3 stories), one field document.
+    assert_eq!(after.writes - before.writes, 3);
+}
+
+/// Issue #13: a poll reads the project in pages, ⌈items ÷ page⌉ `ProjectItems` queries
+/// whatever changed (Projects v2 lists by position only), and never more pages than its
+/// bound; `list_all` is the same scan without the cutoff.
+#[tokio::test]
+async fn a_poll_reads_the_project_in_pages_up_to_its_bound() {
+    crate::metrics::install();
+    let env = Env::start().await;
+    let n = env.concern("Scan").await;
+    let tracker = env.tracker().with_item_pages(2, 10);
+    let epic = tracker.ensure_epic(&epic_req(&env, n)).await.expect("epic");
+    tracker
+        .ensure_stories(&epic, &story_reqs(n, &TEAMS[..3]))
+        .await
+        .expect("stories");
+    let pages = || {
+        crate::metrics::render_events()
+            .lines()
+            .filter(|l| l.contains("route=\"graphql:ProjectItems\""))
+            .filter_map(|l| l.rsplit_once(' ').and_then(|(_, v)| v.parse::<u64>().ok()))
+            .sum::<u64>()
+    };
+    // Four items (the epic and three stories), two a page: two queries.
+    let before = pages();
+    let all = tracker.list_all().await.expect("list all");
+    assert_eq!(all.len(), 4, "{all:?}");
+    assert_eq!(pages() - before, 2);
+    let before = pages();
+    let since = chrono::Utc::now().timestamp_millis();
+    let changed = tracker
+        .changed_since(since, &Default::default())
+        .await
+        .expect("poll");
+    assert_eq!(changed.len(), 4, "all changed within the minute of overlap");
+    assert_eq!(pages() - before, 2, "the same scan, whatever changed");
+    let old = tracker
+        .changed_since(since + 3_600_000, &Default::default())
+        .await
+        .expect("poll later");
+    assert!(
+        old.is_empty(),
+        "nothing changed since an hour from now: {old:?}"
+    );
+    // At its bound the scan stops (and logs it) rather than read on.
+    let bounded = env.tracker().with_item_pages(2, 1);
+    let before = pages();
+    assert_eq!(bounded.list_all().await.expect("bounded").len(), 2);
+    assert_eq!(pages() - before, 1);
 }
 
 #[tokio::test]

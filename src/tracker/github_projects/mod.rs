@@ -2,6 +2,7 @@
 //! a sub-issue in the team's repository, and the project's Status, Team and Iteration
 //! fields carry progress, ownership and the sprint.
 
+pub mod batch;
 pub mod cues;
 pub mod documents;
 pub mod model;

@@ -3,17 +3,21 @@
 //! The epic is the concern issue itself, added to the project (and given the organisation's
 //! epic issue type when it defines one). Each story is an issue in the team's repository,
 //! created and made a sub-issue of the concern in one GraphQL write (`createIssue` with
-//! `parentIssueId`), so a crash cannot leave an unlinked story; then added to the project
-//! with Team and Status set. Exactly once: before creating, the parent's sub-issues are
-//! listed (REST, consistent at once, unlike search) and matched by the hidden marker in each
-//! story's body; what a crashed attempt made is found and completed (project item, fields).
+//! `parentIssueId`), so a crash cannot leave an unlinked story; then every story (and the
+//! epic, when the engine says the stories follow) is added to the project in one aliased
+//! document and given Team and Status in another (`batch.rs`): K + 3 writes for K stories,
+//! the epic's issue type included. Exactly once: before creating, the parent's sub-issues
+//! are listed (REST, consistent at once, unlike search) and matched by the hidden marker in
+//! each story's body; what a crashed attempt made is found and completed (project item,
+//! fields); adds and field updates are idempotent, so repeating them after a crash is safe.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 
 use serde_json::{Value, json};
 use tokio::sync::OnceCell;
 
+use super::batch;
 use super::documents as doc;
 use super::model::{self, IssueNode};
 use super::settings::GithubProjectsSettings;
@@ -27,8 +31,16 @@ use crate::tracker::{
 /// GitHub's cap on sub-issues per parent, closed ones included
 /// (<https://docs.github.com/issues/tracking-your-work-with-issues/using-issues/adding-sub-issues>).
 pub const MAX_SUB_ISSUES: usize = 100;
-/// Most pages of project items read in one poll (100 items a page): a bound, not a goal.
-const MAX_ITEM_PAGES: usize = 100;
+/// Items a page of the project's items holds: GitHub's cap on a connection's page.
+const ITEM_PAGE: usize = 100;
+/// GitHub's cap on items in one project
+/// (<https://docs.github.com/issues/planning-and-tracking-with-projects/learning-about-projects/about-projects>:
+/// 50,000; 1,200 for projects on the legacy limit).
+pub const MAX_PROJECT_ITEMS: usize = 50_000;
+/// Most pages one scan of the project reads: enough for the largest project GitHub allows,
+/// so a scan never stops short of an item; past it (should GitHub raise its cap) the scan
+/// stops and says so in the log.
+const MAX_ITEM_PAGES: usize = MAX_PROJECT_ITEMS.div_ceil(ITEM_PAGE);
 
 /// The project's ids the tracker needs, read once.
 #[derive(Debug, Clone)]
@@ -131,6 +143,14 @@ pub struct GithubProjectsTracker {
     project: OnceCell<ProjectInfo>,
     epic_type: OnceCell<Option<String>>,
     repo_ids: Mutex<HashMap<String, String>>,
+    /// Epics (node ids) whose project-item add [`Tracker::ensure_epic`] left to the
+    /// stories' batched add that follows in the same job.
+    deferred_epics: Mutex<HashSet<String>>,
+    /// `github.bot_login` when configured: the daemon's own login, known without asking.
+    bot_login: Option<String>,
+    /// Items a page, and most pages, of one scan of the project ([`ITEM_PAGE`],
+    /// [`MAX_ITEM_PAGES`]; smaller in tests).
+    item_pages: (usize, usize),
 }
 
 impl GithubProjectsTracker {
@@ -142,7 +162,25 @@ impl GithubProjectsTracker {
             project: OnceCell::new(),
             epic_type: OnceCell::new(),
             repo_ids: Mutex::new(HashMap::new()),
+            deferred_epics: Mutex::new(HashSet::new()),
+            bot_login: None,
+            item_pages: (ITEM_PAGE, MAX_ITEM_PAGES),
         }
+    }
+
+    /// The same tracker scanning the project `page` items a page, at most `pages` pages.
+    #[cfg(test)]
+    pub(crate) fn with_item_pages(mut self, page: usize, pages: usize) -> Self {
+        self.item_pages = (page.clamp(1, ITEM_PAGE), pages.max(1));
+        self
+    }
+
+    /// The same tracker knowing the daemon's login from `github.bot_login` (a GitHub App's
+    /// `{slug}[bot]`, or the token's user): [`Tracker::own_account`] then answers it without
+    /// asking GitHub (an installation token cannot read `GET /user`). `None` or empty: ask.
+    pub fn with_bot_login(mut self, login: Option<String>) -> Self {
+        self.bot_login = login.filter(|l| !l.trim().is_empty());
+        self
     }
 
     /// The settings.
@@ -175,27 +213,6 @@ impl GithubProjectsTracker {
                 project_info(project, s)
             })
             .await
-    }
-
-    /// The repository's node id (kept once read).
-    async fn repo_id(&self, repo: &str) -> Result<String, TrackerError> {
-        if let Some(id) = self.lock_ids().get(repo) {
-            return Ok(id.clone());
-        }
-        let (owner, name) = repo
-            .split_once('/')
-            .ok_or_else(|| refused(format!("repository {repo:?} is not owner/name")))?;
-        let data: model::RepositoryIdData = self
-            .gh
-            .graphql(doc::REPOSITORY_ID, json!({ "owner": owner, "name": name }))
-            .await
-            .map_err(tracker_err)?;
-        let id = data
-            .repository
-            .ok_or_else(|| refused(format!("GitHub has no repository {repo}")))?
-            .id;
-        self.lock_ids().insert(repo.to_owned(), id.clone());
-        Ok(id)
     }
 
     fn lock_ids(&self) -> std::sync::MutexGuard<'_, HashMap<String, String>> {
@@ -305,18 +322,67 @@ impl GithubProjectsTracker {
         Ok(())
     }
 
-    /// Makes a story complete in the project: its item, Team and (when unset) Status.
-    async fn complete_story(&self, issue: &IssueNode, team: &str) -> Result<(), TrackerError> {
+    fn lock_deferred(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
+        self.deferred_epics
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The node ids of these repositories (`owner/name`), those not yet known read in one
+    /// aliased query, then kept.
+    async fn repo_ids(&self, repos: &[&str]) -> Result<Vec<String>, TrackerError> {
+        let mut unknown: Vec<&str> = repos
+            .iter()
+            .copied()
+            .filter(|r| !self.lock_ids().contains_key(*r))
+            .collect();
+        unknown.sort_unstable();
+        unknown.dedup();
+        for chunk in unknown.chunks(batch::MAX_ALIASES) {
+            let split = chunk
+                .iter()
+                .map(|r| {
+                    r.split_once('/')
+                        .map(|(o, n)| (o.to_owned(), n.to_owned()))
+                        .ok_or_else(|| refused(format!("repository {r:?} is not owner/name")))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            let b = batch::repository_ids(&split);
+            let data: Value = self
+                .gh
+                .graphql(&b.document, b.variables)
+                .await
+                .map_err(tracker_err)?;
+            for (repo, id) in chunk
+                .iter()
+                .zip(batch::repository_node_ids(&data, chunk.len()))
+            {
+                let id = id.ok_or_else(|| refused(format!("GitHub has no repository {repo}")))?;
+                self.lock_ids().insert((*repo).to_owned(), id);
+            }
+        }
+        let ids = self.lock_ids();
+        repos
+            .iter()
+            .map(|r| {
+                ids.get(*r)
+                    .cloned()
+                    .ok_or_else(|| refused(format!("GitHub has no repository {r}")))
+            })
+            .collect()
+    }
+
+    /// What [`Tracker::ensure_stories`] does, but for adding a deferred epic on error.
+    async fn stories(
+        &self,
+        epic: &TrackerIssue,
+        reqs: &[StoryRequest],
+    ) -> Result<Vec<TrackerIssue>, TrackerError> {
+        let (parent_repo, parent_number) = model::parse_key(&epic.key)
+            .ok_or_else(|| refused(format!("{:?} is not owner/name#number", epic.key)))?;
         let project = self.project().await?;
+        // Everything that can refuse is checked before the first write.
         let s = &self.settings;
-        let item = model::item_in(issue, &project.id);
-        let team_option = project.team.option(team).ok_or_else(|| {
-            refused(format!(
-                "the project's {} field has no option {team:?} (options: {})",
-                s.team_field,
-                project.team.names()
-            ))
-        })?;
         let todo = project.status.option(&s.todo_status).ok_or_else(|| {
             refused(format!(
                 "the project's {} field has no option {:?} (options: {})",
@@ -325,34 +391,159 @@ impl GithubProjectsTracker {
                 project.status.names()
             ))
         })?;
-        let item_id = self.ensure_item(issue).await?;
-        let set_team =
-            model::single_select(item, &s.team_field).is_none_or(|t| !t.eq_ignore_ascii_case(team));
-        let set_status = model::single_select(item, &s.status_field).is_none();
-        match (set_team, set_status) {
-            // A new story: both in one write.
-            (true, true) => {
-                let _: Value = self
-                    .gh
-                    .graphql(
-                        doc::SET_STORY_FIELDS,
-                        json!({ "projectId": project.id, "itemId": item_id,
-                                "teamFieldId": project.team.id,
-                                "team": { "singleSelectOptionId": team_option },
-                                "statusFieldId": project.status.id,
-                                "status": { "singleSelectOptionId": todo } }),
-                    )
-                    .await
-                    .map_err(tracker_err)?;
-            }
-            (true, false) => {
-                self.set_option(&item_id, &project.team.id, team_option)
-                    .await?
-            }
-            (false, true) => self.set_option(&item_id, &project.status.id, todo).await?,
-            (false, false) => {}
+        let mut plan = Vec::with_capacity(reqs.len());
+        for req in reqs {
+            let repo = self.team_repo(&req.team)?;
+            let team_option = project.team.option(&req.team).ok_or_else(|| {
+                refused(format!(
+                    "the project's {} field has no option {:?} (options: {})",
+                    s.team_field,
+                    req.team,
+                    project.team.names()
+                ))
+            })?;
+            plan.push((req, repo, team_option));
         }
-        Ok(())
+        let existing = self
+            .gh
+            .list_sub_issues(&parent_repo, parent_number)
+            .await
+            .map_err(tracker_err)?;
+        let found = |marker: &str| {
+            existing
+                .iter()
+                .find(|s| s.body.as_deref().and_then(marker_of) == Some(marker))
+        };
+        let missing = reqs.iter().filter(|r| found(&r.marker).is_none()).count();
+        if existing.len() + missing > MAX_SUB_ISSUES {
+            return Err(refused(format!(
+                "{} has {} sub-issues and needs {missing} more: GitHub allows at most \
+                 {MAX_SUB_ISSUES} sub-issues per issue, closed ones included; remove some \
+                 sub-issues from it and the stories are created on the next pass",
+                epic.key,
+                existing.len()
+            )));
+        }
+        // Stories a crashed attempt made are read back in one `nodes` query.
+        let found_ids: Vec<String> = reqs
+            .iter()
+            .filter_map(|r| found(&r.marker).map(|sub| sub.node_id.clone()))
+            .collect();
+        let mut read: HashMap<String, IssueNode> = self
+            .read_nodes(&found_ids)
+            .await?
+            .into_iter()
+            .map(|n| (n.id.clone(), n))
+            .collect();
+        let new_repos: Vec<&str> = plan
+            .iter()
+            .filter(|(req, _, _)| found(&req.marker).is_none())
+            .map(|(_, repo, _)| *repo)
+            .collect();
+        let new_repo_ids = self.repo_ids(&new_repos).await?;
+        let mut new_repo_ids = new_repo_ids.into_iter();
+        let mut issues = Vec::with_capacity(reqs.len());
+        for (req, repo, _) in &plan {
+            let issue = match found(&req.marker) {
+                Some(sub) => read
+                    .remove(&sub.node_id)
+                    .ok_or_else(|| TrackerError::Permanent {
+                        status: Some(404),
+                        reason: format!("GitHub has no issue {}#{} any more", repo, sub.number),
+                    })?,
+                None => {
+                    let repository_id = new_repo_ids.next().unwrap_or_default();
+                    let data: model::CreateIssueData = self
+                        .gh
+                        .graphql(
+                            doc::CREATE_SUB_ISSUE,
+                            json!({ "repositoryId": repository_id, "title": req.summary,
+                                    "body": story_body(req), "parentIssueId": epic.id }),
+                        )
+                        .await
+                        .map_err(tracker_err)?;
+                    data.create_issue.and_then(|c| c.issue).ok_or_else(|| {
+                        TrackerError::Transient(format!(
+                            "GitHub answered createIssue in {repo} without an issue"
+                        ))
+                    })?
+                }
+            };
+            issues.push(issue);
+        }
+        // Every missing item (the deferred epic's first) in one document.
+        let epic_deferred = self.lock_deferred().contains(&epic.id);
+        let mut contents: Vec<String> =
+            epic_deferred.then(|| epic.id.clone()).into_iter().collect();
+        let offset = contents.len();
+        let lacking: Vec<usize> = (0..issues.len())
+            .filter(|&i| model::item_in(&issues[i], &project.id).is_none())
+            .collect();
+        contents.extend(lacking.iter().map(|&i| issues[i].id.clone()));
+        let mut item_ids: Vec<Option<String>> = issues
+            .iter()
+            .map(|i| model::item_in(i, &project.id).map(|it| it.id.clone()))
+            .collect();
+        for (c, chunk) in contents.chunks(batch::MAX_ALIASES).enumerate() {
+            let add = batch::add_items(&project.id, chunk);
+            let data: Value = self
+                .gh
+                .graphql(&add.document, add.variables)
+                .await
+                .map_err(tracker_err)?;
+            for (j, id) in batch::added_item_ids(&data, chunk.len())
+                .into_iter()
+                .enumerate()
+            {
+                let at = c * batch::MAX_ALIASES + j;
+                if at >= offset {
+                    item_ids[lacking[at - offset]] = id;
+                }
+            }
+        }
+        if epic_deferred {
+            self.lock_deferred().remove(&epic.id);
+        }
+        // Team and (when unset) Status of every story in one document.
+        let mut updates = Vec::new();
+        for ((issue, item_id), (req, _, team_option)) in issues.iter().zip(&item_ids).zip(&plan) {
+            let item_id = item_id.clone().ok_or_else(|| {
+                refused(format!(
+                    "GitHub did not add {} to the project",
+                    model::key(issue)
+                ))
+            })?;
+            let item = model::item_in(issue, &project.id);
+            if model::single_select(item, &s.team_field)
+                .is_none_or(|t| !t.eq_ignore_ascii_case(&req.team))
+            {
+                updates.push(batch::OptionUpdate {
+                    item_id: item_id.clone(),
+                    field_id: project.team.id.clone(),
+                    option_id: (*team_option).to_owned(),
+                });
+            }
+            if model::single_select(item, &s.status_field).is_none() {
+                updates.push(batch::OptionUpdate {
+                    item_id,
+                    field_id: project.status.id.clone(),
+                    option_id: todo.to_owned(),
+                });
+            }
+        }
+        for chunk in updates.chunks(batch::MAX_ALIASES) {
+            let set = batch::set_options(&project.id, chunk);
+            let _: Value = self
+                .gh
+                .graphql(&set.document, set.variables)
+                .await
+                .map_err(tracker_err)?;
+        }
+        Ok(issues
+            .iter()
+            .zip(reqs)
+            .map(|(issue, req)| model::tracker_issue(issue, Some(req.team.clone())))
+            .collect())
     }
 
     fn team_repo(&self, team: &str) -> Result<&str, TrackerError> {
@@ -415,12 +606,22 @@ fn project_info(
 }
 
 impl Tracker for GithubProjectsTracker {
+    /// The concern issue as the epic: given the organisation's epic type, and added to the
+    /// project, unless `req.stories_follow`, when the add rides in the stories' batched
+    /// document instead (one write less; see [`Self::ensure_stories`]).
     async fn ensure_epic(&self, req: &EpicRequest) -> Result<TrackerIssue, TrackerError> {
         let (repo, number) = issue_of_url(&req.github_url)
             .ok_or_else(|| refused(format!("{:?} is not a GitHub issue URL", req.github_url)))?;
         let key = format!("{repo}#{number}");
         let issue = self.must_read(&key).await?;
-        self.ensure_item(&issue).await?;
+        let project = self.project().await?;
+        if model::item_in(&issue, &project.id).is_none() {
+            if req.stories_follow {
+                self.lock_deferred().insert(issue.id.clone());
+            } else {
+                self.ensure_item(&issue).await?;
+            }
+        }
         if let Some(t) = self.epic_type().await? {
             // Idempotent; GitHub's GraphQL schema (as published) has no issue type on
             // `Issue` to read first, so it is set on every call (once per acceptance).
@@ -432,68 +633,25 @@ impl Tracker for GithubProjectsTracker {
         Ok(model::tracker_issue(&issue, None))
     }
 
+    /// The stories, found by marker among the parent's sub-issues or created and linked in
+    /// one `createIssue` each; then every missing project item (the epic's too, when
+    /// [`Self::ensure_epic`] deferred it) added in one aliased document, and every missing
+    /// Team and Status set in another. Writes for K new stories: K + 2 (+ the epic's type).
+    /// An error after the epic's add was deferred still adds the epic before it returns.
     async fn ensure_stories(
         &self,
         epic: &TrackerIssue,
         reqs: &[StoryRequest],
     ) -> Result<Vec<TrackerIssue>, TrackerError> {
-        let (parent_repo, parent_number) = model::parse_key(&epic.key)
-            .ok_or_else(|| refused(format!("{:?} is not owner/name#number", epic.key)))?;
-        let existing = self
-            .gh
-            .list_sub_issues(&parent_repo, parent_number)
-            .await
-            .map_err(tracker_err)?;
-        let found = |marker: &str| {
-            existing
-                .iter()
-                .find(|s| s.body.as_deref().and_then(marker_of) == Some(marker))
-        };
-        let missing = reqs.iter().filter(|r| found(&r.marker).is_none()).count();
-        if existing.len() + missing > MAX_SUB_ISSUES {
-            return Err(refused(format!(
-                "{} has {} sub-issues and needs {missing} more: GitHub allows at most \
-                 {MAX_SUB_ISSUES} sub-issues per issue, closed ones included; remove some \
-                 sub-issues from it and the stories are created on the next pass",
-                epic.key,
-                existing.len()
-            )));
+        let result = self.stories(epic, reqs).await;
+        if result.is_err() && self.lock_deferred().remove(&epic.id) {
+            let project = self.project().await?;
+            let add = batch::add_items(&project.id, std::slice::from_ref(&epic.id));
+            if let Err(e) = self.gh.graphql::<Value>(&add.document, add.variables).await {
+                tracing::warn!(epic = %epic.key, error = %e, "adding the epic to the project failed; the next run adds it");
+            }
         }
-        let mut out = Vec::with_capacity(reqs.len());
-        for req in reqs {
-            let repo = self.team_repo(&req.team)?;
-            let issue = match found(&req.marker) {
-                Some(sub) => {
-                    let key = format!(
-                        "{}#{}",
-                        sub.repository().unwrap_or_else(|| repo.to_owned()),
-                        sub.number
-                    );
-                    self.must_read(&key).await?
-                }
-                None => {
-                    let repository_id = self.repo_id(repo).await?;
-                    let body = story_body(req);
-                    let data: model::CreateIssueData = self
-                        .gh
-                        .graphql(
-                            doc::CREATE_SUB_ISSUE,
-                            json!({ "repositoryId": repository_id, "title": req.summary,
-                                    "body": body, "parentIssueId": epic.id }),
-                        )
-                        .await
-                        .map_err(tracker_err)?;
-                    data.create_issue.and_then(|c| c.issue).ok_or_else(|| {
-                        TrackerError::Transient(format!(
-                            "GitHub answered createIssue in {repo} without an issue"
-                        ))
-                    })?
-                }
-            };
-            self.complete_story(&issue, &req.team).await?;
-            out.push(model::tracker_issue(&issue, Some(req.team.clone())));
-        }
-        Ok(out)
+        result
     }
 
     async fn fetch(&self, keys: &[String]) -> Result<Vec<TrackedIssue>, TrackerError> {
@@ -507,19 +665,25 @@ impl Tracker for GithubProjectsTracker {
         Ok(out)
     }
 
+    /// The project's items whose item (field values) or issue changed since `since_ms`, less
+    /// a minute. Projects v2 lists items by position only (`ProjectV2ItemOrderField` has
+    /// `POSITION` alone, and `items` takes no filter in GitHub's GraphQL schema), so this
+    /// reads every item: the cost of one poll is ⌈items ÷ 100⌉ `ProjectItems` queries,
+    /// whatever changed (10 at 1,000 items, 500 at GitHub's cap of 50,000), each about 22
+    /// primary points (100 items × 20 project items × 20 field values ÷ 100) and 1
+    /// secondary point.
     async fn updated_since(&self, since_ms: i64) -> Result<Vec<TrackedIssue>, TrackerError> {
-        // Projects v2 orders items by position only, so the poll reads every item and keeps
-        // those whose item (field values) or issue changed since `since_ms`, less a minute.
         let project = self.project().await?.id.clone();
         let cutoff = since_ms - 60_000;
+        let (page_size, max_pages) = self.item_pages;
         let mut out = Vec::new();
         let mut after: Option<String> = None;
-        for _ in 0..MAX_ITEM_PAGES {
+        for page_number in 1..=max_pages {
             let data: model::ProjectItemsData = self
                 .gh
                 .graphql(
                     doc::PROJECT_ITEMS,
-                    json!({ "projectId": project, "after": after }),
+                    json!({ "projectId": project, "first": page_size, "after": after }),
                 )
                 .await
                 .map_err(tracker_err)?;
@@ -536,6 +700,14 @@ impl Tracker for GithubProjectsTracker {
                 }
             }
             match (page.page_info.has_next_page, page.page_info.end_cursor) {
+                (true, Some(c)) if page_number == max_pages => {
+                    tracing::warn!(
+                        pages = max_pages,
+                        cursor = %c,
+                        "the project holds more items than one scan reads; the rest are \
+                         followed by webhooks only"
+                    );
+                }
                 (true, Some(c)) => after = Some(c),
                 _ => break,
             }
@@ -548,7 +720,8 @@ impl Tracker for GithubProjectsTracker {
         since_ms: i64,
         _seen: &std::collections::HashMap<String, i64>,
     ) -> Result<Vec<TrackedIssue>, TrackerError> {
-        // Items come by position, not by update: nothing to stop early on.
+        // Items come by position, not by update: nothing to stop early on (the bound is
+        // `updated_since`'s).
         self.updated_since(since_ms).await
     }
 
@@ -690,13 +863,19 @@ impl Tracker for GithubProjectsTracker {
             .map_err(tracker_err)
     }
 
+    /// `github.bot_login` when configured, else the client's login (`GET /user`, or the
+    /// App's `{slug}[bot]`): the sender whose deliveries are the daemon's own writes.
     async fn own_account(&self) -> Result<String, TrackerError> {
+        if let Some(login) = &self.bot_login {
+            return Ok(login.clone());
+        }
         self.gh.current_user().await.map_err(tracker_err)
     }
 
     /// `projects_v2_item`, `sub_issues` and team-repository `issues` deliveries
     /// (`delivery.event` is the `X-GitHub-Event`) as cues: items named by key are re-read;
-    /// an item named only by its node id (`projects_v2_item`) re-reads everything in flight.
+    /// an item named only by its issue's node id (`projects_v2_item`'s `content_node_id`)
+    /// is found by that id, which the store keeps for every epic and story.
     /// The daemon's own changes (`sender.login` is `own_account`) yield none: stories are
     /// found again by listing the parent's sub-issues, so no `Created` cue is needed.
     fn cues(&self, delivery: TrackerDelivery<'_>, own_account: &str) -> Result<Vec<Cue>, CueError> {
@@ -710,19 +889,19 @@ impl Tracker for GithubProjectsTracker {
         let project = self.project.get().map(|p| p.id.as_str());
         let items = super::cues::items_to_reread(delivery.event, &payload, project, &repos);
         let mut keys = Vec::new();
-        let mut all = false;
+        let mut ids = Vec::new();
         for item in items {
             match item {
                 super::cues::ItemRef::Key(k) => keys.push(k),
-                super::cues::ItemRef::Node(_) => all = true,
+                super::cues::ItemRef::Node(id) => ids.push(id),
             }
         }
         let mut cues = Vec::new();
         if !keys.is_empty() {
             cues.push(Cue::Changed { keys });
         }
-        if all {
-            cues.push(Cue::ChangedAll);
+        if !ids.is_empty() {
+            cues.push(Cue::ChangedIds { ids });
         }
         Ok(cues)
     }
@@ -809,7 +988,9 @@ mod tests {
             "content_node_id": "I_9", "content_type": "Issue" }, "sender": { "login": "dave" } });
         assert_eq!(
             cue("projects_v2_item", item.clone(), "council-bot"),
-            Ok(vec![Cue::ChangedAll])
+            Ok(vec![Cue::ChangedIds {
+                ids: vec!["I_9".into()]
+            }])
         );
         let sub = json!({ "action": "sub_issue_removed",
             "parent_issue": { "number": 3, "repository_url": "https://api.github.com/repos/acme/concerns" },
@@ -839,6 +1020,23 @@ mod tests {
             .is_err()
         );
         assert_eq!(t.account_for_github("dave"), Some("dave".into()));
+    }
+
+    /// With `github.bot_login` set, the tracker knows its own login without a call (the
+    /// offline client would fail any); without it, it asks GitHub (and fails here).
+    #[tokio::test]
+    async fn own_account_is_the_configured_bot_login_without_a_call() {
+        let t = offline_tracker().with_bot_login(Some("council-sync[bot]".into()));
+        assert_eq!(
+            t.own_account().await.ok().as_deref(),
+            Some("council-sync[bot]")
+        );
+        let asks = offline_tracker().with_bot_login(Some("  ".into()));
+        assert!(
+            asks.own_account().await.is_err(),
+            "an empty login is not a login"
+        );
+        assert!(offline_tracker().own_account().await.is_err());
     }
 
     #[test]

@@ -147,6 +147,7 @@ pub(super) fn epic_req(n: u32) -> EpicRequest {
         description_md: "**Why SRE?** toil\n\n**Why important?** outages".into(),
         github_url: format!("https://github.com/acme/sre/issues/{n}"),
         github_title: format!("acme/sre#{n}"),
+        stories_follow: false,
     }
 }
 
