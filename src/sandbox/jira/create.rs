@@ -69,7 +69,7 @@ pub fn create_issue(
     };
     let mut errors = BTreeMap::new();
     for name in fields.keys() {
-        if !SETTABLE.contains(&name.as_str()) {
+        if !SETTABLE.contains(&name.as_str()) && state.custom_field(name).is_none() {
             errors.insert(
                 name.clone(),
                 format!(
@@ -172,6 +172,20 @@ pub fn create_issue(
     {
         errors.insert(EPIC_NAME_FIELD.into(), "Epic Name is required.".into());
     }
+    let mut custom = BTreeMap::new();
+    for (name, value) in fields {
+        if let Some(field) = state.custom_field(name) {
+            match field.read(value) {
+                Ok(Some(v)) => {
+                    custom.insert(field.field_id(), v);
+                }
+                Ok(None) => {}
+                Err(m) => {
+                    errors.insert(name.clone(), m);
+                }
+            }
+        }
+    }
     let assignee = ref_value(fields.get("assignee"), &["accountId", "name"]);
     let (Some(project), Some(itype), true) = (project, itype, errors.is_empty()) else {
         return Err(ErrorCollection {
@@ -199,6 +213,8 @@ pub fn create_issue(
         comments: vec![],
         remote_links: vec![],
         sprints: vec![],
+        creator: Some(actor.to_owned()),
+        custom,
     });
     Ok(state.issues.len() - 1)
 }
