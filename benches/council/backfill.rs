@@ -13,14 +13,14 @@ use crate::common::{self, FORM_TEAMS, SECRETS_ENV, World};
 use crate::proxy::{self, Snapshot};
 
 /// GitHub content writes per second allowed by [`PACE`] (after a burst of the same size).
-pub const GITHUB_PER_S: f64 = 50.0;
+pub const GITHUB_PER_S: f64 = 20.0;
 /// Jira requests per second allowed by [`PACE`].
-pub const JIRA_PER_S: f64 = 100.0;
+pub const JIRA_PER_S: f64 = 50.0;
 
-/// The limits of the run: GitHub 3,000 content writes a minute (burst 50), Jira 100 requests
-/// a second (burst 100), far above the defaults (80 a minute, 500 an hour: 1,000 accepted
+/// The limits of the run: GitHub 1,200 content writes a minute (burst 20), Jira 50 requests
+/// a second (burst 50), far above the defaults (80 a minute, 500 an hour: 1,000 accepted
 /// concerns take about 5 h there) so the run fits in a bench, yet the pace that bounds it.
-pub const PACE: &str = "[limits.github]\ncontent_per_minute = 3000\ncontent_burst = 50\ncontent_per_hour = 1000000\n\n[limits.jira]\nrequests_per_second = 100\nburst = 100\n";
+pub const PACE: &str = "[limits.github]\ncontent_per_minute = 1200\ncontent_burst = 20\ncontent_per_hour = 1000000\n\n[limits.jira]\nrequests_per_second = 50\nburst = 50\n";
 
 /// What one backfill measured.
 #[derive(Debug)]

@@ -318,8 +318,8 @@ async fn main() {
                         calls(j.calls)
                     ),
                     &format!(
-                        "{} Jira issues made; {} issues failed; unpaced",
-                        j.mirrored, j.failed
+                        "{} Jira issues made; {} issues failed; {} warnings / {} errors logged; unpaced",
+                        j.mirrored, j.failed, j.warnings, j.errors
                     ),
                 );
             }
@@ -330,13 +330,13 @@ async fn main() {
             ),
         }
         match p.council {
-            Ok((t, s)) => row(
+            Ok((t, s, summary)) => row(
                 format!(
                     "peer: council-sync backfill of the same {} issues (epic + 2 stories + link + tracking comment each)",
                     p.issues
                 ),
                 format!("{:.1} s, {} calls", t.as_secs_f64(), calls(s)),
-                "limits far above the sandbox's pace (unpaced, like jirahub); Jira Data Center (v2) flavour for both",
+                &format!("«{summary}»; limits far above the sandbox's pace (unpaced, like jirahub); Jira Data Center (v2) flavour for both"),
             ),
             Err(e) => row(
                 format!("peer: council-sync backfill of {} issues", p.issues),

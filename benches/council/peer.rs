@@ -35,6 +35,9 @@ pub struct JirahubRun {
     pub failed: u64,
     /// Jira issues in its project afterwards.
     pub mirrored: usize,
+    /// Lines it logged at WARNING and ERROR.
+    pub warnings: usize,
+    pub errors: usize,
 }
 
 /// Both sides at N.
@@ -42,7 +45,8 @@ pub struct JirahubRun {
 pub struct Peer {
     pub issues: usize,
     pub jirahub: Result<JirahubRun, String>,
-    pub council: Result<(Duration, Snapshot), String>,
+    /// Wall time, calls and its summary line.
+    pub council: Result<(Duration, Snapshot, String), String>,
 }
 
 /// The venv's Python (`BENCH_PEER_PYTHON`, else `target/peer-venv/bin/python`).
@@ -142,7 +146,15 @@ async fn run_jirahub(world: &World, proxy: &proxy::Running, dir: &Path) -> Resul
     let calls = proxy.counts.snapshot().since(before);
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    std::fs::write(dir.join("jirahub.log"), format!("{stdout}\n{stderr}")).ok();
+    let logged = |level: &str| stderr.lines().filter(|l| l.contains(level)).count();
+    let (warnings, errors) = (logged(" - WARNING - "), logged(" - ERROR "));
+    for l in stderr
+        .lines()
+        .filter(|l| l.contains(" - ERROR ") || l.contains(" - WARNING - "))
+        .take(5)
+    {
+        eprintln!("bench: peer: jirahub said: {l}");
+    }
     let report: Value = stdout
         .lines()
         .rev()
@@ -171,6 +183,8 @@ async fn run_jirahub(world: &World, proxy: &proxy::Running, dir: &Path) -> Resul
         slept: report["update_sleeps_slept"].as_bool().unwrap_or(false),
         failed: report["failed"].as_u64().unwrap_or(0),
         mirrored,
+        warnings,
+        errors,
     })
 }
 
@@ -181,7 +195,7 @@ fn urlencoding(s: &str) -> String {
 /// Unpaced for the comparison: jirahub has no pacing of its own.
 const UNPACED: &str = "[limits.github]\nconcurrent = 100\ncontent_per_minute = 1000000\ncontent_burst = 1000000\ncontent_per_hour = 100000000\n\n[limits.jira]\nrequests_per_second = 100000\nburst = 100000\n";
 
-async fn run_council(world: &World, proxy: &proxy::Running, dir: &Path) -> Result<(Duration, Snapshot), String> {
+async fn run_council(world: &World, proxy: &proxy::Running, dir: &Path) -> Result<(Duration, Snapshot, String), String> {
     let config = world.write_config_with(dir, 2, UNPACED);
     let before = proxy.counts.snapshot();
     let t0 = Instant::now();
@@ -196,12 +210,16 @@ async fn run_council(world: &World, proxy: &proxy::Running, dir: &Path) -> Resul
     let wall = t0.elapsed();
     let calls = proxy.counts.snapshot().since(before);
     let stdout = String::from_utf8_lossy(&out.stdout);
-    std::fs::write(dir.join("council-backfill.log"), stdout.as_bytes()).ok();
     if !out.status.success() {
         let err = String::from_utf8_lossy(&out.stderr);
         return Err(err.lines().last().unwrap_or("failed").to_owned());
     }
-    Ok((wall, calls))
+    let summary = stdout
+        .lines()
+        .find(|l| l.contains("concern issue(s):"))
+        .unwrap_or("no summary line")
+        .to_owned();
+    Ok((wall, calls, summary))
 }
 
 /// Opens `n` accepted concerns (2 teams each), then runs jirahub and `council-sync backfill`

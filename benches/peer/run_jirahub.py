@@ -11,7 +11,7 @@ things the harness needs, both said here rather than hidden:
   count and the seconds go to the last line of stdout as JSON, so the bench reports them
   apart. The retry back-off of `jira.resilientsession` is always slept (and counted apart).
 
-Usage: python run_jirahub.py CONFIG
+Usage: python run_jirahub.py CONFIG [jirahub sync options, e.g. --state-path FILE]
 """
 
 import functools
@@ -44,7 +44,7 @@ class _Sleeps:
         return getattr(time, name)
 
 
-def run(config_path):
+def run(args):
     import os
 
     fixed = _Sleeps(real=os.environ.get("JIRAHUB_SLEEP", "count") == "real")
@@ -65,7 +65,7 @@ def run(config_path):
 
     jirahub.command_line.IssueSync.perform_sync = counting_sync
 
-    sys.argv = ["jirahub", "sync", config_path]
+    sys.argv = ["jirahub", "sync", *args]
     started = time.monotonic()
     code = jirahub_main()
     wall = time.monotonic() - started
@@ -87,4 +87,4 @@ def run(config_path):
 
 
 if __name__ == "__main__":
-    sys.exit(run(sys.argv[1]))
+    sys.exit(run(sys.argv[1:]))

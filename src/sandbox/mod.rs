@@ -255,7 +255,7 @@ impl Sandbox {
                 let _ = stop_rx.await;
             };
             // Before routing: `/rest/api/latest/` is Jira's alias of `/rest/api/2/`.
-            let app = tower::Layer::layer(axum::middleware::map_request(jira_latest), app);
+            let app = tower::Layer::layer(&axum::middleware::map_request(jira_latest), app);
             if let Err(err) = axum::serve(
                 listener,
                 axum::ServiceExt::<axum::extract::Request>::into_make_service(app),

@@ -27,7 +27,14 @@ use crate::tracker::jira::model::ErrorCollection;
 const NO_ISSUE: &str = "Issue does not exist or you do not have permission to see it.";
 const NO_USER: &str = "Specified user does not exist or you do not have required permissions";
 /// Fields an edit may set.
-const EDITABLE: &[&str] = &["summary", "description", "labels", "assignee"];
+const EDITABLE: &[&str] = &[
+    "summary",
+    "description",
+    "labels",
+    "assignee",
+    "fixVersions",
+    "versions",
+];
 /// Longest summary Jira accepts.
 const MAX_SUMMARY: usize = 255;
 
@@ -173,6 +180,11 @@ pub(super) fn read_edit(
                     "Each update needs one 'add' or 'remove' label.".into(),
                 );
             }
+        }
+    }
+    for name in ["fixVersions", "versions"] {
+        if let Err(m) = super::create::read_versions(fields.get(name)) {
+            errors.insert(name.into(), m);
         }
     }
     for (name, value) in fields {

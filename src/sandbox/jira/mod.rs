@@ -25,6 +25,7 @@ pub mod jql;
 pub mod meta;
 mod moves;
 pub mod people;
+mod permissions;
 pub mod render;
 pub mod sprints;
 pub mod state;
@@ -401,6 +402,7 @@ pub fn router(state: Arc<JiraSandbox>) -> Router {
             )
             .route(&p("/serverInfo"), get(api::server_info))
             .route(&p("/myself"), get(api::myself))
+            .route(&p("/mypermissions"), get(permissions::mine))
             .route(&p("/user"), get(edit::get_user))
             .route(&p("/user/search"), get(edit::search_users))
             .route(&p("/issue/{key}/assignee"), put(edit::assign))

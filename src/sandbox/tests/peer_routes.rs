@@ -259,3 +259,32 @@ async fn issues_say_who_created_them_and_carry_every_configured_field() {
         }
     }
 }
+
+#[tokio::test]
+async fn my_permissions_answer_per_flavour_and_name_unknown_projects() {
+    let env = jira_env().await;
+    // Data Center: every permission when none is named (jirahub's `check-permissions`).
+    let (status, all) = jira(&env, Method::GET, "/rest/api/2/mypermissions?projectKey=MIR", None).await;
+    assert_eq!(status, StatusCode::OK, "{all}");
+    for key in ["BROWSE_PROJECTS", "EDIT_ISSUES", "ADD_COMMENTS", "TRANSITION_ISSUES"] {
+        assert_eq!(all["permissions"][key]["havePermission"], true, "{key}: {all}");
+    }
+    // Cloud: `permissions` is required; the answer has only what was asked.
+    let (status, _) = jira(&env, Method::GET, "/rest/api/3/mypermissions?projectKey=MIR", None).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, some) = jira(
+        &env,
+        Method::GET,
+        "/rest/api/3/mypermissions?projectKey=MIR&permissions=EDIT_ISSUES,ADD_COMMENTS",
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(some["permissions"].as_object().map(|m| m.len()), Some(2), "{some}");
+    let (status, _) = jira(&env, Method::GET, "/rest/api/3/mypermissions?permissions=NOPE", None).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, _) = jira(&env, Method::GET, "/rest/api/2/mypermissions?projectKey=GONE", None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = jira(&env, Method::GET, "/rest/api/latest/mypermissions?issueKey=MIR-99", None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
