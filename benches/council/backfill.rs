@@ -52,8 +52,14 @@ pub async fn measure(dir: &Path, n: usize) -> Result<Measured, String> {
             let title = format!("Concern {i}");
             let (c, repo, body) = (&c, &world.repo, &body);
             async move {
-                c.open_issue(repo, "carol", &title, body, &["sre-concern", "council/accepted"])
-                    .await
+                c.open_issue(
+                    repo,
+                    "carol",
+                    &title,
+                    body,
+                    &["sre-concern", "council/accepted"],
+                )
+                .await
             }
         }))
         .await;

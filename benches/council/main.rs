@@ -77,8 +77,8 @@ async fn main() {
     let concerns = env_num("BENCH_CONCERNS", 10) as usize;
     let ks = env_list("BENCH_TEAMS", "1,2,5,10,20,50");
     let link_counts = env_list("BENCH_LINKS", "100");
-    let parts = std::env::var("BENCH_PARTS")
-        .unwrap_or_else(|_| "ingest,accept,links,backfill,peer".into());
+    let parts =
+        std::env::var("BENCH_PARTS").unwrap_or_else(|_| "ingest,accept,links,backfill,peer".into());
     let part = |name: &str| parts.split(',').any(|p| p.trim() == name);
     let dir = tempfile::tempdir().expect("tempdir");
     let started = std::time::Instant::now();
@@ -309,8 +309,10 @@ async fn main() {
                 };
                 row(
                     format!(
-                        "peer: jirahub 0.3.0 sync of the same {} issues (1 Jira task + tracking comment each)",
-                        p.issues
+                        "peer: jirahub 0.3.0 sync of the same {} issues (1 Jira task + tracking comment each), {} run(s) until all were mirrored ({} after the first)",
+                        p.issues,
+                        j.runs,
+                        j.after_first.unwrap_or(0)
                     ),
                     format!(
                         "{:.1} s {sleep_s}, {} calls",
@@ -336,7 +338,9 @@ async fn main() {
                     p.issues
                 ),
                 format!("{:.1} s, {} calls", t.as_secs_f64(), calls(s)),
-                &format!("«{summary}»; limits far above the sandbox's pace (unpaced, like jirahub); Jira Data Center (v2) flavour for both"),
+                &format!(
+                    "«{summary}»; limits far above the sandbox's pace (unpaced, like jirahub); Jira Data Center (v2) flavour for both"
+                ),
             ),
             Err(e) => row(
                 format!("peer: council-sync backfill of {} issues", p.issues),

@@ -38,7 +38,14 @@ pub struct JirahubRun {
     /// Lines it logged at WARNING and ERROR.
     pub warnings: usize,
     pub errors: usize,
+    /// `jirahub sync` runs until every issue was mirrored (at most [`MAX_RUNS`]).
+    pub runs: usize,
+    /// Jira issues after its first run.
+    pub after_first: Option<usize>,
 }
+
+/// How many times jirahub is run to mirror every issue.
+pub const MAX_RUNS: usize = 4;
 
 /// Both sides at N.
 #[derive(Debug)]
@@ -107,7 +114,11 @@ c.github.create_tracking_comment = True
     )
 }
 
-async fn run_jirahub(world: &World, proxy: &proxy::Running, dir: &Path) -> Result<JirahubRun, String> {
+async fn run_jirahub(
+    world: &World,
+    proxy: &proxy::Running,
+    dir: &Path,
+) -> Result<JirahubRun, String> {
     let project = format!("J{}", &world.epic_project[1..]);
     let c = world.ctl();
     c.post(
@@ -116,9 +127,20 @@ async fn run_jirahub(world: &World, proxy: &proxy::Running, dir: &Path) -> Resul
     )
     .await
     .map_err(|e| format!("jirahub project: {e:?}"))?;
-    let url_field = custom_field(&world.sandbox_url, "GitHub Issue URL", "url", "exacttextsearcher").await?;
-    let meta_field =
-        custom_field(&world.sandbox_url, "jirahub metadata", "textarea", "textsearcher").await?;
+    let url_field = custom_field(
+        &world.sandbox_url,
+        "GitHub Issue URL",
+        "url",
+        "exacttextsearcher",
+    )
+    .await?;
+    let meta_field = custom_field(
+        &world.sandbox_url,
+        "jirahub metadata",
+        "textarea",
+        "textsearcher",
+    )
+    .await?;
     let config = dir.join("jirahub_config.py");
     std::fs::write(
         &config,
@@ -126,66 +148,84 @@ async fn run_jirahub(world: &World, proxy: &proxy::Running, dir: &Path) -> Resul
     )
     .map_err(|e| format!("write jirahub config: {e}"))?;
     let runner = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/peer/run_jirahub.py");
-    let before = proxy.counts.snapshot();
-    let t0 = Instant::now();
-    let out = Command::new(python())
-        .arg(&runner)
-        .arg(&config)
-        .env("JIRAHUB_JIRA_USERNAME", JIRA_USER)
-        .env("JIRAHUB_JIRA_PASSWORD", JIRA_TOKEN)
-        .env("JIRAHUB_GITHUB_TOKEN", SECRETS_ENV[0].1)
-        .env("JIRAHUB_GITHUB_API_URL", &proxy.url)
-        .env(
-            "JIRAHUB_SLEEP",
-            std::env::var("JIRAHUB_SLEEP").unwrap_or_else(|_| "count".into()),
-        )
-        .output()
-        .await
-        .map_err(|e| format!("run {}: {e} (scripts/bench makes the venv)", python().display()))?;
-    let wall = t0.elapsed();
-    let calls = proxy.counts.snapshot().since(before);
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    let logged = |level: &str| stderr.lines().filter(|l| l.contains(level)).count();
-    let (warnings, errors) = (logged(" - WARNING - "), logged(" - ERROR "));
-    for l in stderr
-        .lines()
-        .filter(|l| l.contains(" - ERROR ") || l.contains(" - WARNING - "))
-        .take(5)
-    {
-        eprintln!("bench: peer: jirahub said: {l}");
-    }
-    let report: Value = stdout
-        .lines()
-        .rev()
-        .find_map(|l| serde_json::from_str(l).ok())
-        .ok_or_else(|| {
-            format!(
-                "jirahub exited {:?}: {}",
-                out.status.code(),
-                stderr.lines().last().unwrap_or("no output")
-            )
-        })?;
-    let mirrored = c
-        .get(&format!(
+    let mirrored_now = || async {
+        c.get(&format!(
             "/_sandbox/jira/issues?jql={}",
             urlencoding(&format!("project = {project}"))
         ))
         .await
         .ok()
         .and_then(|v| v.as_array().map(Vec::len))
-        .unwrap_or(0);
-    Ok(JirahubRun {
-        wall,
-        calls,
-        update_sleeps: report["update_sleeps"].as_u64().unwrap_or(0),
-        update_sleep_s: report["update_sleep_s"].as_f64().unwrap_or(0.0),
-        slept: report["update_sleeps_slept"].as_bool().unwrap_or(false),
-        failed: report["failed"].as_u64().unwrap_or(0),
-        mirrored,
-        warnings,
-        errors,
-    })
+        .unwrap_or(0)
+    };
+    // jirahub lists the repository's issues sorted by `updated`, in offset pages, while its
+    // own tracking comments move each issue it handled to the end of that order: one run
+    // skips about every other page. It is run again (without a placeholder, as its docs
+    // say to catch up) until every issue is mirrored or a run adds none; all runs count.
+    let before = proxy.counts.snapshot();
+    let t0 = Instant::now();
+    let mut total = JirahubRun::default();
+    let mut mirrored = 0;
+    for _ in 0..MAX_RUNS {
+        let out = Command::new(python())
+            .arg(&runner)
+            .arg(&config)
+            .env("JIRAHUB_JIRA_USERNAME", JIRA_USER)
+            .env("JIRAHUB_JIRA_PASSWORD", JIRA_TOKEN)
+            .env("JIRAHUB_GITHUB_TOKEN", SECRETS_ENV[0].1)
+            .env("JIRAHUB_GITHUB_API_URL", &proxy.url)
+            .env(
+                "JIRAHUB_SLEEP",
+                std::env::var("JIRAHUB_SLEEP").unwrap_or_else(|_| "count".into()),
+            )
+            .output()
+            .await
+            .map_err(|e| {
+                format!(
+                    "run {}: {e} (scripts/bench makes the venv)",
+                    python().display()
+                )
+            })?;
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let logged = |level: &str| stderr.lines().filter(|l| l.contains(level)).count();
+        total.warnings += logged(" - WARNING - ");
+        total.errors += logged(" - ERROR ");
+        for l in stderr
+            .lines()
+            .filter(|l| l.contains(" - ERROR ") || l.contains(" - WARNING - "))
+            .take(5)
+        {
+            eprintln!("bench: peer: jirahub said: {l}");
+        }
+        let report: Value = stdout
+            .lines()
+            .rev()
+            .find_map(|l| serde_json::from_str(l).ok())
+            .ok_or_else(|| {
+                format!(
+                    "jirahub exited {:?}: {}",
+                    out.status.code(),
+                    stderr.lines().last().unwrap_or("no output")
+                )
+            })?;
+        total.runs += 1;
+        total.update_sleeps += report["update_sleeps"].as_u64().unwrap_or(0);
+        total.update_sleep_s += report["update_sleep_s"].as_f64().unwrap_or(0.0);
+        total.slept = report["update_sleeps_slept"].as_bool().unwrap_or(false);
+        total.failed += report["failed"].as_u64().unwrap_or(0);
+        let now = mirrored_now().await;
+        total.after_first.get_or_insert(now);
+        let added = now.saturating_sub(mirrored);
+        mirrored = now;
+        if mirrored >= n || added == 0 {
+            break;
+        }
+    }
+    total.wall = t0.elapsed();
+    total.calls = proxy.counts.snapshot().since(before);
+    total.mirrored = mirrored;
+    Ok(total)
 }
 
 fn urlencoding(s: &str) -> String {
@@ -195,7 +235,11 @@ fn urlencoding(s: &str) -> String {
 /// Unpaced for the comparison: jirahub has no pacing of its own.
 const UNPACED: &str = "[limits.github]\nconcurrent = 100\ncontent_per_minute = 1000000\ncontent_burst = 1000000\ncontent_per_hour = 100000000\n\n[limits.jira]\nrequests_per_second = 100000\nburst = 100000\n";
 
-async fn run_council(world: &World, proxy: &proxy::Running, dir: &Path) -> Result<(Duration, Snapshot, String), String> {
+async fn run_council(
+    world: &World,
+    proxy: &proxy::Running,
+    dir: &Path,
+) -> Result<(Duration, Snapshot, String), String> {
     let config = world.write_config_with(dir, 2, UNPACED);
     let before = proxy.counts.snapshot();
     let t0 = Instant::now();
@@ -236,8 +280,14 @@ pub async fn measure(dir: &Path, n: usize) -> Peer {
             let title = format!("Concern {i}");
             let (c, repo, body) = (&c, &world.repo, &body);
             async move {
-                c.open_issue(repo, "carol", &title, body, &["sre-concern", "council/accepted"])
-                    .await
+                c.open_issue(
+                    repo,
+                    "carol",
+                    &title,
+                    body,
+                    &["sre-concern", "council/accepted"],
+                )
+                .await
             }
         }))
         .await;
@@ -245,7 +295,7 @@ pub async fn measure(dir: &Path, n: usize) -> Peer {
             r.expect("open accepted concern");
         }
     }
-    let jirahub = run_jirahub(&world, &proxy, dir).await;
+    let jirahub = run_jirahub(&world, &proxy, dir, n).await;
     eprintln!("bench: peer: jirahub on {n} issues: {jirahub:?}");
     let council = run_council(&world, &proxy, dir).await;
     eprintln!("bench: peer: council-sync backfill on {n} issues: {council:?}");

@@ -260,8 +260,8 @@ impl Sandbox {
                 listener,
                 axum::ServiceExt::<axum::extract::Request>::into_make_service(app),
             )
-                .with_graceful_shutdown(stop)
-                .await
+            .with_graceful_shutdown(stop)
+            .await
             {
                 tracing::error!(error = %err, "sandbox server stopped");
             }

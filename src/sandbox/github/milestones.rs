@@ -27,10 +27,7 @@ type Hub = State<Arc<GithubHub>>;
 /// The milestone routes (the auth/headers layer is added with the REST routes').
 pub fn router(hub: Arc<GithubHub>) -> Router {
     Router::new()
-        .route(
-            "/repos/{owner}/{repo}/milestones",
-            get(list).post(create),
-        )
+        .route("/repos/{owner}/{repo}/milestones", get(list).post(create))
         .route("/repos/{owner}/{repo}/milestones/{number}", get(one))
         .with_state(hub)
 }

@@ -407,10 +407,7 @@ pub fn router(state: Arc<JiraSandbox>) -> Router {
             .route(&p("/user/search"), get(edit::search_users))
             .route(&p("/issue/{key}/assignee"), put(edit::assign))
             .route(&p("/project/{key}"), get(api::get_project))
-            .route(
-                &p("/field"),
-                get(api::list_fields).post(custom::create),
-            );
+            .route(&p("/field"), get(api::list_fields).post(custom::create));
     }
     let r = agile::routes(r);
     let r = webhooks_admin::routes(r);

@@ -124,5 +124,9 @@ pub async fn mine(
             }),
         );
     }
-    (StatusCode::OK, Json(json!({"permissions": Value::Object(out)}))).into_response()
+    (
+        StatusCode::OK,
+        Json(json!({"permissions": Value::Object(out)})),
+    )
+        .into_response()
 }

@@ -15,7 +15,12 @@ use crate::sandbox::jira::JiraSandbox;
 #[tokio::test]
 async fn milestones_are_created_listed_by_state_and_the_repo_says_what_the_token_may_do() {
     let env = start().await;
-    let repo: Value = env.get(&format!("/repos/{REPO}")).await.json().await.expect("json");
+    let repo: Value = env
+        .get(&format!("/repos/{REPO}"))
+        .await
+        .json()
+        .await
+        .expect("json");
     assert_eq!(repo["permissions"]["push"], true, "{repo}");
     assert_eq!(repo["permissions"]["admin"], false);
 
@@ -56,19 +61,29 @@ async fn milestones_are_created_listed_by_state_and_the_repo_says_what_the_token
         .await
         .expect("POST");
     assert_eq!(done.status(), StatusCode::CREATED);
-    for bad in [json!({"title": "soon"}), json!({}), json!({"title": "x", "state": "gone"})] {
+    for bad in [
+        json!({"title": "soon"}),
+        json!({}),
+        json!({"title": "x", "state": "gone"}),
+    ] {
         let r = post(bad.clone()).await.expect("POST");
         assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
     }
 
-    assert_eq!(list("").await, [json!("soon"), json!("later")], "by due date");
+    assert_eq!(
+        list("").await,
+        [json!("soon"), json!("later")],
+        "by due date"
+    );
     assert_eq!(
         list("?direction=desc").await,
         [json!("later"), json!("soon")]
     );
     assert_eq!(list("?state=closed").await, [json!("done")]);
     assert_eq!(list("?state=all").await.len(), 3);
-    let bad = env.get(&format!("/repos/{REPO}/milestones?state=nope")).await;
+    let bad = env
+        .get(&format!("/repos/{REPO}/milestones?state=nope"))
+        .await;
     assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let one: Value = env
         .get(&format!("/repos/{REPO}/milestones/2"))
@@ -78,7 +93,9 @@ async fn milestones_are_created_listed_by_state_and_the_repo_says_what_the_token
         .expect("json");
     assert_eq!(one["title"], "soon");
     assert_eq!(
-        env.get(&format!("/repos/{REPO}/milestones/9")).await.status(),
+        env.get(&format!("/repos/{REPO}/milestones/9"))
+            .await
+            .status(),
         StatusCode::NOT_FOUND
     );
 }
@@ -121,11 +138,23 @@ async fn latest_is_the_v2_api() {
     .await;
     assert_eq!(status, StatusCode::CREATED, "{created}");
     let key = created["key"].as_str().unwrap_or_default().to_owned();
-    let (status, issue) = jira(&env, Method::GET, &format!("/rest/api/latest/issue/{key}?fields=description"), None).await;
+    let (status, issue) = jira(
+        &env,
+        Method::GET,
+        &format!("/rest/api/latest/issue/{key}?fields=description"),
+        None,
+    )
+    .await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(issue["fields"]["description"], "wiki *text*", "a v2 string, not ADF");
+    assert_eq!(
+        issue["fields"]["description"], "wiki *text*",
+        "a v2 string, not ADF"
+    );
     assert!(
-        issue["self"].as_str().unwrap_or_default().contains("/rest/api/2/issue/"),
+        issue["self"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("/rest/api/2/issue/"),
         "{issue}"
     );
     let (status, found) = jira(
@@ -149,20 +178,59 @@ async fn custom_fields_are_created_set_read_searched_and_cleared_in_both_flavour
             "searcherKey": format!("com.atlassian.jira.plugin.system.customfieldtypes:{searcher}"),
         })
     };
-    let (status, url) = jira(&env, Method::POST, "/rest/api/2/field", Some(field("GitHub URL", "url", "exacttextsearcher"))).await;
+    let (status, url) = jira(
+        &env,
+        Method::POST,
+        "/rest/api/2/field",
+        Some(field("GitHub URL", "url", "exacttextsearcher")),
+    )
+    .await;
     assert_eq!(status, StatusCode::CREATED, "{url}");
-    let (status, meta) = jira(&env, Method::POST, "/rest/api/3/field", Some(field("Metadata", "textarea", "textsearcher"))).await;
+    let (status, meta) = jira(
+        &env,
+        Method::POST,
+        "/rest/api/3/field",
+        Some(field("Metadata", "textarea", "textsearcher")),
+    )
+    .await;
     assert_eq!(status, StatusCode::CREATED, "{meta}");
-    let (status, _) = jira(&env, Method::POST, "/rest/api/2/field", Some(field("x", "url", "textsearcher"))).await;
-    assert_eq!(status, StatusCode::BAD_REQUEST, "a searcher the type does not take");
-    let (status, _) = jira(&env, Method::POST, "/rest/api/2/field", Some(field("x", "cascadingselect", "cascadingselectsearcher"))).await;
-    assert_eq!(status, StatusCode::BAD_REQUEST, "a type the sandbox does not keep");
+    let (status, _) = jira(
+        &env,
+        Method::POST,
+        "/rest/api/2/field",
+        Some(field("x", "url", "textsearcher")),
+    )
+    .await;
+    assert_eq!(
+        status,
+        StatusCode::BAD_REQUEST,
+        "a searcher the type does not take"
+    );
+    let (status, _) = jira(
+        &env,
+        Method::POST,
+        "/rest/api/2/field",
+        Some(field("x", "cascadingselect", "cascadingselectsearcher")),
+    )
+    .await;
+    assert_eq!(
+        status,
+        StatusCode::BAD_REQUEST,
+        "a type the sandbox does not keep"
+    );
     let url_id = url["schema"]["customId"].as_u64().expect("customId");
     let meta_id = meta["schema"]["customId"].as_u64().expect("customId");
-    let (uf, mf) = (format!("customfield_{url_id}"), format!("customfield_{meta_id}"));
+    let (uf, mf) = (
+        format!("customfield_{url_id}"),
+        format!("customfield_{meta_id}"),
+    );
     let (_, fields) = jira(&env, Method::GET, "/rest/api/2/field", None).await;
     let listed = fields.as_array().cloned().unwrap_or_default();
-    assert!(listed.iter().any(|f| f["id"] == uf.as_str() && f["clauseNames"][0] == format!("cf[{url_id}]")));
+    assert!(
+        listed
+            .iter()
+            .any(|f| f["id"] == uf.as_str() && f["clauseNames"][0] == format!("cf[{url_id}]"))
+    );
     assert!(listed.iter().any(|f| f["id"] == mf.as_str()));
 
     for (v, n) in [(2, 1), (3, 2)] {
@@ -184,7 +252,13 @@ async fn custom_fields_are_created_set_read_searched_and_cleared_in_both_flavour
         .await;
         assert_eq!(status, StatusCode::CREATED, "v{v}: {created}");
         let key = created["key"].as_str().unwrap_or_default().to_owned();
-        let (_, issue) = jira(&env, Method::GET, &format!("/rest/api/{v}/issue/{key}"), None).await;
+        let (_, issue) = jira(
+            &env,
+            Method::GET,
+            &format!("/rest/api/{v}/issue/{key}"),
+            None,
+        )
+        .await;
         assert_eq!(issue["fields"][&uf], link.as_str(), "v{v}");
         assert_eq!(issue["fields"][&mf], "{\"comments\": []}");
 
@@ -193,9 +267,21 @@ async fn custom_fields_are_created_set_read_searched_and_cleared_in_both_flavour
             format!("{uf} in (\"{link}\", \"https://x\")"),
         ] {
             let (status, found) = if v == 2 {
-                jira(&env, Method::POST, "/rest/api/2/search", Some(json!({"jql": jql}))).await
+                jira(
+                    &env,
+                    Method::POST,
+                    "/rest/api/2/search",
+                    Some(json!({"jql": jql})),
+                )
+                .await
             } else {
-                jira(&env, Method::POST, "/rest/api/3/search/jql", Some(json!({"jql": jql, "fields": ["summary"]}))).await
+                jira(
+                    &env,
+                    Method::POST,
+                    "/rest/api/3/search/jql",
+                    Some(json!({"jql": jql, "fields": ["summary"]})),
+                )
+                .await
             };
             assert_eq!(status, StatusCode::OK, "{jql}: {found}");
             let keys: Vec<&str> = found["issues"]
@@ -205,21 +291,54 @@ async fn custom_fields_are_created_set_read_searched_and_cleared_in_both_flavour
             assert_eq!(keys, [key.as_str()], "v{v}: {jql}");
         }
 
-        let (status, _) = jira(&env, Method::PUT, &format!("/rest/api/{v}/issue/{key}"), Some(json!({"fields": {uf.clone(): null}}))).await;
+        let (status, _) = jira(
+            &env,
+            Method::PUT,
+            &format!("/rest/api/{v}/issue/{key}"),
+            Some(json!({"fields": {uf.clone(): null}})),
+        )
+        .await;
         assert_eq!(status, StatusCode::NO_CONTENT);
-        let (_, issue) = jira(&env, Method::GET, &format!("/rest/api/{v}/issue/{key}"), None).await;
+        let (_, issue) = jira(
+            &env,
+            Method::GET,
+            &format!("/rest/api/{v}/issue/{key}"),
+            None,
+        )
+        .await;
         assert_eq!(issue["fields"][&uf], Value::Null, "cleared, still listed");
-        let (_, found) = jira(&env, Method::POST, "/rest/api/2/search", Some(json!({"jql": format!("cf[{url_id}] = '{link}'")}))).await;
+        let (_, found) = jira(
+            &env,
+            Method::POST,
+            "/rest/api/2/search",
+            Some(json!({"jql": format!("cf[{url_id}] = '{link}'")})),
+        )
+        .await;
         assert_eq!(found["total"], 0);
-        let (_, other) = jira(&env, Method::POST, "/rest/api/2/search", Some(json!({"jql": format!("cf[{url_id}] != 'https://x'")}))).await;
+        let (_, other) = jira(
+            &env,
+            Method::POST,
+            "/rest/api/2/search",
+            Some(json!({"jql": format!("cf[{url_id}] != 'https://x'")})),
+        )
+        .await;
         assert_eq!(other["total"], n - 1, "!= never matches an empty field");
     }
 
     for (jql, why) in [
-        (format!("cf[{meta_id}] = 'x'"), "operator '=' is not supported"),
+        (
+            format!("cf[{meta_id}] = 'x'"),
+            "operator '=' is not supported",
+        ),
         ("cf[99999] = 'x'".to_owned(), "does not exist"),
     ] {
-        let (status, body) = jira(&env, Method::POST, "/rest/api/2/search", Some(json!({"jql": jql}))).await;
+        let (status, body) = jira(
+            &env,
+            Method::POST,
+            "/rest/api/2/search",
+            Some(json!({"jql": jql})),
+        )
+        .await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{jql}");
         assert!(body.to_string().contains(why), "{jql}: {body}");
     }
@@ -247,9 +366,18 @@ async fn issues_say_who_created_them_and_carry_every_configured_field() {
         .await;
         assert_eq!(status, StatusCode::CREATED, "{created}");
         let key = created["key"].as_str().unwrap_or_default();
-        let (_, issue) = jira(&env, Method::GET, &format!("/rest/api/{v}/issue/{key}"), None).await;
+        let (_, issue) = jira(
+            &env,
+            Method::GET,
+            &format!("/rest/api/{v}/issue/{key}"),
+            None,
+        )
+        .await;
         let f = &issue["fields"];
-        assert_eq!(f["creator"]["displayName"], f["reporter"]["displayName"], "v{v}: {f}");
+        assert_eq!(
+            f["creator"]["displayName"], f["reporter"]["displayName"],
+            "v{v}: {f}"
+        );
         assert!(f["creator"].is_object());
         assert_eq!(f["fixVersions"], json!([]));
         assert_eq!(f["versions"], json!([]));
@@ -264,13 +392,33 @@ async fn issues_say_who_created_them_and_carry_every_configured_field() {
 async fn my_permissions_answer_per_flavour_and_name_unknown_projects() {
     let env = jira_env().await;
     // Data Center: every permission when none is named (jirahub's `check-permissions`).
-    let (status, all) = jira(&env, Method::GET, "/rest/api/2/mypermissions?projectKey=MIR", None).await;
+    let (status, all) = jira(
+        &env,
+        Method::GET,
+        "/rest/api/2/mypermissions?projectKey=MIR",
+        None,
+    )
+    .await;
     assert_eq!(status, StatusCode::OK, "{all}");
-    for key in ["BROWSE_PROJECTS", "EDIT_ISSUES", "ADD_COMMENTS", "TRANSITION_ISSUES"] {
-        assert_eq!(all["permissions"][key]["havePermission"], true, "{key}: {all}");
+    for key in [
+        "BROWSE_PROJECTS",
+        "EDIT_ISSUES",
+        "ADD_COMMENTS",
+        "TRANSITION_ISSUES",
+    ] {
+        assert_eq!(
+            all["permissions"][key]["havePermission"], true,
+            "{key}: {all}"
+        );
     }
     // Cloud: `permissions` is required; the answer has only what was asked.
-    let (status, _) = jira(&env, Method::GET, "/rest/api/3/mypermissions?projectKey=MIR", None).await;
+    let (status, _) = jira(
+        &env,
+        Method::GET,
+        "/rest/api/3/mypermissions?projectKey=MIR",
+        None,
+    )
+    .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     let (status, some) = jira(
         &env,
@@ -280,11 +428,33 @@ async fn my_permissions_answer_per_flavour_and_name_unknown_projects() {
     )
     .await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(some["permissions"].as_object().map(|m| m.len()), Some(2), "{some}");
-    let (status, _) = jira(&env, Method::GET, "/rest/api/3/mypermissions?permissions=NOPE", None).await;
+    assert_eq!(
+        some["permissions"].as_object().map(|m| m.len()),
+        Some(2),
+        "{some}"
+    );
+    let (status, _) = jira(
+        &env,
+        Method::GET,
+        "/rest/api/3/mypermissions?permissions=NOPE",
+        None,
+    )
+    .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    let (status, _) = jira(&env, Method::GET, "/rest/api/2/mypermissions?projectKey=GONE", None).await;
+    let (status, _) = jira(
+        &env,
+        Method::GET,
+        "/rest/api/2/mypermissions?projectKey=GONE",
+        None,
+    )
+    .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    let (status, _) = jira(&env, Method::GET, "/rest/api/latest/mypermissions?issueKey=MIR-99", None).await;
+    let (status, _) = jira(
+        &env,
+        Method::GET,
+        "/rest/api/latest/mypermissions?issueKey=MIR-99",
+        None,
+    )
+    .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
