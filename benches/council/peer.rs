@@ -118,6 +118,7 @@ async fn run_jirahub(
     world: &World,
     proxy: &proxy::Running,
     dir: &Path,
+    n: usize,
 ) -> Result<JirahubRun, String> {
     let project = format!("J{}", &world.epic_project[1..]);
     let c = world.ctl();
