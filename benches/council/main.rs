@@ -6,17 +6,21 @@
 //! Knobs (environment): `BENCH_SECS` (wrk duration per run, default 10), `BENCH_SENDERS`
 //! (default "16,64"), `BENCH_CONCERNS` (accepted concerns per K, default 10), `BENCH_TEAMS`
 //! (K values, default "1,2,5,10,20,50"), `BENCH_LINKS` (default "100"; "100,1000,10000" for
-//! the full set, which takes long: see README), `BENCH_PARTS` (default
-//! "ingest,accept,links": which measurements run), `BENCH_ROWS_IN` (a file of table rows
+//! the full set, which takes long: see README), `BENCH_BACKFILL` (accepted concerns of the
+//! paced backfill, default 1000), `BENCH_PEER` (issues of the side-by-side run with jirahub,
+//! default 1000), `BENCH_PARTS` (default "ingest,accept,links,backfill,peer": which
+//! measurements run), `BENCH_ROWS_IN` (a file of table rows
 //! measured by another bench of the same run, printed first). Needs Debian's `wrk`.
 
 #[path = "../../tests/common/mod.rs"]
 mod common;
 
 mod accept;
+mod backfill;
 mod daemon;
 mod ingest;
 mod links;
+mod peer;
 mod proxy;
 
 use std::time::Duration;
@@ -73,7 +77,8 @@ async fn main() {
     let concerns = env_num("BENCH_CONCERNS", 10) as usize;
     let ks = env_list("BENCH_TEAMS", "1,2,5,10,20,50");
     let link_counts = env_list("BENCH_LINKS", "100");
-    let parts = std::env::var("BENCH_PARTS").unwrap_or_else(|_| "ingest,accept,links".into());
+    let parts =
+        std::env::var("BENCH_PARTS").unwrap_or_else(|_| "ingest,accept,links,backfill,peer".into());
     let part = |name: &str| parts.split(',').any(|p| p.trim() == name);
     let dir = tempfile::tempdir().expect("tempdir");
     let started = std::time::Instant::now();
@@ -249,6 +254,101 @@ async fn main() {
                 .unwrap_or_else(|| "unknown".into()),
             "target ≤ 40 MiB with 10,000",
         );
+    }
+
+    if part("backfill") {
+        let n = env_num("BENCH_BACKFILL", 1000) as usize;
+        let sub = dir.path().join("backfill");
+        std::fs::create_dir_all(&sub).expect("dir");
+        match backfill::measure(&sub, n).await {
+            Ok(m) => {
+                eprintln!("bench: backfill of {n}: {m:?}");
+                row(
+                    format!(
+                        "backfill of {} accepted concerns (2 teams each) at GitHub {}/s, Jira {}/s",
+                        m.concerns,
+                        backfill::GITHUB_PER_S,
+                        backfill::JIRA_PER_S
+                    ),
+                    format!(
+                        "{:.1} s (floor at those limits {:.1} s), {} calls",
+                        m.wall.as_secs_f64(),
+                        m.floor.as_secs_f64(),
+                        calls(m.calls)
+                    ),
+                    &format!(
+                        "target: finishes with progress at the pacing limit; {} progress lines; «{}»; «{}»",
+                        m.progress_lines, m.estimate, m.summary
+                    ),
+                );
+            }
+            Err(e) => row(
+                format!("backfill of {n} accepted concerns at the pacing limit"),
+                "failed".into(),
+                &e,
+            ),
+        }
+    }
+
+    if part("peer") {
+        let n = env_num("BENCH_PEER", 1000) as usize;
+        let sub = dir.path().join("peer");
+        std::fs::create_dir_all(&sub).expect("dir");
+        let p = peer::measure(&sub, n).await;
+        match p.jirahub {
+            Ok(j) => {
+                let sleep_s = if j.slept {
+                    format!(
+                        "its {} update sleeps ({:.0} s) included",
+                        j.update_sleeps, j.update_sleep_s
+                    )
+                } else {
+                    format!(
+                        "+ {} update sleeps of its jira library not slept ({:.0} s more as shipped)",
+                        j.update_sleeps, j.update_sleep_s
+                    )
+                };
+                row(
+                    format!(
+                        "peer: jirahub 0.3.0 sync of the same {} issues (1 Jira task + tracking comment each), {} run(s) until all were mirrored ({} after the first)",
+                        p.issues,
+                        j.runs,
+                        j.after_first.unwrap_or(0)
+                    ),
+                    format!(
+                        "{:.1} s {sleep_s}, {} calls",
+                        j.wall.as_secs_f64(),
+                        calls(j.calls)
+                    ),
+                    &format!(
+                        "{} Jira issues made; {} issues failed; {} warnings / {} errors logged; unpaced",
+                        j.mirrored, j.failed, j.warnings, j.errors
+                    ),
+                );
+            }
+            Err(e) => row(
+                format!("peer: jirahub 0.3.0 sync of {} issues", p.issues),
+                "failed".into(),
+                &e,
+            ),
+        }
+        match p.council {
+            Ok((t, s, summary)) => row(
+                format!(
+                    "peer: council-sync backfill of the same {} issues (epic + 2 stories + link + tracking comment each)",
+                    p.issues
+                ),
+                format!("{:.1} s, {} calls", t.as_secs_f64(), calls(s)),
+                &format!(
+                    "«{summary}»; limits far above the sandbox's pace (unpaced, like jirahub); Jira Data Center (v2) flavour for both"
+                ),
+            ),
+            Err(e) => row(
+                format!("peer: council-sync backfill of {} issues", p.issues),
+                "failed".into(),
+                &e,
+            ),
+        }
     }
 
     println!();

@@ -254,9 +254,14 @@ impl Sandbox {
             let stop = async {
                 let _ = stop_rx.await;
             };
-            if let Err(err) = axum::serve(listener, app)
-                .with_graceful_shutdown(stop)
-                .await
+            // Before routing: `/rest/api/latest/` is Jira's alias of `/rest/api/2/`.
+            let app = tower::Layer::layer(&axum::middleware::map_request(jira_latest), app);
+            if let Err(err) = axum::serve(
+                listener,
+                axum::ServiceExt::<axum::extract::Request>::into_make_service(app),
+            )
+            .with_graceful_shutdown(stop)
+            .await
             {
                 tracing::error!(error = %err, "sandbox server stopped");
             }
@@ -276,6 +281,10 @@ impl Sandbox {
             saver: None,
         })
     }
+}
+
+async fn jira_latest(req: axum::extract::Request) -> axum::extract::Request {
+    jira::latest_alias(req)
 }
 
 /// A running sandbox. Dropping it stops the server abruptly; `shutdown` stops it cleanly.

@@ -7,6 +7,7 @@ pub mod app;
 pub mod control;
 pub mod events;
 pub mod http;
+pub mod milestones;
 pub mod model;
 pub mod ops;
 pub mod orgs;

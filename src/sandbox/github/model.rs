@@ -144,6 +144,30 @@ pub struct Repo {
     pub issues: Vec<Issue>,
     /// Comments by id.
     pub comments: BTreeMap<u64, Comment>,
+    /// Milestones, number `n` at index `n - 1`.
+    #[serde(default)]
+    pub milestones: Vec<Milestone>,
+}
+
+/// A repository milestone (`POST /repos/{owner}/{repo}/milestones`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Milestone {
+    /// Numeric id.
+    pub id: u64,
+    /// Number within the repository (from 1).
+    pub number: u64,
+    /// Title.
+    pub title: String,
+    /// Optional description.
+    pub description: Option<String>,
+    /// `open` or `closed`.
+    pub open: bool,
+    /// Due date.
+    pub due_on: Option<DateTime<Utc>>,
+    /// Login of who created it.
+    pub creator: String,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
 }
 
 impl Repo {
@@ -300,6 +324,7 @@ impl World {
                 labels: Vec::new(),
                 issues: Vec::new(),
                 comments: BTreeMap::new(),
+                milestones: Vec::new(),
             };
             self.repos.insert(key.clone(), repo);
         }

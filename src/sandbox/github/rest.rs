@@ -62,6 +62,7 @@ pub fn router(hub: Arc<GithubHub>) -> Router {
         .with_state(hub.clone())
         .merge(super::events::router(hub.clone()))
         .merge(super::orgs::router(hub.clone()))
+        .merge(super::milestones::router(hub.clone()))
         .merge(super::projects::rest::router(hub))
 }
 
@@ -94,7 +95,14 @@ async fn get_user(State(hub): Hub, Path(login): Path<String>) -> ApiResult {
 async fn get_repo(State(hub): Hub, Path((o, r)): Path<(String, String)>) -> ApiResult {
     hub.read(|w| {
         let repo = w.repo(&o, &r).ok_or_else(ApiError::not_found)?;
-        Ok(json(StatusCode::OK, render::repository(w, repo)))
+        let mut v = render::repository(w, repo);
+        // An authenticated `GET /repos/{owner}/{repo}` says what the token's user may do
+        // (`full-repository.permissions`; webhook payloads carry no such key). The sandbox's
+        // token user writes issues, labels and comments: push, not admin.
+        v["permissions"] = serde_json::json!({
+            "admin": false, "maintain": false, "push": true, "triage": true, "pull": true,
+        });
+        Ok(json(StatusCode::OK, v))
     })
 }
 

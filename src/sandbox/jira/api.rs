@@ -250,6 +250,9 @@ fn run_search(
         _ => Vec::new(),
     };
     let state = sb.lock();
+    state
+        .check_query(&query)
+        .map_err(|e| Reject(StatusCode::BAD_REQUEST, e.0))?;
     let hits = state.search_indexed(&query, &reconcile, std::time::Instant::now());
     let total = hits.len();
     let issues = hits
@@ -700,8 +703,9 @@ pub async fn get_project(State(sb): Sb, c: Caller, Path(key): Path<String>) -> R
 }
 
 /// `GET /field`.
-pub async fn list_fields(_c: Caller) -> Response {
-    reply(StatusCode::OK, render::fields())
+pub async fn list_fields(State(sb): Sb, _c: Caller) -> Response {
+    let state = sb.lock();
+    reply(StatusCode::OK, render::all_fields(&state))
 }
 
 #[cfg(test)]

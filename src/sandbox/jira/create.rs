@@ -46,7 +46,26 @@ pub(super) const SETTABLE: &[&str] = &[
     EPIC_LINK_FIELD,
     EPIC_NAME_FIELD,
     SPRINT_FIELD,
+    "fixVersions",
+    "versions",
 ];
+
+/// `fixVersions` / `versions` as sent on create or edit: the sandbox's projects have no
+/// versions, so only an empty list (or `null`) is valid; a named one is refused the way
+/// Jira refuses a version the project does not have.
+pub(super) fn read_versions(v: Option<&Value>) -> Result<(), String> {
+    match v {
+        None | Some(Value::Null) => Ok(()),
+        Some(Value::Array(items)) => match items.first() {
+            None => Ok(()),
+            Some(item) => {
+                let name = ref_value(Some(item), &["name", "id"]).unwrap_or_default();
+                Err(format!("Version name '{name}' is not valid"))
+            }
+        },
+        Some(_) => Err("data was not an array".into()),
+    }
+}
 
 /// Validates a create body (`{"fields": {...}}`) and stores the issue; returns its index.
 pub fn create_issue(
@@ -69,7 +88,7 @@ pub fn create_issue(
     };
     let mut errors = BTreeMap::new();
     for name in fields.keys() {
-        if !SETTABLE.contains(&name.as_str()) {
+        if !SETTABLE.contains(&name.as_str()) && state.custom_field(name).is_none() {
             errors.insert(
                 name.clone(),
                 format!(
@@ -172,6 +191,25 @@ pub fn create_issue(
     {
         errors.insert(EPIC_NAME_FIELD.into(), "Epic Name is required.".into());
     }
+    for name in ["fixVersions", "versions"] {
+        if let Err(m) = read_versions(fields.get(name)) {
+            errors.insert(name.into(), m);
+        }
+    }
+    let mut custom = BTreeMap::new();
+    for (name, value) in fields {
+        if let Some(field) = state.custom_field(name) {
+            match field.read(value) {
+                Ok(Some(v)) => {
+                    custom.insert(field.field_id(), v);
+                }
+                Ok(None) => {}
+                Err(m) => {
+                    errors.insert(name.clone(), m);
+                }
+            }
+        }
+    }
     let assignee = ref_value(fields.get("assignee"), &["accountId", "name"]);
     let (Some(project), Some(itype), true) = (project, itype, errors.is_empty()) else {
         return Err(ErrorCollection {
@@ -199,6 +237,8 @@ pub fn create_issue(
         comments: vec![],
         remote_links: vec![],
         sprints: vec![],
+        creator: Some(actor.to_owned()),
+        custom,
     });
     Ok(state.issues.len() - 1)
 }

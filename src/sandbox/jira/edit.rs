@@ -27,7 +27,14 @@ use crate::tracker::jira::model::ErrorCollection;
 const NO_ISSUE: &str = "Issue does not exist or you do not have permission to see it.";
 const NO_USER: &str = "Specified user does not exist or you do not have required permissions";
 /// Fields an edit may set.
-const EDITABLE: &[&str] = &["summary", "description", "labels", "assignee"];
+const EDITABLE: &[&str] = &[
+    "summary",
+    "description",
+    "labels",
+    "assignee",
+    "fixVersions",
+    "versions",
+];
 /// Longest summary Jira accepts.
 const MAX_SUMMARY: usize = 255;
 
@@ -63,6 +70,8 @@ pub(super) struct Edit {
     add_labels: Vec<String>,
     remove_labels: Vec<String>,
     assignee: Option<Option<String>>,
+    /// Custom field values to set (`None` clears), by field id.
+    custom: Vec<(String, Option<String>)>,
 }
 
 /// The person an assignee value names: v3 `{"accountId"}`, v2 `{"name"}` (or `key`);
@@ -114,7 +123,7 @@ pub(super) fn read_edit(
     let mut errors = BTreeMap::new();
     let mut edit = Edit::default();
     for name in fields.keys().chain(update.keys()) {
-        if !EDITABLE.contains(&name.as_str()) {
+        if !EDITABLE.contains(&name.as_str()) && state.custom_field(name).is_none() {
             errors.insert(
                 name.clone(),
                 format!(
@@ -173,6 +182,21 @@ pub(super) fn read_edit(
             }
         }
     }
+    for name in ["fixVersions", "versions"] {
+        if let Err(m) = super::create::read_versions(fields.get(name)) {
+            errors.insert(name.into(), m);
+        }
+    }
+    for (name, value) in fields {
+        if let Some(field) = state.custom_field(name) {
+            match field.read(value) {
+                Ok(v) => edit.custom.push((field.field_id(), v)),
+                Err(m) => {
+                    errors.insert(name.clone(), m);
+                }
+            }
+        }
+    }
     if let Some(a) = fields.get("assignee") {
         match read_assignee(state, version, a) {
             Ok(who) => edit.assignee = Some(who),
@@ -199,6 +223,7 @@ pub(super) fn apply_edit(state: &mut JiraState, idx: usize, edit: Edit) {
         issue.description.clone(),
         issue.labels.clone(),
         issue.assignee.clone(),
+        issue.custom.clone(),
     );
     if let Some(s) = edit.summary {
         issue.summary = s;
@@ -218,11 +243,18 @@ pub(super) fn apply_edit(state: &mut JiraState, idx: usize, edit: Edit) {
     if let Some(a) = edit.assignee {
         issue.assignee = a;
     }
+    for (id, value) in edit.custom {
+        match value {
+            Some(v) => issue.custom.insert(id, v),
+            None => issue.custom.remove(&id),
+        };
+    }
     let after = (
         issue.summary.clone(),
         issue.description.clone(),
         issue.labels.clone(),
         issue.assignee.clone(),
+        issue.custom.clone(),
     );
     if before != after {
         issue.updated = Utc::now();

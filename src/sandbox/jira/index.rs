@@ -145,6 +145,8 @@ mod tests {
             comments: vec![],
             remote_links: vec![],
             sprints: vec![],
+            creator: None,
+            custom: BTreeMap::new(),
         }
     }
 

@@ -1,7 +1,8 @@
 //! The sandbox's JQL: a small subset, lexed and parsed into a tree, then evaluated.
 //!
 //! Supported: `project`, `key`/`issuekey`, `parent`, `labels`, `issuetype`/`type`,
-//! `status`, `"Epic Link"`/`cf[10008]`, `sprint` (by id), `created`, `updated`; operators `=`, `!=`, `in`,
+//! `status`, `"Epic Link"`/`cf[10008]`, `sprint` (by id), `created`, `updated`, administrators'
+//! custom fields as `cf[N]`/`customfield_N` (see [`super::custom`]); operators `=`, `!=`, `in`,
 //! `not in` (and `>`, `>=`, `<`, `<=` on dates); `AND`, `OR`, `NOT`, parentheses;
 //! `ORDER BY updated|created|key [ASC|DESC]`. Anything else is an error, reported the way
 //! Jira reports it, so a client relying on syntax the real service would refuse fails here too.
@@ -36,6 +37,9 @@ pub enum Field {
     Updated,
     /// `sprint`, `cf[10020]`, `customfield_10020` (by sprint id)
     Sprint,
+    /// An administrator's custom field, `cf[N]` or `customfield_N` (whether it exists is
+    /// checked against the state by [`Query::check_custom_fields`]).
+    Custom(u64),
 }
 
 impl Field {
@@ -51,7 +55,7 @@ impl Field {
             "created" | "createddate" => Self::Created,
             "updated" | "updateddate" => Self::Updated,
             "sprint" | "cf[10020]" | "customfield_10020" => Self::Sprint,
-            _ => return None,
+            other => return super::custom::parse_id(other).map(Self::Custom),
         })
     }
 
@@ -149,6 +153,8 @@ pub struct Facts<'a> {
     pub status: &'a str,
     /// Ids of the sprints the issue is or was in.
     pub sprints: &'a [u64],
+    /// Custom field values by field id (`customfield_N`).
+    pub custom: &'a std::collections::BTreeMap<String, String>,
     /// Creation time.
     pub created: DateTime<Utc>,
     /// Last update.
@@ -194,6 +200,15 @@ fn clause_matches(field: Field, op: Op, values: &[Value], f: &Facts<'_>) -> bool
             Value::Time(_) => None,
         })
         .collect();
+    if let Field::Custom(id) = field {
+        // Exact text: `=`/`in` match the value; `!=`/`not in` match other values, never an
+        // empty field (as Jira's `!=` does not).
+        let value = f.custom.get(&format!("customfield_{id}"));
+        return match op {
+            Op::Eq | Op::In => value.is_some_and(|v| texts.contains(&v.as_str())),
+            _ => value.is_some_and(|v| !texts.contains(&v.as_str())),
+        };
+    }
     let any = |pred: &dyn Fn(&str) -> bool| texts.iter().any(|t| pred(t));
     let hit = match field {
         Field::Project => any(&|t| t.eq_ignore_ascii_case(f.project)),
@@ -205,7 +220,7 @@ fn clause_matches(field: Field, op: Op, values: &[Value], f: &Facts<'_>) -> bool
         Field::IssueType => any(&|t| t.eq_ignore_ascii_case(f.issue_type)),
         Field::Status => any(&|t| t.eq_ignore_ascii_case(f.status)),
         Field::Sprint => any(&|t| t.parse::<u64>().is_ok_and(|id| f.sprints.contains(&id))),
-        Field::Created | Field::Updated => false,
+        Field::Created | Field::Updated | Field::Custom(_) => false,
     };
     match op {
         Op::Eq | Op::In => hit,
@@ -338,6 +353,42 @@ fn unterminated(start: usize) -> JqlError {
 const KEYWORDS: &[&str] = &[
     "and", "or", "not", "in", "order", "by", "asc", "desc", "empty", "null", "is",
 ];
+
+impl Query {
+    /// Checks each custom field the query names against the state: `exact(id)` is `None`
+    /// when no field `customfield_{id}` exists (Jira: "does not exist"), `Some(false)` when
+    /// it exists but is searched by words, where Jira refuses `=`, `!=`, `in`, `not in`.
+    pub fn check_custom_fields(&self, exact: impl Fn(u64) -> Option<bool>) -> Result<(), JqlError> {
+        fn walk(e: &Expr, exact: &dyn Fn(u64) -> Option<bool>) -> Result<(), JqlError> {
+            match e {
+                Expr::And(a, b) | Expr::Or(a, b) => {
+                    walk(a, exact)?;
+                    walk(b, exact)
+                }
+                Expr::Not(e) => walk(e, exact),
+                Expr::Clause {
+                    field: Field::Custom(id),
+                    op,
+                    ..
+                } => match exact(*id) {
+                    None => Err(JqlError(format!(
+                        "Field 'cf[{id}]' does not exist or you do not have permission to view it."
+                    ))),
+                    Some(false) => Err(JqlError(format!(
+                        "The operator '{}' is not supported by the 'cf[{id}]' field.",
+                        op_text(*op)
+                    ))),
+                    Some(true) => Ok(()),
+                },
+                Expr::Clause { .. } => Ok(()),
+            }
+        }
+        match &self.filter {
+            Some(e) => walk(e, &exact),
+            None => Ok(()),
+        }
+    }
+}
 
 /// Parses a JQL query.
 pub fn parse(input: &str) -> Result<Query, JqlError> {
@@ -764,6 +815,7 @@ mod tests {
                 .unwrap_or_default()
         };
         let labels = vec!["council-sync".to_owned(), "council-sync-i7".to_owned()];
+        let custom = std::collections::BTreeMap::new();
         let facts = Facts {
             key: "PAY-3",
             id: "10003",
@@ -772,6 +824,7 @@ mod tests {
             labels: &labels,
             issue_type: "Story",
             status: "To Do",
+            custom: &custom,
             sprints: &[4],
             created: at(0),
             updated: at(30),

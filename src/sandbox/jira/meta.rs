@@ -52,6 +52,7 @@ pub fn create_fields(v: JiraApiVersion, t: IssueType) -> Vec<CreateField> {
         f("components", false),
         f("assignee", false),
         f("reporter", false),
+        f("fixVersions", false),
     ];
     let epic = t.hierarchy_level == 1;
     match v {

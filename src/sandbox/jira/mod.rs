@@ -17,6 +17,7 @@ mod api;
 mod auth;
 mod control;
 pub mod create;
+pub mod custom;
 mod edit;
 pub mod hooks;
 pub mod index;
@@ -24,6 +25,7 @@ pub mod jql;
 pub mod meta;
 mod moves;
 pub mod people;
+mod permissions;
 pub mod render;
 pub mod sprints;
 pub mod state;
@@ -176,7 +178,9 @@ impl JiraSandbox {
     /// Every issue matching `jql`, with comments and links (for tests and the demo).
     pub fn issues(&self, jql: &str) -> Result<Vec<StoredIssue>, JqlError> {
         let query = jql::parse(jql)?;
-        Ok(self.lock().search(&query).into_iter().cloned().collect())
+        let state = self.lock();
+        state.check_query(&query)?;
+        Ok(state.search(&query).into_iter().cloned().collect())
     }
 
     /// One issue by key or id.
@@ -324,6 +328,32 @@ impl JiraSandbox {
     }
 }
 
+/// `/rest/api/latest/...` answered as `/rest/api/2/...`: Atlassian's REST docs (Jira 6.4 and
+/// later, "Structure of the REST URIs") call `latest` a symbolic version that "resolves to
+/// the latest version supported by the given JIRA instance", which is 2 on Data Center; on
+/// Cloud `latest` also serves v2 (wiki-text bodies, not ADF), which clients such as the `jira`
+/// Python library rely on. Applied to the request before routing, so every v2 route (and
+/// its faults and request log) serves the alias; `self` links name `/rest/api/2/`.
+pub fn latest_alias(mut req: axum::extract::Request) -> axum::extract::Request {
+    const LATEST: &str = "/rest/api/latest/";
+    let path = req.uri().path();
+    if let Some(rest) = path.strip_prefix(LATEST) {
+        let mut target = format!("/rest/api/2/{rest}");
+        if let Some(q) = req.uri().query() {
+            target.push('?');
+            target.push_str(q);
+        }
+        if let Ok(pq) = target.parse::<axum::http::uri::PathAndQuery>() {
+            let mut parts = req.uri().clone().into_parts();
+            parts.path_and_query = Some(pq);
+            if let Ok(uri) = axum::http::Uri::from_parts(parts) {
+                *req.uri_mut() = uri;
+            }
+        }
+    }
+    req
+}
+
 /// Routes under `/rest/api/{2,3}/...` (the Jira API) and `/_sandbox/jira/...` (control).
 pub fn router(state: Arc<JiraSandbox>) -> Router {
     let mut r = Router::new();
@@ -372,11 +402,12 @@ pub fn router(state: Arc<JiraSandbox>) -> Router {
             )
             .route(&p("/serverInfo"), get(api::server_info))
             .route(&p("/myself"), get(api::myself))
+            .route(&p("/mypermissions"), get(permissions::mine))
             .route(&p("/user"), get(edit::get_user))
             .route(&p("/user/search"), get(edit::search_users))
             .route(&p("/issue/{key}/assignee"), put(edit::assign))
             .route(&p("/project/{key}"), get(api::get_project))
-            .route(&p("/field"), get(api::list_fields));
+            .route(&p("/field"), get(api::list_fields).post(custom::create));
     }
     let r = agile::routes(r);
     let r = webhooks_admin::routes(r);

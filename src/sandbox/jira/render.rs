@@ -218,6 +218,21 @@ pub fn issue(
             .map_or(Value::Null, |a| user(base, v, a)),
     );
     put("reporter", user(base, v, &i.reporter));
+    // Who created it: the reporter only when the creator named nobody else.
+    put(
+        "creator",
+        user(base, v, i.creator.as_deref().unwrap_or(&i.reporter)),
+    );
+    // Fields every project's configuration has and the sandbox does not model: no
+    // versions, no priority scheme (Jira answers `null` for an unset priority).
+    put("fixVersions", json!([]));
+    put("versions", json!([]));
+    put("priority", Value::Null);
+    for cf in &state.custom_fields {
+        let id = cf.field_id();
+        let value = i.custom.get(&id).map_or(Value::Null, |s| json!(s));
+        put(&id, value);
+    }
     let parent = i.parent.as_deref().and_then(|k| state.issue(k));
     match v {
         // Cloud: epics' children point at them through `parent`.
@@ -311,7 +326,17 @@ pub fn transition(base: &str, v: JiraApiVersion, t: &Transition) -> Value {
     })
 }
 
-/// `GET /field`: the system fields we serve and the three agile custom fields.
+/// `GET /field`: the system fields and the three agile custom fields ([`fields`]), then the
+/// administrator's (`state.custom_fields`).
+pub fn all_fields(state: &State) -> Value {
+    let mut all = fields();
+    if let Value::Array(list) = &mut all {
+        list.extend(state.custom_fields.iter().map(|f| f.details()));
+    }
+    all
+}
+
+/// The system fields we serve and the three agile custom fields.
 pub fn fields() -> Value {
     let system = |id: &str, name: &str, ty: &str, items: Option<&str>| {
         let mut schema = json!({"type": ty, "system": id});
@@ -365,6 +390,10 @@ pub fn fields() -> Value {
             "com.pyxis.greenhopper.jira:gh-sprint",
             10020
         ),
+        system("creator", "Creator", "user", None),
+        system("fixVersions", "Fix Version/s", "array", Some("version")),
+        system("versions", "Affects Version/s", "array", Some("version")),
+        system("priority", "Priority", "priority", None),
     ])
 }
 

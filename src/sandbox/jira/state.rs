@@ -374,6 +374,13 @@ pub struct StoredIssue {
     pub remote_links: Vec<StoredRemoteLink>,
     /// Sprints the issue is or was in (ids, oldest first; at most one open).
     pub sprints: Vec<u64>,
+    /// Who created it (Jira's `creator`, which a `reporter` set on create does not change);
+    /// `None` in states saved before it was kept, where the reporter stands in.
+    #[serde(default)]
+    pub creator: Option<String>,
+    /// Values of administrator-made custom fields, by field id (`customfield_N`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub custom: BTreeMap<String, String>,
 }
 
 impl StoredIssue {
@@ -388,6 +395,7 @@ impl StoredIssue {
             issue_type: &self.issue_type,
             status: self.status.name(),
             sprints: &self.sprints,
+            custom: &self.custom,
             created: self.created,
             updated: self.updated,
         }
@@ -431,9 +439,29 @@ pub struct State {
     pub index: super::index::SearchIndex,
     /// Old keys of moved issues (upper-case) → issue id: an old key still finds the issue.
     pub moved_keys: BTreeMap<String, u64>,
+    /// Custom fields an administrator added (`POST /field`).
+    #[serde(default)]
+    pub custom_fields: Vec<super::custom::CustomField>,
 }
 
 impl State {
+    /// Refuses a query naming custom fields that do not exist or that JQL cannot compare
+    /// exactly (see [`super::jql::Query::check_custom_fields`]).
+    pub fn check_query(&self, query: &super::jql::Query) -> Result<(), super::jql::JqlError> {
+        query.check_custom_fields(|id| {
+            self.custom_fields
+                .iter()
+                .find(|f| f.id == id)
+                .map(|f| f.kind.exact())
+        })
+    }
+
+    /// The administrator-made custom field `customfield_N` (or `cf[N]`), if it exists.
+    pub fn custom_field(&self, name: &str) -> Option<&super::custom::CustomField> {
+        let id = super::custom::parse_id(name)?;
+        self.custom_fields.iter().find(|f| f.id == id)
+    }
+
     /// Adds a project (no-op if the key exists, except for new components).
     pub fn add_project(&mut self, key: &str, name: &str, components: &[String]) -> &Project {
         if !self.projects.contains_key(key) {
@@ -616,6 +644,8 @@ mod tests {
             comments: vec![],
             remote_links: vec![],
             sprints: vec![],
+            creator: None,
+            custom: BTreeMap::new(),
         });
         key
     }

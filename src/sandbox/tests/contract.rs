@@ -169,7 +169,31 @@ async fn answers_match_githubs_openapi_description() {
     assert!(events.iter().all(|e| e.actor.is_some()));
     assert_eq!(events[1].label.as_deref(), Some("council/accepted"));
 
+    let milestone = env
+        .http
+        .post(env.url(&format!("/repos/{REPO}/milestones")))
+        .bearer_auth(super::TOKEN)
+        .json(&json!({"title": "v1", "description": "first", "due_on": "2030-01-01T00:00:00Z"}))
+        .send()
+        .await
+        .expect("POST milestone");
+    let milestone: Value = milestone.json().await.expect("json");
+    let mut errors = Vec::new();
+    spec.check(
+        &milestone,
+        spec.response("/repos/{owner}/{repo}/milestones", "post", "201"),
+        "created milestone",
+        &mut errors,
+    );
     let cases = [
+        (
+            "/repos/{owner}/{repo}/milestones",
+            format!("/repos/{REPO}/milestones?state=all"),
+        ),
+        (
+            "/repos/{owner}/{repo}/milestones/{milestone_number}",
+            format!("/repos/{REPO}/milestones/1"),
+        ),
         (
             "/repos/{owner}/{repo}/issues/{issue_number}",
             format!("/repos/{REPO}/issues/{n}"),
@@ -206,7 +230,6 @@ async fn answers_match_githubs_openapi_description() {
             "/orgs/acme/teams/sre-council/memberships/alice".into(),
         ),
     ];
-    let mut errors = Vec::new();
     for (template, path) in cases {
         let body: Value = env.get(&path).await.json().await.expect("json");
         spec.check(

@@ -5,6 +5,7 @@
 mod contract;
 mod faults;
 mod hooks;
+mod peer_routes;
 mod rest;
 
 use std::time::Duration;
