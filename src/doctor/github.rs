@@ -481,6 +481,88 @@ mod tests {
         assert_eq!(p.len(), 2, "{p:?}");
     }
 
+    fn projects_config() -> Config {
+        let text = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/config/github-projects.toml"
+        ))
+        .expect("example config");
+        Config::from_toml_str(&text, Vec::new()).expect("loads")
+    }
+
+    #[test]
+    fn github_projects_needs_the_project_right_of_a_token_or_an_app() {
+        let cfg = projects_config();
+        let s = |v: &[&str]| v.iter().map(|x| (*x).to_owned()).collect::<Vec<_>>();
+        let mut r = Report::default();
+        check_scopes(
+            &cfg,
+            Some(&s(&["repo", "read:org", "read:project"])),
+            &mut r,
+        );
+        let line = |r: &Report, item: &str| {
+            r.findings
+                .iter()
+                .find(|f| f.item == item)
+                .map(|f| (f.verdict, f.blocking))
+        };
+        assert_eq!(line(&r, "scope project"), Some((Verdict::Missing, true)));
+        assert_eq!(
+            line(&r, "scope admin:org_hook"),
+            Some((Verdict::Missing, false))
+        );
+        let mut r = Report::default();
+        check_scopes(
+            &cfg,
+            Some(&s(&["repo", "read:org", "project", "admin:org_hook"])),
+            &mut r,
+        );
+        assert!(!r.blocked(), "{r:?}");
+        assert_eq!(line(&r, "scope admin:org_hook"), None);
+
+        let perms = |v: &[(&str, &str)]| {
+            v.iter()
+                .map(|(k, l)| ((*k).to_owned(), (*l).to_owned()))
+                .collect::<std::collections::BTreeMap<_, _>>()
+        };
+        let base = [
+            ("issues", "write"),
+            ("metadata", "read"),
+            ("contents", "write"),
+            ("members", "read"),
+        ];
+        let mut r = Report::default();
+        check_app_permissions(
+            &cfg,
+            &perms(&[&base[..], &[("organization_projects", "read")]].concat()),
+            &mut r,
+        );
+        assert_eq!(
+            line(&r, "App permission organization_projects"),
+            Some((Verdict::Missing, true))
+        );
+        assert_eq!(
+            line(&r, "App permission organization_hooks"),
+            Some((Verdict::Missing, false))
+        );
+        let mut r = Report::default();
+        check_app_permissions(
+            &cfg,
+            &perms(
+                &[
+                    &base[..],
+                    &[
+                        ("organization_projects", "admin"),
+                        ("organization_hooks", "write"),
+                    ],
+                ]
+                .concat(),
+            ),
+            &mut r,
+        );
+        assert!(!r.blocked(), "{r:?}");
+    }
+
     #[test]
     fn scope_hierarchy() {
         let s = |v: &[&str]| v.iter().map(|x| (*x).to_owned()).collect::<Vec<_>>();
@@ -489,5 +571,8 @@ mod tests {
         assert!(has_scope(&s(&["admin:repo_hook"]), "read:repo_hook"));
         assert!(!has_scope(&s(&["repo"]), "read:org"));
         assert!(!has_scope(&s(&["read:repo_hook"]), "write:repo_hook"));
+        assert!(has_scope(&s(&["project"]), "read:project"));
+        assert!(!has_scope(&s(&["read:project"]), "project"));
+        assert!(has_scope(&s(&["admin:org_hook"]), "read:org_hook"));
     }
 }
