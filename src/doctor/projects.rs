@@ -167,7 +167,9 @@ fn status_options(s: &GithubProjectsSettings) -> [(&'static str, &str); 3] {
 /// What the Status and Team fields lack (pure: from the project as read).
 pub fn gaps(p: &ProjectView, s: &GithubProjectsSettings) -> Vec<Gap> {
     let mut out = Vec::new();
-    let wanted: [(&'static str, &str, Vec<(String, String)>); 2] = [
+    // (config key, field name, [(option, what needs it)])
+    type Wanted<'a> = (&'static str, &'a str, Vec<(String, String)>);
+    let wanted: [Wanted<'_>; 2] = [
         (
             "github_projects.status_field",
             &s.status_field,

@@ -112,8 +112,8 @@ pub fn reach_observed(o: &Observed, wanted: &[&str]) -> ObservedReach {
             continue;
         };
         for n in next.iter() {
-            if !at.contains_key(&key(n)) {
-                at.insert(key(n), n.clone());
+            if let std::collections::btree_map::Entry::Vacant(e) = at.entry(key(n)) {
+                e.insert(n.clone());
                 todo.push(key(n));
             }
         }
