@@ -16,15 +16,13 @@ const JIRA_WEBHOOK_TOKEN: &str = "test-jira-webhook-token";
 
 /// Runs `council-sync ARGS --config CONFIG` with the tests' secrets; (exit code, stdout).
 async fn run(args: &[&str], config: &Path) -> (i32, String) {
-    let out = tokio::process::Command::new(common::binary())
-        .args(args)
-        .arg("--config")
-        .arg(config)
-        .envs(SECRETS_ENV)
-        .env("COUNCIL_JIRA__WEBHOOK_TOKEN", JIRA_WEBHOOK_TOKEN)
-        .output()
-        .await
-        .expect("run council-sync");
+    let mut cmd = tokio::process::Command::new(common::binary());
+    cmd.args(args).arg("--config").arg(config);
+    let secrets = common::secrets_for(config);
+    if secrets.len() == SECRETS_ENV.len() {
+        cmd.env("COUNCIL_JIRA__WEBHOOK_TOKEN", JIRA_WEBHOOK_TOKEN);
+    }
+    let out = cmd.envs(secrets).output().await.expect("run council-sync");
     let text = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),
@@ -294,4 +292,223 @@ async fn an_unreachable_status_blocks_on_jira_cloud() {
 #[tokio::test]
 async fn an_unreachable_status_blocks_on_jira_data_center() {
     an_unreachable_status_blocks(2).await;
+}
+
+/// Issue #12 on GitHub Projects: doctor checks the project, its Status and Team options,
+/// the epic issue type, the team repositories and the organisation webhook; setup registers
+/// the organisation webhook (`projects_v2_item`, `sub_issues`, `issues`) and leaves the
+/// missing options to a person (GitHub's API can only replace a field's whole option
+/// list); with the options added doctor is green, a second setup has nothing to do, and a
+/// token without the `project` scope blocks with its fix.
+#[tokio::test]
+async fn github_projects_doctor_and_setup() {
+    let world = World::private().await;
+    let c = world.ctl();
+    let pw = world.projects_setup().await;
+    let teams = common::FORM_TEAMS;
+    // The board lacks the In Progress status and the networking team.
+    c.post(
+        "/_sandbox/github/projects",
+        json!({ "owner": "acme", "number": pw.number, "title": "SRE council",
+            "single_select": { "Status": ["Todo", "Done"], "Team": &teams[..4] },
+            "iteration": { "Iteration": [] } }),
+    )
+    .await
+    .expect("seed project");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let base = world.write_config_projects(dir.path(), &pw, "");
+    let config = with_public_url(&base, "http://127.0.0.1:9");
+
+    let (code, out) = run(&["doctor"], &config).await;
+    assert_eq!(code, 1, "{out}");
+    let lines: Vec<&str> = out.lines().collect();
+    let blocks_with_fix = |needle: &str, fix: &str| {
+        let i = lines
+            .iter()
+            .position(|l| l.starts_with("!missing") && l.contains(needle))
+            .unwrap_or_else(|| panic!("{needle} blocks: {out}"));
+        assert!(
+            lines
+                .get(i + 1)
+                .is_some_and(|l| l.contains("fix:") && l.contains(fix)),
+            "{needle}: {out}"
+        );
+    };
+    blocks_with_fix(
+        "no option \"In Progress\" (github_projects.in_progress_status)",
+        "Add option \"In Progress\"",
+    );
+    blocks_with_fix(
+        "no option \"networking\" (team networking)",
+        "replaces a field's whole option list",
+    );
+    let org_hook = lines
+        .iter()
+        .find(|l| l.contains("acme organisation webhook"))
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(
+        org_hook.starts_with(" missing"),
+        "advice, not blocking: {out}"
+    );
+    for ok in [
+        format!("acme project {}", pw.number),
+        "issue type Epic".into(),
+        format!("team payments repo {}", pw.repo("payments")),
+        "scope project".into(),
+    ] {
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.starts_with(" ok") && l.contains(&ok)),
+            "{ok}: {out}"
+        );
+    }
+    assert!(!out.contains("jira"), "no Jira on this tracker: {out}");
+
+    let (code, plan) = run(&["setup", "--dry-run"], &config).await;
+    assert_eq!(code, 0, "{plan}");
+    assert!(
+        plan.contains(
+            "register the organisation webhook of acme (events projects_v2_item, sub_issues, issues"
+        ),
+        "{plan}"
+    );
+    assert!(plan.contains("Add option \"In Progress\""), "{plan}");
+    let (code, out) = run(&["setup"], &config).await;
+    assert_eq!(code, 1, "options are left to a person: {out}");
+    assert!(out.contains("0 failed, 2 step(s) for a person"), "{out}");
+    let hooks = common::github_get(&world.sandbox_url, "/orgs/acme/hooks").await;
+    let hook = &hooks[0];
+    assert_eq!(hook["type"], "Organization", "{hooks}");
+    assert_eq!(hook["config"]["content_type"], "json", "{hooks}");
+    assert_eq!(hook["config"]["secret"], "********", "{hooks}");
+    assert_eq!(
+        hook["events"],
+        json!(["projects_v2_item", "sub_issues", "issues"]),
+        "{hooks}"
+    );
+
+    // A person adds the options; doctor is green and setup has nothing left.
+    c.post(
+        "/_sandbox/github/projects",
+        json!({ "owner": "acme", "number": pw.number, "title": "SRE council",
+            "single_select": { "Status": ["Todo", "In Progress", "Done"], "Team": teams },
+            "iteration": { "Iteration": [] } }),
+    )
+    .await
+    .expect("seed project");
+    let (code, out) = run(&["doctor"], &config).await;
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        not_ok(&out)
+            .iter()
+            .all(|l| l.contains("Not planned") || l.contains("field Iteration")),
+        "only advice on the optional ones: {out}"
+    );
+    let (code, out) = run(&["setup"], &config).await;
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("nothing to do"), "idempotent: {out}");
+
+    // A classic token without the project scope: the project reads but cannot be changed.
+    c.put(
+        "/_sandbox/github/token-scopes",
+        json!({"scopes": "repo, read:org, admin:repo_hook"}),
+    )
+    .await
+    .expect("scopes");
+    let (code, out) = run(&["doctor"], &config).await;
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("!missing") && l.contains("scope project")),
+        "{out}"
+    );
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("!wrong") && l.contains("cannot change it")),
+        "{out}"
+    );
+    assert!(
+        out.lines().any(|l| l.contains("scope admin:org_hook")),
+        "{out}"
+    );
+}
+
+/// Issue #12, Jira Data Center: Data Center has no route that lists a workflow's
+/// transitions, and Cloud refuses its routes without Administer Jira (the sandbox's
+/// non-admin answer plays both). doctor then walks what existing issues offer
+/// (`GET /issue/{key}/transitions` of one issue per status, from the To Do status): with an
+/// issue in every status the walk reaches, the unreachable status blocks as it does with
+/// the workflow; a project with no issues yet stays `unchecked`.
+async fn reach_through_issue_transitions(jira_api: u8) {
+    let world = World::private().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = world.write_config_with(
+        dir.path(),
+        jira_api,
+        "[sync.statuses]\n\"In Review\" = \"in_progress\"\n",
+    );
+    let c = world.ctl();
+    let payments = world.project("payments").to_owned();
+    c.post(
+        "/_sandbox/jira/projects",
+        json!({"key": payments, "removed_transitions": ["51"]}),
+    )
+    .await
+    .expect("take a transition out of the workflow");
+    c.put("/_sandbox/jira/admin", json!({"admin": false}))
+        .await
+        .expect("admin off");
+    let http = reqwest::Client::new();
+    for to in [None, Some("In Progress"), Some("Done"), Some("Won't Do")] {
+        let made: serde_json::Value = http
+            .post(format!("{}/rest/api/{jira_api}/issue", world.jira_api))
+            .basic_auth("erin@example.com", Some("erin-token"))
+            .json(
+                &json!({"fields": {"project": {"key": payments}, "issuetype": {"name": "Story"},
+                "summary": "a story someone made"}}),
+            )
+            .send()
+            .await
+            .expect("create")
+            .json()
+            .await
+            .expect("created");
+        let key = made["key"].as_str().unwrap_or_else(|| panic!("{made}"));
+        if let Some(status) = to {
+            c.jira_transition(key, "erin", status).await.expect("move");
+        }
+    }
+
+    let (code, out) = run(&["doctor"], &config).await;
+    assert_eq!(code, 1, "{out}");
+    let item = format!("{payments} Story transitions");
+    let line = out
+        .lines()
+        .position(|l| l.starts_with("!wrong") && l.contains(&item))
+        .unwrap_or_else(|| panic!("{item} blocks: {out}"));
+    let text: Vec<&str> = out.lines().skip(line).take(3).collect();
+    let text = text.join("\n");
+    assert!(
+        text.contains("from To Do, no transition reaches In Review (sync.statuses)"),
+        "{text}"
+    );
+    assert!(text.contains("add a transition into each"), "{text}");
+    let data = world.project("data");
+    assert!(
+        out.lines().any(|l| l.starts_with(" unchecked")
+            && l.contains(&format!("{data} Story transitions"))
+            && l.contains("no Story in")),
+        "a project without issues is left to a person: {out}"
+    );
+}
+
+#[tokio::test]
+async fn reach_through_issue_transitions_on_jira_data_center() {
+    reach_through_issue_transitions(2).await;
+}
+
+#[tokio::test]
+async fn reach_through_issue_transitions_on_jira_cloud_without_admin() {
+    reach_through_issue_transitions(3).await;
 }

@@ -6,19 +6,22 @@ use secrecy::{ExposeSecret, SecretString};
 use super::needs::{self, GITHUB_EVENTS, ISSUE_FORM_PATH};
 use super::report::{Finding, Report, Verdict};
 use crate::concern::form::IssueForm;
-use crate::config::Config;
+use crate::config::{Config, TrackerKind};
 use crate::github::client::{GithubClient, GithubError, RepoHook};
 
 const AREA: &str = "github";
 
 /// Whether a classic token's scopes include `want` (GitHub's scope hierarchy: `repo`
 /// covers `public_repo`; `admin:org` ⊃ `write:org` ⊃ `read:org`; `admin:repo_hook` ⊃
-/// `write:repo_hook` ⊃ `read:repo_hook`).
+/// `write:repo_hook` ⊃ `read:repo_hook`; `project` ⊃ `read:project`; `admin:org_hook`
+/// alone covers organisation hooks).
 pub fn has_scope(scopes: &[String], want: &str) -> bool {
     let implied: &[&str] = match want {
         "public_repo" => &["public_repo", "repo"],
         "repo" => &["repo"],
         "read:org" => &["read:org", "write:org", "admin:org"],
+        "read:project" => &["read:project", "project"],
+        "read:org_hook" => &["admin:org_hook"],
         "write:repo_hook" => &["write:repo_hook", "admin:repo_hook"],
         "read:repo_hook" => &["read:repo_hook", "write:repo_hook", "admin:repo_hook"],
         other => return scopes.iter().any(|s| s == other),
@@ -135,6 +138,20 @@ fn check_app_permissions(
     if needs::council_team(cfg).is_some() {
         wanted.push(("members", "read", "the council team's membership", true));
     }
+    if cfg.tracker.kind == TrackerKind::GithubProjects {
+        wanted.push((
+            "organization_projects",
+            "write",
+            "adding stories to the GitHub Project and setting their fields",
+            true,
+        ));
+        wanted.push((
+            "organization_hooks",
+            "write",
+            "setup and doctor see the organisation webhook",
+            false,
+        ));
+    }
     for (name, level, why, blocking) in wanted {
         let item = format!("App permission {name}");
         if level_covers(perms.get(name), level) {
@@ -188,6 +205,12 @@ fn check_scopes(cfg: &Config, scopes: Option<&[String]>, report: &mut Report) {
     if needs::council_team(cfg).is_some() {
         wanted.push(("read:org", "reading the council team's membership"));
     }
+    if cfg.tracker.kind == TrackerKind::GithubProjects {
+        wanted.push((
+            "project",
+            "adding stories to the GitHub Project and setting their fields",
+        ));
+    }
     for (scope, why) in wanted {
         if has_scope(scopes, scope) {
             report.push(Finding::ok(AREA, format!("scope {scope}"), why));
@@ -200,6 +223,15 @@ fn check_scopes(cfg: &Config, scopes: Option<&[String]>, report: &mut Report) {
                 format!("add the {scope} scope to the token (GitHub → Settings → Developer settings → Tokens)"),
             ));
         }
+    }
+    if cfg.tracker.kind == TrackerKind::GithubProjects && !has_scope(scopes, "read:org_hook") {
+        report.push(Finding::advises(
+            AREA,
+            "scope admin:org_hook",
+            Verdict::Missing,
+            "without it neither doctor nor setup can see the organisation webhook (projects_v2_item)",
+            "an organisation owner's token with admin:org_hook, or check the webhook by hand (organisation Settings → Webhooks)",
+        ));
     }
     if !has_scope(scopes, "read:repo_hook") {
         report.push(Finding::advises(
@@ -322,8 +354,9 @@ async fn check_form(gh: &GithubClient, repo: &str, want: Option<&str>, report: &
     }
 }
 
-/// What is wrong with a hook, or empty when it is as the daemon needs it.
-pub fn hook_problems(h: &RepoHook, secret_configured: bool) -> Vec<String> {
+/// What is wrong with a hook that should deliver `events`, or empty when it is as the
+/// daemon needs it.
+pub fn hook_problems(h: &RepoHook, secret_configured: bool, events: &[&str]) -> Vec<String> {
     let mut out = Vec::new();
     if !h.active {
         out.push("inactive".to_owned());
@@ -340,7 +373,7 @@ pub fn hook_problems(h: &RepoHook, secret_configured: bool) -> Vec<String> {
         out.push("a secret is set but github.webhook_secret is not configured".to_owned());
     }
     let all = h.events.iter().any(|e| e == "*");
-    let missing: Vec<&str> = GITHUB_EVENTS
+    let missing: Vec<&str> = events
         .iter()
         .copied()
         .filter(|e| !all && !h.events.iter().any(|x| x == e))
@@ -394,7 +427,7 @@ async fn check_hook(
             fix_all,
         )),
         Some(h) => {
-            let problems = hook_problems(h, secret_configured);
+            let problems = hook_problems(h, secret_configured, &GITHUB_EVENTS);
             if problems.is_empty() {
                 report.push(Finding::ok(
                     AREA,
@@ -431,14 +464,103 @@ mod tests {
 
     #[test]
     fn hooks_are_judged_on_every_setting() {
-        assert!(hook_problems(&hook("json", true, &["issues", "issue_comment"]), true).is_empty());
-        assert!(hook_problems(&hook("json", true, &["*"]), true).is_empty());
-        let p = hook_problems(&hook("form", false, &["push"]), true);
+        assert!(
+            hook_problems(
+                &hook("json", true, &["issues", "issue_comment"]),
+                true,
+                &GITHUB_EVENTS
+            )
+            .is_empty()
+        );
+        assert!(hook_problems(&hook("json", true, &["*"]), true, &GITHUB_EVENTS).is_empty());
+        let p = hook_problems(&hook("form", false, &["push"]), true, &GITHUB_EVENTS);
         assert_eq!(p.len(), 3, "{p:?}");
         assert!(p[0].contains("content type form"));
         assert!(p[2].contains("issues, issue_comment"));
-        let p = hook_problems(&hook("json", true, &["issues"]), false);
+        let p = hook_problems(&hook("json", true, &["issues"]), false, &GITHUB_EVENTS);
         assert_eq!(p.len(), 2, "{p:?}");
+    }
+
+    fn projects_config() -> Config {
+        let text = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/config/github-projects.toml"
+        ))
+        .expect("example config");
+        Config::from_toml_str(&text, Vec::new()).expect("loads")
+    }
+
+    #[test]
+    fn github_projects_needs_the_project_right_of_a_token_or_an_app() {
+        let cfg = projects_config();
+        let s = |v: &[&str]| v.iter().map(|x| (*x).to_owned()).collect::<Vec<_>>();
+        let mut r = Report::default();
+        check_scopes(
+            &cfg,
+            Some(&s(&["repo", "read:org", "read:project"])),
+            &mut r,
+        );
+        let line = |r: &Report, item: &str| {
+            r.findings
+                .iter()
+                .find(|f| f.item == item)
+                .map(|f| (f.verdict, f.blocking))
+        };
+        assert_eq!(line(&r, "scope project"), Some((Verdict::Missing, true)));
+        assert_eq!(
+            line(&r, "scope admin:org_hook"),
+            Some((Verdict::Missing, false))
+        );
+        let mut r = Report::default();
+        check_scopes(
+            &cfg,
+            Some(&s(&["repo", "read:org", "project", "admin:org_hook"])),
+            &mut r,
+        );
+        assert!(!r.blocked(), "{r:?}");
+        assert_eq!(line(&r, "scope admin:org_hook"), None);
+
+        let perms = |v: &[(&str, &str)]| {
+            v.iter()
+                .map(|(k, l)| ((*k).to_owned(), (*l).to_owned()))
+                .collect::<std::collections::BTreeMap<_, _>>()
+        };
+        let base = [
+            ("issues", "write"),
+            ("metadata", "read"),
+            ("contents", "write"),
+            ("members", "read"),
+        ];
+        let mut r = Report::default();
+        check_app_permissions(
+            &cfg,
+            &perms(&[&base[..], &[("organization_projects", "read")]].concat()),
+            &mut r,
+        );
+        assert_eq!(
+            line(&r, "App permission organization_projects"),
+            Some((Verdict::Missing, true))
+        );
+        assert_eq!(
+            line(&r, "App permission organization_hooks"),
+            Some((Verdict::Missing, false))
+        );
+        let mut r = Report::default();
+        check_app_permissions(
+            &cfg,
+            &perms(
+                &[
+                    &base[..],
+                    &[
+                        ("organization_projects", "admin"),
+                        ("organization_hooks", "write"),
+                    ],
+                ]
+                .concat(),
+            ),
+            &mut r,
+        );
+        assert!(!r.blocked(), "{r:?}");
     }
 
     #[test]
@@ -449,5 +571,8 @@ mod tests {
         assert!(has_scope(&s(&["admin:repo_hook"]), "read:repo_hook"));
         assert!(!has_scope(&s(&["repo"]), "read:org"));
         assert!(!has_scope(&s(&["read:repo_hook"]), "write:repo_hook"));
+        assert!(has_scope(&s(&["project"]), "read:project"));
+        assert!(!has_scope(&s(&["read:project"]), "project"));
+        assert!(has_scope(&s(&["admin:org_hook"]), "read:org_hook"));
     }
 }

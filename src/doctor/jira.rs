@@ -321,15 +321,12 @@ async fn check_reachable(
             ));
         }
         Err(e) if matches!(e.status(), Some(401 | 403 | 404)) => {
-            return report.push(Finding::advises(
-                AREA,
-                item,
-                Verdict::Unchecked,
-                format!(
-                    "the workflow could not be read ({e}); it needs Administer Jira, and Jira Data Center has no workflow search"
-                ),
-                by_hand,
-            ));
+            // Data Center has no workflow routes (404); Cloud's need Administer Jira.
+            let why = format!(
+                "the workflow could not be read ({e}; Cloud needs Administer Jira, Data Center has no such route)"
+            );
+            return check_reachable_by_issues(jira, project, type_name, statuses, &why, report)
+                .await;
         }
         Err(e) => return report.push(failed(&item, &e, "grant Administer Jira")),
     };
@@ -345,13 +342,7 @@ async fn check_reachable(
         let keys: Vec<String> = reach
             .unreachable
             .iter()
-            .map(|s| {
-                let key = statuses
-                    .iter()
-                    .find(|(_, n)| n == s)
-                    .map_or("sync.statuses", |(k, _)| k);
-                format!("{s} ({key})")
-            })
+            .map(|s| key_of(statuses, s))
             .collect();
         report.push(Finding::blocks(
             AREA,
@@ -361,6 +352,140 @@ async fn check_reachable(
             format!(
                 "in the {project} workflow of {type_name}, add a transition into each (or make one global), or name statuses the workflow reaches in the config keys shown"
             ),
+        ));
+    }
+}
+
+/// The config key naming status `s` (`sync.statuses` for the map's keys).
+fn key_of(statuses: &[(&'static str, String)], s: &str) -> String {
+    let key = statuses
+        .iter()
+        .find(|(_, n)| n.eq_ignore_ascii_case(s))
+        .map_or("sync.statuses", |(k, _)| k);
+    format!("{s} ({key})")
+}
+
+/// What issues of `type_name` in `project` show of their workflow: one issue per status
+/// (the first page of a search), and each one's transitions.
+async fn observe(
+    jira: &JiraClient,
+    project: &str,
+    type_name: &str,
+) -> Result<super::workflow::Observed, JiraError> {
+    use crate::tracker::jira::jql::quote;
+    let jql = format!(
+        "project = {} AND issuetype = {} ORDER BY updated DESC",
+        quote(project),
+        quote(type_name)
+    );
+    let issues = jira.search_until(&jql, &["status"], &|_| true).await?;
+    let mut sample: std::collections::BTreeMap<String, (String, String, String)> =
+        std::collections::BTreeMap::new();
+    for i in issues {
+        if let Some(st) = i.fields.status {
+            sample.entry(st.name.to_lowercase()).or_insert((
+                st.name,
+                i.key,
+                st.status_category.key,
+            ));
+        }
+    }
+    let mut o = super::workflow::Observed::default();
+    for (name, key, category) in sample.into_values() {
+        let to = jira
+            .transitions(&key)
+            .await?
+            .into_iter()
+            .filter_map(|t| t.to.map(|s| s.name))
+            .collect();
+        if category == "new" {
+            o.start.push(name.clone());
+        }
+        o.moves.insert(name, to);
+    }
+    Ok(o)
+}
+
+/// The reachability check through issues' own transitions (see [`super::workflow`]'s note),
+/// when the workflow itself cannot be read (`why`).
+async fn check_reachable_by_issues(
+    jira: &JiraClient,
+    project: &str,
+    type_name: &str,
+    statuses: &[(&'static str, String)],
+    why: &str,
+    report: &mut Report,
+) {
+    let item = format!("{project} {type_name} transitions");
+    // Statuses the workflow lacks are the statuses check's to report.
+    let in_workflow: Vec<&str> = match jira.project_statuses(project).await {
+        Ok(per_type) => statuses
+            .iter()
+            .map(|(_, s)| s.as_str())
+            .filter(|s| {
+                per_type
+                    .iter()
+                    .filter(|t| t.name.eq_ignore_ascii_case(type_name))
+                    .any(|t| has(&t.statuses, s))
+            })
+            .collect(),
+        Err(e) => return report.push(failed(&item, &e, "grant Browse projects")),
+    };
+    let by_hand = format!(
+        "open the {project} workflow of {type_name} and check that a transition reaches each of {} from the status a new issue starts in",
+        in_workflow.join(", ")
+    );
+    let observed = match observe(jira, project, type_name).await {
+        Ok(o) => o,
+        Err(e) => return report.push(failed(&item, &e, "grant Browse projects")),
+    };
+    if observed.start.is_empty() {
+        return report.push(Finding::advises(
+            AREA,
+            item,
+            Verdict::Unchecked,
+            format!(
+                "{why}; and no {type_name} in {project} sits in a To Do status to read transitions from"
+            ),
+            by_hand,
+        ));
+    }
+    let r = super::workflow::reach_observed(&observed, &in_workflow);
+    let start = observed.start.join(" or ");
+    if r.unreachable.is_empty() {
+        report.push(Finding::ok(
+            AREA,
+            item,
+            format!(
+                "from {start}, the transitions of existing issues reach {}",
+                in_workflow.join(", ")
+            ),
+        ));
+    } else if r.blind.is_empty() {
+        let keys: Vec<String> = r.unreachable.iter().map(|s| key_of(statuses, s)).collect();
+        report.push(Finding::blocks(
+            AREA,
+            item,
+            Verdict::Wrong,
+            format!(
+                "from {start}, no transition reaches {} (read from an issue in each status reached)",
+                keys.join(", ")
+            ),
+            format!(
+                "in the {project} workflow of {type_name}, add a transition into each (or make one global), or name statuses the workflow reaches in the config keys shown"
+            ),
+        ));
+    } else {
+        report.push(Finding::advises(
+            AREA,
+            item,
+            Verdict::Unchecked,
+            format!(
+                "{why}; existing issues' transitions from {start} do not reach {}, and no issue sits in {} to read its transitions",
+                r.unreachable.join(", "),
+                r.blind.join(", ")
+            ),
+            by_hand,
         ));
     }
 }

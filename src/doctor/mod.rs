@@ -1,21 +1,23 @@
 //! `council-sync doctor`: checks, live and read-only, everything the daemon will need from
 //! GitHub and Jira, and prints a table of ok / missing / wrong with the fix for each.
 //!
-//! [`needs`] says what the daemon needs (shared with `setup`, so both agree), [`github`]
-//! and [`jira`] check it through the product's own clients (no HTTP of their own), and
+//! [`needs`] says what the daemon needs (shared with `setup`, so both agree), [`github`],
+//! [`jira`] and [`projects`] (GitHub Projects as the tracker) check it through the
+//! product's own clients (no HTTP of their own), and
 //! [`report`] renders the table. A check that fails for want of rights it cannot have
 //! (webhooks need repository or Jira admin) is `unchecked`, with the manual check as fix.
 
 pub mod github;
 pub mod jira;
 pub mod needs;
+pub mod projects;
 pub mod report;
 pub mod workflow;
 
 use secrecy::SecretString;
 
 pub use self::report::{Finding, Report, Verdict};
-use crate::config::Config;
+use crate::config::{Config, TrackerKind};
 use crate::github::client::{GithubClient, GithubError};
 use crate::retry::RetryPolicy;
 use crate::tracker::jira::{JiraClient, JiraCredentials, JiraError};
@@ -37,40 +39,54 @@ pub enum DoctorError {
 
 /// The clients `doctor` and `setup` use, built from the config's secrets.
 pub struct Clients {
-    /// GitHub, with `github.token`.
+    /// GitHub, with `github.token` or the App.
     pub github: GithubClient,
-    /// Jira, with `jira.auth`.
-    pub jira: JiraClient,
+    /// Jira, with `jira.auth`; `None` when the tracker is GitHub Projects.
+    pub jira: Option<JiraClient>,
 }
 
 impl Clients {
-    /// Builds both clients (GitHub: the App installation when `[github.app]` is set, else the
-    /// token); fails when a credential is missing (named by its config key).
+    /// Builds the clients (GitHub: the App installation when `[github.app]` is set, else
+    /// the token; Jira only with `[tracker] kind = "jira"`); fails when a credential is
+    /// missing (named by its config key).
     pub async fn from_config(cfg: &Config) -> Result<Self, DoctorError> {
         let policy = RetryPolicy::from(&cfg.retry);
         let gh_token: Option<SecretString> = cfg
             .github
             .token()
             .map_err(|p| DoctorError::Config(p.to_string()))?;
-        let jc = cfg
-            .jira_section()
-            .map_err(|e| DoctorError::Config(e.to_owned()))?;
-        let jira_token = jc
-            .auth
-            .token()
-            .map_err(|p| DoctorError::Config(p.to_string()))?
-            .ok_or_else(|| {
-                DoctorError::Config(
-                    "jira.auth.token: no Jira token (set COUNCIL_JIRA__AUTH__TOKEN or jira.auth.token_file)"
-                        .into(),
-                )
-            })?;
         let github =
             GithubClient::from_config(&cfg.github, gh_token.as_ref(), policy.clone()).await?;
-        let creds = JiraCredentials::from_config(&jc.auth, jira_token);
-        let jira = JiraClient::new(&jc.base_url, creds, jc.api_version, policy)?;
+        let jira = match cfg.tracker.kind {
+            TrackerKind::Jira => Some(jira_client(cfg, policy)?),
+            TrackerKind::GithubProjects => None,
+        };
         Ok(Self { github, jira })
     }
+}
+
+/// The Jira client of `[jira]`.
+fn jira_client(cfg: &Config, policy: RetryPolicy) -> Result<JiraClient, DoctorError> {
+    let jc = cfg
+        .jira_section()
+        .map_err(|e| DoctorError::Config(e.to_owned()))?;
+    let jira_token = jc
+        .auth
+        .token()
+        .map_err(|p| DoctorError::Config(p.to_string()))?
+        .ok_or_else(|| {
+            DoctorError::Config(
+                "jira.auth.token: no Jira token (set COUNCIL_JIRA__AUTH__TOKEN or jira.auth.token_file)"
+                    .into(),
+            )
+        })?;
+    let creds = JiraCredentials::from_config(&jc.auth, jira_token);
+    Ok(JiraClient::new(
+        &jc.base_url,
+        creds,
+        jc.api_version,
+        policy,
+    )?)
 }
 
 /// Runs every check; the report says whether anything blocks.
@@ -86,6 +102,9 @@ pub async fn run(cfg: &Config, clients: &Clients) -> Report {
         ));
     }
     github::check(cfg, &clients.github, &mut report).await;
-    jira::check(cfg, &clients.jira, &mut report).await;
+    match &clients.jira {
+        Some(jira) => jira::check(cfg, jira, &mut report).await,
+        None => projects::check(cfg, &clients.github, &mut report).await,
+    }
     report
 }

@@ -7,6 +7,12 @@ use crate::config::{Config, CouncilMembers, JiraApiVersion};
 /// `issue_comment`: `/results` and answers). GitHub docs: "Webhook events and payloads".
 pub const GITHUB_EVENTS: [&str; 2] = ["issues", "issue_comment"];
 
+/// Organisation webhook events the GitHub Projects tracker handles: `projects_v2_item`
+/// (Status, Team and Iteration changes: GitHub sends it only to organisation webhooks and
+/// Apps), `sub_issues` (stories linked or unlinked) and `issues` (stories in the team
+/// repositories opened, closed, assigned). GitHub docs: "Webhook events and payloads".
+pub const PROJECT_EVENTS: [&str; 3] = ["projects_v2_item", "sub_issues", "issues"];
+
 /// Jira webhook events the daemon handles: issue changes (status, sprint, assignee),
 /// comments (synced when asked) and sprints starting or closing.
 pub const JIRA_EVENTS: [&str; 6] = [

@@ -2,8 +2,14 @@
 //! status a new issue starts in (the `to` of the workflow's `initial` transition), follow
 //! every transition (a `global` one starts from any status) until nothing new is reached.
 //! Pure: [`super::jira`] reads the workflow and reports.
+//!
+//! Jira Data Center publishes no route that lists a workflow's transitions (its REST v2
+//! `GET /workflow` gives names and step counts only; Cloud's `workflowscheme/project` and
+//! `workflow/search` are not there), and on Cloud those need Administer Jira. Then
+//! [`reach_observed`] walks what issues themselves show instead: `GET /issue/{key}/transitions`
+//! of one issue per status lists the transitions this account may take from that status.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::tracker::jira::client::{Workflow, WorkflowTransition};
 
@@ -72,10 +78,101 @@ pub fn reach(workflow: &Workflow, wanted: &[&str]) -> Reach {
     }
 }
 
+/// What existing issues show of a workflow (see the module note).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Observed {
+    /// Where the walk starts: the statuses of category To Do (`new`) that issues of the type
+    /// sit in (Data Center shows no initial transition; a new issue starts in a To Do status
+    /// in Jira's own workflows).
+    pub start: Vec<String>,
+    /// Status name → the statuses the transitions of an issue in it lead to.
+    pub moves: BTreeMap<String, Vec<String>>,
+}
+
+/// What [`reach_observed`] found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ObservedReach {
+    /// Wanted statuses the walk did not reach.
+    pub unreachable: Vec<String>,
+    /// Reached statuses no issue sits in, so their transitions were not seen: while any is
+    /// left, an unreached status is unproven rather than unreachable.
+    pub blind: Vec<String>,
+}
+
+/// Walks `o` from its start statuses (names compared case-insensitively).
+pub fn reach_observed(o: &Observed, wanted: &[&str]) -> ObservedReach {
+    let key = |s: &str| s.to_lowercase();
+    let moves: BTreeMap<String, &Vec<String>> = o.moves.iter().map(|(k, v)| (key(k), v)).collect();
+    let mut at: BTreeMap<String, String> = o.start.iter().map(|s| (key(s), s.clone())).collect();
+    let mut todo: Vec<String> = at.keys().cloned().collect();
+    let mut blind = Vec::new();
+    while let Some(s) = todo.pop() {
+        let Some(next) = moves.get(&s) else {
+            blind.push(at.get(&s).cloned().unwrap_or(s));
+            continue;
+        };
+        for n in next.iter() {
+            if let std::collections::btree_map::Entry::Vacant(e) = at.entry(key(n)) {
+                e.insert(n.clone());
+                todo.push(key(n));
+            }
+        }
+    }
+    blind.sort();
+    ObservedReach {
+        unreachable: wanted
+            .iter()
+            .filter(|w| !at.contains_key(&key(w)))
+            .map(|w| (*w).to_owned())
+            .collect(),
+        blind,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::tracker::jira::client::Named;
+
+    fn observed(start: &[&str], moves: &[(&str, &[&str])]) -> Observed {
+        Observed {
+            start: start.iter().map(|s| (*s).to_owned()).collect(),
+            moves: moves
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), v.iter().map(|s| (*s).to_owned()).collect()))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn issues_transitions_prove_reach_or_name_what_was_not_seen() {
+        // Every reached status has an issue: In Review is unreachable, proven.
+        let o = observed(
+            &["To Do"],
+            &[
+                ("To Do", &["In Progress", "Done"]),
+                ("in progress", &["To Do", "Done"]),
+                ("Done", &["To Do"]),
+            ],
+        );
+        let r = reach_observed(&o, &["In Progress", "done", "In Review"]);
+        assert_eq!(r.unreachable, vec!["In Review"]);
+        assert!(r.blind.is_empty(), "{r:?}");
+        // No issue sits in Done: its way on is unseen, so In Review is only unproven.
+        let o = observed(
+            &["To Do"],
+            &[
+                ("To Do", &["In Progress", "Done"]),
+                ("In Progress", &["To Do"]),
+            ],
+        );
+        let r = reach_observed(&o, &["In Review", "Done"]);
+        assert_eq!(r.unreachable, vec!["In Review"]);
+        assert_eq!(r.blind, vec!["Done"]);
+        // Nothing to start from: nothing is proven.
+        let r = reach_observed(&Observed::default(), &["Done"]);
+        assert_eq!(r.unreachable, vec!["Done"]);
+    }
 
     fn status(id: &str, name: &str) -> Named {
         Named {

@@ -1,7 +1,11 @@
 //! `council-sync setup`: does for the user what the given rights allow — creates the
 //! labels, commits the issue form to each repository, registers the GitHub webhook (JSON,
-//! secret, the events the daemon handles) and the Jira admin webhook — and prints what it
-//! cannot do as steps for a person.
+//! secret, the events the daemon handles), and the tracker's webhook: Jira's admin webhook,
+//! or on GitHub Projects the organisation webhook (`projects_v2_item`, `sub_issues`,
+//! `issues`) — and prints what it cannot do as steps for a person. On GitHub Projects that
+//! includes missing fields and options: GitHub's API can only replace a single-select
+//! field's whole option list (see [`crate::doctor::projects::Gap::fix`]), which would wipe
+//! every item's value of the field, so setup leaves them to a person.
 //!
 //! It first reads the current state and plans ([`plan`]), so `--dry-run` shows exactly what
 //! a real run would do, and a second run finds nothing left to do (idempotent). Every write
@@ -11,12 +15,16 @@
 use secrecy::ExposeSecret;
 
 use crate::concern::form::IssueForm;
-use crate::config::{Config, JiraApiVersion};
+use crate::config::{Config, JiraApiVersion, TrackerKind};
 use crate::doctor::Clients;
 use crate::doctor::github::hook_problems;
 use crate::doctor::jira::webhook_problems;
-use crate::doctor::needs::{self, GITHUB_EVENTS, ISSUE_FORM_PATH, JIRA_EVENTS, JIRA_WEBHOOK_NAME};
-use crate::github::client::HookSpec;
+use crate::doctor::needs::{
+    self, GITHUB_EVENTS, ISSUE_FORM_PATH, JIRA_EVENTS, JIRA_WEBHOOK_NAME, PROJECT_EVENTS,
+};
+use crate::doctor::projects;
+use crate::github::client::{GithubClient, HookSpec};
+use crate::tracker::jira::JiraClient;
 use crate::tracker::jira::client::JiraWebhook;
 
 /// One write `setup` can make.
@@ -54,6 +62,20 @@ pub enum Action {
     },
     /// Register the Jira admin webhook.
     RegisterJiraWebhook,
+    /// Register the organisation webhook of GitHub Projects.
+    CreateOrgHook {
+        /// Organisation login.
+        org: String,
+    },
+    /// Rewrite organisation webhook `id` (content type, secret, events).
+    FixOrgHook {
+        /// Organisation login.
+        org: String,
+        /// Hook id.
+        id: u64,
+        /// What was wrong.
+        problems: Vec<String>,
+    },
 }
 
 impl Action {
@@ -75,6 +97,14 @@ impl Action {
             Self::FixHook { repo, problems, .. } => {
                 format!("fix the webhook in {repo} ({})", problems.join("; "))
             }
+            Self::CreateOrgHook { org } => format!(
+                "register the organisation webhook of {org} (events {}, content type json, secret)",
+                PROJECT_EVENTS.join(", ")
+            ),
+            Self::FixOrgHook { org, problems, .. } => format!(
+                "fix the organisation webhook of {org} ({})",
+                problems.join("; ")
+            ),
             Self::RegisterJiraWebhook => format!(
                 "register the Jira webhook {JIRA_WEBHOOK_NAME:?} (events {})",
                 JIRA_EVENTS.join(", ")
@@ -185,8 +215,125 @@ pub async fn plan(cfg: &Config, clients: &Clients) -> Plan {
         }
         plan_hook(repo, gh, hook_url.as_deref(), secret.is_some(), &mut p).await;
     }
-    plan_jira_hook(cfg, clients, &mut p).await;
+    match (cfg.tracker.kind, &clients.jira) {
+        (TrackerKind::Jira, Some(jira)) => plan_jira_hook(cfg, jira, &mut p).await,
+        (TrackerKind::Jira, None) => p.manual.push(crate::config::NO_JIRA.into()),
+        (TrackerKind::GithubProjects, _) => {
+            plan_project(cfg, gh, &mut p).await;
+            plan_org_hook(gh, cfg, hook_url.as_deref(), secret.is_some(), &mut p).await;
+        }
+    }
     p
+}
+
+/// GitHub Projects: what the project lacks (fields, options, the epic issue type) becomes
+/// steps for a person; GitHub's API has no safe way to add an option (see the module note).
+async fn plan_project(cfg: &Config, gh: &GithubClient, p: &mut Plan) {
+    let s = match cfg.github_projects_settings() {
+        Ok(s) => s,
+        Err(e) => return p.manual.push(e.to_owned()),
+    };
+    match projects::read_project(gh, &s).await {
+        Ok(Some(view)) => {
+            let gaps = projects::gaps(&view, &s);
+            if gaps.is_empty() {
+                p.already += 1;
+            }
+            for g in gaps {
+                p.manual.push(format!("{}: {}", g.detail(), g.fix(&view.url)));
+            }
+        }
+        Ok(None) => p.manual.push(format!(
+            "GitHub shows no project {} of {} to these credentials: create it (or fix github_projects.owner / number), and give a classic token the project scope",
+            s.number, s.owner
+        )),
+        Err(e) => p.manual.push(format!(
+            "cannot read project {} of {} ({e}); run `council-sync doctor` for the reason",
+            s.number, s.owner
+        )),
+    }
+    if let Some(want) = s.epic_type() {
+        match gh.org_issue_types(&s.owner).await {
+            Ok(types)
+                if types
+                    .iter()
+                    .any(|t| t.is_enabled && t.name.eq_ignore_ascii_case(want)) =>
+            {
+                p.already += 1
+            }
+            Ok(_) => p.manual.push(format!(
+                "{} has no enabled issue type {want:?}: an organisation owner creates it (Settings → Planning → Issue types), or set github_projects.epic_issue_type = \"\"",
+                s.owner
+            )),
+            Err(e) => p.manual.push(format!(
+                "cannot read the issue types of {} ({e})",
+                s.owner
+            )),
+        }
+    }
+}
+
+fn manual_org_hook_step(org: &str, url: Option<&str>) -> String {
+    format!(
+        "{org}: organisation Settings → Webhooks → Add webhook: Payload URL {}, Content type application/json, \
+         Secret = github.webhook_secret, events: {}",
+        url.unwrap_or("<server.public_url>/webhooks/github"),
+        PROJECT_EVENTS.join(", ")
+    )
+}
+
+/// GitHub Projects: the organisation webhook (`projects_v2_item` reaches no repository
+/// webhook). Listing and creating it need an owner's `admin:org_hook` (or an App's
+/// organisation Webhooks permission); without, a step for a person.
+async fn plan_org_hook(
+    gh: &GithubClient,
+    cfg: &Config,
+    url: Option<&str>,
+    secret_set: bool,
+    p: &mut Plan,
+) {
+    let Ok(s) = cfg.github_projects_settings() else {
+        return; // reported by plan_project
+    };
+    let org = s.owner.as_str();
+    if !secret_set {
+        return p.manual.push(format!(
+            "set github.webhook_secret so the organisation webhook of {org} can be signed, then run setup again"
+        ));
+    }
+    let Some(url) = url else {
+        return p.manual.push(format!(
+            "set server.public_url so setup can register the organisation webhook; or by hand: {}",
+            manual_org_hook_step(org, None)
+        ));
+    };
+    match gh.list_org_hooks(org).await {
+        Ok(hooks) => match hooks.iter().find(|h| h.url.trim_end_matches('/') == url) {
+            None => p.actions.push(Action::CreateOrgHook {
+                org: org.to_owned(),
+            }),
+            Some(h) => {
+                let problems = hook_problems(h, true, &PROJECT_EVENTS);
+                if problems.is_empty() {
+                    p.already += 1;
+                } else {
+                    p.actions.push(Action::FixOrgHook {
+                        org: org.to_owned(),
+                        id: h.id,
+                        problems,
+                    });
+                }
+            }
+        },
+        Err(e) if matches!(e.status(), Some(403 | 404)) => p.manual.push(format!(
+            "the credentials cannot manage organisation webhooks (an owner's token with admin:org_hook, or an App with organisation Webhooks: write); ask an owner: {}",
+            manual_org_hook_step(org, Some(url))
+        )),
+        Err(e) => p.manual.push(format!(
+            "{org}: cannot list organisation webhooks ({e}); {}",
+            manual_org_hook_step(org, Some(url))
+        )),
+    }
 }
 
 fn manual_hook_step(repo: &str, url: Option<&str>) -> String {
@@ -223,7 +370,7 @@ async fn plan_hook(
                 repo: repo.to_owned(),
             }),
             Some(h) => {
-                let problems = hook_problems(h, true);
+                let problems = hook_problems(h, true, &GITHUB_EVENTS);
                 if problems.is_empty() {
                     p.already += 1;
                 } else {
@@ -262,7 +409,7 @@ fn jql_filter(cfg: &Config) -> String {
     format!("project in ({})", needs::jira_projects(cfg).join(", "))
 }
 
-async fn plan_jira_hook(cfg: &Config, clients: &Clients, p: &mut Plan) {
+async fn plan_jira_hook(cfg: &Config, jira: &JiraClient, p: &mut Plan) {
     let Some(jc) = cfg.jira.as_ref() else {
         p.manual.push(crate::config::NO_JIRA.into());
         return;
@@ -287,7 +434,7 @@ async fn plan_jira_hook(cfg: &Config, clients: &Clients, p: &mut Plan) {
         );
         return;
     };
-    match clients.jira.list_webhooks().await {
+    match jira.list_webhooks().await {
         Ok(hooks) => match hooks.iter().find(|h| h.url.trim_end_matches('/') == url) {
             None => p.actions.push(Action::RegisterJiraWebhook),
             Some(h) if webhook_problems(h).is_empty() => p.already += 1,
@@ -339,6 +486,10 @@ async fn apply_one(cfg: &Config, clients: &Clients, action: &Action) -> Result<(
         secret,
         events: &GITHUB_EVENTS,
     };
+    let org_spec = HookSpec {
+        events: &PROJECT_EVENTS,
+        ..spec
+    };
     match action {
         Action::CreateLabel { repo, key, name } => {
             match gh
@@ -371,6 +522,15 @@ async fn apply_one(cfg: &Config, clients: &Clients, action: &Action) -> Result<(
             .update_hook(repo, *id, spec)
             .await
             .map_err(|e| e.to_string()),
+        Action::CreateOrgHook { org } => gh
+            .create_org_hook(org, org_spec)
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string()),
+        Action::FixOrgHook { org, id, .. } => gh
+            .update_org_hook(org, *id, org_spec)
+            .await
+            .map_err(|e| e.to_string()),
         Action::RegisterJiraWebhook => {
             let jc = cfg.jira_section()?;
             let token = jc.webhook_token().map_err(|p| p.to_string())?;
@@ -396,6 +556,8 @@ async fn apply_one(cfg: &Config, clients: &Clients, action: &Action) -> Result<(
             };
             clients
                 .jira
+                .as_ref()
+                .ok_or(crate::config::NO_JIRA)?
                 .register_webhook(&hook)
                 .await
                 .map_err(|e| e.to_string())

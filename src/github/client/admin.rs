@@ -1,9 +1,11 @@
 //! Repository administration for `council-sync setup` and `doctor`: the token's scopes,
-//! repository access, labels, file contents (the issue form) and repository webhooks.
+//! repository access, labels, file contents (the issue form), repository and organisation
+//! webhooks.
 //!
 //! GitHub sources: "Scopes for OAuth apps" (`X-OAuth-Scopes` on every answer to a classic
-//! token; absent for fine-grained and App tokens), "Repository webhooks", "Repository
-//! contents" (`PUT` needs the current blob `sha` to update) and "Labels" in the REST docs.
+//! token; absent for fine-grained and App tokens), "Repository webhooks", "Organization
+//! webhooks", "Repository contents" (`PUT` needs the current blob `sha` to update) and
+//! "Labels" in the REST docs.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
@@ -222,19 +224,13 @@ impl GithubClient {
 
     /// The repository's webhooks (needs admin rights on it: 404 otherwise).
     pub async fn list_hooks(&self, repo: &str) -> Result<Vec<RepoHook>, GithubError> {
-        let path = format!("{}/hooks?per_page={PER_PAGE}", repo_path(repo)?);
-        let raw: Vec<RawHook> = self.all_pages(path).await?;
-        Ok(raw.into_iter().map(RepoHook::from).collect())
+        self.hooks_at(&repo_path(repo)?).await
     }
 
     /// Registers a webhook with JSON content. Sent once: a second hook on the same URL is
     /// GitHub's 422; the caller lists hooks first.
     pub async fn create_hook(&self, repo: &str, spec: HookSpec<'_>) -> Result<u64, GithubError> {
-        let path = format!("{}/hooks", repo_path(repo)?);
-        let a = self
-            .attempt(&Method::POST, &path, Some(&spec.body()))
-            .await?;
-        Ok(decode::<RawHook>(&path, &a.body)?.id)
+        self.create_hook_at(&repo_path(repo)?, spec).await
     }
 
     /// Rewrites hook `id` to `spec` (events, JSON content type, secret, active).
@@ -244,7 +240,57 @@ impl GithubClient {
         id: u64,
         spec: HookSpec<'_>,
     ) -> Result<(), GithubError> {
-        let path = format!("{}/hooks/{id}", repo_path(repo)?);
+        self.update_hook_at(&repo_path(repo)?, id, spec).await
+    }
+
+    /// The organisation's webhooks (`GET /orgs/{org}/hooks`: an organisation owner's token
+    /// with `admin:org_hook`, or an App with "Webhooks" organisation permission; 404
+    /// otherwise). GitHub sends `projects_v2_item` only to organisation hooks and Apps.
+    pub async fn list_org_hooks(&self, org: &str) -> Result<Vec<RepoHook>, GithubError> {
+        self.hooks_at(&format!("/orgs/{}", seg(org))).await
+    }
+
+    /// Registers an organisation webhook (`POST /orgs/{org}/hooks`), sent once like
+    /// [`Self::create_hook`].
+    pub async fn create_org_hook(&self, org: &str, spec: HookSpec<'_>) -> Result<u64, GithubError> {
+        self.create_hook_at(&format!("/orgs/{}", seg(org)), spec)
+            .await
+    }
+
+    /// Rewrites organisation hook `id` (`PATCH /orgs/{org}/hooks/{id}`).
+    pub async fn update_org_hook(
+        &self,
+        org: &str,
+        id: u64,
+        spec: HookSpec<'_>,
+    ) -> Result<(), GithubError> {
+        self.update_hook_at(&format!("/orgs/{}", seg(org)), id, spec)
+            .await
+    }
+
+    /// The hooks under `owner` (`/repos/{o}/{r}` or `/orgs/{org}`).
+    async fn hooks_at(&self, owner: &str) -> Result<Vec<RepoHook>, GithubError> {
+        let raw: Vec<RawHook> = self
+            .all_pages(format!("{owner}/hooks?per_page={PER_PAGE}"))
+            .await?;
+        Ok(raw.into_iter().map(RepoHook::from).collect())
+    }
+
+    async fn create_hook_at(&self, owner: &str, spec: HookSpec<'_>) -> Result<u64, GithubError> {
+        let path = format!("{owner}/hooks");
+        let a = self
+            .attempt(&Method::POST, &path, Some(&spec.body()))
+            .await?;
+        Ok(decode::<RawHook>(&path, &a.body)?.id)
+    }
+
+    async fn update_hook_at(
+        &self,
+        owner: &str,
+        id: u64,
+        spec: HookSpec<'_>,
+    ) -> Result<(), GithubError> {
+        let path = format!("{owner}/hooks/{id}");
         let mut body = spec.body();
         if let Some(o) = body.as_object_mut() {
             o.remove("name");

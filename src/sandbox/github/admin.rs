@@ -1,5 +1,6 @@
 //! Repository administration as `api.github.com` answers it: repository webhooks
-//! (`GET`/`POST /repos/{o}/{r}/hooks`, `PATCH /repos/{o}/{r}/hooks/{id}`) and file contents
+//! (`GET`/`POST /repos/{o}/{r}/hooks`, `PATCH /repos/{o}/{r}/hooks/{id}`), organisation
+//! webhooks (the same under `/orgs/{org}/hooks`, GitHub's `org-hook` schema) and file contents
 //! (`GET`/`PUT /repos/{o}/{r}/contents/{path}`), which `council-sync setup` writes and
 //! `council-sync doctor` reads. Shapes follow GitHub's `hook`, `content-file` and
 //! `file-commit` schemas (specs/github-rest.json).
@@ -8,7 +9,9 @@
 //! repository's delivery target, so a daemon set up through the REST API receives the
 //! sandbox's deliveries as it would GitHub's. A `form` hook gets no deliveries: the sandbox
 //! only sends JSON bodies, and sending JSON to a hook that asked for form encoding would
-//! hide exactly the misconfiguration `doctor` exists to catch.
+//! hide exactly the misconfiguration `doctor` exists to catch. Organisation hooks are
+//! stored and shown but are not delivery targets: the sandbox sends organisation-level
+//! events (`projects_v2_item`) to the target its control API names.
 //!
 //! Blob `sha`s are content hashes (SHA-256, first 40 hex digits), not git's SHA-1 of the
 //! blob: clients only compare them, which is all GitHub promises.
@@ -34,7 +37,7 @@ use super::http::{ApiError, number, parse_body};
 
 /// Scopes shown in `x-oauth-scopes` by default: what a classic token needs for the daemon
 /// and `setup` (see README "Run it for real").
-pub const DEFAULT_SCOPES: &str = "repo, read:org, admin:repo_hook";
+pub const DEFAULT_SCOPES: &str = "repo, read:org, admin:repo_hook, project, admin:org_hook";
 
 type Hub = State<Arc<GithubHub>>;
 type ApiResult = Result<Response, ApiError>;
@@ -133,10 +136,58 @@ pub fn router(hub: Arc<GithubHub>) -> Router {
             get(get_hook).patch(update_hook),
         )
         .route(
+            "/orgs/{org}/hooks",
+            get(list_org_hooks).post(create_org_hook),
+        )
+        .route(
+            "/orgs/{org}/hooks/{id}",
+            get(get_org_hook).patch(update_org_hook),
+        )
+        .route(
             "/repos/{owner}/{repo}/contents/{*path}",
             get(get_contents).put(put_contents),
         )
         .with_state(hub)
+}
+
+/// Whose hooks: a repository (canonical `owner/name`) or an organisation (login).
+#[derive(Debug, Clone)]
+enum Owner {
+    Repo(String),
+    Org(String),
+}
+
+impl Owner {
+    /// The repository, or GitHub's 404.
+    fn repo(hub: &GithubHub, o: &str, r: &str) -> Result<Self, ApiError> {
+        hub.read(|w| w.repo(o, r).map(|repo| Self::Repo(repo.full_name())))
+            .ok_or_else(ApiError::not_found)
+    }
+
+    /// The organisation, or GitHub's 404 (a user account has no organisation hooks).
+    fn org(hub: &GithubHub, org: &str) -> Result<Self, ApiError> {
+        hub.read(|w| {
+            w.find_account(org)
+                .filter(|_| w.is_org(org))
+                .map(|a| Self::Org(a.login.clone()))
+        })
+        .ok_or_else(ApiError::not_found)
+    }
+
+    /// Key of its hooks in [`AdminState::hooks`].
+    fn key(&self) -> String {
+        match self {
+            Self::Repo(full) => full.to_ascii_lowercase(),
+            Self::Org(login) => format!("orgs/{}", login.to_ascii_lowercase()),
+        }
+    }
+
+    fn api_path(&self) -> String {
+        match self {
+            Self::Repo(full) => format!("/repos/{full}"),
+            Self::Org(login) => format!("/orgs/{login}"),
+        }
+    }
 }
 
 /// The repository's canonical `owner/name`, or GitHub's 404.
@@ -149,8 +200,8 @@ fn time(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
-fn hook_json(base: &str, full: &str, h: &StoredHook) -> Value {
-    let url = format!("{base}/repos/{full}/hooks/{}", h.id);
+fn hook_json(base: &str, owner: &Owner, h: &StoredHook) -> Value {
+    let url = format!("{base}{}/hooks/{}", owner.api_path(), h.id);
     let mut config = json!({
         "url": h.url,
         "content_type": h.content_type,
@@ -160,7 +211,7 @@ fn hook_json(base: &str, full: &str, h: &StoredHook) -> Value {
         // GitHub never shows a secret back, only that one is set.
         config["secret"] = json!("********");
     }
-    json!({
+    let mut v = json!({
         "type": "Repository",
         "id": h.id,
         "name": "web",
@@ -170,35 +221,87 @@ fn hook_json(base: &str, full: &str, h: &StoredHook) -> Value {
         "updated_at": time(h.updated),
         "created_at": time(h.created),
         "url": url,
-        "test_url": format!("{url}/test"),
         "ping_url": format!("{url}/pings"),
         "deliveries_url": format!("{url}/deliveries"),
-        "last_response": {"code": null, "status": "unused", "message": null},
-    })
+    });
+    match owner {
+        Owner::Repo(_) => {
+            v["test_url"] = json!(format!("{url}/test"));
+            v["last_response"] = json!({"code": null, "status": "unused", "message": null});
+        }
+        Owner::Org(_) => v["type"] = json!("Organization"),
+    }
+    v
 }
 
-async fn list_hooks(State(hub): Hub, Path((o, r)): Path<(String, String)>) -> ApiResult {
-    let full = full_name(&hub, &o, &r)?;
+fn list(hub: &GithubHub, owner: &Owner) -> ApiResult {
     let base = hub.base_url();
     let items: Vec<Value> = hub
         .admin
-        .hooks(&full)
-        .iter()
-        .map(|h| hook_json(&base, &full, h))
+        .lock()
+        .hooks
+        .get(&owner.key())
+        .into_iter()
+        .flatten()
+        .map(|h| hook_json(&base, owner, h))
         .collect();
     Ok(axum::Json(Value::Array(items)).into_response())
 }
 
-async fn get_hook(State(hub): Hub, Path((o, r, id)): Path<(String, String, String)>) -> ApiResult {
-    let full = full_name(&hub, &o, &r)?;
-    let id = number(&id)?;
+fn get_one(hub: &GithubHub, owner: &Owner, id: &str) -> ApiResult {
+    let id = number(id)?;
     let hook = hub
         .admin
-        .hooks(&full)
-        .into_iter()
-        .find(|h| h.id == id)
+        .lock()
+        .hooks
+        .get(&owner.key())
+        .and_then(|hs| hs.iter().find(|h| h.id == id).cloned())
         .ok_or_else(ApiError::not_found)?;
-    Ok(axum::Json(hook_json(&hub.base_url(), &full, &hook)).into_response())
+    Ok(axum::Json(hook_json(&hub.base_url(), owner, &hook)).into_response())
+}
+
+async fn list_hooks(State(hub): Hub, Path((o, r)): Path<(String, String)>) -> ApiResult {
+    list(&hub, &Owner::repo(&hub, &o, &r)?)
+}
+
+async fn get_hook(State(hub): Hub, Path((o, r, id)): Path<(String, String, String)>) -> ApiResult {
+    get_one(&hub, &Owner::repo(&hub, &o, &r)?, &id)
+}
+
+async fn create_hook(
+    State(hub): Hub,
+    Path((o, r)): Path<(String, String)>,
+    body: Bytes,
+) -> ApiResult {
+    create(&hub, Owner::repo(&hub, &o, &r)?, &body)
+}
+
+async fn update_hook(
+    State(hub): Hub,
+    Path((o, r, id)): Path<(String, String, String)>,
+    body: Bytes,
+) -> ApiResult {
+    update(&hub, Owner::repo(&hub, &o, &r)?, &id, &body)
+}
+
+async fn list_org_hooks(State(hub): Hub, Path(org): Path<String>) -> ApiResult {
+    list(&hub, &Owner::org(&hub, &org)?)
+}
+
+async fn get_org_hook(State(hub): Hub, Path((org, id)): Path<(String, String)>) -> ApiResult {
+    get_one(&hub, &Owner::org(&hub, &org)?, &id)
+}
+
+async fn create_org_hook(State(hub): Hub, Path(org): Path<String>, body: Bytes) -> ApiResult {
+    create(&hub, Owner::org(&hub, &org)?, &body)
+}
+
+async fn update_org_hook(
+    State(hub): Hub,
+    Path((org, id)): Path<(String, String)>,
+    body: Bytes,
+) -> ApiResult {
+    update(&hub, Owner::org(&hub, &org)?, &id, &body)
 }
 
 #[derive(Deserialize, Default)]
@@ -236,9 +339,13 @@ fn check_url(u: &str) -> Result<(), ApiError> {
     }
 }
 
-/// Makes the hook the repository's delivery target when it asks for JSON and is active
-/// (see the module note), or removes the target otherwise.
-fn route_deliveries(hub: &GithubHub, full: &str, h: &StoredHook) {
+/// Makes a repository hook the repository's delivery target when it asks for JSON and is
+/// active (see the module note), or removes the target otherwise; organisation hooks are
+/// not delivery targets.
+fn route_deliveries(hub: &GithubHub, owner: &Owner, h: &StoredHook) {
+    let Owner::Repo(full) = owner else {
+        return;
+    };
     if h.active && h.content_type == "json" {
         hub.deliveries.set_repo_target(
             full,
@@ -250,15 +357,14 @@ fn route_deliveries(hub: &GithubHub, full: &str, h: &StoredHook) {
     }
 }
 
-async fn create_hook(
-    State(hub): Hub,
-    Path((o, r)): Path<(String, String)>,
-    body: Bytes,
-) -> ApiResult {
-    let full = full_name(&hub, &o, &r)?;
-    let b: HookBody = parse_body(&body)?;
+fn create(hub: &GithubHub, owner: Owner, body: &Bytes) -> ApiResult {
+    let b: HookBody = parse_body(body)?;
     if b.name.as_deref().is_some_and(|n| n != "web") {
         return Err(ApiError::validation("Hook", "name", "invalid"));
+    }
+    if matches!(owner, Owner::Org(_)) && b.name.is_none() {
+        // `name` is required for organisation hooks ("Must be passed as \"web\"").
+        return Err(ApiError::validation("Hook", "name", "missing_field"));
     }
     let config = b
         .config
@@ -272,7 +378,7 @@ async fn create_hook(
     check_content_type(&content_type)?;
     let events = b.events.unwrap_or_else(|| vec!["push".into()]);
     let now = Utc::now();
-    let key = full.to_ascii_lowercase();
+    let key = owner.key();
     let hook = {
         let mut st = hub.admin.lock();
         if st
@@ -280,7 +386,7 @@ async fn create_hook(
             .get(&key)
             .is_some_and(|hs| hs.iter().any(|h| h.url == url))
         {
-            // GitHub: "Hook already exists on this repository".
+            // GitHub: "Hook already exists on this repository" (or organisation).
             return Err(ApiError::validation("Hook", "url", "custom"));
         }
         st.next_hook += 1;
@@ -297,22 +403,17 @@ async fn create_hook(
         st.hooks.entry(key).or_default().push(hook.clone());
         hook
     };
-    route_deliveries(&hub, &full, &hook);
+    route_deliveries(hub, &owner, &hook);
     Ok((
         StatusCode::CREATED,
-        axum::Json(hook_json(&hub.base_url(), &full, &hook)),
+        axum::Json(hook_json(&hub.base_url(), &owner, &hook)),
     )
         .into_response())
 }
 
-async fn update_hook(
-    State(hub): Hub,
-    Path((o, r, id)): Path<(String, String, String)>,
-    body: Bytes,
-) -> ApiResult {
-    let full = full_name(&hub, &o, &r)?;
-    let id = number(&id)?;
-    let b: HookBody = parse_body(&body)?;
+fn update(hub: &GithubHub, owner: Owner, id: &str, body: &Bytes) -> ApiResult {
+    let id = number(id)?;
+    let b: HookBody = parse_body(body)?;
     let config = b.config.unwrap_or_default();
     if let Some(u) = &config.url {
         check_url(u)?;
@@ -325,7 +426,7 @@ async fn update_hook(
         let mut st = hub.admin.lock();
         let h = st
             .hooks
-            .get_mut(&full.to_ascii_lowercase())
+            .get_mut(&owner.key())
             .and_then(|hs| hs.iter_mut().find(|h| h.id == id))
             .ok_or_else(ApiError::not_found)?;
         if let Some(u) = config.url {
@@ -353,8 +454,8 @@ async fn update_hook(
         h.updated = Utc::now();
         h.clone()
     };
-    route_deliveries(&hub, &full, &hook);
-    Ok(axum::Json(hook_json(&hub.base_url(), &full, &hook)).into_response())
+    route_deliveries(hub, &owner, &hook);
+    Ok(axum::Json(hook_json(&hub.base_url(), &owner, &hook)).into_response())
 }
 
 fn blob_sha(content: &[u8]) -> String {

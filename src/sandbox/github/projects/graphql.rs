@@ -138,6 +138,10 @@ pub async fn handle(State(hub): State<Arc<GithubHub>>, body: Bytes) -> Response 
             }
         }
     };
+    let can_update = hub
+        .admin
+        .scopes()
+        .is_none_or(|s| s.split(',').any(|x| x.trim() == "project"));
     let answer = if operation.operation_type == OperationType::Mutation {
         let bot = hub.read(|w| w.bot_login.clone());
         let result: Result<Value, crate::sandbox::github::http::ApiError> = hub.write(|tx| {
@@ -151,6 +155,7 @@ pub async fn handle(State(hub): State<Arc<GithubHub>>, body: Bytes) -> Response 
                 acc: Access::Cell(&ctx.world),
                 kind: Kind::Mutation,
                 muts: Some(&ctx),
+                can_update,
             });
             let out = ctx.out.into_inner();
             tx.changed |= ctx.changed.get();
@@ -164,6 +169,7 @@ pub async fn handle(State(hub): State<Arc<GithubHub>>, body: Bytes) -> Response 
                 acc: Access::Read(w),
                 kind: Kind::Query,
                 muts: None,
+                can_update,
             })
         })
     };
@@ -209,6 +215,9 @@ struct Obj<'s, 'x> {
     acc: Access<'s, 'x>,
     kind: Kind,
     muts: Option<&'s MutCtx<'x>>,
+    /// `ProjectV2.viewerCanUpdate`: false for a classic token without the `project` scope
+    /// (GitHub: "Scopes for OAuth apps"; `read:project` reads only).
+    can_update: bool,
 }
 
 fn fail(m: impl Into<String>) -> FieldError {
@@ -294,6 +303,7 @@ impl<'s, 'x> Obj<'s, 'x> {
             acc: self.acc,
             kind,
             muts: self.muts,
+            can_update: self.can_update,
         }
     }
 
@@ -418,6 +428,7 @@ impl<'s, 'x> Obj<'s, 'x> {
             "id" => leaf(json!(p.node_id)),
             "number" => leaf(json!(p.number)),
             "title" => leaf(json!(p.title)),
+            "viewerCanUpdate" => leaf(json!(self.can_update)),
             "url" => leaf(json!(format!(
                 "{base}/orgs/{}/projects/{}",
                 p.owner, p.number
