@@ -159,6 +159,24 @@ async fn main() {
             ),
             "target p99 ≤ 50 ms",
         );
+        let between: Vec<Duration> = per_k
+            .iter()
+            .flat_map(|k| k.between_calls.clone())
+            .collect();
+        let (sum_all, sum_between) = (
+            all.iter().sum::<Duration>(),
+            between.iter().sum::<Duration>(),
+        );
+        row(
+            "of that, no API call in flight (webhook delivery, store, wake-ups)".into(),
+            format!(
+                "p50 {} / p99 {} ({:.0} % of the time)",
+                ms(percentile(&between, 50.0)),
+                ms(percentile(&between, 99.0)),
+                100.0 * sum_between.as_secs_f64() / sum_all.as_secs_f64().max(1e-9)
+            ),
+            "BENCH_TRACE=1 prints each accept's calls",
+        );
     }
     for k in &ks {
         match per_k.iter().find(|r| r.teams == *k) {

@@ -198,6 +198,35 @@ impl Store {
         Ok(())
     }
 
+    /// [`Store::set_story_links`] and, when `all_made`, the stage moved to
+    /// [`crate::council::Stage::StoriesCreated`] (cause `Created`) in the same commit.
+    pub async fn record_stories(
+        &self,
+        repo: &str,
+        number: u64,
+        links: &[(&str, &str, &str)],
+        all_made: bool,
+    ) -> Result<(), StoreError> {
+        let n = to_db("issue number", number)?;
+        let mut tx = self.pool().begin().await?;
+        for (team, story_key, story_url) in links {
+            Self::upsert_link(&mut tx, repo, n, team, story_key, story_url).await?;
+        }
+        if all_made {
+            super::stages::advance_in(
+                &mut tx,
+                repo,
+                number,
+                crate::council::Stage::StoriesCreated,
+                crate::council::Cause::Created,
+                None,
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
     async fn upsert_link(
         tx: &mut sqlx::Transaction<'static, sqlx::Any>,
         repo: &str,

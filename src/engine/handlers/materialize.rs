@@ -1,7 +1,7 @@
 //! [`Job::Materialize`]: the epic (and the team stories) made in the tracker, found again by
 //! marker after a crash; and queuing it again after it failed for good or was parked.
 
-use crate::council::{Cause, Stage};
+use crate::council::Stage;
 use crate::engine::EngineError;
 use crate::engine::context::Ctx;
 use crate::engine::describe::{IssueFacts, epic_request, story_requests};
@@ -58,14 +58,39 @@ pub(crate) async fn materialize<T: Tracker + 'static>(
         html_url: &issue.html_url,
     };
     let request = epic_request(&facts, parsed, &cx.form);
-    let epic = cx.tracker.ensure_epic(&request).await?;
+    let epic = cx.tracker.find_or_create_epic(&request).await?;
+    // The epic's link back to GitHub does not wait for the stories, nor they for it.
+    let (linked, rest) = tokio::join!(
+        cx.tracker.link_epic(&epic, &request),
+        record_and_make_stories(cx, repo, number, stories, &loaded, &epic, &request),
+    );
+    linked?;
+    rest
+}
+
+/// What follows the epic's creation: it recorded, and with `stories` the teams' stories
+/// made and recorded.
+async fn record_and_make_stories<T: Tracker + 'static>(
+    cx: &Ctx<T>,
+    repo: &str,
+    number: u64,
+    stories: bool,
+    loaded: &crate::engine::loaded::Loaded,
+    epic: &TrackerIssue,
+    request: &crate::tracker::EpicRequest,
+) -> Result<(), EngineError> {
+    let (issue, parsed) = (&loaded.issue, &loaded.parsed);
+    let facts = IssueFacts {
+        id: issue.id,
+        number,
+        repo,
+        title: &issue.title,
+        html_url: &issue.html_url,
+    };
     // What the epic says now: an edit event that changes nothing will not rewrite it.
     let hash = digest(&format!("{}\n{}", request.summary, request.description_md));
     cx.store
-        .set_epic_synced(repo, number, &epic.key, &epic.url, &hash)
-        .await?;
-    cx.store
-        .advance_stage(repo, number, Stage::EpicCreated, Cause::Created, None)
+        .record_epic(repo, number, &epic.key, &epic.url, &hash)
         .await?;
     if !stories {
         return Ok(());
@@ -87,17 +112,22 @@ pub(crate) async fn materialize<T: Tracker + 'static>(
         .into_iter()
         .filter(|r| known(&r.team))
         .collect();
-    if !requests.is_empty() {
-        let made: Vec<TrackerIssue> = cx.tracker.ensure_stories(&epic, &requests).await?;
-        let links: Vec<(&str, &str, &str)> = made
-            .iter()
-            .map(|s| {
-                let team = s.team.as_deref().unwrap_or_default();
-                (team, s.key.as_str(), s.url.as_str())
-            })
-            .collect();
-        cx.store.set_story_links(repo, number, &links).await?;
-    }
+    let made: Vec<TrackerIssue> = if requests.is_empty() {
+        Vec::new()
+    } else {
+        cx.tracker.ensure_stories(epic, &requests).await?
+    };
+    let links: Vec<(&str, &str, &str)> = made
+        .iter()
+        .map(|s| {
+            let team = s.team.as_deref().unwrap_or_default();
+            (team, s.key.as_str(), s.url.as_str())
+        })
+        .collect();
+    // The links and, when every team's story is made, the stage: one commit.
+    cx.store
+        .record_stories(repo, number, &links, unknown.is_empty())
+        .await?;
     if !unknown.is_empty() {
         return Err(EngineError::Invalid(format!(
             "no tracker project is configured for team(s) {}; add them under [teams] \
@@ -105,9 +135,6 @@ pub(crate) async fn materialize<T: Tracker + 'static>(
             unknown.join(", ")
         )));
     }
-    cx.store
-        .advance_stage(repo, number, Stage::StoriesCreated, Cause::Created, None)
-        .await?;
     Ok(())
 }
 

@@ -6,7 +6,7 @@
 //! `ORDER BY updated|created|key [ASC|DESC]`. Anything else is an error, reported the way
 //! Jira reports it, so a client relying on syntax the real service would refuse fails here too.
 
-use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, TimeZone, Timelike, Utc};
 
 /// A JQL problem, worded like Jira's messages (goes into `errorMessages`).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -339,11 +339,19 @@ const KEYWORDS: &[&str] = &[
     "and", "or", "not", "in", "order", "by", "asc", "desc", "empty", "null", "is",
 ];
 
-/// Parses a JQL query.
+/// Parses a JQL query, absolute dates read in UTC.
 pub fn parse(input: &str) -> Result<Query, JqlError> {
+    parse_in(input, &jiff::tz::TimeZone::UTC)
+}
+
+/// Parses a JQL query as Jira does for a user whose profile time zone is `zone`: absolute
+/// dates (`"2024-03-01 10:00"`) are that user's wall-clock time ("Dates are relative to the
+/// user's time zone", <https://support.atlassian.com/jira-software-cloud/docs/jql-fields/>).
+pub fn parse_in(input: &str, zone: &jiff::tz::TimeZone) -> Result<Query, JqlError> {
     let mut p = Parser {
         toks: lex(input)?,
         pos: 0,
+        zone: zone.clone(),
     };
     let filter = if p.at_end() || p.peek_keyword("order") {
         None
@@ -375,6 +383,8 @@ pub fn parse(input: &str) -> Result<Query, JqlError> {
 struct Parser {
     toks: Vec<(Tok, usize)>,
     pos: usize,
+    /// The searching user's time zone (absolute dates are read in it).
+    zone: jiff::tz::TimeZone,
 }
 
 fn tok_text(t: &Tok) -> String {
@@ -489,7 +499,7 @@ impl Parser {
         };
         let values = raw
             .into_iter()
-            .map(|v| typed_value(field, &name, v))
+            .map(|v| typed_value(field, &name, v, &self.zone))
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Expr::Clause { field, op, values })
     }
@@ -588,31 +598,51 @@ fn op_text(op: Op) -> &'static str {
     }
 }
 
-fn typed_value(field: Field, name: &str, raw: String) -> Result<Value, JqlError> {
+fn typed_value(
+    field: Field,
+    name: &str,
+    raw: String,
+    zone: &jiff::tz::TimeZone,
+) -> Result<Value, JqlError> {
     if !field.is_date() {
         return Ok(Value::Text(raw));
     }
-    parse_date(&raw).map(Value::Time).ok_or_else(|| {
+    parse_date(&raw, zone).map(Value::Time).ok_or_else(|| {
         JqlError(format!(
             "Date value '{raw}' for field '{name}' is invalid. Valid formats include: 'yyyy/MM/dd HH:mm', 'yyyy-MM-dd HH:mm', 'yyyy/MM/dd', 'yyyy-MM-dd', or a period format e.g. '-5d', '4w 2d'."
         ))
     })
 }
 
-/// Jira's absolute date forms (server time zone: UTC here) or epoch milliseconds.
-pub fn parse_date(raw: &str) -> Option<DateTime<Utc>> {
+/// Jira's absolute date forms, read as wall-clock time in the user's `zone` (a time that
+/// occurs twice when clocks go back is read at its earlier instant), or epoch milliseconds.
+pub fn parse_date(raw: &str, zone: &jiff::tz::TimeZone) -> Option<DateTime<Utc>> {
     let raw = raw.trim();
     if !raw.is_empty() && raw.bytes().all(|b| b.is_ascii_digit()) {
         return Utc.timestamp_millis_opt(raw.parse().ok()?).single();
     }
+    let in_zone = |t: NaiveDateTime| {
+        let civil = jiff::civil::DateTime::new(
+            i16::try_from(t.year()).ok()?,
+            i8::try_from(t.month()).ok()?,
+            i8::try_from(t.day()).ok()?,
+            i8::try_from(t.hour()).ok()?,
+            i8::try_from(t.minute()).ok()?,
+            0,
+            0,
+        )
+        .ok()?;
+        let ms = civil.to_zoned(zone.clone()).ok()?.timestamp().as_millisecond();
+        Utc.timestamp_millis_opt(ms).single()
+    };
     for fmt in ["%Y-%m-%d %H:%M", "%Y/%m/%d %H:%M"] {
         if let Ok(t) = NaiveDateTime::parse_from_str(raw, fmt) {
-            return Some(Utc.from_utc_datetime(&t));
+            return in_zone(t);
         }
     }
     for fmt in ["%Y-%m-%d", "%Y/%m/%d"] {
         if let Ok(d) = NaiveDate::parse_from_str(raw, fmt) {
-            return Some(Utc.from_utc_datetime(&d.and_hms_opt(0, 0, 0)?));
+            return in_zone(d.and_hms_opt(0, 0, 0)?);
         }
     }
     None
