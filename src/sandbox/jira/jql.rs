@@ -661,6 +661,35 @@ mod tests {
     }
 
     #[test]
+    fn dates_are_read_in_the_users_time_zone() {
+        let ny = jiff::tz::TimeZone::get("America/New_York").expect("zone");
+        // 10:00 in New York on 1 March 2024 (EST, UTC-5) is 15:00 UTC; in July (EDT) 14:00.
+        let winter = Utc.with_ymd_and_hms(2024, 3, 1, 15, 0, 0).single();
+        assert_eq!(parse_date("2024-03-01 10:00", &ny), winter);
+        let summer = Utc.with_ymd_and_hms(2024, 7, 1, 14, 0, 0).single();
+        assert_eq!(parse_date("2024/07/01 10:00", &ny), summer);
+        // A date alone is the user's midnight; epoch milliseconds have no zone.
+        let midnight = Utc.with_ymd_and_hms(2024, 3, 1, 5, 0, 0).single();
+        assert_eq!(parse_date("2024-03-01", &ny), midnight);
+        assert_eq!(
+            parse_date("1709287200000", &ny),
+            Utc.timestamp_millis_opt(1_709_287_200_000).single()
+        );
+        // The wall time that occurs twice (3 Nov 2024, 01:30) is read at its earlier instant.
+        let fold = Utc.with_ymd_and_hms(2024, 11, 3, 5, 30, 0).single();
+        assert_eq!(parse_date("2024-11-03 01:30", &ny), fold);
+        let q = parse_in(r#"updated >= "2024-03-01 10:00""#, &ny).expect("parse");
+        assert_eq!(
+            q.filter,
+            Some(Expr::Clause {
+                field: Field::Updated,
+                op: Op::Ge,
+                values: vec![Value::Time(winter.expect("time"))],
+            })
+        );
+    }
+
+    #[test]
     fn parses_the_supported_subset() {
         let t = |s: &str| {
             Utc.with_ymd_and_hms(2024, 3, 1, 9, 30, 0)
