@@ -159,10 +159,7 @@ async fn main() {
             ),
             "target p99 ≤ 50 ms",
         );
-        let between: Vec<Duration> = per_k
-            .iter()
-            .flat_map(|k| k.between_calls.clone())
-            .collect();
+        let between: Vec<Duration> = per_k.iter().flat_map(|k| k.between_calls.clone()).collect();
         let (sum_all, sum_between) = (
             all.iter().sum::<Duration>(),
             between.iter().sum::<Duration>(),

@@ -232,7 +232,11 @@ async fn forward(State(p): State<Arc<Proxy>>, req: Request) -> Response {
         calls.push(Call {
             start,
             end: Instant::now(),
-            what: format!("{} {}", parts.method, path.split('?').next().unwrap_or(path)),
+            what: format!(
+                "{} {}",
+                parts.method,
+                path.split('?').next().unwrap_or(path)
+            ),
         });
     }
     response

@@ -112,12 +112,12 @@ impl Store {
     ) -> Result<(), StoreError> {
         let now = now_ms();
         sqlx::query(RECORD_CREATED)
-        .bind(marker)
-        .bind(now)
-        .bind(id)
-        .bind(key)
-        .execute(self.pool())
-        .await?;
+            .bind(marker)
+            .bind(now)
+            .bind(id)
+            .bind(key)
+            .execute(self.pool())
+            .await?;
         Ok(())
     }
 
@@ -158,10 +158,10 @@ impl Store {
     /// or search was trusted after the consistency window); clears a park.
     pub async fn record_absent(&self, marker: &str) -> Result<(), StoreError> {
         sqlx::query(RECORD_ABSENT)
-        .bind(marker)
-        .bind(now_ms())
-        .execute(self.pool())
-        .await?;
+            .bind(marker)
+            .bind(now_ms())
+            .execute(self.pool())
+            .await?;
         Ok(())
     }
 

@@ -632,7 +632,11 @@ pub fn parse_date(raw: &str, zone: &jiff::tz::TimeZone) -> Option<DateTime<Utc>>
             0,
         )
         .ok()?;
-        let ms = civil.to_zoned(zone.clone()).ok()?.timestamp().as_millisecond();
+        let ms = civil
+            .to_zoned(zone.clone())
+            .ok()?
+            .timestamp()
+            .as_millisecond();
         Utc.timestamp_millis_opt(ms).single()
     };
     for fmt in ["%Y-%m-%d %H:%M", "%Y/%m/%d %H:%M"] {

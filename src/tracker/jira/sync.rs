@@ -197,7 +197,11 @@ fn since_jql(since_ms: i64, order: &str, zone: &jiff::tz::TimeZone) -> String {
     format!(
         "labels = {} AND updated >= {} ORDER BY updated {order}",
         jql::quote(SYNC_LABEL),
-        jql::quote(&at.to_zoned(zone.clone()).strftime("%Y-%m-%d %H:%M").to_string())
+        jql::quote(
+            &at.to_zoned(zone.clone())
+                .strftime("%Y-%m-%d %H:%M")
+                .to_string()
+        )
     )
 }
 

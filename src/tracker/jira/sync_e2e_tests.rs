@@ -744,10 +744,7 @@ async fn a_user_away_from_utc_misses_no_change(version: JiraApiVersion) {
         let base = Utc::now();
         let fields: Vec<NewIssueFields> = (0..3).map(|n| synced("STO", n)).collect();
         let made = c.create_issues_bulk(&fields).await.expect("bulk");
-        let keys: Vec<String> = made
-            .into_iter()
-            .map(|r| r.expect("created").key)
-            .collect();
+        let keys: Vec<String> = made.into_iter().map(|r| r.expect("created").key).collect();
         // Changed 30 minutes ago, 3 hours before the cursor, and 9 hours before it.
         for (key, ago) in keys.iter().zip([30, 45 + 180, 45 + 540]) {
             let mut state = e.sandbox.lock();
