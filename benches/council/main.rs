@@ -7,7 +7,8 @@
 //! (default "16,64"), `BENCH_CONCERNS` (accepted concerns per K, default 10), `BENCH_TEAMS`
 //! (K values, default "1,2,5,10,20,50"), `BENCH_LINKS` (default "100"; "100,1000,10000" for
 //! the full set, which takes long: see README), `BENCH_PARTS` (default
-//! "ingest,accept,links": which measurements run), `BENCH_ROWS_IN` (a file of table rows
+//! "ingest,accept,links": which measurements run), `BENCH_TRACE` (set: each accept's
+//! calls with their start and span), `BENCH_ROWS_IN` (a file of table rows
 //! measured by another bench of the same run, printed first). Needs Debian's `wrk`.
 
 #[path = "../../tests/common/mod.rs"]
