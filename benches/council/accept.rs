@@ -26,6 +26,9 @@ pub struct PerK {
     /// Calls per accepted concern.
     pub calls: [f64; 4],
     pub latencies: Vec<Duration>,
+    /// Of each latency, the time no API call of the daemon was in flight (webhook delivery,
+    /// store commits, wake-ups, the daemon's own work).
+    pub between_calls: Vec<Duration>,
 }
 
 /// The shipped issue form with `teams` as its "Teams involved" options.
@@ -58,8 +61,13 @@ pub async fn measure(dir: &Path, ks: &[usize], concerns: usize) -> Vec<PerK> {
     }
     let form = dir.join("issue-form.yml");
     std::fs::write(&form, form_with_teams(&names)).expect("write form");
+    // Limits far above what the accepts need: the latency is the daemon's, not the pacing
+    // of `[limits.jira]` (10/s by default, which spaced each Jira call 100 ms apart once its
+    // burst was spent and made p99 ≈ 600 ms).
     let criteria = format!(
-        "[criteria]\nissue_form = {:?}\n",
+        "[criteria]\nissue_form = {:?}\n\
+         [limits.jira]\nrequests_per_second = 10000\nburst = 10000\n\
+         [limits.github]\ncontent_per_minute = 100000\ncontent_per_hour = 1000000\n",
         form.display().to_string()
     );
     let config = world.write_config_with(dir, 3, &criteria);
@@ -77,13 +85,30 @@ pub async fn measure(dir: &Path, ks: &[usize], concerns: usize) -> Vec<PerK> {
         d.wait_settled(&c).await;
         let before = proxy.counts.snapshot();
         let mut latencies = Vec::new();
+        let mut between_calls = Vec::new();
+        let trace = std::env::var_os("BENCH_TRACE").is_some();
         for &n in &numbers {
             let t0 = Instant::now();
             c.add_label(&world.repo, n, "carol", "council/accepted")
                 .await
                 .expect("accept");
             world.wait_stories_listed(n, k).await;
-            latencies.push(t0.elapsed());
+            let t1 = Instant::now();
+            latencies.push(t1 - t0);
+            let calls = proxy.trace.between(t0, t1);
+            between_calls.push((t1 - t0).saturating_sub(proxy::busy(&calls, t0, t1)));
+            if trace {
+                // Where one accept's time goes: each call's start and span, from the label.
+                eprintln!("bench: trace K={k} #{n}, {:?} in all:", t1 - t0);
+                for call in &calls {
+                    eprintln!(
+                        "  +{:>7.2} ms  {:>6.2} ms  {}",
+                        (call.start - t0).as_secs_f64() * 1e3,
+                        (call.end - call.start).as_secs_f64() * 1e3,
+                        call.what
+                    );
+                }
+            }
         }
         d.wait_settled(&c).await;
         let calls = proxy.counts.snapshot().since(before);
@@ -104,6 +129,7 @@ pub async fn measure(dir: &Path, ks: &[usize], concerns: usize) -> Vec<PerK> {
                 per(jira_writes),
             ],
             latencies,
+            between_calls,
         };
         eprintln!(
             "bench: accept K={k}: calls/concern {:?}, p50 {:?}",

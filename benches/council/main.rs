@@ -9,7 +9,8 @@
 //! the full set, which takes long: see README), `BENCH_BACKFILL` (accepted concerns of the
 //! paced backfill, default 1000), `BENCH_PEER` (issues of the side-by-side run with jirahub,
 //! default 1000), `BENCH_PARTS` (default "ingest,accept,links,backfill,peer": which
-//! measurements run), `BENCH_ROWS_IN` (a file of table rows
+//! measurements run), `BENCH_TRACE` (set: each accept's calls with their start and span),
+//! `BENCH_ROWS_IN` (a file of table rows
 //! measured by another bench of the same run, printed first). Needs Debian's `wrk`.
 
 #[path = "../../tests/common/mod.rs"]
@@ -163,6 +164,21 @@ async fn main() {
                 ms(percentile(&all, 99.0))
             ),
             "target p99 ≤ 50 ms",
+        );
+        let between: Vec<Duration> = per_k.iter().flat_map(|k| k.between_calls.clone()).collect();
+        let (sum_all, sum_between) = (
+            all.iter().sum::<Duration>(),
+            between.iter().sum::<Duration>(),
+        );
+        row(
+            "of that, no API call in flight (webhook delivery, store, wake-ups)".into(),
+            format!(
+                "p50 {} / p99 {} ({:.0} % of the time)",
+                ms(percentile(&between, 50.0)),
+                ms(percentile(&between, 99.0)),
+                100.0 * sum_between.as_secs_f64() / sum_all.as_secs_f64().max(1e-9)
+            ),
+            "BENCH_TRACE=1 prints each accept's calls",
         );
     }
     for k in &ks {

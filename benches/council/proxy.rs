@@ -5,8 +5,9 @@
 //! (`Link` pagination, `url` fields) are rewritten to the proxy so follow-up calls are
 //! counted too. GitHub GraphQL queries count as reads, mutations as writes.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -60,11 +61,58 @@ impl Counts {
     }
 }
 
+/// One call as the proxy saw it: when it came in and when its answer went out.
+#[derive(Debug, Clone)]
+pub struct Call {
+    pub start: Instant,
+    pub end: Instant,
+    /// `METHOD /path` (query left out).
+    pub what: String,
+}
+
+/// Every call seen, in the order their answers went out.
+#[derive(Debug, Default)]
+pub struct Trace(Mutex<Vec<Call>>);
+
+impl Trace {
+    /// The calls that started in `[from, to]`.
+    pub fn between(&self, from: Instant, to: Instant) -> Vec<Call> {
+        let mut calls: Vec<Call> = self
+            .0
+            .lock()
+            .map(|c| {
+                c.iter()
+                    .filter(|c| c.start >= from && c.start <= to)
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default();
+        calls.sort_by_key(|c| c.start);
+        calls
+    }
+}
+
+/// How long at least one call was in flight between `from` and `to` (the union of the
+/// calls' spans, clipped to the window).
+pub fn busy(calls: &[Call], from: Instant, to: Instant) -> std::time::Duration {
+    let mut total = std::time::Duration::ZERO;
+    let mut covered = from;
+    for c in calls {
+        let (s, e) = (c.start.max(covered), c.end.min(to));
+        if e > s {
+            total += e - s;
+            covered = e;
+        }
+    }
+    total
+}
+
 struct Proxy {
     upstream: String,
     own: String,
     client: reqwest::Client,
     counts: Arc<Counts>,
+    trace: Arc<Trace>,
 }
 
 /// A running proxy.
@@ -72,6 +120,8 @@ pub struct Running {
     /// `http://ADDR` to give the daemon as its GitHub and Jira base URL.
     pub url: String,
     pub counts: Arc<Counts>,
+    /// Each call's span, for where the time of a flow goes.
+    pub trace: Arc<Trace>,
 }
 
 /// Starts a proxy to `upstream` (the sandbox's base URL) on a free loopback port.
@@ -81,6 +131,7 @@ pub async fn start(upstream: &str) -> Running {
         .expect("bind proxy");
     let url = format!("http://{}", listener.local_addr().expect("proxy addr"));
     let counts = Arc::new(Counts::default());
+    let trace = Arc::new(Trace::default());
     let proxy = Arc::new(Proxy {
         upstream: upstream.trim_end_matches('/').to_owned(),
         own: url.clone(),
@@ -89,12 +140,13 @@ pub async fn start(upstream: &str) -> Running {
             .build()
             .expect("proxy client"),
         counts: counts.clone(),
+        trace: trace.clone(),
     });
     let app = axum::Router::new().fallback(forward).with_state(proxy);
     tokio::spawn(async move {
         let _ = axum::serve(listener, app).await;
     });
-    Running { url, counts }
+    Running { url, counts, trace }
 }
 
 /// Jira searches sent as POST (`/search/jql`, `/search`, Agile's too) read, they do not write.
@@ -126,6 +178,7 @@ fn is_graphql_query(path: &str, body: &[u8]) -> bool {
 }
 
 async fn forward(State(p): State<Arc<Proxy>>, req: Request) -> Response {
+    let start = Instant::now();
     let (parts, body) = req.into_parts();
     let Ok(bytes) = axum::body::to_bytes(body, 64 << 20).await else {
         return (StatusCode::PAYLOAD_TOO_LARGE, "proxy: body too large").into_response();
@@ -181,6 +234,17 @@ async fn forward(State(p): State<Arc<Proxy>>, req: Request) -> Response {
             _ => value.clone(),
         };
         response.headers_mut().append(name, value);
+    }
+    if let Ok(mut calls) = p.trace.0.lock() {
+        calls.push(Call {
+            start,
+            end: Instant::now(),
+            what: format!(
+                "{} {}",
+                parts.method,
+                path.split('?').next().unwrap_or(path)
+            ),
+        });
     }
     response
 }

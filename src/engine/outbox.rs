@@ -58,9 +58,19 @@ pub(crate) async fn run_due_jobs<T: Tracker + 'static>(cx: &Ctx<T>) -> Result<us
         });
         let _scope = concern.map(|(repo, number)| cx.issues.scope(repo, number));
         // A concern's later jobs wait on its earlier ones: after an error they are left
-        // for the next round, in order.
-        for row in &jobs {
-            run_job(cx, row).await?;
+        // for the next round, in order. The one exception is a label edit queued just
+        // before the epic and stories (an accept's `ready-for-council` removal): neither
+        // reads what the other writes, so they run side by side.
+        let kinds: Vec<&str> = jobs.iter().map(|r| r.kind.as_str()).collect();
+        for step in steps(&kinds) {
+            match step {
+                Step::One(i) => run_job(cx, &jobs[i]).await?,
+                Step::Beside(i, j) => {
+                    let (a, b) = tokio::join!(run_job(cx, &jobs[i]), run_job(cx, &jobs[j]));
+                    a?;
+                    b?;
+                }
+            }
         }
         Ok::<(), EngineError>(())
     };
@@ -112,6 +122,35 @@ pub(crate) async fn run_due_jobs<T: Tracker + 'static>(cx: &Ctx<T>) -> Result<us
         return Err(e);
     }
     Ok(claimed)
+}
+
+/// How one concern's claimed jobs run: one after another, or two side by side.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Step {
+    /// The job at this index, alone.
+    One(usize),
+    /// These two at once.
+    Beside(usize, usize),
+}
+
+/// The order a concern's jobs (their kinds, as queued) run in: in turn, except that a
+/// `labels` job directly followed by a `materialize` runs beside it. A label edit on the
+/// GitHub issue and the tracker's epic and stories touch different things (the epic reads
+/// the issue's title and body, the label edit writes labels), so an accept's
+/// `ready-for-council` removal does not delay the epic by a round trip and two commits.
+fn steps(kinds: &[&str]) -> Vec<Step> {
+    let mut out = Vec::with_capacity(kinds.len());
+    let mut i = 0;
+    while i < kinds.len() {
+        if kinds[i] == "labels" && kinds.get(i + 1) == Some(&"materialize") {
+            out.push(Step::Beside(i, i + 1));
+            i += 2;
+        } else {
+            out.push(Step::One(i));
+            i += 1;
+        }
+    }
+    out
 }
 
 pub(crate) async fn run_job<T: Tracker + 'static>(
@@ -310,3 +349,28 @@ fn debug_fault_hook(job: &Job) {
 
 #[cfg(not(debug_assertions))]
 fn debug_fault_hook(_job: &Job) {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_label_edit_just_before_the_epic_runs_beside_it() {
+        use Step::{Beside, One};
+        // An accept: the label removal beside the epic, then the tracking comment.
+        assert_eq!(
+            steps(&["labels", "materialize", "tracking"]),
+            [Beside(0, 1), One(2)]
+        );
+        // Anything else keeps its turn: two label edits stay in order, a reply or a
+        // tracking refresh before the epic waits, and a label edit after it waits for it.
+        assert_eq!(
+            steps(&["labels", "labels", "materialize"]),
+            [One(0), Beside(1, 2)]
+        );
+        assert_eq!(steps(&["reply", "materialize"]), [One(0), One(1)]);
+        assert_eq!(steps(&["materialize", "labels"]), [One(0), One(1)]);
+        assert_eq!(steps(&["tracking", "labels"]), [One(0), One(1)]);
+        assert_eq!(steps(&[]), []);
+    }
+}

@@ -48,6 +48,16 @@ pub struct CreateAttempt {
     pub parked_at: Option<i64>,
 }
 
+/// Records an issue found or made for a marker ($1 marker, $2 now, $3 id, $4 key).
+const RECORD_CREATED: &str = "INSERT INTO create_attempts (marker, first_at, last_at, attempts, outcome, issue_id, issue_key, updated_at) \
+     VALUES ($1, $2, $2, 0, 'created', $3, $4, $2) \
+     ON CONFLICT (marker) DO UPDATE SET outcome = 'created', issue_id = excluded.issue_id, \
+       issue_key = excluded.issue_key, parked_at = NULL, updated_at = excluded.updated_at";
+
+/// Records that an unknown attempt made nothing ($1 marker, $2 now).
+const RECORD_ABSENT: &str = "UPDATE create_attempts SET outcome = 'absent', issue_id = NULL, issue_key = NULL, \
+     parked_at = NULL, updated_at = $2 WHERE marker = $1 AND outcome = 'unknown'";
+
 impl Store {
     /// Claims the right to send a create for each of `markers` and records that it is about
     /// to go out (before the request: a crash after this leaves an `unknown` outcome
@@ -101,32 +111,57 @@ impl Store {
         key: &str,
     ) -> Result<(), StoreError> {
         let now = now_ms();
-        sqlx::query(
-            "INSERT INTO create_attempts (marker, first_at, last_at, attempts, outcome, issue_id, issue_key, updated_at) \
-             VALUES ($1, $2, $2, 0, 'created', $3, $4, $2) \
-             ON CONFLICT (marker) DO UPDATE SET outcome = 'created', issue_id = excluded.issue_id, \
-               issue_key = excluded.issue_key, parked_at = NULL, updated_at = excluded.updated_at",
-        )
-        .bind(marker)
-        .bind(now)
-        .bind(id)
-        .bind(key)
-        .execute(self.pool())
-        .await?;
+        sqlx::query(RECORD_CREATED)
+            .bind(marker)
+            .bind(now)
+            .bind(id)
+            .bind(key)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    /// [`Store::record_created`] for each of `created` (marker, id, key) and
+    /// [`Store::record_absent`] for each of `absent`, in one transaction: a bulk create's
+    /// answers cost one commit, not one per story.
+    pub async fn record_outcomes(
+        &self,
+        created: &[(&str, &str, &str)],
+        absent: &[&str],
+    ) -> Result<(), StoreError> {
+        if created.is_empty() && absent.is_empty() {
+            return Ok(());
+        }
+        let now = now_ms();
+        let mut tx = self.pool().begin().await?;
+        for (marker, id, key) in created {
+            sqlx::query(RECORD_CREATED)
+                .bind(*marker)
+                .bind(now)
+                .bind(*id)
+                .bind(*key)
+                .execute(&mut *tx)
+                .await?;
+        }
+        for marker in absent {
+            sqlx::query(RECORD_ABSENT)
+                .bind(*marker)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
         Ok(())
     }
 
     /// Records that the latest attempt for `marker` made nothing (the tracker refused it,
     /// or search was trusted after the consistency window); clears a park.
     pub async fn record_absent(&self, marker: &str) -> Result<(), StoreError> {
-        sqlx::query(
-            "UPDATE create_attempts SET outcome = 'absent', issue_id = NULL, issue_key = NULL, \
-             parked_at = NULL, updated_at = $2 WHERE marker = $1 AND outcome = 'unknown'",
-        )
-        .bind(marker)
-        .bind(now_ms())
-        .execute(self.pool())
-        .await?;
+        sqlx::query(RECORD_ABSENT)
+            .bind(marker)
+            .bind(now_ms())
+            .execute(self.pool())
+            .await?;
         Ok(())
     }
 

@@ -211,6 +211,36 @@ impl Store {
         Ok(())
     }
 
+    /// [`Store::set_story_links_with_ids`] (`(team, key, url, id)`) and, when `all_made`,
+    /// the stage moved to [`crate::council::Stage::StoriesCreated`] (cause `Created`) in
+    /// the same commit.
+    pub async fn record_stories(
+        &self,
+        repo: &str,
+        number: u64,
+        links: &[(&str, &str, &str, Option<&str>)],
+        all_made: bool,
+    ) -> Result<(), StoreError> {
+        let n = to_db("issue number", number)?;
+        let mut tx = self.pool().begin().await?;
+        for (team, story_key, story_url, id) in links {
+            Self::upsert_link(&mut tx, repo, n, team, story_key, story_url, *id).await?;
+        }
+        if all_made {
+            super::stages::advance_in(
+                &mut tx,
+                repo,
+                number,
+                crate::council::Stage::StoriesCreated,
+                crate::council::Cause::Created,
+                None,
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
     async fn upsert_link(
         tx: &mut sqlx::Transaction<'static, sqlx::Any>,
         repo: &str,

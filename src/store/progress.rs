@@ -162,6 +162,49 @@ impl Store {
         Ok(())
     }
 
+    /// [`Store::set_epic_synced`] and, in the same commit, the stage moved to
+    /// [`crate::council::Stage::EpicCreated`] (as [`Store::advance_stage`] would, cause
+    /// `Created`): the epic recorded costs one commit, not two.
+    /// `id` is the epic's stable tracker id when the tracker gave one (kept, as by
+    /// [`Store::set_epic_synced`], so a delivery naming the epic by id finds its concern).
+    pub async fn record_epic(
+        &self,
+        repo: &str,
+        number: u64,
+        key: &str,
+        url: &str,
+        id: Option<&str>,
+        hash: &str,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool().begin().await?;
+        sqlx::query(
+            "UPDATE concerns SET epic_key = $1, epic_url = $2, synced_hash = $3, \
+                                 last_error = NULL, updated_at = $4, \
+                                 epic_id = COALESCE($7, epic_id) \
+             WHERE repo = $5 AND number = $6",
+        )
+        .bind(key)
+        .bind(url)
+        .bind(hash)
+        .bind(now_ms())
+        .bind(repo)
+        .bind(to_db("issue number", number)?)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        super::stages::advance_in(
+            &mut tx,
+            repo,
+            number,
+            crate::council::Stage::EpicCreated,
+            crate::council::Cause::Created,
+            None,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// Records (or clears) the problem shown in the tracking comment.
     pub async fn set_last_error(
         &self,

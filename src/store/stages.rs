@@ -142,6 +142,50 @@ pub(crate) async fn apply(
     Ok(())
 }
 
+/// [`Store::advance_stage`] inside `tx` (with what else the caller writes in the same
+/// commit). The caller commits when it returns `Some`, or when it wrote anything else.
+pub(crate) async fn advance_in(
+    tx: &mut Transaction<'static, Any>,
+    repo: &str,
+    number: u64,
+    to: Stage,
+    cause: Cause,
+    actor: Option<&str>,
+) -> Result<Option<Stage>, StoreError> {
+    let n = to_db("issue number", number)?;
+    // A write first, so SQLite takes the write lock now and the read below cannot go
+    // stale before the compare-and-set (which would catch it anyway).
+    sqlx::query("UPDATE concerns SET updated_at = updated_at WHERE repo = $1 AND number = $2")
+        .bind(repo)
+        .bind(n)
+        .execute(&mut **tx)
+        .await?;
+    let current: Option<String> =
+        sqlx::query_scalar("SELECT stage FROM concerns WHERE repo = $1 AND number = $2")
+            .bind(repo)
+            .bind(n)
+            .fetch_optional(&mut **tx)
+            .await?;
+    let Some(current) = current.as_deref().map(parse_stage).transpose()? else {
+        return Ok(None);
+    };
+    if current == to || !may_move(Some(current), to, cause) {
+        return Ok(None);
+    }
+    let change = StageChange {
+        repo,
+        number,
+        issue_id: 0,
+        expected: Some(current),
+        to,
+        cause,
+        actor,
+        at_ms: now_ms(),
+    };
+    apply(tx, &change).await?;
+    Ok(Some(current))
+}
+
 impl Store {
     /// Moves a recorded concern to `to` if `cause` may move it there from the stage stored
     /// now; reads and writes in one transaction (the first statement takes the write lock).
@@ -156,40 +200,12 @@ impl Store {
         cause: Cause,
         actor: Option<&str>,
     ) -> Result<Option<Stage>, StoreError> {
-        let n = to_db("issue number", number)?;
         let mut tx = self.pool().begin().await?;
-        // A write first, so SQLite takes the write lock now and the read below cannot go
-        // stale before the compare-and-set (which would catch it anyway).
-        sqlx::query("UPDATE concerns SET updated_at = updated_at WHERE repo = $1 AND number = $2")
-            .bind(repo)
-            .bind(n)
-            .execute(&mut *tx)
-            .await?;
-        let current: Option<String> =
-            sqlx::query_scalar("SELECT stage FROM concerns WHERE repo = $1 AND number = $2")
-                .bind(repo)
-                .bind(n)
-                .fetch_optional(&mut *tx)
-                .await?;
-        let Some(current) = current.as_deref().map(parse_stage).transpose()? else {
-            return Ok(None);
-        };
-        if current == to || !may_move(Some(current), to, cause) {
-            return Ok(None);
+        let moved = advance_in(&mut tx, repo, number, to, cause, actor).await?;
+        if moved.is_some() {
+            tx.commit().await?;
         }
-        let change = StageChange {
-            repo,
-            number,
-            issue_id: 0,
-            expected: Some(current),
-            to,
-            cause,
-            actor,
-            at_ms: now_ms(),
-        };
-        apply(&mut tx, &change).await?;
-        tx.commit().await?;
-        Ok(Some(current))
+        Ok(moved)
     }
 
     /// A concern's stage history, oldest first.

@@ -29,6 +29,20 @@ impl Tracker for AnyTracker {
         }
     }
 
+    async fn find_or_create_epic(&self, req: &EpicRequest) -> Result<TrackerIssue, TrackerError> {
+        match self {
+            Self::Jira(t) => t.find_or_create_epic(req).await,
+            Self::GithubProjects(t) => t.find_or_create_epic(req).await,
+        }
+    }
+
+    async fn link_epic(&self, epic: &TrackerIssue, req: &EpicRequest) -> Result<(), TrackerError> {
+        match self {
+            Self::Jira(t) => t.link_epic(epic, req).await,
+            Self::GithubProjects(t) => t.link_epic(epic, req).await,
+        }
+    }
+
     async fn ensure_stories(
         &self,
         epic: &TrackerIssue,

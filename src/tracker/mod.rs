@@ -271,6 +271,29 @@ pub trait Tracker: Send + Sync {
         req: &EpicRequest,
     ) -> impl Future<Output = Result<TrackerIssue, TrackerError>> + Send;
 
+    /// [`Tracker::ensure_epic`] without the link back to GitHub where the tracker makes
+    /// that link with a call of its own ([`Tracker::link_epic`]): the engine then sends
+    /// that call beside the stories' creation, which does not depend on it. A tracker
+    /// whose epic needs no separate link keeps this default (the whole `ensure_epic`).
+    fn find_or_create_epic(
+        &self,
+        req: &EpicRequest,
+    ) -> impl Future<Output = Result<TrackerIssue, TrackerError>> + Send {
+        self.ensure_epic(req)
+    }
+
+    /// The link from `epic` back to the GitHub issue that [`Tracker::find_or_create_epic`]
+    /// left out; idempotent (Jira: a remote link upserted by `globalId`). The default has
+    /// nothing to do.
+    fn link_epic(
+        &self,
+        epic: &TrackerIssue,
+        req: &EpicRequest,
+    ) -> impl Future<Output = Result<(), TrackerError>> + Send {
+        let _ = (epic, req);
+        async { Ok(()) }
+    }
+
     /// Finds each story by its marker, creates the missing ones in one bulk call, linked to
     /// `epic`. Returns one issue per request, in request order.
     fn ensure_stories(

@@ -1,7 +1,7 @@
 //! [`Job::Materialize`]: the epic (and the team stories) made in the tracker, found again by
 //! marker after a crash; and queuing it again after it failed for good or was parked.
 
-use crate::council::{Cause, Stage};
+use crate::council::Stage;
 use crate::engine::EngineError;
 use crate::engine::context::Ctx;
 use crate::engine::describe::{IssueFacts, epic_request, story_requests};
@@ -70,12 +70,37 @@ pub(crate) async fn materialize<T: Tracker + 'static>(
         Vec::new()
     };
     let mut request = epic_request(&facts, parsed, &cx.form);
+    // A tracker that batches (GitHub Projects) leaves the epic's project add to the
+    // stories' batch when stories follow in this job.
     request.stories_follow = !requests.is_empty();
-    let epic = cx.tracker.ensure_epic(&request).await?;
+    let epic = cx.tracker.find_or_create_epic(&request).await?;
+    // The epic's link back to GitHub does not wait for the stories, nor they for it.
+    let (linked, rest) = tokio::join!(
+        cx.tracker.link_epic(&epic, &request),
+        record_and_make_stories(cx, repo, number, stories, &loaded, &epic, &request, &requests),
+    );
+    linked?;
+    rest
+}
+
+/// What follows the epic's creation: it recorded, and with `stories` the teams' stories
+/// (`requests`, those of configured teams) made and recorded.
+#[allow(clippy::too_many_arguments)]
+async fn record_and_make_stories<T: Tracker + 'static>(
+    cx: &Ctx<T>,
+    repo: &str,
+    number: u64,
+    stories: bool,
+    loaded: &crate::engine::loaded::Loaded,
+    epic: &TrackerIssue,
+    request: &crate::tracker::EpicRequest,
+    requests: &[crate::tracker::StoryRequest],
+) -> Result<(), EngineError> {
+    let parsed = &loaded.parsed;
     // What the epic says now: an edit event that changes nothing will not rewrite it.
     let hash = digest(&format!("{}\n{}", request.summary, request.description_md));
     cx.store
-        .set_epic_synced(
+        .record_epic(
             repo,
             number,
             &epic.key,
@@ -84,34 +109,35 @@ pub(crate) async fn materialize<T: Tracker + 'static>(
             &hash,
         )
         .await?;
-    cx.store
-        .advance_stage(repo, number, Stage::EpicCreated, Cause::Created, None)
-        .await?;
     if !stories {
         return Ok(());
     }
     if parsed.teams.is_empty() {
         return Err(EngineError::Invalid("the concern names no team".into()));
     }
+    let known = |team: &str| cx.config.teams.contains_key(team);
     let unknown: Vec<&str> = parsed
         .teams
         .iter()
         .map(String::as_str)
         .filter(|t| !known(t))
         .collect();
-    if !requests.is_empty() {
-        let made: Vec<TrackerIssue> = cx.tracker.ensure_stories(&epic, &requests).await?;
-        let links: Vec<(&str, &str, &str, Option<&str>)> = made
-            .iter()
-            .map(|s| {
-                let team = s.team.as_deref().unwrap_or_default();
-                (team, s.key.as_str(), s.url.as_str(), stable_id(&s.id))
-            })
-            .collect();
-        cx.store
-            .set_story_links_with_ids(repo, number, &links)
-            .await?;
-    }
+    let made: Vec<TrackerIssue> = if requests.is_empty() {
+        Vec::new()
+    } else {
+        cx.tracker.ensure_stories(epic, requests).await?
+    };
+    let links: Vec<(&str, &str, &str, Option<&str>)> = made
+        .iter()
+        .map(|s| {
+            let team = s.team.as_deref().unwrap_or_default();
+            (team, s.key.as_str(), s.url.as_str(), stable_id(&s.id))
+        })
+        .collect();
+    // The links and, when every team's story is made, the stage: one commit.
+    cx.store
+        .record_stories(repo, number, &links, unknown.is_empty())
+        .await?;
     if !unknown.is_empty() {
         return Err(EngineError::Invalid(format!(
             "no tracker project is configured for team(s) {}; add them under [teams] \
@@ -119,9 +145,6 @@ pub(crate) async fn materialize<T: Tracker + 'static>(
             unknown.join(", ")
         )));
     }
-    cx.store
-        .advance_stage(repo, number, Stage::StoriesCreated, Cause::Created, None)
-        .await?;
     Ok(())
 }
 

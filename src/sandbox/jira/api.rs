@@ -243,7 +243,9 @@ fn run_search(
     page: usize,
     sel: &FieldSel,
 ) -> Result<(Vec<Value>, usize), Reject> {
-    let query = jql::parse(&p.jql).map_err(|e| Reject(StatusCode::BAD_REQUEST, e.0))?;
+    // Absolute dates are read in the caller's profile time zone, as Jira does.
+    let zone = sb.lock().people.jql_zone(&c.user);
+    let query = jql::parse_in(&p.jql, &zone).map_err(|e| Reject(StatusCode::BAD_REQUEST, e.0))?;
     // Data Center's /search has no reconcileIssues; Cloud's /search/jql honours it.
     let reconcile = match (&p.reconcile_issues, c.version) {
         (Some(ids), JiraApiVersion::V3) => ids.ids()?,
@@ -685,9 +687,12 @@ pub async fn server_info(c: Caller) -> Response {
     )
 }
 
-/// `GET /myself`.
-pub async fn myself(c: Caller) -> Response {
-    reply(StatusCode::OK, render::user(&c.base, c.version, &c.user))
+/// `GET /myself`, with the caller's profile `timeZone` (set through
+/// `PUT /_sandbox/jira/users/{name}/time-zone`).
+pub async fn myself(State(sb): Sb, c: Caller) -> Response {
+    let mut me = render::user(&c.base, c.version, &c.user);
+    me["timeZone"] = sb.lock().people.time_zone(&c.user).into();
+    reply(StatusCode::OK, me)
 }
 
 /// `GET /project/{key}`.

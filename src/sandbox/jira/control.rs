@@ -118,6 +118,30 @@ pub(super) fn respond(result: Result<super::state::StoredIssue, ControlError>) -
     }
 }
 
+/// Body of `PUT /_sandbox/jira/users/{name}/time-zone` (and its answer).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TimeZoneBody {
+    /// IANA name, as Jira's `timeZone` (`America/New_York`).
+    #[serde(rename = "timeZone")]
+    time_zone: String,
+}
+
+/// `PUT /_sandbox/jira/users/{name}/time-zone {"timeZone": "America/New_York"}`: the
+/// person's profile time zone, which `GET /myself` shows and in which their JQL dates are
+/// read. 400 for a name the time zone database does not know.
+pub async fn set_time_zone(
+    State(sb): Sb,
+    Path(name): Path<String>,
+    Json(body): Json<TimeZoneBody>,
+) -> Response {
+    let set = sb.lock().people.set_time_zone(&name, &body.time_zone);
+    match set {
+        Ok(()) => Json(json!({"name": name, "timeZone": body.time_zone})).into_response(),
+        Err(e) => (StatusCode::BAD_REQUEST, Json(render::errors(&[&e]))).into_response(),
+    }
+}
+
 /// Body of `PUT /_sandbox/jira/search-lag` (and its answer).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -7,7 +7,7 @@
 //! `ORDER BY updated|created|key [ASC|DESC]`. Anything else is an error, reported the way
 //! Jira reports it, so a client relying on syntax the real service would refuse fails here too.
 
-use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, TimeZone, Timelike, Utc};
 
 /// A JQL problem, worded like Jira's messages (goes into `errorMessages`).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -390,11 +390,19 @@ impl Query {
     }
 }
 
-/// Parses a JQL query.
+/// Parses a JQL query, absolute dates read in UTC.
 pub fn parse(input: &str) -> Result<Query, JqlError> {
+    parse_in(input, &jiff::tz::TimeZone::UTC)
+}
+
+/// Parses a JQL query as Jira does for a user whose profile time zone is `zone`: absolute
+/// dates (`"2024-03-01 10:00"`) are that user's wall-clock time ("Dates are relative to the
+/// user's time zone", <https://support.atlassian.com/jira-software-cloud/docs/jql-fields/>).
+pub fn parse_in(input: &str, zone: &jiff::tz::TimeZone) -> Result<Query, JqlError> {
     let mut p = Parser {
         toks: lex(input)?,
         pos: 0,
+        zone: zone.clone(),
     };
     let filter = if p.at_end() || p.peek_keyword("order") {
         None
@@ -426,6 +434,8 @@ pub fn parse(input: &str) -> Result<Query, JqlError> {
 struct Parser {
     toks: Vec<(Tok, usize)>,
     pos: usize,
+    /// The searching user's time zone (absolute dates are read in it).
+    zone: jiff::tz::TimeZone,
 }
 
 fn tok_text(t: &Tok) -> String {
@@ -540,7 +550,7 @@ impl Parser {
         };
         let values = raw
             .into_iter()
-            .map(|v| typed_value(field, &name, v))
+            .map(|v| typed_value(field, &name, v, &self.zone))
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Expr::Clause { field, op, values })
     }
@@ -639,31 +649,55 @@ fn op_text(op: Op) -> &'static str {
     }
 }
 
-fn typed_value(field: Field, name: &str, raw: String) -> Result<Value, JqlError> {
+fn typed_value(
+    field: Field,
+    name: &str,
+    raw: String,
+    zone: &jiff::tz::TimeZone,
+) -> Result<Value, JqlError> {
     if !field.is_date() {
         return Ok(Value::Text(raw));
     }
-    parse_date(&raw).map(Value::Time).ok_or_else(|| {
+    parse_date(&raw, zone).map(Value::Time).ok_or_else(|| {
         JqlError(format!(
             "Date value '{raw}' for field '{name}' is invalid. Valid formats include: 'yyyy/MM/dd HH:mm', 'yyyy-MM-dd HH:mm', 'yyyy/MM/dd', 'yyyy-MM-dd', or a period format e.g. '-5d', '4w 2d'."
         ))
     })
 }
 
-/// Jira's absolute date forms (server time zone: UTC here) or epoch milliseconds.
-pub fn parse_date(raw: &str) -> Option<DateTime<Utc>> {
+/// Jira's absolute date forms, read as wall-clock time in the user's `zone` (a time that
+/// occurs twice when clocks go back is read at its earlier instant), or epoch milliseconds.
+pub fn parse_date(raw: &str, zone: &jiff::tz::TimeZone) -> Option<DateTime<Utc>> {
     let raw = raw.trim();
     if !raw.is_empty() && raw.bytes().all(|b| b.is_ascii_digit()) {
         return Utc.timestamp_millis_opt(raw.parse().ok()?).single();
     }
+    let in_zone = |t: NaiveDateTime| {
+        let civil = jiff::civil::DateTime::new(
+            i16::try_from(t.year()).ok()?,
+            i8::try_from(t.month()).ok()?,
+            i8::try_from(t.day()).ok()?,
+            i8::try_from(t.hour()).ok()?,
+            i8::try_from(t.minute()).ok()?,
+            0,
+            0,
+        )
+        .ok()?;
+        let ms = civil
+            .to_zoned(zone.clone())
+            .ok()?
+            .timestamp()
+            .as_millisecond();
+        Utc.timestamp_millis_opt(ms).single()
+    };
     for fmt in ["%Y-%m-%d %H:%M", "%Y/%m/%d %H:%M"] {
         if let Ok(t) = NaiveDateTime::parse_from_str(raw, fmt) {
-            return Some(Utc.from_utc_datetime(&t));
+            return in_zone(t);
         }
     }
     for fmt in ["%Y-%m-%d", "%Y/%m/%d"] {
         if let Ok(d) = NaiveDate::parse_from_str(raw, fmt) {
-            return Some(Utc.from_utc_datetime(&d.and_hms_opt(0, 0, 0)?));
+            return in_zone(d.and_hms_opt(0, 0, 0)?);
         }
     }
     None
@@ -679,6 +713,35 @@ mod tests {
 
     fn clause(field: Field, op: Op, values: Vec<Value>) -> Expr {
         Expr::Clause { field, op, values }
+    }
+
+    #[test]
+    fn dates_are_read_in_the_users_time_zone() {
+        let ny = jiff::tz::TimeZone::get("America/New_York").expect("zone");
+        // 10:00 in New York on 1 March 2024 (EST, UTC-5) is 15:00 UTC; in July (EDT) 14:00.
+        let winter = Utc.with_ymd_and_hms(2024, 3, 1, 15, 0, 0).single();
+        assert_eq!(parse_date("2024-03-01 10:00", &ny), winter);
+        let summer = Utc.with_ymd_and_hms(2024, 7, 1, 14, 0, 0).single();
+        assert_eq!(parse_date("2024/07/01 10:00", &ny), summer);
+        // A date alone is the user's midnight; epoch milliseconds have no zone.
+        let midnight = Utc.with_ymd_and_hms(2024, 3, 1, 5, 0, 0).single();
+        assert_eq!(parse_date("2024-03-01", &ny), midnight);
+        assert_eq!(
+            parse_date("1709287200000", &ny),
+            Utc.timestamp_millis_opt(1_709_287_200_000).single()
+        );
+        // The wall time that occurs twice (3 Nov 2024, 01:30) is read at its earlier instant.
+        let fold = Utc.with_ymd_and_hms(2024, 11, 3, 5, 30, 0).single();
+        assert_eq!(parse_date("2024-11-03 01:30", &ny), fold);
+        let q = parse_in(r#"updated >= "2024-03-01 10:00""#, &ny).expect("parse");
+        assert_eq!(
+            q.filter,
+            Some(Expr::Clause {
+                field: Field::Updated,
+                op: Op::Ge,
+                values: vec![Value::Time(winter.expect("time"))],
+            })
+        );
     }
 
     #[test]

@@ -427,6 +427,10 @@ pub fn router(state: Arc<JiraSandbox>) -> Router {
             "/_sandbox/jira/search-lag",
             get(control::get_search_lag).put(control::set_search_lag),
         )
+        .route(
+            "/_sandbox/jira/users/{name}/time-zone",
+            put(control::set_time_zone),
+        )
         .route("/_sandbox/jira/issues/{key}/move", post(moves::move_issue))
         .layer(from_fn_with_state(state.clone(), actor::layer))
         .with_state(state)

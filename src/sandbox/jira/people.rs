@@ -40,6 +40,9 @@ pub fn display_name(name: &str) -> String {
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Directory {
     people: BTreeMap<String, String>,
+    /// Profile time zones (IANA names) set through the control API; everyone else is in UTC.
+    #[serde(default)]
+    zones: BTreeMap<String, String>,
 }
 
 impl Default for Directory {
@@ -49,11 +52,31 @@ impl Default for Directory {
                 .iter()
                 .map(|(n, d)| ((*n).to_owned(), (*d).to_owned()))
                 .collect(),
+            zones: BTreeMap::new(),
         }
     }
 }
 
 impl Directory {
+    /// Sets `name`'s profile time zone (an IANA name Jira would show as `timeZone`); an
+    /// unknown name is refused with what was wrong.
+    pub fn set_time_zone(&mut self, name: &str, zone: &str) -> Result<(), String> {
+        jiff::tz::TimeZone::get(zone).map_err(|e| format!("unknown time zone {zone:?}: {e}"))?;
+        self.register(name);
+        self.zones.insert(name.to_owned(), zone.to_owned());
+        Ok(())
+    }
+
+    /// `name`'s profile time zone (IANA name; `UTC` unless set).
+    pub fn time_zone(&self, name: &str) -> &str {
+        self.zones.get(name).map_or("UTC", String::as_str)
+    }
+
+    /// The zone Jira reads `name`'s JQL dates in.
+    pub fn jql_zone(&self, name: &str) -> jiff::tz::TimeZone {
+        jiff::tz::TimeZone::get(self.time_zone(name)).unwrap_or(jiff::tz::TimeZone::UTC)
+    }
+
     /// Makes a person known (no-op when they are).
     pub fn register(&mut self, name: &str) {
         if !self.people.contains_key(name) {

@@ -403,6 +403,9 @@ pub struct Myself {
     pub name: Option<String>,
     /// Display name.
     pub display_name: Option<String>,
+    /// The account's profile time zone, an IANA name (`Europe/Berlin`), in which Jira reads
+    /// the dates written in JQL (both Cloud v3 and Data Center v2 answer it).
+    pub time_zone: Option<String>,
 }
 
 #[cfg(test)]

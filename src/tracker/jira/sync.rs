@@ -6,7 +6,7 @@
 //! comments are sent once, because repeating them after a lost answer would move twice or
 //! comment twice; the caller re-reads the issue before it tries again.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration};
 use serde_json::{Value, json};
 
 use super::error::JiraError;
@@ -177,23 +177,49 @@ pub fn parse_jira_time(s: &str) -> Option<i64> {
         .map(|t| t.timestamp_millis())
 }
 
-/// `labels = "council-sync" AND updated >= "yyyy-MM-dd HH:mm"`, a minute before `since_ms`.
-pub fn updated_since_jql(since_ms: i64) -> String {
-    since_jql(since_ms, "ASC")
+/// `labels = "council-sync" AND updated >= "yyyy-MM-dd HH:mm"`, a minute before `since_ms`,
+/// the date written as wall-clock time in `zone`: Jira reads an absolute JQL date in the
+/// querying user's profile time zone ("Dates are relative to the user's time zone",
+/// <https://support.atlassian.com/jira-software-cloud/docs/jql-fields/#Updated>; the same on
+/// Data Center), so a date written in UTC for a user west of UTC would skip that many hours.
+pub fn updated_since_jql(since_ms: i64, zone: &jiff::tz::TimeZone) -> String {
+    since_jql(since_ms, "ASC", zone)
 }
 
 /// [`updated_since_jql`] ordered newest first (the poll that stops at what it has seen).
-pub fn changed_since_jql(since_ms: i64) -> String {
-    since_jql(since_ms, "DESC")
+pub fn changed_since_jql(since_ms: i64, zone: &jiff::tz::TimeZone) -> String {
+    since_jql(since_ms, "DESC", zone)
 }
 
-fn since_jql(since_ms: i64, order: &str) -> String {
-    let at = DateTime::<Utc>::from_timestamp_millis(since_ms).unwrap_or_default() - POLL_OVERLAP;
+fn since_jql(since_ms: i64, order: &str, zone: &jiff::tz::TimeZone) -> String {
+    let at = jiff::Timestamp::from_millisecond(since_ms - POLL_OVERLAP.num_milliseconds())
+        .unwrap_or(jiff::Timestamp::UNIX_EPOCH);
     format!(
         "labels = {} AND updated >= {} ORDER BY updated {order}",
         jql::quote(SYNC_LABEL),
-        jql::quote(&at.format("%Y-%m-%d %H:%M").to_string())
+        jql::quote(
+            &at.to_zoned(zone.clone())
+                .strftime("%Y-%m-%d %H:%M")
+                .to_string()
+        )
     )
+}
+
+/// The zone JQL dates are written in for a profile `timeZone`. A missing or unknown name
+/// gives the westernmost offset in use (UTC−12): Jira then reads the date at or before the
+/// instant meant in any zone, so the poll reads more, never less.
+pub fn jql_zone(time_zone: Option<&str>) -> jiff::tz::TimeZone {
+    match time_zone.map(jiff::tz::TimeZone::get) {
+        Some(Ok(zone)) => zone,
+        other => {
+            tracing::warn!(
+                time_zone = ?time_zone,
+                error = ?other.and_then(Result::err).map(|e| e.to_string()),
+                "the Jira account's time zone is unknown; JQL dates are written at UTC-12 so no change is missed"
+            );
+            jiff::tz::TimeZone::fixed(jiff::tz::offset(-12))
+        }
+    }
 }
 
 impl JiraTracker {
@@ -282,9 +308,10 @@ impl JiraTracker {
         &self,
         since_ms: i64,
     ) -> Result<Vec<TrackedIssue>, JiraError> {
+        let zone = self.zone().await?;
         let found = self
             .client()
-            .search_all(&updated_since_jql(since_ms), &self.tracked_fields())
+            .search_all(&updated_since_jql(since_ms, &zone), &self.tracked_fields())
             .await?;
         Ok(found.iter().map(|i| self.tracked(i)).collect())
     }
@@ -303,10 +330,11 @@ impl JiraTracker {
                 matches!((seen.get(&i.key), updated), (Some(at), Some(u)) if *at >= u)
             })
         };
+        let zone = self.zone().await?;
         let found = self
             .client()
             .search_until(
-                &changed_since_jql(since_ms),
+                &changed_since_jql(since_ms, &zone),
                 &self.tracked_fields(),
                 &all_seen,
             )
@@ -389,8 +417,24 @@ impl JiraTracker {
         self.client().edit_issue(key, &Value::Object(fields)).await
     }
 
+    /// The time zone Jira reads this account's JQL dates in: the profile's `timeZone`, read
+    /// once (by this or by [`Self::account`]) and kept.
+    async fn zone(&self) -> Result<jiff::tz::TimeZone, JiraError> {
+        self.jql_zone
+            .get_or_try_init(|| async {
+                let me = self.client().myself().await?;
+                Ok(jql_zone(me.time_zone.as_deref()))
+            })
+            .await
+            .cloned()
+    }
+
     pub(super) async fn account(&self) -> Result<String, JiraError> {
         let me = self.client().myself().await?;
+        // The same answer names the zone JQL dates are read in: no second call for it.
+        if !self.jql_zone.initialized() {
+            let _ = self.jql_zone.set(jql_zone(me.time_zone.as_deref()));
+        }
         let account = match self.client().version() {
             JiraApiVersion::V3 => me.account_id,
             JiraApiVersion::V2 => me.name,
@@ -465,7 +509,7 @@ mod tests {
     fn polls_with_a_minute_of_overlap() {
         // 2024-03-01 10:00:30 UTC
         assert_eq!(
-            updated_since_jql(1_709_287_230_000),
+            updated_since_jql(1_709_287_230_000, &jiff::tz::TimeZone::UTC),
             r#"labels = "council-sync" AND updated >= "2024-03-01 09:59" ORDER BY updated ASC"#
         );
         assert_eq!(
@@ -477,5 +521,65 @@ mod tests {
             Some(1_709_287_230_000)
         );
         assert_eq!(parse_jira_time("yesterday"), None);
+    }
+
+    /// The instant Jira reads the JQL's `updated >=` date as, for a user in `zone` (an
+    /// ambiguous wall time is read at its earlier instant, as Java's `atZone` does).
+    fn read_back(jql: &str, zone: &jiff::tz::TimeZone) -> i64 {
+        let date = jql
+            .split("updated >= \"")
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .expect("a date in the JQL");
+        jiff::civil::DateTime::strptime("%Y-%m-%d %H:%M", date)
+            .expect("date")
+            .to_zoned(zone.clone())
+            .expect("in zone")
+            .timestamp()
+            .as_millisecond()
+    }
+
+    #[test]
+    fn writes_the_date_in_the_users_time_zone() {
+        // 2024-03-01 10:00:30 UTC is 05:00:30 in New York and 19:00:30 in Tokyo.
+        let at = 1_709_287_230_000;
+        let ny = jql_zone(Some("America/New_York"));
+        assert!(updated_since_jql(at, &ny).contains(r#"updated >= "2024-03-01 04:59""#));
+        let tokyo = jql_zone(Some("Asia/Tokyo"));
+        assert!(changed_since_jql(at, &tokyo).contains(r#"updated >= "2024-03-01 18:59""#));
+        // An unknown or missing zone writes at UTC-12: read in any zone, never too late.
+        for unknown in [None, Some("Mars/Olympus_Mons"), Some("")] {
+            let zone = jql_zone(unknown);
+            assert!(updated_since_jql(at, &zone).contains(r#"updated >= "2024-02-29 21:59""#));
+        }
+    }
+
+    proptest::proptest! {
+        /// Whatever the instant and the user's zone (DST changes included), Jira reads the
+        /// date at least the minute of overlap before it and less than two minutes before.
+        #[test]
+        fn the_date_jira_reads_is_the_cursor_less_the_overlap(
+            since in 946_684_800_000i64..2_208_988_800_000,
+            zone in proptest::sample::select(vec![
+                "UTC", "America/New_York", "America/St_Johns", "Asia/Kolkata",
+                "Australia/Lord_Howe", "Pacific/Kiritimati", "Pacific/Pago_Pago", "Europe/Berlin",
+            ]),
+        ) {
+            let zone = jql_zone(Some(zone));
+            let read = read_back(&updated_since_jql(since, &zone), &zone);
+            proptest::prop_assert!(read <= since - 60_000, "read {read} for {since}");
+            proptest::prop_assert!(read > since - 120_000 - 3_600_000, "read {read} for {since}");
+            // Outside a wall-clock fold the reading is within the overlap and one minute.
+            let fold = zone.to_ambiguous_zoned(
+                jiff::Timestamp::from_millisecond(read).expect("ts").to_zoned(zone.clone()).datetime()
+            ).is_ambiguous();
+            if !fold {
+                proptest::prop_assert!(read > since - 120_000, "read {read} for {since}");
+            }
+            // A user whose zone Jira knows but the daemon does not: still never too late.
+            let unknown = jql_zone(None);
+            let read = read_back(&updated_since_jql(since, &unknown), &zone);
+            proptest::prop_assert!(read <= since - 60_000);
+        }
     }
 }

@@ -717,3 +717,64 @@ async fn changed_since_stops_at_what_was_handled_v3() {
 async fn changed_since_stops_at_what_was_handled_v2() {
     changed_since_stops_at_what_was_handled(JiraApiVersion::V2).await;
 }
+
+/// Jira reads a JQL date in the searching user's profile time zone. With the daemon's
+/// account in New York (west of UTC), a cursor written in UTC would be read hours late
+/// and skip what changed since; in Tokyo it would re-read hours. The poll reads the
+/// account's `timeZone` from `GET /myself` and writes the cursor in it.
+async fn a_user_away_from_utc_misses_no_change(version: JiraApiVersion) {
+    let e = env(version).await;
+    let c = client(&e.cfg);
+    let me = c.myself().await.expect("myself");
+    let name = me.name.clone().expect("the sandbox names every user");
+    for zone in ["America/New_York", "Asia/Tokyo"] {
+        let resp = http()
+            .put(format!(
+                "{}/_sandbox/jira/users/{name}/time-zone",
+                e.cfg.base_url
+            ))
+            .json(&json!({ "timeZone": zone }))
+            .send()
+            .await
+            .expect("send");
+        assert!(resp.status().is_success(), "{zone}: {}", resp.status());
+        let me = c.myself().await.expect("myself");
+        assert_eq!(me.time_zone.as_deref(), Some(zone));
+
+        let base = Utc::now();
+        let fields: Vec<NewIssueFields> = (0..3).map(|n| synced("STO", n)).collect();
+        let made = c.create_issues_bulk(&fields).await.expect("bulk");
+        let keys: Vec<String> = made.into_iter().map(|r| r.expect("created").key).collect();
+        // Changed 30 minutes ago, 3 hours before the cursor, and 9 hours before it.
+        for (key, ago) in keys.iter().zip([30, 45 + 180, 45 + 540]) {
+            let mut state = e.sandbox.lock();
+            let idx = state.issue_index(key).expect("issue");
+            state.issues[idx].updated = base - chrono::Duration::minutes(ago);
+        }
+        // A fresh tracker, as a new process: the cursor is 45 minutes old.
+        let t = tracker(&e.cfg, &teams());
+        let since = (base - chrono::Duration::minutes(45)).timestamp_millis();
+        let listed = |got: &[crate::tracker::TrackedIssue]| {
+            keys.iter()
+                .map(|k| got.iter().any(|i| &i.key == k))
+                .collect::<Vec<_>>()
+        };
+        let got = t.updated_since(since).await.expect("poll");
+        assert_eq!(listed(&got), [true, false, false], "{zone}: updated_since");
+        let got = t
+            .changed_since(since, &std::collections::HashMap::new())
+            .await
+            .expect("poll");
+        assert_eq!(listed(&got), [true, false, false], "{zone}: changed_since");
+    }
+}
+
+#[tokio::test]
+async fn a_user_away_from_utc_misses_no_change_v3() {
+    a_user_away_from_utc_misses_no_change(JiraApiVersion::V3).await;
+}
+
+#[tokio::test]
+async fn a_user_away_from_utc_misses_no_change_v2() {
+    a_user_away_from_utc_misses_no_change(JiraApiVersion::V2).await;
+}

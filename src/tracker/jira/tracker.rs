@@ -64,6 +64,9 @@ pub struct JiraTracker {
     users: BTreeMap<String, String>,
     /// Projects where Jira refused a reporter on create; shared by clones.
     reporter_refused: Arc<Mutex<BTreeSet<String>>>,
+    /// The time zone Jira reads JQL dates in for the daemon's account (its profile's
+    /// `timeZone`, read once from `GET /myself`); shared by clones.
+    pub(super) jql_zone: Arc<tokio::sync::OnceCell<jiff::tz::TimeZone>>,
 }
 
 impl JiraTracker {
@@ -110,6 +113,7 @@ impl JiraTracker {
             attempts: None,
             users: BTreeMap::new(),
             reporter_refused: Arc::default(),
+            jql_zone: Arc::default(),
         }
     }
 
@@ -451,7 +455,7 @@ impl JiraTracker {
         self.client.put_remote_link(key, &link).await.map(|_| ())
     }
 
-    async fn find_or_create_epic(&self, req: &EpicRequest) -> Result<TrackerIssue, TrackerError> {
+    async fn find_or_create(&self, req: &EpicRequest) -> Result<TrackerIssue, TrackerError> {
         let marker = req.marker.as_str();
         let q = jql::epic_by_marker(&self.epic_project, marker, &self.epic_type);
         let mut attempt = 1;
@@ -558,24 +562,35 @@ impl JiraTracker {
                     return Err(StoryFailure::Call(err));
                 }
             };
+            // The chunk's answers are recorded in one commit.
+            let mut made: Vec<(&str, String, String)> = Vec::new();
+            let mut refused: Vec<&str> = Vec::new();
             for (&i, result) in chunk.iter().zip(results) {
                 match result {
                     Ok(issue) => {
-                        self.record_answer(markers[i], Ok((&issue.id, &issue.key)))
-                            .await
-                            .map_err(StoryFailure::Call)?;
                         created.insert(
                             i,
                             self.to_tracker_issue(&issue.key, &issue.id, Some(&reqs[i].team)),
                         );
+                        made.push((markers[i], issue.id, issue.key));
                     }
                     Err(e) => {
-                        self.record_answer(markers[i], Err(e.status))
-                            .await
-                            .map_err(StoryFailure::Call)?;
+                        if e.status.is_some_and(|s| (400..500).contains(&s)) {
+                            refused.push(markers[i]);
+                        }
                         failures.push((i, e.status, e.element_errors.reason()))
                     }
                 }
+            }
+            if let Some(a) = &self.attempts {
+                let made: Vec<(&str, &str, &str)> = made
+                    .iter()
+                    .map(|(m, id, key)| (*m, id.as_str(), key.as_str()))
+                    .collect();
+                a.store
+                    .record_outcomes(&made, &refused)
+                    .await
+                    .map_err(|e| StoryFailure::Call(e.into()))?;
             }
         }
         if !failures.is_empty() {
@@ -662,9 +677,17 @@ impl StoryFailure {
 
 impl Tracker for JiraTracker {
     async fn ensure_epic(&self, req: &EpicRequest) -> Result<TrackerIssue, TrackerError> {
-        let epic = self.find_or_create_epic(req).await?;
+        let epic = self.find_or_create(req).await?;
         self.link_to_github(&epic.key, req).await?;
         Ok(epic)
+    }
+
+    async fn find_or_create_epic(&self, req: &EpicRequest) -> Result<TrackerIssue, TrackerError> {
+        self.find_or_create(req).await
+    }
+
+    async fn link_epic(&self, epic: &TrackerIssue, req: &EpicRequest) -> Result<(), TrackerError> {
+        Ok(self.link_to_github(&epic.key, req).await?)
     }
 
     async fn ensure_stories(
