@@ -57,6 +57,10 @@ pub(crate) async fn process_pending<T: Tracker + 'static>(
             }
         }
     }
+    if let Some(last) = batch.last() {
+        // The inbox's hint, once a round (the outcomes above are what counts).
+        cx.store.mark_handled(last.seq).await?;
+    }
     Ok(batch.len())
 }
 
