@@ -140,16 +140,24 @@ impl Store {
         rows.iter().map(Delivery::from_row).collect()
     }
 
-    /// Counts a processing start, committed before the delivery is decided, so a delivery
-    /// whose processing takes the process down shows as interrupted on the next start.
-    pub async fn begin_delivery(&self, seq: i64) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO delivery_outcomes (seq, started) VALUES ($1, 1) \
-             ON CONFLICT (seq) DO UPDATE SET started = delivery_outcomes.started + 1",
-        )
-        .bind(seq)
-        .execute(self.pool())
-        .await?;
+    /// Counts a processing start of each of `seqs`, committed (in one transaction) before
+    /// they are decided, so a delivery whose processing takes the process down shows as
+    /// interrupted on the next start. Nothing to count, nothing written.
+    pub async fn begin_deliveries(&self, seqs: &[i64]) -> Result<(), StoreError> {
+        if seqs.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.pool().begin().await?;
+        for &seq in seqs {
+            sqlx::query(
+                "INSERT INTO delivery_outcomes (seq, started) VALUES ($1, 1) \
+                 ON CONFLICT (seq) DO UPDATE SET started = delivery_outcomes.started + 1",
+            )
+            .bind(seq)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
         Ok(())
     }
 
@@ -196,7 +204,7 @@ impl Store {
 /// Records one end of a delivery's processing in `delivery_outcomes` (binds: `processed_at`
 /// or NULL, `last_error` or NULL, `seq`): one more attempt, and either processed (the error
 /// cleared) or still pending with its error. An upsert, so it works whether or not
-/// [`Store::begin_delivery`] ran first (a one-shot command deciding without a round).
+/// [`Store::begin_deliveries`] ran first (a one-shot command deciding without a round).
 pub(crate) const RECORD_OUTCOME: &str = "INSERT INTO delivery_outcomes (seq, attempts, last_error, processed_at) VALUES ($3, 1, $2, $1) \
      ON CONFLICT (seq) DO UPDATE SET attempts = delivery_outcomes.attempts + 1, \
          last_error = excluded.last_error, processed_at = excluded.processed_at";
@@ -245,6 +253,41 @@ mod tests {
             assert_eq!(pending[0].attempts, 1);
             assert_eq!(pending[0].last_error.as_deref(), Some("jira 503"));
             assert_eq!(store.pending_deliveries(1).await.expect("limit").len(), 1);
+        })
+        .await;
+    }
+
+    /// Starts counted together in one commit show as interrupted until an outcome ends
+    /// them; a delivery ended (processed or failed) is not interrupted.
+    #[tokio::test]
+    async fn starts_counted_together_show_as_interrupted_until_ended() {
+        on_each_backend(|store| async move {
+            let (writer, _task) = InboxWriter::spawn(store.clone());
+            for id in ["a", "b", "c"] {
+                writer.submit(delivery(id)).await.expect("submit");
+            }
+            let seqs: Vec<i64> = store
+                .pending_deliveries(10)
+                .await
+                .expect("pending")
+                .iter()
+                .map(|d| d.seq)
+                .collect();
+            store.begin_deliveries(&seqs).await.expect("begin");
+            store.begin_deliveries(&[]).await.expect("nothing to count");
+            store
+                .finish_delivery(seqs[1], Err("jira 503".into()))
+                .await
+                .expect("failed once");
+            store.begin_deliveries(&seqs[..1]).await.expect("again");
+            let got: Vec<_> = store
+                .pending_deliveries(10)
+                .await
+                .expect("pending")
+                .iter()
+                .map(|d| (d.seq, d.interrupted, d.attempts))
+                .collect();
+            assert_eq!(got, [(seqs[0], 2, 0), (seqs[1], 0, 1), (seqs[2], 1, 0)]);
         })
         .await;
     }

@@ -212,7 +212,7 @@ mod tests {
         let (writer, _task) = InboxWriter::spawn(store.clone());
         let a = inserted(&writer, "a").await;
         let b = inserted(&writer, "b").await;
-        store.begin_delivery(a).await.expect("begin");
+        store.begin_deliveries(&[a]).await.expect("begin");
         store
             .commit_decision(Some(a), None, None, &[])
             .await
