@@ -13,6 +13,21 @@ pub(crate) async fn process_pending<T: Tracker + 'static>(
 ) -> Result<usize, EngineError> {
     let batch = cx.store.pending_deliveries(BATCH).await?;
     let limit = i64::from(cx.config.retry.interrupted_attempts.max(1));
+    // One commit counts the start of every delivery of the round never interrupted before
+    // (one fsync'd transaction per round instead of one per delivery). A crash in the round
+    // then counts one interruption for each of them, the innocent ones too; so a delivery
+    // interrupted before is counted alone, just before it runs, and one that kills the
+    // process again takes only itself towards the limit. With a limit of 1 that one
+    // interruption would give innocent ones up: each is counted alone then.
+    let counted_together = limit > 1;
+    if counted_together {
+        let fresh: Vec<i64> = batch
+            .iter()
+            .filter(|d| d.interrupted == 0)
+            .map(|d| d.seq)
+            .collect();
+        cx.store.begin_deliveries(&fresh).await?;
+    }
     for delivery in &batch {
         if delivery.interrupted >= limit {
             let reason = format!(
@@ -23,7 +38,9 @@ pub(crate) async fn process_pending<T: Tracker + 'static>(
             cx.store.abandon_delivery(delivery.seq, &reason).await?;
             continue;
         }
-        cx.store.begin_delivery(delivery.seq).await?;
+        if !counted_together || delivery.interrupted > 0 {
+            cx.store.begin_deliveries(&[delivery.seq]).await?;
+        }
         #[cfg(debug_assertions)]
         if std::env::var("COUNCIL_DEBUG_ABORT_DELIVERY")
             .is_ok_and(|e| delivery.action.as_deref() == Some(e.as_str()))
@@ -56,6 +73,10 @@ pub(crate) async fn process_pending<T: Tracker + 'static>(
                     .await?;
             }
         }
+    }
+    if let Some(last) = batch.last() {
+        // The inbox's hint, once a round (the outcomes above are what counts).
+        cx.store.mark_handled(last.seq).await?;
     }
     Ok(batch.len())
 }

@@ -20,6 +20,13 @@ pub enum StoreError {
         /// Only the scheme, so a password in the URL never reaches a log.
         scheme: String,
     },
+    /// An in-memory SQLite URL (`sqlite::memory:`, `mode=memory`): the inbox lives in a file
+    /// beside the store's, so the store needs a path.
+    #[error(
+        "store.url names an in-memory SQLite database; give it a file (sqlite://PATH): the \
+         webhook inbox is kept in a file beside it"
+    )]
+    InMemory,
     /// Another process holds the SQLite store's lock: a second daemon on the same file.
     #[error(
         "store.url = \"{url}\" is in use by another council-sync daemon (it holds {path}); \

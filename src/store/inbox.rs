@@ -119,13 +119,20 @@ impl Delivery {
 impl Store {
     /// The oldest unprocessed deliveries (up to `limit`), in arrival order, skipping those
     /// that already failed [`MAX_DELIVERY_ATTEMPTS`] times.
+    ///
+    /// A delivery is unprocessed while `delivery_outcomes` records no `processed_at` for
+    /// it; the inbox's own `processed_at` (a hint, see [`Store::mark_handled`]) only keeps
+    /// the scan short.
     pub async fn pending_deliveries(&self, limit: u32) -> Result<Vec<Delivery>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT seq, source, delivery_id, event, action, payload, received_at, attempts, \
-                    last_error, started \
-             FROM deliveries WHERE processed_at IS NULL AND attempts < $1 \
-             ORDER BY seq LIMIT $2",
-        )
+        let rows = sqlx::query(self.inbox_sql(
+            "SELECT d.seq, d.source, d.delivery_id, d.event, d.action, d.payload, d.received_at, \
+                    COALESCE(o.attempts, 0) AS attempts, o.last_error, \
+                    COALESCE(o.started, 0) AS started \
+             FROM {inbox} d LEFT JOIN delivery_outcomes o ON o.seq = d.seq \
+             WHERE d.processed_at IS NULL AND o.processed_at IS NULL \
+               AND COALESCE(o.attempts, 0) < $1 \
+             ORDER BY d.seq LIMIT $2",
+        ))
         .bind(MAX_DELIVERY_ATTEMPTS)
         .bind(i64::from(limit))
         .fetch_all(self.pool())
@@ -133,13 +140,24 @@ impl Store {
         rows.iter().map(Delivery::from_row).collect()
     }
 
-    /// Counts a processing start, committed before the delivery is decided, so a delivery
-    /// whose processing takes the process down shows as interrupted on the next start.
-    pub async fn begin_delivery(&self, seq: i64) -> Result<(), StoreError> {
-        sqlx::query("UPDATE deliveries SET started = started + 1 WHERE seq = $1")
+    /// Counts a processing start of each of `seqs`, committed (in one transaction) before
+    /// they are decided, so a delivery whose processing takes the process down shows as
+    /// interrupted on the next start. Nothing to count, nothing written.
+    pub async fn begin_deliveries(&self, seqs: &[i64]) -> Result<(), StoreError> {
+        if seqs.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.pool().begin().await?;
+        for &seq in seqs {
+            sqlx::query(
+                "INSERT INTO delivery_outcomes (seq, started) VALUES ($1, 1) \
+                 ON CONFLICT (seq) DO UPDATE SET started = delivery_outcomes.started + 1",
+            )
             .bind(seq)
-            .execute(self.pool())
+            .execute(&mut *tx)
             .await?;
+        }
+        tx.commit().await?;
         Ok(())
     }
 
@@ -150,24 +168,46 @@ impl Store {
         seq: i64,
         outcome: Result<(), String>,
     ) -> Result<(), StoreError> {
-        let now = now_ms();
-        let query = match outcome {
-            Ok(()) => sqlx::query(
-                "UPDATE deliveries SET processed_at = $1, attempts = attempts + 1, \
-                        last_error = NULL WHERE seq = $2",
-            )
-            .bind(now)
-            .bind(seq),
-            Err(reason) => sqlx::query(
-                "UPDATE deliveries SET attempts = attempts + 1, last_error = $1 WHERE seq = $2",
-            )
-            .bind(reason)
-            .bind(seq),
+        let (processed_at, error) = match outcome {
+            Ok(()) => (Some(now_ms()), None),
+            Err(reason) => (None, Some(reason)),
         };
-        query.execute(self.pool()).await?;
+        sqlx::query(RECORD_OUTCOME)
+            .bind(processed_at)
+            .bind(error)
+            .bind(seq)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    /// Copies the outcomes of the inbox's deliveries up to `seq` that are processed into
+    /// the inbox's `processed_at`, the hint that keeps [`Store::pending_deliveries`]'s scan
+    /// short. One statement on the inbox per round, not per delivery; on SQLite it commits
+    /// without waiting for the disk (see `INBOX_ATTACHED_PRAGMAS`): losing it costs a look-up
+    /// at the next round, never a second handling.
+    pub async fn mark_handled(&self, up_to_seq: i64) -> Result<(), StoreError> {
+        sqlx::query(self.inbox_sql(
+            "UPDATE {inbox} SET processed_at = $1 \
+             WHERE processed_at IS NULL AND seq <= $2 AND EXISTS \
+                 (SELECT 1 FROM delivery_outcomes o \
+                  WHERE o.seq = deliveries.seq AND o.processed_at IS NOT NULL)",
+        ))
+        .bind(now_ms())
+        .bind(up_to_seq)
+        .execute(self.pool())
+        .await?;
         Ok(())
     }
 }
+
+/// Records one end of a delivery's processing in `delivery_outcomes` (binds: `processed_at`
+/// or NULL, `last_error` or NULL, `seq`): one more attempt, and either processed (the error
+/// cleared) or still pending with its error. An upsert, so it works whether or not
+/// [`Store::begin_deliveries`] ran first (a one-shot command deciding without a round).
+pub(crate) const RECORD_OUTCOME: &str = "INSERT INTO delivery_outcomes (seq, attempts, last_error, processed_at) VALUES ($3, 1, $2, $1) \
+     ON CONFLICT (seq) DO UPDATE SET attempts = delivery_outcomes.attempts + 1, \
+         last_error = excluded.last_error, processed_at = excluded.processed_at";
 
 #[cfg(test)]
 mod tests {
@@ -213,6 +253,41 @@ mod tests {
             assert_eq!(pending[0].attempts, 1);
             assert_eq!(pending[0].last_error.as_deref(), Some("jira 503"));
             assert_eq!(store.pending_deliveries(1).await.expect("limit").len(), 1);
+        })
+        .await;
+    }
+
+    /// Starts counted together in one commit show as interrupted until an outcome ends
+    /// them; a delivery ended (processed or failed) is not interrupted.
+    #[tokio::test]
+    async fn starts_counted_together_show_as_interrupted_until_ended() {
+        on_each_backend(|store| async move {
+            let (writer, _task) = InboxWriter::spawn(store.clone());
+            for id in ["a", "b", "c"] {
+                writer.submit(delivery(id)).await.expect("submit");
+            }
+            let seqs: Vec<i64> = store
+                .pending_deliveries(10)
+                .await
+                .expect("pending")
+                .iter()
+                .map(|d| d.seq)
+                .collect();
+            store.begin_deliveries(&seqs).await.expect("begin");
+            store.begin_deliveries(&[]).await.expect("nothing to count");
+            store
+                .finish_delivery(seqs[1], Err("jira 503".into()))
+                .await
+                .expect("failed once");
+            store.begin_deliveries(&seqs[..1]).await.expect("again");
+            let got: Vec<_> = store
+                .pending_deliveries(10)
+                .await
+                .expect("pending")
+                .iter()
+                .map(|d| (d.seq, d.interrupted, d.attempts))
+                .collect();
+            assert_eq!(got, [(seqs[0], 2, 0), (seqs[1], 0, 1), (seqs[2], 1, 0)]);
         })
         .await;
     }

@@ -63,7 +63,7 @@ impl StoreLock {
 
 /// The file of a `sqlite:` URL (`sqlite://PATH`, `sqlite:PATH`, query string dropped);
 /// `None` for other schemes and in-memory databases.
-fn sqlite_path(url: &str) -> Option<PathBuf> {
+pub(crate) fn sqlite_path(url: &str) -> Option<PathBuf> {
     let rest = url
         .strip_prefix("sqlite://")
         .or_else(|| url.strip_prefix("sqlite:"))?;

@@ -57,6 +57,11 @@ const SQLITE: Migrations = &[
         "replicas",
         include_str!("../../migrations/sqlite/0008_replicas.sql"),
     ),
+    (
+        9,
+        "delivery outcomes",
+        include_str!("../../migrations/sqlite/0009_delivery_outcomes.sql"),
+    ),
 ];
 
 /// Every PostgreSQL migration, oldest first: the same versions as [`SQLITE`], each the same
@@ -101,6 +106,11 @@ const POSTGRES: Migrations = &[
         8,
         "replicas",
         include_str!("../../migrations/postgres/0008_replicas.sql"),
+    ),
+    (
+        9,
+        "delivery outcomes",
+        include_str!("../../migrations/postgres/0009_delivery_outcomes.sql"),
     ),
 ];
 
@@ -184,7 +194,7 @@ mod tests {
                 .iter()
                 .map(|r| r.try_get("version").expect("version"))
                 .collect();
-        assert_eq!(versions, [1, 2, 3, 4, 5, 6, 7, 8]);
+        assert_eq!(versions, [1, 2, 3, 4, 5, 6, 7, 8, 9]);
         assert_eq!(
             store
                 .concern_moved_from("acme/ops", 9)
@@ -324,7 +334,7 @@ mod tests {
                 .iter()
                 .map(|r| r.try_get("version").expect("version"))
                 .collect();
-        assert_eq!(versions, [1, 2, 3, 4, 5, 6, 7, 8]);
+        assert_eq!(versions, [1, 2, 3, 4, 5, 6, 7, 8, 9]);
         let concern = store
             .get_concern("acme/ops", 9)
             .await
@@ -360,6 +370,75 @@ mod tests {
         // Reopening runs nothing twice.
         store.close().await;
         Store::open(&url).await.expect("reopen");
+    }
+
+    /// A SQLite store of the previous schema (0001..0008, deliveries in the store's file)
+    /// opens with its deliveries moved into the inbox file: a handled one stays handled, a
+    /// failed one keeps its attempts and error, one interrupted keeps its start, and new
+    /// deliveries are numbered after them. Reopening moves nothing twice.
+    #[tokio::test]
+    async fn sqlite_previous_schema_moves_its_deliveries_to_the_inbox_file() {
+        sqlx::any::install_default_drivers();
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db = dir.path().join("v8.db");
+        let url = format!("sqlite://{}?mode=rwc", db.display());
+        let pool = AnyPoolOptions::new()
+            .max_connections(1)
+            .connect(&url)
+            .await
+            .expect("connect");
+        sqlite_up_to(8).run(&pool).await.expect("0001..0008");
+        for sql in [
+            "INSERT INTO deliveries (source, delivery_id, event, payload, received_at, processed_at, attempts, started) \
+             VALUES ('github', 'done', 'issues', x'7b7d', 1, 2, 1, 1)",
+            "INSERT INTO deliveries (source, delivery_id, event, payload, received_at, attempts, last_error, started) \
+             VALUES ('github', 'failed', 'issues', x'7b7d', 1, 2, 'jira 503', 2)",
+            "INSERT INTO deliveries (source, delivery_id, event, action, payload, received_at, started) \
+             VALUES ('jira', 'crashed', 'jira:issue_updated', NULL, x'7b7d', 1, 1)",
+            "INSERT INTO deliveries (source, delivery_id, event, action, payload, received_at) \
+             VALUES ('github', 'new', 'issues', 'edited', x'7b7d', 1)",
+        ] {
+            sqlx::query(sql).execute(&pool).await.expect("seed");
+        }
+        pool.close().await;
+
+        for _ in 0..2 {
+            let store = Store::open(&url).await.expect("upgrade");
+            let pending = store.pending_deliveries(10).await.expect("pending");
+            let got: Vec<_> = pending
+                .iter()
+                .map(|d| (d.delivery_id.as_str(), d.attempts, d.interrupted))
+                .collect();
+            assert_eq!(got, [("failed", 2, 0), ("crashed", 0, 1), ("new", 0, 0)]);
+            assert_eq!(pending[0].last_error.as_deref(), Some("jira 503"));
+            assert_eq!(pending[2].action.as_deref(), Some("edited"));
+            assert_eq!(pending[2].payload, b"{}");
+            let left: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM main.sqlite_master WHERE name = 'deliveries'",
+            )
+            .fetch_one(store.pool())
+            .await
+            .expect("old table");
+            assert_eq!(left, 0, "the store's own deliveries table is gone");
+            let (writer, _task) = crate::store::InboxWriter::spawn(store.clone());
+            let again = writer
+                .submit(crate::store::NewDelivery {
+                    source: crate::store::Source::Github,
+                    delivery_id: "new".into(),
+                    event: "issues".into(),
+                    action: None,
+                    payload: bytes::Bytes::from_static(b"{}"),
+                })
+                .await
+                .expect("redelivery");
+            assert_eq!(
+                again,
+                crate::store::Submitted::Duplicate,
+                "still deduplicated"
+            );
+            store.close().await;
+        }
+        assert!(dir.path().join("v8.inbox.db").exists());
     }
 
     /// The same on SQLite: a 0005 database with a job left running opens at the latest version.

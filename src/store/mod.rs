@@ -17,6 +17,7 @@ mod cursors;
 mod decisions;
 mod error;
 mod inbox;
+mod inbox_file;
 mod links;
 mod lock;
 mod migrations;
@@ -59,6 +60,13 @@ pub use writer::InboxWriter;
 const SQLITE_PRAGMAS: &str = "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; \
                               PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;";
 
+/// Set on every connection of a SQLite store's pool after the inbox file is attached as
+/// `inbox`: the engine writes the inbox only to set `processed_at`, a hint (the outcome
+/// that counts is in `delivery_outcomes`, committed with `FULL` in the store's file), so
+/// those commits need not wait for the disk. The webhook writer's own connections keep
+/// `synchronous = FULL` on the inbox.
+const INBOX_ATTACHED_PRAGMAS: &str = "PRAGMA inbox.synchronous = NORMAL;";
+
 /// Connections in the pool. SQLite has one writer at a time anyway; the rest serve the
 /// engine's and the board's reads, which WAL lets run beside the writer.
 const MAX_CONNECTIONS: u32 = 4;
@@ -85,6 +93,13 @@ pub enum Backend {
 #[derive(Debug, Clone)]
 pub struct Store {
     pool: AnyPool,
+    /// Where the webhook writer commits: on SQLite the inbox file's own pool (see
+    /// `inbox_file.rs`), so a webhook never waits for the engine's write lock; on
+    /// PostgreSQL the same pool as `pool`.
+    inbox_pool: AnyPool,
+    /// The deliveries table as the engine's queries (on `pool`) name it: `inbox.deliveries`
+    /// (the attached inbox file) on SQLite, `deliveries` on PostgreSQL.
+    inbox_table: &'static str,
     inbox_notify: Arc<Notify>,
     backend: Backend,
     /// Written into `outbox.claimed_by` by this process's claims (`pid-<pid>-<random>`, new
@@ -116,35 +131,48 @@ impl Store {
                 });
             }
         };
-        let pool = match backend {
+        let (pool, inbox_pool, inbox_table) = match backend {
             Backend::Sqlite => {
+                let db = lock::sqlite_path(url).ok_or(StoreError::InMemory)?;
+                let inbox = inbox_file::inbox_path(&db);
+                let inbox_pool = inbox_file::open_pool(&inbox, SQLITE_PRAGMAS).await?;
+                let inbox: Arc<str> = inbox.display().to_string().into();
                 let options: AnyConnectOptions = with_create_mode(url).parse()?;
-                AnyPoolOptions::new()
+                let pool = AnyPoolOptions::new()
                     .max_connections(MAX_CONNECTIONS)
-                    .after_connect(|conn, _meta| {
+                    .after_connect(move |conn, _meta| {
+                        let inbox = Arc::clone(&inbox);
                         Box::pin(async move {
                             conn.execute(SQLITE_PRAGMAS).await?;
+                            sqlx::query("ATTACH DATABASE $1 AS inbox")
+                                .bind(&*inbox)
+                                .execute(&mut *conn)
+                                .await?;
+                            conn.execute(INBOX_ATTACHED_PRAGMAS).await?;
                             Ok(())
                         })
                     })
                     .connect_with(options)
-                    .await?
+                    .await?;
+                migrations::sqlite().run(&pool).await?;
+                inbox_file::settle(&pool).await?;
+                (pool, inbox_pool, "inbox.deliveries")
             }
             Backend::Postgres => {
                 let options: AnyConnectOptions = url.parse()?;
-                AnyPoolOptions::new()
+                let pool = AnyPoolOptions::new()
                     .max_connections(PG_MAX_CONNECTIONS)
                     .acquire_timeout(PG_ACQUIRE_TIMEOUT)
                     .connect_with(options)
-                    .await?
+                    .await?;
+                migrations::postgres().run(&pool).await?;
+                (pool.clone(), pool, "deliveries")
             }
         };
-        match backend {
-            Backend::Sqlite => migrations::sqlite().run(&pool).await?,
-            Backend::Postgres => migrations::postgres().run(&pool).await?,
-        }
         Ok(Self {
             pool,
+            inbox_pool,
+            inbox_table,
             inbox_notify: Arc::new(Notify::new()),
             backend,
             replica: format!(
@@ -168,9 +196,10 @@ impl Store {
         Arc::clone(&self.inbox_notify)
     }
 
-    /// Closes the pool, waiting for connections in use to come back (graceful shutdown).
+    /// Closes the pools, waiting for connections in use to come back (graceful shutdown).
     pub async fn close(&self) {
         self.pool.close().await;
+        self.inbox_pool.close().await;
     }
 
     /// One trivial query: whether the database answers (readiness).
@@ -179,8 +208,27 @@ impl Store {
         Ok(())
     }
 
+    /// Whether the inbox answers (readiness: a delivery could be stored now). On SQLite the
+    /// inbox file and the store's file are both asked: the engine needs the store's.
+    pub async fn ping_inbox(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(self.inbox_pool()).await?;
+        self.ping().await
+    }
+
     pub(crate) fn pool(&self) -> &AnyPool {
         &self.pool
+    }
+
+    /// The pool the webhook writer commits to (see [`Store::inbox_table`]).
+    pub(crate) fn inbox_pool(&self) -> &AnyPool {
+        &self.inbox_pool
+    }
+
+    /// `sql` with `{inbox}` replaced by the deliveries table as [`Store::pool`] names it
+    /// (`inbox.deliveries` on SQLite, `deliveries` on PostgreSQL). Only that constant goes
+    /// into the text; values are still bound.
+    pub(crate) fn inbox_sql(&self, sql: &str) -> sqlx::AssertSqlSafe<String> {
+        sqlx::AssertSqlSafe(sql.replace("{inbox}", self.inbox_table))
     }
 }
 

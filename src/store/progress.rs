@@ -60,11 +60,15 @@ impl Store {
         // The first statement writes, so SQLite takes the write lock at once (busy_timeout
         // applies) instead of failing a read-to-write upgrade. Without a delivery (a
         // reconcile pass), no row matches `seq = -1` and the statement only takes the lock.
-        sqlx::query("UPDATE deliveries SET processed_at = $1, attempts = attempts + 1, last_error = NULL WHERE seq = $2")
-            .bind(now)
-            .bind(seq.unwrap_or(-1))
-            .execute(&mut *tx)
-            .await?;
+        match seq {
+            Some(seq) => sqlx::query(super::inbox::RECORD_OUTCOME)
+                .bind(Some(now))
+                .bind(None::<String>)
+                .bind(seq),
+            None => sqlx::query("UPDATE delivery_outcomes SET attempts = attempts WHERE seq = -1"),
+        }
+        .execute(&mut *tx)
+        .await?;
         if let Some(s) = stage {
             super::stages::apply(&mut tx, s).await?;
             if let Some((kind, actor)) = decision {
@@ -101,9 +105,9 @@ impl Store {
     /// Marks a delivery processed with an error that retrying cannot fix, so it is kept
     /// (with the reason) but no longer offered.
     pub async fn abandon_delivery(&self, seq: i64, reason: &str) -> Result<(), StoreError> {
-        sqlx::query("UPDATE deliveries SET processed_at = $1, attempts = attempts + 1, last_error = $2 WHERE seq = $3")
-            .bind(now_ms())
-            .bind(reason)
+        sqlx::query(super::inbox::RECORD_OUTCOME)
+            .bind(Some(now_ms()))
+            .bind(Some(reason))
             .bind(seq)
             .execute(self.pool())
             .await?;
@@ -312,9 +316,11 @@ impl Store {
     /// Work not done yet: deliveries still to decide (not given up on) and writes still to
     /// make. Both zero means the daemon is caught up.
     pub async fn backlog(&self) -> Result<Backlog, StoreError> {
-        let deliveries: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM deliveries WHERE processed_at IS NULL AND attempts < $1",
-        )
+        let deliveries: i64 = sqlx::query_scalar(self.inbox_sql(
+            "SELECT COUNT(*) FROM {inbox} d LEFT JOIN delivery_outcomes o ON o.seq = d.seq \
+             WHERE d.processed_at IS NULL AND o.processed_at IS NULL \
+               AND COALESCE(o.attempts, 0) < $1",
+        ))
         .bind(super::inbox::MAX_DELIVERY_ATTEMPTS)
         .fetch_one(self.pool())
         .await?;

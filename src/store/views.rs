@@ -308,9 +308,10 @@ impl Store {
             )
             .fetch_one(self.pool())
             .await?,
-            inbox_pending: sqlx::query_scalar(
-                "SELECT COUNT(*) FROM deliveries WHERE processed_at IS NULL",
-            )
+            inbox_pending: sqlx::query_scalar(self.inbox_sql(
+                "SELECT COUNT(*) FROM {inbox} d LEFT JOIN delivery_outcomes o ON o.seq = d.seq \
+                 WHERE d.processed_at IS NULL AND o.processed_at IS NULL",
+            ))
             .fetch_one(self.pool())
             .await?,
         })

@@ -54,7 +54,7 @@ impl InboxWriter {
         if self.jobs.is_closed() {
             return Err(StoreError::WriterClosed);
         }
-        self.store.ping().await
+        self.store.ping_inbox().await
     }
 
     /// What the daemon has still to do (for `GET /status`).
@@ -108,7 +108,7 @@ const CHUNKS: [usize; 10] = [512, 256, 128, 64, 32, 16, 8, 4, 2, 1];
 
 async fn commit(store: &Store, batch: &[Job]) -> Result<Vec<Submitted>, StoreError> {
     let received_at = now_ms();
-    let mut tx = store.pool().begin().await?;
+    let mut tx = store.inbox_pool().begin().await?;
     let mut inserted: Vec<Option<i64>> = Vec::with_capacity(batch.len());
     let mut rest = batch;
     for (i, size) in CHUNKS.into_iter().enumerate() {
@@ -218,7 +218,7 @@ mod tests {
 
     async fn count(store: &Store) -> i64 {
         sqlx::query_scalar("SELECT COUNT(*) FROM deliveries")
-            .fetch_one(store.pool())
+            .fetch_one(store.inbox_pool())
             .await
             .expect("count")
     }
@@ -370,7 +370,7 @@ mod tests {
         on_each_backend(|store| async move {
             let (writer, _task) = InboxWriter::spawn(store.clone());
             sqlx::query("DROP TABLE deliveries")
-                .execute(store.pool())
+                .execute(store.inbox_pool())
                 .await
                 .expect("drop");
             let err = writer

@@ -1,0 +1,290 @@
+//! SQLite only: the inbox in a database file of its own, beside the store's.
+//!
+//! Why: SQLite has one writer per file. With the deliveries in the store's file, every
+//! webhook's group commit waited for the engine's transactions (about four a delivery, each
+//! fsync'd) and for SQLite's busy handler, which sleeps in steps of 1–100 ms: the ingest
+//! profile of issue 13 saw 6 acks per fsync and a p99 of 92 ms at 16 senders. In a file of
+//! its own the inbox has one writer, the webhook writer's connection, so a commit waits for
+//! its own fsync only.
+//!
+//! The file is `<store>.inbox.db` (`council-sync.db` → `council-sync.inbox.db`); it holds
+//! `deliveries` (the delivery as received, and `processed_at` as a hint, see below) and is
+//! ATTACHed to every connection of the store's pool as `inbox`, so the engine reads it
+//! beside its own tables. What the engine did with a delivery is recorded in the store's
+//! file (`delivery_outcomes`), in the same transaction as its decision; that is what makes
+//! a delivery handled exactly once. `inbox.deliveries.processed_at` is set afterwards, once
+//! per round, only to keep the inbox's pending index short: a crash that loses it costs a
+//! look-up, never a second handling.
+//!
+//! The inbox's `seq` (AUTOINCREMENT: never reused) names a delivery in
+//! `delivery_outcomes`. At open the inbox's counter is raised above every `seq` the store
+//! has an outcome for, so an inbox file lost or replaced never gives a new delivery the
+//! `seq` of one already handled.
+
+use std::path::{Path, PathBuf};
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyPool, Executor};
+
+use super::StoreError;
+
+/// Version of the inbox file's schema (`PRAGMA user_version`).
+const INBOX_SCHEMA_VERSION: i64 = 1;
+
+/// The inbox file's schema: the delivery as received and the `processed_at` hint. The
+/// columns are those of the store's `deliveries` before it moved (migration 0009), minus the
+/// engine's counters, which are in `delivery_outcomes` now.
+const INBOX_SCHEMA: &str = "CREATE TABLE IF NOT EXISTS deliveries ( \
+        seq          INTEGER PRIMARY KEY AUTOINCREMENT, \
+        source       TEXT    NOT NULL CHECK (source IN ('github', 'jira')), \
+        delivery_id  TEXT    NOT NULL, \
+        event        TEXT    NOT NULL, \
+        action       TEXT, \
+        payload      BLOB    NOT NULL, \
+        received_at  BIGINT  NOT NULL, \
+        processed_at BIGINT, \
+        UNIQUE (source, delivery_id) \
+    ); \
+    CREATE INDEX IF NOT EXISTS deliveries_pending ON deliveries (seq) WHERE processed_at IS NULL;";
+
+/// Connections of the inbox's own pool: the webhook writer's, and one for `/readyz`.
+const INBOX_CONNECTIONS: u32 = 2;
+
+/// The inbox file of the SQLite store at `db` (`x.db` → `x.inbox.db`, `x` → `x.inbox.db`).
+pub(crate) fn inbox_path(db: &Path) -> PathBuf {
+    let name = db.file_name().map(|n| n.to_string_lossy().into_owned());
+    let name = match name.as_deref().and_then(|n| n.strip_suffix(".db")) {
+        Some(stem) => format!("{stem}.inbox.db"),
+        None => format!("{}.inbox.db", name.as_deref().unwrap_or("council-sync")),
+    };
+    db.with_file_name(name)
+}
+
+/// Opens (creating if needed) the inbox file at `path` with the store's pragmas
+/// (`synchronous = FULL`: a 202 means the delivery survives a power cut) and its schema.
+pub(crate) async fn open_pool(path: &Path, pragmas: &'static str) -> Result<AnyPool, StoreError> {
+    let url = format!("sqlite://{}?mode=rwc", path.display());
+    let options: AnyConnectOptions = url.parse()?;
+    let pool = AnyPoolOptions::new()
+        .max_connections(INBOX_CONNECTIONS)
+        .after_connect(move |conn, _meta| {
+            Box::pin(async move {
+                conn.execute(pragmas).await?;
+                Ok(())
+            })
+        })
+        .connect_with(options)
+        .await?;
+    let version: i64 = sqlx::query_scalar("PRAGMA user_version")
+        .fetch_one(&pool)
+        .await?;
+    if version > INBOX_SCHEMA_VERSION {
+        return Err(StoreError::Corrupt {
+            what: "inbox file",
+            reason: format!(
+                "schema version {version} is newer than this council-sync knows \
+                 ({INBOX_SCHEMA_VERSION}); run the newer version"
+            ),
+        });
+    }
+    pool.execute(INBOX_SCHEMA).await?;
+    if version < INBOX_SCHEMA_VERSION {
+        pool.execute(sqlx::AssertSqlSafe(format!(
+            "PRAGMA user_version = {INBOX_SCHEMA_VERSION}"
+        )))
+        .await?;
+    }
+    Ok(pool)
+}
+
+/// After the migrations, on a connection of the store's pool (the inbox attached as
+/// `inbox`): moves the deliveries of a store from before migration 0009 into the inbox file,
+/// then raises the inbox's `seq` counter above every outcome the store records.
+///
+/// The move is two commits of one file each (SQLite makes a transaction over attached WAL
+/// databases atomic per file only): copy into the inbox (rows already there are kept), then
+/// drop the store's old table. A crash between them repeats the copy at the next open.
+pub(crate) async fn settle(pool: &AnyPool) -> Result<(), StoreError> {
+    let legacy: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM main.sqlite_master WHERE type = 'table' AND name = 'deliveries'",
+    )
+    .fetch_one(pool)
+    .await?;
+    if legacy > 0 {
+        sqlx::query(
+            "INSERT OR IGNORE INTO inbox.deliveries \
+                 (seq, source, delivery_id, event, action, payload, received_at, processed_at) \
+             SELECT seq, source, delivery_id, event, action, payload, received_at, processed_at \
+             FROM main.deliveries",
+        )
+        .execute(pool)
+        .await?;
+        sqlx::query("DROP TABLE main.deliveries")
+            .execute(pool)
+            .await?;
+    }
+    let handled: Option<i64> = sqlx::query_scalar("SELECT MAX(seq) FROM delivery_outcomes")
+        .fetch_one(pool)
+        .await?;
+    let Some(handled) = handled else {
+        return Ok(());
+    };
+    let next: Option<i64> = sqlx::query_scalar::<_, i64>(
+        "SELECT seq FROM inbox.sqlite_sequence WHERE name = 'deliveries'",
+    )
+    .fetch_optional(pool)
+    .await?;
+    match next {
+        Some(seq) if seq >= handled => {}
+        Some(_) => {
+            sqlx::query("UPDATE inbox.sqlite_sequence SET seq = $1 WHERE name = 'deliveries'")
+                .bind(handled)
+                .execute(pool)
+                .await?;
+        }
+        None => {
+            sqlx::query("INSERT INTO inbox.sqlite_sequence (name, seq) VALUES ('deliveries', $1)")
+                .bind(handled)
+                .execute(pool)
+                .await?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use bytes::Bytes;
+
+    use super::*;
+    use crate::store::testing::temp_store;
+    use crate::store::{InboxWriter, NewDelivery, Source, Store, Submitted};
+
+    fn delivery(id: &str) -> NewDelivery {
+        NewDelivery {
+            source: Source::Github,
+            delivery_id: id.to_owned(),
+            event: "issues".into(),
+            action: Some("edited".into()),
+            payload: Bytes::from_static(b"{}"),
+        }
+    }
+
+    async fn inserted(writer: &InboxWriter, id: &str) -> i64 {
+        match writer.submit(delivery(id)).await.expect("submit") {
+            Submitted::Inserted { seq } => seq,
+            Submitted::Duplicate => panic!("{id}: duplicate"),
+        }
+    }
+
+    /// The point of the file of its own: while the engine holds the store's write lock (a
+    /// transaction that has written and not committed), a webhook's delivery still commits,
+    /// well inside the 5 s `busy_timeout` it would otherwise have waited out.
+    #[tokio::test]
+    async fn a_delivery_commits_while_the_engine_holds_the_store_write_lock() {
+        let (store, _dir) = temp_store().await;
+        let (writer, _task) = InboxWriter::spawn(store.clone());
+        let mut engine = store.pool().begin().await.expect("begin");
+        sqlx::query("INSERT INTO delivery_outcomes (seq, started) VALUES (-7, 1)")
+            .execute(&mut *engine)
+            .await
+            .expect("the engine's write");
+        let submitted = tokio::time::timeout(Duration::from_secs(2), writer.submit(delivery("a")))
+            .await
+            .expect("the webhook did not wait for the engine's lock")
+            .expect("stored");
+        assert!(matches!(submitted, Submitted::Inserted { .. }));
+        engine.rollback().await.expect("rollback");
+        assert_eq!(
+            store.pending_deliveries(10).await.expect("pending").len(),
+            1
+        );
+    }
+
+    /// An outcome committed with its decision makes the delivery handled whether or not the
+    /// inbox's hint was written after it (a crash between the two): never offered again.
+    /// And a decision that never committed leaves it pending.
+    #[tokio::test]
+    async fn the_outcome_decides_not_the_hint() {
+        let (store, _dir) = temp_store().await;
+        let (writer, _task) = InboxWriter::spawn(store.clone());
+        let a = inserted(&writer, "a").await;
+        let b = inserted(&writer, "b").await;
+        store.begin_deliveries(&[a]).await.expect("begin");
+        store
+            .commit_decision(Some(a), None, None, &[])
+            .await
+            .expect("decided");
+        // No `mark_handled`: the process went away before it.
+        let pending = store.pending_deliveries(10).await.expect("pending");
+        assert_eq!(pending.iter().map(|d| d.seq).collect::<Vec<_>>(), [b]);
+        let hinted: Option<i64> =
+            sqlx::query_scalar("SELECT processed_at FROM inbox.deliveries WHERE seq = $1")
+                .bind(a)
+                .fetch_one(store.pool())
+                .await
+                .expect("hint");
+        assert_eq!(hinted, None);
+        store.mark_handled(b).await.expect("hint");
+        let hinted: Vec<i64> =
+            sqlx::query_scalar("SELECT seq FROM inbox.deliveries WHERE processed_at IS NOT NULL")
+                .fetch_all(store.pool())
+                .await
+                .expect("hints");
+        assert_eq!(hinted, [a], "only what the outcomes say is handled");
+        assert_eq!(store.backlog().await.expect("backlog").deliveries, 1);
+    }
+
+    /// An inbox file lost (or replaced by an empty one) while the store keeps its outcomes:
+    /// new deliveries are numbered after every handled one, so none is taken for handled.
+    #[tokio::test]
+    async fn a_new_inbox_file_never_reuses_a_handled_seq() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db = dir.path().join("council-sync.db");
+        let url = format!("sqlite://{}", db.display());
+        let store = Store::open(&url).await.expect("open");
+        let (writer, task) = InboxWriter::spawn(store.clone());
+        let mut last = 0;
+        for id in ["a", "b", "c"] {
+            last = inserted(&writer, id).await;
+            store
+                .commit_decision(Some(last), None, None, &[])
+                .await
+                .expect("handled");
+        }
+        drop(writer);
+        task.await.expect("writer ends");
+        store.close().await;
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", inbox_path(&db).display()));
+        }
+        let store = Store::open(&url).await.expect("reopen");
+        let (writer, _task) = InboxWriter::spawn(store.clone());
+        let next = inserted(&writer, "d").await;
+        assert!(next > last, "{next} after {last}");
+        let pending = store.pending_deliveries(10).await.expect("pending");
+        assert_eq!(pending.iter().map(|d| d.seq).collect::<Vec<_>>(), [next]);
+    }
+
+    /// An in-memory SQLite URL is refused with a clear error (the inbox needs a file).
+    #[tokio::test]
+    async fn an_in_memory_store_is_refused() {
+        let err = Store::open("sqlite::memory:").await.expect_err("no file");
+        assert!(matches!(err, StoreError::InMemory), "{err}");
+    }
+
+    #[test]
+    fn inbox_file_sits_beside_the_store() {
+        assert_eq!(
+            inbox_path(Path::new("/var/lib/council-sync.db")),
+            PathBuf::from("/var/lib/council-sync.inbox.db")
+        );
+        assert_eq!(
+            inbox_path(Path::new("state/store")),
+            PathBuf::from("state/store.inbox.db")
+        );
+        assert_eq!(inbox_path(Path::new("c.db")), PathBuf::from("c.inbox.db"));
+    }
+}
