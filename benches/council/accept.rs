@@ -271,6 +271,8 @@ pub async fn measure_github_projects(_dir: &Path) -> Result<Vec<PerK>, String> {
                 calls.jira_writes as f64,
             ],
             latencies: vec![took],
+            // The tracker's calls alone, one after another: no gap is measured here.
+            between_calls: Vec::new(),
         });
     }
     Ok(out)

@@ -77,7 +77,9 @@ pub(crate) async fn materialize<T: Tracker + 'static>(
     // The epic's link back to GitHub does not wait for the stories, nor they for it.
     let (linked, rest) = tokio::join!(
         cx.tracker.link_epic(&epic, &request),
-        record_and_make_stories(cx, repo, number, stories, &loaded, &epic, &request, &requests),
+        record_and_make_stories(
+            cx, repo, number, stories, &loaded, &epic, &request, &requests
+        ),
     );
     linked?;
     rest
