@@ -96,19 +96,12 @@ pub(crate) async fn run_due_jobs<T: Tracker + 'static>(cx: &Ctx<T>) -> Result<us
     };
     // The claimed jobs stay ours while they run, however long their retries take: the
     // lease is renewed, so no other replica takes one of them meanwhile.
-    tokio::pin!(work);
-    let mut renew = tokio::time::interval(crate::store::LEASE_RENEW);
-    renew.tick().await;
-    let done = loop {
-        tokio::select! {
-            done = &mut work => break done,
-            _ = renew.tick() => {
-                if let Err(e) = cx.store.renew_leases(&ids).await {
-                    tracing::warn!(error = %e, "cannot renew the outbox leases");
-                }
-            }
+    let done = while_renewing(work, crate::store::LEASE_RENEW, || async {
+        if let Err(e) = cx.store.renew_leases(&ids).await {
+            tracing::warn!(error = %e, "cannot renew the outbox leases");
         }
-    };
+    })
+    .await;
     if let Err(e) = done {
         match cx.store.release_claims(&ids).await {
             Ok(released) => {
@@ -151,6 +144,46 @@ fn steps(kinds: &[&str]) -> Vec<Step> {
         }
     }
     out
+}
+
+/// Runs `work` to its end with `renew` run every `every` *beside* it, and returns what
+/// `work` returned.
+///
+/// Both are polled whenever either can go on, so a renewal waiting for a pooled connection
+/// (or for SQLite's write lock) never stops `work` from finishing the statements, and
+/// giving back the connections, it holds. The round's renewal used to be awaited inside a
+/// `select!` arm, where the round's own jobs were not polled: every connection of the
+/// pool sat with a job whose answer was ready but unread (or a job's transaction stayed open
+/// holding the write lock), the renewal waited its 30 s for a connection, missed ticks
+/// fired it again at once, and a large backfill stalled for minutes ("cannot renew the
+/// outbox leases: pool timed out"). Missed ticks are delayed, not fired in a burst, so a
+/// slow renewal is followed by one renewal, not a catch-up.
+pub(crate) async fn while_renewing<W, R, F>(
+    work: W,
+    every: std::time::Duration,
+    mut renew: R,
+) -> W::Output
+where
+    W: std::future::Future,
+    R: FnMut() -> F,
+    F: std::future::Future<Output = ()>,
+{
+    let renewing = async {
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        // The first tick is at once: the lease was just taken.
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            renew().await;
+        }
+    };
+    tokio::pin!(work);
+    tokio::pin!(renewing);
+    tokio::select! {
+        done = &mut work => done,
+        () = &mut renewing => work.await,
+    }
 }
 
 pub(crate) async fn run_job<T: Tracker + 'static>(
@@ -352,7 +385,13 @@ fn debug_fault_hook(_job: &Job) {}
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use tokio::sync::Notify;
+
     use super::*;
+    use crate::store::testing::temp_store;
 
     #[test]
     fn only_a_label_edit_just_before_the_epic_runs_beside_it() {
@@ -372,5 +411,39 @@ mod tests {
         assert_eq!(steps(&["materialize", "labels"]), [One(0), One(1)]);
         assert_eq!(steps(&["tracking", "labels"]), [One(0), One(1)]);
         assert_eq!(steps(&[]), []);
+    }
+
+    /// The stall of a large backfill, small: the round's work holds every pooled connection
+    /// (a job's statement answered but not yet read back, a transaction between two of its
+    /// statements) when a lease renewal starts and waits for a connection. The work must go
+    /// on beside the waiting renewal, give its connections back and finish; awaited instead
+    /// of it, the renewal waited out the pool's 30 s acquire timeout while nothing ran.
+    #[tokio::test]
+    async fn a_renewal_waiting_for_a_connection_never_stops_the_work_holding_them() {
+        let (store, _dir) = temp_store().await;
+        let pool_size = store.pool().options().get_max_connections();
+        let renewal_started = Arc::new(Notify::new());
+        let work = async {
+            let mut held = Vec::new();
+            for _ in 0..pool_size {
+                held.push(store.pool().acquire().await.expect("acquire"));
+            }
+            // Every connection is ours until a renewal is under way.
+            renewal_started.notified().await;
+            drop(held);
+            store.ping().await
+        };
+        let renew = || async {
+            renewal_started.notify_one();
+            // Needs a connection: it waits until the work gives one back.
+            store.ping().await.expect("renewal");
+        };
+        let done = tokio::time::timeout(
+            Duration::from_secs(10),
+            while_renewing(work, Duration::from_millis(10), renew),
+        )
+        .await
+        .expect("the work finished beside the waiting renewal (not starved by it)");
+        done.expect("the work's last statement");
     }
 }
