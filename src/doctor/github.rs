@@ -283,15 +283,15 @@ async fn check_labels(cfg: &Config, gh: &GithubClient, repo: &str, report: &mut 
         Ok(h) => h,
         Err(e) => return report.push(failed(&item, &e, "run `council-sync setup`")),
     };
-    let missing: Vec<&str> = cfg
-        .labels
-        .all()
-        .into_iter()
-        .map(|(_, name)| name)
+    let wanted = cfg.labels.all();
+    let missing: Vec<&str> = wanted
+        .iter()
+        .map(|&(_, name)| name)
         .filter(|name| !have.iter().any(|h| h.eq_ignore_ascii_case(name)))
         .collect();
     if missing.is_empty() {
-        return report.push(Finding::ok(AREA, item, "all 10 exist"));
+        let all = format!("all {} exist", wanted.len());
+        return report.push(Finding::ok(AREA, item, all));
     }
     let fix = "run `council-sync setup` (or create them under Issues → Labels)";
     let detail = format!("missing: {}", missing.join(", "));
