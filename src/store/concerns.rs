@@ -195,20 +195,14 @@ impl Store {
     ) -> Result<Option<(String, u64)>, StoreError> {
         // Epic first, then stories: two indexed lookups, and an epic key never doubles as a
         // story key (both are Jira issue keys, unique per site).
-        for sql in [
-            "SELECT repo, number FROM concerns WHERE epic_key = $1 ORDER BY repo, number LIMIT 1",
-            "SELECT repo, number FROM links WHERE story_key = $1 ORDER BY repo, number LIMIT 1",
-        ] {
-            let row = sqlx::query(sql)
-                .bind(key)
-                .fetch_optional(self.pool())
-                .await?;
-            if let Some(row) = row {
-                let number = from_db("issue number", row.try_get("number")?)?;
-                return Ok(Some((row.try_get("repo")?, number)));
-            }
-        }
-        Ok(None)
+        self.first_concern(
+            [
+                "SELECT repo, number FROM concerns WHERE epic_key = $1 ORDER BY repo, number LIMIT 1",
+                "SELECT repo, number FROM links WHERE story_key = $1 ORDER BY repo, number LIMIT 1",
+            ],
+            key,
+        )
+        .await
     }
 
     /// The concern a tracker issue belongs to, by the issue's stable id
@@ -219,12 +213,26 @@ impl Store {
         &self,
         id: &str,
     ) -> Result<Option<(String, u64)>, StoreError> {
-        for sql in [
-            "SELECT repo, number FROM concerns WHERE epic_id = $1 ORDER BY repo, number LIMIT 1",
-            "SELECT repo, number FROM links WHERE story_id = $1 ORDER BY repo, number LIMIT 1",
-        ] {
+        self.first_concern(
+            [
+                "SELECT repo, number FROM concerns WHERE epic_id = $1 ORDER BY repo, number LIMIT 1",
+                "SELECT repo, number FROM links WHERE story_id = $1 ORDER BY repo, number LIMIT 1",
+            ],
+            id,
+        )
+        .await
+    }
+
+    /// The `(repo, number)` the first of `queries` (each `SELECT repo, number … $1`, bound
+    /// to `value`) finds, trying them in order.
+    async fn first_concern(
+        &self,
+        queries: [&'static str; 2],
+        value: &str,
+    ) -> Result<Option<(String, u64)>, StoreError> {
+        for sql in queries {
             let row = sqlx::query(sql)
-                .bind(id)
+                .bind(value)
                 .fetch_optional(self.pool())
                 .await?;
             if let Some(row) = row {

@@ -190,30 +190,14 @@ impl Store {
         links: &[(&str, &str, &str)],
     ) -> Result<(), StoreError> {
         let with: Vec<_> = links.iter().map(|&(t, k, u)| (t, k, u, None)).collect();
-        self.set_story_links_with_ids(repo, number, &with).await
+        self.record_stories(repo, number, &with, false).await
     }
 
-    /// [`Store::set_story_links`] that also keeps each story's stable tracker id
-    /// (`(team, key, url, id)`, [`crate::tracker::TrackerIssue::id`]), so a delivery that
-    /// names the story by id finds its concern ([`Store::concern_for_tracker_id`]).
-    pub async fn set_story_links_with_ids(
-        &self,
-        repo: &str,
-        number: u64,
-        links: &[(&str, &str, &str, Option<&str>)],
-    ) -> Result<(), StoreError> {
-        let n = to_db("issue number", number)?;
-        let mut tx = self.pool().begin().await?;
-        for (team, story_key, story_url, id) in links {
-            Self::upsert_link(&mut tx, repo, n, team, story_key, story_url, *id).await?;
-        }
-        tx.commit().await?;
-        Ok(())
-    }
-
-    /// [`Store::set_story_links_with_ids`] (`(team, key, url, id)`) and, when `all_made`,
-    /// the stage moved to [`crate::council::Stage::StoriesCreated`] (cause `Created`) in
-    /// the same commit.
+    /// The stories of several teams (`(team, key, url, id)`) in one commit, each with its
+    /// stable tracker id when known ([`crate::tracker::TrackerIssue::id`], so a delivery
+    /// naming the story by id finds its concern: [`Store::concern_for_tracker_id`]) and,
+    /// when `all_made`, the stage moved to [`crate::council::Stage::StoriesCreated`] (cause
+    /// `Created`).
     pub async fn record_stories(
         &self,
         repo: &str,
@@ -406,17 +390,18 @@ mod tests {
                 .expect("concern");
             assert!(!store.has_links_without_ids().await.expect("none yet"));
             store
-                .set_epic_synced(repo, 5, "acme/ops#5", "u", Some("I_epic"), "h")
+                .record_epic(repo, 5, "acme/ops#5", "u", Some("I_epic"), "h")
                 .await
                 .expect("epic");
             store
-                .set_story_links_with_ids(
+                .record_stories(
                     repo,
                     5,
                     &[
                         ("pay", "acme/pay#1", "u1", Some("I_pay")),
                         ("db", "acme/db#1", "u2", Some("I_db")),
                     ],
+                    false,
                 )
                 .await
                 .expect("stories");

@@ -136,41 +136,12 @@ impl Store {
         Ok(())
     }
 
-    /// [`Store::set_epic`] and [`Store::set_synced_hash`] in one statement: the epic made
-    /// (its key, URL and stable tracker id `id` when known, by which a delivery naming it by id finds
-    /// the concern: [`Store::concern_for_tracker_id`]) and what it says.
-    pub async fn set_epic_synced(
-        &self,
-        repo: &str,
-        number: u64,
-        key: &str,
-        url: &str,
-        id: Option<&str>,
-        hash: &str,
-    ) -> Result<(), StoreError> {
-        sqlx::query(
-            "UPDATE concerns SET epic_key = $1, epic_url = $2, synced_hash = $3, \
-                                 last_error = NULL, updated_at = $4, \
-                                 epic_id = COALESCE($7, epic_id) \
-             WHERE repo = $5 AND number = $6",
-        )
-        .bind(key)
-        .bind(url)
-        .bind(hash)
-        .bind(now_ms())
-        .bind(repo)
-        .bind(to_db("issue number", number)?)
-        .bind(id)
-        .execute(self.pool())
-        .await?;
-        Ok(())
-    }
-
-    /// [`Store::set_epic_synced`] and, in the same commit, the stage moved to
+    /// The epic made and what it says ([`Store::set_epic`] and [`Store::set_synced_hash`]
+    /// in one statement) and, in the same commit, the stage moved to
     /// [`crate::council::Stage::EpicCreated`] (as [`Store::advance_stage`] would, cause
-    /// `Created`): the epic recorded costs one commit, not two.
-    /// `id` is the epic's stable tracker id when the tracker gave one (kept, as by
-    /// [`Store::set_epic_synced`], so a delivery naming the epic by id finds its concern).
+    /// `Created`): the epic recorded costs one commit, not two. `id` is the epic's stable
+    /// tracker id when the tracker gave one, kept so a delivery naming the epic by id finds
+    /// its concern ([`Store::concern_for_tracker_id`]).
     pub async fn record_epic(
         &self,
         repo: &str,
