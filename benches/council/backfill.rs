@@ -45,28 +45,7 @@ pub async fn measure(dir: &Path, n: usize) -> Result<Measured, String> {
     world.github_api = proxy.url.clone();
     world.jira_api = proxy.url.clone();
     let config = world.write_config_with(dir, 3, PACE);
-    let c = world.ctl();
-    let body = common::complete_body(&FORM_TEAMS[..2]);
-    for chunk in (0..n).collect::<Vec<_>>().chunks(25) {
-        let opened = futures::future::join_all(chunk.iter().map(|i| {
-            let title = format!("Concern {i}");
-            let (c, repo, body) = (&c, &world.repo, &body);
-            async move {
-                c.open_issue(
-                    repo,
-                    "carol",
-                    &title,
-                    body,
-                    &["sre-concern", "council/accepted"],
-                )
-                .await
-            }
-        }))
-        .await;
-        for r in opened {
-            r.map_err(|e| format!("open accepted concern: {e:?}"))?;
-        }
-    }
+    open_accepted(&world, n).await?;
     let before = proxy.counts.snapshot();
     let t0 = Instant::now();
     let out = Command::new(common::binary())
@@ -107,4 +86,32 @@ pub async fn measure(dir: &Path, n: usize) -> Result<Measured, String> {
             .count(),
         summary: line("concern issue(s):"),
     })
+}
+
+/// Opens `n` concerns labelled accepted (2 teams each, by carol) in the world's repository,
+/// 25 at a time; the backfill and the peer bench start from these.
+pub async fn open_accepted(world: &World, n: usize) -> Result<(), String> {
+    let c = world.ctl();
+    let body = common::complete_body(&FORM_TEAMS[..2]);
+    for chunk in (0..n).collect::<Vec<_>>().chunks(25) {
+        let opened = futures::future::join_all(chunk.iter().map(|i| {
+            let title = format!("Concern {i}");
+            let (c, repo, body) = (&c, &world.repo, &body);
+            async move {
+                c.open_issue(
+                    repo,
+                    "carol",
+                    &title,
+                    body,
+                    &["sre-concern", "council/accepted"],
+                )
+                .await
+            }
+        }))
+        .await;
+        for r in opened {
+            r.map_err(|e| format!("open accepted concern: {e:?}"))?;
+        }
+    }
+    Ok(())
 }

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use tokio::process::Command;
 
-use crate::common::{self, FORM_TEAMS, SECRETS_ENV, World};
+use crate::common::{self, SECRETS_ENV, World};
 use crate::proxy::{self, Snapshot};
 
 /// What jirahub's run reported besides the calls.
@@ -274,28 +274,9 @@ pub async fn measure(dir: &Path, n: usize) -> Peer {
     let proxy = proxy::start(&world.sandbox_url).await;
     world.github_api = proxy.url.clone();
     world.jira_api = proxy.url.clone();
-    let c = world.ctl();
-    let body = common::complete_body(&FORM_TEAMS[..2]);
-    for chunk in (0..n).collect::<Vec<_>>().chunks(25) {
-        let opened = futures::future::join_all(chunk.iter().map(|i| {
-            let title = format!("Concern {i}");
-            let (c, repo, body) = (&c, &world.repo, &body);
-            async move {
-                c.open_issue(
-                    repo,
-                    "carol",
-                    &title,
-                    body,
-                    &["sre-concern", "council/accepted"],
-                )
-                .await
-            }
-        }))
-        .await;
-        for r in opened {
-            r.expect("open accepted concern");
-        }
-    }
+    crate::backfill::open_accepted(&world, n)
+        .await
+        .expect("open accepted concerns");
     let jirahub = run_jirahub(&world, &proxy, dir, n).await;
     eprintln!("bench: peer: jirahub on {n} issues: {jirahub:?}");
     let council = run_council(&world, &proxy, dir).await;
