@@ -362,7 +362,12 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         #[cfg(feature = "sandbox")]
         Command::Sandbox { listen, config } => {
             let cfg = match config {
-                Some(path) => load_config(&path)?,
+                Some(path) => config::check_file_for_sandbox(&path).map_err(|problems| {
+                    anyhow::Error::from(Fatal::Problems {
+                        text: config::render_problems(&problems),
+                        usage: false,
+                    })
+                })?,
                 None => Config::from_toml_str(demo::SANDBOX_CONFIG, std::iter::empty())?,
             };
             sandbox::run_standalone(sandbox::embedded::standalone_options(&cfg, listen)).await?;
@@ -590,8 +595,19 @@ async fn setup_command(config: &std::path::Path, dry_run: bool) -> anyhow::Resul
     let clients = doctor::Clients::from_config(&cfg).await?;
     let plan = setup::plan(&cfg, &clients).await;
     println!("{}", setup::render_plan(&plan));
+    if !plan.complete() {
+        eprintln!(
+            "setup{}: {} read(s) failed, so the plan above is incomplete (exit 1)",
+            if dry_run { " --dry-run" } else { "" },
+            plan.unread.len()
+        );
+    }
     if dry_run {
-        return Ok(ExitCode::SUCCESS);
+        return Ok(if plan.complete() {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        });
     }
     let outcome = setup::apply(&cfg, &clients, &plan).await;
     for done in &outcome.done {
@@ -611,7 +627,7 @@ async fn setup_command(config: &std::path::Path, dry_run: bool) -> anyhow::Resul
     if !outcome.failed.is_empty() {
         println!("{}", setup::render_manual(&manual));
     }
-    Ok(if manual.is_empty() {
+    Ok(if manual.is_empty() && plan.complete() {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE

@@ -179,3 +179,49 @@ fn github_projects_config_is_checked_and_printed() {
         assert!(out.contains("share an owner"), "{args:?}: {out}");
     }
 }
+
+/// README's sandbox rehearsal exports `COUNCIL_JIRA__*`; with them still in the shell,
+/// `config check` of the GitHub Projects example passes with a warning naming them, and the
+/// Jira example passes the same way with a stray `COUNCIL_GITHUB_PROJECTS__*`.
+#[test]
+fn the_other_trackers_exports_are_ignored_with_a_warning() {
+    let check = |config: &str, env: &[(&str, &str)]| {
+        let out = Command::new(common::binary())
+            .args(["config", "check", "--config", config])
+            .env("COUNCIL_GITHUB__TOKEN", "sandbox")
+            .env("COUNCIL_GITHUB__WEBHOOK_SECRET", "sandbox")
+            .envs(env.iter().copied())
+            .output()
+            .expect("run council-sync");
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (out.status.code().unwrap_or(-1), text)
+    };
+    let (code, out) = check(
+        "config/github-projects.toml",
+        &[
+            ("COUNCIL_JIRA__BASE_URL", "http://127.0.0.1:8900"),
+            ("COUNCIL_JIRA__AUTH__TOKEN", "sandbox"),
+            ("COUNCIL_JIRA__WEBHOOK_SECRET", "sandbox"),
+        ],
+    );
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("warning: jira: is ignored: only the environment sets it")
+            && out.contains("COUNCIL_JIRA__AUTH__TOKEN, COUNCIL_JIRA__BASE_URL"),
+        "{out}"
+    );
+    let (code, out) = check(
+        "config/sandbox.toml",
+        &[("COUNCIL_GITHUB_PROJECTS__NUMBER", "3")],
+    );
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("warning: github_projects: is ignored")
+            && out.contains("COUNCIL_GITHUB_PROJECTS__NUMBER"),
+        "{out}"
+    );
+}

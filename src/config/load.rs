@@ -134,6 +134,7 @@ where
         })?;
     let mut raw = raw;
     let plaintext = plaintext_secrets(&raw.cache);
+    let ignored = drop_env_only_tracker_sections(&mut raw.cache, &env_keys);
     // serde stops at the first bad key: take each reported key out and try again, so one
     // run names every problem (up to a bound). A required key taken out comes back as
     // "missing" under the same name; that ends the search.
@@ -148,10 +149,12 @@ where
         match raw.clone().try_deserialize::<Config>() {
             Ok(mut config) if problems.is_empty() => {
                 config.plaintext_secrets = plaintext;
+                config.ignored_env_sections = ignored;
                 return Ok(config);
             }
             Ok(mut config) => {
                 config.plaintext_secrets = plaintext;
+                config.ignored_env_sections = ignored;
                 return Err(ConfigError::Partial {
                     problems,
                     rest: Box::new(config),
@@ -302,6 +305,76 @@ fn plaintext_secrets(root: &::config::Value) -> Vec<String> {
     walk("", root, &mut out);
     out.sort();
     out
+}
+
+/// Each tracker's own section, and the `[tracker] kind` that uses it: `[jira]` only with
+/// `kind = "jira"` (the default), `[github_projects]` only with `kind = "github-projects"`.
+const TRACKER_SECTIONS: &[(&str, &str)] =
+    &[("jira", "jira"), ("github_projects", "github-projects")];
+
+/// Takes out the sections of the tracker `[tracker] kind` does not name when every value in
+/// them came from the environment (a shell still holding another rehearsal's
+/// `COUNCIL_JIRA__*`), so a partial one is not judged as if it were meant; each is returned
+/// with the variables that made it, for a warning ([`Config::ignored_env_sections`]). A
+/// section with any value from the file stays, and is judged (and warned about) as written.
+/// An unknown `kind` takes nothing out: its own error is the one to show.
+fn drop_env_only_tracker_sections(
+    root: &mut ::config::Value,
+    env_keys: &BTreeSet<(String, String)>,
+) -> Vec<super::IgnoredEnvSection> {
+    use ::config::ValueKind;
+    let ValueKind::Table(table) = &mut root.kind else {
+        return Vec::new();
+    };
+    let kind = match table.get("tracker").map(|t| &t.kind) {
+        None => "jira".to_owned(),
+        Some(ValueKind::Table(t)) => match t.get("kind").map(|k| &k.kind) {
+            None => "jira".to_owned(),
+            Some(ValueKind::String(k)) => k.trim().to_owned(),
+            Some(_) => return Vec::new(),
+        },
+        Some(_) => return Vec::new(),
+    };
+    if !TRACKER_SECTIONS.iter().any(|(_, k)| *k == kind) {
+        return Vec::new();
+    }
+    let mut ignored = Vec::new();
+    for (section, used_by) in TRACKER_SECTIONS {
+        if *used_by == kind {
+            continue;
+        }
+        let env_only = table.get(*section).is_some_and(only_from_env);
+        if !env_only {
+            continue;
+        }
+        table.remove(*section);
+        let below = format!("{section}.");
+        let variables = env_keys
+            .iter()
+            .filter(|(dotted, _)| dotted == section || dotted.starts_with(&below))
+            .map(|(_, name)| name.clone())
+            .collect();
+        ignored.push(super::IgnoredEnvSection {
+            section: (*section).to_owned(),
+            variables,
+        });
+    }
+    ignored
+}
+
+/// Whether every value under `value` came from the environment (and there is one at least).
+fn only_from_env(value: &::config::Value) -> bool {
+    fn walk(value: &::config::Value, leaves: &mut usize) -> bool {
+        match &value.kind {
+            ::config::ValueKind::Table(t) => t.values().all(|v| walk(v, leaves)),
+            _ => {
+                *leaves += 1;
+                value.origin() == Some(ENV_ORIGIN)
+            }
+        }
+    }
+    let mut leaves = 0;
+    walk(value, &mut leaves) && leaves > 0
 }
 
 /// What the `config` crate records as the origin of an environment value.

@@ -364,3 +364,98 @@ fn a_bad_required_key_does_not_hide_the_others() {
         "{problems:?}"
     );
 }
+
+/// A tracker section only the environment set, on the tracker that does not use it, is
+/// taken out and named with its variables (a shell still holding the other rehearsal's
+/// exports); on the tracker that uses it, or with any value from the file, it stays.
+#[test]
+fn the_other_trackers_section_from_the_environment_alone_is_ignored() {
+    const PROJECTS: &str = r#"
+[tracker]
+kind = "github-projects"
+
+[github]
+repos = ["acme/platform-concerns"]
+council = "acme/sre-council"
+
+[github_projects]
+owner = "acme"
+number = 7
+
+[teams.payments]
+repo = "acme/payments"
+"#;
+    let jira_env = [
+        ("COUNCIL_JIRA__BASE_URL", "http://127.0.0.1:8900"),
+        ("COUNCIL_JIRA__AUTH__TOKEN", "sandbox"),
+        ("COUNCIL_JIRA__WEBHOOK_SECRET", "sandbox"),
+    ];
+    let projects_env = [
+        ("COUNCIL_GITHUB_PROJECTS__NUMBER", "3"),
+        ("COUNCIL_GITHUB_PROJECTS__OWNER", "acme"),
+    ];
+    // (file, env, section expected ignored, variables named)
+    let cases: [(&str, &[(&str, &str)], Option<&str>, &[&str]); 4] = [
+        (
+            PROJECTS,
+            &jira_env,
+            Some("jira"),
+            &[
+                "COUNCIL_JIRA__AUTH__TOKEN",
+                "COUNCIL_JIRA__BASE_URL",
+                "COUNCIL_JIRA__WEBHOOK_SECRET",
+            ],
+        ),
+        (
+            BASE,
+            &projects_env,
+            Some("github_projects"),
+            &[
+                "COUNCIL_GITHUB_PROJECTS__NUMBER",
+                "COUNCIL_GITHUB_PROJECTS__OWNER",
+            ],
+        ),
+        // The tracker that uses the section keeps the environment's values.
+        (BASE, &jira_env, None, &[]),
+        (PROJECTS, &projects_env, None, &[]),
+    ];
+    for (file, pairs, section, variables) in cases {
+        let cfg = load(file, pairs).unwrap_or_else(|e| panic!("{pairs:?}: {e}"));
+        match section {
+            Some(section) => {
+                assert_eq!(
+                    cfg.ignored_env_sections,
+                    vec![crate::config::IgnoredEnvSection {
+                        section: section.to_owned(),
+                        variables: variables.iter().map(|v| (*v).to_owned()).collect(),
+                    }],
+                    "{pairs:?}"
+                );
+                let warning = cfg
+                    .validate(&crate::concern::form::IssueForm::shipped())
+                    .into_iter()
+                    .find(|p| p.key == section)
+                    .unwrap_or_else(|| panic!("no warning on {section}"));
+                assert!(!warning.is_error(), "{warning}");
+                for v in variables {
+                    assert!(warning.reason.contains(v), "{v} not named: {warning}");
+                }
+                assert!(
+                    !warning.reason.contains("sandbox\""),
+                    "value shown: {warning}"
+                );
+            }
+            None => assert!(cfg.ignored_env_sections.is_empty(), "{pairs:?}"),
+        }
+    }
+    assert_eq!(
+        load(BASE, &jira_env)
+            .map(|c| c.jira.map(|j| j.base_url))
+            .ok(),
+        Some(Some("http://127.0.0.1:8900".to_owned()))
+    );
+    // A [jira] the file wrote on GitHub Projects is the file's: judged as written.
+    let with_file_jira = format!("{PROJECTS}\n[jira]\nepic_project = \"SRE\"\n");
+    let problem = only_problem(load(&with_file_jira, &jira_env));
+    assert_eq!(problem.key, "jira.auth.type", "{problem}");
+}

@@ -32,7 +32,7 @@ use serde::Deserialize;
 
 pub use agenda::{AgendaConfig, PostTo};
 pub use board::BoardConfig;
-pub use check::{check_file, check_file_with_env, render_problems};
+pub use check::{check_file, check_file_for_sandbox, check_file_with_env, render_problems};
 pub use limits::{GithubLimits, JiraLimits, LimitsConfig};
 pub use load::ConfigError;
 pub use problem::{ConfigProblem, Severity};
@@ -104,6 +104,21 @@ pub struct Config {
     /// draws a warning to move it to the environment or a file.
     #[serde(skip)]
     pub plaintext_secrets: Vec<String>,
+    /// Sections of the tracker `[tracker] kind` does not use that only the environment had
+    /// set (e.g. `COUNCIL_JIRA__*` left in the shell on GitHub Projects): taken out by the
+    /// loader, each draws a warning naming its variables.
+    #[serde(skip)]
+    pub ignored_env_sections: Vec<IgnoredEnvSection>,
+}
+
+/// A tracker section set only by `COUNCIL_*` variables, ignored because `[tracker] kind`
+/// names the other tracker.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IgnoredEnvSection {
+    /// The section's key: `jira` or `github_projects`.
+    pub section: String,
+    /// The variables that set it, e.g. `COUNCIL_JIRA__BASE_URL`, sorted.
+    pub variables: Vec<String>,
 }
 
 /// Why a Jira-only step cannot run: the config has no `[jira]`.

@@ -129,6 +129,20 @@ impl Config {
                 }
             }
         }
+        for ignored in &self.ignored_env_sections {
+            let tracker = match self.tracker.kind {
+                TrackerKind::Jira => "\"jira\", which does not use GitHub Projects",
+                TrackerKind::GithubProjects => "\"github-projects\", which does not use Jira",
+            };
+            out.warning(
+                ignored.section.clone(),
+                format!(
+                    "is ignored: only the environment sets it ({}) and [tracker] kind is \
+                     {tracker}; unset those variables to silence this",
+                    ignored.variables.join(", ")
+                ),
+            );
+        }
         if self.tracker.kind != TrackerKind::GithubProjects && self.github_projects.is_some() {
             out.warning(
                 "github_projects",

@@ -11,9 +11,11 @@ use std::sync::Arc;
 use secrecy::SecretString;
 
 use super::feed::ChangeFeed;
+use super::github::model::{MemberRole, MemberState};
+use super::github::projects::ops::ProjectSeed;
 use super::jira::JiraSandbox;
 use super::{Sandbox, SandboxHandle, SandboxOptions};
-use crate::config::Config;
+use crate::config::{Config, TrackerKind};
 use crate::daemon::{Embed, EmbedStart, Embedded};
 
 impl Embedded for SandboxHandle {
@@ -90,13 +92,92 @@ pub fn start(cfg: &mut Config, daemon_addr: SocketAddr) -> EmbedStart<'_> {
 }
 
 /// Options for `council-sync sandbox`: seeded from `cfg`, no webhook target until one is set
-/// through the control API.
+/// through the control API. On GitHub Projects it also makes what an organisation owner
+/// would have made before `setup` ([`projects_seed`]), and a council team without
+/// `[sandbox] council_members` gets [`REHEARSAL_COUNCIL`], so the product's own config
+/// (`config/github-projects.toml`) is rehearsed with nothing registered by hand.
 pub fn standalone_options(cfg: &Config, listen: SocketAddr) -> SandboxOptions {
     let mut opts = SandboxOptions::from_config(cfg);
     opts.listen = listen;
     opts.webhook_url = None;
     opts.jira = jira_sandbox(cfg, &opts.feed);
+    for team in opts.teams.iter_mut().filter(|t| t.members.is_empty()) {
+        team.members = REHEARSAL_COUNCIL
+            .iter()
+            .map(|m| ((*m).to_owned(), MemberState::Active, MemberRole::Member))
+            .collect();
+    }
+    if let Some((project, types)) = projects_seed(cfg, chrono::Utc::now().date_naive()) {
+        opts.issue_types.push(types);
+        opts.projects.push(project);
+    }
     opts
+}
+
+/// The council members a standalone sandbox seeds when the config names none
+/// (`[sandbox] council_members`): the people README's walk-throughs act as.
+pub const REHEARSAL_COUNCIL: [&str; 2] = ["carol", "dave"];
+
+/// Days the running iteration started before the sandbox, and its length: one iteration
+/// under way and the next one after it, so the Iteration field has something to show.
+const ITERATION_STARTED_DAYS_AGO: i64 = 3;
+/// Length of each seeded iteration, in days (GitHub's default is 14).
+const ITERATION_DAYS: u32 = 14;
+
+/// With `[tracker] kind = "github-projects"`: the project `[github_projects]` names, with a
+/// single-select Status field (its todo, in-progress, done and not-planned options), a Team
+/// field with one option per `[teams]` name, and an Iteration field with a running and a
+/// next iteration from `today`; and the owner's issue types `Task`, `Bug` and the epic's.
+/// `None` on Jira or without `[github_projects]`.
+pub fn projects_seed(
+    cfg: &Config,
+    today: chrono::NaiveDate,
+) -> Option<(ProjectSeed, (String, Vec<String>))> {
+    if cfg.tracker.kind != TrackerKind::GithubProjects {
+        return None;
+    }
+    let s = cfg.github_projects_settings().ok()?;
+    let mut statuses: Vec<String> = Vec::new();
+    for st in [
+        &s.todo_status,
+        &s.in_progress_status,
+        &s.done_status,
+        &s.not_planned_status,
+    ] {
+        if !st.trim().is_empty() && !statuses.iter().any(|x| x.eq_ignore_ascii_case(st)) {
+            statuses.push(st.clone());
+        }
+    }
+    let teams: Vec<String> = cfg.teams.keys().cloned().collect();
+    let start = today - chrono::Duration::days(ITERATION_STARTED_DAYS_AGO);
+    let next = start + chrono::Duration::days(i64::from(ITERATION_DAYS));
+    let project = ProjectSeed {
+        owner: s.owner.clone(),
+        number: s.number,
+        title: "SRE council".into(),
+        single_select: [
+            (s.status_field.clone(), statuses),
+            (s.team_field.clone(), teams),
+        ]
+        .into_iter()
+        .collect(),
+        iteration: [(
+            s.iteration_field.clone(),
+            vec![
+                ("Iteration 1".to_owned(), start, ITERATION_DAYS),
+                ("Iteration 2".to_owned(), next, ITERATION_DAYS),
+            ],
+        )]
+        .into_iter()
+        .collect(),
+    };
+    let mut types = vec!["Task".to_owned(), "Bug".to_owned()];
+    if let Some(epic) = s.epic_type()
+        && !types.iter().any(|t| t.eq_ignore_ascii_case(epic))
+    {
+        types.push(epic.to_owned());
+    }
+    Some((project, (s.owner, types)))
 }
 
 /// The Jira half, seeded with every configured project, bumping the shared change feed.

@@ -102,6 +102,11 @@ pub struct SandboxOptions {
     pub teams: Vec<TeamSeed>,
     /// Repositories.
     pub repos: Vec<RepoSeed>,
+    /// Projects (v2) to make when the sandbox has none of that owner and number (a saved
+    /// state keeps its own, items included).
+    pub projects: Vec<github::projects::ops::ProjectSeed>,
+    /// Organisation login → issue types to define when the organisation has none.
+    pub issue_types: Vec<(String, Vec<String>)>,
     /// The Jira half, served on the same listener.
     pub jira: Arc<JiraSandbox>,
     /// The change counter; give a clone to the Jira half so its changes bump it too.
@@ -121,6 +126,8 @@ impl Default for SandboxOptions {
             bot_login: github::BOT_LOGIN.into(),
             teams: Vec::new(),
             repos: Vec::new(),
+            projects: Vec::new(),
+            issue_types: Vec::new(),
             jira: Arc::new(JiraSandbox::default()),
             feed: ChangeFeed::new(),
             saved: None,
@@ -218,6 +225,20 @@ impl Sandbox {
         }
         for r in &opts.repos {
             world.create_repo(&r.owner, &r.name, r.org);
+        }
+        for p in &opts.projects {
+            if world.projects.project(&p.owner, p.number).is_none() {
+                github::projects::ops::seed_project(&mut world, p.clone());
+            }
+        }
+        for (org, names) in &opts.issue_types {
+            if !world
+                .projects
+                .issue_types
+                .contains_key(&org.to_ascii_lowercase())
+            {
+                github::projects::ops::set_issue_types(&mut world, org, names.clone());
+            }
         }
         let (deliveries, delivery_task) =
             Deliveries::start(opts.webhook_url.clone(), opts.webhook_secret.clone());

@@ -122,6 +122,25 @@ pub struct Plan {
     pub manual: Vec<String>,
     /// How many things were already as needed.
     pub already: usize,
+    /// What could not be read (GitHub or Jira unreachable, credentials refused, an error
+    /// status or an answer that is not what the API gives): the plan may lack the actions
+    /// it would have found there, so a dry run with any of these fails ([`Plan::complete`]).
+    pub unread: Vec<String>,
+}
+
+impl Plan {
+    /// Whether every read the plan rests on was answered, so the plan is all there is to do.
+    pub fn complete(&self) -> bool {
+        self.unread.is_empty()
+    }
+}
+
+/// Whether a refused read means the credentials lack a right (GitHub hides what a token
+/// cannot see behind 404, and answers 403 for a missing scope or permission): a step for a
+/// person, not a failed read. 401 (the credentials themselves refused), 5xx, 429 and no
+/// answer at all are failed reads. <https://docs.github.com/en/rest/using-the-rest-api/troubleshooting-the-rest-api>
+fn lacks_right(status: Option<u16>) -> bool {
+    matches!(status, Some(403 | 404))
 }
 
 /// Label colours (GitHub wants six hex digits), one per `[labels]` key.
@@ -186,9 +205,10 @@ pub async fn plan(cfg: &Config, clients: &Clients) -> Plan {
                     }
                 }
             }
-            Err(e) => p.manual.push(format!(
+            Err(e) if lacks_right(e.status()) => p.manual.push(format!(
                 "{repo}: cannot read labels ({e}); give the token access (scope repo) and run setup again"
             )),
+            Err(e) => p.unread.push(format!("{repo}: labels: {e}")),
         }
         match (&form, gh.get_file(repo, ISSUE_FORM_PATH).await) {
             (Err(e), _) => p.manual.push(format!(
@@ -209,9 +229,10 @@ pub async fn plan(cfg: &Config, clients: &Clients) -> Plan {
                     });
                 }
             }
-            (Ok(_), Err(e)) => p.manual.push(format!(
+            (Ok(_), Err(e)) if lacks_right(e.status()) => p.manual.push(format!(
                 "{repo}: cannot read {ISSUE_FORM_PATH} ({e}); commit the form there by hand"
             )),
+            (Ok(_), Err(e)) => p.unread.push(format!("{repo}: {ISSUE_FORM_PATH}: {e}")),
         }
         plan_hook(repo, gh, hook_url.as_deref(), secret.is_some(), &mut p).await;
     }
@@ -247,8 +268,8 @@ async fn plan_project(cfg: &Config, gh: &GithubClient, p: &mut Plan) {
             "GitHub shows no project {} of {} to these credentials: create it (or fix github_projects.owner / number), and give a classic token the project scope",
             s.number, s.owner
         )),
-        Err(e) => p.manual.push(format!(
-            "cannot read project {} of {} ({e}); run `council-sync doctor` for the reason",
+        Err(e) => p.unread.push(format!(
+            "project {} of {}: {e}; run `council-sync doctor` for the reason",
             s.number, s.owner
         )),
     }
@@ -265,10 +286,11 @@ async fn plan_project(cfg: &Config, gh: &GithubClient, p: &mut Plan) {
                 "{} has no enabled issue type {want:?}: an organisation owner creates it (Settings → Planning → Issue types), or set github_projects.epic_issue_type = \"\"",
                 s.owner
             )),
-            Err(e) => p.manual.push(format!(
-                "cannot read the issue types of {} ({e})",
+            Err(e) if lacks_right(e.status()) => p.manual.push(format!(
+                "cannot read the issue types of {} ({e}): give the credentials read access to the organisation, or set github_projects.epic_issue_type = \"\"",
                 s.owner
             )),
+            Err(e) => p.unread.push(format!("issue types of {}: {e}", s.owner)),
         }
     }
 }
@@ -325,14 +347,13 @@ async fn plan_org_hook(
                 }
             }
         },
-        Err(e) if matches!(e.status(), Some(403 | 404)) => p.manual.push(format!(
+        Err(e) if lacks_right(e.status()) => p.manual.push(format!(
             "the credentials cannot manage organisation webhooks (an owner's token with admin:org_hook, or an App with organisation Webhooks: write); ask an owner: {}",
             manual_org_hook_step(org, Some(url))
         )),
-        Err(e) => p.manual.push(format!(
-            "{org}: cannot list organisation webhooks ({e}); {}",
-            manual_org_hook_step(org, Some(url))
-        )),
+        Err(e) => p
+            .unread
+            .push(format!("{org}: organisation webhooks: {e}")),
     }
 }
 
@@ -382,14 +403,11 @@ async fn plan_hook(
                 }
             }
         },
-        Err(e) if matches!(e.status(), Some(403 | 404)) => p.manual.push(format!(
+        Err(e) if lacks_right(e.status()) => p.manual.push(format!(
             "the token cannot manage webhooks (needs admin on the repository and admin:repo_hook); ask an admin: {}",
             manual_hook_step(repo, Some(url))
         )),
-        Err(e) => p.manual.push(format!(
-            "{repo}: cannot list webhooks ({e}); {}",
-            manual_hook_step(repo, Some(url))
-        )),
+        Err(e) => p.unread.push(format!("{repo}: webhooks: {e}")),
     }
 }
 
@@ -444,14 +462,13 @@ async fn plan_jira_hook(cfg: &Config, jira: &JiraClient, p: &mut Plan) {
                 webhook_problems(h).join("; ")
             )),
         },
-        Err(e) if matches!(e.status(), Some(401 | 403)) => p.manual.push(format!(
+        // Jira answers 403 to a user who is not an administrator, 401 to credentials it
+        // does not take (https://developer.atlassian.com/cloud/jira/platform/rest/v3/intro/#status-codes).
+        Err(e) if e.status() == Some(403) => p.manual.push(format!(
             "registering a Jira webhook needs a Jira administrator; ask one: {}",
             jira_manual_step(cfg, &url)
         )),
-        Err(e) => p.manual.push(format!(
-            "cannot list Jira webhooks ({e}); {}",
-            jira_manual_step(cfg, &url)
-        )),
+        Err(e) => p.unread.push(format!("Jira webhooks: {e}")),
     }
 }
 
@@ -578,6 +595,25 @@ pub fn render_plan(plan: &Plan) -> String {
     }
     out.push_str(&format!("\n{} already in place", plan.already));
     out.push_str(&render_manual(&plan.manual));
+    out.push_str(&render_unread(&plan.unread));
+    out
+}
+
+/// What could not be read, numbered, with what it means for the plan; empty when every
+/// read was answered.
+pub fn render_unread(unread: &[String]) -> String {
+    if unread.is_empty() {
+        return String::new();
+    }
+    let mut out = format!(
+        "\n\ncould not read {} thing(s) the plan rests on, so it may miss what they would \
+         have shown (check the URL, the network and the credentials; `council-sync doctor` \
+         says which):\n",
+        unread.len()
+    );
+    for (i, s) in unread.iter().enumerate() {
+        out.push_str(&format!("  {}. {s}\n", i + 1));
+    }
     out
 }
 
@@ -617,10 +653,17 @@ mod tests {
             }],
             manual: vec!["ask an admin".into()],
             already: 3,
+            unread: vec!["acme/y: webhooks: connection refused".into()],
         };
         let text = render_plan(&plan);
         assert!(text.contains("register the webhook in acme/x"), "{text}");
         assert!(text.contains("1. ask an admin"), "{text}");
         assert!(text.contains("3 already in place"), "{text}");
+        assert!(
+            text.contains("could not read 1 thing(s)")
+                && text.contains("1. acme/y: webhooks: connection refused"),
+            "{text}"
+        );
+        assert!(!plan.complete());
     }
 }

@@ -11,15 +11,13 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use chrono::Utc;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::model::{FieldKind, IssueTypeRec, ValueRec};
+use super::model::{FieldKind, ValueRec};
 use super::ops::{self, ProjectSeed};
 use crate::sandbox::github::GithubHub;
 use crate::sandbox::github::http::{ApiError, number, parse_body};
-use crate::sandbox::github::render;
 
 type Hub = State<Arc<GithubHub>>;
 type ApiResult = Result<Response, ApiError>;
@@ -57,21 +55,7 @@ struct TypesBody {
 async fn set_issue_types(State(hub): Hub, Path(org): Path<String>, body: Bytes) -> ApiResult {
     let b: TypesBody = parse_body(&body)?;
     hub.write(|tx| {
-        tx.world.org(&org);
-        let mut list = Vec::new();
-        for name in b.names {
-            let id = tx.world.next_id();
-            list.push(IssueTypeRec {
-                id,
-                node_id: render::node_id("IssueType", id),
-                name,
-                created_at: Utc::now(),
-            });
-        }
-        tx.world
-            .projects
-            .issue_types
-            .insert(org.to_ascii_lowercase(), list);
+        ops::set_issue_types(tx.world, &org, b.names);
         tx.changed = true;
         Ok(StatusCode::NO_CONTENT.into_response())
     })

@@ -373,8 +373,27 @@ fn emit_sub(tx: &mut Tx<'_>, parent: &IssueAddr, child: &IssueAddr, action: &str
     });
 }
 
+/// Gives organisation `org` these issue types (replacing its list), as an owner defines
+/// them under Settings → Planning → Issue types.
+pub fn set_issue_types(w: &mut World, org: &str, names: Vec<String>) {
+    w.org(org);
+    let mut list = Vec::new();
+    for name in names {
+        let id = w.next_id();
+        list.push(super::model::IssueTypeRec {
+            id,
+            node_id: render::node_id("IssueType", id),
+            name,
+            created_at: Utc::now(),
+        });
+    }
+    w.projects
+        .issue_types
+        .insert(org.to_ascii_lowercase(), list);
+}
+
 /// A new project for the control API.
-#[derive(Debug, Clone, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ProjectSeed {
     /// Owner (organisation) login.
