@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use common::{Daemon, SECRETS_ENV, World};
 use council_sync::demo::view;
-use serde_json::json;
+use serde_json::{Value, json};
 
 /// The Data Center webhook URL token the tests give the daemon.
 const JIRA_WEBHOOK_TOKEN: &str = "test-jira-webhook-token";
@@ -511,4 +511,244 @@ async fn reach_through_issue_transitions_on_jira_data_center() {
 #[tokio::test]
 async fn reach_through_issue_transitions_on_jira_cloud_without_admin() {
     reach_through_issue_transitions(3).await;
+}
+
+/// The first line of `lines` starting with `prefix`, without it (the child's stdout).
+async fn printed_after(
+    lines: &mut tokio::io::Lines<tokio::io::BufReader<tokio::process::ChildStdout>>,
+    prefix: &str,
+) -> String {
+    let read = async {
+        while let Ok(Some(line)) = lines.next_line().await {
+            if let Some(rest) = line.strip_prefix(prefix) {
+                return rest.to_owned();
+            }
+        }
+        panic!("exited before printing {prefix:?}");
+    };
+    tokio::time::timeout(common::WAIT, read)
+        .await
+        .unwrap_or_else(|_| panic!("no {prefix:?} within {:?}", common::WAIT))
+}
+
+/// README's "0b. Rehearse GitHub Projects on the sandbox", run as it is written there: the
+/// sandbox started on the shipped `config/github-projects.toml` (seeding the project, its
+/// fields, the issue types and the council), the exports, then check, `setup --dry-run`,
+/// `setup`, `doctor` and `run`, each exiting 0 and printing what its `#` comment in README
+/// says, and `/readyz` answering 200. Only the ports (any free one) and the working
+/// directory (the store file) differ from README. Section 0's `COUNCIL_JIRA__*` exports
+/// stay set, as in a shell that did section 0 first.
+#[tokio::test]
+async fn readme_github_projects_rehearsal() {
+    use tokio::io::AsyncBufReadExt;
+    let readme = std::fs::read_to_string("README.md").expect("README");
+    let section = &readme[readme.find("### 0b. ").expect("README section 0b")..];
+    let block = section
+        .split("```sh\n")
+        .nth(1)
+        .and_then(|b| b.split("```").next())
+        .expect("the section's sh block")
+        .replace("\\\n", " ");
+    let lines: Vec<&str> = block
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    let [sandbox_line, export_line, commands @ ..] = lines.as_slice() else {
+        panic!("sandbox, export, commands: {block}");
+    };
+    let binary = "./target/debug/council-sync";
+    let config = std::fs::canonicalize("config/github-projects.toml").expect("config");
+    let dir = tempfile::tempdir().expect("tempdir");
+    // README's words of a command line, with the binary and config made absolute.
+    let argv = |line: &str| -> Vec<String> {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        assert_eq!(words.first(), Some(&binary), "{line}");
+        words[1..]
+            .iter()
+            .map(|w| match *w {
+                "config/github-projects.toml" => config.display().to_string(),
+                w => w.to_owned(),
+            })
+            .collect()
+    };
+
+    let sandbox_args = argv(
+        sandbox_line
+            .strip_suffix('&')
+            .expect("sandbox in background"),
+    );
+    let readme_listen = sandbox_args
+        .iter()
+        .skip_while(|a| *a != "--listen")
+        .nth(1)
+        .expect("--listen")
+        .clone();
+    let mut sandbox = tokio::process::Command::new(common::binary())
+        .args(sandbox_args.iter().map(|a| {
+            if *a == readme_listen {
+                "127.0.0.1:0"
+            } else {
+                a.as_str()
+            }
+        }))
+        .current_dir(dir.path())
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawn sandbox");
+    let mut out = tokio::io::BufReader::new(sandbox.stdout.take().expect("stdout")).lines();
+    let sandbox_url = printed_after(&mut out, "sandbox listening on ").await;
+    tokio::spawn(async move { while let Ok(Some(_)) = out.next_line().await {} });
+
+    let mut env: Vec<(String, String)> = export_line
+        .strip_prefix("export ")
+        .expect("export line")
+        .split_whitespace()
+        .map(|kv| {
+            let (k, v) = kv.split_once('=').expect("NAME=VALUE");
+            let v = v.replace(&format!("http://{readme_listen}"), &sandbox_url);
+            (k.to_owned(), v)
+        })
+        .collect();
+    // Section 0's Jira exports, still in the shell.
+    for k in [
+        "COUNCIL_JIRA__AUTH__TOKEN",
+        "COUNCIL_JIRA__WEBHOOK_SECRET",
+        "COUNCIL_JIRA__BASE_URL",
+    ] {
+        env.push((k.to_owned(), "http://127.0.0.1:8900".to_owned()));
+    }
+    env.push(("COUNCIL_SERVER__LISTEN".into(), "127.0.0.1:0".into()));
+
+    for line in commands {
+        let (command, said) = line.split_once('#').unwrap_or((line, ""));
+        let (command, said) = (command.trim(), said.trim());
+        let args = argv(command);
+        if args.first().map(String::as_str) == Some("run") {
+            assert_eq!(said, "/readyz answers 200", "{line}");
+            let mut daemon = tokio::process::Command::new(common::binary())
+                .args(&args)
+                .envs(env.iter().cloned())
+                .current_dir(dir.path())
+                .stdout(std::process::Stdio::piped())
+                .kill_on_drop(true)
+                .spawn()
+                .expect("spawn run");
+            let mut out = tokio::io::BufReader::new(daemon.stdout.take().expect("stdout")).lines();
+            let url = printed_after(&mut out, "council-sync listening on ").await;
+            let ready = reqwest::get(format!("{url}/readyz")).await.expect("readyz");
+            assert_eq!(ready.status(), 200, "{line}");
+            continue;
+        }
+        let done = tokio::process::Command::new(common::binary())
+            .args(&args)
+            .envs(env.iter().cloned())
+            .current_dir(dir.path())
+            .output()
+            .await
+            .expect("run council-sync");
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&done.stdout),
+            String::from_utf8_lossy(&done.stderr)
+        );
+        assert_eq!(done.status.code(), Some(0), "{line}:\n{text}");
+        assert!(text.contains(said), "{line}: README says {said:?}:\n{text}");
+    }
+}
+
+/// A dry run that could not read what it plans against fails (exit 1) and says what it
+/// could not read, on both trackers: GitHub unreachable, Jira unreachable, and each one's
+/// credentials refused (401); a second case of each kind is the GitHub Projects tracker.
+#[tokio::test]
+async fn a_dry_run_that_cannot_read_fails() {
+    let world = World::private().await;
+    let c = world.ctl();
+    let pw = world.projects_setup().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let jira = with_public_url(&world.write_config(dir.path(), 3), "http://127.0.0.1:9");
+    let projects_dir = tempfile::tempdir().expect("tempdir");
+    let projects = with_public_url(
+        &world.write_config_projects(projects_dir.path(), &pw, ""),
+        "http://127.0.0.1:9",
+    );
+    let closed = "http://127.0.0.1:9";
+    // (config, extra env, a fault as GitHub or Jira refusing the credentials, expected text)
+    let cases: [(&Path, &[(&str, &str)], Option<Value>, &str); 6] = [
+        (
+            &jira,
+            &[("COUNCIL_GITHUB__API_URL", closed)],
+            None,
+            "labels",
+        ),
+        (
+            &jira,
+            &[("COUNCIL_JIRA__BASE_URL", closed)],
+            None,
+            "Jira webhooks",
+        ),
+        (
+            &jira,
+            &[],
+            Some(json!({"path_regex": "^/rest/", "status": 401})),
+            "Jira webhooks",
+        ),
+        (
+            &jira,
+            &[],
+            Some(json!({"path_regex": "^/repos/", "status": 401})),
+            "HTTP 401",
+        ),
+        (
+            &projects,
+            &[("COUNCIL_GITHUB__API_URL", closed)],
+            None,
+            "project",
+        ),
+        (
+            &projects,
+            &[],
+            Some(json!({"path_regex": "^/(graphql|orgs/)", "status": 401})),
+            "HTTP 401",
+        ),
+    ];
+    // The plan with everything readable exits 0 on both (the baseline of each case).
+    for config in [&jira, &projects] {
+        let (code, out) = run(&["setup", "--dry-run"], config).await;
+        assert_eq!(code, 0, "{out}");
+        assert!(!out.contains("could not read"), "{out}");
+    }
+    for (config, env, fault, expected) in cases {
+        let id = match fault {
+            Some(f) => Some(c.post("/_sandbox/faults", f).await.expect("fault")["id"].clone()),
+            None => None,
+        };
+        let mut cmd = tokio::process::Command::new(common::binary());
+        cmd.args(["setup", "--dry-run", "--config"]).arg(config);
+        let out = cmd
+            .envs(common::secrets_for(config))
+            .envs(env.iter().copied())
+            .output()
+            .await
+            .expect("run council-sync");
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        if let Some(id) = id {
+            c.delete(&format!("/_sandbox/faults/{id}"))
+                .await
+                .expect("fault removed");
+        }
+        assert_eq!(out.status.code(), Some(1), "{env:?}:\n{text}");
+        assert!(
+            text.contains("read(s) failed, so the plan above is incomplete")
+                && text.contains("could not read"),
+            "{env:?}:\n{text}"
+        );
+        let unread = &text[text.find("could not read").unwrap_or(0)..];
+        assert!(unread.contains(expected), "{expected}: {env:?}:\n{text}");
+    }
 }
