@@ -751,4 +751,16 @@ async fn a_dry_run_that_cannot_read_fails() {
         let unread = &text[text.find("could not read").unwrap_or(0)..];
         assert!(unread.contains(expected), "{expected}: {env:?}:\n{text}");
     }
+    // A real run with GitHub unreachable does nothing and fails too.
+    let mut cmd = tokio::process::Command::new(common::binary());
+    cmd.args(["setup", "--config"]).arg(&projects);
+    let out = cmd
+        .envs(common::secrets_for(&projects))
+        .env("COUNCIL_GITHUB__API_URL", closed)
+        .output()
+        .await
+        .expect("run council-sync");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("setup: 0 done"), "{text}");
 }

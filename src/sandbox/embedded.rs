@@ -199,3 +199,73 @@ fn jira_sandbox(cfg: &Config, feed: &ChangeFeed) -> Arc<JiraSandbox> {
     }
     Arc::new(jira)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(path: &str, env: &[(&str, &str)]) -> Config {
+        let env = env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned()));
+        Config::load_with_env(std::path::Path::new(path), env).expect("config")
+    }
+
+    /// The shipped GitHub Projects example seeds the project its `[github_projects]` names
+    /// (every status, one Team option per team, two iterations from today) and the owner's
+    /// issue types with the epic's; an empty `epic_issue_type` adds none; Jira seeds none.
+    #[test]
+    fn a_github_projects_config_seeds_its_project_and_issue_types() {
+        let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 30).expect("date");
+        let cfg = config("config/github-projects.toml", &[]);
+        let (project, (org, types)) = projects_seed(&cfg, today).expect("seed");
+        assert_eq!((project.owner.as_str(), project.number), ("acme", 7));
+        assert_eq!(
+            project.single_select["Status"],
+            ["Todo", "In Progress", "Done", "Not planned"]
+        );
+        assert_eq!(
+            project.single_select["Team"],
+            ["data", "identity", "networking", "payments", "platform"]
+        );
+        let its = &project.iteration["Iteration"];
+        assert_eq!(its.len(), 2);
+        assert!(its[0].1 <= today && today < its[1].1, "{its:?}");
+        assert_eq!(org, "acme");
+        assert_eq!(types, ["Task", "Bug", "Epic"]);
+
+        let renamed = config(
+            "config/github-projects.toml",
+            &[
+                ("COUNCIL_GITHUB_PROJECTS__EPIC_ISSUE_TYPE", ""),
+                ("COUNCIL_GITHUB_PROJECTS__STATUS_FIELD", "Stage"),
+            ],
+        );
+        let (project, (_, types)) = projects_seed(&renamed, today).expect("seed");
+        assert!(project.single_select.contains_key("Stage"), "{project:?}");
+        assert_eq!(types, ["Task", "Bug"]);
+
+        assert!(projects_seed(&config("config/sandbox.toml", &[]), today).is_none());
+    }
+
+    /// A standalone sandbox on a config whose council team has no `council_members` seeds
+    /// the rehearsal's council, and one that names members keeps them.
+    #[test]
+    fn a_council_without_members_gets_the_rehearsals() {
+        let addr = SocketAddr::from(([127, 0, 0, 1], 0));
+        let members = |cfg: &Config| -> Vec<String> {
+            standalone_options(cfg, addr).teams[0]
+                .members
+                .iter()
+                .map(|m| m.0.clone())
+                .collect()
+        };
+        assert_eq!(
+            members(&config("config/github-projects.toml", &[])),
+            REHEARSAL_COUNCIL
+        );
+        let named = config(
+            "config/github-projects.toml",
+            &[("COUNCIL_SANDBOX__COUNCIL_MEMBERS", "erin")],
+        );
+        assert_eq!(members(&named), ["erin"]);
+    }
+}
