@@ -10,6 +10,13 @@
 //! its deliveries then go to that target instead of the global one. That lets several daemons
 //! (one per test, each watching its own repository) share one sandbox and the API proxies in
 //! front of it.
+//!
+//! An organisation's hooks (`POST /orgs/{org}/hooks`, as `setup` registers on GitHub
+//! Projects) get the events they subscribe to of every repository the organisation owns and
+//! of its projects (`projects_v2_item` goes to organisation hooks and Apps only), as well as
+//! the repository's own hook when it has one: GitHub sends one delivery, with its own
+//! `X-GitHub-Delivery`, to each hook that subscribes.
+//! <https://docs.github.com/en/webhooks/types-of-webhooks>
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -109,22 +116,66 @@ struct Target {
     secret: Option<SecretString>,
 }
 
-/// The global target and the repositories' own hooks.
+/// An organisation hook as deliveries see it.
+#[derive(Debug, Clone)]
+pub struct OrgHook {
+    /// `X-GitHub-Hook-ID`.
+    pub id: u64,
+    /// Payload URL.
+    pub url: String,
+    /// Secret the deliveries are signed with.
+    pub secret: Option<SecretString>,
+    /// The events it subscribes to (`*`: every event).
+    pub events: Vec<String>,
+}
+
+/// The global target, the repositories' own hooks and the organisations' hooks.
 #[derive(Debug, Default)]
 struct Targets {
     global: Target,
     /// By `owner/name` in lower case (GitHub's names are case-insensitive): hook id, target.
     repos: HashMap<String, (u64, Target)>,
+    /// By organisation login in lower case: its active JSON hooks.
+    orgs: HashMap<String, Vec<OrgHook>>,
     /// Last hook id handed out (the global one is `GLOBAL_HOOK_ID`).
     last_hook_id: u64,
 }
 
 impl Targets {
-    /// The hook a delivery about `repo` goes to: the repository's own, else the global one.
-    fn pick(&self, repo: Option<&str>) -> (u64, Target) {
-        repo.and_then(|r| self.repos.get(r))
+    /// The hooks a delivery of `event` about `repo` (owned by `org`) goes to: the
+    /// repository's own and each organisation hook subscribed to the event, else the
+    /// global one.
+    fn pick(&self, event: &str, repo: Option<&str>, org: Option<&str>) -> Vec<(u64, Target)> {
+        let mut out: Vec<(u64, Target)> = repo
+            .and_then(|r| self.repos.get(r))
             .cloned()
-            .unwrap_or_else(|| (GLOBAL_HOOK_ID, self.global.clone()))
+            .into_iter()
+            .collect();
+        let org_hooks = org.and_then(|o| self.orgs.get(&o.to_ascii_lowercase()));
+        for h in org_hooks.into_iter().flatten() {
+            if h.events.iter().any(|e| e == event || e == "*") {
+                let target = Target {
+                    url: Some(h.url.clone()),
+                    secret: h.secret.clone(),
+                };
+                out.push((h.id, target));
+            }
+        }
+        if out.is_empty() {
+            out.push((GLOBAL_HOOK_ID, self.global.clone()));
+        }
+        out
+    }
+}
+
+/// The organisation a delivery belongs to: the repository's owner, else the payload's
+/// `organization` (a `projects_v2_item` names no repository).
+fn org_of(out: &Outgoing) -> Option<String> {
+    match &out.repository {
+        Some(r) => r.split_once('/').map(|(o, _)| o.to_owned()),
+        None => out.payload["organization"]["login"]
+            .as_str()
+            .map(str::to_owned),
     }
 }
 
@@ -199,6 +250,18 @@ impl Deliveries {
         Some(id)
     }
 
+    /// Sets the hooks of organisation `org` (its active hooks with JSON payloads), replacing
+    /// what it had; an empty list removes them.
+    pub fn set_org_hooks(&self, org: &str, hooks: Vec<OrgHook>) {
+        if let Ok(mut t) = self.shared.targets.write() {
+            if hooks.is_empty() {
+                t.orgs.remove(&org.to_ascii_lowercase());
+            } else {
+                t.orgs.insert(org.to_ascii_lowercase(), hooks);
+            }
+        }
+    }
+
     /// Turns dropping deliveries on purpose on or off.
     pub fn set_drop(&self, drop: bool) {
         self.shared.drop.store(drop, Ordering::SeqCst);
@@ -224,13 +287,20 @@ async fn run(mut rx: mpsc::UnboundedReceiver<Outgoing>, shared: Arc<Shared>) {
     };
     let mut seq = 0;
     while let Some(out) = rx.recv().await {
-        seq += 1;
-        let record = deliver(&client, &shared, seq, out).await;
-        if let Ok(mut log) = shared.log.lock() {
-            if log.len() >= LOG_CAPACITY {
-                log.pop_front();
+        let org = org_of(&out);
+        let targets = match shared.targets.read() {
+            Ok(t) => t.pick(out.event, out.repository.as_deref(), org.as_deref()),
+            Err(_) => continue,
+        };
+        for (hook_id, target) in targets {
+            seq += 1;
+            let record = deliver(&client, &shared, seq, out.clone(), hook_id, target).await;
+            if let Ok(mut log) = shared.log.lock() {
+                if log.len() >= LOG_CAPACITY {
+                    log.pop_front();
+                }
+                log.push_back(record);
             }
-            log.push_back(record);
         }
     }
 }
@@ -240,6 +310,8 @@ async fn deliver(
     shared: &Shared,
     seq: u64,
     out: Outgoing,
+    hook_id: u64,
+    target: Target,
 ) -> DeliveryRecord {
     let id = uuid::Uuid::new_v4().to_string();
     let mut record = DeliveryRecord {
@@ -258,21 +330,14 @@ async fn deliver(
         record.outcome = DeliveryOutcome::Dropped;
         return record;
     }
-    let (hook_id, url, signature, body) = {
-        let Ok(targets) = shared.targets.read() else {
-            return record;
-        };
-        let (hook_id, target) = targets.pick(record.repository.as_deref());
-        let Some(url) = target.url.clone() else {
-            return record;
-        };
-        let body = serde_json::to_vec(&record.payload).unwrap_or_default();
-        let signature = target
-            .secret
-            .as_ref()
-            .map(|s| sign(s.expose_secret().as_bytes(), &body));
-        (hook_id, url, signature, body)
+    let Some(url) = target.url.clone() else {
+        return record;
     };
+    let body = serde_json::to_vec(&record.payload).unwrap_or_default();
+    let signature = target
+        .secret
+        .as_ref()
+        .map(|s| sign(s.expose_secret().as_bytes(), &body));
     record.hook_id = Some(hook_id);
     let hook_header = hook_id.to_string();
     let mut wait = FIRST_RETRY_WAIT;

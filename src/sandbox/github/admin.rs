@@ -340,11 +340,30 @@ fn check_url(u: &str) -> Result<(), ApiError> {
 }
 
 /// Makes a repository hook the repository's delivery target when it asks for JSON and is
-/// active (see the module note), or removes the target otherwise; organisation hooks are
-/// not delivery targets.
+/// active (see the module note), or removes the target otherwise; an organisation's active
+/// JSON hooks all become its delivery targets, each for the events it subscribes to.
 fn route_deliveries(hub: &GithubHub, owner: &Owner, h: &StoredHook) {
-    let Owner::Repo(full) = owner else {
-        return;
+    let full = match owner {
+        Owner::Repo(full) => full,
+        Owner::Org(login) => {
+            let hooks = hub
+                .admin
+                .lock()
+                .hooks
+                .get(&owner.key())
+                .into_iter()
+                .flatten()
+                .filter(|h| h.active && h.content_type == "json")
+                .map(|h| crate::sandbox::webhooks::OrgHook {
+                    id: h.id,
+                    url: h.url.clone(),
+                    secret: h.secret.clone().map(secrecy::SecretString::from),
+                    events: h.events.clone(),
+                })
+                .collect();
+            hub.deliveries.set_org_hooks(login, hooks);
+            return;
+        }
     };
     if h.active && h.content_type == "json" {
         hub.deliveries.set_repo_target(

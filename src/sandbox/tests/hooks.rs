@@ -379,3 +379,114 @@ async fn repository_hooks_take_their_repositorys_deliveries() {
         .expect("POST");
     assert_eq!(bad.status(), 422);
 }
+
+/// An organisation hook (`POST /orgs/{org}/hooks`, what `setup` registers on GitHub
+/// Projects) gets the events it subscribes to of every repository of the organisation,
+/// beside the repository's own hook (each its own delivery, id and signature), and nothing
+/// it does not subscribe to; the global target then gets none of the organisation's.
+#[tokio::test]
+async fn organisation_hooks_take_the_events_they_subscribe_to() {
+    let (global_url, mut global_rx) = receiver().await;
+    let (own_url, mut own_rx) = receiver().await;
+    let (org_url, mut org_rx) = receiver().await;
+    let env = start().await;
+    env.ctl(
+        Method::POST,
+        "/_sandbox/webhooks",
+        Some(json!({ "url": global_url, "secret": SECRET })),
+    )
+    .await;
+    env.ctl(
+        Method::POST,
+        "/_sandbox/github/repos",
+        Some(json!({ "owner": "acme", "name": "payments", "org": true })),
+    )
+    .await;
+    env.ctl(
+        Method::POST,
+        "/_sandbox/github/repos",
+        Some(json!({ "owner": "zed", "name": "elsewhere" })),
+    )
+    .await;
+    let api = |path: &str, body: Value| {
+        env.http
+            .post(env.url(path))
+            .bearer_auth(super::TOKEN)
+            .json(&body)
+            .send()
+    };
+    let hook = |url: &str, secret: &str, events: &[&str]| {
+        json!({ "name": "web", "events": events,
+                "config": { "url": url, "content_type": "json", "secret": secret } })
+    };
+    let own = api(
+        "/repos/acme/council/hooks",
+        hook(&own_url, "own-secret", &["issues", "issue_comment"]),
+    )
+    .await
+    .expect("repo hook");
+    assert_eq!(own.status(), 201);
+    let org = api(
+        "/orgs/acme/hooks",
+        hook(&org_url, "org-secret", &["issues"]),
+    )
+    .await
+    .expect("org hook");
+    assert_eq!(org.status(), 201);
+    let org_id = org.json::<Value>().await.expect("hook")["id"]
+        .as_u64()
+        .expect("id");
+
+    let n = env.open("alice", "to both hooks", &[]).await;
+    let (a, b) = (next(&mut own_rx).await, next(&mut org_rx).await);
+    assert_eq!(a.json()["issue"]["title"], "to both hooks");
+    assert_eq!(b.json()["issue"]["title"], "to both hooks");
+    assert_ne!(a.header("x-github-delivery"), b.header("x-github-delivery"));
+    assert_eq!(b.header("x-github-hook-id"), org_id.to_string());
+    assert_eq!(
+        b.header("x-hub-signature-256"),
+        sign(b"org-secret", &b.body)
+    );
+    // issue_comment: the repository's hook subscribes, the organisation's does not.
+    env.ctl(
+        Method::POST,
+        &format!("/_sandbox/github/repos/{REPO}/issues/{n}/comments"),
+        Some(json!({ "as": "alice", "body": "only the repository's hook" })),
+    )
+    .await;
+    assert_eq!(
+        next(&mut own_rx).await.json()["comment"]["body"],
+        "only the repository's hook"
+    );
+    // A repository of the organisation without a hook of its own: the organisation's.
+    env.ctl(
+        Method::POST,
+        "/_sandbox/github/repos/acme/payments/issues",
+        Some(json!({ "as": "alice", "title": "a team repository" })),
+    )
+    .await;
+    assert_eq!(
+        next(&mut org_rx).await.json()["issue"]["title"],
+        "a team repository"
+    );
+    // Another owner's repository: the global target, as before.
+    env.ctl(
+        Method::POST,
+        "/_sandbox/github/repos/zed/elsewhere/issues",
+        Some(json!({ "as": "alice", "title": "not acme's" })),
+    )
+    .await;
+    assert_eq!(
+        next(&mut global_rx).await.json()["issue"]["title"],
+        "not acme's"
+    );
+    assert!(org_rx.try_recv().is_err() && own_rx.try_recv().is_err());
+    let log = env.ctl(Method::GET, "/_sandbox/deliveries", None).await;
+    let to_global: Vec<&Value> = log
+        .as_array()
+        .expect("log")
+        .iter()
+        .filter(|d| d["hook_id"] == 1)
+        .collect();
+    assert_eq!(to_global.len(), 1, "{log}");
+}
