@@ -675,7 +675,8 @@ async fn a_dry_run_that_cannot_read_fails() {
     );
     let closed = "http://127.0.0.1:9";
     // (config, extra env, a fault as GitHub or Jira refusing the credentials, expected text)
-    let cases: [(&Path, &[(&str, &str)], Option<Value>, &str); 6] = [
+    type Env<'a> = &'a [(&'a str, &'a str)];
+    let cases: [(&Path, Env, Option<Value>, &str); 6] = [
         (
             &jira,
             &[("COUNCIL_GITHUB__API_URL", closed)],

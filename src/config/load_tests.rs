@@ -395,7 +395,8 @@ repo = "acme/payments"
         ("COUNCIL_GITHUB_PROJECTS__OWNER", "acme"),
     ];
     // (file, env, section expected ignored, variables named)
-    let cases: [(&str, &[(&str, &str)], Option<&str>, &[&str]); 4] = [
+    type Env<'a> = &'a [(&'a str, &'a str)];
+    let cases: [(&str, Env, Option<&str>, &[&str]); 4] = [
         (
             PROJECTS,
             &jira_env,
