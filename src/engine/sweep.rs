@@ -28,6 +28,10 @@ use crate::tracker::{TrackedIssue, Tracker};
 /// `sync.full_sweep_interval` later.
 pub(super) const SWEEP_CURSOR: &str = "full-sweep-at";
 
+/// Story links read from the store at a time while comparing them with the tracker's
+/// listing: a keyset page, so the sweep never holds every link.
+const LINKS_PAGE: u32 = 500;
+
 /// Why a listed concern issue needs a reconcile; `None` when the listing agrees with the
 /// store. Pure: `two_step` is `[council] two_step`.
 pub fn github_drift(
@@ -131,13 +135,21 @@ impl<T: Tracker + 'static> Ctx<T> {
             .map(|t| (t.key.to_ascii_uppercase(), t))
             .collect();
         let mut out = BTreeSet::new();
-        for (repo, number, link) in self.store.all_story_links().await? {
-            let drift = match by_key.get(&link.story_key.to_ascii_uppercase()) {
-                Some(t) => story_drift(&link.state, t),
-                None => true,
-            };
-            if drift {
-                out.insert((repo, number));
+        let mut after = None;
+        loop {
+            let page = self.store.story_links_page(after.as_ref(), LINKS_PAGE).await?;
+            for at in &page {
+                let drift = match by_key.get(&at.link.story_key.to_ascii_uppercase()) {
+                    Some(t) => story_drift(&at.link.state, t),
+                    None => true,
+                };
+                if drift {
+                    out.insert((at.repo.clone(), at.number));
+                }
+            }
+            match page.into_iter().last() {
+                Some(last) => after = Some(last),
+                None => break,
             }
         }
         for c in concerns.values() {
