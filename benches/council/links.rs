@@ -48,6 +48,9 @@ pub struct AtN {
     pub idle_after: Duration,
     pub start_calls: Snapshot,
     pub rss_kib: Option<u64>,
+    /// Of `rss_kib`, the anonymous pages (heap and stacks, `RssAnon`): what grows with the
+    /// links; the rest is mostly the binary's own pages (far more in a debug build).
+    pub anon_kib: Option<u64>,
     pub note: String,
 }
 
@@ -158,9 +161,10 @@ pub async fn measure(dir: &Path, links: usize) -> AtN {
     }
     let start_calls = counts.snapshot().since(before);
     let rss_kib = d.child.id().and_then(|p| status_kib(p, "VmRSS:"));
+    let anon_kib = d.child.id().and_then(|p| status_kib(p, "RssAnon:"));
     d.kill().await;
     eprintln!(
-        "bench: {links} links: seed {seed:?}, backfill {backfill:?}, pass {pass:?}, sweep {sweep:?}, listen {listen:?}, idle after {idle_after:?}, {start_calls:?}, rss {rss_kib:?} KiB"
+        "bench: {links} links: seed {seed:?}, backfill {backfill:?}, pass {pass:?}, sweep {sweep:?}, listen {listen:?}, idle after {idle_after:?}, {start_calls:?}, rss {rss_kib:?} KiB (anon {anon_kib:?})"
     );
     AtN {
         seed,
@@ -171,6 +175,7 @@ pub async fn measure(dir: &Path, links: usize) -> AtN {
         idle_after,
         start_calls,
         rss_kib,
+        anon_kib,
         note,
     }
 }

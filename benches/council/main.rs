@@ -279,9 +279,15 @@ async fn main() {
         );
         row(
             format!("{n} links: idle RSS"),
-            at.rss_kib
-                .map(|k| format!("{:.1} MiB", k as f64 / 1024.0))
-                .unwrap_or_else(|| "unknown".into()),
+            match (at.rss_kib, at.anon_kib) {
+                (Some(k), Some(a)) => format!(
+                    "{:.1} MiB ({:.1} MiB anonymous: heap and stacks)",
+                    k as f64 / 1024.0,
+                    a as f64 / 1024.0
+                ),
+                (Some(k), None) => format!("{:.1} MiB", k as f64 / 1024.0),
+                _ => "unknown".into(),
+            },
             "target ≤ 40 MiB with 10,000",
         );
     }

@@ -95,17 +95,24 @@ impl<T: Tracker + 'static> Ctx<T> {
             .map(|c| ((c.repo.clone(), c.number), c))
             .collect();
         let mut targets: BTreeSet<(String, u64)> = BTreeSet::new();
-        for (repo, issue) in self.concern_issues().await? {
-            let at = (repo, issue.number);
-            let record = concerns.get(&at);
-            if let Some(why) = github_drift(
-                record,
-                &issue,
-                &self.config.labels,
-                self.config.council.two_step,
-            ) {
-                tracing::debug!(repo = %at.0, number = issue.number, why, "sweep: drift");
-                targets.insert(at);
+        for repo in &self.config.github.repos {
+            // A page at a time: the sweep never holds every concern issue.
+            let concern = std::slice::from_ref(&self.config.labels.concern);
+            let mut pages = self.github.issue_pages(repo, concern, None)?;
+            while let Some(page) = pages.next_page().await? {
+                for issue in page.iter().filter(|i| !i.is_pull_request) {
+                    let at = (repo.clone(), issue.number);
+                    let record = concerns.get(&at);
+                    if let Some(why) = github_drift(
+                        record,
+                        issue,
+                        &self.config.labels,
+                        self.config.council.two_step,
+                    ) {
+                        tracing::debug!(repo = %at.0, number = issue.number, why, "sweep: drift");
+                        targets.insert(at);
+                    }
+                }
             }
         }
         targets.extend(self.tracker_drift(&concerns).await?);
