@@ -7,7 +7,8 @@
 //!
 //! What is compared from a listing alone (no call per concern):
 //! * GitHub: a concern issue the store does not know; an open/closed state that differs
-//!   from the one the daemon last saw or set; an undecided concern whose `needs-info` /
+//!   from the one the daemon last saw or set (none recorded: closed while the stage means
+//!   open); an undecided concern whose `needs-info` /
 //!   `ready` label disagrees with its stage, or that carries a decision label the store has
 //!   no decision for (two-step: `vetted` on an accepted concern); no tracking comment yet.
 //! * Tracker: a story whose `updated` is newer than the one stored, or whose progress
@@ -49,10 +50,18 @@ pub fn github_drift(
         (IssueState::Closed, Some(StateReason::NotPlanned)) => store::IssueState::ClosedNotPlanned,
         (IssueState::Closed, _) => store::IssueState::Closed,
     };
-    if record.issue_state.is_some_and(|s| s != state) {
-        return Some("open/closed state changed");
-    }
     let stage = record.stage;
+    match record.issue_state {
+        Some(recorded) if recorded != state => return Some("open/closed state changed"),
+        // Not recorded (a row from a backfill or an older version): a closed issue is drift
+        // where the stage means an open one (undecided, or accepted and not done yet).
+        None if state != store::IssueState::Open
+            && (stage.is_undecided() || (stage.is_accepted() && stage < Stage::Done)) =>
+        {
+            return Some("closed, its stage expects it open");
+        }
+        _ => {}
+    }
     if stage.is_undecided() {
         if has(&labels.accepted) || has(&labels.rejected) || has(&labels.out_of_scope) {
             return Some("decision label not recorded");
@@ -304,6 +313,21 @@ mod tests {
             github_drift(Some(&record(Stage::EpicCreated, open)), &vetted, &l, false),
             None
         );
+        // No state recorded (a backfilled row): closed while the stage expects it open.
+        for stage in [Stage::Ready, Stage::StoriesCreated, Stage::InProgress] {
+            assert_eq!(
+                github_drift(Some(&record(stage, None)), &closed, &l, false),
+                Some("closed, its stage expects it open"),
+                "{stage:?}"
+            );
+        }
+        for stage in [Stage::Done, Stage::Rejected, Stage::ResultsPresented] {
+            assert_eq!(
+                github_drift(Some(&record(stage, None)), &closed, &l, false),
+                None,
+                "{stage:?}"
+            );
+        }
         let mut no_comment = record(Stage::Ready, open);
         no_comment.tracking_comment_id = None;
         assert_eq!(
