@@ -72,5 +72,8 @@ pub async fn pending_deliveries(d: &Daemon) -> Option<u64> {
 
 /// Deliveries and writes not yet done (`GET /status`), if it answers.
 pub async fn pending(d: &Daemon) -> Option<u64> {
-    backlog(d).await.ok().map(|(deliveries, writes)| deliveries + writes)
+    backlog(d)
+        .await
+        .ok()
+        .map(|(deliveries, writes)| deliveries + writes)
 }

@@ -260,11 +260,7 @@ async fn main() {
                 peak(at.backfill)
             )
         };
-        row(
-            format!("{n} links: seed (2 teams each)"),
-            seeded,
-            &at.note,
-        );
+        row(format!("{n} links: seed (2 teams each)"), seeded, &at.note);
         row(
             format!("{n} links: periodic pass (`reconcile --once`, nothing changed)"),
             format!("{}{}", cell(at.pass), peak(at.pass)),

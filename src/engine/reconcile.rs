@@ -91,9 +91,7 @@ fn create_keys(repo: &str, number: u64) -> [String; 2] {
 /// The concern (`owner/name`, number) a create key names: a key of [`create_keys`], or
 /// one of its retries (`key:…`). `None` for any other key.
 fn create_key_concern(key: &str) -> Option<(String, u64)> {
-    let rest = CREATE_PREFIXES
-        .iter()
-        .find_map(|p| key.strip_prefix(p))?;
+    let rest = CREATE_PREFIXES.iter().find_map(|p| key.strip_prefix(p))?;
     let (repo, tail) = rest.split_once('#')?;
     let number = tail.split(':').next()?.parse().ok()?;
     (!repo.is_empty()).then(|| (repo.to_owned(), number))

@@ -153,7 +153,10 @@ impl<T: Tracker + 'static> Ctx<T> {
         let mut out = BTreeSet::new();
         let mut after = None;
         loop {
-            let page = self.store.story_links_page(after.as_ref(), LINKS_PAGE).await?;
+            let page = self
+                .store
+                .story_links_page(after.as_ref(), LINKS_PAGE)
+                .await?;
             for at in &page {
                 let drift = match by_key.get(&at.link.story_key.to_ascii_uppercase()) {
                     Some(t) => story_drift(&at.link.state, t),

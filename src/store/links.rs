@@ -741,7 +741,13 @@ mod tests {
                 let teams = ["data", "payments", "platform"];
                 let rows: Vec<(String, String, String)> = teams
                     .iter()
-                    .map(|t| (t.to_string(), format!("{t}-{number}"), format!("u/{number}")))
+                    .map(|t| {
+                        (
+                            t.to_string(),
+                            format!("{t}-{number}"),
+                            format!("u/{number}"),
+                        )
+                    })
                     .collect();
                 let rows: Vec<(&str, &str, &str)> = rows
                     .iter()
@@ -751,7 +757,11 @@ mod tests {
                     .set_story_links(repo, number, &rows)
                     .await
                     .expect("links");
-                want.extend(teams.iter().map(|t| (repo.to_owned(), number, t.to_string())));
+                want.extend(
+                    teams
+                        .iter()
+                        .map(|t| (repo.to_owned(), number, t.to_string())),
+                );
             }
             for limit in [1, 2, 5, 12, 100] {
                 let mut got = Vec::new();
@@ -762,7 +772,10 @@ mod tests {
                         .await
                         .expect("page");
                     assert!(page.len() <= limit as usize);
-                    got.extend(page.iter().map(|a| (a.repo.clone(), a.number, a.link.team.clone())));
+                    got.extend(
+                        page.iter()
+                            .map(|a| (a.repo.clone(), a.number, a.link.team.clone())),
+                    );
                     match page.into_iter().last() {
                         Some(last) => after = Some(last),
                         None => break,

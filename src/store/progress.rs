@@ -649,7 +649,10 @@ mod tests {
                 "epicx:a/b#5",
                 "stories:a/b#6",
             ] {
-                store.enqueue(key, "materialize", &v).await.expect("enqueue");
+                store
+                    .enqueue(key, "materialize", &v)
+                    .await
+                    .expect("enqueue");
             }
             let jobs = store.claim_due(now_ms(), 10).await.expect("claim");
             let id = |key: &str| jobs.iter().find(|j| j.idem_key == key).expect("claimed").id;
@@ -669,7 +672,13 @@ mod tests {
                 vec!["epic:a/b#1".to_owned(), "stories:a/b#2".to_owned()]
             );
             assert!(store.failed_keys(&[]).await.expect("none").is_empty());
-            assert!(store.failed_keys(&["ep_c:"]).await.expect("literal").is_empty());
+            assert!(
+                store
+                    .failed_keys(&["ep_c:"])
+                    .await
+                    .expect("literal")
+                    .is_empty()
+            );
         })
         .await;
     }

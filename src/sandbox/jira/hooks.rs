@@ -266,7 +266,11 @@ impl Hooks {
         let base = self.base();
         let mut out = Vec::new();
         for issue in &state.issues {
-            if seen.issues.get(&issue.id).is_some_and(|old| old.shows(issue)) {
+            if seen
+                .issues
+                .get(&issue.id)
+                .is_some_and(|old| old.shows(issue))
+            {
                 continue;
             }
             let snap = IssueSnap::of(issue);
