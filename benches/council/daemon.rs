@@ -51,19 +51,6 @@ pub async fn start(config: &Path, log: &Path) -> (Daemon, Duration) {
     )
 }
 
-/// Resident set size of process `pid`, in KiB (`VmRSS` of `/proc/PID/status`).
-pub fn rss_kib(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-}
-
-/// How often the start-up wait samples `GET /status`: a measurement's resolution, not a
-/// wait for an outcome (the daemon has no feed of its backlog).
-const STATUS_SAMPLE: Duration = Duration::from_millis(20);
-
 /// The backlog `GET /status` reports: (deliveries, writes).
 async fn backlog(d: &Daemon) -> Result<(u64, u64), String> {
     let v: serde_json::Value = reqwest::get(format!("{}/status", d.url))
@@ -83,25 +70,10 @@ pub async fn pending_deliveries(d: &Daemon) -> Option<u64> {
     backlog(d).await.ok().map(|(deliveries, _)| deliveries)
 }
 
-/// Waits for the reconcile pass every start runs today: until its jobs show in the backlog,
-/// then until the backlog is empty. `Err` when no pass showed within 10 s (nothing to do,
-/// or the pass was faster than the sampling) or it did not finish `within`.
-pub async fn wait_start_pass(d: &Daemon, within: Duration) -> Result<(), String> {
-    let t0 = Instant::now();
-    let mut seen = false;
-    loop {
-        let (deliveries, writes) = backlog(d).await?;
-        if deliveries + writes > 0 {
-            seen = true;
-        } else if seen {
-            return Ok(());
-        }
-        if !seen && t0.elapsed() > Duration::from_secs(10) {
-            return Err("no start-up pass seen in the backlog within 10 s".into());
-        }
-        if t0.elapsed() > within {
-            return Err(format!("backlog not empty after {within:?}"));
-        }
-        tokio::time::sleep(STATUS_SAMPLE).await;
-    }
+/// Deliveries and writes not yet done (`GET /status`), if it answers.
+pub async fn pending(d: &Daemon) -> Option<u64> {
+    backlog(d)
+        .await
+        .ok()
+        .map(|(deliveries, writes)| deliveries + writes)
 }

@@ -1,8 +1,13 @@
-//! Costs that grow with the number of linked concerns, at N links: a backfill that makes
-//! them (N accepted concerns opened by a council member before the daemon ran), then
-//! `reconcile --once` with nothing changed, then a daemon start on that store: time to
-//! listen, time until it is idle again (every start runs a reconcile pass today), and its
-//! resident memory once idle. Calls counted through the proxy.
+//! Costs that grow with the number of linked concerns, at N links (#13): N accepted concerns
+//! opened in one request (`POST /_sandbox/github/repos/{o}/{r}/issues/bulk`, the sandbox's
+//! control route: one write instead of N), then the real `council-sync backfill`, unpaced,
+//! which makes every epic, story and tracking comment and writes the store itself. On that
+//! store: the periodic pass (`reconcile --once`, which asks only what changed since the
+//! cursors) with nothing changed, the full sweep (`reconcile --once --full`, pages of 100 on
+//! each side) with its peak RSS, and a daemon start (time to listen, calls until it is idle
+//! again) with its resident memory once idle. Calls counted through the proxy. Above
+//! [`BACKFILL_UP_TO`] links the backfill is too slow here (hours on 2 shared cores), so
+//! the store is seeded through the crate's Store API instead and the sweep is skipped.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -13,36 +18,158 @@ use crate::common::{self, FORM_TEAMS, SECRETS_ENV, World};
 use crate::daemon;
 use crate::proxy::{self, Snapshot};
 
-/// What one N measured.
+/// Limits high enough that the seeding backfill is not paced, and periodic work an hour
+/// away, so a start's calls are its own pass and poll only.
+const UNPACED: &str = "[sync]\npoll_interval = \"1h\"\nreconcile_interval = \"1h\"\n\
+    [limits.github]\ncontent_per_minute = 1000000\ncontent_burst = 100000\ncontent_per_hour = 10000000\n\
+    [limits.jira]\nrequests_per_second = 100000\nburst = 100000\n";
+
+/// Most links seeded by a real `backfill`; above, the store is written through the crate's
+/// Store API (see [`seed_store`]).
+const BACKFILL_UP_TO: usize = 1000;
+
+/// Writes what a backfill would leave in the store for the concern issues `numbers` of
+/// `repo`, through the crate's own Store API: each concern at `StoriesCreated`, open, with
+/// an epic key, a tracking comment id and two story links (keys and URLs of the form the
+/// daemon records). No decision rows and no tracker items: what the periodic pass, a start
+/// and idle memory depend on, not what the full sweep compares.
+async fn seed_store(dir: &Path, repo: &str, numbers: &[u64]) {
+    use council_sync::council::Stage;
+    use council_sync::store::{ConcernRow, IssueState, Store};
+    let store = Store::open(&common::store_url(dir))
+        .await
+        .expect("open the store");
+    let now = chrono::Utc::now().timestamp_millis();
+    for (i, &number) in numbers.iter().enumerate() {
+        let epic = format!("SRE-{}", 3 * i + 1);
+        store
+            .upsert_concern(&ConcernRow {
+                repo: repo.to_owned(),
+                number,
+                issue_id: 4_000_000_000 + number,
+                stage: Stage::StoriesCreated,
+                tracking_comment_id: Some(9_000_000 + number),
+                epic_url: Some(format!("https://jira.example/browse/{epic}")),
+                epic_key: Some(epic),
+                last_error: None,
+                updated_at: now,
+                progress: None,
+                results: None,
+                results_at: None,
+                issue_state: Some(IssueState::Open),
+                synced_hash: None,
+            })
+            .await
+            .expect("concern");
+        let stories: Vec<(String, String, String)> = FORM_TEAMS[..2]
+            .iter()
+            .enumerate()
+            .map(|(t, team)| {
+                let key = format!("T{t}-{}", i + 1);
+                let url = format!("https://jira.example/browse/{key}");
+                ((*team).to_owned(), key, url)
+            })
+            .collect();
+        let stories: Vec<(&str, &str, &str)> = stories
+            .iter()
+            .map(|(t, k, u)| (t.as_str(), k.as_str(), u.as_str()))
+            .collect();
+        store
+            .set_story_links(repo, number, &stories)
+            .await
+            .expect("story links");
+    }
+    store.close().await;
+}
+
+/// How long a start must make no call, with an empty backlog, to count as idle: a
+/// measurement's resolution, not a wait for an outcome (the daemon reports no "pass done").
+const QUIET: Duration = Duration::from_secs(2);
+
+/// One command's cost: wall time, calls, and its peak resident memory (KiB, `VmHWM`).
+#[derive(Debug, Clone, Copy)]
+pub struct Run {
+    pub wall: Duration,
+    pub calls: Snapshot,
+    pub peak_kib: Option<u64>,
+}
+
+/// What one N measured; `None`: the command failed (its last line is in `note`).
 #[derive(Debug, Clone)]
 pub struct AtN {
-    /// `None`: the command failed (its last line is in `note`).
-    pub backfill: Option<(Duration, Snapshot)>,
-    pub reconcile: Option<(Duration, Snapshot)>,
+    /// Opening the issues, and writing the store when `store_seeded`.
+    pub seed: Duration,
+    /// The store was written through the Store API, not by a backfill (no backfill, no sweep).
+    pub store_seeded: bool,
+    pub backfill: Option<Run>,
+    /// The third `reconcile --once` after the backfill: the first starts the cursors, the
+    /// second lists the backfill's last second once more (GitHub's `since` is inclusive, in
+    /// whole seconds), the third is the steady state.
+    pub pass: Option<Run>,
+    pub sweep: Option<Run>,
     pub listen: Duration,
     pub idle_after: Duration,
     pub start_calls: Snapshot,
     pub rss_kib: Option<u64>,
+    /// Of `rss_kib`, the anonymous pages (heap and stacks, `RssAnon`): what grows with the
+    /// links; the rest is mostly the binary's own pages (far more in a debug build).
+    pub anon_kib: Option<u64>,
     pub note: String,
 }
 
-/// Runs `council-sync ARGS --config CONFIG`, timed; `Err(last line)` when it failed.
-async fn timed(args: &[&str], config: &Path) -> Result<Duration, String> {
+/// `VmHWM` (peak resident set) or `VmRSS` of process `pid`, in KiB.
+fn status_kib(pid: u32, field: &str) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
+/// Runs `council-sync ARGS --config CONFIG`, timed, counted, with its peak RSS sampled
+/// from `/proc` every 10 ms until it exits (`VmHWM` only grows, so the last sample is the
+/// peak up to 10 ms before exit); `Err(last line)` when it failed.
+async fn timed(args: &[&str], config: &Path, counts: &proxy::Counts) -> Result<Run, String> {
+    let before = counts.snapshot();
     let t0 = Instant::now();
-    let out = Command::new(common::binary())
+    let mut child = Command::new(common::binary())
         .args(args)
         .arg("--config")
         .arg(config)
         .envs(SECRETS_ENV)
         .env("RUST_LOG", "warn")
-        .output()
-        .await
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
         .expect("run council-sync");
-    let took = t0.elapsed();
-    if out.status.success() {
-        Ok(took)
+    let pid = child.id();
+    let mut peak_kib = None;
+    let stderr = child.stderr.take().expect("stderr");
+    let reader = tokio::spawn(async move {
+        let mut buf = String::new();
+        let mut r = tokio::io::BufReader::new(stderr);
+        let _ = tokio::io::AsyncReadExt::read_to_string(&mut r, &mut buf).await;
+        buf
+    });
+    let status = loop {
+        tokio::select! {
+            s = child.wait() => break s.expect("wait council-sync"),
+            _ = tokio::time::sleep(Duration::from_millis(10)) => {
+                if let Some(k) = pid.and_then(|p| status_kib(p, "VmHWM:")) {
+                    peak_kib = Some(k);
+                }
+            }
+        }
+    };
+    let wall = t0.elapsed();
+    let err = reader.await.unwrap_or_default();
+    if status.success() {
+        Ok(Run {
+            wall,
+            calls: counts.snapshot().since(before),
+            peak_kib,
+        })
     } else {
-        let err = String::from_utf8_lossy(&out.stderr);
         Err(err.lines().last().unwrap_or("failed").to_owned())
     }
 }
@@ -53,63 +180,110 @@ pub async fn measure(dir: &Path, links: usize) -> AtN {
     let proxy = proxy::start(&world.sandbox_url).await;
     world.github_api = proxy.url.clone();
     world.jira_api = proxy.url.clone();
-    let config = world.write_config(dir, 3);
-    let c = world.ctl();
+    let config = world.write_config_with(dir, 3, UNPACED);
     let body = common::complete_body(&FORM_TEAMS[..2]);
-    for i in 0..links {
-        c.open_issue(
+    let t0 = Instant::now();
+    let numbers = world
+        .ctl()
+        .open_issues(
             &world.repo,
             "carol",
-            &format!("Concern {i}"),
+            links,
+            "Concern",
             &body,
             &["sre-concern", "council/accepted"],
         )
-        .await
-        .expect("open accepted concern");
-    }
+        .await;
     let mut note = String::new();
-
-    let before = proxy.counts.snapshot();
-    let backfill = match timed(&["backfill"], &config).await {
-        Ok(t) => Some((t, proxy.counts.snapshot().since(before))),
+    let numbers = numbers.expect("open accepted concerns");
+    if links > BACKFILL_UP_TO {
+        seed_store(dir, &world.repo, &numbers).await;
+        note.push_str(&format!(
+            "store seeded through the crate's Store API (concern rows at StoriesCreated with an epic key and a tracking comment id, two story links each), not by a backfill, and no Jira items: the backfill of more than {BACKFILL_UP_TO} is too slow on this machine (the sandbox's Jira webhook diff compares every issue after each write); full sweep not measured; "
+        ));
+    }
+    let seed = t0.elapsed();
+    let mut step = |what: &str, r: Result<Run, String>| match r {
+        Ok(run) => Some(run),
         Err(e) => {
-            note.push_str(&format!("backfill: {e}; "));
+            note.push_str(&format!("{what}: {e}; "));
             None
         }
     };
-    let before = proxy.counts.snapshot();
-    let reconcile = match timed(&["reconcile", "--once", "--timeout", "30m"], &config).await {
-        Ok(t) => Some((t, proxy.counts.snapshot().since(before))),
-        Err(e) => {
-            note.push_str(&format!("reconcile: {e}; "));
-            None
-        }
+    let counts = &proxy.counts;
+    let backfill = if links > BACKFILL_UP_TO {
+        None
+    } else {
+        step("backfill", timed(&["backfill"], &config, counts).await)
+    };
+    let once = ["reconcile", "--once", "--timeout", "30m"];
+    let mut pass = None;
+    for _ in 0..3 {
+        pass = step("reconcile", timed(&once, &config, counts).await);
+    }
+    let full = ["reconcile", "--once", "--full", "--timeout", "30m"];
+    let sweep = if links > BACKFILL_UP_TO {
+        None
+    } else {
+        step("full sweep", timed(&full, &config, counts).await)
     };
 
-    let before = proxy.counts.snapshot();
+    let before = counts.snapshot();
     let t0 = Instant::now();
     let (d, listen) = daemon::start(&config, &dir.join("daemon.log")).await;
     world.deliver_to(&d).await;
-    let idle_after = match daemon::wait_start_pass(&d, Duration::from_secs(3600)).await {
-        Ok(()) => t0.elapsed(),
-        Err(e) => {
-            note.push_str(&format!("start: {e}; "));
-            t0.elapsed()
-        }
-    };
-    let start_calls = proxy.counts.snapshot().since(before);
-    let rss_kib = d.child.id().and_then(daemon::rss_kib);
+    let (idle_after, why) = idle(&d, &proxy, t0).await;
+    if let Some(why) = why {
+        note.push_str(&format!("start: {why}; "));
+    }
+    let start_calls = counts.snapshot().since(before);
+    let rss_kib = d.child.id().and_then(|p| status_kib(p, "VmRSS:"));
+    let anon_kib = d.child.id().and_then(|p| status_kib(p, "RssAnon:"));
     d.kill().await;
     eprintln!(
-        "bench: {links} links: backfill {backfill:?}, reconcile {reconcile:?}, listen {listen:?}, idle after {idle_after:?}, rss {rss_kib:?} KiB"
+        "bench: {links} links: seed {seed:?}, backfill {backfill:?}, pass {pass:?}, sweep {sweep:?}, listen {listen:?}, idle after {idle_after:?}, {start_calls:?}, rss {rss_kib:?} KiB (anon {anon_kib:?})"
     );
     AtN {
+        seed,
+        store_seeded: links > BACKFILL_UP_TO,
         backfill,
-        reconcile,
+        pass,
+        sweep,
         listen,
         idle_after,
         start_calls,
         rss_kib,
+        anon_kib,
         note,
+    }
+}
+
+/// When a started daemon became idle (since `t0`): its start pass listed GitHub, its poll
+/// searched the tracker, its backlog is empty, and no call came for [`QUIET`]; the time is
+/// that of its last call's answer. `Some(why)` when that did not happen within 30 minutes.
+async fn idle(
+    d: &common::Daemon,
+    proxy: &proxy::Running,
+    t0: Instant,
+) -> (Duration, Option<String>) {
+    let deadline = t0 + Duration::from_secs(1800);
+    let mut last = (proxy.counts.snapshot().total(), Instant::now());
+    loop {
+        let calls = proxy.trace.between(t0, Instant::now());
+        let listed = calls.iter().any(|c| c.what.contains("/issues"))
+            && calls.iter().any(|c| c.what.contains("/search"));
+        let total = proxy.counts.snapshot().total();
+        if total != last.0 {
+            last = (total, Instant::now());
+        }
+        let empty = daemon::pending(d).await == Some(0);
+        if listed && empty && last.1.elapsed() >= QUIET {
+            let end = calls.iter().map(|c| c.end).max().unwrap_or(t0);
+            return (end.saturating_duration_since(t0), None);
+        }
+        if Instant::now() > deadline {
+            return (t0.elapsed(), Some("not idle within 30 min".into()));
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }

@@ -239,35 +239,63 @@ async fn main() {
         let sub = dir.path().join(format!("links-{n}"));
         std::fs::create_dir_all(&sub).expect("dir");
         let at = links::measure(&sub, n).await;
-        let cell = |r: Option<(Duration, proxy::Snapshot)>| match r {
-            Some((t, s)) => format!("{:.1} s, {} calls", t.as_secs_f64(), calls(s)),
+        let cell = |r: Option<links::Run>| match r {
+            Some(r) => format!("{:.2} s, {} calls", r.wall.as_secs_f64(), calls(r.calls)),
             None => "failed".into(),
         };
-        row(
-            format!("backfill of {n} accepted concerns (2 teams each)"),
-            cell(at.backfill),
-            &at.note,
-        );
-        row(
-            format!("reconcile --once, {n} unchanged links"),
-            cell(at.reconcile),
-            "target: 10,000 links in ≤ 20 calls and ≤ 2 s",
-        );
-        row(
-            format!("start-up with {n} links: listening / idle again"),
+        let peak = |r: Option<links::Run>| match r.and_then(|r| r.peak_kib) {
+            Some(k) => format!(", peak RSS {:.1} MiB", k as f64 / 1024.0),
+            None => String::new(),
+        };
+        let seeded = if at.store_seeded {
             format!(
-                "{} / {:.1} s, {} calls",
+                "{:.1} s to open {n} issues in one request and write the store (Store API)",
+                at.seed.as_secs_f64()
+            )
+        } else {
+            format!(
+                "{:.1} s to open {n} issues in one request; backfill {}{}",
+                at.seed.as_secs_f64(),
+                cell(at.backfill),
+                peak(at.backfill)
+            )
+        };
+        row(format!("{n} links: seed (2 teams each)"), seeded, &at.note);
+        row(
+            format!("{n} links: periodic pass (`reconcile --once`, nothing changed)"),
+            format!("{}{}", cell(at.pass), peak(at.pass)),
+            "target at 10,000: ≤ 20 calls and ≤ 2 s",
+        );
+        row(
+            format!("{n} links: full sweep (`reconcile --once --full`)"),
+            if at.store_seeded {
+                "not measured (no tracker items)".into()
+            } else {
+                format!("{}{}", cell(at.sweep), peak(at.sweep))
+            },
+            "target at 10,000: ≤ 400 calls (pages of 100 on each side)",
+        );
+        row(
+            format!("{n} links: daemon start, listening / idle again"),
+            format!(
+                "{} / {:.2} s, {} calls",
                 ms(at.listen),
                 at.idle_after.as_secs_f64(),
                 calls(at.start_calls)
             ),
-            "target: no full pass at start",
+            "target: no full pass at start (only what changed since the cursors)",
         );
         row(
-            format!("idle RSS with {n} links"),
-            at.rss_kib
-                .map(|k| format!("{:.1} MiB", k as f64 / 1024.0))
-                .unwrap_or_else(|| "unknown".into()),
+            format!("{n} links: idle RSS"),
+            match (at.rss_kib, at.anon_kib) {
+                (Some(k), Some(a)) => format!(
+                    "{:.1} MiB ({:.1} MiB anonymous: heap and stacks)",
+                    k as f64 / 1024.0,
+                    a as f64 / 1024.0
+                ),
+                (Some(k), None) => format!("{:.1} MiB", k as f64 / 1024.0),
+                _ => "unknown".into(),
+            },
             "target ≤ 40 MiB with 10,000",
         );
     }

@@ -124,6 +124,32 @@ impl SandboxControl {
         })
     }
 
+    /// Opens `count` issues as `user` in one request (titled `"{title} {i}"`, same body and
+    /// labels: `POST /_sandbox/github/repos/{o}/{r}/issues/bulk`); returns their numbers.
+    pub async fn open_issues(
+        &self,
+        repo: &str,
+        user: &str,
+        count: usize,
+        title: &str,
+        body: &str,
+        labels: &[&str],
+    ) -> Result<Vec<u64>, ControlError> {
+        let v = self
+            .post(
+                &format!("/_sandbox/github/repos/{repo}/issues/bulk"),
+                json!({"as": user, "count": count, "title": title, "body": body, "labels": labels}),
+            )
+            .await?;
+        v["numbers"]
+            .as_array()
+            .map(|a| a.iter().filter_map(Value::as_u64).collect())
+            .ok_or_else(|| ControlError::Http {
+                what: "open issues".into(),
+                reason: format!("no numbers in {v}"),
+            })
+    }
+
     /// Edits an issue's body as `user`.
     pub async fn edit_body(
         &self,

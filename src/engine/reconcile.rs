@@ -77,12 +77,24 @@ fn listed_view(issue: &crate::github::client::Issue) -> String {
 /// found from the store alone (see `create_stalled`).
 const RETRIED: [Stage; 3] = [Stage::Accepted, Stage::Vetted, Stage::EpicCreated];
 
+/// The prefixes of a concern's create keys ([`create_keys`]).
+const CREATE_PREFIXES: [&str; 2] = ["epic:", "stories:"];
+
 /// The outbox keys of a concern's creates, as the decision path queues them.
 fn create_keys(repo: &str, number: u64) -> [String; 2] {
     [
-        format!("epic:{repo}#{number}"),
-        format!("stories:{repo}#{number}"),
+        format!("{}{repo}#{number}", CREATE_PREFIXES[0]),
+        format!("{}{repo}#{number}", CREATE_PREFIXES[1]),
     ]
+}
+
+/// The concern (`owner/name`, number) a create key names: a key of [`create_keys`], or
+/// one of its retries (`key:…`). `None` for any other key.
+fn create_key_concern(key: &str) -> Option<(String, u64)> {
+    let rest = CREATE_PREFIXES.iter().find_map(|p| key.strip_prefix(p))?;
+    let (repo, tail) = rest.split_once('#')?;
+    let number = tail.split(':').next()?.parse().ok()?;
+    (!repo.is_empty()).then(|| (repo.to_owned(), number))
 }
 
 /// One repository's listing since its cursor: the concern issues changed, each with what
@@ -108,7 +120,7 @@ impl<T: Tracker + 'static> Ctx<T> {
     pub async fn reconcile_pass(&self) -> Result<usize, EngineError> {
         let pass = now_ms();
         let mut jobs: Vec<KeyedJob> = Vec::new();
-        for c in self.store.concerns_in_stage(&RETRIED).await? {
+        for c in self.failed_creates().await? {
             if self.create_stalled(&c.repo, c.number).await? {
                 let key = format!("reconcile:{}#{}:retry:{pass}", c.repo, c.number);
                 jobs.push(KeyedJob::new(
@@ -150,6 +162,30 @@ impl<T: Tracker + 'static> Ctx<T> {
         self.schedule_first_sweep(pass).await?;
         tracing::info!(concerns = queued, "reconcile pass queued");
         Ok(queued)
+    }
+
+    /// The concerns in a [`RETRIED`] stage with a failed (or parked) epic or stories create:
+    /// two queries whatever the number of concerns (the failed creates, then the concerns
+    /// in those stages when there are any), so the pass reads outbox states one concern at
+    /// a time only for those ([`Self::create_stalled`]).
+    async fn failed_creates(&self) -> Result<Vec<ConcernRow>, EngineError> {
+        let failed: std::collections::HashSet<(String, u64)> = self
+            .store
+            .failed_keys(&CREATE_PREFIXES)
+            .await?
+            .iter()
+            .filter_map(|k| create_key_concern(k))
+            .collect();
+        if failed.is_empty() {
+            return Ok(Vec::new());
+        }
+        Ok(self
+            .store
+            .concerns_in_stage(&RETRIED)
+            .await?
+            .into_iter()
+            .filter(|c| failed.contains(&(c.repo.clone(), c.number)))
+            .collect())
     }
 
     /// Whether the concern's epic or stories create failed for good or was parked (and is
@@ -445,7 +481,7 @@ impl<T: Tracker + 'static> Ctx<T> {
 
 #[cfg(test)]
 mod tests {
-    use super::listed_view;
+    use super::{create_key_concern, create_keys, listed_view};
     use crate::github::client::{Issue, IssueState};
     use chrono::{DateTime, Utc};
 
@@ -491,5 +527,35 @@ mod tests {
             assert_ne!(listed_view(&changed), base, "{changed:?}");
         }
         assert!(base.starts_with("7:1796027670000:"), "{base}");
+    }
+
+    #[test]
+    fn a_create_key_names_its_concern_and_other_keys_none() {
+        for key in create_keys("acme/sre", 12) {
+            assert_eq!(create_key_concern(&key), Some(("acme/sre".into(), 12)));
+            let retry = format!("{key}:retry:1764464000000");
+            assert_eq!(create_key_concern(&retry), Some(("acme/sre".into(), 12)));
+        }
+        for other in [
+            "reconcile:acme/sre#12:gh:1",
+            "comment:acme/sre#12",
+            "epic:acme/sre",
+            "epic:#12",
+            "epic:acme/sre#x",
+            "stories:acme/sre#-1",
+        ] {
+            assert_eq!(create_key_concern(other), None, "{other}");
+        }
+    }
+
+    proptest::proptest! {
+        /// Whatever the repository and number, each create key reads back as its concern.
+        #[test]
+        fn create_keys_read_back(owner in "[a-z0-9-]{1,20}", name in "[a-z0-9._-]{1,30}", n in 1_u64..u64::MAX) {
+            let repo = format!("{owner}/{name}");
+            for key in create_keys(&repo, n) {
+                proptest::prop_assert_eq!(create_key_concern(&key), Some((repo.clone(), n)));
+            }
+        }
     }
 }

@@ -7,7 +7,8 @@
 //!
 //! What is compared from a listing alone (no call per concern):
 //! * GitHub: a concern issue the store does not know; an open/closed state that differs
-//!   from the one the daemon last saw or set; an undecided concern whose `needs-info` /
+//!   from the one the daemon last saw or set (none recorded: closed while the stage means
+//!   open); an undecided concern whose `needs-info` /
 //!   `ready` label disagrees with its stage, or that carries a decision label the store has
 //!   no decision for (two-step: `vetted` on an accepted concern); no tracking comment yet.
 //! * Tracker: a story whose `updated` is newer than the one stored, or whose progress
@@ -28,6 +29,10 @@ use crate::tracker::{TrackedIssue, Tracker};
 /// `sync.full_sweep_interval` later.
 pub(super) const SWEEP_CURSOR: &str = "full-sweep-at";
 
+/// Story links read from the store at a time while comparing them with the tracker's
+/// listing: a keyset page, so the sweep never holds every link.
+const LINKS_PAGE: u32 = 500;
+
 /// Why a listed concern issue needs a reconcile; `None` when the listing agrees with the
 /// store. Pure: `two_step` is `[council] two_step`.
 pub fn github_drift(
@@ -45,10 +50,18 @@ pub fn github_drift(
         (IssueState::Closed, Some(StateReason::NotPlanned)) => store::IssueState::ClosedNotPlanned,
         (IssueState::Closed, _) => store::IssueState::Closed,
     };
-    if record.issue_state.is_some_and(|s| s != state) {
-        return Some("open/closed state changed");
-    }
     let stage = record.stage;
+    match record.issue_state {
+        Some(recorded) if recorded != state => return Some("open/closed state changed"),
+        // Not recorded (a row from a backfill or an older version): a closed issue is drift
+        // where the stage means an open one (undecided, or accepted and not done yet).
+        None if state != store::IssueState::Open
+            && (stage.is_undecided() || (stage.is_accepted() && stage < Stage::Done)) =>
+        {
+            return Some("closed, its stage expects it open");
+        }
+        _ => {}
+    }
     if stage.is_undecided() {
         if has(&labels.accepted) || has(&labels.rejected) || has(&labels.out_of_scope) {
             return Some("decision label not recorded");
@@ -91,17 +104,24 @@ impl<T: Tracker + 'static> Ctx<T> {
             .map(|c| ((c.repo.clone(), c.number), c))
             .collect();
         let mut targets: BTreeSet<(String, u64)> = BTreeSet::new();
-        for (repo, issue) in self.concern_issues().await? {
-            let at = (repo, issue.number);
-            let record = concerns.get(&at);
-            if let Some(why) = github_drift(
-                record,
-                &issue,
-                &self.config.labels,
-                self.config.council.two_step,
-            ) {
-                tracing::debug!(repo = %at.0, number = issue.number, why, "sweep: drift");
-                targets.insert(at);
+        for repo in &self.config.github.repos {
+            // A page at a time: the sweep never holds every concern issue.
+            let concern = std::slice::from_ref(&self.config.labels.concern);
+            let mut pages = self.github.issue_pages(repo, concern, None)?;
+            while let Some(page) = pages.next_page().await? {
+                for issue in page.iter().filter(|i| !i.is_pull_request) {
+                    let at = (repo.clone(), issue.number);
+                    let record = concerns.get(&at);
+                    if let Some(why) = github_drift(
+                        record,
+                        issue,
+                        &self.config.labels,
+                        self.config.council.two_step,
+                    ) {
+                        tracing::debug!(repo = %at.0, number = issue.number, why, "sweep: drift");
+                        targets.insert(at);
+                    }
+                }
             }
         }
         targets.extend(self.tracker_drift(&concerns).await?);
@@ -131,13 +151,24 @@ impl<T: Tracker + 'static> Ctx<T> {
             .map(|t| (t.key.to_ascii_uppercase(), t))
             .collect();
         let mut out = BTreeSet::new();
-        for (repo, number, link) in self.store.all_story_links().await? {
-            let drift = match by_key.get(&link.story_key.to_ascii_uppercase()) {
-                Some(t) => story_drift(&link.state, t),
-                None => true,
-            };
-            if drift {
-                out.insert((repo, number));
+        let mut after = None;
+        loop {
+            let page = self
+                .store
+                .story_links_page(after.as_ref(), LINKS_PAGE)
+                .await?;
+            for at in &page {
+                let drift = match by_key.get(&at.link.story_key.to_ascii_uppercase()) {
+                    Some(t) => story_drift(&at.link.state, t),
+                    None => true,
+                };
+                if drift {
+                    out.insert((at.repo.clone(), at.number));
+                }
+            }
+            match page.into_iter().last() {
+                Some(last) => after = Some(last),
+                None => break,
             }
         }
         for c in concerns.values() {
@@ -285,6 +316,21 @@ mod tests {
             github_drift(Some(&record(Stage::EpicCreated, open)), &vetted, &l, false),
             None
         );
+        // No state recorded (a backfilled row): closed while the stage expects it open.
+        for stage in [Stage::Ready, Stage::StoriesCreated, Stage::InProgress] {
+            assert_eq!(
+                github_drift(Some(&record(stage, None)), &closed, &l, false),
+                Some("closed, its stage expects it open"),
+                "{stage:?}"
+            );
+        }
+        for stage in [Stage::Done, Stage::Rejected, Stage::ResultsPresented] {
+            assert_eq!(
+                github_drift(Some(&record(stage, None)), &closed, &l, false),
+                None,
+                "{stage:?}"
+            );
+        }
         let mut no_comment = record(Stage::Ready, open);
         no_comment.tracking_comment_id = None;
         assert_eq!(

@@ -141,6 +141,28 @@ fn decode<T: DeserializeOwned>(path: &str, body: &str) -> Result<T, GithubError>
     })
 }
 
+/// An issue listing read a page at a time ([`GithubClient::issue_pages`]).
+#[derive(Debug)]
+pub struct IssuePages<'a> {
+    client: &'a GithubClient,
+    /// The next page's path and query; `None` after the last page.
+    next: Option<String>,
+}
+
+impl IssuePages<'_> {
+    /// The next page of issues (pull requests included, flagged), `None` after the last.
+    /// Errors as [`GithubClient::list_issues`].
+    pub async fn next_page(&mut self) -> Result<Option<Vec<Issue>>, GithubError> {
+        let Some(path) = self.next.take() else {
+            return Ok(None);
+        };
+        let answer = self.client.call(Method::GET, &path, None).await?;
+        let raw: Vec<RawIssue> = decode(&path, &answer.body)?;
+        self.next = next_link(&answer.headers);
+        Ok(Some(raw.into_iter().map(Issue::from).collect()))
+    }
+}
+
 impl GithubClient {
     /// A client for `api_url` (`https://api.github.com`, `https://HOST/api/v3`, or the
     /// sandbox's base URL) authenticating with `token`.
@@ -365,24 +387,40 @@ impl GithubClient {
         labels: &[String],
         since: Option<DateTime<Utc>>,
     ) -> Result<Vec<Issue>, GithubError> {
-        // The serializer is not `Send`: build the query before the first await.
-        let query = {
-            let mut q = url::form_urlencoded::Serializer::new(String::new());
-            q.append_pair("state", "all")
-                .append_pair("per_page", &PER_PAGE.to_string());
-            q.append_pair("sort", "updated")
-                .append_pair("direction", "asc");
-            if !labels.is_empty() {
-                q.append_pair("labels", &labels.join(","));
-            }
-            if let Some(s) = since {
-                q.append_pair("since", &s.to_rfc3339_opts(SecondsFormat::Secs, true));
-            }
-            q.finish()
-        };
-        let path = format!("{}/issues?{query}", repo_path(repo)?);
-        let raw: Vec<RawIssue> = self.all_pages(path).await?;
-        Ok(raw.into_iter().map(Issue::from).collect())
+        let mut pages = self.issue_pages(repo, labels, since)?;
+        let mut all = Vec::new();
+        while let Some(page) = pages.next_page().await? {
+            all.extend(page);
+        }
+        Ok(all)
+    }
+
+    /// [`GithubClient::list_issues`] a page (100 issues) at a time, following the `Link`
+    /// header's `next` (<https://docs.github.com/rest/using-the-rest-api/using-pagination-in-the-rest-api>),
+    /// so a caller going through thousands of issues holds one page. Nothing is read until
+    /// [`IssuePages::next_page`]; `Err` only for a repository name that is not `owner/name`.
+    pub fn issue_pages(
+        &self,
+        repo: &str,
+        labels: &[String],
+        since: Option<DateTime<Utc>>,
+    ) -> Result<IssuePages<'_>, GithubError> {
+        let mut q = url::form_urlencoded::Serializer::new(String::new());
+        q.append_pair("state", "all")
+            .append_pair("per_page", &PER_PAGE.to_string());
+        q.append_pair("sort", "updated")
+            .append_pair("direction", "asc");
+        if !labels.is_empty() {
+            q.append_pair("labels", &labels.join(","));
+        }
+        if let Some(s) = since {
+            q.append_pair("since", &s.to_rfc3339_opts(SecondsFormat::Secs, true));
+        }
+        let query = q.finish();
+        Ok(IssuePages {
+            client: self,
+            next: Some(format!("{}/issues?{query}", repo_path(repo)?)),
+        })
     }
 
     /// Every comment of an issue, oldest first.

@@ -47,6 +47,17 @@ pub struct StoryLink {
     pub state: StoryState,
 }
 
+/// A story link with its concern: one row of [`Store::story_links_page`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoryLinkAt {
+    /// The concern's repository, `owner/name`.
+    pub repo: String,
+    /// The concern's issue number.
+    pub number: u64,
+    /// The link.
+    pub link: StoryLink,
+}
+
 impl StoryLink {
     fn from_row(row: &AnyRow) -> Result<Self, StoreError> {
         Ok(Self {
@@ -277,20 +288,51 @@ impl Store {
         rows.iter().map(StoryLink::from_row).collect()
     }
 
-    /// Every story link of every concern, with its concern (`owner/name`, number), in one
-    /// query: what the full sweep compares a tracker listing with.
-    pub async fn all_story_links(&self) -> Result<Vec<(String, u64, StoryLink)>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT repo, number, team, story_key, story_url, status, status_category, \
-                    assignee, sprint, updated_ms \
-             FROM links ORDER BY repo, number, team",
-        )
-        .fetch_all(self.pool())
-        .await?;
+    /// One keyset page of every concern's story links, in (repo, number, team) order: at
+    /// most `limit` links after `after` (the last link of the previous page; `None` from the
+    /// start), each with its concern (`owner/name`, number). What the full sweep compares a
+    /// tracker listing with, a page at a time, so no caller holds every link at once. An
+    /// empty page is the end.
+    pub async fn story_links_page(
+        &self,
+        after: Option<&StoryLinkAt>,
+        limit: u32,
+    ) -> Result<Vec<StoryLinkAt>, StoreError> {
+        const COLUMNS: &str = "repo, number, team, story_key, story_url, status, \
+                               status_category, assignee, sprint, updated_ms";
+        let rows = match after {
+            None => {
+                sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "SELECT {COLUMNS} FROM links ORDER BY repo, number, team LIMIT $1"
+                )))
+                .bind(i64::from(limit))
+                .fetch_all(self.pool())
+                .await?
+            }
+            // After (repo, number, team) in the primary key's order, spelt out term by term.
+            Some(at) => {
+                sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "SELECT {COLUMNS} FROM links \
+                     WHERE repo > $1 OR (repo = $1 AND number > $2) \
+                        OR (repo = $1 AND number = $2 AND team > $3) \
+                     ORDER BY repo, number, team LIMIT $4"
+                )))
+                .bind(at.repo.as_str())
+                .bind(to_db("issue number", at.number)?)
+                .bind(at.link.team.as_str())
+                .bind(i64::from(limit))
+                .fetch_all(self.pool())
+                .await?
+            }
+        };
         rows.iter()
             .map(|row| {
                 let number = super::error::from_db("issue number", row.try_get("number")?)?;
-                Ok((row.try_get("repo")?, number, StoryLink::from_row(row)?))
+                Ok(StoryLinkAt {
+                    repo: row.try_get("repo")?,
+                    number,
+                    link: StoryLink::from_row(row)?,
+                })
             })
             .collect()
     }
@@ -684,6 +726,63 @@ mod tests {
                 .await
                 .expect("replace");
             assert_eq!(state_of(&store, "network").await, StoryState::default());
+        })
+        .await;
+    }
+
+    /// Keyset pages of every story link, whatever the page size, give each link once, in
+    /// (repo, number, team) order, across repositories, numbers that sort differently as
+    /// text (9 < 10) and several teams per concern; an empty page ends it.
+    #[tokio::test]
+    async fn story_link_pages_give_every_link_once_in_order() {
+        on_each_backend(|store| async move {
+            let mut want = Vec::new();
+            for (repo, number) in [("acme/a", 9), ("acme/a", 10), ("acme/b", 1), ("b/a", 2)] {
+                let teams = ["data", "payments", "platform"];
+                let rows: Vec<(String, String, String)> = teams
+                    .iter()
+                    .map(|t| {
+                        (
+                            t.to_string(),
+                            format!("{t}-{number}"),
+                            format!("u/{number}"),
+                        )
+                    })
+                    .collect();
+                let rows: Vec<(&str, &str, &str)> = rows
+                    .iter()
+                    .map(|(t, k, u)| (t.as_str(), k.as_str(), u.as_str()))
+                    .collect();
+                store
+                    .set_story_links(repo, number, &rows)
+                    .await
+                    .expect("links");
+                want.extend(
+                    teams
+                        .iter()
+                        .map(|t| (repo.to_owned(), number, t.to_string())),
+                );
+            }
+            for limit in [1, 2, 5, 12, 100] {
+                let mut got = Vec::new();
+                let mut after: Option<StoryLinkAt> = None;
+                loop {
+                    let page = store
+                        .story_links_page(after.as_ref(), limit)
+                        .await
+                        .expect("page");
+                    assert!(page.len() <= limit as usize);
+                    got.extend(
+                        page.iter()
+                            .map(|a| (a.repo.clone(), a.number, a.link.team.clone())),
+                    );
+                    match page.into_iter().last() {
+                        Some(last) => after = Some(last),
+                        None => break,
+                    }
+                }
+                assert_eq!(got, want, "pages of {limit}");
+            }
         })
         .await;
     }

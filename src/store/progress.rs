@@ -308,6 +308,30 @@ impl Store {
         })
     }
 
+    /// The keys of the failed (or parked: they stay `failed`) outbox rows whose key starts
+    /// with one of `prefixes`, each once: one query, so a caller finds which of many
+    /// concerns have a failed write without asking concern by concern (then
+    /// [`Store::outbox_state`] tells whether a retry is queued since). Usually few rows.
+    pub async fn failed_keys(&self, prefixes: &[&str]) -> Result<Vec<String>, StoreError> {
+        if prefixes.is_empty() {
+            return Ok(Vec::new());
+        }
+        // Only placeholders are formatted in; the prefixes are bound.
+        let likes: Vec<String> = (1..=prefixes.len())
+            .map(|i| format!("idem_key LIKE ${i} ESCAPE '\\'"))
+            .collect();
+        let sql = format!(
+            "SELECT DISTINCT idem_key FROM outbox WHERE state = 'failed' AND ({}) \
+             ORDER BY idem_key",
+            likes.join(" OR ")
+        );
+        let mut query = sqlx::query_scalar(sqlx::AssertSqlSafe(sql));
+        for p in prefixes {
+            query = query.bind(format!("{}%", p.replace('%', "\\%").replace('_', "\\_")));
+        }
+        Ok(query.fetch_all(self.pool()).await?)
+    }
+
     /// The state (`pending`, `running`, `done`, `failed`, or `parked` for a failed row that
     /// was parked) of the newest outbox row whose key
     /// is `key` or starts with `key:` (retries of it), if any.
@@ -606,6 +630,55 @@ mod tests {
                 .await
                 .expect("no row");
             assert_eq!(store.get_concern("a/b", 4).await.expect("get"), None);
+        })
+        .await;
+    }
+
+    /// The failed and parked rows under the given prefixes come back once each; pending,
+    /// running and done rows, and other prefixes, do not; `_` and `%` in a prefix are
+    /// literal.
+    #[tokio::test]
+    async fn failed_keys_lists_failed_and_parked_rows_under_the_prefixes() {
+        on_each_backend(|store| async move {
+            let v = serde_json::json!({});
+            for key in [
+                "epic:a/b#1",
+                "stories:a/b#2",
+                "epic:a/b#3",
+                "comment:a/b#4",
+                "epicx:a/b#5",
+                "stories:a/b#6",
+            ] {
+                store
+                    .enqueue(key, "materialize", &v)
+                    .await
+                    .expect("enqueue");
+            }
+            let jobs = store.claim_due(now_ms(), 10).await.expect("claim");
+            let id = |key: &str| jobs.iter().find(|j| j.idem_key == key).expect("claimed").id;
+            store.fail(id("epic:a/b#1"), "400").await.expect("fail");
+            store
+                .park(id("stories:a/b#2"), "crashed", None)
+                .await
+                .expect("park");
+            store.fail(id("comment:a/b#4"), "400").await.expect("fail");
+            store.fail(id("epicx:a/b#5"), "400").await.expect("fail");
+            store.complete(id("stories:a/b#6")).await.expect("done");
+            assert_eq!(
+                store
+                    .failed_keys(&["epic:", "stories:"])
+                    .await
+                    .expect("failed"),
+                vec!["epic:a/b#1".to_owned(), "stories:a/b#2".to_owned()]
+            );
+            assert!(store.failed_keys(&[]).await.expect("none").is_empty());
+            assert!(
+                store
+                    .failed_keys(&["ep_c:"])
+                    .await
+                    .expect("literal")
+                    .is_empty()
+            );
         })
         .await;
     }

@@ -36,6 +36,7 @@ pub fn router(hub: Arc<GithubHub>) -> Router {
             post(add_member),
         )
         .route(issues, post(open_issue))
+        .route(&format!("{issues}/bulk"), post(open_issues))
         .route(
             &format!("{issues}/{{n}}"),
             get(issue_state).patch(edit_issue),
@@ -182,6 +183,62 @@ async fn open_issue(
     Ok((
         StatusCode::CREATED,
         axum::Json(full_state(&hub, &o, &r, n)?),
+    )
+        .into_response())
+}
+
+/// Most issues one bulk open may ask for: a bench's 10,000 links in one request, with room.
+const MAX_BULK: usize = 50_000;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OpenIssues {
+    #[serde(rename = "as")]
+    actor: String,
+    /// How many issues; each is titled `"{title} {i}"`, `i` from 0.
+    count: usize,
+    title: String,
+    body: Option<String>,
+    #[serde(default)]
+    labels: Vec<String>,
+}
+
+/// `POST /_sandbox/github/repos/{o}/{r}/issues/bulk {as, count, title, body, labels}`:
+/// opens `count` issues as `as` in one request (a bench's seed of thousands of concerns),
+/// each exactly as `POST .../issues` would (events, webhook deliveries, numbers in order).
+/// Answers `201 {"numbers": [..]}`; `400` when `count` is 0 or above 50,000.
+async fn open_issues(
+    State(hub): Hub,
+    Path((o, r)): Path<(String, String)>,
+    body: Bytes,
+) -> ApiResult {
+    let bulk: OpenIssues = parse_body(&body)?;
+    if bulk.count == 0 || bulk.count > MAX_BULK {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            &format!("count must be 1 to {MAX_BULK}, not {}", bulk.count),
+        ));
+    }
+    let numbers = hub.write(|tx| {
+        (0..bulk.count)
+            .map(|i| {
+                tx.create_issue(
+                    &o,
+                    &r,
+                    &bulk.actor,
+                    NewIssue {
+                        title: format!("{} {i}", bulk.title),
+                        body: bulk.body.clone(),
+                        labels: bulk.labels.clone(),
+                        assignees: Vec::new(),
+                    },
+                )
+            })
+            .collect::<Result<Vec<u64>, ApiError>>()
+    })?;
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(json!({ "numbers": numbers })),
     )
         .into_response())
 }

@@ -122,6 +122,21 @@ impl IssueSnap {
         }
     }
 
+    /// Whether `i` is as this snapshot shows it: [`Self::of`]`(i) == *self` without the
+    /// copies, so comparing every issue after each write stays cheap with thousands.
+    fn shows(&self, i: &StoredIssue) -> bool {
+        self.status == i.status
+            && self.comments == i.comments.len()
+            && self.key == i.key
+            && self.project == i.project
+            && self.assignee == i.assignee
+            && self.summary == i.summary
+            && self.labels == i.labels
+            && self.components == i.components
+            && self.sprints == i.sprints
+            && self.description == i.description
+    }
+
     fn same_fields(&self, other: &Self) -> bool {
         Self {
             comments: 0,
@@ -251,6 +266,13 @@ impl Hooks {
         let base = self.base();
         let mut out = Vec::new();
         for issue in &state.issues {
+            if seen
+                .issues
+                .get(&issue.id)
+                .is_some_and(|old| old.shows(issue))
+            {
+                continue;
+            }
             let snap = IssueSnap::of(issue);
             match seen.issues.get(&issue.id) {
                 Some(old) if *old == snap => continue,
@@ -637,5 +659,64 @@ mod tests {
         );
         assert_eq!(event_type(&[status, assignee]), "issue_updated");
         assert!(retried(503) && retried(429) && !retried(400) && !retried(404));
+    }
+
+    fn stored(id: u64) -> StoredIssue {
+        StoredIssue {
+            id,
+            key: format!("P-{id}"),
+            project: "P".into(),
+            issue_type: "Story".into(),
+            summary: "s".into(),
+            description: None,
+            labels: vec!["a".into()],
+            components: vec![],
+            parent: None,
+            epic_name: None,
+            status: crate::sandbox::jira::state::Status::ToDo,
+            assignee: None,
+            reporter: "r".into(),
+            created: Utc::now(),
+            updated: Utc::now(),
+            comments: vec![],
+            remote_links: vec![],
+            sprints: vec![],
+            creator: None,
+            custom: BTreeMap::new(),
+        }
+    }
+
+    /// `shows` is the snapshot's equality without the copies: true for the issue it was
+    /// taken of, false after a change of any field a snapshot holds.
+    #[test]
+    fn a_snapshot_shows_its_issue_until_a_field_changes() {
+        let base = stored(1);
+        let snap = IssueSnap::of(&base);
+        assert!(snap.shows(&base));
+        let changes: Vec<fn(&mut StoredIssue)> = vec![
+            |i| i.status = crate::sandbox::jira::state::Status::Done,
+            |i| i.assignee = Some("bob".into()),
+            |i| i.summary = "t".into(),
+            |i| i.description = Some(crate::sandbox::jira::state::Body::Wiki("d".into())),
+            |i| i.labels.push("b".into()),
+            |i| i.components.push("c".into()),
+            |i| i.sprints.push(3),
+            |i| {
+                i.comments.push(crate::sandbox::jira::state::StoredComment {
+                    id: 1,
+                    author: "a".into(),
+                    body: crate::sandbox::jira::state::Body::Wiki("c".into()),
+                    created: Utc::now(),
+                })
+            },
+            |i| i.key = "Q-1".into(),
+            |i| i.project = "Q".into(),
+        ];
+        for (n, change) in changes.into_iter().enumerate() {
+            let mut changed = base.clone();
+            change(&mut changed);
+            assert!(!snap.shows(&changed), "change {n}");
+            assert!(IssueSnap::of(&changed) != snap, "change {n}");
+        }
     }
 }

@@ -522,10 +522,15 @@ impl State {
 
     /// Index of an issue by key (case-insensitive) or id.
     pub fn issue_index(&self, key_or_id: &str) -> Option<usize> {
+        // An id is compared as a number: no string made per issue.
+        let id = key_or_id
+            .parse::<u64>()
+            .ok()
+            .filter(|n| n.to_string() == key_or_id);
         let found = self
             .issues
             .iter()
-            .position(|i| i.key.eq_ignore_ascii_case(key_or_id) || i.id.to_string() == key_or_id);
+            .position(|i| id == Some(i.id) || i.key.eq_ignore_ascii_case(key_or_id));
         found.or_else(|| {
             let id = self.moved_keys.get(&key_or_id.to_uppercase())?;
             self.issues.iter().position(|i| i.id == *id)
@@ -547,7 +552,7 @@ impl State {
 
     /// Issues matching the query, in its order (default: by key).
     pub fn search(&self, query: &Query) -> Vec<&StoredIssue> {
-        let mut hits: Vec<&StoredIssue> = self
+        let hits: Vec<&StoredIssue> = self
             .issues
             .iter()
             .filter(|i| {
@@ -558,20 +563,25 @@ impl State {
                     .is_none_or(|f| f.matches(&i.facts(&id)))
             })
             .collect();
-        let order = if query.order.is_empty() {
-            vec![(OrderField::Key, false)]
-        } else {
-            query.order.clone()
-        };
-        hits.sort_by(|a, b| {
-            for (field, desc) in &order {
+        Self::in_order(hits, &query.order)
+    }
+
+    /// `hits` sorted by `order` (default: by key), then by id.
+    fn in_order<'a>(
+        hits: Vec<&'a StoredIssue>,
+        order: &[(OrderField, bool)],
+    ) -> Vec<&'a StoredIssue> {
+        let by_key = [(OrderField::Key, false)];
+        let order = if order.is_empty() { &by_key[..] } else { order };
+        // Each issue's key number parsed once, not at every comparison.
+        let mut keyed: Vec<(u64, &StoredIssue)> =
+            hits.into_iter().map(|i| (i.key_number(), i)).collect();
+        keyed.sort_by(|(an, a), (bn, b)| {
+            for (field, desc) in order {
                 let ord = match field {
                     OrderField::Updated => a.updated.cmp(&b.updated),
                     OrderField::Created => a.created.cmp(&b.created),
-                    OrderField::Key => a
-                        .project
-                        .cmp(&b.project)
-                        .then(a.key_number().cmp(&b.key_number())),
+                    OrderField::Key => a.project.cmp(&b.project).then(an.cmp(bn)),
                 };
                 let ord = if *desc { ord.reverse() } else { ord };
                 if ord.is_ne() {
@@ -580,35 +590,35 @@ impl State {
             }
             a.id.cmp(&b.id)
         });
-        hits
+        keyed.into_iter().map(|(_, i)| i).collect()
     }
 
     /// Issues matching the query as the search index shows them at `now` (see
     /// [`super::index`]): ids in `reconcile` are read-after-write consistent. Same order as
-    /// [`Self::search`]; the issues returned are the live ones.
+    /// [`Self::search`]; the issues returned are the live ones. Filters before it sorts, so
+    /// a search over many issues sorts only its hits.
     pub fn search_indexed(
         &self,
         query: &Query,
         reconcile: &[u64],
         now: std::time::Instant,
     ) -> Vec<&StoredIssue> {
-        self.search(&Query {
-            filter: None,
-            order: query.order.clone(),
-        })
-        .into_iter()
-        .filter(|live| {
-            self.index
-                .visible(live, reconcile, now)
-                .is_some_and(|seen| {
-                    let id = seen.id.to_string();
-                    query
-                        .filter
-                        .as_ref()
-                        .is_none_or(|f| f.matches(&seen.facts(&id)))
-                })
-        })
-        .collect()
+        let hits: Vec<&StoredIssue> = self
+            .issues
+            .iter()
+            .filter(|live| {
+                self.index
+                    .visible(live, reconcile, now)
+                    .is_some_and(|seen| {
+                        let id = seen.id.to_string();
+                        query
+                            .filter
+                            .as_ref()
+                            .is_none_or(|f| f.matches(&seen.facts(&id)))
+                    })
+            })
+            .collect();
+        Self::in_order(hits, &query.order)
     }
 
     /// Counts a served write call.

@@ -405,3 +405,61 @@ async fn repeated_issue_reads_are_conditional_and_see_changes() {
         "lists are read in full: GitHub's description declares no 304 for them"
     );
 }
+
+/// The bulk control route opens `count` issues in one request, numbered in order and
+/// titled `"{title} {i}"`, each as the public routes show a single open; the client's
+/// `issue_pages` reads them back a page of 100 at a time. A count of 0 is refused.
+#[tokio::test]
+async fn a_bulk_open_makes_each_issue_and_pages_read_them_back() {
+    let env = start().await;
+    let before = env.open("alice", "first", &[]).await;
+    let v = env
+        .ctl(
+            Method::POST,
+            &format!("/_sandbox/github/repos/{REPO}/issues/bulk"),
+            Some(json!({"as": "alice", "count": 250, "title": "Concern", "body": "b", "labels": ["sre-concern"]})),
+        )
+        .await;
+    let numbers: Vec<u64> = v["numbers"]
+        .as_array()
+        .expect("numbers")
+        .iter()
+        .filter_map(Value::as_u64)
+        .collect();
+    assert_eq!(numbers, (before + 1..=before + 250).collect::<Vec<_>>());
+    let one: Value = env
+        .get(&format!("/repos/{REPO}/issues/{}", numbers[7]))
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(one["title"], "Concern 7");
+    assert_eq!(one["user"]["login"], "alice");
+    assert_eq!(one["labels"][0]["name"], "sre-concern");
+
+    let client = env.client();
+    let mut pages = client
+        .issue_pages(REPO, &["sre-concern".to_owned()], None)
+        .expect("pages");
+    let mut sizes = Vec::new();
+    let mut seen = Vec::new();
+    while let Some(page) = pages.next_page().await.expect("page") {
+        sizes.push(page.len());
+        seen.extend(page.iter().map(|i| i.number));
+    }
+    assert_eq!(sizes, vec![100, 100, 50]);
+    seen.sort_unstable();
+    assert_eq!(
+        seen, numbers,
+        "every labelled issue once, the unlabelled one not"
+    );
+
+    let resp = env
+        .http
+        .post(env.url(&format!("/_sandbox/github/repos/{REPO}/issues/bulk")))
+        .json(&json!({"as": "alice", "count": 0, "title": "None"}))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+}
