@@ -168,7 +168,7 @@ async fn ignored_events_are_accepted_but_not_stored() {
     // An `issues` action the council ignores is asked for its repository (a tracker's cue
     // when that is a team repository): still one parse, where there were three.
     let assigned =
-        br#"{"action":"milestoned","issue":{"number":1},"repository":{"full_name":"o/r"}}"#
+        br#"{"action":"milestoned","issue":{"id":9,"number":1},"repository":{"full_name":"o/r"}}"#
             .to_vec();
     let before = parses();
     let (status, _) = send(&h.router, signed("issues", "d-assigned", assigned)).await;
