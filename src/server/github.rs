@@ -15,7 +15,7 @@ use secrecy::ExposeSecret;
 use serde_json::{Value, json};
 
 use super::{ApiError, ServerState};
-use crate::github::webhook::{GithubEvent, decode, signature};
+use crate::github::webhook::{GithubEvent, Routed, decode_routed, signature};
 use crate::store::{NewDelivery, Source, Submitted};
 
 /// GitHub's signature header (HMAC-SHA256 of the body).
@@ -37,7 +37,11 @@ pub(super) async fn receive(
     )?;
     let event = header(&headers, EVENT)
         .ok_or_else(|| ApiError::BadRequest("missing X-GitHub-Event header".into()))?;
-    let decoded = decode(event, &body).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    // One parse of the body for the event, its action and its repository.
+    let Routed {
+        event: decoded,
+        repo: payload_repo,
+    } = decode_routed(event, &body).map_err(|e| ApiError::BadRequest(e.to_string()))?;
     let action = decoded.action_name().map(str::to_owned);
     let repo = match &decoded {
         GithubEvent::Issues(e) => Some(e.repo.as_str()),
@@ -47,13 +51,9 @@ pub(super) async fn receive(
     // With GitHub Projects as the tracker, stories changing (`issues` of a team
     // repository), `sub_issues` and `projects_v2_item` are the tracker's webhooks: stored
     // as tracker deliveries, which the tracker turns into cues. `issues.*` names its
-    // repository even when the council ignores the action (`Ignored` carries none), so
-    // the payload is asked for it.
-    let payload_repo = match repo {
-        Some(r) => Some(r.to_owned()),
-        None if event == "issues" => repository_of(&body),
-        None => None,
-    };
+    // repository even when the council ignores the action (`Ignored` carries none): the
+    // decoding names it beside the event.
+    let payload_repo = payload_repo.filter(|_| repo.is_some() || event == "issues");
     let for_tracker = state.scope.tracker_reads(event, payload_repo.as_deref());
     let source = match repo {
         // A concern repository that is also a team repository: the engine hands the
@@ -103,22 +103,6 @@ pub(super) async fn receive(
         "webhook stored"
     );
     Ok(answer(status))
-}
-
-/// `repository.full_name` of a GitHub payload, when it has one.
-fn repository_of(body: &[u8]) -> Option<String> {
-    #[derive(serde::Deserialize)]
-    struct Repository {
-        full_name: String,
-    }
-    #[derive(serde::Deserialize)]
-    struct Envelope {
-        repository: Option<Repository>,
-    }
-    serde_json::from_slice::<Envelope>(body)
-        .ok()?
-        .repository
-        .map(|r| r.full_name)
 }
 
 fn header<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {

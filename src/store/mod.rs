@@ -135,7 +135,7 @@ impl Store {
             Backend::Sqlite => {
                 let db = lock::sqlite_path(url).ok_or(StoreError::InMemory)?;
                 let inbox = inbox_file::inbox_path(&db);
-                let inbox_pool = inbox_file::open_pool(&inbox, SQLITE_PRAGMAS).await?;
+                let inbox_pool = inbox_file::open_pool(&inbox).await?;
                 let inbox: Arc<str> = inbox.display().to_string().into();
                 let options: AnyConnectOptions = with_create_mode(url).parse()?;
                 let pool = AnyPoolOptions::new()

@@ -204,9 +204,184 @@ pub enum DecodeError {
 
 /// Decodes a delivery given its `X-GitHub-Event` header and raw body.
 pub fn decode(event: &str, body: &[u8]) -> Result<GithubEvent, DecodeError> {
+    decode_routed(event, body).map(|r| r.event)
+}
+
+/// A decoded delivery with what the webhook route needs beside it, from one parse.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Routed {
+    /// The delivery as the engine acts on it (or ignores it).
+    pub event: GithubEvent,
+    /// The payload's `repository.full_name`, when it has one, including for events decoded
+    /// as [`GithubEvent::Ignored`] (an `issues` action the council ignores is still a
+    /// tracker's cue when its repository is a team's, see `Scope::tracker_reads`).
+    pub repo: Option<String>,
+}
+
+/// Decodes a delivery as [`decode`] does, and names its repository, parsing the body once.
+///
+/// Why: the ingest profile of issue 13 found the 14 KB body parsed three times per
+/// webhook (the action, then the event's fields, then `repository` for the tracker's
+/// `issues`). Here one pass reads every field any handled event uses; only a body that
+/// pass refuses (a field we use missing or of the wrong type, or an ignored event shaped
+/// unlike the ones we handle) is decoded again field by field by [`decode_in_steps`], so
+/// the answer and its error text stay what they were.
+pub fn decode_routed(event: &str, body: &[u8]) -> Result<Routed, DecodeError> {
+    match parse::<Whole>(body) {
+        Ok(whole) => match whole.into_routed(event) {
+            Some(routed) => Ok(routed),
+            None => decode_in_steps(event, body),
+        },
+        Err(_) => decode_in_steps(event, body),
+    }
+}
+
+/// The body in one pass: every field a handled event uses, each optional so that the pass
+/// itself never decides which are required (that depends on the event and the action).
+#[derive(Deserialize)]
+struct Whole {
+    #[serde(default)]
+    action: Option<String>,
+    #[serde(default)]
+    repository: Option<RawRepository>,
+    #[serde(default)]
+    issue: Option<RawIssue>,
+    #[serde(default)]
+    label: Option<RawLabel>,
+    #[serde(default)]
+    sender: Option<RawUser>,
+    #[serde(default)]
+    changes: Option<RawChanges>,
+    #[serde(default)]
+    comment: Option<RawComment>,
+}
+
+impl Whole {
+    /// What the step-by-step decoding would answer, or `None` where that answer is an error
+    /// (a required field missing): the caller then decodes in steps for its exact text.
+    fn into_routed(self, event: &str) -> Option<Routed> {
+        let repo = self.repository.map(|r| r.full_name);
+        let ignored = |action: Option<String>, repo: Option<String>| {
+            Some(Routed {
+                event: GithubEvent::Ignored {
+                    event: event.to_owned(),
+                    action,
+                },
+                repo,
+            })
+        };
+        let handled = match (event, self.action.as_deref()) {
+            ("issues", Some(a)) => IssuesAction::parse(a).map(Handled::Issues),
+            ("issue_comment", Some(a)) => CommentAction::parse(a).map(Handled::Comment),
+            _ => None,
+        };
+        let Some(handled) = handled else {
+            return ignored(self.action, repo);
+        };
+        // As in `decode_in_steps`: outside any repository, ignored whatever else it lacks.
+        let Some(repo) = repo else {
+            return ignored(self.action, None);
+        };
+        let issue = self.issue?;
+        let sender = self.sender?.login;
+        let event = match handled {
+            Handled::Issues(action) => {
+                let transfer = transfer_of(action, self.changes);
+                if action == IssuesAction::Transferred && transfer.is_none() {
+                    return None;
+                }
+                GithubEvent::Issues(IssuesEvent {
+                    action,
+                    issue: issue.into(),
+                    label: self.label.map(|l| l.name),
+                    sender,
+                    repo: repo.clone(),
+                    transfer,
+                })
+            }
+            Handled::Comment(action) => {
+                let comment = self.comment?;
+                GithubEvent::IssueComment(IssueCommentEvent {
+                    action,
+                    issue: issue.into(),
+                    comment_id: comment.id,
+                    comment_body: comment.body,
+                    sender,
+                    repo: repo.clone(),
+                })
+            }
+        };
+        Some(Routed {
+            event,
+            repo: Some(repo),
+        })
+    }
+}
+
+/// Where a transferred issue went, or where an opened one came from (see [`Transfer`]).
+fn transfer_of(action: IssuesAction, changes: Option<RawChanges>) -> Option<Transfer> {
+    let (issue, repo) = changes.and_then(|c| match action {
+        IssuesAction::Transferred => c.new_issue.zip(c.new_repository),
+        IssuesAction::Opened => c.old_issue.zip(c.old_repository),
+        _ => None,
+    })?;
+    Some(Transfer {
+        repo: repo.full_name,
+        issue: issue.into(),
+    })
+}
+
+/// `body` parsed as `T`; every parse of a delivery's body goes through here, so the tests
+/// can count them.
+fn parse<'a, T: Deserialize<'a>>(body: &'a [u8]) -> serde_json::Result<T> {
+    #[cfg(test)]
+    PARSES.with(|n| n.set(n.get() + 1));
+    serde_json::from_slice(body)
+}
+
+#[cfg(test)]
+thread_local! {
+    /// Parses of a body on this thread (see [`parse`]), for the tests that count them.
+    pub(crate) static PARSES: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// The parses of a delivery's body so far on this thread (tests only).
+#[cfg(test)]
+pub(crate) fn parses() -> u64 {
+    PARSES.with(std::cell::Cell::get)
+}
+
+/// The decoding one step at a time: the action first (so an event we ignore never fails on
+/// its shape), then the handled event's own fields, then the repository's name. What
+/// [`decode_routed`] falls back to for a body its single pass refuses; its answers are the
+/// reference the single pass is tested against.
+fn decode_in_steps(event: &str, body: &[u8]) -> Result<Routed, DecodeError> {
+    let decoded = decode_event_in_steps(event, body)?;
+    let repo = match &decoded {
+        GithubEvent::Issues(e) => Some(e.repo.clone()),
+        GithubEvent::IssueComment(c) => Some(c.repo.clone()),
+        GithubEvent::Ignored { .. } => parse::<RepositoryOnly>(body)
+            .ok()
+            .and_then(|r| r.repository)
+            .map(|r| r.full_name),
+    };
+    Ok(Routed {
+        event: decoded,
+        repo,
+    })
+}
+
+/// Only `repository.full_name` (for an event decoded as ignored).
+#[derive(Deserialize)]
+struct RepositoryOnly {
+    #[serde(default)]
+    repository: Option<RawRepository>,
+}
+
+fn decode_event_in_steps(event: &str, body: &[u8]) -> Result<GithubEvent, DecodeError> {
     // First only the action (serde_json still checks the whole body is valid JSON), so an
     // event we ignore never fails on its shape.
-    let envelope: Envelope = serde_json::from_slice(body).map_err(|e| DecodeError::Json {
+    let envelope: Envelope = parse(body).map_err(|e| DecodeError::Json {
         event: event.to_owned(),
         reason: e.to_string(),
     })?;
@@ -237,13 +412,8 @@ pub fn decode(event: &str, body: &[u8]) -> Result<GithubEvent, DecodeError> {
     };
     match handled {
         Handled::Issues(action) => {
-            let raw: RawIssuesEvent =
-                serde_json::from_slice(body).map_err(|e| field_error(e.to_string()))?;
-            let transfer = raw.changes.and_then(|c| match action {
-                IssuesAction::Transferred => c.new_issue.zip(c.new_repository),
-                IssuesAction::Opened => c.old_issue.zip(c.old_repository),
-                _ => None,
-            });
+            let raw: RawIssuesEvent = parse(body).map_err(|e| field_error(e.to_string()))?;
+            let transfer = transfer_of(action, raw.changes);
             if action == IssuesAction::Transferred && transfer.is_none() {
                 return Err(field_error(
                     "missing field `changes.new_issue` or `changes.new_repository`".into(),
@@ -257,15 +427,11 @@ pub fn decode(event: &str, body: &[u8]) -> Result<GithubEvent, DecodeError> {
                 label: raw.label.map(|l| l.name),
                 sender: raw.sender.login,
                 repo: raw.repository.full_name,
-                transfer: transfer.map(|(issue, repo)| Transfer {
-                    repo: repo.full_name,
-                    issue: issue.into(),
-                }),
+                transfer,
             }))
         }
         Handled::Comment(action) => {
-            let raw: RawCommentEvent =
-                serde_json::from_slice(body).map_err(|e| field_error(e.to_string()))?;
+            let raw: RawCommentEvent = parse(body).map_err(|e| field_error(e.to_string()))?;
             Ok(GithubEvent::IssueComment(IssueCommentEvent {
                 action,
                 issue: raw.issue.into(),
@@ -599,5 +765,156 @@ mod tests {
             assert!(!err.to_string().contains('\n'));
         }
         assert!(decode("issues", b"[1,2]").is_err());
+    }
+
+    /// Every example delivery decodes from one parse of its body, with the answer (event
+    /// and repository) of the step-by-step decoding, which parses it two or three times.
+    #[test]
+    fn every_shared_fixture_is_parsed_once() {
+        for path in fixtures::github_webhook_files() {
+            let (event, _) = fixtures::event_and_action(&path);
+            let body = std::fs::read(&path).expect("read fixture");
+            let before = parses();
+            let routed = decode_routed(&event, &body);
+            assert_eq!(parses() - before, 1, "{}", path.display());
+            assert_eq!(routed, decode_in_steps(&event, &body), "{}", path.display());
+            let routed = routed.expect("decodes");
+            let named = serde_json::from_slice::<serde_json::Value>(&body).expect("json")
+                ["repository"]["full_name"]
+                .as_str()
+                .map(str::to_owned);
+            assert_eq!(routed.repo, named, "{}", path.display());
+        }
+        // The step-by-step decoding of an ignored `issues` action reads the body three
+        // times (action, then nothing, then the repository): what the one pass replaces.
+        let body = br#"{"action":"milestoned","repository":{"full_name":"a/b"}}"#;
+        let before = parses();
+        let routed = decode_routed("issues", body).expect("decodes");
+        assert_eq!(parses() - before, 1);
+        assert_eq!(routed.repo.as_deref(), Some("a/b"));
+        let before = parses();
+        assert_eq!(decode_in_steps("issues", body), Ok(routed));
+        assert_eq!(parses() - before, 2);
+    }
+
+    /// What [`mutated`] does at a path of the payload.
+    #[derive(Debug, Clone, Copy)]
+    enum Change {
+        Remove,
+        Null,
+        Number,
+        Text,
+        EmptyObject,
+        EmptyArray,
+    }
+
+    /// Paths whose presence, absence or type one of the decodings looks at.
+    const PATHS: &[&[&str]] = &[
+        &["action"],
+        &["issue"],
+        &["issue", "id"],
+        &["issue", "number"],
+        &["issue", "node_id"],
+        &["issue", "updated_at"],
+        &["repository"],
+        &["repository", "full_name"],
+        &["sender"],
+        &["sender", "login"],
+        &["label"],
+        &["label", "name"],
+        &["comment"],
+        &["comment", "id"],
+        &["comment", "body"],
+        &["changes"],
+        &["changes", "new_issue"],
+        &["changes", "new_repository"],
+        &["changes", "old_issue"],
+        &["changes", "old_repository"],
+    ];
+
+    fn mutated(mut v: serde_json::Value, path: &[&str], change: Change) -> serde_json::Value {
+        let Some((last, parents)) = path.split_last() else {
+            return v;
+        };
+        let mut at = &mut v;
+        for key in parents {
+            let Some(next) = at.get_mut(*key) else {
+                return v;
+            };
+            at = next;
+        }
+        let Some(object) = at.as_object_mut() else {
+            return v;
+        };
+        let value = match change {
+            Change::Remove => {
+                object.remove(*last);
+                return v;
+            }
+            Change::Null => serde_json::Value::Null,
+            Change::Number => serde_json::json!(5),
+            Change::Text => serde_json::json!("x"),
+            Change::EmptyObject => serde_json::json!({}),
+            Change::EmptyArray => serde_json::json!([]),
+        };
+        object.insert((*last).to_owned(), value);
+        v
+    }
+
+    /// The payloads the property mutates: every example delivery, and one carrying every
+    /// optional field (both ends of a transfer, a label, a comment).
+    static BASES: std::sync::LazyLock<Vec<serde_json::Value>> = std::sync::LazyLock::new(|| {
+        let mut bases: Vec<serde_json::Value> = fixtures::github_webhook_files()
+            .iter()
+            .map(|p| serde_json::from_slice(&std::fs::read(p).expect("fixture")).expect("json"))
+            .collect();
+        let mut transfer = closed_payload();
+        transfer["changes"] = serde_json::json!({
+            "new_issue": {"id": 70, "number": 3},
+            "new_repository": {"full_name": "acme/infra"},
+            "old_issue": {"id": 7, "number": 42},
+            "old_repository": {"full_name": "acme/ops"}
+        });
+        transfer["label"] = serde_json::json!({"name": "bug"});
+        transfer["comment"] = serde_json::json!({"id": 3, "body": "/results"});
+        bases.push(transfer);
+        bases
+    });
+
+    proptest::proptest! {
+        /// Whatever a payload lacks or carries of the wrong type, for any event and action,
+        /// the one-pass decoding answers as the step-by-step decoding does: the same event,
+        /// repository, or error text.
+        #[test]
+        fn one_pass_answers_as_the_steps(
+            base in 0usize..64,
+            event in proptest::sample::select(vec!["issues", "issue_comment", "ping", "star"]),
+            action in proptest::sample::select(vec![
+                "opened", "edited", "labeled", "unlabeled", "closed", "reopened", "assigned",
+                "unassigned", "transferred", "created", "deleted", "milestoned",
+            ]),
+            changes in proptest::collection::vec(
+                (0..PATHS.len(), 0u8..6),
+                0..4,
+            ),
+        ) {
+            let mut v = BASES[base % BASES.len()].clone();
+            if let Some(object) = v.as_object_mut() {
+                object.insert("action".into(), action.into());
+            }
+            for (path, change) in changes {
+                let change = [
+                    Change::Remove,
+                    Change::Null,
+                    Change::Number,
+                    Change::Text,
+                    Change::EmptyObject,
+                    Change::EmptyArray,
+                ][usize::from(change)];
+                v = mutated(v, PATHS[path], change);
+            }
+            let body = serde_json::to_vec(&v).expect("json");
+            proptest::prop_assert_eq!(decode_routed(event, &body), decode_in_steps(event, &body));
+        }
     }
 }

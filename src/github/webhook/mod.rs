@@ -7,7 +7,7 @@ pub mod signature;
 pub(crate) mod fixtures;
 
 pub use events::{
-    CommentAction, DecodeError, GithubEvent, IssueCommentEvent, IssuesAction, IssuesEvent,
-    Transfer, WebhookIssue, decode,
+    CommentAction, DecodeError, GithubEvent, IssueCommentEvent, IssuesAction, IssuesEvent, Routed,
+    Transfer, WebhookIssue, decode, decode_routed,
 };
 pub use signature::SignatureError;
