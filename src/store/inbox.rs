@@ -157,7 +157,7 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         }
-        tx.commit().await?;
+        tx.commit().await.inspect(super::committed)?;
         Ok(())
     }
 
@@ -177,7 +177,8 @@ impl Store {
             .bind(error)
             .bind(seq)
             .execute(self.pool())
-            .await?;
+            .await
+            .inspect(super::counted)?;
         Ok(())
     }
 
@@ -196,7 +197,9 @@ impl Store {
         .bind(now_ms())
         .bind(up_to_seq)
         .execute(self.pool())
-        .await?;
+        .await
+        // The attached inbox commits with `synchronous = NORMAL`.
+        .inspect(super::counted_relaxed)?;
         Ok(())
     }
 }

@@ -114,7 +114,7 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
         }
-        tx.commit().await?;
+        tx.commit().await.inspect(super::committed)?;
         Ok(true)
     }
 
@@ -164,7 +164,7 @@ impl Store {
                 .await?
                 .rows_affected();
         }
-        tx.commit().await?;
+        tx.commit().await.inspect(super::committed)?;
         Ok(moved)
     }
 
@@ -221,7 +221,7 @@ impl Store {
             )
             .await?;
         }
-        tx.commit().await?;
+        tx.commit().await.inspect(super::committed)?;
         Ok(())
     }
 
@@ -325,7 +325,7 @@ impl Store {
         for (team, state) in states {
             changed += usize::from(Self::update_state(&mut tx, repo, n, team, state).await?);
         }
-        tx.commit().await?;
+        tx.commit().await.inspect(super::committed)?;
         Ok(changed)
     }
 

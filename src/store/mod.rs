@@ -67,6 +67,38 @@ const SQLITE_PRAGMAS: &str = "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = 
 /// `synchronous = FULL` on the inbox.
 const INBOX_ATTACHED_PRAGMAS: &str = "PRAGMA inbox.synchronous = NORMAL;";
 
+/// The store's commits, by how they reached the disk (`sync`: `full` waited for the disk,
+/// `relaxed` did not): what an accepted concern costs in commits is read from it
+/// (benches/council/accept.rs). A statement that changed no row is not counted (SQLite
+/// writes nothing for it).
+pub const STORE_COMMITS: &str = "council_sync_store_commits_total";
+
+/// Counts one commit of the store (`sync` as in [`STORE_COMMITS`]).
+fn count_commit(sync: &'static str) {
+    metrics::counter!(STORE_COMMITS, "sync" => sync).increment(1);
+}
+
+/// Counts a single-statement write on [`Store::pool`] (a commit of its own) that changed
+/// something; for `Result::inspect`.
+pub(crate) fn counted(done: &sqlx::any::AnyQueryResult) {
+    if done.rows_affected() > 0 {
+        count_commit("full");
+    }
+}
+
+/// Counts a transaction committed on [`Store::pool`]; for `Result::inspect`.
+pub(crate) fn committed(_: &()) {
+    count_commit("full");
+}
+
+/// Counts a single-statement write that changed something and commits without waiting for
+/// the disk; for `Result::inspect`.
+pub(crate) fn counted_relaxed(done: &sqlx::any::AnyQueryResult) {
+    if done.rows_affected() > 0 {
+        count_commit("relaxed");
+    }
+}
+
 /// Connections in the pool. SQLite has one writer at a time anyway; the rest serve the
 /// engine's and the board's reads, which WAL lets run beside the writer.
 const MAX_CONNECTIONS: u32 = 4;

@@ -80,7 +80,8 @@ impl Store {
         .bind(now)
         .bind(super::replicas::concern_of(payload))
         .execute(self.pool())
-        .await?;
+        .await
+        .inspect(super::counted)?;
         Ok(done.rows_affected() == 1)
     }
 
@@ -129,7 +130,13 @@ impl Store {
             .bind(i64::from(limit))
             .bind(self.replica_id());
         let rows = match self.backend() {
-            super::Backend::Sqlite => query.fetch_all(self.pool()).await?,
+            super::Backend::Sqlite => {
+                let rows = query.fetch_all(self.pool()).await?;
+                if !rows.is_empty() {
+                    super::committed(&());
+                }
+                rows
+            }
             super::Backend::Postgres => {
                 let mut tx = self.pool().begin().await?;
                 sqlx::query("SELECT pg_advisory_xact_lock($1)")
@@ -137,7 +144,7 @@ impl Store {
                     .execute(&mut *tx)
                     .await?;
                 let rows = query.fetch_all(&mut *tx).await?;
-                tx.commit().await?;
+                tx.commit().await.inspect(super::committed)?;
                 rows
             }
         };
@@ -156,7 +163,8 @@ impl Store {
             .bind(now_ms())
             .bind(id)
             .execute(self.pool())
-            .await?;
+            .await
+            .inspect(super::counted)?;
         Ok(())
     }
 
@@ -169,7 +177,8 @@ impl Store {
         .bind(now_ms())
         .bind(id)
         .execute(self.pool())
-        .await?;
+        .await
+        .inspect(super::counted)?;
         Ok(())
     }
 
@@ -184,7 +193,8 @@ impl Store {
         .bind(now_ms())
         .bind(id)
         .execute(self.pool())
-        .await?;
+        .await
+        .inspect(super::counted)?;
         Ok(())
     }
 
@@ -203,7 +213,8 @@ impl Store {
         .bind(input)
         .bind(id)
         .execute(self.pool())
-        .await?;
+        .await
+        .inspect(super::counted)?;
         Ok(())
     }
 
@@ -237,7 +248,8 @@ impl Store {
         .bind(now_ms())
         .bind(id)
         .execute(self.pool())
-        .await?;
+        .await
+        .inspect(super::counted)?;
         Ok(())
     }
 
