@@ -37,6 +37,9 @@ pub struct OutboxJob {
     pub payload: serde_json::Value,
     /// Claims so far, this one included (counted, and committed, before the job runs).
     pub attempts: i64,
+    /// Whether the claim marked it started ([`Store::claim_due_started`]); if not, the
+    /// worker calls [`Store::start_job`] just before it runs the job.
+    pub started: bool,
     /// Earlier claims that never finished: the process stopped (killed, crashed, aborted)
     /// while running the job. Counted when the row is claimed again.
     pub interrupted: i64,
@@ -55,6 +58,7 @@ impl OutboxJob {
             })?,
             attempts: row.try_get("attempts")?,
             interrupted: row.try_get("interrupted")?,
+            started: row.try_get::<Option<i64>, _>("started_at")?.is_some(),
         })
     }
 }
@@ -98,6 +102,30 @@ impl Store {
     /// SKIP LOCKED`, so a row another statement holds is left for a later claim instead of
     /// waited for.
     pub async fn claim_due(&self, now: i64, limit: u32) -> Result<Vec<OutboxJob>, StoreError> {
+        self.claim(now, limit, false).await
+    }
+
+    /// [`Store::claim_due`], and the claimed rows that were never interrupted marked started
+    /// in the same statement ([`OutboxJob::started`]): one commit for the round instead of
+    /// the claim and one [`Store::start_job`] a job. A crash in the round then counts one
+    /// interruption for each of them, the innocent ones too, as the inbox counts the
+    /// deliveries of a round ([`Store::begin_deliveries`]); so a row interrupted before is
+    /// not started by the claim (the engine runs it alone and starts it just before), and a
+    /// row counted once as an innocent runs alone from then on: only its own crashes take
+    /// it on towards the limit. On SQLite the claim commits through
+    /// [`Store::relaxed_pool`]: a power cut that loses it leaves the rows as they were
+    /// before it (due, attempts and starts uncounted, which the cut did not cause); a job
+    /// about to create something first commits the create's attempt record, which waits
+    /// for the disk (and with it everything before it), before the create goes out.
+    pub async fn claim_due_started(
+        &self,
+        now: i64,
+        limit: u32,
+    ) -> Result<Vec<OutboxJob>, StoreError> {
+        self.claim(now, limit, true).await
+    }
+
+    async fn claim(&self, now: i64, limit: u32, start: bool) -> Result<Vec<OutboxJob>, StoreError> {
         let skip_locked = match self.backend() {
             super::Backend::Sqlite => "",
             super::Backend::Postgres => " FOR UPDATE SKIP LOCKED",
@@ -117,24 +145,25 @@ impl Store {
              UPDATE outbox SET state = 'running', attempts = attempts + 1, \
                     interrupted = interrupted + \
                         CASE WHEN state = 'running' AND started_at IS NOT NULL THEN 1 ELSE 0 END, \
-                    started_at = NULL, claimed_by = $4, \
-                    next_attempt_at = $2, updated_at = $1 \
+                    started_at = CASE WHEN $5 = 1 AND interrupted = 0 \
+                        AND NOT (state = 'running' AND started_at IS NOT NULL) \
+                        THEN $1 ELSE NULL END, \
+                    claimed_by = $4, next_attempt_at = $2, updated_at = $1 \
              WHERE state IN ('pending', 'running') AND next_attempt_at <= $1 \
                AND id IN (SELECT id FROM picked) \
-             RETURNING id, idem_key, kind, payload, attempts, interrupted"
+             RETURNING id, idem_key, kind, payload, attempts, interrupted, started_at"
         );
         // Built only from the constant text above (no input in it).
         let query = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(now)
             .bind(now.saturating_add(lease_ms()))
             .bind(i64::from(limit))
-            .bind(self.replica_id());
+            .bind(self.replica_id())
+            .bind(i64::from(start));
         let rows = match self.backend() {
             super::Backend::Sqlite => {
-                let rows = query.fetch_all(self.pool()).await?;
-                if !rows.is_empty() {
-                    super::committed(&());
-                }
+                let rows = query.fetch_all(self.relaxed_pool()).await?;
+                self.count_on_relaxed(rows.len() as u64);
                 rows
             }
             super::Backend::Postgres => {
@@ -168,17 +197,20 @@ impl Store {
         Ok(())
     }
 
-    /// The write is done.
+    /// The write is done. Committed through [`Store::relaxed_pool`]: a power cut that loses
+    /// it leaves the job due again, as a crash just before it would, and the job, run
+    /// again, finds what it made by its marker (every job is idempotent). A crash of the
+    /// process keeps it.
     pub async fn complete(&self, id: i64) -> Result<(), StoreError> {
-        sqlx::query(
+        let done = sqlx::query(
             "UPDATE outbox SET state = 'done', last_error = NULL, started_at = NULL, \
                     updated_at = $1 WHERE id = $2",
         )
         .bind(now_ms())
         .bind(id)
-        .execute(self.pool())
-        .await
-        .inspect(super::counted)?;
+        .execute(self.relaxed_pool())
+        .await?;
+        self.count_on_relaxed(done.rows_affected());
         Ok(())
     }
 
