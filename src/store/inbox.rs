@@ -166,6 +166,15 @@ impl Store {
 
     /// Records how processing went: `Ok` marks the delivery processed; `Err` keeps it
     /// pending (so a transient failure is retried) with the reason and one more attempt.
+    ///
+    /// Committed through [`Store::relaxed_pool`]: whatever the handling queued was
+    /// committed before it, waiting for the disk (a decision with its stage and writes
+    /// commits with its outcome in [`Store::commit_decision`]). A power cut that loses it
+    /// leaves the delivery pending, as a crash just before it would, and handling it again
+    /// writes nothing new (a redelivered event is handled the same way). Most deliveries
+    /// that end here are the daemon's own writes coming back (labels, the tracking comment,
+    /// the tracker's created-issue events), several per accept, each of which held the
+    /// write lock through an fsync before.
     pub async fn finish_delivery(
         &self,
         seq: i64,
@@ -175,13 +184,13 @@ impl Store {
             Ok(()) => (Some(now_ms()), None),
             Err(reason) => (None, Some(reason)),
         };
-        sqlx::query(RECORD_OUTCOME)
+        let done = sqlx::query(RECORD_OUTCOME)
             .bind(processed_at)
             .bind(error)
             .bind(seq)
-            .execute(self.pool())
-            .await
-            .inspect(super::counted)?;
+            .execute(self.relaxed_pool())
+            .await?;
+        self.count_on_relaxed(done.rows_affected());
         Ok(())
     }
 

@@ -346,6 +346,37 @@ mod tests {
         .await;
     }
 
+    /// The round's claim marks fresh rows started (no `start_job` for them): a crash in the
+    /// round counts them interrupted on the next claim, which does not mark them started
+    /// again (they run alone, started just before); `claim_due` marks nothing.
+    #[tokio::test]
+    async fn a_started_claim_marks_only_fresh_rows_started() {
+        on_each_backend(|store| async move {
+            for key in ["a", "b"] {
+                store
+                    .enqueue(key, "comment", &json!({}))
+                    .await
+                    .expect("enqueue");
+            }
+            let plain = store.claim_due(now_ms(), 1).await.expect("claim");
+            assert!(!plain[0].started, "claim_due leaves the start to start_job");
+            let jobs = store.claim_due_started(now_ms(), 10).await.expect("claim");
+            assert_eq!(jobs.len(), 1);
+            assert!(jobs[0].started, "a fresh row is started by the claim");
+            // The process went away during both: their leases end.
+            let later = now_ms() + lease_ms() + 1;
+            let again = store.claim_due_started(later, 10).await.expect("again");
+            let seen: Vec<(&str, i64, bool)> = again
+                .iter()
+                .map(|j| (j.idem_key.as_str(), j.interrupted, j.started))
+                .collect();
+            // "a" was never started (claim_due without start_job): not interrupted, and
+            // started by this claim; "b" was started by the claim: interrupted, not started.
+            assert_eq!(seen, [("a", 0, true), ("b", 1, false)]);
+        })
+        .await;
+    }
+
     #[tokio::test]
     async fn enqueue_is_idempotent_per_key() {
         on_each_backend(|store| async move {
