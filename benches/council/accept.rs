@@ -29,6 +29,32 @@ pub struct PerK {
     /// Of each latency, the time no API call of the daemon was in flight (webhook delivery,
     /// store commits, wake-ups, the daemon's own work).
     pub between_calls: Vec<Duration>,
+    /// Store commits per accepted concern, [waited for the disk, not waited for], from the
+    /// daemon's `council_sync_store_commits_total` over the same window as `calls`; `None`
+    /// when the daemon does not report it (a binary older than the counter).
+    pub commits: Option<[f64; 2]>,
+}
+
+/// The daemon's store commits so far, [`sync="full"`, `sync="relaxed"`], from `/metrics`;
+/// `None` when it has no such counter.
+async fn store_commits(d: &crate::common::Daemon) -> Option<[u64; 2]> {
+    let page = reqwest::get(format!("{}/metrics", d.url))
+        .await
+        .ok()?
+        .text()
+        .await
+        .ok()?;
+    let count = |sync: &str| {
+        let name = format!("council_sync_store_commits_total{{sync=\"{sync}\"}} ");
+        page.lines()
+            .find_map(|l| l.strip_prefix(name.as_str()))
+            .and_then(|v| v.trim().parse::<f64>().ok())
+            .map(|v| v as u64)
+    };
+    match (count("full"), count("relaxed")) {
+        (None, None) => None,
+        (full, relaxed) => Some([full.unwrap_or(0), relaxed.unwrap_or(0)]),
+    }
 }
 
 /// The shipped issue form with `teams` as its "Teams involved" options.
@@ -84,6 +110,7 @@ pub async fn measure(dir: &Path, ks: &[usize], concerns: usize) -> Vec<PerK> {
         }
         d.wait_settled(&c).await;
         let before = proxy.counts.snapshot();
+        let commits_before = store_commits(&d).await;
         let mut latencies = Vec::new();
         let mut between_calls = Vec::new();
         let trace = std::env::var_os("BENCH_TRACE").is_some();
@@ -113,6 +140,10 @@ pub async fn measure(dir: &Path, ks: &[usize], concerns: usize) -> Vec<PerK> {
         d.wait_settled(&c).await;
         let calls = proxy.counts.snapshot().since(before);
         let per = |x: u64| x as f64 / concerns as f64;
+        let commits = match (commits_before, store_commits(&d).await) {
+            (Some(b), Some(a)) => Some([per(a[0] - b[0]), per(a[1] - b[1])]),
+            _ => None,
+        };
         let Snapshot {
             github_reads,
             github_writes,
@@ -130,10 +161,12 @@ pub async fn measure(dir: &Path, ks: &[usize], concerns: usize) -> Vec<PerK> {
             ],
             latencies,
             between_calls,
+            commits,
         };
         eprintln!(
-            "bench: accept K={k}: calls/concern {:?}, p50 {:?}",
+            "bench: accept K={k}: calls/concern {:?}, store commits/concern {:?}, p50 {:?}",
             row.calls,
+            row.commits,
             percentile(&row.latencies, 50.0)
         );
         out.push(row);
@@ -273,6 +306,7 @@ pub async fn measure_github_projects(_dir: &Path) -> Result<Vec<PerK>, String> {
             latencies: vec![took],
             // The tracker's calls alone, one after another: no gap is measured here.
             between_calls: Vec::new(),
+            commits: None,
         });
     }
     Ok(out)

@@ -181,6 +181,21 @@ async fn main() {
             "BENCH_TRACE=1 prints each accept's calls",
         );
     }
+    for r in &per_k {
+        row(
+            format!(
+                "store commits per accepted concern, K = {} ({} concerns, from the first accept until settled)",
+                r.teams, r.concerns
+            ),
+            match r.commits {
+                Some([full, relaxed]) => {
+                    format!("{full:.1} waited for the disk (fsync), {relaxed:.1} not")
+                }
+                None => "not reported by this binary".into(),
+            },
+            "council_sync_store_commits_total",
+        );
+    }
     for k in &ks {
         match per_k.iter().find(|r| r.teams == *k) {
             Some(r) => row(

@@ -24,7 +24,16 @@ const CONCERNS_AT_ONCE: usize = 8;
 /// renewed, and a large backfill stalled with hundreds of jobs due and never claimed.
 pub(crate) async fn run_due_jobs<T: Tracker + 'static>(cx: &Ctx<T>) -> Result<usize, EngineError> {
     use futures::StreamExt;
-    let rows = cx.store.claim_due(now_ms(), BATCH).await?;
+    // The claim marks the round's fresh jobs started (one commit for the round), as the
+    // inbox counts a round's deliveries: a crash in the round counts one interruption for
+    // each, so with a limit of 1 that would give innocent ones up, and each is started
+    // alone then, just before it runs.
+    let limit = cx.config.retry.interrupted_attempts.max(1);
+    let rows = if limit > 1 {
+        cx.store.claim_due_started(now_ms(), BATCH).await?
+    } else {
+        cx.store.claim_due(now_ms(), BATCH).await?
+    };
     // One concern's jobs run in the order they were queued; different concerns run side
     // by side, so a slow or held tracker call does not hold up every other concern.
     let claimed = rows.len();
@@ -38,8 +47,9 @@ pub(crate) async fn run_due_jobs<T: Tracker + 'static>(cx: &Ctx<T>) -> Result<us
         }
     }
     // A job whose earlier attempt was interrupted (the process went away while it ran)
-    // runs alone first: if it takes the process down again, no other job is in flight
-    // to be counted as interrupted with it.
+    // runs alone first: if it takes the process down again, no other job is in flight.
+    // The round's fresh jobs were marked started by the claim and count one interruption
+    // then; from then on each of them is a suspect too, run alone and started just before.
     let mut suspects = Vec::new();
     for (_, jobs) in &mut groups {
         let (suspect, rest): (Vec<_>, Vec<_>) = std::mem::take(jobs)
@@ -204,7 +214,9 @@ pub(crate) async fn run_job<T: Tracker + 'static>(
                 .await?);
         }
     };
-    cx.store.start_job(row.id).await?;
+    if !row.started {
+        cx.store.start_job(row.id).await?;
+    }
     debug_fault_hook(&job);
     match execute(cx, &job, row.id).await {
         Ok(()) => {

@@ -275,6 +275,10 @@ fn handle() -> &'static PrometheusHandle {
             tracing::warn!("a metrics recorder was already installed; event counters go there");
         }
         metrics::describe_counter!(
+            crate::store::STORE_COMMITS,
+            "Commits of the store, by whether they waited for the disk (sync: full, relaxed)."
+        );
+        metrics::describe_counter!(
             "council_sync_webhook_rejected_total",
             "Webhook deliveries refused before they were stored, by reason."
         );

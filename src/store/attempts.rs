@@ -97,7 +97,7 @@ impl Store {
                 claimed.push((*marker).to_owned());
             }
         }
-        tx.commit().await?;
+        tx.commit().await.inspect(super::committed)?;
         Ok(claimed)
     }
 
@@ -117,7 +117,8 @@ impl Store {
             .bind(id)
             .bind(key)
             .execute(self.pool())
-            .await?;
+            .await
+            .inspect(super::counted)?;
         Ok(())
     }
 
@@ -150,7 +151,7 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
         }
-        tx.commit().await?;
+        tx.commit().await.inspect(super::committed)?;
         Ok(())
     }
 
@@ -161,7 +162,8 @@ impl Store {
             .bind(marker)
             .bind(now_ms())
             .execute(self.pool())
-            .await?;
+            .await
+            .inspect(super::counted)?;
         Ok(())
     }
 
@@ -175,7 +177,8 @@ impl Store {
         .bind(marker)
         .bind(now)
         .execute(self.pool())
-        .await?;
+        .await
+        .inspect(super::counted)?;
         Ok(())
     }
 

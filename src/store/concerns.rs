@@ -183,7 +183,8 @@ impl Store {
         .bind(concern.issue_state.map(IssueState::as_str))
         .bind(concern.synced_hash.as_deref())
         .execute(self.pool())
-        .await?;
+        .await
+        .inspect(super::counted)?;
         Ok(())
     }
 

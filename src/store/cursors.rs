@@ -30,7 +30,8 @@ impl Store {
         .bind(name)
         .bind(value)
         .execute(self.pool())
-        .await?;
+        .await
+        .inspect(super::counted)?;
         Ok(())
     }
 }
@@ -85,7 +86,7 @@ impl Store {
             .bind(forget_before)
             .execute(&mut *tx)
             .await?;
-        tx.commit().await?;
+        tx.commit().await.inspect(super::committed)?;
         Ok(())
     }
 }

@@ -51,7 +51,8 @@ impl Store {
         .bind(actor)
         .bind(decided_at)
         .execute(self.pool())
-        .await?;
+        .await
+        .inspect(super::counted)?;
         Ok(done.rows_affected() == 1)
     }
 

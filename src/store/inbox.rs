@@ -142,12 +142,14 @@ impl Store {
 
     /// Counts a processing start of each of `seqs`, committed (in one transaction) before
     /// they are decided, so a delivery whose processing takes the process down shows as
-    /// interrupted on the next start. Nothing to count, nothing written.
+    /// interrupted on the next start. Nothing to count, nothing written. Committed through
+    /// [`Store::relaxed_pool`]: the process going away keeps it, and a power cut that loses
+    /// it only leaves a start uncounted that the delivery did not cause.
     pub async fn begin_deliveries(&self, seqs: &[i64]) -> Result<(), StoreError> {
         if seqs.is_empty() {
             return Ok(());
         }
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.relaxed_pool().begin().await?;
         for &seq in seqs {
             sqlx::query(
                 "INSERT INTO delivery_outcomes (seq, started) VALUES ($1, 1) \
@@ -158,11 +160,21 @@ impl Store {
             .await?;
         }
         tx.commit().await?;
+        self.count_on_relaxed(1);
         Ok(())
     }
 
     /// Records how processing went: `Ok` marks the delivery processed; `Err` keeps it
     /// pending (so a transient failure is retried) with the reason and one more attempt.
+    ///
+    /// Committed through [`Store::relaxed_pool`]: whatever the handling queued was
+    /// committed before it, waiting for the disk (a decision with its stage and writes
+    /// commits with its outcome in [`Store::commit_decision`]). A power cut that loses it
+    /// leaves the delivery pending, as a crash just before it would, and handling it again
+    /// writes nothing new (a redelivered event is handled the same way). Most deliveries
+    /// that end here are the daemon's own writes coming back (labels, the tracking comment,
+    /// the tracker's created-issue events), several per accept, each of which held the
+    /// write lock through an fsync before.
     pub async fn finish_delivery(
         &self,
         seq: i64,
@@ -172,12 +184,13 @@ impl Store {
             Ok(()) => (Some(now_ms()), None),
             Err(reason) => (None, Some(reason)),
         };
-        sqlx::query(RECORD_OUTCOME)
+        let done = sqlx::query(RECORD_OUTCOME)
             .bind(processed_at)
             .bind(error)
             .bind(seq)
-            .execute(self.pool())
+            .execute(self.relaxed_pool())
             .await?;
+        self.count_on_relaxed(done.rows_affected());
         Ok(())
     }
 
@@ -196,7 +209,9 @@ impl Store {
         .bind(now_ms())
         .bind(up_to_seq)
         .execute(self.pool())
-        .await?;
+        .await
+        // The attached inbox commits with `synchronous = NORMAL`.
+        .inspect(super::counted_relaxed)?;
         Ok(())
     }
 }

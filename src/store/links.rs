@@ -125,7 +125,7 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
         }
-        tx.commit().await?;
+        tx.commit().await.inspect(super::committed)?;
         Ok(true)
     }
 
@@ -175,7 +175,7 @@ impl Store {
                 .await?
                 .rows_affected();
         }
-        tx.commit().await?;
+        tx.commit().await.inspect(super::committed)?;
         Ok(moved)
     }
 
@@ -232,7 +232,7 @@ impl Store {
             )
             .await?;
         }
-        tx.commit().await?;
+        tx.commit().await.inspect(super::committed)?;
         Ok(())
     }
 
@@ -367,7 +367,7 @@ impl Store {
         for (team, state) in states {
             changed += usize::from(Self::update_state(&mut tx, repo, n, team, state).await?);
         }
-        tx.commit().await?;
+        tx.commit().await.inspect(super::committed)?;
         Ok(changed)
     }
 

@@ -67,6 +67,48 @@ const SQLITE_PRAGMAS: &str = "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = 
 /// `synchronous = FULL` on the inbox.
 const INBOX_ATTACHED_PRAGMAS: &str = "PRAGMA inbox.synchronous = NORMAL;";
 
+/// Set on the connection of a SQLite store's relaxed pool ([`Store::relaxed_pool`]): as
+/// [`SQLITE_PRAGMAS`] but `synchronous = NORMAL`, so its commits reach the WAL file (the
+/// operating system's cache: a killed or crashed process keeps them) without waiting for
+/// the disk. A power cut may lose the last of them, never out of order: the WAL is one
+/// sequence, and the next `FULL` commit of any connection makes everything before it
+/// durable. Only markers whose loss after a power cut equals a crash just before them
+/// (already safe at every point) go through it.
+const SQLITE_RELAXED_PRAGMAS: &str = "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; \
+                                      PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;";
+
+/// The store's commits, by how they reached the disk (`sync`: `full` waited for the disk,
+/// `relaxed` did not): what an accepted concern costs in commits is read from it
+/// (benches/council/accept.rs). A statement that changed no row is not counted (SQLite
+/// writes nothing for it).
+pub const STORE_COMMITS: &str = "council_sync_store_commits_total";
+
+/// Counts one commit of the store (`sync` as in [`STORE_COMMITS`]).
+fn count_commit(sync: &'static str) {
+    metrics::counter!(STORE_COMMITS, "sync" => sync).increment(1);
+}
+
+/// Counts a single-statement write on [`Store::pool`] (a commit of its own) that changed
+/// something; for `Result::inspect`.
+pub(crate) fn counted(done: &sqlx::any::AnyQueryResult) {
+    if done.rows_affected() > 0 {
+        count_commit("full");
+    }
+}
+
+/// Counts a transaction committed on [`Store::pool`]; for `Result::inspect`.
+pub(crate) fn committed(_: &()) {
+    count_commit("full");
+}
+
+/// Counts a single-statement write that changed something and commits without waiting for
+/// the disk; for `Result::inspect`.
+pub(crate) fn counted_relaxed(done: &sqlx::any::AnyQueryResult) {
+    if done.rows_affected() > 0 {
+        count_commit("relaxed");
+    }
+}
+
 /// Connections in the pool. SQLite has one writer at a time anyway; the rest serve the
 /// engine's and the board's reads, which WAL lets run beside the writer.
 const MAX_CONNECTIONS: u32 = 4;
@@ -97,6 +139,8 @@ pub struct Store {
     /// `inbox_file.rs`), so a webhook never waits for the engine's write lock; on
     /// PostgreSQL the same pool as `pool`.
     inbox_pool: AnyPool,
+    /// Where markers that need not wait for the disk commit (see [`Store::relaxed_pool`]).
+    relaxed: AnyPool,
     /// The deliveries table as the engine's queries (on `pool`) name it: `inbox.deliveries`
     /// (the attached inbox file) on SQLite, `deliveries` on PostgreSQL.
     inbox_table: &'static str,
@@ -131,7 +175,7 @@ impl Store {
                 });
             }
         };
-        let (pool, inbox_pool, inbox_table) = match backend {
+        let (pool, inbox_pool, relaxed, inbox_table) = match backend {
             Backend::Sqlite => {
                 let db = lock::sqlite_path(url).ok_or(StoreError::InMemory)?;
                 let inbox = inbox_file::inbox_path(&db);
@@ -156,7 +200,18 @@ impl Store {
                     .await?;
                 migrations::sqlite().run(&pool).await?;
                 inbox_file::settle(&pool).await?;
-                (pool, inbox_pool, "inbox.deliveries")
+                // One connection: SQLite has one writer, and each use is one short statement.
+                let relaxed = AnyPoolOptions::new()
+                    .max_connections(1)
+                    .after_connect(|conn, _meta| {
+                        Box::pin(async move {
+                            conn.execute(SQLITE_RELAXED_PRAGMAS).await?;
+                            Ok(())
+                        })
+                    })
+                    .connect_with(with_create_mode(url).parse()?)
+                    .await?;
+                (pool, inbox_pool, relaxed, "inbox.deliveries")
             }
             Backend::Postgres => {
                 let options: AnyConnectOptions = url.parse()?;
@@ -166,12 +221,15 @@ impl Store {
                     .connect_with(options)
                     .await?;
                 migrations::postgres().run(&pool).await?;
-                (pool.clone(), pool, "deliveries")
+                // Every commit waits for the server's WAL flush (`synchronous_commit` as
+                // the server has it): replicas share the claims, so none is relaxed here.
+                (pool.clone(), pool.clone(), pool, "deliveries")
             }
         };
         Ok(Self {
             pool,
             inbox_pool,
+            relaxed,
             inbox_table,
             inbox_notify: Arc::new(Notify::new()),
             backend,
@@ -199,6 +257,7 @@ impl Store {
     /// Closes the pools, waiting for connections in use to come back (graceful shutdown).
     pub async fn close(&self) {
         self.pool.close().await;
+        self.relaxed.close().await;
         self.inbox_pool.close().await;
     }
 
@@ -217,6 +276,28 @@ impl Store {
 
     pub(crate) fn pool(&self) -> &AnyPool {
         &self.pool
+    }
+
+    /// Where a marker commits whose loss in a power cut is the same as a crash just before
+    /// it, which the store and the engine are safe against at every point (a delivery's or
+    /// a job's start, counted so a poison one is given up: a power cut is no fault of the
+    /// one in flight; a job done: running it again finds its marker). On SQLite a
+    /// connection with `synchronous = NORMAL` (see `SQLITE_RELAXED_PRAGMAS`): the commit
+    /// survives the process, is ordered before every later commit, and does not wait for
+    /// the disk. On PostgreSQL the store's own pool (every commit flushed).
+    pub(crate) fn relaxed_pool(&self) -> &AnyPool {
+        &self.relaxed
+    }
+
+    /// Counts `changed` rows written on [`Store::relaxed_pool`] as one commit (none when 0):
+    /// `relaxed` on SQLite, `full` on PostgreSQL where that pool is the store's own.
+    pub(crate) fn count_on_relaxed(&self, changed: u64) {
+        if changed > 0 {
+            count_commit(match self.backend {
+                Backend::Sqlite => "relaxed",
+                Backend::Postgres => "full",
+            });
+        }
     }
 
     /// The pool the webhook writer commits to (see [`Store::inbox_table`]).

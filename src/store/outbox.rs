@@ -37,6 +37,9 @@ pub struct OutboxJob {
     pub payload: serde_json::Value,
     /// Claims so far, this one included (counted, and committed, before the job runs).
     pub attempts: i64,
+    /// Whether the claim marked it started ([`Store::claim_due_started`]); if not, the
+    /// worker calls [`Store::start_job`] just before it runs the job.
+    pub started: bool,
     /// Earlier claims that never finished: the process stopped (killed, crashed, aborted)
     /// while running the job. Counted when the row is claimed again.
     pub interrupted: i64,
@@ -55,6 +58,7 @@ impl OutboxJob {
             })?,
             attempts: row.try_get("attempts")?,
             interrupted: row.try_get("interrupted")?,
+            started: row.try_get::<Option<i64>, _>("started_at")?.is_some(),
         })
     }
 }
@@ -80,7 +84,8 @@ impl Store {
         .bind(now)
         .bind(super::replicas::concern_of(payload))
         .execute(self.pool())
-        .await?;
+        .await
+        .inspect(super::counted)?;
         Ok(done.rows_affected() == 1)
     }
 
@@ -97,6 +102,30 @@ impl Store {
     /// SKIP LOCKED`, so a row another statement holds is left for a later claim instead of
     /// waited for.
     pub async fn claim_due(&self, now: i64, limit: u32) -> Result<Vec<OutboxJob>, StoreError> {
+        self.claim(now, limit, false).await
+    }
+
+    /// [`Store::claim_due`], and the claimed rows that were never interrupted marked started
+    /// in the same statement ([`OutboxJob::started`]): one commit for the round instead of
+    /// the claim and one [`Store::start_job`] a job. A crash in the round then counts one
+    /// interruption for each of them, the innocent ones too, as the inbox counts the
+    /// deliveries of a round ([`Store::begin_deliveries`]); so a row interrupted before is
+    /// not started by the claim (the engine runs it alone and starts it just before), and a
+    /// row counted once as an innocent runs alone from then on: only its own crashes take
+    /// it on towards the limit. On SQLite the claim commits through
+    /// [`Store::relaxed_pool`]: a power cut that loses it leaves the rows as they were
+    /// before it (due, attempts and starts uncounted, which the cut did not cause); a job
+    /// about to create something first commits the create's attempt record, which waits
+    /// for the disk (and with it everything before it), before the create goes out.
+    pub async fn claim_due_started(
+        &self,
+        now: i64,
+        limit: u32,
+    ) -> Result<Vec<OutboxJob>, StoreError> {
+        self.claim(now, limit, true).await
+    }
+
+    async fn claim(&self, now: i64, limit: u32, start: bool) -> Result<Vec<OutboxJob>, StoreError> {
         let skip_locked = match self.backend() {
             super::Backend::Sqlite => "",
             super::Backend::Postgres => " FOR UPDATE SKIP LOCKED",
@@ -116,20 +145,27 @@ impl Store {
              UPDATE outbox SET state = 'running', attempts = attempts + 1, \
                     interrupted = interrupted + \
                         CASE WHEN state = 'running' AND started_at IS NOT NULL THEN 1 ELSE 0 END, \
-                    started_at = NULL, claimed_by = $4, \
-                    next_attempt_at = $2, updated_at = $1 \
+                    started_at = CASE WHEN $5 = 1 AND interrupted = 0 \
+                        AND NOT (state = 'running' AND started_at IS NOT NULL) \
+                        THEN $1 ELSE NULL END, \
+                    claimed_by = $4, next_attempt_at = $2, updated_at = $1 \
              WHERE state IN ('pending', 'running') AND next_attempt_at <= $1 \
                AND id IN (SELECT id FROM picked) \
-             RETURNING id, idem_key, kind, payload, attempts, interrupted"
+             RETURNING id, idem_key, kind, payload, attempts, interrupted, started_at"
         );
         // Built only from the constant text above (no input in it).
         let query = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(now)
             .bind(now.saturating_add(lease_ms()))
             .bind(i64::from(limit))
-            .bind(self.replica_id());
+            .bind(self.replica_id())
+            .bind(i64::from(start));
         let rows = match self.backend() {
-            super::Backend::Sqlite => query.fetch_all(self.pool()).await?,
+            super::Backend::Sqlite => {
+                let rows = query.fetch_all(self.relaxed_pool()).await?;
+                self.count_on_relaxed(rows.len() as u64);
+                rows
+            }
             super::Backend::Postgres => {
                 let mut tx = self.pool().begin().await?;
                 sqlx::query("SELECT pg_advisory_xact_lock($1)")
@@ -137,7 +173,7 @@ impl Store {
                     .execute(&mut *tx)
                     .await?;
                 let rows = query.fetch_all(&mut *tx).await?;
-                tx.commit().await?;
+                tx.commit().await.inspect(super::committed)?;
                 rows
             }
         };
@@ -156,20 +192,25 @@ impl Store {
             .bind(now_ms())
             .bind(id)
             .execute(self.pool())
-            .await?;
+            .await
+            .inspect(super::counted)?;
         Ok(())
     }
 
-    /// The write is done.
+    /// The write is done. Committed through [`Store::relaxed_pool`]: a power cut that loses
+    /// it leaves the job due again, as a crash just before it would, and the job, run
+    /// again, finds what it made by its marker (every job is idempotent). A crash of the
+    /// process keeps it.
     pub async fn complete(&self, id: i64) -> Result<(), StoreError> {
-        sqlx::query(
+        let done = sqlx::query(
             "UPDATE outbox SET state = 'done', last_error = NULL, started_at = NULL, \
                     updated_at = $1 WHERE id = $2",
         )
         .bind(now_ms())
         .bind(id)
-        .execute(self.pool())
+        .execute(self.relaxed_pool())
         .await?;
+        self.count_on_relaxed(done.rows_affected());
         Ok(())
     }
 
@@ -184,7 +225,8 @@ impl Store {
         .bind(now_ms())
         .bind(id)
         .execute(self.pool())
-        .await?;
+        .await
+        .inspect(super::counted)?;
         Ok(())
     }
 
@@ -203,7 +245,8 @@ impl Store {
         .bind(input)
         .bind(id)
         .execute(self.pool())
-        .await?;
+        .await
+        .inspect(super::counted)?;
         Ok(())
     }
 
@@ -237,7 +280,8 @@ impl Store {
         .bind(now_ms())
         .bind(id)
         .execute(self.pool())
-        .await?;
+        .await
+        .inspect(super::counted)?;
         Ok(())
     }
 
@@ -298,6 +342,37 @@ mod tests {
                 .map(|j| j.idem_key)
                 .collect();
             assert!(expired.contains(&"c".to_owned()), "{expired:?}");
+        })
+        .await;
+    }
+
+    /// The round's claim marks fresh rows started (no `start_job` for them): a crash in the
+    /// round counts them interrupted on the next claim, which does not mark them started
+    /// again (they run alone, started just before); `claim_due` marks nothing.
+    #[tokio::test]
+    async fn a_started_claim_marks_only_fresh_rows_started() {
+        on_each_backend(|store| async move {
+            for key in ["a", "b"] {
+                store
+                    .enqueue(key, "comment", &json!({}))
+                    .await
+                    .expect("enqueue");
+            }
+            let plain = store.claim_due(now_ms(), 1).await.expect("claim");
+            assert!(!plain[0].started, "claim_due leaves the start to start_job");
+            let jobs = store.claim_due_started(now_ms(), 10).await.expect("claim");
+            assert_eq!(jobs.len(), 1);
+            assert!(jobs[0].started, "a fresh row is started by the claim");
+            // The process went away during both: their leases end.
+            let later = now_ms() + lease_ms() + 1;
+            let again = store.claim_due_started(later, 10).await.expect("again");
+            let seen: Vec<(&str, i64, bool)> = again
+                .iter()
+                .map(|j| (j.idem_key.as_str(), j.interrupted, j.started))
+                .collect();
+            // "a" was never started (claim_due without start_job): not interrupted, and
+            // started by this claim; "b" was started by the claim: interrupted, not started.
+            assert_eq!(seen, [("a", 0, true), ("b", 1, false)]);
         })
         .await;
     }

@@ -98,7 +98,7 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         }
-        tx.commit().await?;
+        tx.commit().await.inspect(super::committed)?;
         Ok(())
     }
 
@@ -110,7 +110,8 @@ impl Store {
             .bind(Some(reason))
             .bind(seq)
             .execute(self.pool())
-            .await?;
+            .await
+            .inspect(super::counted)?;
         Ok(())
     }
 
@@ -132,7 +133,8 @@ impl Store {
         .bind(repo)
         .bind(to_db("issue number", number)?)
         .execute(self.pool())
-        .await?;
+        .await
+        .inspect(super::counted)?;
         Ok(())
     }
 
@@ -176,7 +178,7 @@ impl Store {
             None,
         )
         .await?;
-        tx.commit().await?;
+        tx.commit().await.inspect(super::committed)?;
         Ok(())
     }
 
@@ -233,7 +235,8 @@ impl Store {
         .bind(repo)
         .bind(to_db("issue number", number)?)
         .execute(self.pool())
-        .await?;
+        .await
+        .inspect(super::counted)?;
         Ok(())
     }
 
@@ -280,7 +283,8 @@ impl Store {
             .bind(repo)
             .bind(to_db("issue number", number)?)
             .execute(self.pool())
-            .await?;
+            .await
+            .inspect(super::counted)?;
         Ok(())
     }
 
@@ -382,7 +386,8 @@ impl Store {
         let done = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(now_ms())
             .execute(self.pool())
-            .await?;
+            .await
+            .inspect(super::counted)?;
         Ok(done.rows_affected())
     }
 }

@@ -168,7 +168,8 @@ impl Store {
             .bind(now.saturating_add(lease_ms()))
             .bind(self.replica_id())
             .execute(self.pool())
-            .await?;
+            .await
+            .inspect(super::counted)?;
         Ok(done.rows_affected())
     }
 
@@ -192,7 +193,8 @@ impl Store {
             .bind(now)
             .bind(self.replica_id())
             .execute(self.pool())
-            .await?;
+            .await
+            .inspect(super::counted)?;
         Ok(done.rows_affected())
     }
 

@@ -203,7 +203,7 @@ impl Store {
         let mut tx = self.pool().begin().await?;
         let moved = advance_in(&mut tx, repo, number, to, cause, actor).await?;
         if moved.is_some() {
-            tx.commit().await?;
+            tx.commit().await.inspect(super::committed)?;
         }
         Ok(moved)
     }

@@ -265,7 +265,8 @@ impl Store {
         .bind(-now_ms)
         .bind(-(now_ms - lease_ms))
         .execute(self.pool())
-        .await?;
+        .await
+        .inspect(super::counted)?;
         Ok(if done.rows_affected() == 1 {
             AgendaClaim::Claimed
         } else {
