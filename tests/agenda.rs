@@ -145,7 +145,9 @@ async fn agenda_shows_the_session_and_posts_one_issue_per_session() {
         .await
         .expect("unsigned delivery");
     assert_eq!(unsigned.status(), 401);
-    let metrics = reqwest::get(format!("{}/metrics", daemon.url))
+    let metrics = council_sync::crypto::http_client()
+        .get(format!("{}/metrics", daemon.url))
+        .send()
         .await
         .expect("metrics")
         .text()

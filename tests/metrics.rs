@@ -70,7 +70,9 @@ async fn api_calls_rate_limits_and_webhook_lag_are_exported_and_the_dashboard_us
         .expect("unsigned delivery");
     assert_eq!(unsigned.status(), 401);
 
-    let metrics = reqwest::get(format!("{}/metrics", daemon.url))
+    let metrics = council_sync::crypto::http_client()
+        .get(format!("{}/metrics", daemon.url))
+        .send()
         .await
         .expect("metrics")
         .text()
