@@ -10,6 +10,7 @@ pub mod board;
 pub mod concern;
 pub mod config;
 pub mod council;
+pub mod crypto;
 pub mod daemon;
 #[cfg(feature = "sandbox")]
 pub mod demo;

@@ -36,7 +36,9 @@ type Series = (String, String, String, u64);
 
 /// Every `council_sync_api_calls_total` series.
 async fn api_calls(daemon: &Daemon) -> Vec<Series> {
-    let text = reqwest::get(format!("{}/metrics", daemon.url))
+    let text = council_sync::crypto::http_client()
+        .get(format!("{}/metrics", daemon.url))
+        .send()
         .await
         .expect("metrics")
         .text()

@@ -33,7 +33,7 @@ async fn agenda_issues(world: &World) -> Vec<Value> {
         "{}/repos/{}/issues?state=all&labels=council%2Fagenda",
         world.github_api, world.repo
     );
-    reqwest::Client::new()
+    council_sync::crypto::http_client()
         .get(url)
         .bearer_auth("test-github-token")
         .send()
@@ -136,7 +136,7 @@ async fn agenda_shows_the_session_and_posts_one_issue_per_session() {
     assert!(body.contains("<!-- council-sync:agenda:"), "{body}");
 
     // /metrics on the main port: the same state as counts and lead times, no issue in a label.
-    let unsigned = reqwest::Client::new()
+    let unsigned = council_sync::crypto::http_client()
         .post(format!("{}/webhooks/github", daemon.url))
         .header("X-GitHub-Event", "issues")
         .header("X-GitHub-Delivery", "unsigned-1")
@@ -145,7 +145,9 @@ async fn agenda_shows_the_session_and_posts_one_issue_per_session() {
         .await
         .expect("unsigned delivery");
     assert_eq!(unsigned.status(), 401);
-    let metrics = reqwest::get(format!("{}/metrics", daemon.url))
+    let metrics = council_sync::crypto::http_client()
+        .get(format!("{}/metrics", daemon.url))
+        .send()
         .await
         .expect("metrics")
         .text()

@@ -68,7 +68,9 @@ impl Browser {
     /// The DOM after Chromium loaded and rendered the page (or the page as served).
     async fn dom(&self) -> String {
         let Some(chrome) = &self.chrome else {
-            return reqwest::get(&self.url)
+            return council_sync::crypto::http_client()
+                .get(&self.url)
+                .send()
                 .await
                 .expect("GET /")
                 .text()
@@ -148,7 +150,9 @@ async fn the_board_in_chromium_shows_each_column_with_links_progress_and_results
     let (c, repo) = (world.ctl(), world.repo.clone());
 
     // The board is not on the webhook port, and the webhook port has no board.
-    let main_root = reqwest::get(format!("{}/", daemon.url))
+    let main_root = council_sync::crypto::http_client()
+        .get(format!("{}/", daemon.url))
+        .send()
         .await
         .expect("GET /");
     assert_eq!(

@@ -169,7 +169,7 @@ async fn project_items(world: &World, number: u64) -> Vec<(String, String, Strin
         items(first: 100) { nodes { content { ... on Issue { number repository { nameWithOwner } } } \
         fieldValues(first: 20) { nodes { ... on ProjectV2ItemFieldSingleSelectValue { name \
         field { ... on ProjectV2FieldCommon { name } } } } } } } } } }";
-    let resp: Value = reqwest::Client::new()
+    let resp: Value = council_sync::crypto::http_client()
         .post(format!("{}/graphql", world.sandbox_url))
         .bearer_auth("test-reader-token")
         .json(&json!({ "query": query, "variables": { "n": number } }))

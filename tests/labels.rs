@@ -11,7 +11,7 @@ use serde_json::json;
 
 /// Creates a repository label through GitHub's REST API, as a maintainer would.
 async fn create_label(world: &World, name: &str) {
-    let resp = reqwest::Client::new()
+    let resp = council_sync::crypto::http_client()
         .post(format!("{}/repos/{}/labels", world.github_api, world.repo))
         .header("Authorization", "token maintainer")
         .header("User-Agent", "labels-test")

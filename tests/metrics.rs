@@ -60,7 +60,7 @@ async fn api_calls_rate_limits_and_webhook_lag_are_exported_and_the_dashboard_us
     world.wait_stories_listed(n, 1).await;
     daemon.wait_settled(&world.ctl()).await;
     // One rejected delivery, so that family has a series too.
-    let unsigned = reqwest::Client::new()
+    let unsigned = council_sync::crypto::http_client()
         .post(format!("{}/webhooks/github", daemon.url))
         .header("X-GitHub-Event", "issues")
         .header("X-GitHub-Delivery", "unsigned-1")
@@ -70,7 +70,9 @@ async fn api_calls_rate_limits_and_webhook_lag_are_exported_and_the_dashboard_us
         .expect("unsigned delivery");
     assert_eq!(unsigned.status(), 401);
 
-    let metrics = reqwest::get(format!("{}/metrics", daemon.url))
+    let metrics = council_sync::crypto::http_client()
+        .get(format!("{}/metrics", daemon.url))
+        .send()
         .await
         .expect("metrics")
         .text()

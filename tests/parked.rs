@@ -121,7 +121,11 @@ async fn a_job_that_kills_the_process_is_parked_after_three_tries_and_rerun_on_e
                 "neither parked nor aborted"
             );
             let version = c.version().await.expect("version");
-            let status: Value = match reqwest::get(format!("{url}/status")).await {
+            let status: Value = match council_sync::crypto::http_client()
+                .get(format!("{url}/status"))
+                .send()
+                .await
+            {
                 Ok(r) => r.json().await.unwrap_or(Value::Null),
                 Err(_) => Value::Null,
             };

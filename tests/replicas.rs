@@ -35,7 +35,7 @@ struct Pool {
 /// A round-robin HTTP balancer in front of the replicas (as a Kubernetes Service would be):
 /// each request goes to the next live replica; one that does not answer is skipped.
 async fn balancer(pool: Arc<Mutex<Pool>>) -> String {
-    let client = reqwest::Client::new();
+    let client = council_sync::crypto::http_client();
     let handler = move |method: Method, uri: Uri, headers: HeaderMap, body: Bytes| {
         let pool = pool.clone();
         let client = client.clone();

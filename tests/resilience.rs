@@ -13,7 +13,9 @@ use serde_json::{Value, json};
 const TEAMS: [&str; 2] = ["payments", "data"];
 
 async fn readyz(daemon: &Daemon) -> u16 {
-    reqwest::get(format!("{}/readyz", daemon.url))
+    council_sync::crypto::http_client()
+        .get(format!("{}/readyz", daemon.url))
+        .send()
         .await
         .expect("readyz")
         .status()

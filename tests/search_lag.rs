@@ -238,7 +238,7 @@ async fn sandbox_search_trails_creation_unless_reconciled() {
     c.put("/_sandbox/jira/search-lag", json!({"ms": 60_000}))
         .await
         .expect("lag");
-    let http = reqwest::Client::new();
+    let http = council_sync::crypto::http_client();
     let base = &world.sandbox_url;
     let created: serde_json::Value = http
         .post(format!("{base}/rest/api/3/issue"))

@@ -64,7 +64,7 @@ async fn setup_then_doctor_green(jira_api: u8) {
     let hook_url = format!("{}/webhooks/github", daemon.url);
 
     // A hook someone made by hand, the usual way wrong: form encoding, no secret, push only.
-    let http = reqwest::Client::new();
+    let http = council_sync::crypto::http_client();
     let made = http
         .post(format!("{}/repos/{}/hooks", world.github_api, world.repo))
         .bearer_auth("test-github-token")
@@ -459,7 +459,7 @@ async fn reach_through_issue_transitions(jira_api: u8) {
     c.put("/_sandbox/jira/admin", json!({"admin": false}))
         .await
         .expect("admin off");
-    let http = reqwest::Client::new();
+    let http = council_sync::crypto::http_client();
     for to in [None, Some("In Progress"), Some("Done"), Some("Won't Do")] {
         let made: serde_json::Value = http
             .post(format!("{}/rest/api/{jira_api}/issue", world.jira_api))

@@ -191,7 +191,7 @@ fn sparse_payloads(nulls: bool) -> Vec<(String, Option<String>, Value)> {
 async fn every_schema_webhook_in_its_sparsest_form_is_accepted() {
     let dir = tempfile::tempdir().expect("tempdir");
     let daemon = Daemon::start(&write_embedded_config(dir.path())).await;
-    let client = reqwest::Client::new();
+    let client = council_sync::crypto::http_client();
     let mut handled_seen = Vec::new();
     for nulls in [false, true] {
         for (i, (event, action, body)) in sparse_payloads(nulls).into_iter().enumerate() {

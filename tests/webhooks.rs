@@ -12,7 +12,7 @@ async fn post(
     sig: Option<String>,
     body: Vec<u8>,
 ) -> (u16, String) {
-    let mut req = reqwest::Client::new()
+    let mut req = council_sync::crypto::http_client()
         .post(format!("{url}/webhooks/github"))
         .header("X-GitHub-Event", event)
         .header("X-GitHub-Delivery", id)
@@ -90,7 +90,9 @@ async fn receiver_answers_each_kind_of_delivery() {
     assert_eq!((status, text.contains("queued")), (202, true), "{text}");
     let (status, text) = post(&url, "issues", "f", sign(&opened), opened.clone()).await;
     assert_eq!((status, text.contains("duplicate")), (202, true), "{text}");
-    let health = reqwest::get(format!("{url}/healthz"))
+    let health = council_sync::crypto::http_client()
+        .get(format!("{url}/healthz"))
+        .send()
         .await
         .expect("healthz");
     assert_eq!(health.status().as_u16(), 200);

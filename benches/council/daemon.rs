@@ -53,7 +53,9 @@ pub async fn start(config: &Path, log: &Path) -> (Daemon, Duration) {
 
 /// The backlog `GET /status` reports: (deliveries, writes).
 async fn backlog(d: &Daemon) -> Result<(u64, u64), String> {
-    let v: serde_json::Value = reqwest::get(format!("{}/status", d.url))
+    let v: serde_json::Value = council_sync::crypto::http_client()
+        .get(format!("{}/status", d.url))
+        .send()
         .await
         .map_err(|e| e.to_string())?
         .json()

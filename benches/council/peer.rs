@@ -71,7 +71,7 @@ const JIRA_TOKEN: &str = "jirahub-token";
 /// Creates a custom field through the sandbox's Jira REST API; its numeric id.
 async fn custom_field(jira: &str, name: &str, kind: &str, searcher: &str) -> Result<u64, String> {
     const PREFIX: &str = "com.atlassian.jira.plugin.system.customfieldtypes:";
-    let answer = reqwest::Client::new()
+    let answer = council_sync::crypto::http_client()
         .post(format!("{jira}/rest/api/2/field"))
         .basic_auth("admin", Some("admin-token"))
         .json(&json!({

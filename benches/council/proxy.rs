@@ -135,7 +135,7 @@ pub async fn start(upstream: &str) -> Running {
     let proxy = Arc::new(Proxy {
         upstream: upstream.trim_end_matches('/').to_owned(),
         own: url.clone(),
-        client: reqwest::Client::builder()
+        client: council_sync::crypto::http_client_builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .expect("proxy client"),

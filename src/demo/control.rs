@@ -27,7 +27,7 @@ impl SandboxControl {
     pub fn new(base: impl Into<String>) -> Self {
         Self {
             base: base.into().trim_end_matches('/').to_owned(),
-            http: reqwest::Client::new(),
+            http: crate::crypto::http_client(),
         }
     }
 

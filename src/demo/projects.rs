@@ -135,7 +135,7 @@ async fn api(
         what: what.clone(),
         reason,
     };
-    let mut req = reqwest::Client::new()
+    let mut req = crate::crypto::http_client()
         .request(method, format!("{}{path}", ctl.base()))
         .bearer_auth(READ_TOKEN)
         .header("accept", "application/vnd.github+json")

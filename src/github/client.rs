@@ -14,7 +14,6 @@ mod model;
 pub mod pacing;
 mod projects;
 
-use std::sync::Once;
 use std::time::{Duration, SystemTime};
 
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -42,14 +41,10 @@ const READ_TIMEOUT: Duration = Duration::from_secs(30);
 /// Page size for lists: GitHub's maximum, fewest round trips.
 const PER_PAGE: u32 = 100;
 
-/// Installs aws-lc-rs as the process's rustls provider (once; later calls do nothing).
-/// Needed because more than one rustls user is linked and rustls then refuses to guess.
+/// Installs *ring* as the process's rustls provider (once; later calls do nothing): see
+/// [`crate::crypto::install`].
 pub fn install_crypto_provider() {
-    static ONCE: Once = Once::new();
-    ONCE.call_once(|| {
-        // Err means another provider was installed first, which is just as good.
-        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-    });
+    crate::crypto::install();
 }
 
 /// An answer that passed the status check.

@@ -278,7 +278,10 @@ impl Deliveries {
 }
 
 async fn run(mut rx: mpsc::UnboundedReceiver<Outgoing>, shared: Arc<Shared>) {
-    let client = match reqwest::Client::builder().timeout(DELIVERY_TIMEOUT).build() {
+    let client = match crate::crypto::http_client_builder()
+        .timeout(DELIVERY_TIMEOUT)
+        .build()
+    {
         Ok(c) => c,
         Err(err) => {
             tracing::error!(error = %err, "sandbox webhook client failed to build; deliveries off");

@@ -449,7 +449,7 @@ impl ProjectsWorld {
 
 /// A GitHub REST call to the sandbox as a reader (any token does).
 pub async fn github_get(base: &str, path: &str) -> Value {
-    let resp = reqwest::Client::new()
+    let resp = council_sync::crypto::http_client()
         .get(format!("{base}{path}"))
         .bearer_auth("test-reader-token")
         .send()
@@ -707,7 +707,9 @@ impl Daemon {
         let deadline = std::time::Instant::now() + WAIT;
         loop {
             let before = c.version().await.expect("version");
-            let status: Value = reqwest::get(format!("{}/status", self.url))
+            let status: Value = council_sync::crypto::http_client()
+                .get(format!("{}/status", self.url))
+                .send()
                 .await
                 .expect("status")
                 .json()
@@ -730,7 +732,9 @@ impl Daemon {
 
     /// `GET /status` as JSON.
     pub async fn status(&self) -> Value {
-        reqwest::get(format!("{}/status", self.url))
+        council_sync::crypto::http_client()
+            .get(format!("{}/status", self.url))
+            .send()
             .await
             .expect("status")
             .json()
@@ -840,7 +844,7 @@ pub fn complete_body(teams: &[&str]) -> String {
 /// Sends a signed webhook delivery to the daemon; returns the status.
 pub async fn deliver(daemon_url: &str, event: &str, delivery_id: &str, body: &[u8]) -> u16 {
     let sig = council_sync::github::webhook::signature::sign(WEBHOOK_SECRET.as_bytes(), body);
-    reqwest::Client::new()
+    council_sync::crypto::http_client()
         .post(format!("{daemon_url}/webhooks/github"))
         .header("X-GitHub-Event", event)
         .header("X-GitHub-Delivery", delivery_id)

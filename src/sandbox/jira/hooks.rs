@@ -543,7 +543,10 @@ fn changelog(state: &State, old: &IssueSnap, new: &IssueSnap) -> Vec<Value> {
 }
 
 async fn run(mut rx: mpsc::UnboundedReceiver<Outgoing>, shared: Arc<Shared>) {
-    let client = match reqwest::Client::builder().timeout(DELIVERY_TIMEOUT).build() {
+    let client = match crate::crypto::http_client_builder()
+        .timeout(DELIVERY_TIMEOUT)
+        .build()
+    {
         Ok(c) => c,
         Err(err) => {
             tracing::error!(error = %err, "sandbox Jira webhook client failed to build; deliveries off");

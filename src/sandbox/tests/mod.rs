@@ -52,7 +52,7 @@ pub(super) async fn start_with(opts: SandboxOptions) -> Env {
     let sb = Sandbox::start(opts).await.expect("sandbox starts");
     Env {
         sb,
-        http: reqwest::Client::new(),
+        http: crate::crypto::http_client(),
     }
 }
 

@@ -51,7 +51,7 @@ impl Env {
         .expect("sandbox starts");
         let env = Env {
             sb,
-            http: reqwest::Client::new(),
+            http: crate::crypto::http_client(),
         };
         let today = chrono::Utc::now().date_naive();
         let day = |d: i64| {

@@ -114,7 +114,7 @@ impl JiraClient {
                 "credentials contain characters not allowed in a header".into(),
             ));
         }
-        let http = reqwest::Client::builder()
+        let http = crate::crypto::http_client_builder()
             .timeout(REQUEST_TIMEOUT)
             .user_agent(concat!("council-sync/", env!("CARGO_PKG_VERSION")))
             .build()

@@ -537,7 +537,7 @@ async fn jira_errors_become_readable_reasons() {
 #[tokio::test]
 async fn requests_without_credentials_get_401() {
     let e = env(JiraApiVersion::V3).await;
-    let http = reqwest::Client::new();
+    let http = crate::crypto::http_client();
     for path in [
         "/rest/api/3/myself",
         "/rest/api/2/issue/SRE-1",
@@ -614,7 +614,7 @@ async fn transitions_comments_and_people() {
     c.add_comment(key, "hello **team**").await.expect("comment");
 
     // A person finishes the other story through the control API.
-    let http = reqwest::Client::new();
+    let http = crate::crypto::http_client();
     let other = &stories[1].key;
     let resp = http
         .post(format!(
@@ -667,7 +667,7 @@ async fn transitions_comments_and_people() {
 #[tokio::test]
 async fn cloud_search_is_gone_and_data_center_search_takes_query_strings() {
     let e = env(JiraApiVersion::V3).await;
-    let http = reqwest::Client::new();
+    let http = crate::crypto::http_client();
     let gone = http
         .get(format!(
             "{}/rest/api/3/search?jql=project%20%3D%20SRE",
@@ -723,7 +723,7 @@ async fn stories_are_reported_by_the_deciding_member(version: JiraApiVersion) {
     let e = env(version).await;
     // PAY's create screen lacks the reporter field, as when the field is not on the screen
     // or the account has no "Modify Reporter" permission.
-    let http = reqwest::Client::new();
+    let http = crate::crypto::http_client();
     let hidden = http
         .post(format!("{}/_sandbox/jira/projects", e.cfg.base_url))
         .json(&json!({"key": "PAY", "hidden_fields": ["reporter"]}))

@@ -25,7 +25,7 @@ use crate::tracker::{IterationState, Progress, Tracker, TrackerError};
 const WAIT: Duration = Duration::from_secs(20);
 
 fn http() -> reqwest::Client {
-    reqwest::Client::new()
+    crate::crypto::http_client()
 }
 
 async fn control(e: &Env, path: &str, body: Value) -> Value {
