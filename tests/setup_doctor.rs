@@ -637,7 +637,11 @@ async fn readme_github_projects_rehearsal() {
                 .expect("spawn run");
             let mut out = tokio::io::BufReader::new(daemon.stdout.take().expect("stdout")).lines();
             let url = printed_after(&mut out, "council-sync listening on ").await;
-            let ready = reqwest::get(format!("{url}/readyz")).await.expect("readyz");
+            let ready = council_sync::crypto::http_client()
+                .get(format!("{url}/readyz"))
+                .send()
+                .await
+                .expect("readyz");
             assert_eq!(ready.status(), 200, "{line}");
             continue;
         }

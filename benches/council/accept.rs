@@ -38,7 +38,9 @@ pub struct PerK {
 /// The daemon's store commits so far, [`sync="full"`, `sync="relaxed"`], from `/metrics`;
 /// `None` when it has no such counter.
 async fn store_commits(d: &crate::common::Daemon) -> Option<[u64; 2]> {
-    let page = reqwest::get(format!("{}/metrics", d.url))
+    let page = council_sync::crypto::http_client()
+        .get(format!("{}/metrics", d.url))
+        .send()
         .await
         .ok()?
         .text()
