@@ -5,8 +5,15 @@ mod common;
 use std::process::Command;
 
 fn run(args: &[&str]) -> (i32, String) {
+    run_with_env(args, &[])
+}
+
+/// Runs the binary with `args` and the extra environment `env`: its exit code (-1 when killed
+/// by a signal) and its stdout followed by its stderr.
+fn run_with_env(args: &[&str], env: &[(&str, &str)]) -> (i32, String) {
     let out = Command::new(common::binary())
         .args(args)
+        .envs(env.iter().copied())
         .output()
         .expect("run council-sync");
     (
@@ -132,18 +139,13 @@ fn github_projects_config_is_checked_and_printed() {
         path.to_str().expect("path").to_owned()
     };
     let with_secrets = |args: &[&str]| {
-        let out = Command::new(common::binary())
-            .args(args)
-            .env("COUNCIL_GITHUB__TOKEN", "ghp_cli_example")
-            .env("COUNCIL_GITHUB__WEBHOOK_SECRET", "whsec_cli_example")
-            .output()
-            .expect("run council-sync");
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        (out.status.code().unwrap_or(-1), text)
+        run_with_env(
+            args,
+            &[
+                ("COUNCIL_GITHUB__TOKEN", "ghp_cli_example"),
+                ("COUNCIL_GITHUB__WEBHOOK_SECRET", "whsec_cli_example"),
+            ],
+        )
     };
     let ok = write("ok.toml", &good);
     let (code, out) = with_secrets(&["config", "check", "--config", &ok]);
@@ -186,19 +188,12 @@ fn github_projects_config_is_checked_and_printed() {
 #[test]
 fn the_other_trackers_exports_are_ignored_with_a_warning() {
     let check = |config: &str, env: &[(&str, &str)]| {
-        let out = Command::new(common::binary())
-            .args(["config", "check", "--config", config])
-            .env("COUNCIL_GITHUB__TOKEN", "sandbox")
-            .env("COUNCIL_GITHUB__WEBHOOK_SECRET", "sandbox")
-            .envs(env.iter().copied())
-            .output()
-            .expect("run council-sync");
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        (out.status.code().unwrap_or(-1), text)
+        let mut all = vec![
+            ("COUNCIL_GITHUB__TOKEN", "sandbox"),
+            ("COUNCIL_GITHUB__WEBHOOK_SECRET", "sandbox"),
+        ];
+        all.extend_from_slice(env);
+        run_with_env(&["config", "check", "--config", config], &all)
     };
     let (code, out) = check(
         "config/github-projects.toml",

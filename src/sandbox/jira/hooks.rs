@@ -665,28 +665,7 @@ mod tests {
     }
 
     fn stored(id: u64) -> StoredIssue {
-        StoredIssue {
-            id,
-            key: format!("P-{id}"),
-            project: "P".into(),
-            issue_type: "Story".into(),
-            summary: "s".into(),
-            description: None,
-            labels: vec!["a".into()],
-            components: vec![],
-            parent: None,
-            epic_name: None,
-            status: crate::sandbox::jira::state::Status::ToDo,
-            assignee: None,
-            reporter: "r".into(),
-            created: Utc::now(),
-            updated: Utc::now(),
-            comments: vec![],
-            remote_links: vec![],
-            sprints: vec![],
-            creator: None,
-            custom: BTreeMap::new(),
-        }
+        StoredIssue::sample(id, "Story", &["a"])
     }
 
     /// `shows` is the snapshot's equality without the copies: true for the issue it was

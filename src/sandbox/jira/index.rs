@@ -120,34 +120,10 @@ fn differs(a: &StoredIssue, b: &StoredIssue) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use chrono::Utc;
-
     use super::*;
-    use crate::sandbox::jira::state::Status;
 
     fn issue(id: u64, labels: &[&str]) -> StoredIssue {
-        StoredIssue {
-            id,
-            key: format!("P-{id}"),
-            project: "P".into(),
-            issue_type: "Epic".into(),
-            summary: "s".into(),
-            description: None,
-            labels: labels.iter().map(|l| (*l).to_owned()).collect(),
-            components: vec![],
-            parent: None,
-            epic_name: None,
-            status: Status::ToDo,
-            assignee: None,
-            reporter: "r".into(),
-            created: Utc::now(),
-            updated: Utc::now(),
-            comments: vec![],
-            remote_links: vec![],
-            sprints: vec![],
-            creator: None,
-            custom: BTreeMap::new(),
-        }
+        StoredIssue::sample(id, "Epic", labels)
     }
 
     #[test]

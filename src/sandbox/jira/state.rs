@@ -383,6 +383,36 @@ pub struct StoredIssue {
     pub custom: BTreeMap<String, String>,
 }
 
+#[cfg(test)]
+impl StoredIssue {
+    /// A minimal issue `P-{id}` of project P for unit tests: To Do, created and updated now,
+    /// with the given type and labels and nothing else set.
+    pub(crate) fn sample(id: u64, issue_type: &str, labels: &[&str]) -> Self {
+        StoredIssue {
+            id,
+            key: format!("P-{id}"),
+            project: "P".into(),
+            issue_type: issue_type.into(),
+            summary: "s".into(),
+            description: None,
+            labels: labels.iter().map(|l| (*l).to_owned()).collect(),
+            components: vec![],
+            parent: None,
+            epic_name: None,
+            status: Status::ToDo,
+            assignee: None,
+            reporter: "r".into(),
+            created: Utc::now(),
+            updated: Utc::now(),
+            comments: vec![],
+            remote_links: vec![],
+            sprints: vec![],
+            creator: None,
+            custom: BTreeMap::new(),
+        }
+    }
+}
+
 impl StoredIssue {
     /// The issue as the JQL evaluator sees it.
     pub fn facts<'a>(&'a self, id: &'a str) -> Facts<'a> {
