@@ -1,6 +1,9 @@
 //! The process's TLS: rustls on *ring* (HTTPS to GitHub, Jira and PostgreSQL, verified with
 //! the platform's root store), and the one way to build an HTTP client.
 //!
+//! `../shared/DEPENDENCIES.md` (trap 1, "two crypto providers") says to pick aws-lc-rs
+//! everywhere; this crate picks *ring* everywhere instead and keeps what the trap is about: one
+//! provider, installed before any TLS client is built ([`install`]).
 //! Why *ring* and not aws-lc-rs: aws-lc's C build was among the costliest third-party units
 //! of the first `cargo build --release` (README "First build"), and *ring* is what rustls,
 //! sqlx and octocrab can all use. (The GitHub App's JWT is jsonwebtoken's RustCrypto backend,
