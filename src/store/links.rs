@@ -337,6 +337,45 @@ impl Store {
             .collect()
     }
 
+    /// The story links whose key is one of `keys` (compared in upper case), each with its
+    /// concern, in (repo, number, team) order: what the full sweep compares one page of the
+    /// tracker's listing with. None for no keys.
+    pub async fn story_links_keyed(&self, keys: &[String]) -> Result<Vec<StoryLinkAt>, StoreError> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let placeholders: Vec<String> = (1..=keys.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "SELECT repo, number, team, story_key, story_url, status, status_category, \
+                    assignee, sprint, updated_ms \
+             FROM links WHERE UPPER(story_key) IN ({}) ORDER BY repo, number, team",
+            placeholders.join(", ")
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for k in keys {
+            query = query.bind(k.to_ascii_uppercase());
+        }
+        let rows = query.fetch_all(self.pool()).await?;
+        rows.iter()
+            .map(|row| {
+                let number = super::error::from_db("issue number", row.try_get("number")?)?;
+                Ok(StoryLinkAt {
+                    repo: row.try_get("repo")?,
+                    number,
+                    link: StoryLink::from_row(row)?,
+                })
+            })
+            .collect()
+    }
+
+    /// How many story links the store holds.
+    pub async fn count_story_links(&self) -> Result<u64, StoreError> {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM links")
+            .fetch_one(self.pool())
+            .await?;
+        super::error::from_db("link count", n)
+    }
+
     /// Records what the tracker says about `team`'s story; only these columns change. A
     /// state older than the stored one (by `updated_ms`; Jira redelivers late, after newer
     /// deliveries) is not written. Returns whether it was written (`false` also when the

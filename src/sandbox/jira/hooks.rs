@@ -123,7 +123,7 @@ impl IssueSnap {
     }
 
     /// Whether `i` is as this snapshot shows it: [`Self::of`]`(i) == *self` without the
-    /// copies, so comparing every issue after each write stays cheap with thousands.
+    /// copies, so an issue written through without a change costs no copy.
     fn shows(&self, i: &StoredIssue) -> bool {
         self.status == i.status
             && self.comments == i.comments.len()
@@ -259,13 +259,15 @@ impl Hooks {
         seen.sprints = state.sprints.clone();
     }
 
-    /// Compares `state` with the last snapshot and queues an event per difference, made by
-    /// `actor`. Called with the state lock held, so events queue in change order.
-    pub fn observe(&self, state: &State, actor: &str) {
+    /// Compares the issues at the positions `touched` (those written through since the
+    /// last call, in creation order; see [`super::issues`]) and every sprint with the last
+    /// snapshot and queues an event per difference, made by `actor`. Called with the state
+    /// lock held, so events queue in change order. O(touched + sprints), not O(issues).
+    pub fn observe(&self, state: &State, touched: &[usize], actor: &str) {
         let mut seen = self.seen.lock().unwrap_or_else(PoisonError::into_inner);
         let base = self.base();
         let mut out = Vec::new();
-        for issue in &state.issues {
+        for issue in touched.iter().filter_map(|&at| state.issues.get(at)) {
             if seen
                 .issues
                 .get(&issue.id)
