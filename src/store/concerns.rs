@@ -297,8 +297,9 @@ impl Store {
         rows.iter().map(ConcernRow::from_row).collect()
     }
 
-    /// The concerns whose epic key is one of `keys` (compared in upper case, as tracker
-    /// keys are), by repo and number; none for no keys.
+    /// The concerns whose epic key is one of `keys`, as given or in upper case (tracker
+    /// keys are upper case; the `concerns_epic_key` index answers it), by repo and number;
+    /// none for no keys.
     pub async fn concerns_with_epics(
         &self,
         keys: &[String],
@@ -306,14 +307,15 @@ impl Store {
         if keys.is_empty() {
             return Ok(Vec::new());
         }
+        let keys = as_given_and_upper(keys);
         let placeholders: Vec<String> = (1..=keys.len()).map(|i| format!("${i}")).collect();
         let sql = format!(
-            "SELECT {COLUMNS} FROM concerns WHERE UPPER(epic_key) IN ({}) ORDER BY repo, number",
+            "SELECT {COLUMNS} FROM concerns WHERE epic_key IN ({}) ORDER BY repo, number",
             placeholders.join(", ")
         );
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
         for k in keys {
-            query = query.bind(k.to_ascii_uppercase());
+            query = query.bind(k);
         }
         let rows = query.fetch_all(self.pool()).await?;
         rows.iter().map(ConcernRow::from_row).collect()
@@ -369,6 +371,18 @@ impl Store {
         let rows = query.fetch_all(self.pool()).await?;
         rows.iter().map(ConcernRow::from_row).collect()
     }
+}
+
+/// `keys` as given and in upper case, each once (an `IN` list that an index on the column
+/// answers, where `UPPER(column) IN` would scan every row).
+pub(super) fn as_given_and_upper(keys: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = keys
+        .iter()
+        .flat_map(|k| [k.clone(), k.to_ascii_uppercase()])
+        .collect();
+    out.sort_unstable();
+    out.dedup();
+    out
 }
 
 #[cfg(test)]

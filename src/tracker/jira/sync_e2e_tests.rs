@@ -715,6 +715,10 @@ async fn changed_since_stops_at_what_was_handled(version: JiraApiVersion) {
     );
     assert_eq!(second.items[49].key, "STO-150");
     assert_eq!(second.next, None, "the last page");
+    assert!(
+        t.list_page(Some("not-a-cursor")).await.is_err(),
+        "a cursor Jira did not give is refused, not read as the first page"
+    );
 }
 
 #[tokio::test]
