@@ -47,14 +47,26 @@ async fn seed_bulk(world: &World, dir: &Path, numbers: &[u64]) -> Result<(), Str
     use council_sync::tracker::Progress;
     use serde_json::{Value, json};
     let c = world.ctl();
-    // The issues' ids and addresses, from GitHub's listing (100 a page).
+    // The issues' ids and addresses, from GitHub's REST listing (100 a page).
+    let http = council_sync::crypto::http_client();
+    let token = SECRETS_ENV
+        .iter()
+        .find(|(k, _)| *k == "COUNCIL_GITHUB__TOKEN")
+        .map(|(_, v)| *v)
+        .unwrap_or_default();
     let mut issues: std::collections::HashMap<u64, (u64, String, String)> = Default::default();
     for page in 1.. {
-        let v = c
-            .get(&format!(
-                "/repos/{}/issues?state=all&per_page=100&page={page}",
-                world.repo
-            ))
+        let url = format!(
+            "{}/repos/{}/issues?state=all&per_page=100&page={page}",
+            world.sandbox_url, world.repo
+        );
+        let v: Value = http
+            .get(&url)
+            .bearer_auth(token)
+            .send()
+            .await
+            .map_err(|e| format!("list issues: {e}"))?
+            .json()
             .await
             .map_err(|e| format!("list issues: {e}"))?;
         let list = v.as_array().cloned().unwrap_or_default();
@@ -74,27 +86,24 @@ async fn seed_bulk(world: &World, dir: &Path, numbers: &[u64]) -> Result<(), Str
             .get(n)
             .ok_or_else(|| format!("issue #{n} not listed"))
     };
+    // In requests of 1,000 (a body stays well under the sandbox's 2 MB request limit).
     let bulk = |updates: Vec<Value>| {
         let c = c.clone();
         async move {
-            let v = c
-                .post(
-                    "/_sandbox/jira/issues/bulk",
-                    json!({"as": "council-bot", "issueUpdates": updates}),
-                )
-                .await
-                .map_err(|e| format!("jira bulk: {e}"))?;
-            let keys: Vec<(String, i64)> = v["issues"]
-                .as_array()
-                .map(|a| {
-                    a.iter()
-                        .map(|i| {
-                            let key = i["key"].as_str().unwrap_or_default().to_owned();
-                            (key, i["updated"].as_i64().unwrap_or_default())
-                        })
-                        .collect()
-                })
-                .unwrap_or_default();
+            let mut keys: Vec<(String, i64)> = Vec::with_capacity(updates.len());
+            for chunk in updates.chunks(1000) {
+                let v = c
+                    .post(
+                        "/_sandbox/jira/issues/bulk",
+                        json!({"as": "council-bot", "issueUpdates": chunk}),
+                    )
+                    .await
+                    .map_err(|e| format!("jira bulk: {e}"))?;
+                keys.extend(v["issues"].as_array().into_iter().flatten().map(|i| {
+                    let key = i["key"].as_str().unwrap_or_default().to_owned();
+                    (key, i["updated"].as_i64().unwrap_or_default())
+                }));
+            }
             Ok::<_, String>(keys)
         }
     };
@@ -314,12 +323,13 @@ pub async fn measure(dir: &Path, links: usize) -> AtN {
     let mut note = String::new();
     let numbers = numbers.expect("open accepted concerns");
     if links > BACKFILL_UP_TO {
-        match seed_bulk(&world, dir, &numbers).await {
-            Ok(()) => note.push_str(&format!(
-                "seeded in bulk, not by a backfill (above {BACKFILL_UP_TO} the real backfill takes too long here): Jira epics and stories through the sandbox's control route POST /_sandbox/jira/issues/bulk with the daemon's labels and markers, the store through the crate's Store API; no tracking comments on GitHub; "
-            )),
-            Err(e) => note.push_str(&format!("bulk seed failed: {e}; ")),
-        }
+        // A failed seed would make every concern drift: nothing else is worth measuring.
+        seed_bulk(&world, dir, &numbers)
+            .await
+            .unwrap_or_else(|e| panic!("bulk seed of {links} links failed: {e}"));
+        note.push_str(&format!(
+            "seeded in bulk, not by a backfill (above {BACKFILL_UP_TO} the real backfill takes too long here): Jira epics and stories through the sandbox's control route POST /_sandbox/jira/issues/bulk with the daemon's labels and markers, the store through the crate's Store API; no tracking comments on GitHub; "
+        ));
     }
     let seed = t0.elapsed();
     let mut step = |what: &str, r: Result<Run, String>| match r {
