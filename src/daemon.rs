@@ -567,8 +567,9 @@ pub async fn one_shot_engine(cfg: Config) -> Result<Engine<AnyTracker>, DaemonEr
     build_engine(cfg, store, github_token, form).await
 }
 
-/// `council-sync reconcile --once [--full]`: one pass (what changed since the cursors, or
-/// with `full` the full sweep) and the tracker poll, run to completion.
+/// `council-sync reconcile --once [--full]`: one pass (what changed since the cursors) and
+/// the tracker poll, or with `full` the full sweep alone (its listing of every tracker item,
+/// compared with the store, covers what the poll's search would read), run to completion.
 pub async fn reconcile_once(
     cfg: Config,
     full: bool,
@@ -579,9 +580,10 @@ pub async fn reconcile_once(
     let queued = if full {
         engine.full_sweep().await.map_err(err)?
     } else {
-        engine.reconcile_pass().await.map_err(err)?
+        let queued = engine.reconcile_pass().await.map_err(err)?;
+        engine.poll_tracker().await.map_err(err)?;
+        queued
     };
-    engine.poll_tracker().await.map_err(err)?;
     engine
         .drain(std::time::Instant::now() + timeout)
         .await

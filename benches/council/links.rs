@@ -6,8 +6,9 @@
 //! cursors) with nothing changed, the full sweep (`reconcile --once --full`, pages of 100 on
 //! each side) with its peak RSS, and a daemon start (time to listen, calls until it is idle
 //! again) with its resident memory once idle. Calls counted through the proxy. Above
-//! [`BACKFILL_UP_TO`] links the backfill is too slow here (hours on 2 shared cores), so
-//! the store is seeded through the crate's Store API instead and the sweep is skipped.
+//! [`BACKFILL_UP_TO`] links the backfill is too slow here (the sandbox's searches are
+//! O(issues) each in a debug build), so Jira and the store are seeded in bulk instead
+//! ([`seed_bulk`]), with the items and rows a backfill leaves.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -24,33 +25,144 @@ const UNPACED: &str = "[sync]\npoll_interval = \"1h\"\nreconcile_interval = \"1h
     [limits.github]\ncontent_per_minute = 1000000\ncontent_burst = 100000\ncontent_per_hour = 10000000\n\
     [limits.jira]\nrequests_per_second = 100000\nburst = 100000\n";
 
-/// Most links seeded by a real `backfill`; above, the store is written through the crate's
-/// Store API (see [`seed_store`]).
+/// Most links seeded by a real `backfill`; above, Jira and the store are seeded in bulk (see
+/// [`seed_bulk`]).
 const BACKFILL_UP_TO: usize = 1000;
 
-/// Writes what a backfill would leave in the store for the concern issues `numbers` of
-/// `repo`, through the crate's own Store API: each concern at `StoriesCreated`, open, with
-/// an epic key, a tracking comment id and two story links (keys and URLs of the form the
-/// daemon records). No decision rows and no tracker items: what the periodic pass, a start
-/// and idle memory depend on, not what the full sweep compares.
-async fn seed_store(dir: &Path, repo: &str, numbers: &[u64]) {
+/// Seeds, for the concern issues `numbers` of the world's repository, what a backfill
+/// leaves behind, without a backfill: in Jira, through the sandbox's control route
+/// `POST /_sandbox/jira/issues/bulk` (each issue made as `POST /issue` makes it), an epic per
+/// concern in the epic project and a story for each of two teams in the team's project under
+/// it, with the daemon's labels (`council-sync` and the markers of
+/// `council_sync::engine::{epic_marker, story_marker}` for the issue's GitHub id) and the
+/// epic's remote link to the issue; in the store, through the crate's Store API, each
+/// concern at `StoriesCreated`, open, with its epic, a tracking comment id and its two
+/// story links with their state as Jira answered it (To Do, `updated`). Not seeded: the
+/// tracking comments on GitHub (the sweep and the pass compare the store's id only) and the
+/// decision rows.
+async fn seed_bulk(world: &World, dir: &Path, numbers: &[u64]) -> Result<(), String> {
     use council_sync::council::Stage;
-    use council_sync::store::{ConcernRow, IssueState, Store};
+    use council_sync::engine::{epic_marker, story_marker};
+    use council_sync::store::{ConcernRow, IssueState, Store, StoryState};
+    use council_sync::tracker::Progress;
+    use serde_json::{Value, json};
+    let c = world.ctl();
+    // The issues' ids and addresses, from GitHub's REST listing (100 a page).
+    let http = council_sync::crypto::http_client();
+    let token = SECRETS_ENV
+        .iter()
+        .find(|(k, _)| *k == "COUNCIL_GITHUB__TOKEN")
+        .map(|(_, v)| *v)
+        .unwrap_or_default();
+    let mut issues: std::collections::HashMap<u64, (u64, String, String)> = Default::default();
+    for page in 1.. {
+        let url = format!(
+            "{}/repos/{}/issues?state=all&per_page=100&page={page}",
+            world.sandbox_url, world.repo
+        );
+        let v: Value = http
+            .get(&url)
+            .bearer_auth(token)
+            .send()
+            .await
+            .map_err(|e| format!("list issues: {e}"))?
+            .json()
+            .await
+            .map_err(|e| format!("list issues: {e}"))?;
+        let list = v.as_array().cloned().unwrap_or_default();
+        if list.is_empty() {
+            break;
+        }
+        for i in list {
+            if let (Some(n), Some(id)) = (i["number"].as_u64(), i["id"].as_u64()) {
+                let url = i["html_url"].as_str().unwrap_or_default().to_owned();
+                let title = i["title"].as_str().unwrap_or_default().to_owned();
+                issues.insert(n, (id, url, title));
+            }
+        }
+    }
+    let of = |n: &u64| {
+        issues
+            .get(n)
+            .ok_or_else(|| format!("issue #{n} not listed"))
+    };
+    // In requests of 1,000 (a body stays well under the sandbox's 2 MB request limit).
+    let bulk = |updates: Vec<Value>| {
+        let c = c.clone();
+        async move {
+            let mut keys: Vec<(String, i64)> = Vec::with_capacity(updates.len());
+            for chunk in updates.chunks(1000) {
+                let v = c
+                    .post(
+                        "/_sandbox/jira/issues/bulk",
+                        json!({"as": "council-bot", "issueUpdates": chunk}),
+                    )
+                    .await
+                    .map_err(|e| format!("jira bulk: {e}"))?;
+                keys.extend(v["issues"].as_array().into_iter().flatten().map(|i| {
+                    let key = i["key"].as_str().unwrap_or_default().to_owned();
+                    (key, i["updated"].as_i64().unwrap_or_default())
+                }));
+            }
+            Ok::<_, String>(keys)
+        }
+    };
+    let mut epics = Vec::with_capacity(numbers.len());
+    for n in numbers {
+        let (id, url, title) = of(n)?;
+        epics.push(json!({
+            "fields": {
+                "project": {"key": world.epic_project},
+                "issuetype": {"name": "Epic"},
+                "summary": title,
+                "labels": [epic_marker(*id), "council-sync"],
+            },
+            "remoteLinks": [{"globalId": url, "object": {"url": url, "title": title}}],
+        }));
+    }
+    let epic_keys = bulk(epics).await?;
+    let teams = &FORM_TEAMS[..2];
+    let mut stories = Vec::with_capacity(numbers.len() * teams.len());
+    for (n, (epic, _)) in numbers.iter().zip(&epic_keys) {
+        let (id, _, title) = of(n)?;
+        for team in teams {
+            stories.push(json!({
+                "fields": {
+                    "project": {"key": world.project(team)},
+                    "issuetype": {"name": "Story"},
+                    "summary": format!("{title} ({team})"),
+                    "parent": {"key": epic},
+                    "labels": [story_marker(*id, team), "council-sync"],
+                },
+            }));
+        }
+    }
+    let story_keys = bulk(stories).await?;
+    if epic_keys.len() != numbers.len() || story_keys.len() != numbers.len() * teams.len() {
+        return Err(format!(
+            "jira bulk made {} epics and {} stories for {} concerns",
+            epic_keys.len(),
+            story_keys.len(),
+            numbers.len()
+        ));
+    }
     let store = Store::open(&common::store_url(dir))
         .await
-        .expect("open the store");
+        .map_err(|e| format!("open the store: {e}"))?;
+    let browse = |key: &str| format!("{}/browse/{key}", world.jira_api);
     let now = chrono::Utc::now().timestamp_millis();
-    for (i, &number) in numbers.iter().enumerate() {
-        let epic = format!("SRE-{}", 3 * i + 1);
+    for (i, n) in numbers.iter().enumerate() {
+        let (id, _, _) = of(n)?;
+        let epic = &epic_keys[i].0;
         store
             .upsert_concern(&ConcernRow {
-                repo: repo.to_owned(),
-                number,
-                issue_id: 4_000_000_000 + number,
+                repo: world.repo.clone(),
+                number: *n,
+                issue_id: *id,
                 stage: Stage::StoriesCreated,
-                tracking_comment_id: Some(9_000_000 + number),
-                epic_url: Some(format!("https://jira.example/browse/{epic}")),
-                epic_key: Some(epic),
+                tracking_comment_id: Some(9_000_000 + n),
+                epic_url: Some(browse(epic)),
+                epic_key: Some(epic.clone()),
                 last_error: None,
                 updated_at: now,
                 progress: None,
@@ -60,26 +172,40 @@ async fn seed_store(dir: &Path, repo: &str, numbers: &[u64]) {
                 synced_hash: None,
             })
             .await
-            .expect("concern");
-        let stories: Vec<(String, String, String)> = FORM_TEAMS[..2]
+            .map_err(|e| format!("concern: {e}"))?;
+        let mine = &story_keys[i * teams.len()..(i + 1) * teams.len()];
+        let urls: Vec<String> = mine.iter().map(|(k, _)| browse(k)).collect();
+        let links: Vec<(&str, &str, &str)> = teams
             .iter()
-            .enumerate()
-            .map(|(t, team)| {
-                let key = format!("T{t}-{}", i + 1);
-                let url = format!("https://jira.example/browse/{key}");
-                ((*team).to_owned(), key, url)
-            })
-            .collect();
-        let stories: Vec<(&str, &str, &str)> = stories
-            .iter()
-            .map(|(t, k, u)| (t.as_str(), k.as_str(), u.as_str()))
+            .zip(mine)
+            .zip(&urls)
+            .map(|((t, (k, _)), u)| (*t, k.as_str(), u.as_str()))
             .collect();
         store
-            .set_story_links(repo, number, &stories)
+            .set_story_links(&world.repo, *n, &links)
             .await
-            .expect("story links");
+            .map_err(|e| format!("story links: {e}"))?;
+        let states: Vec<(&str, StoryState)> = teams
+            .iter()
+            .zip(mine)
+            .map(|(t, (_, updated))| {
+                let state = StoryState {
+                    status: Some("To Do".into()),
+                    progress: Some(Progress::Todo),
+                    assignee: None,
+                    sprint: None,
+                    updated_ms: Some(*updated),
+                };
+                (*t, state)
+            })
+            .collect();
+        store
+            .update_story_states(&world.repo, *n, &states)
+            .await
+            .map_err(|e| format!("story states: {e}"))?;
     }
     store.close().await;
+    Ok(())
 }
 
 /// How long a start must make no call, with an empty backlog, to count as idle: a
@@ -97,9 +223,9 @@ pub struct Run {
 /// What one N measured; `None`: the command failed (its last line is in `note`).
 #[derive(Debug, Clone)]
 pub struct AtN {
-    /// Opening the issues, and writing the store when `store_seeded`.
+    /// Opening the issues, and the bulk seed when `store_seeded`.
     pub seed: Duration,
-    /// The store was written through the Store API, not by a backfill (no backfill, no sweep).
+    /// Jira and the store were seeded in bulk, not by a backfill (see [`seed_bulk`]).
     pub store_seeded: bool,
     pub backfill: Option<Run>,
     /// The third `reconcile --once` after the backfill: the first starts the cursors, the
@@ -197,9 +323,12 @@ pub async fn measure(dir: &Path, links: usize) -> AtN {
     let mut note = String::new();
     let numbers = numbers.expect("open accepted concerns");
     if links > BACKFILL_UP_TO {
-        seed_store(dir, &world.repo, &numbers).await;
+        // A failed seed would make every concern drift: nothing else is worth measuring.
+        seed_bulk(&world, dir, &numbers)
+            .await
+            .unwrap_or_else(|e| panic!("bulk seed of {links} links failed: {e}"));
         note.push_str(&format!(
-            "store seeded through the crate's Store API (concern rows at StoriesCreated with an epic key and a tracking comment id, two story links each), not by a backfill, and no Jira items: the backfill of more than {BACKFILL_UP_TO} is too slow on this machine (the sandbox's Jira webhook diff compares every issue after each write); full sweep not measured; "
+            "seeded in bulk, not by a backfill (above {BACKFILL_UP_TO} the real backfill takes too long here): Jira epics and stories through the sandbox's control route POST /_sandbox/jira/issues/bulk with the daemon's labels and markers, the store through the crate's Store API; no tracking comments on GitHub; "
         ));
     }
     let seed = t0.elapsed();
@@ -222,11 +351,7 @@ pub async fn measure(dir: &Path, links: usize) -> AtN {
         pass = step("reconcile", timed(&once, &config, counts).await);
     }
     let full = ["reconcile", "--once", "--full", "--timeout", "30m"];
-    let sweep = if links > BACKFILL_UP_TO {
-        None
-    } else {
-        step("full sweep", timed(&full, &config, counts).await)
-    };
+    let sweep = step("full sweep", timed(&full, &config, counts).await);
 
     let before = counts.snapshot();
     let t0 = Instant::now();

@@ -15,7 +15,7 @@
 //!   differs; an epic or story the store links that the listing no longer has (deleted or
 //!   moved: the reconcile reports or follows it).
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use super::jobs::{Job, KeyedJob};
 use super::{Ctx, EngineError};
@@ -29,8 +29,8 @@ use crate::tracker::{TrackedIssue, Tracker};
 /// `sync.full_sweep_interval` later.
 pub(super) const SWEEP_CURSOR: &str = "full-sweep-at";
 
-/// Story links read from the store at a time while comparing them with the tracker's
-/// listing: a keyset page, so the sweep never holds every link.
+/// Story links or epics read from the store at a time when the listing's counts show some
+/// are missing from the tracker: a keyset page, so the sweep never holds every link.
 const LINKS_PAGE: u32 = 500;
 
 /// Why a listed concern issue needs a reconcile; `None` when the listing agrees with the
@@ -94,37 +94,41 @@ impl<T: Tracker + 'static> Ctx<T> {
     /// Reads both sides in pages and queues a reconcile of each concern whose listed state
     /// disagrees with the store (see the module note); records the sweep's time in
     /// [`SWEEP_CURSOR`] once the jobs are queued. Returns how many it queued.
+    ///
+    /// Memory does not grow with the number of concerns: each page of a listing (100
+    /// GitHub issues, or up to 100 tracker items) is compared with the store rows it names,
+    /// read for that page alone; only the concerns found to drift are kept.
     pub async fn full_sweep(&self) -> Result<usize, EngineError> {
         let pass = now_ms();
-        let concerns: HashMap<(String, u64), ConcernRow> = self
-            .store
-            .concerns_in_stage(&Stage::ALL)
-            .await?
-            .into_iter()
-            .map(|c| ((c.repo.clone(), c.number), c))
-            .collect();
         let mut targets: BTreeSet<(String, u64)> = BTreeSet::new();
         for repo in &self.config.github.repos {
             // A page at a time: the sweep never holds every concern issue.
             let concern = std::slice::from_ref(&self.config.labels.concern);
             let mut pages = self.github.issue_pages(repo, concern, None)?;
             while let Some(page) = pages.next_page().await? {
-                for issue in page.iter().filter(|i| !i.is_pull_request) {
-                    let at = (repo.clone(), issue.number);
-                    let record = concerns.get(&at);
+                let listed: Vec<&Issue> = page.iter().filter(|i| !i.is_pull_request).collect();
+                let numbers: Vec<u64> = listed.iter().map(|i| i.number).collect();
+                let stored: HashMap<u64, ConcernRow> = self
+                    .store
+                    .concerns_numbered(repo, &numbers)
+                    .await?
+                    .into_iter()
+                    .map(|c| (c.number, c))
+                    .collect();
+                for issue in listed {
                     if let Some(why) = github_drift(
-                        record,
+                        stored.get(&issue.number),
                         issue,
                         &self.config.labels,
                         self.config.council.two_step,
                     ) {
-                        tracing::debug!(repo = %at.0, number = issue.number, why, "sweep: drift");
-                        targets.insert(at);
+                        tracing::debug!(repo = %repo, number = issue.number, why, "sweep: drift");
+                        targets.insert((repo.clone(), issue.number));
                     }
                 }
             }
         }
-        targets.extend(self.tracker_drift(&concerns).await?);
+        targets.extend(self.tracker_drift().await?);
         let mut queued = 0;
         for (repo, number) in targets {
             let key = format!("reconcile:{repo}#{number}:sweep:{pass}");
@@ -140,16 +144,57 @@ impl<T: Tracker + 'static> Ctx<T> {
         Ok(queued)
     }
 
-    /// The concerns whose tracker items, as listed in pages, disagree with the store.
-    async fn tracker_drift(
-        &self,
-        concerns: &HashMap<(String, u64), ConcernRow>,
-    ) -> Result<BTreeSet<(String, u64)>, EngineError> {
-        let listed = self.tracker.list_all().await?;
-        let by_key: HashMap<String, &TrackedIssue> = listed
-            .iter()
-            .map(|t| (t.key.to_ascii_uppercase(), t))
-            .collect();
+    /// The concerns whose tracker items disagree with the store. The listing is read a page
+    /// at a time ([`Tracker::list_page`]); each page's stories and epics are looked up in the
+    /// store by key and compared. A stored story or epic the listing lacks is found by
+    /// counting: when every stored link and epic was matched, none is missing (the usual
+    /// case, no more calls); otherwise [`Self::missing_from_listing`] asks for the stored
+    /// keys directly.
+    async fn tracker_drift(&self) -> Result<BTreeSet<(String, u64)>, EngineError> {
+        let mut out = BTreeSet::new();
+        let (mut links_matched, mut epics_matched) = (0u64, 0u64);
+        let mut cursor: Option<String> = None;
+        loop {
+            let page = self.tracker.list_page(cursor.as_deref()).await?;
+            let keys: Vec<String> = page.items.iter().map(|t| t.key.clone()).collect();
+            let by_key: HashMap<String, &TrackedIssue> = page
+                .items
+                .iter()
+                .map(|t| (t.key.to_ascii_uppercase(), t))
+                .collect();
+            for at in self.store.story_links_keyed(&keys).await? {
+                links_matched += 1;
+                let listed = by_key.get(&at.link.story_key.to_ascii_uppercase());
+                if listed.is_some_and(|t| story_drift(&at.link.state, t)) {
+                    out.insert((at.repo, at.number));
+                }
+            }
+            epics_matched += self.store.concerns_with_epics(&keys).await?.len() as u64;
+            match page.next {
+                Some(next) => cursor = Some(next),
+                None => break,
+            }
+        }
+        let links = self.store.count_story_links().await?;
+        let epics = self.store.count_epics().await?;
+        if links_matched < links || epics_matched < epics {
+            tracing::info!(
+                links,
+                links_matched,
+                epics,
+                epics_matched,
+                "sweep: stored items missing from the tracker's listing; reading them"
+            );
+            out.extend(self.missing_from_listing().await?);
+        }
+        Ok(out)
+    }
+
+    /// The concerns with a stored story or epic that the tracker no longer has (deleted, or
+    /// moved out of the listing: the reconcile reports or follows it): the stored keys in
+    /// keyset pages, each page asked for with [`Tracker::fetch`]. Only run when the
+    /// listing's counts show something is missing.
+    async fn missing_from_listing(&self) -> Result<BTreeSet<(String, u64)>, EngineError> {
         let mut out = BTreeSet::new();
         let mut after = None;
         loop {
@@ -157,12 +202,10 @@ impl<T: Tracker + 'static> Ctx<T> {
                 .store
                 .story_links_page(after.as_ref(), LINKS_PAGE)
                 .await?;
+            let keys: Vec<String> = page.iter().map(|at| at.link.story_key.clone()).collect();
+            let found = self.found_keys(&keys).await?;
             for at in &page {
-                let drift = match by_key.get(&at.link.story_key.to_ascii_uppercase()) {
-                    Some(t) => story_drift(&at.link.state, t),
-                    None => true,
-                };
-                if drift {
+                if !found.contains(&at.link.story_key.to_ascii_uppercase()) {
                     out.insert((at.repo.clone(), at.number));
                 }
             }
@@ -171,14 +214,39 @@ impl<T: Tracker + 'static> Ctx<T> {
                 None => break,
             }
         }
-        for c in concerns.values() {
-            if let Some(epic) = &c.epic_key
-                && !by_key.contains_key(&epic.to_ascii_uppercase())
-            {
-                out.insert((c.repo.clone(), c.number));
+        let mut after: Option<(String, u64)> = None;
+        loop {
+            let page = self
+                .store
+                .epics_page(after.as_ref().map(|(r, n)| (r.as_str(), *n)), LINKS_PAGE)
+                .await?;
+            let keys: Vec<String> = page.iter().filter_map(|c| c.epic_key.clone()).collect();
+            let found = self.found_keys(&keys).await?;
+            for c in &page {
+                if c.epic_key
+                    .as_ref()
+                    .is_some_and(|k| !found.contains(&k.to_ascii_uppercase()))
+                {
+                    out.insert((c.repo.clone(), c.number));
+                }
+            }
+            match page.into_iter().last() {
+                Some(last) => after = Some((last.repo, last.number)),
+                None => break,
             }
         }
         Ok(out)
+    }
+
+    /// Which of `keys` the tracker has (upper case).
+    async fn found_keys(&self, keys: &[String]) -> Result<HashSet<String>, EngineError> {
+        Ok(self
+            .tracker
+            .fetch(keys)
+            .await?
+            .into_iter()
+            .map(|t| t.key.to_ascii_uppercase())
+            .collect())
     }
 }
 

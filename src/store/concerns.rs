@@ -273,6 +273,86 @@ impl Store {
         rows.iter().map(ConcernRow::from_row).collect()
     }
 
+    /// The concerns of `repo` with these issue numbers (those the store knows), by number:
+    /// what the full sweep compares one page of listed issues with. None for no numbers.
+    pub async fn concerns_numbered(
+        &self,
+        repo: &str,
+        numbers: &[u64],
+    ) -> Result<Vec<ConcernRow>, StoreError> {
+        if numbers.is_empty() {
+            return Ok(Vec::new());
+        }
+        // Only placeholders are formatted in; the numbers are bound.
+        let placeholders: Vec<String> = (2..=numbers.len() + 1).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "SELECT {COLUMNS} FROM concerns WHERE repo = $1 AND number IN ({}) ORDER BY number",
+            placeholders.join(", ")
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(repo);
+        for n in numbers {
+            query = query.bind(super::error::to_db("issue number", *n)?);
+        }
+        let rows = query.fetch_all(self.pool()).await?;
+        rows.iter().map(ConcernRow::from_row).collect()
+    }
+
+    /// The concerns whose epic key is one of `keys`, as given or in upper case (tracker
+    /// keys are upper case; the `concerns_epic_key` index answers it), by repo and number;
+    /// none for no keys.
+    pub async fn concerns_with_epics(
+        &self,
+        keys: &[String],
+    ) -> Result<Vec<ConcernRow>, StoreError> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let keys = as_given_and_upper(keys);
+        let placeholders: Vec<String> = (1..=keys.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "SELECT {COLUMNS} FROM concerns WHERE epic_key IN ({}) ORDER BY repo, number",
+            placeholders.join(", ")
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for k in keys {
+            query = query.bind(k);
+        }
+        let rows = query.fetch_all(self.pool()).await?;
+        rows.iter().map(ConcernRow::from_row).collect()
+    }
+
+    /// How many concerns have an epic.
+    pub async fn count_epics(&self) -> Result<u64, StoreError> {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM concerns WHERE epic_key IS NOT NULL")
+            .fetch_one(self.pool())
+            .await?;
+        super::error::from_db("epic count", n)
+    }
+
+    /// One keyset page of the concerns that have an epic, in (repo, number) order: at most
+    /// `limit` after `after` (`None`: from the start). An empty page is the end.
+    pub async fn epics_page(
+        &self,
+        after: Option<(&str, u64)>,
+        limit: u32,
+    ) -> Result<Vec<ConcernRow>, StoreError> {
+        let (repo, number) = after.unwrap_or(("", 0));
+        let started = after.is_some();
+        let sql = format!(
+            "SELECT {COLUMNS} FROM concerns WHERE epic_key IS NOT NULL \
+             AND ($1 = 0 OR repo > $2 OR (repo = $2 AND number > $3)) \
+             ORDER BY repo, number LIMIT $4"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(i64::from(started))
+            .bind(repo)
+            .bind(super::error::to_db("issue number", number)?)
+            .bind(i64::from(limit))
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter().map(ConcernRow::from_row).collect()
+    }
+
     /// Every concern in one of `stages`, by repo and number; none for an empty list.
     pub async fn concerns_in_stage(&self, stages: &[Stage]) -> Result<Vec<ConcernRow>, StoreError> {
         if stages.is_empty() {
@@ -291,6 +371,18 @@ impl Store {
         let rows = query.fetch_all(self.pool()).await?;
         rows.iter().map(ConcernRow::from_row).collect()
     }
+}
+
+/// `keys` as given and in upper case, each once (an `IN` list that an index on the column
+/// answers, where `UPPER(column) IN` would scan every row).
+pub(super) fn as_given_and_upper(keys: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = keys
+        .iter()
+        .flat_map(|k| [k.clone(), k.to_ascii_uppercase()])
+        .collect();
+    out.sort_unstable();
+    out.dedup();
+    out
 }
 
 #[cfg(test)]

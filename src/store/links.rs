@@ -337,6 +337,47 @@ impl Store {
             .collect()
     }
 
+    /// The story links whose key is one of `keys`, as given or in upper case (tracker keys
+    /// are upper case; the `links_story_key` index answers it), each with its concern, in
+    /// (repo, number, team) order: what the full sweep compares one page of the tracker's
+    /// listing with. None for no keys.
+    pub async fn story_links_keyed(&self, keys: &[String]) -> Result<Vec<StoryLinkAt>, StoreError> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let keys = super::concerns::as_given_and_upper(keys);
+        let placeholders: Vec<String> = (1..=keys.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "SELECT repo, number, team, story_key, story_url, status, status_category, \
+                    assignee, sprint, updated_ms \
+             FROM links WHERE story_key IN ({}) ORDER BY repo, number, team",
+            placeholders.join(", ")
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for k in keys {
+            query = query.bind(k);
+        }
+        let rows = query.fetch_all(self.pool()).await?;
+        rows.iter()
+            .map(|row| {
+                let number = super::error::from_db("issue number", row.try_get("number")?)?;
+                Ok(StoryLinkAt {
+                    repo: row.try_get("repo")?,
+                    number,
+                    link: StoryLink::from_row(row)?,
+                })
+            })
+            .collect()
+    }
+
+    /// How many story links the store holds.
+    pub async fn count_story_links(&self) -> Result<u64, StoreError> {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM links")
+            .fetch_one(self.pool())
+            .await?;
+        super::error::from_db("link count", n)
+    }
+
     /// Records what the tracker says about `team`'s story; only these columns change. A
     /// state older than the stored one (by `updated_ms`; Jira redelivers late, after newer
     /// deliveries) is not written. Returns whether it was written (`false` also when the
@@ -733,6 +774,82 @@ mod tests {
     /// Keyset pages of every story link, whatever the page size, give each link once, in
     /// (repo, number, team) order, across repositories, numbers that sort differently as
     /// text (9 < 10) and several teams per concern; an empty page ends it.
+    /// The sweep's look-ups of one listing page: links by key (any case, unknown keys
+    /// ignored), concerns by number and by epic key, the counts, and epics in keyset pages.
+    #[tokio::test]
+    async fn the_sweeps_keyed_lookups_find_what_a_page_names() {
+        on_each_backend(|store| async move {
+            for number in 1..=5u64 {
+                let c = crate::store::ConcernRow {
+                    repo: "acme/ops".into(),
+                    number,
+                    issue_id: 1000 + number,
+                    stage: crate::council::Stage::StoriesCreated,
+                    tracking_comment_id: None,
+                    epic_key: (number != 3).then(|| format!("EP-{number}")),
+                    epic_url: None,
+                    last_error: None,
+                    updated_at: 0,
+                    progress: None,
+                    results: None,
+                    results_at: None,
+                    issue_state: None,
+                    synced_hash: None,
+                };
+                store.upsert_concern(&c).await.expect("concern");
+                let key = format!("ST-{number}");
+                store
+                    .set_story_links(&c.repo, number, &[("data", key.as_str(), "u")])
+                    .await
+                    .expect("link");
+            }
+            let keys = |k: &[&str]| k.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+            let links = store
+                .story_links_keyed(&keys(&["st-2", "ST-4", "NOPE-1"]))
+                .await
+                .expect("keyed");
+            let found: Vec<(u64, &str)> = links
+                .iter()
+                .map(|a| (a.number, a.link.story_key.as_str()))
+                .collect();
+            assert_eq!(found, vec![(2, "ST-2"), (4, "ST-4")]);
+            assert!(store.story_links_keyed(&[]).await.expect("none").is_empty());
+            let numbered = store
+                .concerns_numbered("acme/ops", &[5, 1, 99])
+                .await
+                .expect("numbered");
+            assert_eq!(
+                numbered.iter().map(|c| c.number).collect::<Vec<_>>(),
+                [1, 5]
+            );
+            let epics = store
+                .concerns_with_epics(&keys(&["ep-1", "EP-3", "EP-5"]))
+                .await
+                .expect("epics");
+            assert_eq!(epics.iter().map(|c| c.number).collect::<Vec<_>>(), [1, 5]);
+            assert_eq!(store.count_story_links().await.expect("count"), 5);
+            assert_eq!(store.count_epics().await.expect("count"), 4);
+            for limit in [1, 3, 10] {
+                let mut got = Vec::new();
+                let mut after: Option<(String, u64)> = None;
+                loop {
+                    let page = store
+                        .epics_page(after.as_ref().map(|(r, n)| (r.as_str(), *n)), limit)
+                        .await
+                        .expect("page");
+                    assert!(page.len() <= limit as usize);
+                    got.extend(page.iter().map(|c| c.number));
+                    match page.into_iter().last() {
+                        Some(last) => after = Some((last.repo, last.number)),
+                        None => break,
+                    }
+                }
+                assert_eq!(got, [1, 2, 4, 5], "pages of {limit}");
+            }
+        })
+        .await;
+    }
+
     #[tokio::test]
     async fn story_link_pages_give_every_link_once_in_order() {
         on_each_backend(|store| async move {

@@ -5,8 +5,8 @@
 use super::github_projects::GithubProjectsTracker;
 use super::jira::JiraTracker;
 use super::{
-    Cue, CueError, EpicRequest, StoryRequest, TrackedIssue, Tracker, TrackerDelivery, TrackerError,
-    TrackerIssue,
+    Cue, CueError, EpicRequest, ListPage, StoryRequest, TrackedIssue, Tracker, TrackerDelivery,
+    TrackerError, TrackerIssue,
 };
 
 /// The configured tracker. One per process (the engine holds it), so the size of the Jira
@@ -79,10 +79,10 @@ impl Tracker for AnyTracker {
         }
     }
 
-    async fn list_all(&self) -> Result<Vec<TrackedIssue>, TrackerError> {
+    async fn list_page(&self, cursor: Option<&str>) -> Result<ListPage, TrackerError> {
         match self {
-            Self::Jira(t) => t.list_all().await,
-            Self::GithubProjects(t) => t.list_all().await,
+            Self::Jira(t) => t.list_page(cursor).await,
+            Self::GithubProjects(t) => t.list_page(cursor).await,
         }
     }
 

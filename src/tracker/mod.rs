@@ -170,6 +170,16 @@ pub struct TrackedIssue {
     pub updated_ms: i64,
 }
 
+/// One page of [`Tracker::list_page`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ListPage {
+    /// The items of this page, in the tracker's listing order.
+    pub items: Vec<TrackedIssue>,
+    /// The cursor of the next page (opaque: Jira's `nextPageToken`, a v2 `startAt`, a
+    /// GraphQL `endCursor`); `None` when this page was the last.
+    pub next: Option<String>,
+}
+
 /// A rule every tracker's marker satisfies: `council-sync-` followed by lower-case ASCII
 /// letters, digits and `-`, at most [`MARKER_MAX`] bytes. Such a marker is a valid Jira label
 /// (no whitespace, under 255) and safe inside a hidden HTML comment in a GitHub body (no
@@ -327,10 +337,16 @@ pub trait Tracker: Send + Sync {
         seen: &std::collections::HashMap<String, i64>,
     ) -> impl Future<Output = Result<Vec<TrackedIssue>, TrackerError>> + Send;
 
-    /// Every issue the daemon made (epics and stories), read in pages of 100, for the rare
-    /// full sweep that compares the tracker with the store without a call per concern.
-    /// Jira: a search by the daemon's label; GitHub Projects: every project item.
-    fn list_all(&self) -> impl Future<Output = Result<Vec<TrackedIssue>, TrackerError>> + Send;
+    /// One page (up to 100) of every issue the daemon made (epics and stories), from
+    /// `cursor` (`None`: the first page; then each page's [`ListPage::next`]), for the rare
+    /// full sweep that compares the tracker with the store a page at a time, without a call
+    /// per concern and without holding the whole listing. Jira: a search by the daemon's
+    /// label in key order (v3 `nextPageToken`, v2 `startAt`); GitHub Projects: the
+    /// project's items by position (GraphQL `after` cursors).
+    fn list_page(
+        &self,
+        cursor: Option<&str>,
+    ) -> impl Future<Output = Result<ListPage, TrackerError>> + Send;
 
     /// Moves an issue to the status named `status` (case-insensitive). `false` when it is
     /// already there; a permanent error naming the reachable statuses when no transition

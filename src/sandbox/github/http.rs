@@ -244,6 +244,11 @@ pub struct Page {
 }
 
 impl Page {
+    /// Items before this page.
+    pub fn skip(&self) -> usize {
+        self.page.saturating_sub(1).saturating_mul(self.per_page)
+    }
+
     /// Reads `page`/`per_page` from query pairs.
     pub fn from_query(q: &[(String, String)]) -> Self {
         let get = |k: &str| {
@@ -268,7 +273,25 @@ pub fn query_pairs(raw: Option<&str>) -> Vec<(String, String)> {
 /// One page of `items` as a JSON answer with GitHub's `Link` header (`next`/`last`, and
 /// `prev`/`first` after the first page). `url` is the request's URL without query.
 pub fn paginate(items: Vec<Value>, page: Page, url: &str, query: &[(String, String)]) -> Response {
-    let last = items.len().div_ceil(page.per_page).max(1);
+    let total = items.len();
+    let chunk: Vec<Value> = items
+        .into_iter()
+        .skip(page.skip())
+        .take(page.per_page)
+        .collect();
+    paginated(total, chunk, page, url, query)
+}
+
+/// [`paginate`] for a listing rendered only on the page asked for (`chunk`, the items
+/// `page.skip()..` of `total`): a page of 100 out of 10,000 issues renders 100.
+pub fn paginated(
+    total: usize,
+    chunk: Vec<Value>,
+    page: Page,
+    url: &str,
+    query: &[(String, String)],
+) -> Response {
+    let last = total.div_ceil(page.per_page).max(1);
     let link_to = |p: usize| {
         let mut pairs: Vec<(String, String)> =
             query.iter().filter(|(k, _)| k != "page").cloned().collect();
@@ -292,11 +315,6 @@ pub fn paginate(items: Vec<Value>, page: Page, url: &str, query: &[(String, Stri
     if page.page > 1 {
         links.push(format!("{}; rel=\"first\"", link_to(1)));
     }
-    let chunk: Vec<Value> = items
-        .into_iter()
-        .skip((page.page - 1) * page.per_page)
-        .take(page.per_page)
-        .collect();
     let mut resp = axum::Json(Value::Array(chunk)).into_response();
     if !links.is_empty()
         && let Ok(v) = HeaderValue::from_str(&links.join(", "))

@@ -123,7 +123,7 @@ impl IssueSnap {
     }
 
     /// Whether `i` is as this snapshot shows it: [`Self::of`]`(i) == *self` without the
-    /// copies, so comparing every issue after each write stays cheap with thousands.
+    /// copies, so an issue written through without a change costs no copy.
     fn shows(&self, i: &StoredIssue) -> bool {
         self.status == i.status
             && self.comments == i.comments.len()
@@ -259,13 +259,15 @@ impl Hooks {
         seen.sprints = state.sprints.clone();
     }
 
-    /// Compares `state` with the last snapshot and queues an event per difference, made by
-    /// `actor`. Called with the state lock held, so events queue in change order.
-    pub fn observe(&self, state: &State, actor: &str) {
+    /// Compares the issues at the positions `touched` (those written through since the
+    /// last call, in creation order; see [`super::issues`]) and every sprint with the last
+    /// snapshot and queues an event per difference, made by `actor`. Called with the state
+    /// lock held, so events queue in change order. O(touched + sprints), not O(issues).
+    pub fn observe(&self, state: &State, touched: &[usize], actor: &str) {
         let mut seen = self.seen.lock().unwrap_or_else(PoisonError::into_inner);
         let base = self.base();
         let mut out = Vec::new();
-        for issue in &state.issues {
+        for issue in touched.iter().filter_map(|&at| state.issues.get(at)) {
             if seen
                 .issues
                 .get(&issue.id)
@@ -700,5 +702,87 @@ mod tests {
             assert!(!snap.shows(&changed), "change {n}");
             assert!(IssueSnap::of(&changed) != snap, "change {n}");
         }
+    }
+
+    /// The events queued so far (no runtime runs the delivery task in a plain test), with
+    /// their `timestamp` taken out so that two runs compare equal.
+    fn queued(hooks: &Hooks) -> Vec<Value> {
+        let mut rx = hooks.rx.lock().unwrap_or_else(PoisonError::into_inner);
+        let rx = rx.as_mut().expect("no delivery task in a plain test");
+        let mut out = Vec::new();
+        while let Ok(mut o) = rx.try_recv() {
+            if let Some(m) = o.payload.as_object_mut() {
+                m.remove("timestamp");
+            }
+            out.push(o.payload);
+        }
+        out
+    }
+
+    /// #13: a write is diffed by the positions it wrote through, not by comparing every
+    /// issue: an issue changed but not written through (here: a position not passed) makes
+    /// no event, and the events of a series of writes are exactly those that comparing every
+    /// issue after each write made.
+    #[test]
+    fn a_write_diffs_only_the_issues_it_touched_and_events_are_unchanged() {
+        use crate::sandbox::jira::state::{Status, StoredComment};
+        let mut state = State::default();
+        state.add_project("P", "P", &[]);
+        state.add_project("Q", "Q", &[]);
+        for id in 1..=40 {
+            state.issues.push(stored(id));
+        }
+        let every = |s: &State| (0..s.issues.len()).collect::<Vec<usize>>();
+        let (by_touch, by_all) = (Hooks::default(), Hooks::default());
+        let created = state.issues.take_touched();
+        assert_eq!(created, every(&state));
+        by_touch.observe(&state, &created, "alice");
+        by_all.observe(&state, &every(&state), "alice");
+        let writes: Vec<fn(&mut StoredIssue)> = vec![
+            |i| i.status = Status::InProgress,
+            |i| i.assignee = Some("bob".into()),
+            |i| i.labels.push("b".into()),
+            |i| {
+                i.comments.push(StoredComment {
+                    id: 9,
+                    author: "bob".into(),
+                    body: Body::Wiki("c".into()),
+                    created: Utc::now(),
+                })
+            },
+            |i| {
+                i.key = "Q-1".into();
+                i.project = "Q".into();
+            },
+            |i| i.summary = "s".into(), // unchanged: no event
+        ];
+        for (n, write) in writes.iter().enumerate() {
+            let at = (n * 7) % 40;
+            write(&mut state.issues[at]);
+            let touched = state.issues.take_touched();
+            assert_eq!(touched, vec![at], "one write, one position");
+            by_touch.observe(&state, &touched, "alice");
+            by_all.observe(&state, &every(&state), "alice");
+        }
+        // A new issue with a write to another in the same lock: both, in creation order.
+        state.issues.push(stored(41));
+        state.issues[3].status = Status::Done;
+        let touched = state.issues.take_touched();
+        assert_eq!(touched, vec![3, 40]);
+        by_touch.observe(&state, &touched, "alice");
+        by_all.observe(&state, &every(&state), "alice");
+        let (a, b) = (queued(&by_touch), queued(&by_all));
+        // 40 created, 5 updates (the comment makes an update and a comment_created), 1 more
+        // created and 1 more update.
+        assert_eq!(a.len(), 40 + 6 + 2, "{:#?}", &a[40..]);
+        assert_eq!(a, b, "the same events as comparing every issue");
+        // Only what is passed is compared: issue 10 changed, only 20 is passed.
+        state.issues[10].summary = "changed, not passed".into();
+        state.issues[20].summary = "changed and passed".into();
+        state.issues.take_touched();
+        by_touch.observe(&state, &[20], "alice");
+        let a = queued(&by_touch);
+        assert_eq!(a.len(), 1);
+        assert_eq!(a[0]["issue"]["id"], json!("21"), "{:#}", a[0]);
     }
 }

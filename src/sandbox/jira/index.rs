@@ -63,13 +63,14 @@ impl SearchIndex {
         }
     }
 
-    /// Records the issues that changed since the last call (called after every write):
+    /// Records the issues that changed since the last call (called after every write, with
+    /// the positions in `issues` that were written through; the others are as last seen):
     /// each new version becomes visible `lag` after `now`.
-    pub fn observe(&mut self, issues: &[StoredIssue], now: Instant) {
+    pub fn observe(&mut self, issues: &[StoredIssue], touched: &[usize], now: Instant) {
         if self.lag.is_zero() {
             return;
         }
-        for issue in issues {
+        for issue in touched.iter().filter_map(|&at| issues.get(at)) {
             let versions = self.versions.entry(issue.id).or_default();
             let changed = versions.back().is_none_or(|v| differs(&v.issue, issue));
             if changed {
@@ -132,7 +133,7 @@ mod tests {
         let mut index = SearchIndex::default();
         index.set_lag(Duration::from_millis(500), &[], t0);
         let a = issue(1, &["m"]);
-        index.observe(std::slice::from_ref(&a), t0);
+        index.observe(std::slice::from_ref(&a), &[0], t0);
         assert!(index.visible(&a, &[], t0).is_none());
         assert!(
             index
@@ -155,7 +156,11 @@ mod tests {
         index.set_lag(Duration::from_millis(100), std::slice::from_ref(&a), t0);
         let mut b = a.clone();
         b.labels = vec!["new".into()];
-        index.observe(std::slice::from_ref(&b), t0 + Duration::from_millis(10));
+        index.observe(
+            std::slice::from_ref(&b),
+            &[0],
+            t0 + Duration::from_millis(10),
+        );
         let seen = index
             .visible(&b, &[], t0 + Duration::from_millis(50))
             .map(|i| i.labels.clone());

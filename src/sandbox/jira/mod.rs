@@ -21,12 +21,14 @@ pub mod custom;
 mod edit;
 pub mod hooks;
 pub mod index;
+pub mod issues;
 pub mod jql;
 pub mod meta;
 mod moves;
 pub mod people;
 mod permissions;
 pub mod render;
+mod seed;
 pub mod sprints;
 pub mod state;
 pub mod webhooks_admin;
@@ -91,11 +93,13 @@ impl DerefMut for StateGuard<'_> {
 impl Drop for StateGuard<'_> {
     fn drop(&mut self) {
         if self.dirty {
+            // Only the issues written through are compared: O(changed) per write.
             let state = &mut *self.guard;
+            let touched = state.issues.take_touched();
             state
                 .index
-                .observe(&state.issues, std::time::Instant::now());
-            self.hooks.observe(&self.guard, &actor::current());
+                .observe(&state.issues, &touched, std::time::Instant::now());
+            self.hooks.observe(&self.guard, &touched, &actor::current());
         }
     }
 }
@@ -415,6 +419,7 @@ pub fn router(state: Arc<JiraSandbox>) -> Router {
     let r = actions::routes(r);
     r.route("/_sandbox/jira/projects", post(control::add_project))
         .route("/_sandbox/jira/issues", get(control::list_issues))
+        .route("/_sandbox/jira/issues/bulk", post(seed::create_many))
         .route(
             "/_sandbox/jira/issues/{key}/transition",
             post(control::transition),

@@ -446,8 +446,8 @@ impl StoredIssue {
 pub struct State {
     /// Projects by key.
     pub projects: BTreeMap<String, Project>,
-    /// Issues in creation order.
-    pub issues: Vec<StoredIssue>,
+    /// Issues in creation order; writes are noted (see [`super::issues`]).
+    pub issues: super::issues::Issues,
     next_project_id: u64,
     next_issue_id: u64,
     next_other_id: u64,
@@ -557,13 +557,12 @@ impl State {
             .parse::<u64>()
             .ok()
             .filter(|n| n.to_string() == key_or_id);
-        let found = self
-            .issues
-            .iter()
-            .position(|i| id == Some(i.id) || i.key.eq_ignore_ascii_case(key_or_id));
+        let found = id
+            .and_then(|id| self.issues.position_of_id(id))
+            .or_else(|| self.issues.position_of_key(key_or_id));
         found.or_else(|| {
             let id = self.moved_keys.get(&key_or_id.to_uppercase())?;
-            self.issues.iter().position(|i| i.id == *id)
+            self.issues.position_of_id(*id)
         })
     }
 

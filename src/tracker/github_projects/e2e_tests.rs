@@ -709,7 +709,7 @@ async fn a_crash_before_the_batched_add_is_completed_in_two_writes() {
 
 /// Issue #13: a poll reads the project in pages, ⌈items ÷ page⌉ `ProjectItems` queries
 /// whatever changed (Projects v2 lists by position only), and never more pages than its
-/// bound; `list_all` is the same scan without the cutoff.
+/// bound; the sweep's `list_page` reads the same pages one at a time, by cursor.
 #[tokio::test]
 async fn a_poll_reads_the_project_in_pages_up_to_its_bound() {
     crate::metrics::install();
@@ -730,9 +730,22 @@ async fn a_poll_reads_the_project_in_pages_up_to_its_bound() {
     };
     // Four items (the epic and three stories), two a page: two queries.
     let before = pages();
-    let all = tracker.list_all().await.expect("list all");
-    assert_eq!(all.len(), 4, "{all:?}");
-    assert_eq!(pages() - before, 2);
+    let first = tracker.list_page(None).await.expect("page 1");
+    assert_eq!(first.items.len(), 2, "{first:?}");
+    let cursor = first.next.clone().expect("a second page");
+    let second = tracker.list_page(Some(&cursor)).await.expect("page 2");
+    assert_eq!(second.items.len(), 2, "{second:?}");
+    assert_eq!(second.next, None, "the last page");
+    assert_eq!(pages() - before, 2, "one query a page");
+    let mut keys: Vec<&str> = first
+        .items
+        .iter()
+        .chain(&second.items)
+        .map(|t| t.key.as_str())
+        .collect();
+    keys.sort_unstable();
+    keys.dedup();
+    assert_eq!(keys.len(), 4, "every item once");
     let before = pages();
     let since = chrono::Utc::now().timestamp_millis();
     let changed = tracker
@@ -752,7 +765,14 @@ async fn a_poll_reads_the_project_in_pages_up_to_its_bound() {
     // At its bound the scan stops (and logs it) rather than read on.
     let bounded = env.tracker().with_item_pages(2, 1);
     let before = pages();
-    assert_eq!(bounded.list_all().await.expect("bounded").len(), 2);
+    assert_eq!(
+        bounded
+            .updated_since(i64::MIN / 2)
+            .await
+            .expect("bounded")
+            .len(),
+        2
+    );
     assert_eq!(pages() - before, 1);
 }
 

@@ -24,8 +24,8 @@ use super::settings::GithubProjectsSettings;
 use crate::github::client::{GithubClient, GithubError, StateReason};
 use crate::retry::{RetryHint, Retryable};
 use crate::tracker::{
-    Cue, CueError, EpicRequest, StoryRequest, TrackedIssue, Tracker, TrackerDelivery, TrackerError,
-    TrackerIssue,
+    Cue, CueError, EpicRequest, ListPage, StoryRequest, TrackedIssue, Tracker, TrackerDelivery,
+    TrackerError, TrackerIssue,
 };
 
 /// GitHub's cap on sub-issues per parent, closed ones included
@@ -725,10 +725,39 @@ impl Tracker for GithubProjectsTracker {
         self.updated_since(since_ms).await
     }
 
-    async fn list_all(&self) -> Result<Vec<TrackedIssue>, TrackerError> {
-        // Every item: the poll's scan with no cutoff (Projects v2 lists items in pages of
-        // 100 by position).
-        self.updated_since(i64::MIN / 2).await
+    async fn list_page(&self, cursor: Option<&str>) -> Result<ListPage, TrackerError> {
+        // One `ProjectItems` query: the project's items by position, the next page from the
+        // GraphQL connection's `endCursor` while `hasNextPage`.
+        let project = self.project().await?.id.clone();
+        let (page_size, _) = self.item_pages;
+        let data: model::ProjectItemsData = self
+            .gh
+            .graphql(
+                doc::PROJECT_ITEMS,
+                json!({ "projectId": project, "first": page_size, "after": cursor }),
+            )
+            .await
+            .map_err(tracker_err)?;
+        let Some(page) = data.node.and_then(|n| n.items) else {
+            return Ok(ListPage::default());
+        };
+        let mut items = Vec::new();
+        for item in page.nodes.into_iter().flatten() {
+            let item_ms = model::millis(&item.updated_at);
+            if let Some(model::AnyNode::Issue(issue)) = item.content {
+                items.push(model::tracked(
+                    &issue,
+                    &project,
+                    &self.settings,
+                    Some(item_ms),
+                ));
+            }
+        }
+        let next = match (page.page_info.has_next_page, page.page_info.end_cursor) {
+            (true, Some(c)) => Some(c),
+            _ => None,
+        };
+        Ok(ListPage { items, next })
     }
 
     async fn move_to(&self, key: &str, status: &str) -> Result<bool, TrackerError> {

@@ -350,6 +350,77 @@ impl JiraClient {
         })
     }
 
+    /// One page of a search, from `cursor` (`None`: the first page), and the cursor of the
+    /// next page (`None`: this was the last). v3: `POST /search/jql`, the cursor is Jira's
+    /// `nextPageToken` and the page ends the search when `isLast` is true or no token
+    /// comes back; v2: `POST /search`, the cursor is the next `startAt` (decimal), and the
+    /// search ends when a page is empty or `startAt + issues` reaches `total`
+    /// (<https://developer.atlassian.com/cloud/jira/platform/rest/v3/api-group-issue-search/>,
+    /// Data Center's `/rest/api/2/search`). A v2 cursor that is not a number is a
+    /// [`JiraError::Protocol`].
+    pub async fn search_page(
+        &self,
+        jql: &str,
+        fields: &[&str],
+        page_size: u32,
+        cursor: Option<&str>,
+    ) -> Result<(Vec<Issue>, Option<String>), JiraError> {
+        match self.version {
+            JiraApiVersion::V3 => {
+                const CALL: &str = "POST /search/jql";
+                let body = SearchJqlRequest {
+                    jql,
+                    fields,
+                    max_results: page_size,
+                    next_page_token: cursor.map(str::to_owned),
+                    reconcile_issues: &[],
+                };
+                let page: SearchJqlResponse = self
+                    .policy
+                    .run(CALL, || async {
+                        let text = self
+                            .send_once(Method::POST, "search/jql", Some(&body))
+                            .await?;
+                        decode(CALL, &text)
+                    })
+                    .await?;
+                let next = match page.next_page_token {
+                    Some(t) if page.is_last != Some(true) && !page.issues.is_empty() => Some(t),
+                    _ => None,
+                };
+                Ok((page.issues, next))
+            }
+            JiraApiVersion::V2 => {
+                const CALL: &str = "POST /search";
+                let start_at = match cursor {
+                    None => 0,
+                    Some(c) => c.parse::<u32>().map_err(|_| JiraError::Protocol {
+                        call: CALL.into(),
+                        reason: format!("page cursor {c:?} is not a startAt"),
+                    })?,
+                };
+                let body = SearchRequest {
+                    jql,
+                    start_at,
+                    max_results: page_size,
+                    fields,
+                };
+                let page: SearchResponse = self
+                    .policy
+                    .run(CALL, || async {
+                        let text = self.send_once(Method::POST, "search", Some(&body)).await?;
+                        decode(CALL, &text)
+                    })
+                    .await?;
+                let got = u32::try_from(page.issues.len()).unwrap_or(u32::MAX);
+                let reached = start_at.saturating_add(got);
+                let next = (got > 0 && u64::from(reached) < u64::from(page.total))
+                    .then(|| reached.to_string());
+                Ok((page.issues, next))
+            }
+        }
+    }
+
     async fn search_offset_pages(
         &self,
         jql: &str,

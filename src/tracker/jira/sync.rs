@@ -9,12 +9,13 @@
 use chrono::{DateTime, Duration};
 use serde_json::{Value, json};
 
+use super::client::SEARCH_PAGE_SIZE;
 use super::error::JiraError;
 use super::jql;
 use super::model::Issue;
 use super::tracker::{JiraTracker, SYNC_LABEL};
 use crate::config::JiraApiVersion;
-use crate::tracker::{Iteration, IterationState, TrackedIssue, TrackerError};
+use crate::tracker::{Iteration, IterationState, ListPage, TrackedIssue, TrackerError};
 
 /// A sprint as Jira's sprint field reports it (Jira's own words; the engine sees an
 /// [`Iteration`]).
@@ -344,13 +345,18 @@ impl JiraTracker {
 
     /// Every issue carrying the daemon's label, in pages of [`super::client::SEARCH_PAGE_SIZE`]
     /// (100), ordered by key so pages do not shift while issues are updated.
-    pub(super) async fn all_tracked(&self) -> Result<Vec<TrackedIssue>, JiraError> {
+    /// One page of every issue the daemon made (its label), in key order, and the cursor of
+    /// the next (see [`super::client::JiraClient::search_page`]).
+    pub(super) async fn tracked_page(&self, cursor: Option<&str>) -> Result<ListPage, JiraError> {
         let jql = format!("labels = {} ORDER BY key ASC", jql::quote(SYNC_LABEL));
-        let found = self
+        let (found, next) = self
             .client()
-            .search_all(&jql, &self.tracked_fields())
+            .search_page(&jql, &self.tracked_fields(), SEARCH_PAGE_SIZE, cursor)
             .await?;
-        Ok(found.iter().map(|i| self.tracked(i)).collect())
+        Ok(ListPage {
+            items: found.iter().map(|i| self.tracked(i)).collect(),
+            next,
+        })
     }
 
     pub(super) async fn transition_to(

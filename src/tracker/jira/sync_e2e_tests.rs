@@ -701,10 +701,23 @@ async fn changed_since_stops_at_what_was_handled(version: JiraApiVersion) {
     }
     let changed = t.changed_since(since, &seen).await.expect("poll");
     assert_eq!(changed[0].key, "STO-7", "newest first");
+    // The sweep's listing, a page at a time: 100 then 50, in key order, then no cursor
+    // (v3 `nextPageToken`, v2 `startAt`).
+    let first = t.list_page(None).await.expect("page 1");
+    assert_eq!(first.items.len(), 100);
+    assert_eq!(first.items[0].key, "STO-1");
+    let cursor = first.next.expect("a second page");
+    let second = t.list_page(Some(&cursor)).await.expect("page 2");
+    assert_eq!(second.items.len(), 50);
     assert_eq!(
-        t.list_all().await.expect("all").len(),
-        150,
-        "the sweep's listing"
+        second.items[0].key, "STO-101",
+        "no item twice, none skipped"
+    );
+    assert_eq!(second.items[49].key, "STO-150");
+    assert_eq!(second.next, None, "the last page");
+    assert!(
+        t.list_page(Some("not-a-cursor")).await.is_err(),
+        "a cursor Jira did not give is refused, not read as the first page"
     );
 }
 

@@ -28,8 +28,8 @@ use crate::config::{EpicLink, JiraApiVersion, JiraConfig, TeamConfig};
 use crate::retry::{RetryHint, RetryPolicy, Retryable};
 use crate::store::{CreateOutcome, Store};
 use crate::tracker::{
-    Cue, CueError, EpicRequest, StoryRequest, TrackedIssue, Tracker, TrackerDelivery, TrackerError,
-    TrackerIssue,
+    Cue, CueError, EpicRequest, ListPage, StoryRequest, TrackedIssue, Tracker, TrackerDelivery,
+    TrackerError, TrackerIssue,
 };
 
 /// Label put on everything the daemon creates, so people can find (and filter) it.
@@ -757,8 +757,8 @@ impl Tracker for JiraTracker {
         Ok(self.tracked_changed(since_ms, seen).await?)
     }
 
-    async fn list_all(&self) -> Result<Vec<TrackedIssue>, TrackerError> {
-        Ok(self.all_tracked().await?)
+    async fn list_page(&self, cursor: Option<&str>) -> Result<ListPage, TrackerError> {
+        Ok(self.tracked_page(cursor).await?)
     }
 
     async fn move_to(&self, key: &str, status: &str) -> Result<bool, TrackerError> {
