@@ -232,8 +232,14 @@ max_backoff = "2s"
     /// are sandbox-wide: every registered daemon gets every event and ignores the issues it
     /// does not know.
     pub async fn deliver_jira_to(&self, daemon: &Daemon) {
-        let hook =
-            json!({"url": format!("{}/webhooks/jira", daemon.url), "secret": JIRA_WEBHOOK_SECRET});
+        self.deliver_jira_to_as(daemon, 3).await;
+    }
+
+    /// [`Self::deliver_jira_to`] from a Jira of `api_version`'s flavour: 3 Cloud (people by
+    /// `accountId`), 2 Data Center (people by `name`/`key`, no `accountId`).
+    pub async fn deliver_jira_to_as(&self, daemon: &Daemon, api_version: u8) {
+        let hook = json!({"url": format!("{}/webhooks/jira", daemon.url),
+                          "secret": JIRA_WEBHOOK_SECRET, "api_version": api_version});
         self.ctl()
             .post("/_sandbox/jira/webhooks", hook)
             .await
