@@ -294,6 +294,67 @@ async fn an_unreachable_status_blocks_on_jira_data_center() {
     an_unreachable_status_blocks(2).await;
 }
 
+/// `github_projects.story_issue_type` through the binary: `config check` refuses an empty
+/// one as it refuses an empty `jira.story_issue_type`; doctor finds a defined type ok and
+/// an undefined one missing with its fix; `setup --dry-run` leaves the undefined one to a
+/// person (an organisation owner creates issue types).
+#[tokio::test]
+async fn the_story_issue_type_is_checked_on_github_projects() {
+    let world = World::private().await;
+    let pw = world.projects_setup().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let base = world.write_config_projects(dir.path(), &pw, "");
+    let with_type = |name: &str, t: &str| {
+        let text = std::fs::read_to_string(&base).expect("config");
+        let text = text.replacen(
+            "[github_projects]\n",
+            &format!("[github_projects]\nstory_issue_type = {t}\n"),
+            1,
+        );
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).expect("write");
+        with_public_url(&path, "http://127.0.0.1:9")
+    };
+
+    let (code, out) = run(&["config", "check"], &with_type("empty.toml", "\" \"")).await;
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("github_projects.story_issue_type") && out.contains("is empty"),
+        "{out}"
+    );
+
+    let (_, out) = run(&["doctor"], &with_type("task.toml", "\"Task\"")).await;
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with(" ok") && l.contains("issue type Task") && l.contains("each new story")),
+        "{out}"
+    );
+    assert!(
+        out.lines().any(|l| l.starts_with(" ok") && l.contains("issue type Epic")),
+        "{out}"
+    );
+
+    let story = with_type("story.toml", "\"Story\"");
+    let (_, out) = run(&["doctor"], &story).await;
+    let lines: Vec<&str> = out.lines().collect();
+    let i = lines
+        .iter()
+        .position(|l| l.starts_with(" missing") && l.contains("issue type Story"))
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(lines[i].contains("new stories get no issue type"), "{out}");
+    assert!(
+        lines
+            .get(i + 1)
+            .is_some_and(|l| l.contains("remove github_projects.story_issue_type")),
+        "{out}"
+    );
+    let (_, plan) = run(&["setup", "--dry-run"], &story).await;
+    assert!(
+        plan.contains("no enabled issue type \"Story\" (github_projects.story_issue_type)"),
+        "{plan}"
+    );
+}
+
 /// Issue #12 on GitHub Projects: doctor checks the project, its Status and Team options,
 /// the epic issue type, the team repositories and the organisation webhook; setup registers
 /// the organisation webhook (`projects_v2_item`, `sub_issues`, `issues`) and leaves the

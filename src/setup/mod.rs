@@ -273,25 +273,47 @@ async fn plan_project(cfg: &Config, gh: &GithubClient, p: &mut Plan) {
             s.number, s.owner
         )),
     }
-    if let Some(want) = s.epic_type() {
-        match gh.org_issue_types(&s.owner).await {
-            Ok(types)
+    let wanted = s.issue_types();
+    if wanted.is_empty() {
+        return;
+    }
+    // One read answers for the epic's and the story's type.
+    match gh.org_issue_types(&s.owner).await {
+        Ok(types) => {
+            for (key, want) in wanted {
                 if types
                     .iter()
-                    .any(|t| t.is_enabled && t.name.eq_ignore_ascii_case(want)) =>
-            {
-                p.already += 1
+                    .any(|t| t.is_enabled && t.name.eq_ignore_ascii_case(want))
+                {
+                    p.already += 1;
+                } else {
+                    p.manual.push(format!(
+                        "{} has no enabled issue type {want:?} ({key}): an organisation owner creates it (Settings → Planning → Issue types), or {}",
+                        s.owner,
+                        unset_type(key)
+                    ));
+                }
             }
-            Ok(_) => p.manual.push(format!(
-                "{} has no enabled issue type {want:?}: an organisation owner creates it (Settings → Planning → Issue types), or set github_projects.epic_issue_type = \"\"",
-                s.owner
-            )),
-            Err(e) if lacks_right(e.status()) => p.manual.push(format!(
-                "cannot read the issue types of {} ({e}): give the credentials read access to the organisation, or set github_projects.epic_issue_type = \"\"",
-                s.owner
-            )),
-            Err(e) => p.unread.push(format!("issue types of {}: {e}", s.owner)),
         }
+        Err(e) if lacks_right(e.status()) => p.manual.push(format!(
+            "cannot read the issue types of {} ({e}): give the credentials read access to the organisation, or {}",
+            s.owner,
+            wanted
+                .iter()
+                .map(|(k, _)| unset_type(k))
+                .collect::<Vec<_>>()
+                .join(" and ")
+        )),
+        Err(e) => p.unread.push(format!("issue types of {}: {e}", s.owner)),
+    }
+}
+
+/// How to stop asking for an issue type: the epic's key takes `""`, the story's is left out.
+pub(crate) fn unset_type(key: &str) -> String {
+    if key.ends_with("story_issue_type") {
+        format!("remove {key}")
+    } else {
+        format!("set {key} = \"\"")
     }
 }
 
