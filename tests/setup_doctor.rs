@@ -325,12 +325,14 @@ async fn the_story_issue_type_is_checked_on_github_projects() {
 
     let (_, out) = run(&["doctor"], &with_type("task.toml", "\"Task\"")).await;
     assert!(
-        out.lines()
-            .any(|l| l.starts_with(" ok") && l.contains("issue type Task") && l.contains("each new story")),
+        out.lines().any(|l| l.starts_with(" ok")
+            && l.contains("issue type Task")
+            && l.contains("each new story")),
         "{out}"
     );
     assert!(
-        out.lines().any(|l| l.starts_with(" ok") && l.contains("issue type Epic")),
+        out.lines()
+            .any(|l| l.starts_with(" ok") && l.contains("issue type Epic")),
         "{out}"
     );
 
@@ -720,6 +722,77 @@ async fn readme_github_projects_rehearsal() {
         );
         assert_eq!(done.status.code(), Some(0), "{line}:\n{text}");
         assert!(text.contains(said), "{line}: README says {said:?}:\n{text}");
+    }
+}
+
+/// An unreachable host fails the interactive commands in seconds, naming it and why, even
+/// with the patient `[retry]` a daemon uses (6 attempts, backoff from 2 s: ~50 s of
+/// waiting before): a closed port (refused) and a name that never resolves (`.invalid`),
+/// for GitHub and for Jira, through `setup --dry-run` and `doctor`.
+#[tokio::test]
+async fn an_unreachable_host_fails_interactive_commands_in_seconds() {
+    let world = World::private().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let base = world.write_config(dir.path(), 3);
+    let text = std::fs::read_to_string(&base).expect("config");
+    let patient = text.replacen(
+        "[retry]\nattempts = 4\ninitial_backoff = \"50ms\"\nmax_backoff = \"2s\"",
+        "[retry]\nattempts = 6\ninitial_backoff = \"2s\"\nmax_backoff = \"30s\"",
+        1,
+    );
+    assert_ne!(patient, text, "the retry section was replaced");
+    let config = dir.path().join("patient.toml");
+    std::fs::write(&config, patient).expect("write");
+    let config = with_public_url(&config, "http://127.0.0.1:9");
+    let cases = [
+        (
+            "COUNCIL_GITHUB__API_URL",
+            "http://127.0.0.1:9",
+            "127.0.0.1",
+            "refused",
+        ),
+        (
+            "COUNCIL_GITHUB__API_URL",
+            "http://council-sync-test.invalid",
+            "council-sync-test.invalid",
+            "dns",
+        ),
+        (
+            "COUNCIL_JIRA__BASE_URL",
+            "http://127.0.0.1:9",
+            "127.0.0.1:9",
+            "refused",
+        ),
+    ];
+    for (var, url, host, why) in cases {
+        for args in [&["setup", "--dry-run"][..], &["doctor"][..]] {
+            let started = std::time::Instant::now();
+            let out = tokio::process::Command::new(common::binary())
+                .args(args)
+                .arg("--config")
+                .arg(&config)
+                .envs(common::secrets_for(&config))
+                .env(var, url)
+                .output()
+                .await
+                .expect("run council-sync");
+            let took = started.elapsed();
+            let text = format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            assert_eq!(out.status.code(), Some(1), "{args:?} {var}={url}:\n{text}");
+            assert!(
+                took < std::time::Duration::from_secs(10),
+                "{args:?} {var}={url} took {took:?}:\n{text}"
+            );
+            let lower = text.to_lowercase();
+            assert!(
+                text.contains(host) && lower.contains(why),
+                "{args:?} {var}={url} names {host} and {why}:\n{text}"
+            );
+        }
     }
 }
 

@@ -275,7 +275,11 @@ async fn data_center_webhooks_move_github_without_account_ids() {
                 .collect()
         })
         .unwrap_or_default();
-    assert!(sent.len() >= 5, "creates, sprint and transition: {}", sent.len());
+    assert!(
+        sent.len() >= 5,
+        "creates, sprint and transition: {}",
+        sent.len()
+    );
     for d in sent {
         let body = d["payload"].to_string();
         assert!(!body.contains("accountId"), "{body}");

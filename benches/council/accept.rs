@@ -239,6 +239,7 @@ pub async fn measure_github_projects(_dir: &Path) -> Result<Vec<PerK>, String> {
             .collect(),
     };
     let policy = RetryPolicy {
+        give_up_unreachable: false,
         attempts: 3,
         initial_backoff: Duration::from_millis(10),
         max_backoff: Duration::from_secs(1),

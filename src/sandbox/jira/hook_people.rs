@@ -70,7 +70,10 @@ fn is_person_item(map: &Map<String, Value>) -> bool {
 }
 
 fn person(map: &mut Map<String, Value>, v: JiraApiVersion) {
-    let account = map.get("accountId").and_then(Value::as_str).map(str::to_owned);
+    let account = map
+        .get("accountId")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
     let name = map
         .get("name")
         .and_then(Value::as_str)
@@ -91,7 +94,8 @@ fn person(map: &mut Map<String, Value>, v: JiraApiVersion) {
             map.remove("accountId");
             map.remove("accountType");
             if let Some(n) = &name {
-                map.entry("name").or_insert_with(|| Value::String(n.clone()));
+                map.entry("name")
+                    .or_insert_with(|| Value::String(n.clone()));
                 map.entry("key").or_insert_with(|| Value::String(n.clone()));
             }
             name.map(|n| format!("username={n}"))
@@ -213,7 +217,10 @@ mod tests {
     #[test]
     fn cloud_bodies_name_people_by_account_id_only() {
         let cloud = shape(&sample(), JiraApiVersion::V3);
-        assert_eq!(foreign_ids(&cloud, JiraApiVersion::V3), Vec::<String>::new());
+        assert_eq!(
+            foreign_ids(&cloud, JiraApiVersion::V3),
+            Vec::<String>::new()
+        );
         assert_eq!(cloud["comment"]["author"]["accountId"], "557058:erin");
         assert!(cloud["comment"]["author"].get("name").is_none());
         assert_eq!(cloud["changelog"]["items"][0]["to"], "557058:alice");
@@ -226,7 +233,10 @@ mod tests {
     #[test]
     fn the_check_names_each_foreign_id() {
         let wrong = foreign_ids(&sample(), JiraApiVersion::V2);
-        assert!(wrong.contains(&"/user/accountId present".to_owned()), "{wrong:?}");
+        assert!(
+            wrong.contains(&"/user/accountId present".to_owned()),
+            "{wrong:?}"
+        );
         assert!(
             wrong.contains(&"/changelog/items/0/from is an account id".to_owned()),
             "{wrong:?}"

@@ -599,7 +599,10 @@ async fn run(mut rx: mpsc::UnboundedReceiver<Outgoing>, shared: Arc<Shared>) {
             .clone();
         let mut records = Vec::new();
         if targets.is_empty() {
-            let flavour = *shared.flavour.read().unwrap_or_else(PoisonError::into_inner);
+            let flavour = *shared
+                .flavour
+                .read()
+                .unwrap_or_else(PoisonError::into_inner);
             records.push(record(&out, None, flavour, DeliveryOutcome::NoTarget));
         }
         for target in &targets {

@@ -110,6 +110,7 @@ impl Env {
 
     fn client(&self) -> GithubClient {
         let policy = RetryPolicy {
+            give_up_unreachable: false,
             attempts: 3,
             initial_backoff: Duration::from_millis(1),
             max_backoff: Duration::from_secs(2),

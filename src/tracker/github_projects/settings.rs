@@ -311,16 +311,24 @@ mod tests {
     fn the_story_issue_type_is_optional_but_never_empty_or_the_epics() {
         let s = parse("owner = \"acme\"\nnumber = 7\n").expect("parses");
         assert_eq!(s.story_type(), None);
-        assert_eq!(s.issue_types(), [("github_projects.epic_issue_type", "Epic")]);
+        assert_eq!(
+            s.issue_types(),
+            [("github_projects.epic_issue_type", "Epic")]
+        );
         assert!(s.summary().contains("story issue type none"));
-        let s = parse("owner = \"acme\"\nnumber = 7\nstory_issue_type = \" Task \"\n")
-            .expect("parses");
+        let s =
+            parse("owner = \"acme\"\nnumber = 7\nstory_issue_type = \" Task \"\n").expect("parses");
         assert_eq!(s.story_type(), Some("Task"));
-        assert_eq!(s.issue_types()[1], ("github_projects.story_issue_type", "Task"));
+        assert_eq!(
+            s.issue_types()[1],
+            ("github_projects.story_issue_type", "Task")
+        );
         assert!(s.problems(&[]).is_empty());
         for (text, why) in [("\" \"", "is empty"), ("\"epic\"", "could not be told")] {
-            let s = parse(&format!("owner = \"acme\"\nnumber = 7\nstory_issue_type = {text}\n"))
-                .expect("parses");
+            let s = parse(&format!(
+                "owner = \"acme\"\nnumber = 7\nstory_issue_type = {text}\n"
+            ))
+            .expect("parses");
             let p = s.problems(&[]);
             assert_eq!(p.len(), 1, "{p:?}");
             assert_eq!(p[0].0, "github_projects.story_issue_type");

@@ -970,6 +970,7 @@ mod tests {
             "http://127.0.0.1:9",
             &secrecy::SecretString::from("t"),
             RetryPolicy {
+                give_up_unreachable: false,
                 attempts: 1,
                 initial_backoff: std::time::Duration::from_millis(1),
                 max_backoff: std::time::Duration::from_millis(1),

@@ -830,7 +830,9 @@ async fn each_flavour_names_people_its_own_way(version: JiraApiVersion) {
         json!({"body": "picked up", "as": "dave"}),
     )
     .await;
-    t.comment(&sto, "council-sync was here").await.expect("bot comments");
+    t.comment(&sto, "council-sync was here")
+        .await
+        .expect("bot comments");
     control(&e, "/sprints", json!({"project": "STO", "name": "Sprint 7", "issues": [sto], "start": true, "as": "carol"})).await;
 
     let want = [

@@ -98,9 +98,7 @@ pub fn decode(body: &[u8]) -> Result<JiraEvent, JiraDecodeError> {
         .webhook_event
         .filter(|e| !e.trim().is_empty())
         .ok_or(JiraDecodeError::MissingEvent)?;
-    let comment_by = raw
-        .comment
-        .and_then(|c| c.update_author.or(c.author));
+    let comment_by = raw.comment.and_then(|c| c.update_author.or(c.author));
     let user_ids: Vec<String> = raw
         .user
         .or(comment_by)
