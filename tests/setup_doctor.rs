@@ -294,6 +294,62 @@ async fn an_unreachable_status_blocks_on_jira_data_center() {
     an_unreachable_status_blocks(2).await;
 }
 
+/// `setup` creates the project fields the daemon needs and the project lacks
+/// (`createProjectV2Field`): the Team single select with one option per team and the
+/// iteration field; `--dry-run` names them first; afterwards doctor finds both and a second
+/// plan has nothing to create.
+#[tokio::test]
+async fn setup_creates_missing_project_fields() {
+    let world = World::private().await;
+    let c = world.ctl();
+    let pw = world.projects_setup().await;
+    c.post(
+        "/_sandbox/github/projects",
+        json!({ "owner": "acme", "number": pw.number, "title": "SRE council",
+            "single_select": { "Status": ["Todo", "In Progress", "Done"] } }),
+    )
+    .await
+    .expect("a project with Status only");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let base = world.write_config_projects(dir.path(), &pw, "");
+    let config = with_public_url(&base, "http://127.0.0.1:9");
+
+    let (_, plan) = run(&["setup", "--dry-run"], &config).await;
+    let team_options = common::FORM_TEAMS
+        .iter()
+        .map(|t| format!("{t:?}"))
+        .collect::<Vec<_>>();
+    let mut sorted = team_options.clone();
+    sorted.sort();
+    assert!(
+        plan.contains(&format!(
+            "create the project field \"Team\" (single select: {})",
+            sorted.join(", ")
+        )),
+        "{plan}"
+    );
+    assert!(
+        plan.contains("create the project field \"Iteration\" (iteration, 14 days"),
+        "{plan}"
+    );
+    let (_, out) = run(&["setup"], &config).await;
+    assert!(
+        out.lines()
+            .any(|l| l.contains("create the project field \"Team\"") && !l.contains("fail")),
+        "{out}"
+    );
+    let (_, out) = run(&["doctor"], &config).await;
+    for field in ["field Team", "field Iteration"] {
+        assert!(
+            out.lines()
+                .any(|l| l.starts_with(" ok") && l.contains(field)),
+            "{field}: {out}"
+        );
+    }
+    let (_, again) = run(&["setup", "--dry-run"], &config).await;
+    assert!(!again.contains("create the project field"), "{again}");
+}
+
 /// `github_projects.story_issue_type` through the binary: `config check` refuses an empty
 /// one as it refuses an empty `jira.story_issue_type`; doctor finds a defined type ok and
 /// an undefined one missing with its fix; `setup --dry-run` leaves the undefined one to a

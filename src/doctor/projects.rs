@@ -29,6 +29,8 @@ pub const DOCTOR_PROJECT: &str = include_str!("project.graphql");
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ProjectView {
+    /// Its node id (what `setup` creates missing fields in).
+    pub id: String,
     /// Its title.
     pub title: String,
     /// Where people open it.
@@ -126,7 +128,7 @@ impl Gap {
     pub fn fix(&self, project_url: &str) -> String {
         match self {
             Self::NoField(key, name) => format!(
-                "open {project_url} → Settings → New field: single select {name:?}, or change {key}"
+                "run `council-sync setup` (it creates the field with its options), or open {project_url} → Settings → New field: single select {name:?}, or change {key}"
             ),
             Self::NotSingleSelect(key, name, _) => format!(
                 "{key} must name a single-select field ({name:?} is not): make one in {project_url} → Settings, or change {key}"
@@ -333,7 +335,7 @@ fn check_project(s: &GithubProjectsSettings, p: &ProjectView, item: &str, report
             format!("field {it}"),
             Verdict::Missing,
             "no iteration field of that name (github_projects.iteration_field): sprints are not shown on concerns",
-            format!("add an iteration field in {} → Settings, or change github_projects.iteration_field", p.url),
+            format!("run `council-sync setup` (it creates it), or add an iteration field in {} → Settings, or change github_projects.iteration_field", p.url),
         )),
     }
 }

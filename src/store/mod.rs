@@ -485,7 +485,7 @@ mod tests {
             .await
             .expect_err("nothing listens on port 9");
         assert!(
-            started.elapsed() < PG_ACQUIRE_TIMEOUT * 3,
+            started.elapsed() < DEFAULT_ACQUIRE_TIMEOUT * 3,
             "{:?}",
             started.elapsed()
         );
