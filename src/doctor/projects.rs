@@ -516,6 +516,7 @@ mod tests {
 
     fn project(fields: Vec<Option<FieldView>>) -> ProjectView {
         ProjectView {
+            id: "PVT_1".into(),
             title: "Council".into(),
             url: "https://github.com/orgs/acme/projects/1".into(),
             viewer_can_update: true,
