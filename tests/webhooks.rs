@@ -108,19 +108,22 @@ async fn twin_hooks_deliver_twice_and_the_daemon_acts_once() {
     let world = World::private().await;
     let dir = tempfile::tempdir().expect("tempdir");
     let config = world.write_config(dir.path(), 3);
-    let daemon = world.daemon(&config).await;
+    // Both hooks through GitHub's REST API, as a person or `setup` registers them.
+    let daemon = Daemon::start(&config).await;
     world.deliver_jira_to(&daemon).await;
     let hook_url = format!("{}/webhooks/github", daemon.url);
-    let created = council_sync::crypto::http_client()
-        .post(format!("{}/orgs/acme/hooks", world.sandbox_url))
-        .bearer_auth("test-github-token")
-        .json(&serde_json::json!({"name": "web", "active": true,
-            "events": ["issues", "issue_comment"],
-            "config": {"url": hook_url, "content_type": "json", "secret": WEBHOOK_SECRET}}))
-        .send()
-        .await
-        .expect("create org hook");
-    assert_eq!(created.status().as_u16(), 201, "organisation hook created");
+    for owner in ["orgs/acme".to_owned(), format!("repos/{}", world.repo)] {
+        let created = council_sync::crypto::http_client()
+            .post(format!("{}/{owner}/hooks", world.sandbox_url))
+            .bearer_auth("test-github-token")
+            .json(&serde_json::json!({"name": "web", "active": true,
+                "events": ["issues", "issue_comment"],
+                "config": {"url": hook_url, "content_type": "json", "secret": WEBHOOK_SECRET}}))
+            .send()
+            .await
+            .expect("create hook");
+        assert_eq!(created.status().as_u16(), 201, "{owner} hook created");
+    }
 
     let n = world.ready_concern(&TEAMS).await;
     world

@@ -239,9 +239,7 @@ max_backoff = "2s"
     /// are sandbox-wide: every registered daemon gets every event and ignores the issues it
     /// does not know.
     pub async fn deliver_jira_to(&self, daemon: &Daemon) {
-        let flavour = self
-            .jira_flavour
-            .load(std::sync::atomic::Ordering::Relaxed);
+        let flavour = self.jira_flavour.load(std::sync::atomic::Ordering::Relaxed);
         self.deliver_jira_to_as(daemon, flavour).await;
     }
 
