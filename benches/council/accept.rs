@@ -233,6 +233,7 @@ pub async fn measure_github_projects(_dir: &Path) -> Result<Vec<PerK>, String> {
         done_status: "Done".into(),
         not_planned_status: "Not planned".into(),
         epic_issue_type: Some("Epic".into()),
+        story_issue_type: None,
         teams: names
             .iter()
             .map(|t| (t.clone(), format!("acme/{t}-{tag}")))
