@@ -246,7 +246,7 @@ pub async fn start(mut cfg: Config, embed: Option<Embed>) -> Result<Running, Dae
         None => (None, None),
     };
 
-    let store = Store::open(&cfg.store.url)
+    let store = Store::open_with(&cfg.store.url, &cfg.store.options())
         .await
         .map_err(DaemonError::OpenStore)?;
     // One daemon per SQLite file: a second one refuses to start here, before it touches
@@ -561,7 +561,7 @@ pub async fn github_client(cfg: &Config) -> Result<GithubClient, DaemonError> {
 pub async fn one_shot_engine(cfg: Config) -> Result<Engine<AnyTracker>, DaemonError> {
     let form = issue_form(&cfg)?;
     let github_token = github_token(&cfg)?;
-    let store = Store::open(&cfg.store.url)
+    let store = Store::open_with(&cfg.store.url, &cfg.store.options())
         .await
         .map_err(DaemonError::OpenStore)?;
     build_engine(cfg, store, github_token, form).await

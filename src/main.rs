@@ -513,7 +513,7 @@ async fn agenda(
         None => jiff::Timestamp::now(),
     };
     let form = daemon::issue_form(&cfg)?;
-    let store = council_sync::store::Store::open(&cfg.store.url).await?;
+    let store = council_sync::store::Store::open_with(&cfg.store.url, &cfg.store.options()).await?;
     let github = daemon::github_client(&cfg).await?;
     let a = council_sync::agenda::gather(&store, &github, &form, &cfg.agenda, at).await?;
     match format {
@@ -547,7 +547,7 @@ async fn roadmap(config: &std::path::Path, format: RoadmapFormat) -> anyhow::Res
     let tz = jiff::tz::TimeZone::get(&cfg.agenda.time_zone)
         .with_context(|| format!("agenda.time_zone {:?}", cfg.agenda.time_zone))?;
     let form = daemon::issue_form(&cfg)?;
-    let store = council_sync::store::Store::open(&cfg.store.url).await?;
+    let store = council_sync::store::Store::open_with(&cfg.store.url, &cfg.store.options()).await?;
     let github = daemon::github_client(&cfg).await?;
     let concerns = store.council_snapshot().await?;
     let now = jiff::Timestamp::now();

@@ -31,6 +31,50 @@ pub enum RetryHint {
 pub trait Retryable {
     /// How to treat this failure.
     fn retry_hint(&self) -> RetryHint;
+
+    /// Whether the host could not be reached at all (connection refused, or its name did
+    /// not resolve): [`RetryPolicy::give_up_unreachable`] stops there.
+    fn unreachable(&self) -> bool {
+        false
+    }
+}
+
+/// Whether a transport error's chain says the host was not reached: the connection was
+/// refused, or the name did not resolve (hyper's connector reports DNS failures as
+/// `dns error` / `failed to lookup address`, with no `io::ErrorKind` of their own).
+pub fn is_unreachable(err: &(dyn std::error::Error + 'static)) -> bool {
+    let mut next = Some(err);
+    while let Some(e) = next {
+        if let Some(io) = e.downcast_ref::<std::io::Error>()
+            && io.kind() == std::io::ErrorKind::ConnectionRefused
+        {
+            return true;
+        }
+        let text = e.to_string().to_ascii_lowercase();
+        if text.contains("dns error")
+            || text.contains("failed to lookup address")
+            || text.contains("connection refused")
+        {
+            return true;
+        }
+        next = e.source();
+    }
+    false
+}
+
+/// A transport error's messages, outermost first, joined with `: ` and without repeats
+/// (reqwest and hyper each wrap the cause, and each says only its own part).
+pub fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut next = Some(err);
+    while let Some(e) = next {
+        let text = e.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        next = e.source();
+    }
+    parts.join(": ")
 }
 
 /// How a response status and its headers classify for retrying.
@@ -89,6 +133,10 @@ pub struct RetryPolicy {
     pub initial_backoff: Duration,
     /// Cap of any single wait, `Retry-After` included.
     pub max_backoff: Duration,
+    /// Give up at once when a host cannot be reached (refused, or no such name) instead of
+    /// spending the attempts: for the interactive commands (`doctor`, `setup`), which
+    /// should say in seconds which host is down; the daemon keeps retrying (`false`).
+    pub give_up_unreachable: bool,
 }
 
 impl From<&RetryConfig> for RetryPolicy {
@@ -97,11 +145,21 @@ impl From<&RetryConfig> for RetryPolicy {
             attempts: c.attempts.max(1),
             initial_backoff: c.initial_backoff,
             max_backoff: c.max_backoff,
+            give_up_unreachable: false,
         }
     }
 }
 
 impl RetryPolicy {
+    /// This policy for an interactive command: an unreachable host fails the call at once
+    /// (see [`Self::give_up_unreachable`]); other failures are retried as configured.
+    pub fn interactive(self) -> Self {
+        Self {
+            give_up_unreachable: true,
+            ..self
+        }
+    }
+
     /// The wait before attempt `attempt + 1` (attempt counts from 1) for this hint.
     pub fn delay(&self, attempt: u32, hint: RetryHint) -> Duration {
         match hint {
@@ -132,7 +190,10 @@ impl RetryPolicy {
                 Ok(v) => return Ok(v),
                 Err(err) => {
                     let hint = err.retry_hint();
-                    if hint == RetryHint::Never || attempt >= self.attempts {
+                    if hint == RetryHint::Never
+                        || attempt >= self.attempts
+                        || (self.give_up_unreachable && err.unreachable())
+                    {
                         return Err(err);
                     }
                     let wait = self.delay(attempt, hint);
@@ -210,6 +271,7 @@ mod tests {
     #[test]
     fn delays_are_capped() {
         let p = RetryPolicy {
+            give_up_unreachable: false,
             attempts: 5,
             initial_backoff: Duration::from_millis(100),
             max_backoff: Duration::from_secs(1),
@@ -239,6 +301,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn run_stops_on_never_and_after_budget() {
         let p = RetryPolicy {
+            give_up_unreachable: false,
             attempts: 3,
             initial_backoff: Duration::from_millis(10),
             max_backoff: Duration::from_secs(1),
@@ -276,5 +339,70 @@ mod tests {
             })
             .await;
         assert!(matches!(r, Ok(2)));
+    }
+
+    #[derive(Debug)]
+    struct Down;
+    impl std::fmt::Display for Down {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(f, "down")
+        }
+    }
+    impl Retryable for Down {
+        fn retry_hint(&self) -> RetryHint {
+            RetryHint::Backoff
+        }
+        fn unreachable(&self) -> bool {
+            true
+        }
+    }
+
+    /// The daemon spends its attempts on an unreachable host; an interactive command
+    /// stops at the first.
+    #[tokio::test(start_paused = true)]
+    async fn only_interactive_policies_give_up_on_an_unreachable_host() {
+        let daemon = RetryPolicy {
+            give_up_unreachable: false,
+            attempts: 6,
+            initial_backoff: Duration::from_secs(1),
+            max_backoff: Duration::from_secs(30),
+        };
+        for (policy, want) in [(daemon.clone(), 6), (daemon.interactive(), 1)] {
+            let mut calls = 0;
+            let r: Result<(), Down> = policy
+                .run("t", || {
+                    calls += 1;
+                    async { Err(Down) }
+                })
+                .await;
+            assert!(r.is_err());
+            assert_eq!(calls, want);
+        }
+    }
+
+    /// Real transport errors: a closed port (refused) and a name under `.invalid` (which
+    /// never resolves, RFC 2606) count as unreachable, and the chain names the cause.
+    #[tokio::test]
+    async fn refused_and_unresolved_hosts_are_unreachable() {
+        let closed = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let port = closed.local_addr().expect("addr").port();
+        drop(closed);
+        let client = crate::crypto::http_client();
+        for url in [
+            format!("http://127.0.0.1:{port}/"),
+            "http://council-sync-test.invalid/".to_owned(),
+        ] {
+            let err = client.get(&url).send().await.expect_err("no server");
+            assert!(is_unreachable(&err), "{url}: {}", error_chain(&err));
+            let chain = error_chain(&err).to_lowercase();
+            assert!(
+                chain.contains("refused") || chain.contains("dns") || chain.contains("lookup"),
+                "{chain}"
+            );
+        }
+        let io = std::io::Error::other("timed out");
+        assert!(!is_unreachable(&io));
     }
 }

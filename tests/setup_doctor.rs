@@ -294,6 +294,125 @@ async fn an_unreachable_status_blocks_on_jira_data_center() {
     an_unreachable_status_blocks(2).await;
 }
 
+/// `setup` creates the project fields the daemon needs and the project lacks
+/// (`createProjectV2Field`): the Team single select with one option per team and the
+/// iteration field; `--dry-run` names them first; afterwards doctor finds both and a second
+/// plan has nothing to create.
+#[tokio::test]
+async fn setup_creates_missing_project_fields() {
+    let world = World::private().await;
+    let c = world.ctl();
+    let pw = world.projects_setup().await;
+    c.post(
+        "/_sandbox/github/projects",
+        json!({ "owner": "acme", "number": pw.number, "title": "SRE council",
+            "single_select": { "Status": ["Todo", "In Progress", "Done"] } }),
+    )
+    .await
+    .expect("a project with Status only");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let base = world.write_config_projects(dir.path(), &pw, "");
+    let config = with_public_url(&base, "http://127.0.0.1:9");
+
+    let (_, plan) = run(&["setup", "--dry-run"], &config).await;
+    let team_options = common::FORM_TEAMS
+        .iter()
+        .map(|t| format!("{t:?}"))
+        .collect::<Vec<_>>();
+    let mut sorted = team_options.clone();
+    sorted.sort();
+    assert!(
+        plan.contains(&format!(
+            "create the project field \"Team\" (single select: {})",
+            sorted.join(", ")
+        )),
+        "{plan}"
+    );
+    assert!(
+        plan.contains("create the project field \"Iteration\" (iteration, 14 days"),
+        "{plan}"
+    );
+    let (_, out) = run(&["setup"], &config).await;
+    assert!(
+        out.lines()
+            .any(|l| l.contains("create the project field \"Team\"") && !l.contains("fail")),
+        "{out}"
+    );
+    let (_, out) = run(&["doctor"], &config).await;
+    for field in ["field Team", "field Iteration"] {
+        assert!(
+            out.lines()
+                .any(|l| l.starts_with(" ok") && l.contains(field)),
+            "{field}: {out}"
+        );
+    }
+    let (_, again) = run(&["setup", "--dry-run"], &config).await;
+    assert!(!again.contains("create the project field"), "{again}");
+}
+
+/// `github_projects.story_issue_type` through the binary: `config check` refuses an empty
+/// one as it refuses an empty `jira.story_issue_type`; doctor finds a defined type ok and
+/// an undefined one missing with its fix; `setup --dry-run` leaves the undefined one to a
+/// person (an organisation owner creates issue types).
+#[tokio::test]
+async fn the_story_issue_type_is_checked_on_github_projects() {
+    let world = World::private().await;
+    let pw = world.projects_setup().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let base = world.write_config_projects(dir.path(), &pw, "");
+    let with_type = |name: &str, t: &str| {
+        let text = std::fs::read_to_string(&base).expect("config");
+        let text = text.replacen(
+            "[github_projects]\n",
+            &format!("[github_projects]\nstory_issue_type = {t}\n"),
+            1,
+        );
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).expect("write");
+        with_public_url(&path, "http://127.0.0.1:9")
+    };
+
+    let (code, out) = run(&["config", "check"], &with_type("empty.toml", "\" \"")).await;
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("github_projects.story_issue_type") && out.contains("is empty"),
+        "{out}"
+    );
+
+    let (_, out) = run(&["doctor"], &with_type("task.toml", "\"Task\"")).await;
+    assert!(
+        out.lines().any(|l| l.starts_with(" ok")
+            && l.contains("issue type Task")
+            && l.contains("each new story")),
+        "{out}"
+    );
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with(" ok") && l.contains("issue type Epic")),
+        "{out}"
+    );
+
+    let story = with_type("story.toml", "\"Story\"");
+    let (_, out) = run(&["doctor"], &story).await;
+    let lines: Vec<&str> = out.lines().collect();
+    let i = lines
+        .iter()
+        .position(|l| l.starts_with(" missing") && l.contains("issue type Story"))
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(lines[i].contains("new stories get no issue type"), "{out}");
+    assert!(
+        lines
+            .get(i + 1)
+            .is_some_and(|l| l.contains("remove github_projects.story_issue_type")),
+        "{out}"
+    );
+    let (_, plan) = run(&["setup", "--dry-run"], &story).await;
+    assert!(
+        plan.contains("no enabled issue type \"Story\" (github_projects.story_issue_type)"),
+        "{plan}"
+    );
+}
+
 /// Issue #12 on GitHub Projects: doctor checks the project, its Status and Team options,
 /// the epic issue type, the team repositories and the organisation webhook; setup registers
 /// the organisation webhook (`projects_v2_item`, `sub_issues`, `issues`) and leaves the
@@ -659,6 +778,77 @@ async fn readme_github_projects_rehearsal() {
         );
         assert_eq!(done.status.code(), Some(0), "{line}:\n{text}");
         assert!(text.contains(said), "{line}: README says {said:?}:\n{text}");
+    }
+}
+
+/// An unreachable host fails the interactive commands in seconds, naming it and why, even
+/// with the patient `[retry]` a daemon uses (6 attempts, backoff from 2 s: ~50 s of
+/// waiting before): a closed port (refused) and a name that never resolves (`.invalid`),
+/// for GitHub and for Jira, through `setup --dry-run` and `doctor`.
+#[tokio::test]
+async fn an_unreachable_host_fails_interactive_commands_in_seconds() {
+    let world = World::private().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let base = world.write_config(dir.path(), 3);
+    let text = std::fs::read_to_string(&base).expect("config");
+    let patient = text.replacen(
+        "[retry]\nattempts = 4\ninitial_backoff = \"50ms\"\nmax_backoff = \"2s\"",
+        "[retry]\nattempts = 6\ninitial_backoff = \"2s\"\nmax_backoff = \"30s\"",
+        1,
+    );
+    assert_ne!(patient, text, "the retry section was replaced");
+    let config = dir.path().join("patient.toml");
+    std::fs::write(&config, patient).expect("write");
+    let config = with_public_url(&config, "http://127.0.0.1:9");
+    let cases = [
+        (
+            "COUNCIL_GITHUB__API_URL",
+            "http://127.0.0.1:9",
+            "127.0.0.1",
+            "refused",
+        ),
+        (
+            "COUNCIL_GITHUB__API_URL",
+            "http://council-sync-test.invalid",
+            "council-sync-test.invalid",
+            "dns",
+        ),
+        (
+            "COUNCIL_JIRA__BASE_URL",
+            "http://127.0.0.1:9",
+            "127.0.0.1:9",
+            "refused",
+        ),
+    ];
+    for (var, url, host, why) in cases {
+        for args in [&["setup", "--dry-run"][..], &["doctor"][..]] {
+            let started = std::time::Instant::now();
+            let out = tokio::process::Command::new(common::binary())
+                .args(args)
+                .arg("--config")
+                .arg(&config)
+                .envs(common::secrets_for(&config))
+                .env(var, url)
+                .output()
+                .await
+                .expect("run council-sync");
+            let took = started.elapsed();
+            let text = format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            assert_eq!(out.status.code(), Some(1), "{args:?} {var}={url}:\n{text}");
+            assert!(
+                took < std::time::Duration::from_secs(10),
+                "{args:?} {var}={url} took {took:?}:\n{text}"
+            );
+            let lower = text.to_lowercase();
+            assert!(
+                text.contains(host) && lower.contains(why),
+                "{args:?} {var}={url} names {host} and {why}:\n{text}"
+            );
+        }
     }
 }
 

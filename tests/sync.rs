@@ -35,7 +35,7 @@ async fn accepted(version: u8) -> Accepted {
     let dir = tempfile::tempdir().expect("tempdir");
     let config = world.write_config_with(dir.path(), version, QUIET);
     let daemon = world.daemon(&config).await;
-    world.deliver_jira_to(&daemon).await;
+    world.deliver_jira_to_as(&daemon, version).await;
     let n = world.ready_concern(&TEAMS).await;
     world
         .ctl()
@@ -231,6 +231,60 @@ async fn progress_sprint_done_and_results_reach_github() {
         1,
         "one tracking comment"
     );
+}
+
+/// Jira Data Center's webhooks name people by `name`/`key` only: with polling and the
+/// reconcile pass an hour away, a person's sprint and transition still reach GitHub (the
+/// daemon reads the Data Center body), and the sandbox sent no `accountId` to it.
+#[tokio::test]
+async fn data_center_webhooks_move_github_without_account_ids() {
+    let a = accepted(2).await;
+    let c = a.world.ctl();
+    let pay = a.story("payments").to_owned();
+    c.jira_sprint(
+        a.world.project("payments"),
+        "Sprint 9",
+        &[pay.as_str()],
+        true,
+        "dave",
+    )
+    .await
+    .expect("sprint");
+    c.jira_transition(&pay, "dave", "In Progress")
+        .await
+        .expect("start");
+    a.world
+        .wait_issue(a.n, "in progress with the sprint", |i| {
+            view::has_label(i, "council/in-progress")
+                && Accepted::tracking(i).contains("Sprint 9 (active)")
+        })
+        .await;
+    let log: Value = c
+        .get("/_sandbox/jira/deliveries")
+        .await
+        .expect("delivery log");
+    let sent: Vec<&Value> = log
+        .as_array()
+        .map(|l| {
+            l.iter()
+                .filter(|d| {
+                    d["url"]
+                        .as_str()
+                        .is_some_and(|u| u.starts_with(&a.daemon.url))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    assert!(
+        sent.len() >= 5,
+        "creates, sprint and transition: {}",
+        sent.len()
+    );
+    for d in sent {
+        let body = d["payload"].to_string();
+        assert!(!body.contains("accountId"), "{body}");
+    }
+    assert_eq!(a.daemon.terminate().await.code(), Some(0));
 }
 
 #[tokio::test]

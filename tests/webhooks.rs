@@ -98,3 +98,101 @@ async fn receiver_answers_each_kind_of_delivery() {
     assert_eq!(health.status().as_u16(), 200);
     assert_eq!(daemon.terminate().await.code(), Some(0));
 }
+
+/// An organisation hook and a repository hook both pointing at the daemon: GitHub sends
+/// every event twice, as two deliveries with different ids. An accept still makes one epic,
+/// one story per team and one tracking comment; and `doctor` warns about the pair.
+#[tokio::test]
+async fn twin_hooks_deliver_twice_and_the_daemon_acts_once() {
+    const TEAMS: [&str; 2] = ["payments", "data"];
+    let world = World::private().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = world.write_config(dir.path(), 3);
+    // Both hooks through GitHub's REST API, as a person or `setup` registers them.
+    let daemon = Daemon::start(&config).await;
+    world.deliver_jira_to(&daemon).await;
+    let hook_url = format!("{}/webhooks/github", daemon.url);
+    for owner in ["orgs/acme".to_owned(), format!("repos/{}", world.repo)] {
+        let created = council_sync::crypto::http_client()
+            .post(format!("{}/{owner}/hooks", world.sandbox_url))
+            .bearer_auth("test-github-token")
+            .json(&serde_json::json!({"name": "web", "active": true,
+                "events": ["issues", "issue_comment"],
+                "config": {"url": hook_url, "content_type": "json", "secret": WEBHOOK_SECRET}}))
+            .send()
+            .await
+            .expect("create hook");
+        assert_eq!(created.status().as_u16(), 201, "{owner} hook created");
+    }
+
+    let n = world.ready_concern(&TEAMS).await;
+    world
+        .ctl()
+        .add_label(&world.repo, n, "carol", "council/accepted")
+        .await
+        .expect("accept");
+    world.wait_stories_listed(n, TEAMS.len()).await;
+    assert_eq!(daemon.terminate().await.code(), Some(0));
+
+    // Each event reached the daemon twice, under two delivery ids.
+    let log = world
+        .ctl()
+        .get("/_sandbox/deliveries")
+        .await
+        .expect("delivery log");
+    let labeled: Vec<&serde_json::Value> = log
+        .as_array()
+        .map(|l| {
+            l.iter()
+                .filter(|d| {
+                    d["action"] == "labeled"
+                        && d["outcome"] == "delivered"
+                        && d["repository"]
+                            .as_str()
+                            .is_some_and(|r| r.eq_ignore_ascii_case(&world.repo))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let ids: std::collections::HashSet<&str> =
+        labeled.iter().filter_map(|d| d["id"].as_str()).collect();
+    let hooks: std::collections::HashSet<u64> = labeled
+        .iter()
+        .filter_map(|d| d["hook_id"].as_u64())
+        .collect();
+    assert!(
+        hooks.len() == 2 && ids.len() == labeled.len() && labeled.len() >= 2,
+        "{labeled:?}"
+    );
+
+    let (epics, stories) = world.jira_for(n, &TEAMS).await;
+    assert_eq!(epics.len(), 1, "one epic");
+    assert_eq!(
+        stories.len(),
+        TEAMS.len(),
+        "one story per team: {stories:?}"
+    );
+    let issue = world.issue(n).await;
+    assert_eq!(
+        council_sync::demo::view::tracking_comments(&issue).len(),
+        1,
+        "one tracking comment"
+    );
+
+    let out = tokio::process::Command::new(common::binary())
+        .args(["doctor", "--config"])
+        .arg(&config)
+        .envs(common::secrets_for(&config))
+        .output()
+        .await
+        .expect("doctor");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text
+        .lines()
+        .find(|l| l.contains("organisation webhook") && l.contains(&world.repo))
+        .unwrap_or_else(|| panic!("doctor warns about the twin hooks:\n{text}"));
+    assert!(
+        line.starts_with(" wrong") && line.contains(&hook_url) && line.contains("twice"),
+        "an advice naming the URL: {line}"
+    );
+}

@@ -233,12 +233,14 @@ pub async fn measure_github_projects(_dir: &Path) -> Result<Vec<PerK>, String> {
         done_status: "Done".into(),
         not_planned_status: "Not planned".into(),
         epic_issue_type: Some("Epic".into()),
+        story_issue_type: None,
         teams: names
             .iter()
             .map(|t| (t.clone(), format!("acme/{t}-{tag}")))
             .collect(),
     };
     let policy = RetryPolicy {
+        give_up_unreachable: false,
         attempts: 3,
         initial_backoff: Duration::from_millis(10),
         max_backoff: Duration::from_secs(1),

@@ -530,12 +530,29 @@ impl Default for CriteriaConfig {
 pub struct StoreConfig {
     /// `sqlite://PATH` (default `sqlite://council-sync.db`) or `postgres://…`.
     pub url: String,
+    /// How long a query waits for a free connection of a store pool (and, on PostgreSQL,
+    /// for a connect that keeps failing) before it fails naming the pool. Default 5 s
+    /// ([`crate::store::DEFAULT_ACQUIRE_TIMEOUT`]): a webhook then still gets its 503 inside
+    /// GitHub's 10 s delivery timeout while the database is unreachable. Raise it on a
+    /// machine so loaded that opening the store's connections takes longer.
+    #[serde(with = "humantime_serde")]
+    pub acquire_timeout: Duration,
 }
 
 impl Default for StoreConfig {
     fn default() -> Self {
         Self {
             url: "sqlite://council-sync.db".into(),
+            acquire_timeout: crate::store::DEFAULT_ACQUIRE_TIMEOUT,
+        }
+    }
+}
+
+impl StoreConfig {
+    /// The pool options these settings give.
+    pub fn options(&self) -> crate::store::StoreOptions {
+        crate::store::StoreOptions {
+            acquire_timeout: self.acquire_timeout,
         }
     }
 }

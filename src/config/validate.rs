@@ -32,6 +32,10 @@ use super::{
 /// GitHub's limit on label name length.
 const MAX_LABEL_LEN: usize = 50;
 
+/// `store.acquire_timeout` from which a webhook can miss GitHub's 10 s delivery timeout
+/// while it waits for a store connection (GitHub: "Handling failed webhook deliveries").
+const MAX_STORE_WAIT: Duration = Duration::from_secs(10);
+
 /// Above this, `criteria.min_answer_chars` would reject honest answers: a clear reason
 /// rarely needs more than a few sentences, and the form's textareas do not ask for essays.
 pub const MAX_MIN_ANSWER_CHARS: usize = 1000;
@@ -300,6 +304,23 @@ impl Config {
                      (several replicas)"
                 ),
             ),
+        }
+        let wait = self.store.acquire_timeout;
+        if wait.is_zero() {
+            out.error(
+                "store.acquire_timeout",
+                "is 0: every query would fail before a connection is free; the default is 5s",
+            );
+        } else if wait >= MAX_STORE_WAIT {
+            out.warning(
+                "store.acquire_timeout",
+                format!(
+                    "is {}: a webhook waiting that long for a connection misses GitHub's 10 s \
+                     delivery timeout (GitHub then redelivers nothing on its own); the default \
+                     is 5s",
+                    humantime::format_duration(wait)
+                ),
+            );
         }
         let r = &self.retry;
         if r.attempts == 0 {

@@ -397,6 +397,16 @@ const CASES: &[Case] = &[
         &[("teams.payments.jira_project", E)],
     ),
     (
+        "store acquire timeout of zero",
+        |c| c.store.acquire_timeout = std::time::Duration::ZERO,
+        &[("store.acquire_timeout", E)],
+    ),
+    (
+        "store acquire timeout past GitHub's delivery timeout",
+        |c| c.store.acquire_timeout = std::time::Duration::from_secs(30),
+        &[("store.acquire_timeout", W)],
+    ),
+    (
         "issue types empty",
         |c| {
             c.jira_mut().epic_issue_type = " ".into();

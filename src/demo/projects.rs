@@ -57,6 +57,7 @@ impl ProjectsSetup {
                 done_status: String::new(),
                 not_planned_status: String::new(),
                 epic_issue_type: None,
+                story_issue_type: None,
                 teams: BTreeMap::new(),
             }
         });

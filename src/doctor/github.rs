@@ -99,6 +99,80 @@ pub async fn check(cfg: &Config, gh: &GithubClient, report: &mut Report) {
     for repo in &cfg.github.repos {
         check_repo(cfg, gh, repo, form_text.as_deref(), secret.as_ref(), report).await;
     }
+    check_twin_hooks(cfg, gh, report).await;
+}
+
+/// The URLs, trimmed of a trailing `/`, that an organisation hook and a repository hook
+/// both deliver to while both are active: with both, GitHub sends every event twice, as
+/// two deliveries with different ids (each hook delivers on its own).
+pub fn twin_hook_urls(org: &[RepoHook], repo: &[RepoHook]) -> Vec<String> {
+    let urls = |hooks: &[RepoHook]| -> Vec<String> {
+        hooks
+            .iter()
+            .filter(|h| h.active)
+            .map(|h| h.url.trim_end_matches('/').to_owned())
+            .collect()
+    };
+    let org = urls(org);
+    let mut out: Vec<String> = urls(repo).into_iter().filter(|u| org.contains(u)).collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// Warns when a watched repository's webhook and its organisation's webhook point at the
+/// same daemon URL: every event then arrives twice. The daemon acts once (deliveries of
+/// one event lead to the same decisions, and writes are looked up by marker), but each
+/// event is stored, read and judged twice. Organisations whose hooks these credentials
+/// cannot read are skipped (the webhook checks above say what they cannot see).
+///
+/// Jira tracker only: on GitHub Projects `setup` itself registers both (the organisation
+/// hook for `projects_v2_item`, `sub_issues` and the team repositories' `issues`, the
+/// repository hook for comments), so `issues` events of a concern repository arrive twice
+/// there by design until one hook carries both; advice to remove either would contradict
+/// the checks above.
+async fn check_twin_hooks(cfg: &Config, gh: &GithubClient, report: &mut Report) {
+    if cfg.tracker.kind == TrackerKind::GithubProjects {
+        return;
+    }
+    let mut owners: Vec<&str> = cfg
+        .github
+        .repos
+        .iter()
+        .filter_map(|r| r.split_once('/').map(|(o, _)| o))
+        .collect();
+    owners.sort_unstable();
+    owners.dedup();
+    for owner in owners {
+        let Ok(org_hooks) = gh.list_org_hooks(owner).await else {
+            continue;
+        };
+        if org_hooks.is_empty() {
+            continue;
+        }
+        for repo in cfg
+            .github
+            .repos
+            .iter()
+            .filter(|r| r.split_once('/').is_some_and(|(o, _)| o == owner))
+        {
+            let Ok(repo_hooks) = gh.list_hooks(repo).await else {
+                continue;
+            };
+            for url in twin_hook_urls(&org_hooks, &repo_hooks) {
+                report.push(Finding::advises(
+                    AREA,
+                    format!("{repo} webhook and {owner} organisation webhook"),
+                    Verdict::Wrong,
+                    format!(
+                        "both deliver to {url}: every event arrives twice (two delivery ids); \
+                         the daemon acts once, but stores and judges each event twice"
+                    ),
+                    format!("remove one of them: {repo} Settings → Webhooks, or {owner} organisation Settings → Webhooks"),
+                ));
+            }
+        }
+    }
 }
 
 /// Whether a granted level (`read`, `write`, `admin`) covers `want`.
@@ -460,6 +534,30 @@ mod tests {
             events: events.iter().map(|e| (*e).to_owned()).collect(),
             active: true,
         }
+    }
+
+    #[test]
+    fn twin_hooks_are_the_same_url_on_both_levels_and_active() {
+        let at = |url: &str, active: bool| RepoHook {
+            url: url.into(),
+            active,
+            ..hook("json", true, &["issues"])
+        };
+        let org = [
+            at("https://d.example/webhooks/github/", true),
+            at("https://other.example/hook", true),
+            at("https://off.example/webhooks/github", false),
+        ];
+        let repo = [
+            at("https://d.example/webhooks/github", true),
+            at("https://off.example/webhooks/github", true),
+            at("https://repo-only.example/webhooks/github", true),
+        ];
+        assert_eq!(
+            twin_hook_urls(&org, &repo),
+            ["https://d.example/webhooks/github"]
+        );
+        assert!(twin_hook_urls(&[], &repo).is_empty());
     }
 
     #[test]

@@ -50,7 +50,8 @@ impl Clients {
     /// the token; Jira only with `[tracker] kind = "jira"`); fails when a credential is
     /// missing (named by its config key).
     pub async fn from_config(cfg: &Config) -> Result<Self, DoctorError> {
-        let policy = RetryPolicy::from(&cfg.retry);
+        // Interactive: a host that cannot be reached fails in seconds, naming it.
+        let policy = RetryPolicy::from(&cfg.retry).interactive();
         let gh_token: Option<SecretString> = cfg
             .github
             .token()

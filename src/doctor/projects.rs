@@ -29,6 +29,8 @@ pub const DOCTOR_PROJECT: &str = include_str!("project.graphql");
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ProjectView {
+    /// Its node id (what `setup` creates missing fields in).
+    pub id: String,
     /// Its title.
     pub title: String,
     /// Where people open it.
@@ -126,7 +128,7 @@ impl Gap {
     pub fn fix(&self, project_url: &str) -> String {
         match self {
             Self::NoField(key, name) => format!(
-                "open {project_url} → Settings → New field: single select {name:?}, or change {key}"
+                "run `council-sync setup` (it creates the field with its options), or open {project_url} → Settings → New field: single select {name:?}, or change {key}"
             ),
             Self::NotSingleSelect(key, name, _) => format!(
                 "{key} must name a single-select field ({name:?} is not): make one in {project_url} → Settings, or change {key}"
@@ -259,7 +261,7 @@ pub async fn check(cfg: &Config, gh: &GithubClient, report: &mut Report) {
         )),
         Err(e) => report.push(failed(&item, &e, "fix github_projects.owner / number")),
     }
-    check_epic_type(gh, &s, report).await;
+    check_issue_types(gh, &s, report).await;
     for (team, repo) in &s.teams {
         check_team_repo(gh, team, repo, report).await;
     }
@@ -333,33 +335,71 @@ fn check_project(s: &GithubProjectsSettings, p: &ProjectView, item: &str, report
             format!("field {it}"),
             Verdict::Missing,
             "no iteration field of that name (github_projects.iteration_field): sprints are not shown on concerns",
-            format!("add an iteration field in {} → Settings, or change github_projects.iteration_field", p.url),
+            format!("run `council-sync setup` (it creates it), or add an iteration field in {} → Settings, or change github_projects.iteration_field", p.url),
         )),
     }
 }
 
-async fn check_epic_type(gh: &GithubClient, s: &GithubProjectsSettings, report: &mut Report) {
-    let Some(want) = s.epic_type() else {
-        return report.push(Finding::ok(
+/// The configured issue types (`github_projects.epic_issue_type`, set on each accepted
+/// concern, and `story_issue_type`, set on each new story), each defined and enabled in the
+/// organisation; one read of `GET /orgs/{org}/issue-types` answers for both.
+async fn check_issue_types(gh: &GithubClient, s: &GithubProjectsSettings, report: &mut Report) {
+    if s.epic_type().is_none() {
+        report.push(Finding::ok(
             AREA,
             "epic issue type",
             "none configured (github_projects.epic_issue_type = \"\")",
         ));
+    }
+    let wanted = s.issue_types();
+    if wanted.is_empty() {
+        return;
+    }
+    let types = match gh.org_issue_types(&s.owner).await {
+        Ok(types) => types,
+        Err(e) => {
+            for (_, want) in &wanted {
+                report.push(failed(
+                    &format!("issue type {want}"),
+                    &e,
+                    "check github_projects.owner",
+                ));
+            }
+            return;
+        }
     };
-    let item = format!("issue type {want}");
-    match gh.org_issue_types(&s.owner).await {
-        Ok(types) => match types.iter().find(|t| t.name.eq_ignore_ascii_case(want)) {
+    for (key, want) in wanted {
+        let item = format!("issue type {want}");
+        let story = key.ends_with("story_issue_type");
+        let (set_on, without) = match (story, s.story_type()) {
+            (true, _) => (
+                "set on each new story".to_owned(),
+                "new stories get no issue type",
+            ),
+            (false, None) => (
+                format!(
+                    "set on each accepted concern (stories keep {}'s default)",
+                    s.owner
+                ),
+                "accepted concerns get no issue type",
+            ),
+            (false, Some(_)) => (
+                "set on each accepted concern".to_owned(),
+                "accepted concerns get no issue type",
+            ),
+        };
+        match types.iter().find(|t| t.name.eq_ignore_ascii_case(want)) {
             Some(t) if t.is_enabled => report.push(Finding::ok(
                 AREA,
                 item,
-                format!("set on each accepted concern (stories keep {}'s default)", s.owner),
+                set_on,
             )),
             found => report.push(Finding::advises(
                 AREA,
                 item,
                 Verdict::Missing,
                 format!(
-                    "{} in {}: accepted concerns get no issue type; defined: {}",
+                    "{} in {}: {without}; defined: {}",
                     if found.is_some() { "disabled" } else { "not defined" },
                     s.owner,
                     if types.is_empty() {
@@ -369,12 +409,12 @@ async fn check_epic_type(gh: &GithubClient, s: &GithubProjectsSettings, report: 
                     }
                 ),
                 format!(
-                    "an organisation owner: {} settings → Planning → Issue types → create or enable {want:?}; or set github_projects.epic_issue_type = \"\"",
-                    s.owner
+                    "an organisation owner: {} settings → Planning → Issue types → create or enable {want:?}; or {}",
+                    s.owner,
+                    crate::setup::unset_type(key)
                 ),
             )),
-        },
-        Err(e) => report.push(failed(&item, &e, "check github_projects.owner")),
+        }
     }
 }
 
@@ -476,6 +516,7 @@ mod tests {
 
     fn project(fields: Vec<Option<FieldView>>) -> ProjectView {
         ProjectView {
+            id: "PVT_1".into(),
             title: "Council".into(),
             url: "https://github.com/orgs/acme/projects/1".into(),
             viewer_can_update: true,

@@ -218,6 +218,7 @@ impl GithubClient {
     ) -> Result<Answer, GithubError> {
         let transport = |source: octocrab::Error| GithubError::Transport {
             method: method.to_string(),
+            host: self.host.to_string(),
             path: path.to_owned(),
             transient: matches!(
                 source,
@@ -693,6 +694,7 @@ mod tests {
             let _ = axum::serve(listener, app).await;
         });
         let policy = RetryPolicy {
+            give_up_unreachable: false,
             attempts: 1,
             initial_backoff: Duration::from_millis(1),
             max_backoff: Duration::from_millis(1),

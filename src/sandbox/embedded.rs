@@ -24,8 +24,8 @@ impl Embedded for SandboxHandle {
     }
 
     fn send_tracker_webhooks(&self, url: String, secret: Option<SecretString>) {
-        // The embedded sandbox plays Jira Cloud: signed admin webhooks.
-        self.jira().hooks.add_target(url, secret);
+        // Signed admin webhooks, in the flavour of the configured Jira (`jira_sandbox`).
+        self.jira().hooks.add_target(url, secret, None);
     }
 
     fn shutdown(self: Box<Self>) -> Pin<Box<dyn Future<Output = ()> + Send>> {
@@ -196,6 +196,10 @@ fn jira_sandbox(cfg: &Config, feed: &ChangeFeed) -> Arc<JiraSandbox> {
     }));
     if let Some(lag) = cfg.sandbox.as_ref().map(|s| s.jira_search_lag) {
         jira.set_search_lag(lag);
+    }
+    // The Jira the config names: Data Center webhooks for `api_version = 2`.
+    if let Some(j) = &cfg.jira {
+        jira.hooks.set_flavour(j.api_version);
     }
     Arc::new(jira)
 }

@@ -2,10 +2,11 @@
 //! labels, commits the issue form to each repository, registers the GitHub webhook (JSON,
 //! secret, the events the daemon handles), and the tracker's webhook: Jira's admin webhook,
 //! or on GitHub Projects the organisation webhook (`projects_v2_item`, `sub_issues`,
-//! `issues`) — and prints what it cannot do as steps for a person. On GitHub Projects that
-//! includes missing fields and options: GitHub's API can only replace a single-select
-//! field's whole option list (see [`crate::doctor::projects::Gap::fix`]), which would wipe
-//! every item's value of the field, so setup leaves them to a person.
+//! `issues`) — and prints what it cannot do as steps for a person. On GitHub Projects it
+//! creates a missing Status, Team or iteration field with its options
+//! (`createProjectV2Field`); options missing from a field that exists stay with a person:
+//! GitHub's API can only replace a single-select field's whole option list (see
+//! [`crate::doctor::projects::Gap::fix`]), which would wipe every item's value of the field.
 //!
 //! It first reads the current state and plans ([`plan`]), so `--dry-run` shows exactly what
 //! a real run would do, and a second run finds nothing left to do (idempotent). Every write
@@ -67,6 +68,17 @@ pub enum Action {
         /// Organisation login.
         org: String,
     },
+    /// Create a project field the daemon needs and the project lacks
+    /// (`createProjectV2Field`): the Status or Team single select with the options the
+    /// config names, or the iteration field.
+    CreateField {
+        /// The project's node id.
+        project_id: String,
+        /// The field's name (`github_projects.*_field`).
+        name: String,
+        /// Single select: its options; `None`: an iteration field.
+        options: Option<Vec<String>>,
+    },
     /// Rewrite organisation webhook `id` (content type, secret, events).
     FixOrgHook {
         /// Organisation login.
@@ -100,6 +112,25 @@ impl Action {
             Self::CreateOrgHook { org } => format!(
                 "register the organisation webhook of {org} (events {}, content type json, secret)",
                 PROJECT_EVENTS.join(", ")
+            ),
+            Self::CreateField {
+                name,
+                options: Some(options),
+                ..
+            } => format!(
+                "create the project field {name:?} (single select: {})",
+                options
+                    .iter()
+                    .map(|o| format!("{o:?}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            Self::CreateField {
+                name,
+                options: None,
+                ..
+            } => format!(
+                "create the project field {name:?} (iteration, {ITERATION_DAYS} days, the first starting today)"
             ),
             Self::FixOrgHook { org, problems, .. } => format!(
                 "fix the organisation webhook of {org} ({})",
@@ -247,8 +278,9 @@ pub async fn plan(cfg: &Config, clients: &Clients) -> Plan {
     p
 }
 
-/// GitHub Projects: what the project lacks (fields, options, the epic issue type) becomes
-/// steps for a person; GitHub's API has no safe way to add an option (see the module note).
+/// GitHub Projects: a missing Status, Team or iteration field becomes a create; what else
+/// the project lacks (options, a field of the wrong kind, the issue types) becomes steps for
+/// a person; GitHub's API has no safe way to add an option (see the module note).
 async fn plan_project(cfg: &Config, gh: &GithubClient, p: &mut Plan) {
     let s = match cfg.github_projects_settings() {
         Ok(s) => s,
@@ -261,7 +293,21 @@ async fn plan_project(cfg: &Config, gh: &GithubClient, p: &mut Plan) {
                 p.already += 1;
             }
             for g in gaps {
-                p.manual.push(format!("{}: {}", g.detail(), g.fix(&view.url)));
+                match missing_field(&g, &s) {
+                    Some((name, options)) => p.actions.push(Action::CreateField {
+                        project_id: view.id.clone(),
+                        name,
+                        options: Some(options),
+                    }),
+                    None => p.manual.push(format!("{}: {}", g.detail(), g.fix(&view.url))),
+                }
+            }
+            if view.field(&s.iteration_field).is_none() {
+                p.actions.push(Action::CreateField {
+                    project_id: view.id.clone(),
+                    name: s.iteration_field.clone(),
+                    options: None,
+                });
             }
         }
         Ok(None) => p.manual.push(format!(
@@ -273,24 +319,104 @@ async fn plan_project(cfg: &Config, gh: &GithubClient, p: &mut Plan) {
             s.number, s.owner
         )),
     }
-    if let Some(want) = s.epic_type() {
-        match gh.org_issue_types(&s.owner).await {
-            Ok(types)
+    let wanted = s.issue_types();
+    if wanted.is_empty() {
+        return;
+    }
+    // One read answers for the epic's and the story's type.
+    match gh.org_issue_types(&s.owner).await {
+        Ok(types) => {
+            for (key, want) in wanted {
                 if types
                     .iter()
-                    .any(|t| t.is_enabled && t.name.eq_ignore_ascii_case(want)) =>
-            {
-                p.already += 1
+                    .any(|t| t.is_enabled && t.name.eq_ignore_ascii_case(want))
+                {
+                    p.already += 1;
+                } else {
+                    p.manual.push(format!(
+                        "{} has no enabled issue type {want:?} ({key}): an organisation owner creates it (Settings → Planning → Issue types), or {}",
+                        s.owner,
+                        unset_type(key)
+                    ));
+                }
             }
-            Ok(_) => p.manual.push(format!(
-                "{} has no enabled issue type {want:?}: an organisation owner creates it (Settings → Planning → Issue types), or set github_projects.epic_issue_type = \"\"",
-                s.owner
-            )),
-            Err(e) if lacks_right(e.status()) => p.manual.push(format!(
-                "cannot read the issue types of {} ({e}): give the credentials read access to the organisation, or set github_projects.epic_issue_type = \"\"",
-                s.owner
-            )),
-            Err(e) => p.unread.push(format!("issue types of {}: {e}", s.owner)),
+        }
+        Err(e) if lacks_right(e.status()) => p.manual.push(format!(
+            "cannot read the issue types of {} ({e}): give the credentials read access to the organisation, or {}",
+            s.owner,
+            wanted
+                .iter()
+                .map(|(k, _)| unset_type(k))
+                .collect::<Vec<_>>()
+                .join(" and ")
+        )),
+        Err(e) => p.unread.push(format!("issue types of {}: {e}", s.owner)),
+    }
+}
+
+/// How to stop asking for an issue type: the epic's key takes `""`, the story's is left out.
+pub(crate) fn unset_type(key: &str) -> String {
+    if key.ends_with("story_issue_type") {
+        format!("remove {key}")
+    } else {
+        format!("set {key} = \"\"")
+    }
+}
+
+/// Length of the iterations of an iteration field `setup` creates, in days (GitHub's
+/// default for a new iteration field).
+const ITERATION_DAYS: u32 = 14;
+
+/// A Status or Team field the project lacks, with the options it needs: Status the four
+/// statuses the config names, Team one option per `[teams]` name. `None` for any other gap
+/// (options missing from a field in use stay with a person; see [`projects::Gap::fix`]).
+fn missing_field(
+    gap: &projects::Gap,
+    s: &crate::tracker::github_projects::GithubProjectsSettings,
+) -> Option<(String, Vec<String>)> {
+    let projects::Gap::NoField(key, name) = gap else {
+        return None;
+    };
+    let options: Vec<String> = match *key {
+        "github_projects.status_field" => [
+            &s.todo_status,
+            &s.in_progress_status,
+            &s.done_status,
+            &s.not_planned_status,
+        ]
+        .into_iter()
+        .map(|o| o.trim().to_owned())
+        .filter(|o| !o.is_empty())
+        .collect(),
+        "github_projects.team_field" => s.teams.keys().cloned().collect(),
+        _ => return None,
+    };
+    (!options.is_empty()).then(|| (name.clone(), options))
+}
+
+/// The `createProjectV2Field` input for [`Action::CreateField`] (GitHub's
+/// `CreateProjectV2FieldInput`: options need a colour and a description; an iteration field
+/// its start date, length and first iteration).
+fn field_input(project_id: &str, name: &str, options: Option<&[String]>) -> serde_json::Value {
+    match options {
+        Some(options) => serde_json::json!({
+            "projectId": project_id, "name": name, "dataType": "SINGLE_SELECT",
+            "singleSelectOptions": options.iter().map(|o| serde_json::json!({
+                "name": o, "color": "GRAY", "description": ""
+            })).collect::<Vec<_>>(),
+        }),
+        None => {
+            let today = chrono::Utc::now()
+                .date_naive()
+                .format("%Y-%m-%d")
+                .to_string();
+            serde_json::json!({
+                "projectId": project_id, "name": name, "dataType": "ITERATION",
+                "iterationConfiguration": {
+                    "startDate": today, "duration": ITERATION_DAYS,
+                    "iterations": [{"title": "Iteration 1", "startDate": today, "duration": ITERATION_DAYS}],
+                },
+            })
         }
     }
 }
@@ -541,6 +667,18 @@ async fn apply_one(cfg: &Config, clients: &Clients, action: &Action) -> Result<(
             .map_err(|e| e.to_string()),
         Action::CreateOrgHook { org } => gh
             .create_org_hook(org, org_spec)
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string()),
+        Action::CreateField {
+            project_id,
+            name,
+            options,
+        } => gh
+            .graphql::<serde_json::Value>(
+                crate::tracker::github_projects::documents::CREATE_FIELD,
+                serde_json::json!({ "input": field_input(project_id, name, options.as_deref()) }),
+            )
             .await
             .map(|_| ())
             .map_err(|e| e.to_string()),

@@ -47,6 +47,22 @@ pub enum StoreError {
         /// What the system said.
         reason: String,
     },
+    /// No connection of a pool came free within `store.acquire_timeout`: the database is
+    /// unreachable, or every connection is busy (a machine so loaded that connections open
+    /// slowly). Names the pool when the caller knew it.
+    #[error(
+        "no free connection in the {} pool within {} (store.acquire_timeout): the database is \
+         unreachable or every connection is busy; raise store.acquire_timeout on a loaded machine",
+        pool.unwrap_or("store's"),
+        waited.map_or_else(|| "store.acquire_timeout".to_owned(), |w| humantime::format_duration(w).to_string())
+    )]
+    PoolTimedOut {
+        /// `store` (the engine's and the board's queries), `inbox` (the webhook writer's
+        /// file, SQLite) or `relaxed` (markers committed without waiting for the disk).
+        pool: Option<&'static str>,
+        /// The timeout it waited, when known.
+        waited: Option<std::time::Duration>,
+    },
     /// The inbox writer task is gone (shutdown or a panic), so nothing can be stored.
     #[error("inbox writer has stopped")]
     WriterClosed,
@@ -91,7 +107,13 @@ pub enum StoreError {
 
 impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
-        Self::Db(Arc::new(e))
+        match e {
+            sqlx::Error::PoolTimedOut => Self::PoolTimedOut {
+                pool: None,
+                waited: None,
+            },
+            e => Self::Db(Arc::new(e)),
+        }
     }
 }
 

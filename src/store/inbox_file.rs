@@ -90,11 +90,15 @@ pub(crate) fn inbox_path(db: &Path) -> PathBuf {
 
 /// Opens (creating if needed) the inbox file at `path` with [`INBOX_PRAGMAS`]
 /// (`synchronous = FULL`: a 202 means the delivery survives a power cut) and its schema.
-pub(crate) async fn open_pool(path: &Path) -> Result<AnyPool, StoreError> {
+pub(crate) async fn open_pool(
+    path: &Path,
+    store: &super::StoreOptions,
+) -> Result<AnyPool, StoreError> {
     let url = format!("sqlite://{}?mode=rwc", path.display());
     let options: AnyConnectOptions = url.parse()?;
     let pool = AnyPoolOptions::new()
         .max_connections(INBOX_CONNECTIONS)
+        .acquire_timeout(store.acquire_timeout)
         .after_connect(move |conn, _meta| {
             Box::pin(async move {
                 conn.execute(INBOX_PRAGMAS).await?;
@@ -102,7 +106,8 @@ pub(crate) async fn open_pool(path: &Path) -> Result<AnyPool, StoreError> {
             })
         })
         .connect_with(options)
-        .await?;
+        .await
+        .map_err(super::named_pool("inbox", store))?;
     let version: i64 = sqlx::query_scalar("PRAGMA user_version")
         .fetch_one(&pool)
         .await?;

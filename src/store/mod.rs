@@ -117,10 +117,44 @@ const MAX_CONNECTIONS: u32 = 4;
 /// leading loop holds one for its round, see [`Store::lead`]) and the board's reads.
 const PG_MAX_CONNECTIONS: u32 = 10;
 
-/// How long a query waits for a PostgreSQL connection (sqlx retries a failing connect
-/// until then): as SQLite's `busy_timeout`, short enough that a webhook still gets its 503
+/// How long a query waits for a free connection of any store pool (on PostgreSQL sqlx
+/// also retries a failing connect until then), unless `store.acquire_timeout` says
+/// otherwise: as SQLite's `busy_timeout`, short enough that a webhook still gets its 503
 /// inside GitHub's 10 s delivery timeout while the database is unreachable.
-const PG_ACQUIRE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+pub const DEFAULT_ACQUIRE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// How the store's pools behave (`[store]` in the config, see
+/// [`crate::config::StoreConfig::options`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoreOptions {
+    /// How long a query waits for a free connection before it fails with
+    /// [`StoreError::PoolTimedOut`] naming the pool.
+    pub acquire_timeout: std::time::Duration,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        Self {
+            acquire_timeout: DEFAULT_ACQUIRE_TIMEOUT,
+        }
+    }
+}
+
+/// Maps sqlx's `PoolTimedOut` to [`StoreError::PoolTimedOut`] naming `pool`; any other
+/// error as it is.
+pub(crate) fn named_pool(
+    pool: &'static str,
+    options: &StoreOptions,
+) -> impl Fn(sqlx::Error) -> StoreError {
+    let waited = options.acquire_timeout;
+    move |e| match e {
+        sqlx::Error::PoolTimedOut => StoreError::PoolTimedOut {
+            pool: Some(pool),
+            waited: Some(waited),
+        },
+        e => StoreError::from(e),
+    }
+}
 
 /// Which database a store is on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -164,7 +198,13 @@ impl Store {
     /// existing database; the migrations create the tables. Errors never show the URL, which
     /// may hold a password.
     pub async fn open(url: &str) -> Result<Self, StoreError> {
+        Self::open_with(url, &StoreOptions::default()).await
+    }
+
+    /// [`Self::open`] with the pools set as `options` says (`[store]` in the config).
+    pub async fn open_with(url: &str, options: &StoreOptions) -> Result<Self, StoreError> {
         sqlx::any::install_default_drivers();
+        let wait = options.acquire_timeout;
         let scheme = url.split_once(':').map_or(url, |(scheme, _)| scheme);
         let backend = match scheme {
             "sqlite" => Backend::Sqlite,
@@ -179,11 +219,12 @@ impl Store {
             Backend::Sqlite => {
                 let db = lock::sqlite_path(url).ok_or(StoreError::InMemory)?;
                 let inbox = inbox_file::inbox_path(&db);
-                let inbox_pool = inbox_file::open_pool(&inbox).await?;
+                let inbox_pool = inbox_file::open_pool(&inbox, options).await?;
                 let inbox: Arc<str> = inbox.display().to_string().into();
-                let options: AnyConnectOptions = with_create_mode(url).parse()?;
+                let connect: AnyConnectOptions = with_create_mode(url).parse()?;
                 let pool = AnyPoolOptions::new()
                     .max_connections(MAX_CONNECTIONS)
+                    .acquire_timeout(wait)
                     .after_connect(move |conn, _meta| {
                         let inbox = Arc::clone(&inbox);
                         Box::pin(async move {
@@ -196,13 +237,15 @@ impl Store {
                             Ok(())
                         })
                     })
-                    .connect_with(options)
-                    .await?;
+                    .connect_with(connect)
+                    .await
+                    .map_err(named_pool("store", options))?;
                 migrations::sqlite().run(&pool).await?;
                 inbox_file::settle(&pool).await?;
                 // One connection: SQLite has one writer, and each use is one short statement.
                 let relaxed = AnyPoolOptions::new()
                     .max_connections(1)
+                    .acquire_timeout(wait)
                     .after_connect(|conn, _meta| {
                         Box::pin(async move {
                             conn.execute(SQLITE_RELAXED_PRAGMAS).await?;
@@ -210,16 +253,18 @@ impl Store {
                         })
                     })
                     .connect_with(with_create_mode(url).parse()?)
-                    .await?;
+                    .await
+                    .map_err(named_pool("relaxed", options))?;
                 (pool, inbox_pool, relaxed, "inbox.deliveries")
             }
             Backend::Postgres => {
-                let options: AnyConnectOptions = url.parse()?;
+                let connect: AnyConnectOptions = url.parse()?;
                 let pool = AnyPoolOptions::new()
                     .max_connections(PG_MAX_CONNECTIONS)
-                    .acquire_timeout(PG_ACQUIRE_TIMEOUT)
-                    .connect_with(options)
-                    .await?;
+                    .acquire_timeout(wait)
+                    .connect_with(connect)
+                    .await
+                    .map_err(named_pool("store", options))?;
                 migrations::postgres().run(&pool).await?;
                 // Every commit waits for the server's WAL flush (`synchronous_commit` as
                 // the server has it): replicas share the claims, so none is relaxed here.
@@ -364,6 +409,47 @@ mod tests {
         }
     }
 
+    /// `store.acquire_timeout` reaches the pools: with every connection held, a query fails
+    /// after that wait (not sqlx's 30 s) as `PoolTimedOut`; a timeout while opening names
+    /// the pool and the wait.
+    #[tokio::test]
+    async fn a_busy_pool_times_out_as_configured_and_says_so() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}", dir.path().join("x.db").display());
+        let options = StoreOptions {
+            acquire_timeout: std::time::Duration::from_millis(300),
+        };
+        let store = Store::open_with(&url, &options).await.expect("open");
+        let mut held = Vec::new();
+        for _ in 0..MAX_CONNECTIONS {
+            held.push(store.pool().acquire().await.expect("acquire"));
+        }
+        let started = std::time::Instant::now();
+        let err = store
+            .decisions_for("a/b", 1)
+            .await
+            .expect_err("no connection free");
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(5),
+            "{err}"
+        );
+        assert!(matches!(err, StoreError::PoolTimedOut { .. }), "{err}");
+        assert!(err.to_string().contains("store.acquire_timeout"), "{err}");
+        drop(held);
+        store.decisions_for("a/b", 1).await.expect("free again");
+
+        let named = named_pool("inbox", &options)(sqlx::Error::PoolTimedOut);
+        let text = named.to_string();
+        assert!(
+            text.contains("inbox pool within 300ms") && text.contains("store.acquire_timeout"),
+            "{text}"
+        );
+        assert!(matches!(
+            named_pool("store", &options)(sqlx::Error::RowNotFound),
+            StoreError::Db(_)
+        ));
+    }
+
     #[tokio::test]
     async fn reopening_keeps_data_and_schema() {
         let dir = tempfile::tempdir().expect("temp dir");
@@ -399,7 +485,7 @@ mod tests {
             .await
             .expect_err("nothing listens on port 9");
         assert!(
-            started.elapsed() < PG_ACQUIRE_TIMEOUT * 3,
+            started.elapsed() < DEFAULT_ACQUIRE_TIMEOUT * 3,
             "{:?}",
             started.elapsed()
         );

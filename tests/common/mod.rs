@@ -50,6 +50,9 @@ pub struct World {
     pub projects: Vec<(String, String)>,
     /// A sandbox started for this test alone (none when shared through the environment).
     pub own_sandbox: Option<SandboxProcess>,
+    /// `jira.api_version` of the last Jira config written: the flavour
+    /// [`World::deliver_jira_to`] registers (Data Center bodies for a v2 daemon).
+    pub jira_flavour: std::sync::atomic::AtomicU8,
 }
 
 impl World {
@@ -118,6 +121,7 @@ impl World {
             epic_project,
             projects,
             own_sandbox,
+            jira_flavour: std::sync::atomic::AtomicU8::new(3),
         }
     }
 
@@ -155,6 +159,8 @@ impl World {
         extra: &str,
     ) -> PathBuf {
         let store_url = store_url(dir);
+        self.jira_flavour
+            .store(jira_api, std::sync::atomic::Ordering::Relaxed);
         let (auth, link) = if jira_api == 2 {
             (
                 "[jira.auth]\ntype = \"bearer\"\n",
@@ -228,12 +234,20 @@ max_backoff = "2s"
         }
     }
 
-    /// Also sends the sandbox's Jira webhooks to `daemon` (Cloud style, signed). Jira targets
+    /// Also sends the sandbox's Jira webhooks to `daemon` (signed; shaped as the flavour of the
+    /// last Jira config written, Cloud or Data Center). Jira targets
     /// are sandbox-wide: every registered daemon gets every event and ignores the issues it
     /// does not know.
     pub async fn deliver_jira_to(&self, daemon: &Daemon) {
-        let hook =
-            json!({"url": format!("{}/webhooks/jira", daemon.url), "secret": JIRA_WEBHOOK_SECRET});
+        let flavour = self.jira_flavour.load(std::sync::atomic::Ordering::Relaxed);
+        self.deliver_jira_to_as(daemon, flavour).await;
+    }
+
+    /// [`Self::deliver_jira_to`] from a Jira of `api_version`'s flavour: 3 Cloud (people by
+    /// `accountId`), 2 Data Center (people by `name`/`key`, no `accountId`).
+    pub async fn deliver_jira_to_as(&self, daemon: &Daemon, api_version: u8) {
+        let hook = json!({"url": format!("{}/webhooks/jira", daemon.url),
+                          "secret": JIRA_WEBHOOK_SECRET, "api_version": api_version});
         self.ctl()
             .post("/_sandbox/jira/webhooks", hook)
             .await

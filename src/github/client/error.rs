@@ -19,11 +19,15 @@ pub enum GithubError {
         /// From `crate::retry::classify` over status and headers (`Retry-After`, rate limit).
         hint: RetryHint,
     },
-    /// The request did not get an answer (connection refused, reset, timeout).
-    #[error("GitHub {method} {path}: {source}")]
+    /// The request did not get an answer (connection refused, reset, timeout). The message
+    /// names the host and the whole cause (`tcp connect error: Connection refused`, `dns
+    /// error: failed to lookup address`), not only octocrab's outer words.
+    #[error("GitHub {method} {path} at {host}: {}", crate::retry::error_chain(source.as_ref()))]
     Transport {
         /// Request method.
         method: String,
+        /// The host the call went to (`api.github.com`).
+        host: String,
         /// Request path.
         path: String,
         /// Whether the failure is transient (network) rather than a local bug (bad URI).
@@ -86,6 +90,13 @@ impl Retryable for GithubError {
                 RetryHint::Backoff
             }
             _ => RetryHint::Never,
+        }
+    }
+
+    fn unreachable(&self) -> bool {
+        match self {
+            Self::Transport { source, .. } => crate::retry::is_unreachable(source.as_ref()),
+            _ => false,
         }
     }
 }

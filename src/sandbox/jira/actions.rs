@@ -246,16 +246,23 @@ pub async fn sprint_action(
 pub struct NewWebhook {
     url: String,
     secret: Option<String>,
+    /// `3` (Cloud: people by `accountId`) or `2` (Data Center: by `name`/`key`), as the
+    /// daemon's `jira.api_version`; the sandbox's flavour when absent.
+    api_version: Option<JiraApiVersion>,
 }
 
-/// `POST /_sandbox/jira/webhooks {url, secret?}`: adds a target (each gets every event).
+/// `POST /_sandbox/jira/webhooks {url, secret?, api_version?}`: adds a target (each gets
+/// every event, shaped as the flavour's Jira sends it).
 pub async fn add_webhook(State(sb): Sb, Json(b): Json<NewWebhook>) -> Response {
     if url::Url::parse(&b.url).is_err() {
         let msg = format!("'{}' is not a URL.", b.url);
         return (StatusCode::BAD_REQUEST, Json(render::errors(&[&msg]))).into_response();
     }
-    sb.hooks
-        .add_target(b.url.clone(), b.secret.map(SecretString::from));
+    sb.hooks.add_target(
+        b.url.clone(),
+        b.secret.map(SecretString::from),
+        b.api_version,
+    );
     (StatusCode::CREATED, Json(json!({"url": b.url}))).into_response()
 }
 

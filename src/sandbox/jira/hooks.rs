@@ -1,5 +1,6 @@
-//! Jira webhooks from the sandbox, the way Jira Cloud sends admin webhooks
-//! (`../shared/specs/JIRA-WEBHOOKS.md`).
+//! Jira webhooks from the sandbox, the way Jira Cloud and Data Center send admin webhooks
+//! (`../shared/specs/JIRA-WEBHOOKS.md`). Each target has a flavour: Cloud (v3) bodies name
+//! people by `accountId`, Data Center (v2) bodies by `name`/`key` ([`super::hook_people`]).
 //!
 //! Change detection: rather than every handler announcing what it did, the state lock's
 //! guard ([`super::StateGuard`]) calls [`Hooks::observe`] when a lock that was written
@@ -27,6 +28,7 @@ use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
 use super::create::SPRINT_FIELD;
+use super::hook_people;
 use super::people::{account_id, display_name};
 use super::render::{self, FieldSel};
 use super::sprints::{Sprint, SprintState};
@@ -78,11 +80,15 @@ pub struct JiraDelivery {
 struct Target {
     url: String,
     secret: Option<SecretString>,
+    /// Which Jira the target hears from: V3 Cloud, V2 Data Center.
+    flavour: JiraApiVersion,
 }
 
 #[derive(Debug)]
 struct Shared {
     targets: RwLock<Vec<Target>>,
+    /// The flavour of targets registered without one (Cloud unless set).
+    flavour: RwLock<JiraApiVersion>,
     drop: AtomicBool,
     log: Mutex<VecDeque<JiraDelivery>>,
     /// Deliveries logged so far (never decreases), so waiters need not poll.
@@ -173,6 +179,7 @@ impl Default for Hooks {
             rx: Mutex::new(Some(rx)),
             shared: Arc::new(Shared {
                 targets: RwLock::new(Vec::new()),
+                flavour: RwLock::new(JiraApiVersion::V3),
                 drop: AtomicBool::new(false),
                 log: Mutex::new(VecDeque::new()),
                 logged: tokio::sync::watch::Sender::new(0),
@@ -183,13 +190,44 @@ impl Default for Hooks {
 }
 
 impl Hooks {
-    /// Adds a target; every target gets every event from now on.
-    pub fn add_target(&self, url: String, secret: Option<SecretString>) {
+    /// Adds a target; every target gets every event from now on, shaped as a Jira of
+    /// `flavour` sends it (V3 Cloud, V2 Data Center; [`Self::flavour`] when `None`).
+    pub fn add_target(
+        &self,
+        url: String,
+        secret: Option<SecretString>,
+        flavour: Option<JiraApiVersion>,
+    ) {
+        let flavour = flavour.unwrap_or_else(|| self.flavour());
         self.shared
             .targets
             .write()
             .unwrap_or_else(PoisonError::into_inner)
-            .push(Target { url, secret });
+            .push(Target {
+                url,
+                secret,
+                flavour,
+            });
+    }
+
+    /// Which Jira the sandbox plays for targets registered without a flavour (through
+    /// `POST /rest/webhooks/1.0/webhook`, whose body is the same on both): V3 Cloud by
+    /// default, V2 Data Center when the config the sandbox serves says `api_version = 2`.
+    pub fn set_flavour(&self, flavour: JiraApiVersion) {
+        *self
+            .shared
+            .flavour
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = flavour;
+    }
+
+    /// See [`Self::set_flavour`].
+    pub fn flavour(&self) -> JiraApiVersion {
+        *self
+            .shared
+            .flavour
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Removes every target.
@@ -563,11 +601,20 @@ async fn run(mut rx: mpsc::UnboundedReceiver<Outgoing>, shared: Arc<Shared>) {
             .clone();
         let mut records = Vec::new();
         if targets.is_empty() {
-            records.push(record(&out, None, DeliveryOutcome::NoTarget));
+            let flavour = *shared
+                .flavour
+                .read()
+                .unwrap_or_else(PoisonError::into_inner);
+            records.push(record(&out, None, flavour, DeliveryOutcome::NoTarget));
         }
         for target in &targets {
             if shared.drop.load(Ordering::SeqCst) {
-                records.push(record(&out, Some(&target.url), DeliveryOutcome::Dropped));
+                records.push(record(
+                    &out,
+                    Some(&target.url),
+                    target.flavour,
+                    DeliveryOutcome::Dropped,
+                ));
             } else {
                 records.push(deliver(&client, target, &out).await);
             }
@@ -586,7 +633,13 @@ async fn run(mut rx: mpsc::UnboundedReceiver<Outgoing>, shared: Arc<Shared>) {
     }
 }
 
-fn record(out: &Outgoing, url: Option<&str>, outcome: DeliveryOutcome) -> JiraDelivery {
+/// A log entry for `out` as a Jira of `flavour` sends it.
+fn record(
+    out: &Outgoing,
+    url: Option<&str>,
+    flavour: JiraApiVersion,
+    outcome: DeliveryOutcome,
+) -> JiraDelivery {
     JiraDelivery {
         id: uuid::Uuid::new_v4().to_string(),
         webhook_event: out.event.clone(),
@@ -594,7 +647,7 @@ fn record(out: &Outgoing, url: Option<&str>, outcome: DeliveryOutcome) -> JiraDe
         outcome,
         attempts: 0,
         status: None,
-        payload: out.payload.clone(),
+        payload: hook_people::shape(&out.payload, flavour),
     }
 }
 
@@ -604,8 +657,13 @@ fn retried(status: u16) -> bool {
 }
 
 async fn deliver(client: &reqwest::Client, target: &Target, out: &Outgoing) -> JiraDelivery {
-    let mut rec = record(out, Some(&target.url), DeliveryOutcome::Failed);
-    let body = serde_json::to_vec(&out.payload).unwrap_or_default();
+    let mut rec = record(
+        out,
+        Some(&target.url),
+        target.flavour,
+        DeliveryOutcome::Failed,
+    );
+    let body = serde_json::to_vec(&rec.payload).unwrap_or_default();
     let signature = target
         .secret
         .as_ref()

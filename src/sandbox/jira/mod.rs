@@ -19,6 +19,7 @@ mod control;
 pub mod create;
 pub mod custom;
 mod edit;
+pub mod hook_people;
 pub mod hooks;
 pub mod index;
 pub mod issues;

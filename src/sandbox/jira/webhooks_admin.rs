@@ -189,7 +189,8 @@ async fn register_webhook(State(sb): Sb, c: Caller, body: Bytes) -> Response {
         hook
     };
     if b.enabled.unwrap_or(true) {
-        sb.hooks.add_target(url, b.secret.map(SecretString::from));
+        sb.hooks
+            .add_target(url, b.secret.map(SecretString::from), None);
     }
     reply(StatusCode::CREATED, hook)
 }

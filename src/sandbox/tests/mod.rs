@@ -68,6 +68,7 @@ impl Env {
     /// A GitHub client with short backoff (Retry-After still honoured up to 5 s).
     pub fn client(&self) -> GithubClient {
         let policy = RetryPolicy {
+            give_up_unreachable: false,
             attempts: 3,
             initial_backoff: Duration::from_millis(10),
             max_backoff: Duration::from_secs(5),

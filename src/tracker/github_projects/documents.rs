@@ -35,8 +35,13 @@ pub const ADD_PROJECT_ITEM: &str = include_str!("graphql/add_item.graphql");
 /// `SetFieldValue($projectId, $itemId, $fieldId, $value)`.
 pub const SET_FIELD_VALUE: &str = include_str!("graphql/set_field.graphql");
 
+/// `CreateField($input)`: `setup` makes a project field the project lacks
+/// (`createProjectV2Field`).
+pub const CREATE_FIELD: &str = include_str!("graphql/create_field.graphql");
+
 /// Every document with a name for messages.
-pub const ALL: [(&str, &str); 7] = [
+pub const ALL: [(&str, &str); 8] = [
+    ("create_field.graphql", CREATE_FIELD),
     ("nodes.graphql", ISSUE_NODES),
     ("project.graphql", PROJECT_FIELDS),
     ("issue.graphql", ISSUE_STATE),

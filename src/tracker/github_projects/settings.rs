@@ -40,6 +40,7 @@ fn epic_issue_type() -> Option<String> {
 /// team_field = "Team"       # single select, one option per team name; default "Team"
 /// iteration_field = "Iteration"
 /// epic_issue_type = "Epic"  # set on the concern when the org defines it; "" to never set
+/// story_issue_type = "Task" # set on each new story; absent (the default): none
 ///
 /// [teams.payments]
 /// repo = "acme/payments"    # where the team's stories (sub-issues) are opened
@@ -84,6 +85,13 @@ pub struct GithubProjectsSettings {
     /// defines it (default `Epic`); `None` or empty never sets one.
     #[serde(default = "epic_issue_type")]
     pub epic_issue_type: Option<String>,
+    /// The organisation's issue type set on each story the daemon opens (the sibling of
+    /// `jira.story_issue_type`); absent (the default) sets none, so stories keep the
+    /// repository's default. GitHub's `createIssue` (GraphQL schema as published) takes no
+    /// issue type, so a configured type costs one `PATCH …/issues/{n}` with `type` per new
+    /// story (REST "Update an issue").
+    #[serde(default)]
+    pub story_issue_type: Option<String>,
     /// Team name → the repository (`owner/name`) where that team's stories are opened;
     /// filled from `[teams.NAME] repo` by [`GithubProjectsSettings::with_teams`].
     #[serde(skip)]
@@ -132,6 +140,27 @@ impl GithubProjectsSettings {
                 push(
                     format!("github_projects.{key}"),
                     "is empty: name the project's field or option as GitHub shows it".into(),
+                );
+            }
+        }
+        if let Some(story) = &self.story_issue_type {
+            if story.trim().is_empty() {
+                push(
+                    "github_projects.story_issue_type".into(),
+                    "is empty: give the issue type's name as the organisation shows it \
+                     (Settings → Planning → Issue types), or leave the key out to set none"
+                        .into(),
+                );
+            } else if self
+                .epic_type()
+                .is_some_and(|e| e.eq_ignore_ascii_case(story.trim()))
+            {
+                push(
+                    "github_projects.story_issue_type".into(),
+                    format!(
+                        "is {story:?}, the same as github_projects.epic_issue_type: stories \
+                         could not be told from epics"
+                    ),
                 );
             }
         }
@@ -202,7 +231,7 @@ impl GithubProjectsSettings {
     pub fn summary(&self) -> String {
         format!(
             "GitHub Projects: project {} of {} (fields {:?}, {:?}, {:?}; statuses {:?} / {:?} / \
-             {:?}, not planned {:?}; epic issue type {})",
+             {:?}, not planned {:?}; epic issue type {}; story issue type {})",
             self.number,
             self.owner,
             self.status_field,
@@ -213,8 +242,30 @@ impl GithubProjectsSettings {
             self.done_status,
             self.not_planned_status,
             self.epic_type()
+                .map_or_else(|| "none".to_owned(), |t| format!("{t:?}")),
+            self.story_type()
                 .map_or_else(|| "none".to_owned(), |t| format!("{t:?}"))
         )
+    }
+
+    /// The story issue type to set, if any.
+    pub fn story_type(&self) -> Option<&str> {
+        self.story_issue_type
+            .as_deref()
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+    }
+
+    /// The issue types these settings give, with their config keys: the epic's, then the
+    /// story's, each only when configured.
+    pub fn issue_types(&self) -> Vec<(&'static str, &str)> {
+        [
+            ("github_projects.epic_issue_type", self.epic_type()),
+            ("github_projects.story_issue_type", self.story_type()),
+        ]
+        .into_iter()
+        .filter_map(|(k, t)| t.map(|t| (k, t)))
+        .collect()
     }
 
     /// The epic issue type to set, if any.
@@ -252,6 +303,37 @@ mod tests {
         assert!(parse("owner = \"a\"\nnumber = 1\nbogus = 1\n").is_err());
         // Team repositories come from [teams.NAME] repo, never from this section.
         assert!(parse("owner = \"a\"\nnumber = 1\n[teams]\npay = \"a/p\"\n").is_err());
+    }
+
+    /// The story type's rules: absent sets none (the default), empty is refused as the
+    /// Jira sibling refuses it, and the epic's own type is refused too.
+    #[test]
+    fn the_story_issue_type_is_optional_but_never_empty_or_the_epics() {
+        let s = parse("owner = \"acme\"\nnumber = 7\n").expect("parses");
+        assert_eq!(s.story_type(), None);
+        assert_eq!(
+            s.issue_types(),
+            [("github_projects.epic_issue_type", "Epic")]
+        );
+        assert!(s.summary().contains("story issue type none"));
+        let s =
+            parse("owner = \"acme\"\nnumber = 7\nstory_issue_type = \" Task \"\n").expect("parses");
+        assert_eq!(s.story_type(), Some("Task"));
+        assert_eq!(
+            s.issue_types()[1],
+            ("github_projects.story_issue_type", "Task")
+        );
+        assert!(s.problems(&[]).is_empty());
+        for (text, why) in [("\" \"", "is empty"), ("\"epic\"", "could not be told")] {
+            let s = parse(&format!(
+                "owner = \"acme\"\nnumber = 7\nstory_issue_type = {text}\n"
+            ))
+            .expect("parses");
+            let p = s.problems(&[]);
+            assert_eq!(p.len(), 1, "{p:?}");
+            assert_eq!(p[0].0, "github_projects.story_issue_type");
+            assert!(p[0].1.contains(why), "{p:?}");
+        }
     }
 
     #[test]

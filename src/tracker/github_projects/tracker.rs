@@ -141,7 +141,8 @@ pub struct GithubProjectsTracker {
     gh: GithubClient,
     settings: GithubProjectsSettings,
     project: OnceCell<ProjectInfo>,
-    epic_type: OnceCell<Option<String>>,
+    /// The organisation's enabled issue types, read once when a type is configured.
+    org_types: OnceCell<Vec<String>>,
     repo_ids: Mutex<HashMap<String, String>>,
     /// Epics (node ids) whose project-item add [`Tracker::ensure_epic`] left to the
     /// stories' batched add that follows in the same job.
@@ -160,7 +161,7 @@ impl GithubProjectsTracker {
             gh,
             settings,
             project: OnceCell::new(),
-            epic_type: OnceCell::new(),
+            org_types: OnceCell::new(),
             repo_ids: Mutex::new(HashMap::new()),
             deferred_epics: Mutex::new(HashSet::new()),
             bot_login: None,
@@ -221,12 +222,24 @@ impl GithubProjectsTracker {
 
     /// The organisation's epic issue type, when configured and defined (read once).
     async fn epic_type(&self) -> Result<Option<&str>, TrackerError> {
-        let t = self
-            .epic_type
+        self.org_type(self.settings.epic_type()).await
+    }
+
+    /// The organisation's story issue type, when configured and defined (read once).
+    async fn story_type(&self) -> Result<Option<&str>, TrackerError> {
+        self.org_type(self.settings.story_type()).await
+    }
+
+    /// `want` as the organisation spells it, when it defines and enables it; the
+    /// organisation's types are read once (`GET /orgs/{org}/issue-types`) and only when a
+    /// type is configured.
+    async fn org_type(&self, want: Option<&str>) -> Result<Option<&str>, TrackerError> {
+        let Some(want) = want else {
+            return Ok(None);
+        };
+        let types = self
+            .org_types
             .get_or_try_init(|| async {
-                let Some(want) = self.settings.epic_type() else {
-                    return Ok(None);
-                };
                 let types = self
                     .gh
                     .org_issue_types(&self.settings.owner)
@@ -235,12 +248,16 @@ impl GithubProjectsTracker {
                 Ok::<_, TrackerError>(
                     types
                         .into_iter()
-                        .find(|t| t.is_enabled && t.name.eq_ignore_ascii_case(want))
-                        .map(|t| t.name),
+                        .filter(|t| t.is_enabled)
+                        .map(|t| t.name)
+                        .collect(),
                 )
             })
             .await?;
-        Ok(t.as_deref())
+        Ok(types
+            .iter()
+            .find(|t| t.eq_ignore_ascii_case(want))
+            .map(String::as_str))
     }
 
     /// One issue by key, as GitHub has it now (`None` when missing).
@@ -442,6 +459,11 @@ impl GithubProjectsTracker {
             .collect();
         let new_repo_ids = self.repo_ids(&new_repos).await?;
         let mut new_repo_ids = new_repo_ids.into_iter();
+        let story_type = if new_repos.is_empty() {
+            None
+        } else {
+            self.story_type().await?
+        };
         let mut issues = Vec::with_capacity(reqs.len());
         for (req, repo, _) in &plan {
             let issue = match found(&req.marker) {
@@ -462,11 +484,19 @@ impl GithubProjectsTracker {
                         )
                         .await
                         .map_err(tracker_err)?;
-                    data.create_issue.and_then(|c| c.issue).ok_or_else(|| {
+                    let created = data.create_issue.and_then(|c| c.issue).ok_or_else(|| {
                         TrackerError::Transient(format!(
                             "GitHub answered createIssue in {repo} without an issue"
                         ))
-                    })?
+                    })?;
+                    if let Some(t) = story_type {
+                        // `createIssue` takes no issue type (GraphQL schema as published).
+                        self.gh
+                            .set_issue_type(repo, created.number, t)
+                            .await
+                            .map_err(tracker_err)?;
+                    }
+                    created
                 }
             };
             issues.push(issue);
@@ -634,7 +664,8 @@ impl Tracker for GithubProjectsTracker {
     }
 
     /// The stories, found by marker among the parent's sub-issues or created and linked in
-    /// one `createIssue` each; then every missing project item (the epic's too, when
+    /// one `createIssue` each (and given `github_projects.story_issue_type` when the
+    /// organisation defines it: one `PATCH` more per new story); then every missing project item (the epic's too, when
     /// [`Self::ensure_epic`] deferred it) added in one aliased document, and every missing
     /// Team and Status set in another. Writes for K new stories: K + 2 (+ the epic's type).
     /// An error after the epic's add was deferred still adds the epic before it returns.
@@ -968,6 +999,7 @@ mod tests {
             "http://127.0.0.1:9",
             &secrecy::SecretString::from("t"),
             RetryPolicy {
+                give_up_unreachable: false,
                 attempts: 1,
                 initial_backoff: std::time::Duration::from_millis(1),
                 max_backoff: std::time::Duration::from_millis(1),
@@ -985,6 +1017,7 @@ mod tests {
             done_status: "Done".into(),
             not_planned_status: "Not planned".into(),
             epic_issue_type: None,
+            story_issue_type: None,
             teams: [("payments".to_owned(), "acme/payments".to_owned())].into(),
         };
         GithubProjectsTracker::new(gh, settings)

@@ -175,7 +175,8 @@ mod tests {
         assert!(!proves_nothing_made(&status(502)));
         assert!(!proves_nothing_made(&JiraError::Transport {
             call: "POST /issue".into(),
-            reason: "reset".into()
+            reason: "reset".into(),
+            unreachable: false,
         }));
         assert!(!proves_nothing_made(&JiraError::Decode {
             call: "POST /issue".into(),

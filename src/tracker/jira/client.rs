@@ -712,7 +712,8 @@ fn record(
 fn transport(call: &str, err: &reqwest::Error) -> JiraError {
     JiraError::Transport {
         call: call.to_owned(),
-        reason: err.to_string(),
+        reason: crate::retry::error_chain(err),
+        unreachable: crate::retry::is_unreachable(err),
     }
 }
 

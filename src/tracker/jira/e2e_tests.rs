@@ -33,6 +33,7 @@ pub(super) async fn serve(sandbox: Arc<JiraSandbox>) -> String {
 
 pub(super) fn policy() -> RetryPolicy {
     RetryPolicy {
+        give_up_unreachable: false,
         attempts: 3,
         initial_backoff: Duration::from_millis(1),
         max_backoff: Duration::from_millis(5),

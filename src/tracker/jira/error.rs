@@ -17,8 +17,11 @@ pub enum JiraError {
     Transport {
         /// Which call, e.g. `POST /issue`.
         call: String,
-        /// What went wrong.
+        /// What went wrong: the URL and the whole cause (`tcp connect error: Connection
+        /// refused`, `dns error: …`).
         reason: String,
+        /// The host was not reached at all (refused, or its name did not resolve).
+        unreachable: bool,
     },
     /// Jira answered with an error status.
     #[error("jira {call}: HTTP {status}: {reason}")]
@@ -110,6 +113,16 @@ impl Retryable for JiraError {
             Self::Decode { .. } | Self::Config(_) | Self::Protocol { .. } => RetryHint::Never,
         }
     }
+
+    fn unreachable(&self) -> bool {
+        matches!(
+            self,
+            Self::Transport {
+                unreachable: true,
+                ..
+            }
+        )
+    }
 }
 
 impl From<JiraError> for TrackerError {
@@ -164,6 +177,7 @@ mod tests {
         let transport = JiraError::Transport {
             call: "GET /x".into(),
             reason: "reset".into(),
+            unreachable: false,
         };
         assert!(matches!(
             TrackerError::from(transport),

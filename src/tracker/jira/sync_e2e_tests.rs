@@ -791,3 +791,135 @@ async fn a_user_away_from_utc_misses_no_change_v3() {
 async fn a_user_away_from_utc_misses_no_change_v2() {
     a_user_away_from_utc_misses_no_change(JiraApiVersion::V2).await;
 }
+
+/// What the daemon's intake makes of a body: `"own"` (no cue but creates), else the cues.
+fn intake(body: &Value, me: &str) -> String {
+    let bytes = serde_json::to_vec(body).expect("json");
+    let cues = super::cues::cues(&bytes, me).expect("the intake reads the body");
+    let changed: Vec<String> = cues
+        .iter()
+        .filter_map(|c| match c {
+            crate::tracker::Cue::Changed { keys } => Some(keys.join(",")),
+            crate::tracker::Cue::ChangedAll => Some("*".into()),
+            _ => None,
+        })
+        .collect();
+    if changed.is_empty() {
+        "own".into()
+    } else {
+        changed.join(" ")
+    }
+}
+
+/// Every kind of event the sandbox sends, to a target of the flavour's Jira: each body
+/// names every person the flavour's way (Data Center `name`/`key` and no `accountId`
+/// anywhere, changelog people as user keys; Cloud `accountId` and no `name`/`key`), and
+/// the daemon's intake reads it: the daemon's own writes (creates, a transition, a comment,
+/// recognised by the account `/myself` names) give no change cue, other people's do.
+async fn each_flavour_names_people_its_own_way(version: JiraApiVersion) {
+    use crate::sandbox::jira::hook_people::foreign_ids;
+    let e = env(version).await;
+    let (url, mut rx) = receiver(0).await;
+    control(
+        &e,
+        "/webhooks",
+        json!({"url": url, "api_version": version.number()}),
+    )
+    .await;
+    let t = tracker(&e.cfg, &teams());
+    let me = t.own_account().await.expect("myself");
+    let (_epic, stories) = ensure_all(&t, 5).await;
+    let sto = stories[0].key.clone();
+    t.move_to(&sto, "In Progress").await.expect("bot moves");
+    control(
+        &e,
+        &format!("/issues/{sto}/assign"),
+        json!({"assignee": "bob", "as": "alice"}),
+    )
+    .await;
+    control(
+        &e,
+        &format!("/issues/{sto}/comment"),
+        json!({"body": "picked up", "as": "dave"}),
+    )
+    .await;
+    t.comment(&sto, "council-sync was here")
+        .await
+        .expect("bot comments");
+    control(&e, "/sprints", json!({"project": "STO", "name": "Sprint 7", "issues": [sto], "start": true, "as": "carol"})).await;
+
+    let want = [
+        ("jira:issue_created", "own"),
+        ("jira:issue_created", "own"),
+        ("jira:issue_created", "own"),
+        ("jira:issue_updated", "own"),
+        ("jira:issue_updated", sto.as_str()),
+        ("jira:issue_updated", sto.as_str()),
+        ("comment_created", sto.as_str()),
+        ("jira:issue_updated", "own"),
+        ("comment_created", "own"),
+        ("sprint_created", "*"),
+        ("jira:issue_updated", sto.as_str()),
+        ("sprint_started", "*"),
+    ];
+    let mut got = Vec::new();
+    let mut bodies = Vec::new();
+    for _ in want {
+        let (_, body) = next(&mut rx).await;
+        assert_eq!(
+            foreign_ids(&body, version),
+            Vec::<String>::new(),
+            "{version:?}: {body}"
+        );
+        got.push((
+            body["webhookEvent"].as_str().unwrap_or("").to_owned(),
+            intake(&body, &me),
+        ));
+        bodies.push(body);
+    }
+    let want: Vec<(String, String)> = want
+        .iter()
+        .map(|(a, b)| ((*a).to_owned(), (*b).to_owned()))
+        .collect();
+    assert_eq!(got, want, "{version:?}");
+
+    // Spot checks of the places people sit, in the flavour's words.
+    let (id, other) = match version {
+        JiraApiVersion::V3 => ("accountId", "name"),
+        JiraApiVersion::V2 => ("name", "accountId"),
+    };
+    let assigned = &bodies[4];
+    assert_eq!(assigned["user"][id], json!(account(version, "alice")));
+    assert!(assigned["user"].get(other).is_none());
+    let fields = &assigned["issue"]["fields"];
+    for who in ["assignee", "reporter", "creator"] {
+        assert!(fields[who][id].is_string(), "{who}: {}", fields[who]);
+        assert!(fields[who].get(other).is_none(), "{who}: {}", fields[who]);
+    }
+    let item = &assigned["changelog"]["items"][0];
+    assert_eq!(item["to"], json!(account(version, "bob")));
+    let comment = &bodies[6]["comment"];
+    assert_eq!(comment["author"][id], json!(account(version, "dave")));
+    assert_eq!(comment["updateAuthor"][id], json!(account(version, "dave")));
+    if version == JiraApiVersion::V2 {
+        assert_eq!(assigned["user"]["key"], "alice");
+        assert!(
+            assigned["user"]["self"]
+                .as_str()
+                .is_some_and(|s| s.ends_with("/rest/api/2/user?username=alice")),
+            "{}",
+            assigned["user"]
+        );
+        assert!(!bodies.iter().any(|b| b.to_string().contains("accountId")));
+    }
+}
+
+#[tokio::test]
+async fn each_flavour_names_people_its_own_way_v3() {
+    each_flavour_names_people_its_own_way(JiraApiVersion::V3).await;
+}
+
+#[tokio::test]
+async fn each_flavour_names_people_its_own_way_v2() {
+    each_flavour_names_people_its_own_way(JiraApiVersion::V2).await;
+}

@@ -18,6 +18,8 @@ pub struct JiraEvent {
     pub timestamp: Option<i64>,
     /// Who caused it: `user.accountId` (Cloud), else `user.name` (Data Center), else
     /// `user.key` (old Server); compared with the daemon's own account to skip echoes.
+    /// Comment events carry no top-level `user`: there the comment's `updateAuthor` (who
+    /// wrote this version of it), else its `author`, names who caused it.
     pub user_account: Option<String>,
     /// Every name the body gives that user (`accountId`, `name`, `key`, non-empty): the
     /// daemon's own account is recognised by any of them, whichever flavour it asked
@@ -96,8 +98,10 @@ pub fn decode(body: &[u8]) -> Result<JiraEvent, JiraDecodeError> {
         .webhook_event
         .filter(|e| !e.trim().is_empty())
         .ok_or(JiraDecodeError::MissingEvent)?;
+    let comment_by = raw.comment.and_then(|c| c.update_author.or(c.author));
     let user_ids: Vec<String> = raw
         .user
+        .or(comment_by)
         .map(|u| [u.account_id, u.name, u.key])
         .into_iter()
         .flatten()
@@ -166,6 +170,15 @@ struct RawBody {
     issue: Option<RawIssue>,
     changelog: Option<RawChangelog>,
     sprint: Option<RawSprint>,
+    comment: Option<RawComment>,
+}
+
+/// A comment's people (`comment_*` events have no top-level `user`).
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawComment {
+    author: Option<RawUser>,
+    update_author: Option<RawUser>,
 }
 
 #[derive(Deserialize)]
@@ -374,8 +387,9 @@ mod tests {
         let event = decode(cloud.as_bytes()).expect("decodes");
         assert_eq!(event.issue_key.as_deref(), Some("PAY-14"));
         assert_eq!(
-            event.user_account, None,
-            "comment events have no top-level user"
+            event.user_account.as_deref(),
+            Some("557058:aa"),
+            "comment events have no top-level user: the comment's author caused it"
         );
         assert!(event.is_relevant());
 

@@ -632,6 +632,11 @@ impl<'s, 'x> Obj<'s, 'x> {
                     })
                     .map(|()| json!({ "projectV2Item": { "$item": [project, item] }, "clientMutationId": null }))
             }
+            "createProjectV2Field" => new_field(&input)
+                .and_then(|(name, kind)| {
+                    ops::create_field(&mut tx, &s("projectId"), &name, kind).map_err(fail)
+                })
+                .map(|f| json!({ "projectV2Field": field_json(&f), "clientMutationId": null })),
             other => Err(fail(format!("the sandbox does not serve Mutation.{other}"))),
         };
         ctx.changed.set(ctx.changed.get() | tx.changed);
@@ -641,6 +646,65 @@ impl<'s, 'x> Obj<'s, 'x> {
         let declared = info.field_definition().ty.inner_named_type().to_string();
         result.map(|v| self.value(v, declared))
     }
+}
+
+/// The field a `CreateProjectV2FieldInput` asks for: its name and kind. A single select
+/// needs options (GitHub refuses one without: "Single select fields must have at least one
+/// option"); an iteration field takes `iterationConfiguration`'s iterations, none when
+/// absent. DATE and NUMBER fields are not modelled here.
+fn new_field(input: &Value) -> Result<(String, FieldKind), FieldError> {
+    let name = input["name"].as_str().unwrap_or_default().trim().to_owned();
+    if name.is_empty() {
+        return Err(fail("Name can't be blank"));
+    }
+    let kind = match input["dataType"].as_str().unwrap_or_default() {
+        "SINGLE_SELECT" => {
+            let options: Vec<(String, String)> = input["singleSelectOptions"]
+                .as_array()
+                .map(|o| {
+                    o.iter()
+                        .filter_map(|x| x["name"].as_str())
+                        .map(|n| (String::new(), n.to_owned()))
+                        .collect()
+                })
+                .unwrap_or_default();
+            if options.is_empty() {
+                return Err(fail("Single select fields must have at least one option"));
+            }
+            FieldKind::SingleSelect(options)
+        }
+        "ITERATION" => {
+            let config = &input["iterationConfiguration"];
+            let iterations = config["iterations"]
+                .as_array()
+                .map(|its| {
+                    its.iter()
+                        .filter_map(|x| {
+                            let start = chrono::NaiveDate::parse_from_str(
+                                x["startDate"].as_str()?,
+                                "%Y-%m-%d",
+                            )
+                            .ok()?;
+                            Some(super::model::IterationRec {
+                                id: start.format("%Y%m%d").to_string(),
+                                title: x["title"].as_str().unwrap_or_default().to_owned(),
+                                start,
+                                duration: u32::try_from(x["duration"].as_u64()?).ok()?,
+                            })
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            FieldKind::Iteration(iterations)
+        }
+        "TEXT" => FieldKind::Text,
+        other => {
+            return Err(fail(format!(
+                "the sandbox does not serve {other} project fields"
+            )));
+        }
+    };
+    Ok((name, kind))
 }
 
 /// `createIssue`: the issue, and with `parentIssueId` its sub-issue link, in one change.

@@ -411,6 +411,53 @@ pub struct ProjectSeed {
     pub iteration: std::collections::BTreeMap<String, Vec<(String, chrono::NaiveDate, u32)>>,
 }
 
+/// `createProjectV2Field`: adds a field named `name` of `kind` to the project with node id
+/// `project_node` and answers it. Refused, with GitHub's words, when the project is
+/// unknown or a field of that name (case-insensitive) exists.
+pub fn create_field(
+    tx: &mut Tx<'_>,
+    project_node: &str,
+    name: &str,
+    kind: FieldKind,
+) -> Result<Field, String> {
+    let w = &mut *tx.world;
+    let taken = w
+        .projects
+        .project_by_node(project_node)
+        .ok_or_else(|| {
+            format!("Could not resolve to a ProjectV2 with the global id of '{project_node}'")
+        })?
+        .field_named(name)
+        .is_some();
+    if taken {
+        return Err("Name has already been taken".into());
+    }
+    let kind = match kind {
+        FieldKind::SingleSelect(names) => FieldKind::SingleSelect(
+            names
+                .into_iter()
+                .map(|(_, n)| (format!("{:08x}", w.next_id() & 0xffff_ffff), n))
+                .collect(),
+        ),
+        other => other,
+    };
+    let type_name = match kind {
+        FieldKind::Text => "ProjectV2Field",
+        FieldKind::SingleSelect(_) => "ProjectV2SingleSelectField",
+        FieldKind::Iteration(_) => "ProjectV2IterationField",
+    };
+    let field = Field {
+        node_id: render::node_id(type_name, w.next_id()),
+        name: name.to_owned(),
+        kind,
+    };
+    if let Some(p) = w.projects.project_by_node_mut(project_node) {
+        p.fields.push(field.clone());
+    }
+    tx.changed = true;
+    Ok(field)
+}
+
 /// Creates (or replaces) a project.
 pub fn seed_project(w: &mut World, seed: ProjectSeed) -> String {
     w.org(&seed.owner);
