@@ -194,6 +194,36 @@ impl Store {
         Ok(())
     }
 
+    /// Records one outcome for each of `seqs` in one commit: the deliveries an inbox round
+    /// handled together (a run of edits of one issue, decided once: see
+    /// `engine::coalesce`). Same meaning and durability as [`Store::finish_delivery`] for
+    /// each of them; nothing to record, nothing written.
+    pub async fn finish_deliveries(
+        &self,
+        seqs: &[i64],
+        outcome: Result<(), String>,
+    ) -> Result<(), StoreError> {
+        if seqs.is_empty() {
+            return Ok(());
+        }
+        let (processed_at, error) = match outcome {
+            Ok(()) => (Some(now_ms()), None),
+            Err(reason) => (None, Some(reason)),
+        };
+        let mut tx = self.relaxed_pool().begin().await?;
+        for &seq in seqs {
+            sqlx::query(RECORD_OUTCOME)
+                .bind(processed_at)
+                .bind(error.as_deref())
+                .bind(seq)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        self.count_on_relaxed(1);
+        Ok(())
+    }
+
     /// Copies the outcomes of the inbox's deliveries up to `seq` that are processed into
     /// the inbox's `processed_at`, the hint that keeps [`Store::pending_deliveries`]'s scan
     /// short. One statement on the inbox per round, not per delivery; on SQLite it commits
@@ -303,6 +333,51 @@ mod tests {
                 .map(|d| (d.seq, d.interrupted, d.attempts))
                 .collect();
             assert_eq!(got, [(seqs[0], 2, 0), (seqs[1], 0, 1), (seqs[2], 1, 0)]);
+        })
+        .await;
+    }
+
+    /// Deliveries handled together get one outcome each in one commit: processed ones
+    /// leave the pending list, failed ones stay with their error and one more attempt.
+    #[tokio::test]
+    async fn outcomes_of_a_run_are_recorded_for_each_delivery() {
+        on_each_backend(|store| async move {
+            let (writer, _task) = InboxWriter::spawn(store.clone());
+            for id in ["a", "b", "c", "d"] {
+                writer.submit(delivery(id)).await.expect("submit");
+            }
+            let seqs: Vec<i64> = store
+                .pending_deliveries(10)
+                .await
+                .expect("pending")
+                .iter()
+                .map(|d| d.seq)
+                .collect();
+            store.begin_deliveries(&seqs).await.expect("begin");
+            store
+                .finish_deliveries(&[], Ok(()))
+                .await
+                .expect("nothing to record");
+            store
+                .finish_deliveries(&seqs[..2], Ok(()))
+                .await
+                .expect("processed");
+            store
+                .finish_deliveries(&seqs[2..], Err("github 502".into()))
+                .await
+                .expect("failed");
+            let got: Vec<_> = store
+                .pending_deliveries(10)
+                .await
+                .expect("pending")
+                .iter()
+                .map(|d| (d.seq, d.attempts, d.interrupted, d.last_error.clone()))
+                .collect();
+            let failed = Some("github 502".to_owned());
+            assert_eq!(
+                got,
+                [(seqs[2], 1, 0, failed.clone()), (seqs[3], 1, 0, failed)]
+            );
         })
         .await;
     }
