@@ -43,7 +43,7 @@ pub struct Run {
 }
 
 /// Longest the bench waits for the engine to handle a run's backlog.
-const DRAIN_CAP: Duration = Duration::from_secs(120);
+const DRAIN_CAP: Duration = Duration::from_secs(30);
 
 /// Waits (polling `/status` every 100 ms, at most [`DRAIN_CAP`]) until the daemon has no
 /// delivery pending; the seconds it took and the daemon's CPU ms per delivery meanwhile.

@@ -87,7 +87,8 @@ pub struct Delivery {
     pub event: String,
     /// The payload's action.
     pub action: Option<String>,
-    /// The raw body; decode it again with `github::webhook::decode`.
+    /// The raw body as received (the inbox stores it compressed, see `store/payload.rs`);
+    /// decode it again with `github::webhook::decode`.
     pub payload: Vec<u8>,
     /// When it was stored (ms since the epoch).
     pub received_at: i64,
@@ -107,7 +108,8 @@ impl Delivery {
             delivery_id: row.try_get("delivery_id")?,
             event: row.try_get("event")?,
             action: row.try_get("action")?,
-            payload: row.try_get("payload")?,
+            // Compressed on the way in, or (rows stored before) as received.
+            payload: super::payload::unpack(row.try_get("payload")?)?,
             received_at: row.try_get("received_at")?,
             attempts: row.try_get("attempts")?,
             last_error: row.try_get("last_error")?,
@@ -377,6 +379,53 @@ mod tests {
             assert_eq!(
                 got,
                 [(seqs[2], 1, 0, failed.clone()), (seqs[3], 1, 0, failed)]
+            );
+        })
+        .await;
+    }
+
+    /// Bodies are stored compressed, and rows stored before that (the body as received)
+    /// read back beside new ones, each as it came in.
+    #[tokio::test]
+    async fn rows_stored_before_compression_read_back_beside_new_ones() {
+        on_each_backend(|store| async move {
+            let body = |n: u64| {
+                let filler = "https://api.github.com/repos/acme/ops/issues/".repeat(200);
+                format!(r#"{{"action":"edited","issue":{{"number":{n},"body":"{filler}"}}}}"#)
+            };
+            // As the writer stored a row before: the body as received.
+            sqlx::query(
+                "INSERT INTO deliveries (source, delivery_id, event, action, payload, received_at) \
+                 VALUES ('github', 'old', 'issues', 'edited', $1, 1)",
+            )
+            .bind(body(1).into_bytes())
+            .execute(store.inbox_pool())
+            .await
+            .expect("old row");
+            let (writer, _task) = InboxWriter::spawn(store.clone());
+            let mut new = delivery("new");
+            new.payload = Bytes::from(body(2));
+            writer.submit(new).await.expect("submit");
+
+            let pending = store.pending_deliveries(10).await.expect("pending");
+            let got: Vec<_> = pending
+                .iter()
+                .map(|d| (d.delivery_id.as_str(), d.payload.clone()))
+                .collect();
+            assert_eq!(
+                got,
+                [("old", body(1).into_bytes()), ("new", body(2).into_bytes())]
+            );
+            let stored: Vec<u8> =
+                sqlx::query_scalar("SELECT payload FROM deliveries WHERE delivery_id = 'new'")
+                    .fetch_one(store.inbox_pool())
+                    .await
+                    .expect("stored");
+            assert!(
+                stored.starts_with(b"\0lz4") && stored.len() * 4 < body(2).len(),
+                "stored compressed: {} of {} bytes",
+                stored.len(),
+                body(2).len()
             );
         })
         .await;

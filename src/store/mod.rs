@@ -22,6 +22,7 @@ mod links;
 mod lock;
 mod migrations;
 mod outbox;
+mod payload;
 mod progress;
 mod replicas;
 mod stages;

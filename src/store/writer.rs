@@ -133,7 +133,10 @@ impl InboxWriter {
     }
 
     /// Stores one delivery; resolves once it is committed (or known to be a duplicate).
-    pub async fn submit(&self, delivery: NewDelivery) -> Result<Submitted, StoreError> {
+    /// The body is compressed here, on the submitter's task (`store/payload.rs`), so the
+    /// one writer task only binds it.
+    pub async fn submit(&self, mut delivery: NewDelivery) -> Result<Submitted, StoreError> {
+        delivery.payload = bytes::Bytes::from(super::payload::pack(&delivery.payload));
         let (reply, answer) = oneshot::channel();
         self.jobs
             .send(Job { delivery, reply })
