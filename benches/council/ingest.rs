@@ -37,20 +37,29 @@ pub struct Run {
     /// Deliveries stored but not yet handled by the engine when the run ended.
     pub backlog_after: Option<u64>,
     /// After the run, with no more webhooks: seconds until the engine had handled the
-    /// backlog (`None`: not measured, or not done within [`DRAIN_CAP`]), and the daemon's
+    /// backlog (`None`: not measured, or not done within [`drain_cap`]), and the daemon's
     /// CPU time per delivery of the backlog meanwhile (ms).
     pub drain: Option<(f64, f64)>,
 }
 
-/// Longest the bench waits for the engine to handle a run's backlog.
-const DRAIN_CAP: Duration = Duration::from_secs(30);
+/// Longest the bench waits for the engine to handle a run's backlog, in seconds
+/// (`BENCH_DRAIN_SECS`, default 30).
+fn drain_cap() -> Duration {
+    Duration::from_secs(
+        std::env::var("BENCH_DRAIN_SECS")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(30),
+    )
+}
 
-/// Waits (polling `/status` every 100 ms, at most [`DRAIN_CAP`]) until the daemon has no
+/// Waits (polling `/status` every 100 ms, at most [`drain_cap`]) until the daemon has no
 /// delivery pending; the seconds it took and the daemon's CPU ms per delivery meanwhile.
 async fn drain(d: &common::Daemon, pid: u32, backlog: u64) -> Option<(f64, f64)> {
     let before = proc_counters(pid);
     let start = std::time::Instant::now();
-    while start.elapsed() < DRAIN_CAP {
+    let cap = drain_cap();
+    while start.elapsed() < cap {
         if crate::daemon::pending_deliveries(d).await == Some(0) {
             let ticks = proc_counters(pid).0.saturating_sub(before.0) as f64;
             let cpu_ms = ticks * 1000.0 / clock_ticks() / backlog.max(1) as f64;

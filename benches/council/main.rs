@@ -11,7 +11,8 @@
 //! default 1000), `BENCH_PARTS` (default "ingest,accept,links,backfill,peer": which
 //! measurements run), `BENCH_TRACE` (set: each accept's calls with their start and span),
 //! `BENCH_ENGINE` (`held`: the engine's issue reads are held by the sandbox during the stored
-//! ingest run, which then measures the writer path alone),
+//! ingest run, which then measures the writer path alone), `BENCH_DRAIN_SECS` (how long the
+//! ingest bench waits for the engine to handle a run's backlog, default 30),
 //! `BENCH_ROWS_IN` (a file of table rows
 //! measured by another bench of the same run, printed first). Needs Debian's `wrk`.
 
