@@ -273,3 +273,104 @@ async fn killed_between_epic_and_stories_resumes_exactly_once_on_github_projects
     }
     daemon.kill().await;
 }
+
+/// A burst of edits with a decision in the middle, all waiting in the inbox together: the
+/// edits on each side of the decision are handled by one reading of the issue each (the
+/// daemon counts the 8 folded into an earlier one), the decision is still acted on (one epic,
+/// one story per team), and every delivery is marked handled exactly once (one start, one
+/// attempt, processed).
+#[tokio::test]
+async fn a_burst_of_edits_is_read_once_and_keeps_its_decision() {
+    // Faults are sandbox-wide: this test keeps its sandbox to itself.
+    let world = World::private().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = world.write_config(dir.path(), 3);
+    let daemon = world.daemon(&config).await;
+    let c = world.ctl();
+    let n = world.ready_concern(&TEAMS).await;
+    daemon.wait_settled(&c).await;
+
+    // The engine's next reading of the issue is held, so what follows waits in the inbox.
+    let hold = add_fault(
+        &c,
+        json!({"method": "GET", "path_regex": format!("^/repos/{}/issues/{n}$", world.repo), "hold": true}),
+    )
+    .await;
+    let body = complete_body(&TEAMS);
+    let edit = |i: usize| {
+        let (c, repo, body) = (
+            c.clone(),
+            world.repo.clone(),
+            format!("{body}\n\nEdit {i}."),
+        );
+        async move { c.edit_body(&repo, n, "alice", &body).await.expect("edit") }
+    };
+    edit(0).await;
+    let held = c
+        .get(&format!("/_sandbox/faults/{hold}/held?timeout_ms=30000"))
+        .await
+        .expect("held");
+    assert!(held["held"].as_u64().unwrap_or(0) >= 1, "read held: {held}");
+    for i in 1..=5 {
+        edit(i).await;
+    }
+    c.add_label(&world.repo, n, "carol", "council/accepted")
+        .await
+        .expect("label");
+    for i in 6..=10 {
+        edit(i).await;
+    }
+    daemon
+        .wait_status("the 12 deliveries stored", |s| {
+            s["pending_deliveries"].as_u64() >= Some(12)
+        })
+        .await;
+    c.post(&format!("/_sandbox/faults/{hold}/release"), Value::Null)
+        .await
+        .expect("release");
+
+    world.wait_stories_listed(n, TEAMS.len()).await;
+    daemon.wait_settled(&c).await;
+    let (epics, stories) = world.jira_for(n, &TEAMS).await;
+    assert_eq!(
+        (epics.len(), stories.len()),
+        (1, TEAMS.len()),
+        "the decision was acted on once: {epics:?} {stories:?}"
+    );
+    let metrics = council_sync::crypto::http_client()
+        .get(format!("{}/metrics", daemon.url))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("metrics text");
+    let coalesced = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("council_sync_webhook_coalesced_total "))
+        .and_then(|v| v.trim().parse::<f64>().ok());
+    assert_eq!(
+        coalesced,
+        Some(8.0),
+        "edits 1–5 and 6–10 each read once, the label alone between them"
+    );
+    daemon.kill().await;
+
+    // Every delivery stored was handled exactly once.
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(&store_url_of(&config))
+        .await
+        .expect("open store");
+    let rows: Vec<(i64, i64, i64)> = sqlx::query_as(
+        "SELECT started, attempts, CASE WHEN processed_at IS NULL THEN 0 ELSE 1 END \
+         FROM delivery_outcomes ORDER BY seq",
+    )
+    .fetch_all(&pool)
+    .await
+    .expect("outcomes");
+    assert!(rows.len() >= 12, "every delivery has its outcome: {rows:?}");
+    assert!(
+        rows.iter().all(|&r| r == (1, 1, 1)),
+        "each started once, attempted once, processed: {rows:?}"
+    );
+}

@@ -36,6 +36,38 @@ pub struct Run {
     pub switches_per_ack: f64,
     /// Deliveries stored but not yet handled by the engine when the run ended.
     pub backlog_after: Option<u64>,
+    /// After the run, with no more webhooks: seconds until the engine had handled the
+    /// backlog (`None`: not measured, or not done within [`drain_cap`]), and the daemon's
+    /// CPU time per delivery of the backlog meanwhile (ms).
+    pub drain: Option<(f64, f64)>,
+}
+
+/// Longest the bench waits for the engine to handle a run's backlog, in seconds
+/// (`BENCH_DRAIN_SECS`, default 30).
+fn drain_cap() -> Duration {
+    Duration::from_secs(
+        std::env::var("BENCH_DRAIN_SECS")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(30),
+    )
+}
+
+/// Waits (polling `/status` every 100 ms, at most [`drain_cap`]) until the daemon has no
+/// delivery pending; the seconds it took and the daemon's CPU ms per delivery meanwhile.
+async fn drain(d: &common::Daemon, pid: u32, backlog: u64) -> Option<(f64, f64)> {
+    let before = proc_counters(pid);
+    let start = std::time::Instant::now();
+    let cap = drain_cap();
+    while start.elapsed() < cap {
+        if crate::daemon::pending_deliveries(d).await == Some(0) {
+            let ticks = proc_counters(pid).0.saturating_sub(before.0) as f64;
+            let cpu_ms = ticks * 1000.0 / clock_ticks() / backlog.max(1) as f64;
+            return Some((start.elapsed().as_secs_f64(), cpu_ms));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    None
 }
 
 impl Run {
@@ -126,6 +158,23 @@ pub async fn measure(dir: &Path, senders: &[u32], secs: u64) -> Vec<Pair> {
         let before = proc_counters(pid);
         let mut bound = wrk(&run_dir, &url, &body_path, &signature, "star", n, secs, "b").await;
         bound.account(before, proc_counters(pid));
+        // `BENCH_ENGINE=held`: the engine's first read of the issue is held by the sandbox
+        // for the whole stored run, so the run measures the writer path alone (verify,
+        // parse, insert, commit, ack) with the engine idle beside it.
+        let held = match std::env::var("BENCH_ENGINE").as_deref() {
+            Ok("held") => Some(
+                common::add_fault(
+                    &c,
+                    serde_json::json!({
+                        "method": "GET",
+                        "path_regex": r"^/repos/[^/]+/[^/]+/issues/\d+$",
+                        "hold": true,
+                    }),
+                )
+                .await,
+            ),
+            _ => None,
+        };
         let before = proc_counters(pid);
         let mut stored = wrk(
             &run_dir, &url, &body_path, &signature, "issues", n, secs, "s",
@@ -133,6 +182,14 @@ pub async fn measure(dir: &Path, senders: &[u32], secs: u64) -> Vec<Pair> {
         .await;
         stored.account(before, proc_counters(pid));
         stored.backlog_after = crate::daemon::pending_deliveries(&d).await;
+        if let Some(id) = held {
+            c.post(&format!("/_sandbox/faults/{id}/release"), Value::Null)
+                .await
+                .expect("release the held read");
+        }
+        if let Some(backlog) = stored.backlog_after.filter(|&n| n > 0) {
+            stored.drain = drain(&d, pid, backlog).await;
+        }
         eprintln!("bench: ingest {n} senders: stored {stored:?}, bound {bound:?}");
         d.kill().await;
         pairs.push(Pair {
@@ -259,6 +316,7 @@ async fn wrk(
         cpu_ms_per_ack: 0.0,
         switches_per_ack: 0.0,
         backlog_after: None,
+        drain: None,
         acks_per_s: acks as f64 / secs,
         p50_ms: n("p50_us") as f64 / 1000.0,
         p99_ms: n("p99_us") as f64 / 1000.0,

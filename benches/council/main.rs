@@ -10,6 +10,9 @@
 //! paced backfill, default 1000), `BENCH_PEER` (issues of the side-by-side run with jirahub,
 //! default 1000), `BENCH_PARTS` (default "ingest,accept,links,backfill,peer": which
 //! measurements run), `BENCH_TRACE` (set: each accept's calls with their start and span),
+//! `BENCH_ENGINE` (`held`: the engine's issue reads are held by the sandbox during the stored
+//! ingest run, which then measures the writer path alone), `BENCH_DRAIN_SECS` (how long the
+//! ingest bench waits for the engine to handle a run's backlog, default 30),
 //! `BENCH_ROWS_IN` (a file of table rows
 //! measured by another bench of the same run, printed first). Needs Debian's `wrk`.
 
@@ -137,10 +140,19 @@ async fn main() {
                 p.bound.switches_per_ack
             ),
             &format!(
-                "engine beside it; {} deliveries not yet handled at the end of the run",
+                "engine beside it; {} deliveries not yet handled at the end of the run{}",
                 p.stored
                     .backlog_after
-                    .map_or_else(|| "?".to_owned(), |n| n.to_string())
+                    .map_or_else(|| "?".to_owned(), |n| n.to_string()),
+                match p.stored.drain {
+                    Some((secs, cpu)) => {
+                        format!(", handled {secs:.1} s after it ({cpu:.3} ms CPU a delivery)")
+                    }
+                    None if p.stored.backlog_after > Some(0) => {
+                        ", not all handled within the bench's wait".to_owned()
+                    }
+                    None => String::new(),
+                }
             ),
         );
     }

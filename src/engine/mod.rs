@@ -15,6 +15,7 @@
 //! the claiming process renews while it runs them (`Store::renew_leases`).
 
 mod backfill;
+mod coalesce;
 mod context;
 mod describe;
 mod error;
@@ -160,8 +161,15 @@ impl<T: Tracker + 'static> Engine<T> {
             let me = self.clone();
             let outbox_wake = outbox_wake.clone();
             let mut stop = stop.clone();
+            let pressure = me.store.ingest_pressure();
             async move {
+                let mut last_round = tokio::time::Instant::now();
                 while !*stop.borrow() {
+                    inbox::yield_to_ingest(&pressure, last_round, &mut stop).await;
+                    if *stop.borrow() {
+                        break;
+                    }
+                    last_round = tokio::time::Instant::now();
                     match me.inbox_round().await {
                         Ok(n) if n > 0 => {
                             outbox_wake.notify_one();

@@ -247,6 +247,15 @@ pub fn count_ignored(source: &'static str, reason: &'static str) {
     metrics::counter!(WEBHOOK_IGNORED, "source" => source, "reason" => reason).increment(1);
 }
 
+/// Name of the counter of deliveries handled as part of an earlier delivery's run.
+pub const WEBHOOK_COALESCED: &str = "council_sync_webhook_coalesced_total";
+
+/// Counts `n` deliveries (edits of an issue) handled by the reading and decision of an
+/// earlier delivery of the same issue in the same inbox round (`engine::coalesce`).
+pub fn count_coalesced(n: usize) {
+    metrics::counter!(WEBHOOK_COALESCED).increment(n as u64);
+}
+
 /// Counts a webhook delivery refused before it was stored.
 pub fn count_rejected(reason: &'static str) {
     metrics::counter!("council_sync_webhook_rejected_total", "reason" => reason).increment(1);
@@ -285,6 +294,10 @@ fn handle() -> &'static PrometheusHandle {
         metrics::describe_counter!(
             WEBHOOK_IGNORED,
             "Webhook deliveries answered but not acted on, by source and reason (event, scope, scope_left)."
+        );
+        metrics::describe_counter!(
+            WEBHOOK_COALESCED,
+            "Webhook deliveries (edits) handled by one reading and decision of an earlier edit of the same issue."
         );
         metrics::describe_counter!(
             api::API_CALLS,

@@ -87,7 +87,8 @@ pub struct Delivery {
     pub event: String,
     /// The payload's action.
     pub action: Option<String>,
-    /// The raw body; decode it again with `github::webhook::decode`.
+    /// The raw body as received (the inbox stores it compressed, see `store/payload.rs`);
+    /// decode it again with `github::webhook::decode`.
     pub payload: Vec<u8>,
     /// When it was stored (ms since the epoch).
     pub received_at: i64,
@@ -107,7 +108,8 @@ impl Delivery {
             delivery_id: row.try_get("delivery_id")?,
             event: row.try_get("event")?,
             action: row.try_get("action")?,
-            payload: row.try_get("payload")?,
+            // Compressed on the way in, or (rows stored before) as received.
+            payload: super::payload::unpack(row.try_get("payload")?)?,
             received_at: row.try_get("received_at")?,
             attempts: row.try_get("attempts")?,
             last_error: row.try_get("last_error")?,
@@ -191,6 +193,36 @@ impl Store {
             .execute(self.relaxed_pool())
             .await?;
         self.count_on_relaxed(done.rows_affected());
+        Ok(())
+    }
+
+    /// Records one outcome for each of `seqs` in one commit: the deliveries an inbox round
+    /// handled together (a run of edits of one issue, decided once: see
+    /// `engine::coalesce`). Same meaning and durability as [`Store::finish_delivery`] for
+    /// each of them; nothing to record, nothing written.
+    pub async fn finish_deliveries(
+        &self,
+        seqs: &[i64],
+        outcome: Result<(), String>,
+    ) -> Result<(), StoreError> {
+        if seqs.is_empty() {
+            return Ok(());
+        }
+        let (processed_at, error) = match outcome {
+            Ok(()) => (Some(now_ms()), None),
+            Err(reason) => (None, Some(reason)),
+        };
+        let mut tx = self.relaxed_pool().begin().await?;
+        for &seq in seqs {
+            sqlx::query(RECORD_OUTCOME)
+                .bind(processed_at)
+                .bind(error.as_deref())
+                .bind(seq)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        self.count_on_relaxed(1);
         Ok(())
     }
 
@@ -303,6 +335,98 @@ mod tests {
                 .map(|d| (d.seq, d.interrupted, d.attempts))
                 .collect();
             assert_eq!(got, [(seqs[0], 2, 0), (seqs[1], 0, 1), (seqs[2], 1, 0)]);
+        })
+        .await;
+    }
+
+    /// Deliveries handled together get one outcome each in one commit: processed ones
+    /// leave the pending list, failed ones stay with their error and one more attempt.
+    #[tokio::test]
+    async fn outcomes_of_a_run_are_recorded_for_each_delivery() {
+        on_each_backend(|store| async move {
+            let (writer, _task) = InboxWriter::spawn(store.clone());
+            for id in ["a", "b", "c", "d"] {
+                writer.submit(delivery(id)).await.expect("submit");
+            }
+            let seqs: Vec<i64> = store
+                .pending_deliveries(10)
+                .await
+                .expect("pending")
+                .iter()
+                .map(|d| d.seq)
+                .collect();
+            store.begin_deliveries(&seqs).await.expect("begin");
+            store
+                .finish_deliveries(&[], Ok(()))
+                .await
+                .expect("nothing to record");
+            store
+                .finish_deliveries(&seqs[..2], Ok(()))
+                .await
+                .expect("processed");
+            store
+                .finish_deliveries(&seqs[2..], Err("github 502".into()))
+                .await
+                .expect("failed");
+            let got: Vec<_> = store
+                .pending_deliveries(10)
+                .await
+                .expect("pending")
+                .iter()
+                .map(|d| (d.seq, d.attempts, d.interrupted, d.last_error.clone()))
+                .collect();
+            let failed = Some("github 502".to_owned());
+            assert_eq!(
+                got,
+                [(seqs[2], 1, 0, failed.clone()), (seqs[3], 1, 0, failed)]
+            );
+        })
+        .await;
+    }
+
+    /// Bodies are stored compressed, and rows stored before that (the body as received)
+    /// read back beside new ones, each as it came in.
+    #[tokio::test]
+    async fn rows_stored_before_compression_read_back_beside_new_ones() {
+        on_each_backend(|store| async move {
+            let body = |n: u64| {
+                let filler = "https://api.github.com/repos/acme/ops/issues/".repeat(200);
+                format!(r#"{{"action":"edited","issue":{{"number":{n},"body":"{filler}"}}}}"#)
+            };
+            // As the writer stored a row before: the body as received.
+            sqlx::query(
+                "INSERT INTO deliveries (source, delivery_id, event, action, payload, received_at) \
+                 VALUES ('github', 'old', 'issues', 'edited', $1, 1)",
+            )
+            .bind(body(1).into_bytes())
+            .execute(store.inbox_pool())
+            .await
+            .expect("old row");
+            let (writer, _task) = InboxWriter::spawn(store.clone());
+            let mut new = delivery("new");
+            new.payload = Bytes::from(body(2));
+            writer.submit(new).await.expect("submit");
+
+            let pending = store.pending_deliveries(10).await.expect("pending");
+            let got: Vec<_> = pending
+                .iter()
+                .map(|d| (d.delivery_id.as_str(), d.payload.clone()))
+                .collect();
+            assert_eq!(
+                got,
+                [("old", body(1).into_bytes()), ("new", body(2).into_bytes())]
+            );
+            let stored: Vec<u8> =
+                sqlx::query_scalar("SELECT payload FROM deliveries WHERE delivery_id = 'new'")
+                    .fetch_one(store.inbox_pool())
+                    .await
+                    .expect("stored");
+            assert!(
+                stored.starts_with(b"\0lz4") && stored.len() * 4 < body(2).len(),
+                "stored compressed: {} of {} bytes",
+                stored.len(),
+                body(2).len()
+            );
         })
         .await;
     }

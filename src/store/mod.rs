@@ -22,6 +22,7 @@ mod links;
 mod lock;
 mod migrations;
 mod outbox;
+mod payload;
 mod progress;
 mod replicas;
 mod stages;
@@ -50,7 +51,7 @@ pub use progress::{Backlog, ParkedJob, QueuedWrite};
 pub use replicas::{LEASE_RENEW, Leadership, Role};
 pub use stages::{StageChange, StageTransition};
 pub use views::{AgendaClaim, ConcernSnapshot, FailedWrite, MetricCounts};
-pub use writer::InboxWriter;
+pub use writer::{InboxWriter, IngestPressure};
 
 /// Set on every SQLite connection. `busy_timeout = 5000`: a connection waits up to 5 s for
 /// the write lock, long enough to ride out a group commit of a few thousand deliveries,
@@ -179,6 +180,8 @@ pub struct Store {
     /// (the attached inbox file) on SQLite, `deliveries` on PostgreSQL.
     inbox_table: &'static str,
     inbox_notify: Arc<Notify>,
+    /// How busy the webhook writer is (see [`IngestPressure`]): the engine yields to it.
+    ingest_pressure: Arc<IngestPressure>,
     backend: Backend,
     /// Written into `outbox.claimed_by` by this process's claims (`pid-<pid>-<random>`, new
     /// per open), so a process renews only its own leases and a person (or a test) can tell
@@ -277,6 +280,7 @@ impl Store {
             relaxed,
             inbox_table,
             inbox_notify: Arc::new(Notify::new()),
+            ingest_pressure: Arc::default(),
             backend,
             replica: format!(
                 "pid-{}-{}",
@@ -297,6 +301,12 @@ impl Store {
     /// instead of polling the deliveries table.
     pub fn inbox_notify(&self) -> Arc<Notify> {
         Arc::clone(&self.inbox_notify)
+    }
+
+    /// How busy the webhook writer is: set by the writer after each commit, read by the
+    /// engine's inbox loop, which yields to ingest while it is busy.
+    pub fn ingest_pressure(&self) -> Arc<IngestPressure> {
+        Arc::clone(&self.ingest_pressure)
     }
 
     /// Closes the pools, waiting for connections in use to come back (graceful shutdown).

@@ -18,6 +18,8 @@
 //! source and delivery id seen before, even earlier in the same batch). If the commit
 //! fails, every submitter in that batch gets the error and answers 503, so GitHub redelivers.
 
+use std::sync::atomic::{AtomicI64, Ordering};
+
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
@@ -31,6 +33,48 @@ pub const MAX_BATCH: usize = 512;
 /// Deliveries that may wait for the writer before `submit` itself waits (backpressure to
 /// the HTTP handlers instead of unbounded memory).
 const QUEUE_DEPTH: usize = 4096;
+
+/// A commit of at least this many deliveries means senders queued behind the previous
+/// commit: webhooks are arriving faster than one commit at a time can answer them. One
+/// webhook at a time (GitHub's usual pace) never reaches it.
+const BUSY_BATCH: usize = 4;
+
+/// How long the writer counts as busy after a commit of [`BUSY_BATCH`] or more: a few
+/// commits' time (each waits for an fsync, 0.1–1 ms here), so the busy spell ends soon
+/// after a burst does.
+const BUSY_FOR_MS: i64 = 20;
+
+/// How busy the webhook writer is. The writer marks it after each commit; the engine's
+/// inbox loop reads it and yields while the writer is busy (at most `engine::MAX_YIELD` at
+/// a time), so a burst of webhooks is answered first and handled from the inbox after. One
+/// per store (shared by its clones).
+#[derive(Debug, Default)]
+pub struct IngestPressure {
+    /// Until when (ms since the epoch) the writer counts as busy.
+    busy_until_ms: AtomicI64,
+}
+
+impl IngestPressure {
+    /// Whether webhooks were queueing behind each other's commits within the last
+    /// [`BUSY_FOR_MS`].
+    pub fn busy(&self) -> bool {
+        now_ms() < self.busy_until_ms.load(Ordering::Relaxed)
+    }
+
+    /// Marks the writer busy for the next `ms` milliseconds (tests of those who yield).
+    #[cfg(test)]
+    pub(crate) fn busy_for(&self, ms: i64) {
+        self.busy_until_ms.store(now_ms() + ms, Ordering::Relaxed);
+    }
+
+    /// Records a commit of `deliveries`.
+    pub fn committed(&self, deliveries: usize) {
+        if deliveries >= BUSY_BATCH {
+            self.busy_until_ms
+                .store(now_ms() + BUSY_FOR_MS, Ordering::Relaxed);
+        }
+    }
+}
 
 struct Job {
     delivery: NewDelivery,
@@ -89,7 +133,10 @@ impl InboxWriter {
     }
 
     /// Stores one delivery; resolves once it is committed (or known to be a duplicate).
-    pub async fn submit(&self, delivery: NewDelivery) -> Result<Submitted, StoreError> {
+    /// The body is compressed here, on the submitter's task (`store/payload.rs`), so the
+    /// one writer task only binds it.
+    pub async fn submit(&self, mut delivery: NewDelivery) -> Result<Submitted, StoreError> {
+        delivery.payload = bytes::Bytes::from(super::payload::pack(&delivery.payload));
         let (reply, answer) = oneshot::channel();
         self.jobs
             .send(Job { delivery, reply })
@@ -105,11 +152,13 @@ async fn run(
     checkpointer: Option<(Checkpointer, JoinHandle<()>)>,
 ) {
     let notify = store.inbox_notify();
+    let pressure = store.ingest_pressure();
     let mut since_checkpoint = 0usize;
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while queue.recv_many(&mut batch, MAX_BATCH).await > 0 {
         match commit(&store, &batch).await {
             Ok(results) => {
+                pressure.committed(batch.len());
                 if results
                     .iter()
                     .any(|r| matches!(r, Submitted::Inserted { .. }))
@@ -501,6 +550,23 @@ mod tests {
         .await;
     }
 
+    /// A commit of one delivery at a time leaves the writer idle; one of several senders
+    /// queued together marks it busy, for a short while only.
+    #[test]
+    fn queued_senders_mark_the_writer_busy_for_a_while() {
+        let p = IngestPressure::default();
+        assert!(!p.busy());
+        p.committed(BUSY_BATCH - 1);
+        assert!(!p.busy(), "one webhook at a time is no pressure");
+        p.committed(BUSY_BATCH);
+        assert!(p.busy());
+        p.busy_until_ms.store(now_ms() - 1, Ordering::Relaxed);
+        assert!(
+            !p.busy(),
+            "the spell ends {BUSY_FOR_MS} ms after the last busy commit"
+        );
+    }
+
     /// Every batch size up to [`MAX_BATCH`] is planned as at most four statements whose
     /// sizes add up to it, each with its statement text; up to [`ONE_STATEMENT`] it is one.
     #[test]
@@ -542,7 +608,10 @@ mod tests {
             tasks.push(tokio::spawn(async move {
                 for i in (t..n).step_by(16) {
                     let mut d = delivery(format!("big-{i}"));
-                    d.payload = Bytes::from(vec![b'x'; size]);
+                    // Random bytes: they stay their size compressed (the count is of
+                    // bytes stored).
+                    d.payload =
+                        Bytes::from((0..size).map(|_| rand::random::<u8>()).collect::<Vec<u8>>());
                     writer.submit(d).await.expect("stored");
                 }
             }));

@@ -21,6 +21,16 @@ pub(crate) async fn process_github<T: Tracker + 'static>(
             what: "delivery",
             reason: e.to_string(),
         })?;
+    process_decoded(cx, delivery, event).await
+}
+
+/// [`process_github`] on the delivery's event when the caller has decoded it already (the
+/// inbox round decodes each delivery once, to find the runs it coalesces).
+pub(crate) async fn process_decoded<T: Tracker + 'static>(
+    cx: &Ctx<T>,
+    delivery: &Delivery,
+    event: GithubEvent,
+) -> Result<(), EngineError> {
     // Stored before the repository left `github.repos`: no longer ours to act on.
     let scope = crate::config::Scope::of(&cx.config);
     let ignored = match &event {
