@@ -62,6 +62,11 @@ const SQLITE: Migrations = &[
         "delivery outcomes",
         include_str!("../../migrations/sqlite/0009_delivery_outcomes.sql"),
     ),
+    (
+        10,
+        "tracking sent",
+        include_str!("../../migrations/sqlite/0010_tracking_sent.sql"),
+    ),
 ];
 
 /// Every PostgreSQL migration, oldest first: the same versions as [`SQLITE`], each the same
@@ -111,6 +116,11 @@ const POSTGRES: Migrations = &[
         9,
         "delivery outcomes",
         include_str!("../../migrations/postgres/0009_delivery_outcomes.sql"),
+    ),
+    (
+        10,
+        "tracking sent",
+        include_str!("../../migrations/postgres/0010_tracking_sent.sql"),
     ),
 ];
 
