@@ -55,6 +55,7 @@ impl Store {
         decision: Option<(DecisionKind, &str)>,
         writes: &[QueuedWrite<'_>],
     ) -> Result<(), StoreError> {
+        let _turn = self.write_turn().await;
         let now = now_ms();
         let mut tx = self.pool().begin().await?;
         // The first statement writes, so SQLite takes the write lock at once (busy_timeout
@@ -105,6 +106,7 @@ impl Store {
     /// Marks a delivery processed with an error that retrying cannot fix, so it is kept
     /// (with the reason) but no longer offered.
     pub async fn abandon_delivery(&self, seq: i64, reason: &str) -> Result<(), StoreError> {
+        let _turn = self.write_turn().await;
         sqlx::query(super::inbox::RECORD_OUTCOME)
             .bind(Some(now_ms()))
             .bind(Some(reason))
@@ -123,6 +125,7 @@ impl Store {
         key: &str,
         url: &str,
     ) -> Result<(), StoreError> {
+        let _turn = self.write_turn().await;
         sqlx::query(
             "UPDATE concerns SET epic_key = $1, epic_url = $2, last_error = NULL, updated_at = $3 \
              WHERE repo = $4 AND number = $5",
@@ -153,6 +156,7 @@ impl Store {
         id: Option<&str>,
         hash: &str,
     ) -> Result<(), StoreError> {
+        let _turn = self.write_turn().await;
         let mut tx = self.pool().begin().await?;
         sqlx::query(
             "UPDATE concerns SET epic_key = $1, epic_url = $2, synced_hash = $3, \
@@ -204,6 +208,7 @@ impl Store {
         comment_id: u64,
         digest: &str,
     ) -> Result<(), StoreError> {
+        let _turn = self.write_turn().await;
         let id = to_db("comment id", comment_id)?;
         sqlx::query(
             "UPDATE concerns SET tracking_comment_id = $1, tracking_sent_id = $1, \
@@ -231,6 +236,7 @@ impl Store {
         comment_id: u64,
         digest: &str,
     ) -> Result<(), StoreError> {
+        let _turn = self.write_turn().await;
         sqlx::query(
             "UPDATE concerns SET tracking_sent_id = $1, tracking_sent_digest = $2 \
              WHERE repo = $3 AND number = $4",
@@ -284,6 +290,7 @@ impl Store {
         results: &str,
         at_ms: i64,
     ) -> Result<(), StoreError> {
+        let _turn = self.write_turn().await;
         sqlx::query(
             "UPDATE concerns SET results = $1, results_at = $2, updated_at = $3 \
              WHERE repo = $4 AND number = $5",
@@ -333,6 +340,7 @@ impl Store {
     where
         T: 'q + Send + sqlx::Encode<'q, sqlx::Any> + sqlx::Type<sqlx::Any>,
     {
+        let _turn = self.write_turn().await;
         let sql = format!(
             "UPDATE concerns SET {column} = $1, updated_at = $2 WHERE repo = $3 AND number = $4"
         );
