@@ -129,7 +129,8 @@ pub async fn measure(dir: &Path, ks: &[usize], concerns: usize) -> Vec<PerK> {
             if trace {
                 // Where one accept's time goes: each call's start and span, from the label.
                 // The label's wall-clock time too, to line the daemon's log up with it.
-                let wall = chrono::Utc::now() - chrono::Duration::from_std(t0.elapsed()).unwrap_or_default();
+                let wall = chrono::Utc::now()
+                    - chrono::Duration::from_std(t0.elapsed()).unwrap_or_default();
                 eprintln!(
                     "bench: trace K={k} #{n}, {:?} in all, label at {}:",
                     t1 - t0,

@@ -190,11 +190,16 @@ mod tests {
         assert!(memo.get("acme/x", 7).is_none(), "not kept outside a scope");
         {
             let _other = memo.scope("acme/x", 8);
-            assert!(memo.get("acme/x", 8).is_none(), "another issue starts empty");
+            assert!(
+                memo.get("acme/x", 8).is_none(),
+                "another issue starts empty"
+            );
         }
         {
             let _scope = memo.scope("acme/x", 7);
-            let kept = memo.get("acme/x", 7).expect("the hand-over starts the scope");
+            let kept = memo
+                .get("acme/x", 7)
+                .expect("the hand-over starts the scope");
             assert_eq!(kept.issue.labels, ["new"], "the newest hand-over wins");
         }
         let _again = memo.scope("acme/x", 7);

@@ -189,7 +189,8 @@ pub(crate) async fn decide_once<T: Tracker + 'static>(
     // The jobs just queued start from this read of the issue instead of reading it again.
     if !planned.jobs.is_empty() {
         let loaded = crate::engine::loaded::Loaded { issue, parsed };
-        cx.issues.hand_over(repo, number, std::sync::Arc::new(loaded));
+        cx.issues
+            .hand_over(repo, number, std::sync::Arc::new(loaded));
     }
     Ok(())
 }

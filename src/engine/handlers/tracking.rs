@@ -6,8 +6,8 @@ use std::collections::BTreeSet;
 use crate::concern::criteria;
 use crate::council::tracking::{self, DecisionView, IssueLinkView, TrackingView};
 use crate::engine::EngineError;
-use crate::engine::plan;
 use crate::engine::context::Ctx;
+use crate::engine::plan;
 use crate::tracker::Tracker;
 
 /// Renders the tracking comment from the stored state and edits it in place (or creates it).
@@ -104,12 +104,16 @@ pub(crate) async fn refresh_tracking<T: Tracker + 'static>(
         };
         match there {
             Ok(Some(c)) if c.body == body => {
-                cx.store.set_tracking_sent(repo, number, id, &digest).await?;
+                cx.store
+                    .set_tracking_sent(repo, number, id, &digest)
+                    .await?;
                 return Ok(());
             }
             Ok(_) => match cx.github.update_comment(repo, id, &body).await {
                 Ok(()) => {
-                    cx.store.set_tracking_sent(repo, number, id, &digest).await?;
+                    cx.store
+                        .set_tracking_sent(repo, number, id, &digest)
+                        .await?;
                     return Ok(());
                 }
                 Err(e) if e.is_not_found() => {}
