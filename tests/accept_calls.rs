@@ -232,3 +232,63 @@ async fn a_new_process_does_not_rewrite_an_unchanged_tracking_comment() {
     assert_eq!(fault_hits(&c, edits).await, 0, "no comment edited");
     assert_eq!(comments(world.issue(n).await), shown);
 }
+
+/// What the daemon last wrote into a tracking comment is kept in the store, not in the
+/// process: a daemon restarted between two updates of one concern edits the comment it
+/// knows at once, without reading it back (`GET …/issues/comments/{id}`) or listing the
+/// issue's comments to find it, and never posts a second one.
+#[tokio::test]
+async fn a_restarted_daemon_edits_the_tracking_comment_without_reading_it() {
+    let world = World::private().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = world.write_config_with(dir.path(), 3, QUIET);
+    let daemon = world.daemon(&config).await;
+    world.deliver_jira_to(&daemon).await;
+    let c = world.ctl();
+    let n = world.ready_concern(&FORM_TEAMS[..1]).await;
+    c.add_label(&world.repo, n, "carol", "council/accepted")
+        .await
+        .expect("accept");
+    world.wait_stories_listed(n, 1).await;
+    daemon.wait_settled(&c).await;
+    daemon.kill().await;
+
+    let daemon = world.daemon(&config).await;
+    world.deliver_jira_to(&daemon).await;
+    daemon.wait_settled(&c).await;
+    let before = api_calls(&daemon).await;
+    let (_, stories) = world.jira_for(n, &FORM_TEAMS[..1]).await;
+    let story = stories.first().expect("the story").1.key.clone();
+    c.jira_transition(&story, "dave", "In Progress")
+        .await
+        .expect("start the story");
+    let issue = world
+        .wait_issue(n, "the tracking comment shows the story started", |i| {
+            council_sync::demo::view::tracking_comments(i)
+                .iter()
+                .any(|t| t.body.contains("| In Progress |"))
+        })
+        .await;
+    daemon.wait_settled(&c).await;
+    let (_, routes) = diff(&before, &api_calls(&daemon).await);
+    let comment_reads: Vec<&String> = routes
+        .iter()
+        .filter(|r| r.contains("GET") && r.contains("comments"))
+        .collect();
+    assert!(
+        comment_reads.is_empty(),
+        "no comment read back or listed after the restart: {routes:#?}"
+    );
+    assert!(
+        routes
+            .iter()
+            .any(|r| r.contains("PATCH") && r.contains("comments")),
+        "the comment was edited in place: {routes:#?}"
+    );
+    assert_eq!(
+        council_sync::demo::view::tracking_comments(&issue).len(),
+        1,
+        "one tracking comment"
+    );
+    daemon.kill().await;
+}

@@ -128,7 +128,14 @@ pub async fn measure(dir: &Path, ks: &[usize], concerns: usize) -> Vec<PerK> {
             between_calls.push((t1 - t0).saturating_sub(proxy::busy(&calls, t0, t1)));
             if trace {
                 // Where one accept's time goes: each call's start and span, from the label.
-                eprintln!("bench: trace K={k} #{n}, {:?} in all:", t1 - t0);
+                // The label's wall-clock time too, to line the daemon's log up with it.
+                let wall = chrono::Utc::now()
+                    - chrono::Duration::from_std(t0.elapsed()).unwrap_or_default();
+                eprintln!(
+                    "bench: trace K={k} #{n}, {:?} in all, label at {}:",
+                    t1 - t0,
+                    wall.format("%H:%M:%S%.6f")
+                );
                 for call in &calls {
                     eprintln!(
                         "  +{:>7.2} ms  {:>6.2} ms  {}",
@@ -268,6 +275,7 @@ pub async fn measure_github_projects(_dir: &Path) -> Result<Vec<PerK>, String> {
             github_url: format!("{}/{}/issues/{n}", world.sandbox_url, world.repo),
             github_title: format!("Projects K={k}"),
             stories_follow: true,
+            story_markers: Vec::new(),
         };
         let stories: Vec<StoryRequest> = names[..k]
             .iter()

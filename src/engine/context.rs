@@ -1,9 +1,7 @@
 //! What every handler works with: the store, the two clients, the config and the form, and
 //! the daemon's own identities. Shared by the loops; handlers take `&Ctx` and their job's data.
 
-use std::sync::{Arc, Mutex};
-
-use hashlink::LruCache;
+use std::sync::Arc;
 
 use super::EngineError;
 use super::jobs::KeyedJob;
@@ -32,14 +30,7 @@ pub struct Ctx<T> {
     pub(crate) tracker_account: String,
     /// The issues loaded by the concerns whose jobs run now ([`Ctx::load`]).
     pub(crate) issues: IssueMemo,
-    /// What this process last wrote into each tracking comment (comment id → digest of
-    /// the text), so an unchanged text is not written again.
-    pub(crate) tracking_sent: Mutex<LruCache<u64, String>>,
 }
-
-/// Tracking comments whose last text this process remembers (a digest each); one it
-/// forgot costs one unneeded edit, nothing else.
-pub(crate) const TRACKING_SENT_ENTRIES: usize = 4096;
 
 impl<T: Tracker + 'static> Ctx<T> {
     /// The context over these parts.
@@ -61,7 +52,6 @@ impl<T: Tracker + 'static> Ctx<T> {
             bot_login,
             tracker_account,
             issues: IssueMemo::default(),
-            tracking_sent: Mutex::new(LruCache::new(TRACKING_SENT_ENTRIES)),
         }
     }
 
@@ -83,28 +73,6 @@ impl<T: Tracker + 'static> Ctx<T> {
         self.tracker
             .account_for_github(login)
             .or_else(|| self.config.users.get(login).cloned())
-    }
-
-    /// Whether `body` is what this process last wrote into comment `id`.
-    pub(crate) fn tracking_unchanged(&self, id: u64, body: &str) -> bool {
-        let digest = super::plan::digest(body);
-        self.tracking_sent
-            .lock()
-            .is_ok_and(|mut sent| sent.get(&id) == Some(&digest))
-    }
-
-    /// Whether this process remembers what it last wrote into comment `id`.
-    pub(crate) fn tracking_remembered(&self, id: u64) -> bool {
-        self.tracking_sent
-            .lock()
-            .is_ok_and(|mut sent| sent.get(&id).is_some())
-    }
-
-    /// Remembers that comment `id` now reads `body`.
-    pub(crate) fn tracking_written(&self, id: u64, body: &str) {
-        if let Ok(mut sent) = self.tracking_sent.lock() {
-            sent.insert(id, super::plan::digest(body));
-        }
     }
 
     /// The concern issues (labelled `labels.concern`, pull requests left out) of every

@@ -98,6 +98,7 @@ pub fn epic_request(issue: &IssueFacts<'_>, concern: &Concern, form: &IssueForm)
         github_url: issue.html_url.to_owned(),
         github_title: format!("{}#{}: {}", issue.repo, issue.number, issue.title),
         stories_follow: false,
+        story_markers: Vec::new(),
     }
 }
 

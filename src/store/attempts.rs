@@ -71,6 +71,7 @@ impl Store {
         markers: &[&str],
         window: std::time::Duration,
     ) -> Result<Vec<String>, StoreError> {
+        let _turn = self.write_turn().await;
         let now = now_ms();
         let trusted_before =
             now.saturating_sub(i64::try_from(window.as_millis()).unwrap_or(i64::MAX));
@@ -110,6 +111,7 @@ impl Store {
         id: &str,
         key: &str,
     ) -> Result<(), StoreError> {
+        let _turn = self.write_turn().await;
         let now = now_ms();
         sqlx::query(RECORD_CREATED)
             .bind(marker)
@@ -130,6 +132,7 @@ impl Store {
         created: &[(&str, &str, &str)],
         absent: &[&str],
     ) -> Result<(), StoreError> {
+        let _turn = self.write_turn().await;
         if created.is_empty() && absent.is_empty() {
             return Ok(());
         }
@@ -158,6 +161,7 @@ impl Store {
     /// Records that the latest attempt for `marker` made nothing (the tracker refused it,
     /// or search was trusted after the consistency window); clears a park.
     pub async fn record_absent(&self, marker: &str) -> Result<(), StoreError> {
+        let _turn = self.write_turn().await;
         sqlx::query(RECORD_ABSENT)
             .bind(marker)
             .bind(now_ms())
@@ -169,6 +173,7 @@ impl Store {
 
     /// Marks `marker`'s unknown attempt as parked (a job gave up waiting for its outcome).
     pub async fn park_create_attempt(&self, marker: &str) -> Result<(), StoreError> {
+        let _turn = self.write_turn().await;
         let now = now_ms();
         sqlx::query(
             "UPDATE create_attempts SET parked_at = COALESCE(parked_at, $2), updated_at = $2 \

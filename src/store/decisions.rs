@@ -41,6 +41,7 @@ impl Store {
         actor: &str,
         decided_at: i64,
     ) -> Result<bool, StoreError> {
+        let _turn = self.write_turn().await;
         let done = sqlx::query(
             "INSERT INTO decisions (repo, number, kind, actor, decided_at) \
              VALUES ($1, $2, $3, $4, $5) ON CONFLICT (repo, number, kind) DO NOTHING",

@@ -148,6 +148,7 @@ impl Store {
     /// [`Store::relaxed_pool`]: the process going away keeps it, and a power cut that loses
     /// it only leaves a start uncounted that the delivery did not cause.
     pub async fn begin_deliveries(&self, seqs: &[i64]) -> Result<(), StoreError> {
+        let _turn = self.write_turn().await;
         if seqs.is_empty() {
             return Ok(());
         }
@@ -182,6 +183,7 @@ impl Store {
         seq: i64,
         outcome: Result<(), String>,
     ) -> Result<(), StoreError> {
+        let _turn = self.write_turn().await;
         let (processed_at, error) = match outcome {
             Ok(()) => (Some(now_ms()), None),
             Err(reason) => (None, Some(reason)),
@@ -232,6 +234,7 @@ impl Store {
     /// without waiting for the disk (see `INBOX_ATTACHED_PRAGMAS`): losing it costs a look-up
     /// at the next round, never a second handling.
     pub async fn mark_handled(&self, up_to_seq: i64) -> Result<(), StoreError> {
+        let _turn = self.write_turn().await;
         sqlx::query(self.inbox_sql(
             "UPDATE {inbox} SET processed_at = $1 \
              WHERE processed_at IS NULL AND seq <= $2 AND EXISTS \

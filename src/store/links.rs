@@ -216,6 +216,7 @@ impl Store {
         links: &[(&str, &str, &str, Option<&str>)],
         all_made: bool,
     ) -> Result<(), StoreError> {
+        let _turn = self.write_turn().await;
         let n = to_db("issue number", number)?;
         let mut tx = self.pool().begin().await?;
         for (team, story_key, story_url, id) in links {
@@ -402,6 +403,7 @@ impl Store {
         number: u64,
         states: &[(&str, StoryState)],
     ) -> Result<usize, StoreError> {
+        let _turn = self.write_turn().await;
         let n = to_db("issue number", number)?;
         let mut tx = self.pool().begin().await?;
         let mut changed = 0;

@@ -62,6 +62,11 @@ const SQLITE: Migrations = &[
         "delivery outcomes",
         include_str!("../../migrations/sqlite/0009_delivery_outcomes.sql"),
     ),
+    (
+        10,
+        "tracking sent",
+        include_str!("../../migrations/sqlite/0010_tracking_sent.sql"),
+    ),
 ];
 
 /// Every PostgreSQL migration, oldest first: the same versions as [`SQLITE`], each the same
@@ -111,6 +116,11 @@ const POSTGRES: Migrations = &[
         9,
         "delivery outcomes",
         include_str!("../../migrations/postgres/0009_delivery_outcomes.sql"),
+    ),
+    (
+        10,
+        "tracking sent",
+        include_str!("../../migrations/postgres/0010_tracking_sent.sql"),
     ),
 ];
 
@@ -194,7 +204,7 @@ mod tests {
                 .iter()
                 .map(|r| r.try_get("version").expect("version"))
                 .collect();
-        assert_eq!(versions, [1, 2, 3, 4, 5, 6, 7, 8, 9]);
+        assert_eq!(versions, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
         assert_eq!(
             store
                 .concern_moved_from("acme/ops", 9)
@@ -334,7 +344,7 @@ mod tests {
                 .iter()
                 .map(|r| r.try_get("version").expect("version"))
                 .collect();
-        assert_eq!(versions, [1, 2, 3, 4, 5, 6, 7, 8, 9]);
+        assert_eq!(versions, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
         let concern = store
             .get_concern("acme/ops", 9)
             .await

@@ -190,6 +190,9 @@ pub struct Store {
     /// Whether this process has started its own start-up reconcile round (see
     /// [`Store::lead_due`]).
     reconciled_once: Arc<std::sync::atomic::AtomicBool>,
+    /// On SQLite, whose turn it is to write the store's file ([`Store::write_turn`]);
+    /// `None` on PostgreSQL, whose server orders writers itself without sleeping.
+    write_turns: Option<Arc<tokio::sync::Mutex<()>>>,
 }
 
 impl Store {
@@ -289,6 +292,7 @@ impl Store {
             )
             .into(),
             reconciled_once: Arc::default(),
+            write_turns: (backend == Backend::Sqlite).then(Arc::default),
         })
     }
 
@@ -342,6 +346,26 @@ impl Store {
     /// the disk. On PostgreSQL the store's own pool (every commit flushed).
     pub(crate) fn relaxed_pool(&self) -> &AnyPool {
         &self.relaxed
+    }
+
+    /// Waits for this process's turn to write the SQLite file, and holds it until the guard
+    /// drops (`None` on PostgreSQL). Taken by the engine's writes on the accept path (before
+    /// its connection or transaction, never while holding another turn).
+    ///
+    /// Why: SQLite has one writer per file, and a connection that finds the lock taken
+    /// does not queue: its busy handler sleeps 1, 2, 5, 10 … ms and tries again
+    /// (`sqliteDefaultBusyCallback`). The pool's connections and the relaxed one are five
+    /// such writers in one process; traced with `strace -e clock_nanosleep` during the
+    /// accept bench, 14 sleeps of 1–2 ms fell inside 3 accepts, each a gap in which
+    /// nothing ran (the lock was long free when the sleeper woke). Waiting here instead
+    /// hands the turn over the moment the holder commits. Only one daemon writes the
+    /// file (it holds its lock), so every other writer is in this process; the webhook
+    /// writer has a file of its own.
+    pub(crate) async fn write_turn(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+        match &self.write_turns {
+            Some(turns) => Some(turns.lock().await),
+            None => None,
+        }
     }
 
     /// Counts `changed` rows written on [`Store::relaxed_pool`] as one commit (none when 0):

@@ -72,6 +72,7 @@ impl Store {
         kind: &str,
         payload: &serde_json::Value,
     ) -> Result<bool, StoreError> {
+        let _turn = self.write_turn().await;
         let now = now_ms();
         let done = sqlx::query(
             "INSERT INTO outbox (idem_key, kind, payload, state, attempts, next_attempt_at, \
@@ -126,6 +127,7 @@ impl Store {
     }
 
     async fn claim(&self, now: i64, limit: u32, start: bool) -> Result<Vec<OutboxJob>, StoreError> {
+        let _turn = self.write_turn().await;
         let skip_locked = match self.backend() {
             super::Backend::Sqlite => "",
             super::Backend::Postgres => " FOR UPDATE SKIP LOCKED",
@@ -188,6 +190,7 @@ impl Store {
     /// The job starts running now: committed before it runs, so that if the process goes
     /// away during it, the next claim counts the attempt as interrupted.
     pub async fn start_job(&self, id: i64) -> Result<(), StoreError> {
+        let _turn = self.write_turn().await;
         sqlx::query("UPDATE outbox SET started_at = $1 WHERE id = $2")
             .bind(now_ms())
             .bind(id)
@@ -202,6 +205,7 @@ impl Store {
     /// again, finds what it made by its marker (every job is idempotent). A crash of the
     /// process keeps it.
     pub async fn complete(&self, id: i64) -> Result<(), StoreError> {
+        let _turn = self.write_turn().await;
         let done = sqlx::query(
             "UPDATE outbox SET state = 'done', last_error = NULL, started_at = NULL, \
                     updated_at = $1 WHERE id = $2",
@@ -216,6 +220,7 @@ impl Store {
 
     /// The write failed in a way that may pass (timeout, 5xx, rate limit): try again at `at`.
     pub async fn retry_later(&self, id: i64, at: i64, error: &str) -> Result<(), StoreError> {
+        let _turn = self.write_turn().await;
         sqlx::query(
             "UPDATE outbox SET state = 'pending', next_attempt_at = $1, last_error = $2, \
                     started_at = NULL, updated_at = $3 WHERE id = $4",
@@ -235,6 +240,7 @@ impl Store {
     /// queues it again under a new key.
     /// `input` is a digest of what the job ran on, when known.
     pub async fn park(&self, id: i64, reason: &str, input: Option<&str>) -> Result<(), StoreError> {
+        let _turn = self.write_turn().await;
         let now = now_ms();
         sqlx::query(
             "UPDATE outbox SET state = 'failed', last_error = $1, parked_at = $2, updated_at = $2, \
@@ -272,6 +278,7 @@ impl Store {
 
     /// The write cannot succeed (a 4xx that retrying will not fix): stop trying, keep why.
     pub async fn fail(&self, id: i64, error: &str) -> Result<(), StoreError> {
+        let _turn = self.write_turn().await;
         sqlx::query(
             "UPDATE outbox SET state = 'failed', last_error = $1, started_at = NULL, \
                     updated_at = $2 WHERE id = $3",

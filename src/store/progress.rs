@@ -55,6 +55,7 @@ impl Store {
         decision: Option<(DecisionKind, &str)>,
         writes: &[QueuedWrite<'_>],
     ) -> Result<(), StoreError> {
+        let _turn = self.write_turn().await;
         let now = now_ms();
         let mut tx = self.pool().begin().await?;
         // The first statement writes, so SQLite takes the write lock at once (busy_timeout
@@ -105,6 +106,7 @@ impl Store {
     /// Marks a delivery processed with an error that retrying cannot fix, so it is kept
     /// (with the reason) but no longer offered.
     pub async fn abandon_delivery(&self, seq: i64, reason: &str) -> Result<(), StoreError> {
+        let _turn = self.write_turn().await;
         sqlx::query(super::inbox::RECORD_OUTCOME)
             .bind(Some(now_ms()))
             .bind(Some(reason))
@@ -123,6 +125,7 @@ impl Store {
         key: &str,
         url: &str,
     ) -> Result<(), StoreError> {
+        let _turn = self.write_turn().await;
         sqlx::query(
             "UPDATE concerns SET epic_key = $1, epic_url = $2, last_error = NULL, updated_at = $3 \
              WHERE repo = $4 AND number = $5",
@@ -153,6 +156,7 @@ impl Store {
         id: Option<&str>,
         hash: &str,
     ) -> Result<(), StoreError> {
+        let _turn = self.write_turn().await;
         let mut tx = self.pool().begin().await?;
         sqlx::query(
             "UPDATE concerns SET epic_key = $1, epic_url = $2, synced_hash = $3, \
@@ -193,16 +197,77 @@ impl Store {
             .await
     }
 
-    /// Remembers the tracking comment's id, so the next refresh edits it directly.
+    /// Remembers the tracking comment's id, so the next refresh edits it directly, and
+    /// (`digest`, see [`crate::engine`]'s plan digest) the text just written into it, so
+    /// an unchanged text is not written again, nor read back, by this process after a
+    /// restart or by another replica. One statement, one commit.
     pub async fn set_tracking_comment(
         &self,
         repo: &str,
         number: u64,
         comment_id: u64,
+        digest: &str,
     ) -> Result<(), StoreError> {
+        let _turn = self.write_turn().await;
         let id = to_db("comment id", comment_id)?;
-        self.set_concern_column("tracking_comment_id", Some(id), repo, number)
-            .await
+        sqlx::query(
+            "UPDATE concerns SET tracking_comment_id = $1, tracking_sent_id = $1, \
+                                 tracking_sent_digest = $2, updated_at = $3 \
+             WHERE repo = $4 AND number = $5",
+        )
+        .bind(id)
+        .bind(digest)
+        .bind(now_ms())
+        .bind(repo)
+        .bind(to_db("issue number", number)?)
+        .execute(self.pool())
+        .await
+        .inspect(super::counted)?;
+        Ok(())
+    }
+
+    /// Records that tracking comment `comment_id` now reads the text of `digest` (after an
+    /// edit, or after reading it back and finding it so). Kept only while `comment_id` is
+    /// the concern's tracking comment (see [`Store::tracking_sent`]).
+    pub async fn set_tracking_sent(
+        &self,
+        repo: &str,
+        number: u64,
+        comment_id: u64,
+        digest: &str,
+    ) -> Result<(), StoreError> {
+        let _turn = self.write_turn().await;
+        sqlx::query(
+            "UPDATE concerns SET tracking_sent_id = $1, tracking_sent_digest = $2 \
+             WHERE repo = $3 AND number = $4",
+        )
+        .bind(to_db("comment id", comment_id)?)
+        .bind(digest)
+        .bind(repo)
+        .bind(to_db("issue number", number)?)
+        .execute(self.pool())
+        .await
+        .inspect(super::counted)?;
+        Ok(())
+    }
+
+    /// The digest of the text the daemon last wrote into the concern's tracking comment,
+    /// when it is known for the comment the concern names now (`None`: no comment yet, a
+    /// row from before the digest was kept, or the id changed since).
+    pub async fn tracking_sent(
+        &self,
+        repo: &str,
+        number: u64,
+    ) -> Result<Option<String>, StoreError> {
+        let digest: Option<Option<String>> = sqlx::query_scalar(
+            "SELECT tracking_sent_digest FROM concerns \
+             WHERE repo = $1 AND number = $2 AND tracking_sent_id = tracking_comment_id",
+        )
+        .bind(repo)
+        .bind(to_db("issue number", number)?)
+        .fetch_optional(self.pool())
+        .await?;
+        Ok(digest.flatten())
     }
 
     /// Records what the concern's stories add up to.
@@ -225,6 +290,7 @@ impl Store {
         results: &str,
         at_ms: i64,
     ) -> Result<(), StoreError> {
+        let _turn = self.write_turn().await;
         sqlx::query(
             "UPDATE concerns SET results = $1, results_at = $2, updated_at = $3 \
              WHERE repo = $4 AND number = $5",
@@ -274,6 +340,7 @@ impl Store {
     where
         T: 'q + Send + sqlx::Encode<'q, sqlx::Any> + sqlx::Type<sqlx::Any>,
     {
+        let _turn = self.write_turn().await;
         let sql = format!(
             "UPDATE concerns SET {column} = $1, updated_at = $2 WHERE repo = $3 AND number = $4"
         );

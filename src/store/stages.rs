@@ -200,6 +200,7 @@ impl Store {
         cause: Cause,
         actor: Option<&str>,
     ) -> Result<Option<Stage>, StoreError> {
+        let _turn = self.write_turn().await;
         let mut tx = self.pool().begin().await?;
         let moved = advance_in(&mut tx, repo, number, to, cause, actor).await?;
         if moved.is_some() {

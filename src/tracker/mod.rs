@@ -32,6 +32,10 @@ pub struct EpicRequest {
     /// epic's own writes into the stories' (GitHub Projects adds the epic to the project in
     /// the stories' one batched add). `false`: the epic is made complete on its own.
     pub stories_follow: bool,
+    /// The markers of the stories that follow (empty when none do). A tracker may look them
+    /// up in the same search as the epic's marker, so the stories' create needs no search
+    /// of its own (Jira); one that cannot ignores them.
+    pub story_markers: Vec<String>,
 }
 
 /// One team's story under the epic.

@@ -186,6 +186,12 @@ pub(crate) async fn decide_once<T: Tracker + 'static>(
     cx.store
         .commit_decision(seq, stage_update.as_ref(), decided, &queued(&planned.jobs)?)
         .await?;
+    // The jobs just queued start from this read of the issue instead of reading it again.
+    if !planned.jobs.is_empty() {
+        let loaded = crate::engine::loaded::Loaded { issue, parsed };
+        cx.issues
+            .hand_over(repo, number, std::sync::Arc::new(loaded));
+    }
     Ok(())
 }
 

@@ -105,7 +105,17 @@ pub(crate) async fn on_issues_event<T: Tracker + 'static>(
                 .await?;
         }
     }
-    let trigger = trigger_for(cx, event).await?;
+    // A decision label needs both the actor's membership and the issue as it is now:
+    // two reads that do not depend on each other, made at once. Any other event reads
+    // the issue only once it is known to matter.
+    let (trigger, issue) = if is_decision_labeling(cx, event) {
+        let (trigger, issue) = tokio::try_join!(trigger_for(cx, event), async {
+            Ok(cx.github.get_issue(&event.repo, event.issue.number).await?)
+        })?;
+        (trigger, Some(issue))
+    } else {
+        (trigger_for(cx, event).await?, None)
+    };
     let follow = match event.action {
         IssuesAction::Closed => Some(IssueChange::ClosedNotPlanned),
         IssuesAction::Reopened => Some(IssueChange::Reopened),
@@ -125,7 +135,17 @@ pub(crate) async fn on_issues_event<T: Tracker + 'static>(
         actor: Some(event.sender.clone()),
         at_ms: None,
     };
-    super::decide::decide_and_commit(cx, Some(seq), cue).await
+    super::decide::decide_with(cx, Some(seq), cue, issue).await
+}
+
+/// Whether `event` adds one of the council's decision labels (the only kind whose trigger
+/// asks GitHub who the actor is).
+fn is_decision_labeling<T: Tracker + 'static>(cx: &Ctx<T>, event: &IssuesEvent) -> bool {
+    event.action == IssuesAction::Labeled
+        && event
+            .label
+            .as_deref()
+            .is_some_and(|l| crate::engine::routing::is_decision_label(&cx.config.labels, l))
 }
 
 /// The council trigger of an issues event, if it is one the council cares about.

@@ -73,6 +73,8 @@ pub(crate) async fn materialize<T: Tracker + 'static>(
     // A tracker that batches (GitHub Projects) leaves the epic's project add to the
     // stories' batch when stories follow in this job.
     request.stories_follow = !requests.is_empty();
+    // The stories' markers are looked up with the epic's (one search instead of two).
+    request.story_markers = requests.iter().map(|r| r.marker.clone()).collect();
     let epic = cx.tracker.find_or_create_epic(&request).await?;
     // The epic's link back to GitHub does not wait for the stories, nor they for it.
     let (linked, rest) = tokio::join!(

@@ -7,6 +7,7 @@ use crate::concern::criteria;
 use crate::council::tracking::{self, DecisionView, IssueLinkView, TrackingView};
 use crate::engine::EngineError;
 use crate::engine::context::Ctx;
+use crate::engine::plan;
 use crate::tracker::Tracker;
 
 /// Renders the tracking comment from the stored state and edits it in place (or creates it).
@@ -19,11 +20,12 @@ pub(crate) async fn refresh_tracking<T: Tracker + 'static>(
         return Ok(());
     };
     // The issue and the stored state the comment shows, read side by side.
-    let (loaded, decisions, links, moved_from) = tokio::try_join!(
+    let (loaded, decisions, links, moved_from, sent) = tokio::try_join!(
         cx.load(repo, number),
         async { Ok(cx.store.decisions_for(repo, number).await?) },
         async { Ok(cx.store.story_links(repo, number).await?) },
         async { Ok(cx.store.concern_moved_from(repo, number).await?) },
+        async { Ok(cx.store.tracking_sent(repo, number).await?) },
     )?;
     let issue = &loaded.issue;
     // Transferred, and the delivery saying so not processed yet (or lost): GitHub
@@ -84,29 +86,34 @@ pub(crate) async fn refresh_tracking<T: Tracker + 'static>(
         moved_from,
     };
     let body = tracking::render(&view);
+    let digest = plan::digest(&body);
     if let Some(id) = record.tracking_comment_id {
-        // The text this process wrote last is still there: no edit (a person's edit of the
-        // daemon's own comment is put right at the next change).
-        if cx.tracking_unchanged(id, &body) {
+        // The store says what the daemon last wrote into this comment (whichever process
+        // or replica wrote it): unchanged, no call at all. A person's edit of the daemon's
+        // own comment is put right at the next change.
+        if sent.as_deref() == Some(digest.as_str()) {
             return Ok(());
         }
-        // Written by another process (an earlier run, a replica, `reconcile --once`) or by
-        // this one before it forgot: the comment itself says whether an edit would change
-        // it (a read costs less than an edit of the same text, which GitHub counts as
-        // content-creating and notifies about).
-        let there = if cx.tracking_remembered(id) {
-            Ok(None)
-        } else {
-            cx.github.get_comment(repo, id).await.map(Some)
+        // Known text, changed: edit it at once. Unknown (a row from before the text was
+        // kept): the comment itself says whether an edit would change it (a read costs less
+        // than an edit of the same text, which GitHub counts as content-creating and
+        // notifies about); that happens once per concern.
+        let there = match sent {
+            Some(_) => Ok(None),
+            None => cx.github.get_comment(repo, id).await.map(Some),
         };
         match there {
             Ok(Some(c)) if c.body == body => {
-                cx.tracking_written(id, &body);
+                cx.store
+                    .set_tracking_sent(repo, number, id, &digest)
+                    .await?;
                 return Ok(());
             }
             Ok(_) => match cx.github.update_comment(repo, id, &body).await {
                 Ok(()) => {
-                    cx.tracking_written(id, &body);
+                    cx.store
+                        .set_tracking_sent(repo, number, id, &digest)
+                        .await?;
                     return Ok(());
                 }
                 Err(e) if e.is_not_found() => {}
@@ -116,6 +123,8 @@ pub(crate) async fn refresh_tracking<T: Tracker + 'static>(
             Err(e) => return Err(e.into()),
         }
     }
+    // No comment known, or it is gone: find the daemon's own by its marker (a crash after
+    // posting it and before recording its id left one there) before posting one.
     let comments = cx.github.list_comments(repo, number).await?;
     let id = match comments
         .iter()
@@ -128,8 +137,9 @@ pub(crate) async fn refresh_tracking<T: Tracker + 'static>(
         }
         None => cx.github.create_comment(repo, number, &body).await?,
     };
-    cx.tracking_written(id, &body);
-    cx.store.set_tracking_comment(repo, number, id).await?;
+    cx.store
+        .set_tracking_comment(repo, number, id, &digest)
+        .await?;
     Ok(())
 }
 

@@ -193,6 +193,7 @@ fn epic_req(env: &Env, n: u64) -> EpicRequest {
         github_url: format!("{}/{CONCERNS}/issues/{n}", env.sb.base_url()),
         github_title: "Cut toil".into(),
         stories_follow: false,
+        story_markers: Vec::new(),
     }
 }
 

@@ -149,6 +149,7 @@ pub(super) fn epic_req(n: u32) -> EpicRequest {
         github_url: format!("https://github.com/acme/sre/issues/{n}"),
         github_title: format!("acme/sre#{n}"),
         stories_follow: false,
+        story_markers: Vec::new(),
     }
 }
 

@@ -37,6 +37,26 @@ pub fn epic_by_marker(project: &str, marker: &str, epic_type: &str) -> String {
     )
 }
 
+/// [`epic_by_marker`] and, in the same query, the issues carrying any of `markers` (the
+/// stories that follow the epic); just [`epic_by_marker`] when there are none.
+pub fn epic_and_markers<S: AsRef<str>>(
+    project: &str,
+    marker: &str,
+    epic_type: &str,
+    markers: &[S],
+) -> String {
+    if markers.is_empty() {
+        return epic_by_marker(project, marker, epic_type);
+    }
+    format!(
+        "(project = {} AND labels = {} AND issuetype = {}) OR labels in {} ORDER BY created ASC",
+        quote(project),
+        quote(marker),
+        quote(epic_type),
+        quoted_list(markers)
+    )
+}
+
 /// The query that finds all stories carrying any of these marker labels.
 pub fn issues_by_markers<S: AsRef<str>>(markers: &[S]) -> String {
     format!("labels in {} ORDER BY created ASC", quoted_list(markers))
@@ -66,6 +86,15 @@ mod tests {
         assert_eq!(
             epic_by_marker("SRE", "council-sync-i1", "Epic"),
             r#"project = "SRE" AND labels = "council-sync-i1" AND issuetype = "Epic" ORDER BY created ASC"#
+        );
+        assert_eq!(
+            epic_and_markers("SRE", "council-sync-i1", "Epic", &["s-1", "s-2"]),
+            r#"(project = "SRE" AND labels = "council-sync-i1" AND issuetype = "Epic") OR labels in ("s-1", "s-2") ORDER BY created ASC"#
+        );
+        assert_eq!(
+            epic_and_markers::<&str>("SRE", "council-sync-i1", "Epic", &[]),
+            epic_by_marker("SRE", "council-sync-i1", "Epic"),
+            "no stories: the epic's own query"
         );
         assert_eq!(
             issues_by_markers(&["a-1", "b/2"]),

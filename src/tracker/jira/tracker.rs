@@ -67,6 +67,26 @@ pub struct JiraTracker {
     /// The time zone Jira reads JQL dates in for the daemon's account (its profile's
     /// `timeZone`, read once from `GET /myself`); shared by clones.
     pub(super) jql_zone: Arc<tokio::sync::OnceCell<jiff::tz::TimeZone>>,
+    /// Story markers settled by the epic's search a moment ago ([`LookedUp`]); shared by
+    /// clones.
+    looked_up: Arc<Mutex<HashMap<String, LookedUp>>>,
+}
+
+/// How long a story marker's settlement from the epic's search stands in for a search of
+/// its own. The stories are created right after the epic (its create and record take
+/// milliseconds); an older one is searched again.
+const LOOKED_UP_TTL: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Markers settled ahead and not taken yet, at most (beyond it the expired ones go).
+const LOOKED_UP_MAX: usize = 1024;
+
+/// What the epic's search said of one story marker: the issue that carries it, or that it
+/// may be created (no earlier attempt, or one known to have made nothing). A marker whose
+/// earlier attempt's outcome was unknown is never kept: its stories search again.
+#[derive(Debug, Clone)]
+struct LookedUp {
+    at: std::time::Instant,
+    found: Option<Issue>,
 }
 
 impl JiraTracker {
@@ -114,6 +134,7 @@ impl JiraTracker {
             users: BTreeMap::new(),
             reporter_refused: Arc::default(),
             jql_zone: Arc::default(),
+            looked_up: Arc::default(),
         }
     }
 
@@ -198,6 +219,19 @@ impl JiraTracker {
     /// `search_consistency_wait`) while a marker's earlier attempt has an unknown outcome
     /// inside the consistency window; what is still unknown then is parked.
     async fn settle(&self, q: &str, markers: &[&str]) -> Result<Settled, JiraError> {
+        self.settle_ahead(q, markers, markers.len()).await
+    }
+
+    /// [`JiraTracker::settle`] for the first `own` of `markers`; the rest are only looked
+    /// up ahead in the same search: one whose earlier attempt's outcome is unknown is left
+    /// out of `create` and `waiting` alike (neither waited for nor parked here: its own
+    /// settle does that when its turn comes).
+    async fn settle_ahead(
+        &self,
+        q: &str,
+        markers: &[&str],
+        own: usize,
+    ) -> Result<Settled, JiraError> {
         let deadline = self
             .attempts
             .as_ref()
@@ -212,7 +246,7 @@ impl JiraTracker {
                 .await?;
             let record = |m: &str| records.iter().find(|r| r.marker == m);
             let mut settled = Settled::default();
-            for marker in markers {
+            for (i, marker) in markers.iter().enumerate() {
                 if let Some(issue) = found.get(*marker) {
                     let known = matches!(record(marker).map(|r| &r.outcome), Some(CreateOutcome::Created { id, .. }) if *id == issue.id);
                     if let (Some(a), false) = (&self.attempts, known) {
@@ -223,7 +257,11 @@ impl JiraTracker {
                     continue;
                 }
                 let window = self.attempts.as_ref().map_or(Duration::ZERO, |a| a.window);
-                match attempts::gate(record(marker), crate::store::now_ms(), window) {
+                let gate = attempts::gate(record(marker), crate::store::now_ms(), window);
+                if i >= own && gate != Gate::Create {
+                    continue;
+                }
+                match gate {
                     Gate::Create => settled.create.push((*marker).to_owned()),
                     Gate::TrustSearch => {
                         if let Some(a) = &self.attempts {
@@ -457,10 +495,20 @@ impl JiraTracker {
 
     async fn find_or_create(&self, req: &EpicRequest) -> Result<TrackerIssue, TrackerError> {
         let marker = req.marker.as_str();
-        let q = jql::epic_by_marker(&self.epic_project, marker, &self.epic_type);
+        // The stories that follow are looked up in the same search (one call, not two):
+        // their create, a moment later, starts from what it found.
+        let q = jql::epic_and_markers(
+            &self.epic_project,
+            marker,
+            &self.epic_type,
+            &req.story_markers,
+        );
+        let mut markers = vec![marker];
+        markers.extend(req.story_markers.iter().map(String::as_str));
         let mut attempt = 1;
         loop {
-            let settled = self.settle(&q, &[marker]).await?;
+            let settled = self.settle_ahead(&q, &markers, 1).await?;
+            self.keep_looked_up(&settled, &req.story_markers);
             if let Some(found) = settled.found.get(marker) {
                 return Ok(self.to_tracker_issue(&found.key, &found.id, None));
             }
@@ -491,6 +539,64 @@ impl JiraTracker {
         self.attempts.as_ref().map_or(Duration::ZERO, |a| a.window)
     }
 
+    /// Keeps what `settled` says of `story_markers` for the stories' create: found, or
+    /// free to create. Those still waiting on an unknown outcome are not kept.
+    fn keep_looked_up(&self, settled: &Settled, story_markers: &[String]) {
+        if story_markers.is_empty() {
+            return;
+        }
+        let Ok(mut kept) = self.looked_up.lock() else {
+            return;
+        };
+        let now = std::time::Instant::now();
+        if kept.len() + story_markers.len() > LOOKED_UP_MAX {
+            kept.retain(|_, l| now.duration_since(l.at) < LOOKED_UP_TTL);
+        }
+        for m in story_markers {
+            let found = settled.found.get(m).cloned();
+            if found.is_none() && !settled.create.contains(m) {
+                kept.remove(m);
+                continue;
+            }
+            if kept.len() < LOOKED_UP_MAX {
+                kept.insert(m.clone(), LookedUp { at: now, found });
+            }
+        }
+    }
+
+    /// The settlement of `markers` from the epic's search, when every one of them was
+    /// looked up less than [`LOOKED_UP_TTL`] ago; taken (a retry searches). `None`: search.
+    ///
+    /// Why skipping the search is safe: it would only repeat what the epic's search found
+    /// a moment ago. A marker found then still has its issue. A marker free then can have
+    /// been created since only by a worker that claimed its attempt record first
+    /// (`Store::begin_create_attempts`, one claim per marker), and this worker's own claim
+    /// right before its create then leaves it out: the same guard that covers the time
+    /// between any search and its create.
+    fn take_looked_up(&self, markers: &[&str]) -> Option<Settled> {
+        let mut kept = self.looked_up.lock().ok()?;
+        let now = std::time::Instant::now();
+        let all_fresh = markers.iter().all(|m| {
+            kept.get(*m)
+                .is_some_and(|l| now.duration_since(l.at) < LOOKED_UP_TTL)
+        });
+        let taken: Vec<(&str, Option<LookedUp>)> =
+            markers.iter().map(|m| (*m, kept.remove(*m))).collect();
+        if !all_fresh {
+            return None;
+        }
+        let mut settled = Settled::default();
+        for (marker, looked) in taken {
+            match looked.and_then(|l| l.found) {
+                Some(issue) => {
+                    settled.found.insert(marker.to_owned(), issue);
+                }
+                None => settled.create.push(marker.to_owned()),
+            }
+        }
+        Some(settled)
+    }
+
     /// Waits before another find-then-create round, or gives the error back when retrying
     /// cannot help or the budget is spent.
     async fn wait_before_retry(
@@ -518,10 +624,13 @@ impl JiraTracker {
         teams: &[JiraTeam<'_>],
     ) -> Result<Vec<TrackerIssue>, StoryFailure> {
         let markers: Vec<&str> = reqs.iter().map(|r| r.marker.as_str()).collect();
-        let settled = self
-            .settle(&jql::issues_by_markers(&markers), &markers)
-            .await
-            .map_err(StoryFailure::Call)?;
+        let settled = match self.take_looked_up(&markers) {
+            Some(settled) => settled,
+            None => self
+                .settle(&jql::issues_by_markers(&markers), &markers)
+                .await
+                .map_err(StoryFailure::Call)?,
+        };
         let found = &settled.found;
         let missing: Vec<usize> = (0..reqs.len())
             .filter(|&i| settled.create.contains(&reqs[i].marker))
