@@ -72,7 +72,7 @@ fn headline(stage: Stage) -> &'static str {
         Stage::Ready => "✅ **Ready for the council**: on the agenda of the next session.",
         Stage::Rejected => "❌ **Rejected** by the council.",
         Stage::OutOfScope => {
-            "↪️ **Out of scope** for the SRE council: see the reply below for where it belongs."
+            "↪️ **Out of scope** for the SRE council: see the council's reply on this issue for where it belongs."
         }
         Stage::Accepted => "🟢 **Accepted** by the council: creating the epic.",
         Stage::Vetted => "🟢 **Vetted**: creating the team stories.",
