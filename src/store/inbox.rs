@@ -183,19 +183,7 @@ impl Store {
         seq: i64,
         outcome: Result<(), String>,
     ) -> Result<(), StoreError> {
-        let _turn = self.write_turn().await;
-        let (processed_at, error) = match outcome {
-            Ok(()) => (Some(now_ms()), None),
-            Err(reason) => (None, Some(reason)),
-        };
-        let done = sqlx::query(RECORD_OUTCOME)
-            .bind(processed_at)
-            .bind(error)
-            .bind(seq)
-            .execute(self.relaxed_pool())
-            .await?;
-        self.count_on_relaxed(done.rows_affected());
-        Ok(())
+        self.finish_deliveries(&[seq], outcome).await
     }
 
     /// Records one outcome for each of `seqs` in one commit: the deliveries an inbox round
@@ -210,10 +198,22 @@ impl Store {
         if seqs.is_empty() {
             return Ok(());
         }
+        let _turn = self.write_turn().await;
         let (processed_at, error) = match outcome {
             Ok(()) => (Some(now_ms()), None),
             Err(reason) => (None, Some(reason)),
         };
+        if let [seq] = seqs {
+            // One row: one statement commits alone, no BEGIN/COMMIT round trips.
+            sqlx::query(RECORD_OUTCOME)
+                .bind(processed_at)
+                .bind(error)
+                .bind(seq)
+                .execute(self.relaxed_pool())
+                .await?;
+            self.count_on_relaxed(1);
+            return Ok(());
+        }
         let mut tx = self.relaxed_pool().begin().await?;
         for &seq in seqs {
             sqlx::query(RECORD_OUTCOME)
