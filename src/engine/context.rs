@@ -43,6 +43,7 @@ impl<T: Tracker + 'static> Ctx<T> {
         bot_login: String,
         tracker_account: String,
     ) -> Self {
+        let issues = IssueMemo::for_store(store.backend());
         Self {
             store,
             github,
@@ -51,7 +52,7 @@ impl<T: Tracker + 'static> Ctx<T> {
             form,
             bot_login,
             tracker_account,
-            issues: IssueMemo::default(),
+            issues,
         }
     }
 

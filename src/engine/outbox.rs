@@ -60,13 +60,9 @@ pub(crate) async fn run_due_jobs<T: Tracker + 'static>(cx: &Ctx<T>) -> Result<us
     }
     let run_group = |jobs: Vec<OutboxJob>| async move {
         // The concern's issue is read once for all its jobs in this round.
-        let concern = jobs.first().and_then(|row| {
-            Some((
-                row.payload["repo"].as_str()?,
-                row.payload["number"].as_u64()?,
-            ))
-        });
-        let _scope = concern.map(|(repo, number)| cx.issues.scope(repo, number));
+        let concern = jobs.first().and_then(issue_of);
+        let keys: Vec<&str> = jobs.iter().map(|row| row.idem_key.as_str()).collect();
+        let _scope = concern.map(|(repo, number)| cx.issues.scope(repo, number, &keys));
         // A concern's later jobs wait on its earlier ones: after an error they are left
         // for the next round, in order. The one exception is a label edit queued just
         // before the epic and stories (an accept's `ready-for-council` removal): neither
@@ -87,6 +83,10 @@ pub(crate) async fn run_due_jobs<T: Tracker + 'static>(cx: &Ctx<T>) -> Result<us
     let work = async {
         let mut first_error = None;
         for row in &suspects {
+            // In a scope of its own: a decision reading the issue meanwhile sees that a
+            // job of the concern ran ([`super::loaded`]).
+            let _scope = issue_of(row)
+                .map(|(repo, number)| cx.issues.scope(repo, number, &[row.idem_key.as_str()]));
             if let Err(e) = run_job(cx, row).await {
                 first_error.get_or_insert(e);
             }
@@ -125,6 +125,14 @@ pub(crate) async fn run_due_jobs<T: Tracker + 'static>(cx: &Ctx<T>) -> Result<us
         return Err(e);
     }
     Ok(claimed)
+}
+
+/// The issue a claimed job is about (`repo`, `number` of its payload), when it names one.
+fn issue_of(row: &OutboxJob) -> Option<(&str, u64)> {
+    Some((
+        row.payload["repo"].as_str()?,
+        row.payload["number"].as_u64()?,
+    ))
 }
 
 /// How one concern's claimed jobs run: one after another, or two side by side.

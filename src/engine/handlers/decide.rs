@@ -7,6 +7,7 @@ use crate::engine::EngineError;
 use crate::engine::context::Ctx;
 use crate::engine::inbox::done;
 use crate::engine::jobs::{IssueChange, Job, KeyedJob, queued};
+use crate::engine::loaded::ReadMark;
 use crate::engine::plan::{digest, plan};
 use crate::engine::routing::route_first;
 use crate::github::client::{Issue, IssueState, StateReason};
@@ -40,6 +41,7 @@ pub(crate) async fn recheck<T: Tracker + 'static>(
     repo: &str,
     number: u64,
 ) -> Result<(), EngineError> {
+    let mark = cx.issues.mark(repo, number);
     let issue = cx.github.get_issue(repo, number).await?;
     let cue = IssueCue {
         repo,
@@ -59,7 +61,7 @@ pub(crate) async fn recheck<T: Tracker + 'static>(
         actor: None,
         at_ms: None,
     };
-    decide_with(cx, None, cue, Some(issue)).await
+    decide_with(cx, None, cue, Some((issue, mark))).await
 }
 
 /// Decides on the issue as it is now and commits stage, decision and jobs together with
@@ -73,13 +75,14 @@ pub(crate) async fn decide_and_commit<T: Tracker + 'static>(
     decide_with(cx, seq, cue, None).await
 }
 
-/// [`decide_and_commit`] on `issue` when the caller has just read it (the first try only:
-/// a try that lost the stage race reads the issue again).
+/// [`decide_and_commit`] on `issue` when the caller has just read it, with the mark it
+/// took just before the read ([`IssueMemo::mark`](crate::engine::loaded::IssueMemo::mark)):
+/// the first try only, a try that lost the stage race reads the issue again.
 pub(crate) async fn decide_with<T: Tracker + 'static>(
     cx: &Ctx<T>,
     seq: Option<i64>,
     cue: IssueCue<'_>,
-    mut issue: Option<Issue>,
+    mut issue: Option<(Issue, ReadMark)>,
 ) -> Result<(), EngineError> {
     let mut tries = 0;
     loop {
@@ -103,13 +106,16 @@ pub(crate) async fn decide_once<T: Tracker + 'static>(
     cx: &Ctx<T>,
     seq: Option<i64>,
     cue: &IssueCue<'_>,
-    issue: Option<Issue>,
+    issue: Option<(Issue, ReadMark)>,
 ) -> Result<(), EngineError> {
     let (repo, number) = (cue.repo, cue.number);
     // The webhook is a cue; the issue as it is now is the truth.
-    let issue = match issue {
-        Some(issue) => issue,
-        None => cx.github.get_issue(repo, number).await?,
+    let (issue, mark) = match issue {
+        Some(read) => read,
+        None => {
+            let mark = cx.issues.mark(repo, number);
+            (cx.github.get_issue(repo, number).await?, mark)
+        }
     };
     let labels = LabelSet::new(issue.labels.iter().cloned());
     if !labels.contains(&cx.config.labels.concern) {
@@ -186,11 +192,13 @@ pub(crate) async fn decide_once<T: Tracker + 'static>(
     cx.store
         .commit_decision(seq, stage_update.as_ref(), decided, &queued(&planned.jobs)?)
         .await?;
-    // The jobs just queued start from this read of the issue instead of reading it again.
+    // The jobs just queued start from this read of the issue instead of reading it again
+    // (when nothing of the daemon's can have changed it since: see `engine::loaded`).
     if !planned.jobs.is_empty() {
         let loaded = crate::engine::loaded::Loaded { issue, parsed };
+        let keys = planned.jobs.iter().map(|j| j.key.clone());
         cx.issues
-            .hand_over(repo, number, std::sync::Arc::new(loaded));
+            .hand_over(repo, number, mark, keys, std::sync::Arc::new(loaded));
     }
     Ok(())
 }

@@ -109,10 +109,11 @@ pub(crate) async fn on_issues_event<T: Tracker + 'static>(
     // two reads that do not depend on each other, made at once. Any other event reads
     // the issue only once it is known to matter.
     let (trigger, issue) = if is_decision_labeling(cx, event) {
+        let mark = cx.issues.mark(&event.repo, event.issue.number);
         let (trigger, issue) = tokio::try_join!(trigger_for(cx, event), async {
             Ok(cx.github.get_issue(&event.repo, event.issue.number).await?)
         })?;
-        (trigger, Some(issue))
+        (trigger, Some((issue, mark)))
     } else {
         (trigger_for(cx, event).await?, None)
     };
