@@ -433,7 +433,7 @@ async fn run_engine(
     let _ = login_tx.send(Some(accounts.github.clone()));
     tracing::info!(bot = %accounts.github, "identities resolved; acting on stored work");
     let probe_clients = clients.clone();
-    let engine = Arc::new(clients.into_engine(cfg, store, form, accounts));
+    let engine = Arc::new(clients.into_engine(cfg, store, form, Some(accounts)));
     health.set_engine_running(true);
     let probe = {
         let health = health.clone();
@@ -518,7 +518,7 @@ impl Clients {
         cfg: Config,
         store: Store,
         form: IssueForm,
-        accounts: OwnAccounts,
+        accounts: Option<OwnAccounts>,
     ) -> Engine<AnyTracker> {
         let wake = store.inbox_notify();
         Engine::new(
@@ -533,8 +533,9 @@ impl Clients {
     }
 }
 
-/// The engine with its clients, for the one-shot commands (which need GitHub and Jira at
-/// once, so an identity failure is an error here, not a background retry).
+/// The engine with its clients, for the one-shot commands. The daemon's own accounts are
+/// asked for only when a step needs them (a full sweep that finds nothing changed costs its
+/// listing pages and nothing else); a failure to answer then is that step's error.
 pub async fn build_engine(
     cfg: Config,
     store: Store,
@@ -542,8 +543,7 @@ pub async fn build_engine(
     form: IssueForm,
 ) -> Result<Engine<AnyTracker>, DaemonError> {
     let clients = Clients::new(&cfg, &store, github_token.as_ref()).await?;
-    let accounts = clients.identities(&Health::default()).await?;
-    Ok(clients.into_engine(cfg, store, form, accounts))
+    Ok(clients.into_engine(cfg, store, form, None))
 }
 
 /// A GitHub client for the config (token from env or file, or the App), for the one-shot

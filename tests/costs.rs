@@ -206,8 +206,12 @@ async fn a_pass_over_unchanged_links_costs_the_same_for_few_and_many_and_changes
     );
     assert!(github <= n.div_ceil(100), "GitHub pages: {github}");
     only_listings(&calls);
+    // Nothing drifted, so nothing needed to know who the daemon is: no `GET /user`, no
+    // `myself` (a one-shot command asks only when a step needs it).
+    let asked: Vec<String> = paths(&calls).into_iter().filter(|p| identity(p)).collect();
+    assert!(asked.is_empty(), "identity reads in the sweep: {asked:?}");
     assert!(
-        calls.len() <= pages + 3,
+        calls.len() <= pages,
         "full sweep of {n} links: {} calls: {:?}",
         calls.len(),
         paths(&calls)

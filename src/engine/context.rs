@@ -24,10 +24,9 @@ pub struct Ctx<T> {
     pub(crate) config: Arc<Config>,
     /// The issue form concerns are parsed with.
     pub(crate) form: IssueForm,
-    /// The daemon's own login: events it caused are not reacted to.
-    pub(crate) bot_login: String,
-    /// The daemon's own tracker account: tracker webhooks it caused are not reacted to.
-    pub(crate) tracker_account: String,
+    /// The daemon's own GitHub login and tracker account ([`Ctx::bot_login`],
+    /// [`Ctx::tracker_account`]): known at start, or asked for when first needed.
+    own: OwnIdentities,
     /// The issues loaded by the concerns whose jobs run now ([`Ctx::load`]).
     pub(crate) issues: IssueMemo,
 }
@@ -40,8 +39,7 @@ impl<T: Tracker + 'static> Ctx<T> {
         tracker: T,
         config: Arc<Config>,
         form: IssueForm,
-        bot_login: String,
-        tracker_account: String,
+        accounts: Option<super::OwnAccounts>,
     ) -> Self {
         let issues = IssueMemo::for_store(store.backend());
         Self {
@@ -50,10 +48,41 @@ impl<T: Tracker + 'static> Ctx<T> {
             tracker,
             config,
             form,
-            bot_login,
-            tracker_account,
+            own: OwnIdentities::from(accounts),
             issues,
         }
+    }
+
+    /// The daemon's own GitHub login: events it caused are not reacted to. Known at start
+    /// for `run`; for a one-shot command, `github.bot_login` or `GET /user`, asked once and
+    /// only when something needs it (a sweep that finds nothing changed never does).
+    ///
+    /// Errors: GitHub's, when it has to be asked and cannot answer.
+    pub(crate) async fn bot_login(&self) -> Result<&str, EngineError> {
+        let login = self
+            .own
+            .github
+            .get_or_try_init(|| async {
+                match &self.config.github.bot_login {
+                    Some(login) if !login.trim().is_empty() => Ok(login.clone()),
+                    _ => self.github.current_user().await,
+                }
+            })
+            .await?;
+        Ok(login)
+    }
+
+    /// The daemon's own tracker account ([`Tracker::own_account`]): tracker webhooks it
+    /// caused are not reacted to. Known at start for `run`, else asked once when needed.
+    ///
+    /// Errors: the tracker's, when it has to be asked and cannot answer.
+    pub(crate) async fn tracker_account(&self) -> Result<&str, EngineError> {
+        let account = self
+            .own
+            .tracker
+            .get_or_try_init(|| self.tracker.own_account())
+            .await?;
+        Ok(account)
     }
 
     /// The issue as GitHub has it and its parsed concern: read once per run of the
@@ -120,6 +149,25 @@ impl<T: Tracker + 'static> Ctx<T> {
                 let (org, slug) = team.split_once('/').unwrap_or((team.as_str(), ""));
                 Ok(self.github.is_team_member(org, slug, login).await?)
             }
+        }
+    }
+}
+
+/// The daemon's own accounts, each set once: at start, or when first asked for.
+#[derive(Debug, Default)]
+struct OwnIdentities {
+    github: tokio::sync::OnceCell<String>,
+    tracker: tokio::sync::OnceCell<String>,
+}
+
+impl From<Option<super::OwnAccounts>> for OwnIdentities {
+    fn from(accounts: Option<super::OwnAccounts>) -> Self {
+        match accounts {
+            Some(a) => Self {
+                github: tokio::sync::OnceCell::new_with(Some(a.github)),
+                tracker: tokio::sync::OnceCell::new_with(Some(a.tracker)),
+            },
+            None => Self::default(),
         }
     }
 }

@@ -77,10 +77,11 @@ pub(crate) async fn process_pending<T: Tracker + 'static>(
     // Deliveries counted alone (limit 1) are never folded: each start is its own commit.
     let heads = if counted_together {
         let scope = Scope::of(&cx.config);
+        let me = cx.bot_login().await?;
         let roles: Vec<Role> = batch
             .iter()
             .zip(&decoded)
-            .map(|(d, e)| role(d, e.as_ref(), &scope, &cx.bot_login))
+            .map(|(d, e)| role(d, e.as_ref(), &scope, me))
             .collect();
         coalesce::runs(&roles)
     } else {

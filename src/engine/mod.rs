@@ -80,26 +80,20 @@ impl<T> std::ops::Deref for Engine<T> {
 }
 
 impl<T: Tracker + 'static> Engine<T> {
-    /// Wires the engine; `wake` is the store's notifier for new deliveries.
+    /// Wires the engine; `wake` is the store's notifier for new deliveries. `accounts`:
+    /// the daemon's own, when asked at start (`run`); `None` asks each when first needed
+    /// (the one-shot commands, see [`Ctx::bot_login`](context::Ctx::bot_login)).
     pub fn new(
         store: Store,
         github: GithubClient,
         tracker: T,
         config: Arc<Config>,
         form: IssueForm,
-        accounts: OwnAccounts,
+        accounts: Option<OwnAccounts>,
         wake: Arc<Notify>,
     ) -> Self {
         Self {
-            cx: Ctx::new(
-                store,
-                github,
-                tracker,
-                config,
-                form,
-                accounts.github,
-                accounts.tracker,
-            ),
+            cx: Ctx::new(store, github, tracker, config, form, accounts),
             wake,
         }
     }

@@ -365,13 +365,14 @@ impl<T: Tracker + 'static> Ctx<T> {
         }
         // A `/results` comment whose delivery was lost: the newest one from a person.
         let comments = self.github.list_comments(repo, number).await?;
+        let me = self.bot_login().await?;
         let found = comments.iter().rev().find_map(|c| {
             let body = c.body.trim_start();
             let is_results = body
                 .get(..8)
                 .is_some_and(|p| p.eq_ignore_ascii_case("/results"));
             let text = body.get(8..).unwrap_or("").trim();
-            (c.author != self.bot_login && is_results && !text.is_empty())
+            (c.author != me && is_results && !text.is_empty())
                 .then(|| (text.to_owned(), c.author.clone()))
         });
         if let Some((text, by)) = found {

@@ -44,14 +44,11 @@ pub(crate) async fn process_decoded<T: Tracker + 'static>(
         return done(cx, delivery.seq).await;
     }
     super::tracker_event::also_for_tracker(cx, &scope, delivery, &event).await?;
+    let me = cx.bot_login().await?;
     match event {
         // Our own writes coming back are never reacted to (no echo loops).
-        GithubEvent::Issues(e) if e.sender != cx.bot_login => {
-            on_issues_event(cx, delivery, &e).await
-        }
-        GithubEvent::IssueComment(c)
-            if c.sender != cx.bot_login && c.action == CommentAction::Created =>
-        {
+        GithubEvent::Issues(e) if e.sender != me => on_issues_event(cx, delivery, &e).await,
+        GithubEvent::IssueComment(c) if c.sender != me && c.action == CommentAction::Created => {
             super::comment_event::on_comment(cx, delivery.seq, &c).await
         }
         _ => done(cx, delivery.seq).await,

@@ -61,7 +61,7 @@ async fn cue_jobs<T: Tracker + 'static>(
                 event: &delivery.event,
                 payload: &delivery.payload,
             },
-            &cx.tracker_account,
+            cx.tracker_account().await?,
         )
         .map_err(|e| EngineError::Decode {
             what: "tracker delivery",

@@ -126,9 +126,10 @@ pub(crate) async fn refresh_tracking<T: Tracker + 'static>(
     // No comment known, or it is gone: find the daemon's own by its marker (a crash after
     // posting it and before recording its id left one there) before posting one.
     let comments = cx.github.list_comments(repo, number).await?;
+    let me = cx.bot_login().await?;
     let id = match comments
         .iter()
-        .find(|c| tracking::is_tracking_comment(&c.body) && c.author == cx.bot_login)
+        .find(|c| tracking::is_tracking_comment(&c.body) && c.author == me)
     {
         Some(existing) if existing.body == body => existing.id,
         Some(existing) => {
