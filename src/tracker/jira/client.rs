@@ -250,17 +250,9 @@ impl JiraClient {
         fields: &[&str],
         reconcile: &[u64],
     ) -> Result<Vec<Issue>, JiraError> {
-        match self.version {
-            JiraApiVersion::V3 => {
-                let ids = &reconcile[..reconcile.len().min(MAX_RECONCILE)];
-                self.search_jql_pages_reconciled(jql, fields, SEARCH_PAGE_SIZE, ids, None)
-                    .await
-            }
-            JiraApiVersion::V2 => {
-                self.search_offset_pages(jql, fields, SEARCH_PAGE_SIZE, None)
-                    .await
-            }
-        }
+        let ids = &reconcile[..reconcile.len().min(MAX_RECONCILE)];
+        self.search_pages(jql, fields, SEARCH_PAGE_SIZE, ids, None)
+            .await
     }
 
     /// [`Self::search_all`] with an explicit page size.
@@ -270,20 +262,7 @@ impl JiraClient {
         fields: &[&str],
         page_size: u32,
     ) -> Result<Vec<Issue>, JiraError> {
-        match self.version {
-            JiraApiVersion::V3 => self.search_jql_pages(jql, fields, page_size).await,
-            JiraApiVersion::V2 => self.search_offset_pages(jql, fields, page_size, None).await,
-        }
-    }
-
-    async fn search_jql_pages(
-        &self,
-        jql: &str,
-        fields: &[&str],
-        page_size: u32,
-    ) -> Result<Vec<Issue>, JiraError> {
-        self.search_jql_pages_reconciled(jql, fields, page_size, &[], None)
-            .await
+        self.search_pages(jql, fields, page_size, &[], None).await
     }
 
     /// Every page of a search (pages of [`SEARCH_PAGE_SIZE`]) until `stop` says a page is
@@ -294,19 +273,15 @@ impl JiraClient {
         fields: &[&str],
         stop: &(dyn Fn(&[Issue]) -> bool + Send + Sync),
     ) -> Result<Vec<Issue>, JiraError> {
-        match self.version {
-            JiraApiVersion::V3 => {
-                self.search_jql_pages_reconciled(jql, fields, SEARCH_PAGE_SIZE, &[], Some(stop))
-                    .await
-            }
-            JiraApiVersion::V2 => {
-                self.search_offset_pages(jql, fields, SEARCH_PAGE_SIZE, Some(stop))
-                    .await
-            }
-        }
+        self.search_pages(jql, fields, SEARCH_PAGE_SIZE, &[], Some(stop))
+            .await
     }
 
-    async fn search_jql_pages_reconciled(
+    /// Every page of a search, one [`Self::page`] after another from the first, until the
+    /// results end (the page's own rule, the same as [`Self::search_page`]'s) or `stop`
+    /// says a page is the last one needed. More than [`MAX_PAGES`] pages is a
+    /// [`JiraError::Protocol`].
+    async fn search_pages(
         &self,
         jql: &str,
         fields: &[&str],
@@ -314,40 +289,31 @@ impl JiraClient {
         reconcile: &[u64],
         stop: PageStop<'_>,
     ) -> Result<Vec<Issue>, JiraError> {
-        const CALL: &str = "POST /search/jql";
         let mut all = Vec::new();
-        let mut token: Option<String> = None;
+        let mut cursor: Option<String> = None;
         for _ in 0..MAX_PAGES {
-            let body = SearchJqlRequest {
-                jql,
-                fields,
-                max_results: page_size,
-                next_page_token: token.clone(),
-                reconcile_issues: reconcile,
-            };
-            let page: SearchJqlResponse = self
-                .policy
-                .run(CALL, || async {
-                    let text = self
-                        .send_once(Method::POST, "search/jql", Some(&body))
-                        .await?;
-                    decode(CALL, &text)
-                })
+            let (issues, next) = self
+                .page(jql, fields, page_size, cursor.as_deref(), reconcile)
                 .await?;
-            let enough = stop.is_some_and(|f| f(&page.issues));
-            all.extend(page.issues);
-            if enough {
-                return Ok(all);
-            }
-            match page.next_page_token {
-                Some(next) if page.is_last != Some(true) => token = Some(next),
+            let enough = stop.is_some_and(|f| f(&issues));
+            all.extend(issues);
+            match next {
+                Some(next) if !enough => cursor = Some(next),
                 _ => return Ok(all),
             }
         }
         Err(JiraError::Protocol {
-            call: CALL.into(),
+            call: self.search_call().into(),
             reason: format!("more than {MAX_PAGES} pages"),
         })
+    }
+
+    /// The search call of this flavour, as errors name it.
+    fn search_call(&self) -> &'static str {
+        match self.version {
+            JiraApiVersion::V3 => "POST /search/jql",
+            JiraApiVersion::V2 => "POST /search",
+        }
     }
 
     /// One page of a search, from `cursor` (`None`: the first page), and the cursor of the
@@ -365,23 +331,35 @@ impl JiraClient {
         page_size: u32,
         cursor: Option<&str>,
     ) -> Result<(Vec<Issue>, Option<String>), JiraError> {
+        self.page(jql, fields, page_size, cursor, &[]).await
+    }
+
+    /// [`Self::search_page`] with Cloud's `reconcileIssues` (v3 only; Data Center has none).
+    async fn page(
+        &self,
+        jql: &str,
+        fields: &[&str],
+        page_size: u32,
+        cursor: Option<&str>,
+        reconcile: &[u64],
+    ) -> Result<(Vec<Issue>, Option<String>), JiraError> {
+        let call = self.search_call();
         match self.version {
             JiraApiVersion::V3 => {
-                const CALL: &str = "POST /search/jql";
                 let body = SearchJqlRequest {
                     jql,
                     fields,
                     max_results: page_size,
                     next_page_token: cursor.map(str::to_owned),
-                    reconcile_issues: &[],
+                    reconcile_issues: reconcile,
                 };
                 let page: SearchJqlResponse = self
                     .policy
-                    .run(CALL, || async {
+                    .run(call, || async {
                         let text = self
                             .send_once(Method::POST, "search/jql", Some(&body))
                             .await?;
-                        decode(CALL, &text)
+                        decode(call, &text)
                     })
                     .await?;
                 let next = match page.next_page_token {
@@ -391,11 +369,10 @@ impl JiraClient {
                 Ok((page.issues, next))
             }
             JiraApiVersion::V2 => {
-                const CALL: &str = "POST /search";
                 let start_at = match cursor {
                     None => 0,
                     Some(c) => c.parse::<u32>().map_err(|_| JiraError::Protocol {
-                        call: CALL.into(),
+                        call: call.into(),
                         reason: format!("page cursor {c:?} is not a startAt"),
                     })?,
                 };
@@ -407,9 +384,9 @@ impl JiraClient {
                 };
                 let page: SearchResponse = self
                     .policy
-                    .run(CALL, || async {
+                    .run(call, || async {
                         let text = self.send_once(Method::POST, "search", Some(&body)).await?;
-                        decode(CALL, &text)
+                        decode(call, &text)
                     })
                     .await?;
                 let got = u32::try_from(page.issues.len()).unwrap_or(u32::MAX);
@@ -419,42 +396,6 @@ impl JiraClient {
                 Ok((page.issues, next))
             }
         }
-    }
-
-    async fn search_offset_pages(
-        &self,
-        jql: &str,
-        fields: &[&str],
-        page_size: u32,
-        stop: PageStop<'_>,
-    ) -> Result<Vec<Issue>, JiraError> {
-        const CALL: &str = "POST /search";
-        let mut all: Vec<Issue> = Vec::new();
-        for _ in 0..MAX_PAGES {
-            let body = SearchRequest {
-                jql,
-                start_at: u32::try_from(all.len()).unwrap_or(u32::MAX),
-                max_results: page_size,
-                fields,
-            };
-            let page: SearchResponse = self
-                .policy
-                .run(CALL, || async {
-                    let text = self.send_once(Method::POST, "search", Some(&body)).await?;
-                    decode(CALL, &text)
-                })
-                .await?;
-            let got = page.issues.len();
-            let enough = stop.is_some_and(|f| f(&page.issues));
-            all.extend(page.issues);
-            if enough || got == 0 || all.len() >= page.total as usize {
-                return Ok(all);
-            }
-        }
-        Err(JiraError::Protocol {
-            call: CALL.into(),
-            reason: format!("more than {MAX_PAGES} pages"),
-        })
     }
 
     /// Adds or updates (same `globalId`) a remote link; safe to retry.
