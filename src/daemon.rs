@@ -679,7 +679,8 @@ pub async fn run_until_signal(cfg: Config, embed: Option<Embed>) -> Result<(), D
     Ok(())
 }
 
-async fn wait_for_signal() {
+/// Returns on Ctrl-C, or on SIGTERM on Unix (Ctrl-C only when SIGTERM cannot be listened for).
+pub(crate) async fn wait_for_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {

@@ -159,6 +159,10 @@ enum Command {
         /// With --sandbox-url: the Jira base URL the daemon calls (e.g. a Prism proxy).
         #[arg(long, requires = "sandbox_url")]
         jira_url: Option<String>,
+        /// After the session, keep the daemon, the sandbox and the council board up until
+        /// Ctrl-C or SIGTERM (to open the board and the sandbox's pages in a browser).
+        #[arg(long)]
+        keep: bool,
     },
 }
 
@@ -393,11 +397,13 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
             sandbox_url,
             github_api_url,
             jira_url,
+            keep,
         } => {
             let target = demo::DemoTarget {
                 sandbox_url,
                 github_api_url,
                 jira_url,
+                keep,
             };
             let tracker = match tracker {
                 DemoTrackerArg::Jira => demo::DemoTracker::Jira(jira_api),

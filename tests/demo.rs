@@ -36,3 +36,61 @@ async fn demo_jira_data_center_v2() {
 async fn demo_github_projects() {
     demo(&["--tracker", "github-projects"]).await;
 }
+
+/// `demo --keep`: after the session the board (and the daemon and sandbox) stay up until a
+/// signal, so the URL the demo prints can be opened; SIGTERM then ends it with the
+/// session's exit code.
+#[tokio::test]
+async fn with_keep_the_board_stays_up_until_a_signal() {
+    use tokio::io::{AsyncBufReadExt, BufReader};
+    let mut child = tokio::process::Command::new(common::binary())
+        .args(["demo", "--keep"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("run council-sync demo --keep");
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let mut seen = Vec::new();
+    let board = tokio::time::timeout(std::time::Duration::from_secs(120), async {
+        while let Some(line) = lines.next_line().await.expect("read stdout") {
+            seen.push(line.clone());
+            if line.starts_with("--keep:") {
+                let at = line.find("council board on ").expect("board URL") + 17;
+                return line[at..].split_whitespace().next().map(str::to_owned);
+            }
+        }
+        None
+    })
+    .await
+    .expect("the session ends within 2 minutes")
+    .unwrap_or_else(|| panic!("no --keep line: {seen:#?}"));
+    assert!(
+        seen.iter().any(|l| l.contains("All steps happened.")),
+        "{seen:#?}"
+    );
+    // The session is over and the board still answers, with the demo's concern on it.
+    let page = council_sync::crypto::http_client()
+        .get(&board)
+        .send()
+        .await
+        .expect("the board answers");
+    assert!(page.status().is_success(), "{}", page.status());
+    let html = page.text().await.expect("board page");
+    assert!(
+        html.contains("#1"),
+        "the demo's concern is on the board: {html}"
+    );
+    let pid = child.id().expect("pid").to_string();
+    let sent = tokio::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .await
+        .expect("run kill");
+    assert!(sent.success());
+    let status = tokio::time::timeout(std::time::Duration::from_secs(30), child.wait())
+        .await
+        .expect("exits after SIGTERM")
+        .expect("wait");
+    assert!(status.success(), "{status}");
+}

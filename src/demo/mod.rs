@@ -112,6 +112,9 @@ pub struct DemoTarget {
     pub github_api_url: Option<String>,
     /// Jira base URL for the daemon (e.g. a Prism proxy in front of the sandbox).
     pub jira_url: Option<String>,
+    /// After the session, keep the daemon, the sandbox and the council board up until
+    /// Ctrl-C or SIGTERM, so what the session made can be opened in a browser.
+    pub keep: bool,
 }
 
 /// Runs the demo; `Ok(false)` when a step did not happen.
@@ -184,7 +187,12 @@ pub async fn run(tracker: DemoTracker, target: DemoTarget) -> Result<bool, DemoE
         );
     }
     if let Some(board) = running.board_addr() {
-        println!("council board on http://{board}/ (open it while the session runs)");
+        let when = if target.keep {
+            "it stays up after the session until Ctrl-C"
+        } else {
+            "it ends with the session; `demo --keep` keeps it up"
+        };
+        println!("council board on http://{board}/ ({when})");
     }
     println!();
     let setup = script::Setup {
@@ -203,6 +211,18 @@ pub async fn run(tracker: DemoTracker, target: DemoTarget) -> Result<bool, DemoE
         Err(e) => format!("(no agenda: {e})"),
     };
     let transcript = script::council_session(&ctl, &setup, agenda).await;
+    if target.keep {
+        let board = running
+            .board_addr()
+            .map(|b| format!(", the council board on http://{b}/"))
+            .unwrap_or_default();
+        println!(
+            "\n--keep: the daemon on http://{}, the sandbox on {sandbox_url}{board} stay up; \
+             Ctrl-C (or SIGTERM) ends them.",
+            running.server_addr()
+        );
+        daemon::wait_for_signal().await;
+    }
     running.shutdown().await;
     if target.sandbox_url.is_some() && tracker != DemoTracker::GithubProjects {
         // Jira targets are sandbox-wide; a dead one would only slow later deliveries.
