@@ -136,13 +136,26 @@ pub async fn measure(dir: &Path, ks: &[usize], concerns: usize) -> Vec<PerK> {
                     t1 - t0,
                     wall.format("%H:%M:%S%.6f")
                 );
-                for call in &calls {
-                    eprintln!(
-                        "  +{:>7.2} ms  {:>6.2} ms  {}",
-                        (call.start - t0).as_secs_f64() * 1e3,
-                        (call.end - call.start).as_secs_f64() * 1e3,
-                        call.what
-                    );
+                // The calls, and between them the daemon's own log lines of the same
+                // window (webhook stored, decided, outbox round, job done): each hop
+                // with no call in flight shows as the gap between two lines.
+                let mut lines: Vec<(f64, String)> = calls
+                    .iter()
+                    .map(|call| {
+                        (
+                            (call.start - t0).as_secs_f64() * 1e3,
+                            format!(
+                                "{:>6.2} ms  {}",
+                                (call.end - call.start).as_secs_f64() * 1e3,
+                                call.what
+                            ),
+                        )
+                    })
+                    .collect();
+                lines.extend(log_lines(&dir.join("daemon.log"), wall, t1 - t0));
+                lines.sort_by(|a, b| a.0.total_cmp(&b.0));
+                for (at, what) in lines {
+                    eprintln!("  +{at:>7.2} ms  {what}");
                 }
             }
         }
@@ -182,6 +195,29 @@ pub async fn measure(dir: &Path, ks: &[usize], concerns: usize) -> Vec<PerK> {
     }
     d.kill().await;
     out
+}
+
+/// The daemon's log lines (text format, RFC 3339 time first) from `from` to `from + span`,
+/// each at its offset in ms and with its time and level cut off, for `BENCH_TRACE`.
+fn log_lines(
+    log: &Path,
+    from: chrono::DateTime<chrono::Utc>,
+    span: Duration,
+) -> Vec<(f64, String)> {
+    let Ok(text) = std::fs::read_to_string(log) else {
+        return Vec::new();
+    };
+    let span_ms = span.as_secs_f64() * 1e3;
+    text.lines()
+        .filter_map(|line| {
+            let (stamp, rest) = line.split_once(' ')?;
+            let at = chrono::DateTime::parse_from_rfc3339(stamp).ok()?;
+            let ms = (at.with_timezone(&chrono::Utc) - from).num_microseconds()? as f64 / 1e3;
+            (0.0..=span_ms)
+                .contains(&ms)
+                .then(|| (ms, format!("{:>9}  log: {}", "", rest.trim_start())))
+        })
+        .collect()
 }
 
 /// K measured on GitHub Projects: the shipped form's range and beyond it.

@@ -48,7 +48,27 @@ impl Store {
     /// to be decided again; after it, the writes are queued. Either way nothing is lost or
     /// done twice. A stage that moved meanwhile rolls everything back with
     /// [`StoreError::StageConflict`], so the caller decides again.
+    ///
+    /// Queued writes wake the outbox ([`Store::outbox_notify`]) once committed.
     pub async fn commit_decision(
+        &self,
+        seq: Option<i64>,
+        stage: Option<&StageChange<'_>>,
+        decision: Option<(DecisionKind, &str)>,
+        writes: &[QueuedWrite<'_>],
+    ) -> Result<(), StoreError> {
+        self.commit_decision_unwoken(seq, stage, decision, writes)
+            .await?;
+        if !writes.is_empty() {
+            self.wake_outbox();
+        }
+        Ok(())
+    }
+
+    /// [`Store::commit_decision`] without waking the outbox: for a caller with something
+    /// to do between the commit and the jobs' start (the engine hands its read of the
+    /// issue to the jobs, then calls [`Store::wake_outbox`]).
+    pub async fn commit_decision_unwoken(
         &self,
         seq: Option<i64>,
         stage: Option<&StageChange<'_>>,
@@ -101,6 +121,11 @@ impl Store {
         }
         tx.commit().await.inspect(super::committed)?;
         Ok(())
+    }
+
+    /// Wakes the outbox loop: jobs were queued ([`Store::outbox_notify`]).
+    pub fn wake_outbox(&self) {
+        self.outbox_notify.notify_one();
     }
 
     /// Marks a delivery processed with an error that retrying cannot fix, so it is kept
