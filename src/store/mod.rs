@@ -47,7 +47,7 @@ pub use inbox::{Delivery, NewDelivery, Source, Submitted};
 pub use links::{StoryLink, StoryLinkAt, StoryState};
 pub use lock::StoreLock;
 pub use outbox::{CLAIM_LEASE, OutboxJob};
-pub use progress::{Backlog, ParkedJob, QueuedWrite};
+pub use progress::{Backlog, EpicRecord, ParkedJob, QueuedWrite};
 pub use replicas::{LEASE_RENEW, Leadership, Role};
 pub use stages::{StageChange, StageTransition};
 pub use views::{AgendaClaim, ConcernSnapshot, FailedWrite, MetricCounts};

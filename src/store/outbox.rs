@@ -413,7 +413,7 @@ mod tests {
         .await;
     }
 
-    /// The stories, their first state and progress in one commit; the job done and the
+    /// The epic, the stories, their first state and progress in one commit; the job done and the
     /// tracking comment's new text in one commit, which leaves the text as it was while
     /// the job is not done (a crash before it edits the comment again with the same text).
     #[tokio::test]
@@ -425,7 +425,7 @@ mod tests {
                 number: n,
                 issue_id: 44,
                 expected: None,
-                to: Stage::EpicCreated,
+                to: Stage::Accepted,
                 cause: Cause::Backfill,
                 actor: None,
                 at_ms: 1,
@@ -445,6 +445,12 @@ mod tests {
                 .record_stories_seen(
                     repo,
                     n,
+                    Some(&crate::store::EpicRecord {
+                        key: "EP-1",
+                        url: "http://j/EP-1",
+                        id: Some("10000"),
+                        hash: "h",
+                    }),
                     &[("dba", "DB-1", "http://j/DB-1", Some("10001"))],
                     true,
                     &[("dba", todo.clone())],
@@ -460,8 +466,9 @@ mod tests {
             );
             let row = store.get_concern(repo, n).await.expect("get").expect("row");
             assert_eq!(
-                (row.stage, row.progress),
-                (Stage::StoriesCreated, Some(Progress::Todo))
+                (row.stage, row.progress, row.epic_key.as_deref()),
+                (Stage::StoriesCreated, Some(Progress::Todo), Some("EP-1")),
+                "the epic, its stories, their state and the stage in one commit"
             );
 
             store

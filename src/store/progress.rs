@@ -32,6 +32,19 @@ pub struct ParkedJob {
     pub reason: String,
 }
 
+/// An epic made in the tracker, as [`Store::record_epic`] records it.
+#[derive(Debug, Clone, Copy)]
+pub struct EpicRecord<'a> {
+    /// Its tracker key.
+    pub key: &'a str,
+    /// Its browser URL.
+    pub url: &'a str,
+    /// Its stable tracker id, when the tracker gave one.
+    pub id: Option<&'a str>,
+    /// The digest of what it says (summary and description).
+    pub hash: &'a str,
+}
+
 /// An outbox write to enqueue with a decision.
 #[derive(Debug, Clone)]
 pub struct QueuedWrite<'a> {
@@ -183,23 +196,36 @@ impl Store {
     ) -> Result<(), StoreError> {
         let _turn = self.write_turn().await;
         let mut tx = self.pool().begin().await?;
+        let epic = EpicRecord { key, url, id, hash };
+        Self::record_epic_in(&mut tx, repo, number, &epic).await?;
+        tx.commit().await.inspect(super::committed)?;
+        Ok(())
+    }
+
+    /// [`Store::record_epic`]'s statements, in a transaction of the caller's.
+    pub(super) async fn record_epic_in(
+        tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+        repo: &str,
+        number: u64,
+        epic: &EpicRecord<'_>,
+    ) -> Result<(), StoreError> {
         sqlx::query(
             "UPDATE concerns SET epic_key = $1, epic_url = $2, synced_hash = $3, \
                                  last_error = NULL, updated_at = $4, \
                                  epic_id = COALESCE($7, epic_id) \
              WHERE repo = $5 AND number = $6",
         )
-        .bind(key)
-        .bind(url)
-        .bind(hash)
+        .bind(epic.key)
+        .bind(epic.url)
+        .bind(epic.hash)
         .bind(now_ms())
         .bind(repo)
         .bind(to_db("issue number", number)?)
-        .bind(id)
-        .execute(&mut *tx)
+        .bind(epic.id)
+        .execute(&mut **tx)
         .await?;
         super::stages::advance_in(
-            &mut tx,
+            tx,
             repo,
             number,
             crate::council::Stage::EpicCreated,
@@ -207,7 +233,6 @@ impl Store {
             None,
         )
         .await?;
-        tx.commit().await.inspect(super::committed)?;
         Ok(())
     }
 

@@ -10,7 +10,7 @@ use crate::engine::describe::{IssueFacts, epic_request, story_requests};
 use crate::engine::jobs::{Job, KeyedJob};
 use crate::engine::plan::digest;
 use crate::github::client::Issue;
-use crate::store::now_ms;
+use crate::store::{EpicRecord, now_ms};
 use crate::tracker::{TrackedIssue, Tracker, TrackerIssue};
 
 use super::tracking::Sent;
@@ -101,9 +101,10 @@ pub(crate) async fn materialize<T: Tracker + 'static>(
     rest
 }
 
-/// What follows the epic's creation: it recorded, and with `stories` the teams' stories
-/// (`requests`, those of configured teams) made, read back (their first status: Jira's
-/// create answer has none) and recorded with what the read showed, in one commit.
+/// What follows the epic's creation: with `stories` the teams' stories (`requests`, those
+/// of configured teams) made, read back (their first status: Jira's create answer has
+/// none) and recorded with the epic and what the read showed, in one commit; the epic
+/// recorded alone when no story is to be made now or making them failed.
 #[allow(clippy::too_many_arguments)]
 async fn record_and_make_stories<T: Tracker + 'static>(
     cx: &Ctx<T>,
@@ -118,16 +119,21 @@ async fn record_and_make_stories<T: Tracker + 'static>(
     let parsed = &loaded.parsed;
     // What the epic says now: an edit event that changes nothing will not rewrite it.
     let hash = digest(&format!("{}\n{}", request.summary, request.description_md));
-    cx.store
-        .record_epic(
-            repo,
-            number,
-            &epic.key,
-            &epic.url,
-            stable_id(&epic.id),
-            &hash,
-        )
-        .await?;
+    let record = EpicRecord {
+        key: &epic.key,
+        url: &epic.url,
+        id: stable_id(&epic.id),
+        hash: &hash,
+    };
+    let record_alone = || async {
+        cx.store
+            .record_epic(repo, number, record.key, record.url, record.id, record.hash)
+            .await
+    };
+    // Without stories to make now, the epic is recorded at once.
+    if !stories || parsed.teams.is_empty() || requests.is_empty() {
+        record_alone().await?;
+    }
     if !stories {
         return Ok(HashMap::new());
     }
@@ -141,11 +147,20 @@ async fn record_and_make_stories<T: Tracker + 'static>(
         .map(String::as_str)
         .filter(|t| !known(t))
         .collect();
+    // With stories, the epic is recorded with them (one commit for both), or alone when
+    // they cannot be made now, so the tracking comment shows it while they are retried.
     let made: Vec<TrackerIssue> = if requests.is_empty() {
         Vec::new()
     } else {
-        cx.tracker.ensure_stories(epic, requests).await?
+        match cx.tracker.ensure_stories(epic, requests).await {
+            Ok(made) => made,
+            Err(e) => {
+                record_alone().await?;
+                return Err(e.into());
+            }
+        }
     };
+    let epic_pending = (!requests.is_empty()).then_some(&record);
     let links: Vec<(&str, &str, &str, Option<&str>)> = made
         .iter()
         .map(|s| {
@@ -171,10 +186,18 @@ async fn record_and_make_stories<T: Tracker + 'static>(
             .collect();
         crate::council::sync::overall(&items)
     });
-    // The links, what the tracker shows of them and, when every team's story is made,
-    // the stage: one commit.
+    // The epic (unless recorded above), the links, what the tracker shows of them and,
+    // when every team's story is made, the stage: one commit.
     cx.store
-        .record_stories_seen(repo, number, &links, unknown.is_empty(), &seen, progress)
+        .record_stories_seen(
+            repo,
+            number,
+            epic_pending,
+            &links,
+            unknown.is_empty(),
+            &seen,
+            progress,
+        )
         .await?;
     if !unknown.is_empty() {
         return Err(EngineError::Invalid(format!(
