@@ -16,6 +16,18 @@ use serde_json::Value;
 /// Periodic work far away: only the accept's deliveries cause calls in the window.
 const QUIET: &str = "[sync]\npoll_interval = \"1h\"\nreconcile_interval = \"1h\"\n";
 
+/// Store commits that wait for the disk per accepted concern with `k` teams, at most: the
+/// accept's delivery (begun, decided with its jobs), the epic's create attempt and answer,
+/// the stories' create attempts and answers, the epic with the stories and their first
+/// state (one commit), and the deliveries of the daemon's own writes coming back (the
+/// label removal, the comment edit, and a Jira `issue_created` for the epic and for each
+/// story, each stored and then decided: the 2 per team). Measured 8 + 2K on both Jira
+/// flavours; one more is allowed for a delivery begun in a round of its own. With the
+/// epic recorded in a commit of its own it was 9 + 2K.
+fn max_full_commits(k: usize) -> u64 {
+    9 + 2 * k as u64
+}
+
 /// Calls made in one window, split by side and kind.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 struct Calls {
@@ -93,6 +105,23 @@ fn diff(before: &[Series], after: &[Series]) -> (Calls, Vec<String>) {
     (calls, seen)
 }
 
+/// The daemon's store commits so far that waited for the disk
+/// (`council_sync_store_commits_total{sync="full"}`).
+async fn full_commits(daemon: &Daemon) -> u64 {
+    let text = council_sync::crypto::http_client()
+        .get(format!("{}/metrics", daemon.url))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("metrics text");
+    text.lines()
+        .find_map(|l| l.strip_prefix("council_sync_store_commits_total{sync=\"full\"} "))
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .map_or(0, |v| v as u64)
+}
+
 /// Jira writes by the daemon's account, as the sandbox counted them.
 async fn jira_writes_seen(world: &World) -> u64 {
     let stats: Value = world
@@ -111,11 +140,18 @@ async fn jira_writes_seen(world: &World) -> u64 {
         .unwrap_or(0)
 }
 
-/// Accepts one concern with `teams` on a settled daemon and returns the calls it cost.
-async fn calls_for_accept(world: &World, daemon: &Daemon, teams: &[&str]) -> (Calls, Vec<String>) {
+/// Accepts one concern with `teams` on a settled daemon and returns the calls it cost and
+/// the store commits that waited for the disk meanwhile (the echoes of its own writes
+/// included: they come back as webhooks).
+async fn calls_for_accept(
+    world: &World,
+    daemon: &Daemon,
+    teams: &[&str],
+) -> (Calls, Vec<String>, u64) {
     let c = world.ctl();
     let n = world.ready_concern(teams).await;
     daemon.wait_settled(&c).await;
+    let commits_before = full_commits(daemon).await;
     let before = api_calls(daemon).await;
     let jira_before = jira_writes_seen(world).await;
     c.add_label(&world.repo, n, "carol", "council/accepted")
@@ -132,7 +168,8 @@ async fn calls_for_accept(world: &World, daemon: &Daemon, teams: &[&str]) -> (Ca
     );
     let (epics, stories) = world.jira_for(n, teams).await;
     assert_eq!((epics.len(), stories.len()), (1, teams.len()), "made once");
-    (calls, routes)
+    let commits = full_commits(daemon).await - commits_before;
+    (calls, routes, commits)
 }
 
 async fn accept_costs(jira_api: u8) {
@@ -143,10 +180,15 @@ async fn accept_costs(jira_api: u8) {
     world.deliver_jira_to(&daemon).await;
     let mut seen = Vec::new();
     for k in [1, 2, 5] {
-        let (calls, routes) = calls_for_accept(&world, &daemon, &FORM_TEAMS[..k]).await;
+        let (calls, routes, commits) = calls_for_accept(&world, &daemon, &FORM_TEAMS[..k]).await;
         eprintln!(
-            "Jira v{jira_api}, K = {k}: GitHub reads {}, GitHub writes {}, Jira reads {}, Jira writes {}; {routes:?}",
+            "Jira v{jira_api}, K = {k}: GitHub reads {}, GitHub writes {}, Jira reads {}, Jira writes {}, store commits (full) {commits}; {routes:?}",
             calls.github_reads, calls.github_writes, calls.jira_reads, calls.jira_writes
+        );
+        assert!(
+            commits <= max_full_commits(k),
+            "K = {k}: at most {} store commits waiting for the disk, saw {commits}",
+            max_full_commits(k)
         );
         seen.push((k, calls, routes));
     }

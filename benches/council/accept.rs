@@ -29,6 +29,14 @@ pub struct PerK {
     /// Of each latency, the time no API call of the daemon was in flight (webhook delivery,
     /// store commits, wake-ups, the daemon's own work).
     pub between_calls: Vec<Duration>,
+    /// Label → the end of the daemon's last write of the tracking comment before the
+    /// change feed showed it listing the stories (as the counting proxy saw the answer go
+    /// back): the daemon's own latency, without the lag of the bench's observer (one
+    /// version read, one issue read and one long-poll per sandbox change, in the bench's
+    /// unoptimised process). `None` when no comment write was seen in the window.
+    pub written: Vec<Option<Duration>>,
+    /// Of each `written`, the time no API call of the daemon was in flight.
+    pub written_between: Vec<Duration>,
     /// Store commits per accepted concern, [waited for the disk, not waited for], from the
     /// daemon's `council_sync_store_commits_total` over the same window as `calls`; `None`
     /// when the daemon does not report it (a binary older than the counter).
@@ -115,6 +123,8 @@ pub async fn measure(dir: &Path, ks: &[usize], concerns: usize) -> Vec<PerK> {
         let commits_before = store_commits(&d).await;
         let mut latencies = Vec::new();
         let mut between_calls = Vec::new();
+        let mut written = Vec::new();
+        let mut written_between = Vec::new();
         let trace = std::env::var_os("BENCH_TRACE").is_some();
         for &n in &numbers {
             let t0 = Instant::now();
@@ -126,6 +136,15 @@ pub async fn measure(dir: &Path, ks: &[usize], concerns: usize) -> Vec<PerK> {
             latencies.push(t1 - t0);
             let calls = proxy.trace.between(t0, t1);
             between_calls.push((t1 - t0).saturating_sub(proxy::busy(&calls, t0, t1)));
+            let wrote = calls
+                .iter()
+                .filter(|c| c.what.contains("/issues/comments/") && c.what.starts_with("PATCH"))
+                .map(|c| c.end)
+                .max();
+            written.push(wrote.map(|w| w - t0));
+            if let Some(w) = wrote {
+                written_between.push((w - t0).saturating_sub(proxy::busy(&calls, t0, w)));
+            }
             if trace {
                 // Where one accept's time goes: each call's start and span, from the label.
                 // The label's wall-clock time too, to line the daemon's log up with it.
@@ -136,13 +155,26 @@ pub async fn measure(dir: &Path, ks: &[usize], concerns: usize) -> Vec<PerK> {
                     t1 - t0,
                     wall.format("%H:%M:%S%.6f")
                 );
-                for call in &calls {
-                    eprintln!(
-                        "  +{:>7.2} ms  {:>6.2} ms  {}",
-                        (call.start - t0).as_secs_f64() * 1e3,
-                        (call.end - call.start).as_secs_f64() * 1e3,
-                        call.what
-                    );
+                // The calls, and between them the daemon's own log lines of the same
+                // window (webhook stored, decided, outbox round, job done): each hop
+                // with no call in flight shows as the gap between two lines.
+                let mut lines: Vec<(f64, String)> = calls
+                    .iter()
+                    .map(|call| {
+                        (
+                            (call.start - t0).as_secs_f64() * 1e3,
+                            format!(
+                                "{:>6.2} ms  {}",
+                                (call.end - call.start).as_secs_f64() * 1e3,
+                                call.what
+                            ),
+                        )
+                    })
+                    .collect();
+                lines.extend(log_lines(&dir.join("daemon.log"), wall, t1 - t0));
+                lines.sort_by(|a, b| a.0.total_cmp(&b.0));
+                for (at, what) in lines {
+                    eprintln!("  +{at:>7.2} ms  {what}");
                 }
             }
         }
@@ -170,6 +202,8 @@ pub async fn measure(dir: &Path, ks: &[usize], concerns: usize) -> Vec<PerK> {
             ],
             latencies,
             between_calls,
+            written,
+            written_between,
             commits,
         };
         eprintln!(
@@ -182,6 +216,29 @@ pub async fn measure(dir: &Path, ks: &[usize], concerns: usize) -> Vec<PerK> {
     }
     d.kill().await;
     out
+}
+
+/// The daemon's log lines (text format, RFC 3339 time first) from `from` to `from + span`,
+/// each at its offset in ms and with its time and level cut off, for `BENCH_TRACE`.
+fn log_lines(
+    log: &Path,
+    from: chrono::DateTime<chrono::Utc>,
+    span: Duration,
+) -> Vec<(f64, String)> {
+    let Ok(text) = std::fs::read_to_string(log) else {
+        return Vec::new();
+    };
+    let span_ms = span.as_secs_f64() * 1e3;
+    text.lines()
+        .filter_map(|line| {
+            let (stamp, rest) = line.split_once(' ')?;
+            let at = chrono::DateTime::parse_from_rfc3339(stamp).ok()?;
+            let ms = (at.with_timezone(&chrono::Utc) - from).num_microseconds()? as f64 / 1e3;
+            (0.0..=span_ms)
+                .contains(&ms)
+                .then(|| (ms, format!("{:>9}  log: {}", "", rest.trim_start())))
+        })
+        .collect()
 }
 
 /// K measured on GitHub Projects: the shipped form's range and beyond it.
@@ -318,6 +375,8 @@ pub async fn measure_github_projects(_dir: &Path) -> Result<Vec<PerK>, String> {
             latencies: vec![took],
             // The tracker's calls alone, one after another: no gap is measured here.
             between_calls: Vec::new(),
+            written: Vec::new(),
+            written_between: Vec::new(),
             commits: None,
         });
     }

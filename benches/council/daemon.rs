@@ -18,7 +18,16 @@ pub async fn start(config: &Path, log: &Path) -> (Daemon, Duration) {
         .args(["run", "--config"])
         .arg(config)
         .envs(SECRETS_ENV)
-        .env("RUST_LOG", "info")
+        // With `BENCH_TRACE`, the outbox's rounds too (what it claimed, when), to line up
+        // with the accept's calls.
+        .env(
+            "RUST_LOG",
+            if std::env::var_os("BENCH_TRACE").is_some() {
+                "info,council_sync::engine::outbox=debug"
+            } else {
+                "info"
+            },
+        )
         .stdout(Stdio::piped())
         .stderr(std::fs::File::create(log).expect("daemon log"))
         .kill_on_drop(true)

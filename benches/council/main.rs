@@ -192,6 +192,31 @@ async fn main() {
             ),
             "BENCH_TRACE=1 prints each accept's calls",
         );
+        let written: Vec<Duration> = per_k
+            .iter()
+            .flat_map(|k| k.written.iter().flatten().copied())
+            .collect();
+        let seen = per_k.iter().map(|k| k.written.len()).sum::<usize>();
+        if !written.is_empty() {
+            let between: Vec<Duration> = per_k
+                .iter()
+                .flat_map(|k| k.written_between.clone())
+                .collect();
+            row(
+                format!(
+                    "accepted → the comment's last write answered ({} of {seen} accepts; the bench's observer lag left out)",
+                    written.len()
+                ),
+                format!(
+                    "p50 {} / p99 {}; no call in flight p50 {} / p99 {}",
+                    ms(percentile(&written, 50.0)),
+                    ms(percentile(&written, 99.0)),
+                    ms(percentile(&between, 50.0)),
+                    ms(percentile(&between, 99.0)),
+                ),
+                "the daemon's own share of the row above",
+            );
+        }
     }
     for r in &per_k {
         row(

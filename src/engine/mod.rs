@@ -6,7 +6,9 @@
 //! with marking the delivery done. The *outbox* task runs due jobs; each job is idempotent
 //! (label changes, marker-checked comments, marker-checked tracker creates), so running one
 //! again after a crash is safe. Both wake on a `Notify` and also tick, so a retry scheduled
-//! for later is picked up without a new event. A third task polls the tracker for issues
+//! for later is picked up without a new event: the inbox on the store's notifier for new
+//! deliveries, the outbox on the store's notifier for queued jobs
+//! ([`Store::outbox_notify`], woken by the commit that queued them). A third task polls the tracker for issues
 //! updated since its cursor (JQL `updated >=`) and, less often, enqueues a reconcile of every
 //! concern: together they repair whatever lost webhooks left behind.
 //!
@@ -150,7 +152,11 @@ impl<T: Tracker + 'static> Engine<T> {
     /// Runs both loops until `stop` turns true. A round in progress (a delivery being
     /// decided, a job being executed) finishes first, so shutdown never cuts a write in half.
     pub async fn run(self: Arc<Self>, stop: watch::Receiver<bool>) {
-        let outbox_wake = Arc::new(Notify::new());
+        // Woken by the store itself when a commit queues jobs (a decision's, or one job
+        // queued alone), so the first write of an accept starts as soon as the decision is
+        // durable, not when the inbox round that made it ends; the inbox round and the
+        // periodic loop still wake it after a round that handled something.
+        let outbox_wake = self.store.outbox_notify();
         let inbox = {
             let me = self.clone();
             let outbox_wake = outbox_wake.clone();

@@ -37,6 +37,9 @@ pub(crate) async fn run_due_jobs<T: Tracker + 'static>(cx: &Ctx<T>) -> Result<us
     // One concern's jobs run in the order they were queued; different concerns run side
     // by side, so a slow or held tracker call does not hold up every other concern.
     let claimed = rows.len();
+    if claimed > 0 {
+        tracing::debug!(claimed, "outbox jobs claimed");
+    }
     let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
     let mut groups: Vec<(String, Vec<OutboxJob>)> = Vec::new();
     for row in rows {
@@ -226,10 +229,19 @@ pub(crate) async fn run_job<T: Tracker + 'static>(
         cx.store.start_job(row.id).await?;
     }
     debug_fault_hook(&job);
+    tracing::debug!(key = %row.idem_key, kind = job.kind(), "job starts");
     match execute(cx, &job, row.id).await {
-        Ok(()) => {
+        Ok(sent) => {
             tracing::info!(key = %row.idem_key, kind = job.kind(), "job done");
-            cx.store.complete(row.id).await?;
+            match sent {
+                // The tracking comment's new text and the job done: one commit.
+                Some(s) => {
+                    cx.store
+                        .complete_with_tracking(row.id, &s.repo, s.number, s.comment_id, &s.digest)
+                        .await?
+                }
+                None => cx.store.complete(row.id).await?,
+            }
         }
         Err(e) if e.is_transient() && (row.attempts as u32) < job_attempts(cx) => {
             let policy = RetryPolicy::from(&cx.config.retry);
@@ -326,11 +338,26 @@ pub(crate) async fn enqueue_tracking<T: Tracker + 'static>(
     Ok(())
 }
 
+/// Runs `job`. `Some` when it edited the tracking comment and left recording the new text
+/// to the job's completion ([`handlers::tracking::Sent`]).
 pub(crate) async fn execute<T: Tracker + 'static>(
     cx: &Ctx<T>,
     job: &Job,
     row_id: i64,
-) -> Result<(), EngineError> {
+) -> Result<Option<handlers::tracking::Sent>, EngineError> {
+    if let Job::Materialize {
+        repo,
+        number,
+        stories,
+    } = job
+    {
+        return handlers::materialize::run(cx, repo, *number, *stories, row_id).await;
+    }
+    execute_other(cx, job).await.map(|()| None)
+}
+
+/// [`execute`] for every kind but [`Job::Materialize`].
+async fn execute_other<T: Tracker + 'static>(cx: &Ctx<T>, job: &Job) -> Result<(), EngineError> {
     match job {
         Job::Labels {
             repo,
@@ -350,11 +377,8 @@ pub(crate) async fn execute<T: Tracker + 'static>(
         Job::Tracking { repo, number } => {
             handlers::tracking::refresh_tracking(cx, repo, *number).await
         }
-        Job::Materialize {
-            repo,
-            number,
-            stories,
-        } => handlers::materialize::run(cx, repo, *number, *stories, row_id).await,
+        // Run by `execute` itself (it returns what the tracking comment now reads).
+        Job::Materialize { .. } => Ok(()),
         Job::SyncFromTracker { repo, number } => {
             handlers::sync_from_tracker::sync_from_tracker(cx, repo, *number).await
         }

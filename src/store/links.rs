@@ -216,11 +216,49 @@ impl Store {
         links: &[(&str, &str, &str, Option<&str>)],
         all_made: bool,
     ) -> Result<(), StoreError> {
+        self.record_stories_seen(repo, number, None, links, all_made, &[], None)
+            .await
+    }
+
+    /// [`Store::record_stories`], and in the same commit the epic they were made under
+    /// when it is not recorded yet (`epic`, as [`Store::record_epic`] records it), what the
+    /// tracker showed of the stories when read back just after (`seen`: each team's state,
+    /// as [`Store::update_story_states`] records it) and what they add up to (`progress`,
+    /// as [`Store::set_progress`] records it): an accepted concern's epic, stories and
+    /// their first status cost one commit.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn record_stories_seen(
+        &self,
+        repo: &str,
+        number: u64,
+        epic: Option<&super::EpicRecord<'_>>,
+        links: &[(&str, &str, &str, Option<&str>)],
+        all_made: bool,
+        seen: &[(&str, StoryState)],
+        progress: Option<Progress>,
+    ) -> Result<(), StoreError> {
         let _turn = self.write_turn().await;
         let n = to_db("issue number", number)?;
         let mut tx = self.pool().begin().await?;
+        if let Some(epic) = epic {
+            Self::record_epic_in(&mut tx, repo, number, epic).await?;
+        }
         for (team, story_key, story_url, id) in links {
             Self::upsert_link(&mut tx, repo, n, team, story_key, story_url, *id).await?;
+        }
+        for (team, state) in seen {
+            Self::update_state(&mut tx, repo, n, team, state).await?;
+        }
+        if let Some(progress) = progress {
+            sqlx::query(
+                "UPDATE concerns SET progress = $1, updated_at = $2 WHERE repo = $3 AND number = $4",
+            )
+            .bind(super::concerns::progress_str(progress))
+            .bind(super::now_ms())
+            .bind(repo)
+            .bind(n)
+            .execute(&mut *tx)
+            .await?;
         }
         if all_made {
             super::stages::advance_in(

@@ -47,7 +47,7 @@ pub use inbox::{Delivery, NewDelivery, Source, Submitted};
 pub use links::{StoryLink, StoryLinkAt, StoryState};
 pub use lock::StoreLock;
 pub use outbox::{CLAIM_LEASE, OutboxJob};
-pub use progress::{Backlog, ParkedJob, QueuedWrite};
+pub use progress::{Backlog, EpicRecord, ParkedJob, QueuedWrite};
 pub use replicas::{LEASE_RENEW, Leadership, Role};
 pub use stages::{StageChange, StageTransition};
 pub use views::{AgendaClaim, ConcernSnapshot, FailedWrite, MetricCounts};
@@ -180,6 +180,8 @@ pub struct Store {
     /// (the attached inbox file) on SQLite, `deliveries` on PostgreSQL.
     inbox_table: &'static str,
     inbox_notify: Arc<Notify>,
+    /// Woken when a commit queued outbox jobs ([`Store::outbox_notify`]).
+    outbox_notify: Arc<Notify>,
     /// How busy the webhook writer is (see [`IngestPressure`]): the engine yields to it.
     ingest_pressure: Arc<IngestPressure>,
     backend: Backend,
@@ -283,6 +285,7 @@ impl Store {
             relaxed,
             inbox_table,
             inbox_notify: Arc::new(Notify::new()),
+            outbox_notify: Arc::new(Notify::new()),
             ingest_pressure: Arc::default(),
             backend,
             replica: format!(
@@ -305,6 +308,15 @@ impl Store {
     /// instead of polling the deliveries table.
     pub fn inbox_notify(&self) -> Arc<Notify> {
         Arc::clone(&self.inbox_notify)
+    }
+
+    /// Woken right after every commit that queued outbox jobs (a decision's, or one job
+    /// queued alone): the engine's outbox loop waits on it, so a decision's writes start
+    /// as soon as they are durable, not at the end of the inbox round that made them nor
+    /// at the loop's idle tick. A `Notify` keeps one permit, so a wake that comes while
+    /// the loop is busy is not lost.
+    pub fn outbox_notify(&self) -> Arc<Notify> {
+        Arc::clone(&self.outbox_notify)
     }
 
     /// How busy the webhook writer is: set by the writer after each commit, read by the

@@ -87,7 +87,11 @@ impl Store {
         .execute(self.pool())
         .await
         .inspect(super::counted)?;
-        Ok(done.rows_affected() == 1)
+        let queued = done.rows_affected() == 1;
+        if queued {
+            self.wake_outbox();
+        }
+        Ok(queued)
     }
 
     /// Claims up to `limit` rows due at `now` (pending ones whose time has come, and running
@@ -218,6 +222,46 @@ impl Store {
         Ok(())
     }
 
+    /// [`Store::complete`], and in the same commit that the concern's tracking comment
+    /// (`comment_id`) now reads the text of `digest` ([`Store::set_tracking_sent`]): the
+    /// job that edited the comment records both at once. Through
+    /// [`Store::relaxed_pool`] as `complete` is, for the same reason: a power cut (or a
+    /// crash before it) that loses it leaves the job due again and the digest as it was,
+    /// so the job, run again, finds what it made by its markers and edits the comment once
+    /// more with the same text; nothing is made twice and no edit is lost.
+    pub async fn complete_with_tracking(
+        &self,
+        id: i64,
+        repo: &str,
+        number: u64,
+        comment_id: u64,
+        digest: &str,
+    ) -> Result<(), StoreError> {
+        let _turn = self.write_turn().await;
+        let mut tx = self.relaxed_pool().begin().await?;
+        let done = sqlx::query(
+            "UPDATE outbox SET state = 'done', last_error = NULL, started_at = NULL, \
+                    updated_at = $1 WHERE id = $2",
+        )
+        .bind(now_ms())
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        let sent = sqlx::query(
+            "UPDATE concerns SET tracking_sent_id = $1, tracking_sent_digest = $2 \
+             WHERE repo = $3 AND number = $4",
+        )
+        .bind(super::error::to_db("comment id", comment_id)?)
+        .bind(digest)
+        .bind(repo)
+        .bind(super::error::to_db("issue number", number)?)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        self.count_on_relaxed(done.rows_affected() + sent.rows_affected());
+        Ok(())
+    }
+
     /// The write failed in a way that may pass (timeout, 5xx, rate limit): try again at `at`.
     pub async fn retry_later(&self, id: i64, at: i64, error: &str) -> Result<(), StoreError> {
         let _turn = self.write_turn().await;
@@ -306,8 +350,171 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::council::{Cause, Stage};
     use crate::store::testing::on_each_backend;
+    use crate::store::{StageChange, StoryState};
+    use crate::tracker::Progress;
+    use futures::FutureExt;
     use serde_json::json;
+
+    /// Whether the outbox was woken since the last look (a `Notify` keeps one permit,
+    /// which a first poll of `notified()` takes at once).
+    fn woken(store: &Store) -> bool {
+        store.outbox_notify().notified().now_or_never().is_some()
+    }
+
+    /// A commit that queues jobs wakes the outbox; one that queues nothing does not, nor a
+    /// key queued before, nor a decision committed unwoken (its caller wakes it).
+    #[tokio::test]
+    async fn committed_jobs_wake_the_outbox() {
+        on_each_backend(|store| async move {
+            assert!(!woken(&store));
+            let job = crate::store::QueuedWrite {
+                idem_key: "k1",
+                kind: "labels",
+                payload: json!({"repo": "acme/ops", "number": 1}),
+            };
+            store
+                .commit_decision(None, None, None, &[])
+                .await
+                .expect("nothing queued");
+            assert!(!woken(&store), "nothing queued, nothing to wake for");
+            store
+                .commit_decision(None, None, None, std::slice::from_ref(&job))
+                .await
+                .expect("queued");
+            assert!(woken(&store), "the decision's job wakes the outbox");
+            let again = crate::store::QueuedWrite {
+                idem_key: "k2",
+                ..job.clone()
+            };
+            store
+                .commit_decision_unwoken(None, None, None, &[again])
+                .await
+                .expect("queued unwoken");
+            assert!(!woken(&store), "left to the caller");
+            store.wake_outbox();
+            assert!(woken(&store));
+            assert!(
+                store
+                    .enqueue("k3", "labels", &json!({}))
+                    .await
+                    .expect("enqueue")
+            );
+            assert!(woken(&store), "a job queued alone wakes it");
+            assert!(
+                !store
+                    .enqueue("k3", "labels", &json!({}))
+                    .await
+                    .expect("again")
+            );
+            assert!(!woken(&store), "a key queued before queues nothing");
+        })
+        .await;
+    }
+
+    /// The epic, the stories, their first state and progress in one commit; the job done and the
+    /// tracking comment's new text in one commit, which leaves the text as it was while
+    /// the job is not done (a crash before it edits the comment again with the same text).
+    #[tokio::test]
+    async fn stories_with_their_state_and_a_job_with_its_tracking_text_commit_together() {
+        on_each_backend(|store| async move {
+            let (repo, n) = ("acme/ops", 4);
+            let accepted = StageChange {
+                repo,
+                number: n,
+                issue_id: 44,
+                expected: None,
+                to: Stage::Accepted,
+                cause: Cause::Backfill,
+                actor: None,
+                at_ms: 1,
+            };
+            store
+                .commit_decision(None, Some(&accepted), None, &[])
+                .await
+                .expect("concern");
+            let todo = StoryState {
+                status: Some("To Do".into()),
+                progress: Some(Progress::Todo),
+                assignee: None,
+                sprint: None,
+                updated_ms: Some(5),
+            };
+            store
+                .record_stories_seen(
+                    repo,
+                    n,
+                    Some(&crate::store::EpicRecord {
+                        key: "EP-1",
+                        url: "http://j/EP-1",
+                        id: Some("10000"),
+                        hash: "h",
+                    }),
+                    &[("dba", "DB-1", "http://j/DB-1", Some("10001"))],
+                    true,
+                    &[("dba", todo.clone())],
+                    Some(Progress::Todo),
+                )
+                .await
+                .expect("stories");
+            let links = store.story_links(repo, n).await.expect("links");
+            assert_eq!(links.len(), 1);
+            assert_eq!(
+                (links[0].story_key.as_str(), &links[0].state),
+                ("DB-1", &todo)
+            );
+            let row = store.get_concern(repo, n).await.expect("get").expect("row");
+            assert_eq!(
+                (row.stage, row.progress, row.epic_key.as_deref()),
+                (Stage::StoriesCreated, Some(Progress::Todo), Some("EP-1")),
+                "the epic, its stories, their state and the stage in one commit"
+            );
+
+            store
+                .set_tracking_comment(repo, n, 77, "before")
+                .await
+                .expect("comment");
+            store
+                .enqueue(
+                    "epic:acme/ops#4",
+                    "materialize",
+                    &json!({"repo": repo, "number": n}),
+                )
+                .await
+                .expect("enqueue");
+            let job = store.claim_due_started(now_ms(), 10).await.expect("claim");
+            assert_eq!(
+                store.tracking_sent(repo, n).await.expect("sent").as_deref(),
+                Some("before"),
+                "the old text is known until the job is done"
+            );
+            store
+                .complete_with_tracking(job[0].id, repo, n, 77, "after")
+                .await
+                .expect("complete");
+            assert_eq!(
+                store.tracking_sent(repo, n).await.expect("sent").as_deref(),
+                Some("after")
+            );
+            assert_eq!(
+                store
+                    .outbox_state("epic:acme/ops#4")
+                    .await
+                    .expect("state")
+                    .as_deref(),
+                Some("done")
+            );
+            assert!(
+                store
+                    .claim_due(now_ms() + lease_ms() + 1, 10)
+                    .await
+                    .expect("claim")
+                    .is_empty()
+            );
+        })
+        .await;
+    }
 
     /// A round that stopped on an error hands its unfinished jobs back at once, without
     /// counting an interrupted attempt; renewing a round's leases touches only that round's

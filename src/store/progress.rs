@@ -32,6 +32,19 @@ pub struct ParkedJob {
     pub reason: String,
 }
 
+/// An epic made in the tracker, as [`Store::record_epic`] records it.
+#[derive(Debug, Clone, Copy)]
+pub struct EpicRecord<'a> {
+    /// Its tracker key.
+    pub key: &'a str,
+    /// Its browser URL.
+    pub url: &'a str,
+    /// Its stable tracker id, when the tracker gave one.
+    pub id: Option<&'a str>,
+    /// The digest of what it says (summary and description).
+    pub hash: &'a str,
+}
+
 /// An outbox write to enqueue with a decision.
 #[derive(Debug, Clone)]
 pub struct QueuedWrite<'a> {
@@ -48,7 +61,27 @@ impl Store {
     /// to be decided again; after it, the writes are queued. Either way nothing is lost or
     /// done twice. A stage that moved meanwhile rolls everything back with
     /// [`StoreError::StageConflict`], so the caller decides again.
+    ///
+    /// Queued writes wake the outbox ([`Store::outbox_notify`]) once committed.
     pub async fn commit_decision(
+        &self,
+        seq: Option<i64>,
+        stage: Option<&StageChange<'_>>,
+        decision: Option<(DecisionKind, &str)>,
+        writes: &[QueuedWrite<'_>],
+    ) -> Result<(), StoreError> {
+        self.commit_decision_unwoken(seq, stage, decision, writes)
+            .await?;
+        if !writes.is_empty() {
+            self.wake_outbox();
+        }
+        Ok(())
+    }
+
+    /// [`Store::commit_decision`] without waking the outbox: for a caller with something
+    /// to do between the commit and the jobs' start (the engine hands its read of the
+    /// issue to the jobs, then calls [`Store::wake_outbox`]).
+    pub async fn commit_decision_unwoken(
         &self,
         seq: Option<i64>,
         stage: Option<&StageChange<'_>>,
@@ -101,6 +134,11 @@ impl Store {
         }
         tx.commit().await.inspect(super::committed)?;
         Ok(())
+    }
+
+    /// Wakes the outbox loop: jobs were queued ([`Store::outbox_notify`]).
+    pub fn wake_outbox(&self) {
+        self.outbox_notify.notify_one();
     }
 
     /// Marks a delivery processed with an error that retrying cannot fix, so it is kept
@@ -158,23 +196,36 @@ impl Store {
     ) -> Result<(), StoreError> {
         let _turn = self.write_turn().await;
         let mut tx = self.pool().begin().await?;
+        let epic = EpicRecord { key, url, id, hash };
+        Self::record_epic_in(&mut tx, repo, number, &epic).await?;
+        tx.commit().await.inspect(super::committed)?;
+        Ok(())
+    }
+
+    /// [`Store::record_epic`]'s statements, in a transaction of the caller's.
+    pub(super) async fn record_epic_in(
+        tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+        repo: &str,
+        number: u64,
+        epic: &EpicRecord<'_>,
+    ) -> Result<(), StoreError> {
         sqlx::query(
             "UPDATE concerns SET epic_key = $1, epic_url = $2, synced_hash = $3, \
                                  last_error = NULL, updated_at = $4, \
                                  epic_id = COALESCE($7, epic_id) \
              WHERE repo = $5 AND number = $6",
         )
-        .bind(key)
-        .bind(url)
-        .bind(hash)
+        .bind(epic.key)
+        .bind(epic.url)
+        .bind(epic.hash)
         .bind(now_ms())
         .bind(repo)
         .bind(to_db("issue number", number)?)
-        .bind(id)
-        .execute(&mut *tx)
+        .bind(epic.id)
+        .execute(&mut **tx)
         .await?;
         super::stages::advance_in(
-            &mut tx,
+            tx,
             repo,
             number,
             crate::council::Stage::EpicCreated,
@@ -182,7 +233,6 @@ impl Store {
             None,
         )
         .await?;
-        tx.commit().await.inspect(super::committed)?;
         Ok(())
     }
 

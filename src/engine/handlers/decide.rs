@@ -190,15 +190,18 @@ pub(crate) async fn decide_once<T: Tracker + 'static>(
         .as_ref()
         .map(|(kind, actor)| (*kind, actor.as_str()));
     cx.store
-        .commit_decision(seq, stage_update.as_ref(), decided, &queued(&planned.jobs)?)
+        .commit_decision_unwoken(seq, stage_update.as_ref(), decided, &queued(&planned.jobs)?)
         .await?;
     // The jobs just queued start from this read of the issue instead of reading it again
-    // (when nothing of the daemon's can have changed it since: see `engine::loaded`).
+    // (when nothing of the daemon's can have changed it since: see `engine::loaded`), and
+    // start now: the outbox is woken once the copy is handed over (woken before, it could
+    // open the jobs' scope first and read the issue again), not when the inbox round ends.
     if !planned.jobs.is_empty() {
         let loaded = crate::engine::loaded::Loaded { issue, parsed };
         let keys = planned.jobs.iter().map(|j| j.key.clone());
         cx.issues
             .hand_over(repo, number, mark, keys, std::sync::Arc::new(loaded));
+        cx.store.wake_outbox();
     }
     Ok(())
 }

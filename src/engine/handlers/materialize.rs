@@ -1,6 +1,8 @@
 //! [`Job::Materialize`]: the epic (and the team stories) made in the tracker, found again by
 //! marker after a crash; and queuing it again after it failed for good or was parked.
 
+use std::collections::HashMap;
+
 use crate::council::Stage;
 use crate::engine::EngineError;
 use crate::engine::context::Ctx;
@@ -8,46 +10,58 @@ use crate::engine::describe::{IssueFacts, epic_request, story_requests};
 use crate::engine::jobs::{Job, KeyedJob};
 use crate::engine::plan::digest;
 use crate::github::client::Issue;
-use crate::store::now_ms;
-use crate::tracker::{Tracker, TrackerIssue};
+use crate::store::{EpicRecord, now_ms};
+use crate::tracker::{TrackedIssue, Tracker, TrackerIssue};
+
+use super::tracking::Sent;
 
 /// Runs [`Job::Materialize`]: the epic (and the stories), the stories' state read at once,
 /// and the tracking comment showing them, edited here rather than by a job of its own (a
 /// failed edit is queued as one, `tracking:…:job-<row_id>`).
+///
+/// Returns what the tracking comment was set to ([`Sent`]), for the caller to record with
+/// the job's completion in one commit ([`crate::store::Store::complete_with_tracking`]).
 pub(crate) async fn run<T: Tracker + 'static>(
     cx: &Ctx<T>,
     repo: &str,
     number: u64,
     stories: bool,
     row_id: i64,
-) -> Result<(), EngineError> {
-    materialize(cx, repo, number, stories).await?;
-    // Read the new stories' status at once, so the tracking comment shows it (issue 8); a
-    // failed read is repaired by the next sync.
-    if stories && let Err(e) = super::sync_from_tracker::sync_from_tracker(cx, repo, number).await {
+) -> Result<Option<Sent>, EngineError> {
+    let fetched = materialize(cx, repo, number, stories).await?;
+    // The new stories' status, read back by `materialize` and recorded with them, is
+    // carried over to GitHub at once, so the tracking comment shows it (issue 8); a failed
+    // read is repaired by the next sync.
+    if stories && let Err(e) = super::sync_from_tracker::sync_seen(cx, repo, number, fetched).await
+    {
         tracing::warn!(repo, number, error = %e, "reading the new stories failed");
     }
-    if let Err(e) = super::tracking::refresh_tracking(cx, repo, number).await {
-        tracing::warn!(repo, number, error = %e, "tracking comment left to its own job");
-        cx.enqueue_job(KeyedJob::new(
-            format!("tracking:{repo}#{number}:job-{row_id}"),
-            Job::Tracking {
-                repo: repo.into(),
-                number,
-            },
-        ))
-        .await?;
+    match super::tracking::refresh_tracking_unrecorded(cx, repo, number).await {
+        Ok(sent) => Ok(sent),
+        Err(e) => {
+            tracing::warn!(repo, number, error = %e, "tracking comment left to its own job");
+            cx.enqueue_job(KeyedJob::new(
+                format!("tracking:{repo}#{number}:job-{row_id}"),
+                Job::Tracking {
+                    repo: repo.into(),
+                    number,
+                },
+            ))
+            .await?;
+            Ok(None)
+        }
     }
-    Ok(())
 }
 
 /// Makes sure the epic (and with `stories`, one story per team) exists, and records it.
+/// Returns the stories (and the epic) as the tracker showed them when read back after
+/// their creation, by key (empty without stories, or when that read failed).
 pub(crate) async fn materialize<T: Tracker + 'static>(
     cx: &Ctx<T>,
     repo: &str,
     number: u64,
     stories: bool,
-) -> Result<(), EngineError> {
+) -> Result<HashMap<String, TrackedIssue>, EngineError> {
     let loaded = cx.load(repo, number).await?;
     let (issue, parsed) = (&loaded.issue, &loaded.parsed);
     let facts = IssueFacts {
@@ -87,8 +101,10 @@ pub(crate) async fn materialize<T: Tracker + 'static>(
     rest
 }
 
-/// What follows the epic's creation: it recorded, and with `stories` the teams' stories
-/// (`requests`, those of configured teams) made and recorded.
+/// What follows the epic's creation: with `stories` the teams' stories (`requests`, those
+/// of configured teams) made, read back (their first status: Jira's create answer has
+/// none) and recorded with the epic and what the read showed, in one commit; the epic
+/// recorded alone when no story is to be made now or making them failed.
 #[allow(clippy::too_many_arguments)]
 async fn record_and_make_stories<T: Tracker + 'static>(
     cx: &Ctx<T>,
@@ -99,22 +115,27 @@ async fn record_and_make_stories<T: Tracker + 'static>(
     epic: &TrackerIssue,
     request: &crate::tracker::EpicRequest,
     requests: &[crate::tracker::StoryRequest],
-) -> Result<(), EngineError> {
+) -> Result<HashMap<String, TrackedIssue>, EngineError> {
     let parsed = &loaded.parsed;
     // What the epic says now: an edit event that changes nothing will not rewrite it.
     let hash = digest(&format!("{}\n{}", request.summary, request.description_md));
-    cx.store
-        .record_epic(
-            repo,
-            number,
-            &epic.key,
-            &epic.url,
-            stable_id(&epic.id),
-            &hash,
-        )
-        .await?;
+    let record = EpicRecord {
+        key: &epic.key,
+        url: &epic.url,
+        id: stable_id(&epic.id),
+        hash: &hash,
+    };
+    let record_alone = || async {
+        cx.store
+            .record_epic(repo, number, record.key, record.url, record.id, record.hash)
+            .await
+    };
+    // Without stories to make now, the epic is recorded at once.
+    if !stories || parsed.teams.is_empty() || requests.is_empty() {
+        record_alone().await?;
+    }
     if !stories {
-        return Ok(());
+        return Ok(HashMap::new());
     }
     if parsed.teams.is_empty() {
         return Err(EngineError::Invalid("the concern names no team".into()));
@@ -126,11 +147,20 @@ async fn record_and_make_stories<T: Tracker + 'static>(
         .map(String::as_str)
         .filter(|t| !known(t))
         .collect();
+    // With stories, the epic is recorded with them (one commit for both), or alone when
+    // they cannot be made now, so the tracking comment shows it while they are retried.
     let made: Vec<TrackerIssue> = if requests.is_empty() {
         Vec::new()
     } else {
-        cx.tracker.ensure_stories(epic, requests).await?
+        match cx.tracker.ensure_stories(epic, requests).await {
+            Ok(made) => made,
+            Err(e) => {
+                record_alone().await?;
+                return Err(e.into());
+            }
+        }
     };
+    let epic_pending = (!requests.is_empty()).then_some(&record);
     let links: Vec<(&str, &str, &str, Option<&str>)> = made
         .iter()
         .map(|s| {
@@ -138,9 +168,36 @@ async fn record_and_make_stories<T: Tracker + 'static>(
             (team, s.key.as_str(), s.url.as_str(), stable_id(&s.id))
         })
         .collect();
-    // The links and, when every team's story is made, the stage: one commit.
+    let fetched = read_back(cx, epic, &made).await;
+    let seen: Vec<(&str, crate::store::StoryState)> = made
+        .iter()
+        .filter_map(|s| {
+            let t = fetched.get(&s.key)?;
+            Some((s.team.as_deref()?, super::sync_from_tracker::story_state(t)))
+        })
+        .collect();
+    // What the made stories add up to, when all of them were read back (the sync that
+    // follows puts it right if other links count too).
+    let progress = (!made.is_empty() && seen.len() == made.len()).then(|| {
+        let items: Vec<_> = made
+            .iter()
+            .filter_map(|s| fetched.get(&s.key))
+            .map(|t| super::sync_from_tracker::item(None, t))
+            .collect();
+        crate::council::sync::overall(&items)
+    });
+    // The epic (unless recorded above), the links, what the tracker shows of them and,
+    // when every team's story is made, the stage: one commit.
     cx.store
-        .record_stories(repo, number, &links, unknown.is_empty())
+        .record_stories_seen(
+            repo,
+            number,
+            epic_pending,
+            &links,
+            unknown.is_empty(),
+            &seen,
+            progress,
+        )
         .await?;
     if !unknown.is_empty() {
         return Err(EngineError::Invalid(format!(
@@ -149,7 +206,30 @@ async fn record_and_make_stories<T: Tracker + 'static>(
             unknown.join(", ")
         )));
     }
-    Ok(())
+    Ok(fetched)
+}
+
+/// The epic and the stories just made as the tracker shows them (one read), by key; empty
+/// when nothing was made or the read failed (the sync that follows reads them again).
+async fn read_back<T: Tracker + 'static>(
+    cx: &Ctx<T>,
+    epic: &TrackerIssue,
+    made: &[TrackerIssue],
+) -> HashMap<String, TrackedIssue> {
+    if made.is_empty() {
+        return HashMap::new();
+    }
+    let keys: Vec<String> = std::iter::once(&epic.key)
+        .chain(made.iter().map(|s| &s.key))
+        .cloned()
+        .collect();
+    match cx.tracker.fetch(&keys).await {
+        Ok(found) => found.into_iter().map(|t| (t.key.clone(), t)).collect(),
+        Err(e) => {
+            tracing::warn!(error = %e, "reading the new stories back failed");
+            HashMap::new()
+        }
+    }
 }
 
 /// A tracker issue's stable id as the store keeps it (`None` when the tracker gave none).

@@ -21,6 +21,17 @@ use crate::tracker::{TrackedIssue, Tracker};
 /// would not come back as a cue).
 const SYNC_ROUNDS: usize = 3;
 
+/// What the store keeps of a story as the tracker shows it (`links`' state columns).
+pub(crate) fn story_state(t: &TrackedIssue) -> StoryState {
+    StoryState {
+        status: Some(t.status.clone()),
+        progress: Some(t.progress),
+        assignee: t.assignee.clone(),
+        sprint: sprint_text(t),
+        updated_ms: Some(t.updated_ms),
+    }
+}
+
 fn sprint_text(t: &TrackedIssue) -> Option<String> {
     t.iteration
         .as_ref()
@@ -43,19 +54,36 @@ pub(crate) async fn tracked<T: Tracker + 'static>(
     cx: &Ctx<T>,
     record: &ConcernRow,
 ) -> Result<Option<(TrackedIssue, Vec<(StoryLink, TrackedIssue)>)>, EngineError> {
+    tracked_with(cx, record, HashMap::new()).await
+}
+
+/// [`tracked`], where `fetched` holds issues (by key) this job read from the tracker just
+/// now: only the keys it lacks are fetched, and none when it has them all (the epic and
+/// stories just made, read back once by [`super::materialize`]).
+async fn tracked_with<T: Tracker + 'static>(
+    cx: &Ctx<T>,
+    record: &ConcernRow,
+    mut fetched: HashMap<String, TrackedIssue>,
+) -> Result<Option<(TrackedIssue, Vec<(StoryLink, TrackedIssue)>)>, EngineError> {
     let Some(epic_key) = record.epic_key.clone() else {
         return Ok(None);
     };
     let links = cx.store.story_links(&record.repo, record.number).await?;
     let mut keys = vec![epic_key.clone()];
     keys.extend(links.iter().map(|l| l.story_key.clone()));
-    let mut fetched: HashMap<String, TrackedIssue> = cx
-        .tracker
-        .fetch(&keys)
-        .await?
+    let lacking: Vec<String> = keys
         .into_iter()
-        .map(|t| (t.key.clone(), t))
+        .filter(|k| !fetched.contains_key(k))
         .collect();
+    if !lacking.is_empty() {
+        fetched.extend(
+            cx.tracker
+                .fetch(&lacking)
+                .await?
+                .into_iter()
+                .map(|t| (t.key.clone(), t)),
+        );
+    }
     let Some(epic) = fetched.remove(&epic_key) else {
         return Err(EngineError::Invalid(format!(
             "the epic {epic_key} is gone from the tracker"
@@ -89,6 +117,17 @@ pub(crate) async fn sync_from_tracker<T: Tracker + 'static>(
     repo: &str,
     number: u64,
 ) -> Result<(), EngineError> {
+    sync_seen(cx, repo, number, HashMap::new()).await
+}
+
+/// [`sync_from_tracker`] with `fetched`, the tracker's issues (by key) this job has just
+/// read: only what it lacks is fetched again ([`tracked_with`]).
+pub(crate) async fn sync_seen<T: Tracker + 'static>(
+    cx: &Ctx<T>,
+    repo: &str,
+    number: u64,
+    fetched: HashMap<String, TrackedIssue>,
+) -> Result<(), EngineError> {
     let Some(record) = cx.store.get_concern(repo, number).await? else {
         return Ok(());
     };
@@ -96,19 +135,14 @@ pub(crate) async fn sync_from_tracker<T: Tracker + 'static>(
         return Ok(());
     }
     // The tracker's side and GitHub's, read side by side.
-    let (tracked_now, loaded) = tokio::try_join!(tracked(cx, &record), cx.load(repo, number))?;
+    let (tracked_now, loaded) =
+        tokio::try_join!(tracked_with(cx, &record, fetched), cx.load(repo, number))?;
     let Some((epic_t, stories_t)) = tracked_now else {
         return Ok(());
     };
     let mut changed: Vec<(&str, StoryState)> = Vec::new();
     for (link, t) in &stories_t {
-        let state = StoryState {
-            status: Some(t.status.clone()),
-            progress: Some(t.progress),
-            assignee: t.assignee.clone(),
-            sprint: sprint_text(t),
-            updated_ms: Some(t.updated_ms),
-        };
+        let state = story_state(t);
         let seen = &link.state;
         if seen.status != state.status
             || seen.assignee != state.assignee

@@ -10,14 +10,47 @@ use crate::engine::context::Ctx;
 use crate::engine::plan;
 use crate::tracker::Tracker;
 
+/// What an edit of a known tracking comment set its text to, not yet recorded: the caller
+/// records it ([`crate::store::Store::set_tracking_sent`], or with the job's completion in
+/// one commit, [`crate::store::Store::complete_with_tracking`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Sent {
+    /// The concern's repository.
+    pub(crate) repo: String,
+    /// The concern's issue number.
+    pub(crate) number: u64,
+    /// The comment's id.
+    pub(crate) comment_id: u64,
+    /// The digest of the text it reads now ([`plan::digest`]).
+    pub(crate) digest: String,
+}
+
 /// Renders the tracking comment from the stored state and edits it in place (or creates it).
 pub(crate) async fn refresh_tracking<T: Tracker + 'static>(
     cx: &Ctx<T>,
     repo: &str,
     number: u64,
 ) -> Result<(), EngineError> {
+    if let Some(sent) = refresh_tracking_unrecorded(cx, repo, number).await? {
+        cx.store
+            .set_tracking_sent(&sent.repo, sent.number, sent.comment_id, &sent.digest)
+            .await?;
+    }
+    Ok(())
+}
+
+/// [`refresh_tracking`], except that what an edit of the known comment (or a read finding
+/// it already so) set its text to is returned rather than committed. Until the caller
+/// records it, the store still holds the text before, so a crash in between costs one
+/// edit with the same text when the job runs again, never a lost one. A comment created
+/// or found by its marker is recorded here (its id is new to the store).
+pub(crate) async fn refresh_tracking_unrecorded<T: Tracker + 'static>(
+    cx: &Ctx<T>,
+    repo: &str,
+    number: u64,
+) -> Result<Option<Sent>, EngineError> {
     let Some(record) = cx.store.get_concern(repo, number).await? else {
-        return Ok(());
+        return Ok(None);
     };
     // The issue and the stored state the comment shows, read side by side.
     let (loaded, decisions, links, moved_from, sent) = tokio::try_join!(
@@ -36,9 +69,9 @@ pub(crate) async fn refresh_tracking<T: Tracker + 'static>(
             super::transfer::follow_transfer(cx, (repo, number), (&to_repo, to_number), None)
                 .await?;
         if followed {
-            return Box::pin(refresh_tracking(cx, &to_repo, to_number)).await;
+            return Box::pin(refresh_tracking_unrecorded(cx, &to_repo, to_number)).await;
         }
-        return Ok(());
+        return Ok(None);
     }
     let parsed = &loaded.parsed;
     let report = criteria::check_with_form(parsed, &cx.config.criteria, &cx.form);
@@ -92,7 +125,7 @@ pub(crate) async fn refresh_tracking<T: Tracker + 'static>(
         // or replica wrote it): unchanged, no call at all. A person's edit of the daemon's
         // own comment is put right at the next change.
         if sent.as_deref() == Some(digest.as_str()) {
-            return Ok(());
+            return Ok(None);
         }
         // Known text, changed: edit it at once. Unknown (a row from before the text was
         // kept): the comment itself says whether an edit would change it (a read costs less
@@ -102,20 +135,16 @@ pub(crate) async fn refresh_tracking<T: Tracker + 'static>(
             Some(_) => Ok(None),
             None => cx.github.get_comment(repo, id).await.map(Some),
         };
+        let sent = Sent {
+            repo: repo.to_owned(),
+            number,
+            comment_id: id,
+            digest: digest.clone(),
+        };
         match there {
-            Ok(Some(c)) if c.body == body => {
-                cx.store
-                    .set_tracking_sent(repo, number, id, &digest)
-                    .await?;
-                return Ok(());
-            }
+            Ok(Some(c)) if c.body == body => return Ok(Some(sent)),
             Ok(_) => match cx.github.update_comment(repo, id, &body).await {
-                Ok(()) => {
-                    cx.store
-                        .set_tracking_sent(repo, number, id, &digest)
-                        .await?;
-                    return Ok(());
-                }
+                Ok(()) => return Ok(Some(sent)),
                 Err(e) if e.is_not_found() => {}
                 Err(e) => return Err(e.into()),
             },
@@ -141,7 +170,7 @@ pub(crate) async fn refresh_tracking<T: Tracker + 'static>(
     cx.store
         .set_tracking_comment(repo, number, id, &digest)
         .await?;
-    Ok(())
+    Ok(None)
 }
 
 fn rfc3339(ms: i64) -> String {
