@@ -13,7 +13,10 @@
 //!   no decision for (two-step: `vetted` on an accepted concern); no tracking comment yet.
 //! * Tracker: a story whose `updated` is newer than the one stored, or whose progress
 //!   differs; an epic or story the store links that the listing no longer has (deleted or
-//!   moved: the reconcile reports or follows it).
+//!   moved: the reconcile reports or follows it). One that moved (Jira's "Move" to another
+//!   project: a new key, the same id, the old key still resolving) is followed in the store
+//!   here, as the webhook path does ([`crate::store::Store::follow_tracker_move`]): else
+//!   every later sweep would find it missing again under its old key.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
@@ -203,9 +206,13 @@ impl<T: Tracker + 'static> Ctx<T> {
                 .story_links_page(after.as_ref(), LINKS_PAGE)
                 .await?;
             let keys: Vec<String> = page.iter().map(|at| at.link.story_key.clone()).collect();
-            let found = self.found_keys(&keys).await?;
+            let (found, moved) = self.found_keys(&keys).await?;
             for at in &page {
-                if !found.contains(&at.link.story_key.to_ascii_uppercase()) {
+                let key = &at.link.story_key;
+                if !found.contains(&key.to_ascii_uppercase()) {
+                    if moved {
+                        self.follow_move(key).await?;
+                    }
                     out.insert((at.repo.clone(), at.number));
                 }
             }
@@ -221,12 +228,13 @@ impl<T: Tracker + 'static> Ctx<T> {
                 .epics_page(after.as_ref().map(|(r, n)| (r.as_str(), *n)), LINKS_PAGE)
                 .await?;
             let keys: Vec<String> = page.iter().filter_map(|c| c.epic_key.clone()).collect();
-            let found = self.found_keys(&keys).await?;
+            let (found, moved) = self.found_keys(&keys).await?;
             for c in &page {
-                if c.epic_key
-                    .as_ref()
-                    .is_some_and(|k| !found.contains(&k.to_ascii_uppercase()))
-                {
+                let Some(key) = &c.epic_key else { continue };
+                if !found.contains(&key.to_ascii_uppercase()) {
+                    if moved {
+                        self.follow_move(key).await?;
+                    }
                     out.insert((c.repo.clone(), c.number));
                 }
             }
@@ -238,15 +246,35 @@ impl<T: Tracker + 'static> Ctx<T> {
         Ok(out)
     }
 
-    /// Which of `keys` the tracker has (upper case).
-    async fn found_keys(&self, keys: &[String]) -> Result<HashSet<String>, EngineError> {
-        Ok(self
+    /// Which of `keys` the tracker has under those keys (upper case), and whether it
+    /// answered with an item under a key not asked for: an old key that resolves to a moved
+    /// issue (Jira answers `key in (OLD)` and `GET /issue/OLD` with the issue under its new
+    /// key). Only then are the keys not found asked for one by one ([`Self::follow_move`]).
+    async fn found_keys(&self, keys: &[String]) -> Result<(HashSet<String>, bool), EngineError> {
+        let asked: HashSet<String> = keys.iter().map(|k| k.to_ascii_uppercase()).collect();
+        let got: HashSet<String> = self
             .tracker
             .fetch(keys)
             .await?
             .into_iter()
             .map(|t| t.key.to_ascii_uppercase())
-            .collect())
+            .collect();
+        let moved = got.iter().any(|k| !asked.contains(k));
+        Ok((got.intersection(&asked).cloned().collect(), moved))
+    }
+
+    /// Follows `old_key` in the store when the tracker now answers it under another key
+    /// (the same issue: its id is recorded too); nothing when it is gone. One read.
+    async fn follow_move(&self, old_key: &str) -> Result<(), EngineError> {
+        let now = self.tracker.fetch(&[old_key.to_owned()]).await?;
+        if let Some(t) = now.first().filter(|t| !t.key.eq_ignore_ascii_case(old_key)) {
+            let followed = self
+                .store
+                .follow_tracker_move(old_key, &t.key, Some(&t.id))
+                .await?;
+            tracing::info!(old_key, new_key = %t.key, followed, "sweep: followed a moved item");
+        }
+        Ok(())
     }
 }
 
