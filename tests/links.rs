@@ -386,7 +386,13 @@ async fn the_sweep_follows_moved_items_in_the_store(jira_api: u8) {
     let mut concerns = Vec::new();
     for title in ["Story moves", "Epic moves"] {
         let n = c
-            .open_issue(&world.repo, "alice", title, &body, &["sre-concern", "council/accepted"])
+            .open_issue(
+                &world.repo,
+                "alice",
+                title,
+                &body,
+                &["sre-concern", "council/accepted"],
+            )
             .await
             .expect("open");
         concerns.push(n);
@@ -419,16 +425,27 @@ async fn the_sweep_follows_moved_items_in_the_store(jira_api: u8) {
         .expect("links");
     assert_eq!(links.len(), 1);
     assert_eq!(links[0].story_key, moves[0], "the story's link follows it");
-    assert!(links[0].story_url.ends_with(&moves[0]), "{}", links[0].story_url);
+    assert!(
+        links[0].story_url.ends_with(&moves[0]),
+        "{}",
+        links[0].story_url
+    );
     let epic = store
         .get_concern(&world.repo, concerns[1])
         .await
         .expect("read")
         .expect("concern");
-    assert_eq!(epic.epic_key.as_deref(), Some(moves[1].as_str()), "the epic follows it");
+    assert_eq!(
+        epic.epic_key.as_deref(),
+        Some(moves[1].as_str()),
+        "the epic follows it"
+    );
     store.close().await;
     let out = run_ok(&config, &["reconcile", "--once", "--full"]).await;
-    assert!(out.contains("reconciled 0 concern(s)"), "nothing left: {out}");
+    assert!(
+        out.contains("reconciled 0 concern(s)"),
+        "nothing left: {out}"
+    );
 }
 
 #[tokio::test]

@@ -572,8 +572,14 @@ async fn github_projects_setup_leaves_one_delivery_per_event() {
     let secret = common::WEBHOOK_SECRET;
     let http = council_sync::crypto::http_client();
     for (path, events) in [
-        (format!("/repos/{}/hooks", world.repo), json!(["issues", "issue_comment"])),
-        ("/orgs/acme/hooks".into(), json!(["projects_v2_item", "sub_issues", "issues"])),
+        (
+            format!("/repos/{}/hooks", world.repo),
+            json!(["issues", "issue_comment"]),
+        ),
+        (
+            "/orgs/acme/hooks".into(),
+            json!(["projects_v2_item", "sub_issues", "issues"]),
+        ),
     ] {
         let made = http
             .post(format!("{}{path}", world.github_api))
@@ -596,7 +602,9 @@ async fn github_projects_setup_leaves_one_delivery_per_event() {
     assert!(out.contains("not subscribed to issue_comment"), "{out}");
     let (code, plan) = run(&["setup", "--dry-run"], &config).await;
     assert_eq!(code, 0, "{plan}");
-    let fix = plan.find("fix the organisation webhook of acme").expect(&plan);
+    let fix = plan
+        .find("fix the organisation webhook of acme")
+        .expect(&plan);
     let remove = plan
         .find(&format!("remove the webhook in {}", world.repo))
         .expect(&plan);
@@ -604,7 +612,8 @@ async fn github_projects_setup_leaves_one_delivery_per_event() {
     let (code, out) = run(&["setup"], &config).await;
     assert_eq!(code, 0, "{out}");
     assert!(out.contains(" 0 failed"), "{out}");
-    let repo_hooks = common::github_get(&world.sandbox_url, &format!("/repos/{}/hooks", world.repo)).await;
+    let repo_hooks =
+        common::github_get(&world.sandbox_url, &format!("/repos/{}/hooks", world.repo)).await;
     assert_eq!(repo_hooks, json!([]), "{repo_hooks}");
     let org_hooks = common::github_get(&world.sandbox_url, "/orgs/acme/hooks").await;
     assert_eq!(
@@ -630,7 +639,9 @@ async fn github_projects_setup_leaves_one_delivery_per_event() {
         .open_issue(&world.repo, "alice", "Failover is manual", "short", &[])
         .await
         .expect("open");
-    c.comment(&world.repo, n, "alice", "more soon").await.expect("comment");
+    c.comment(&world.repo, n, "alice", "more soon")
+        .await
+        .expect("comment");
     c.post(
         &format!("/_sandbox/github/repos/{}/issues/{n}/labels", world.repo),
         json!({"as": "alice", "labels": ["sentinel"]}),
@@ -657,18 +668,32 @@ async fn github_projects_setup_leaves_one_delivery_per_event() {
         .flatten()
         .filter(|d| d["payload"]["repository"]["full_name"] == world.repo.as_str())
         .collect();
-    for (event, action) in [("issues", "opened"), ("issue_comment", "created"), ("issues", "labeled")] {
+    for (event, action) in [
+        ("issues", "opened"),
+        ("issue_comment", "created"),
+        ("issues", "labeled"),
+    ] {
         let copies: Vec<&&Value> = ours
             .iter()
-            .filter(|d| d["event"] == event && d["action"] == action && d["payload"]["sender"]["login"] == "alice")
+            .filter(|d| {
+                d["event"] == event
+                    && d["action"] == action
+                    && d["payload"]["sender"]["login"] == "alice"
+            })
             .collect();
         assert_eq!(copies.len(), 1, "{event}.{action} once: {copies:?}");
-        assert_eq!(copies[0]["hook_id"], org_hook, "through the organisation hook");
+        assert_eq!(
+            copies[0]["hook_id"], org_hook,
+            "through the organisation hook"
+        );
         assert_eq!(copies[0]["outcome"], "delivered", "{:?}", copies[0]);
     }
     let mut seen = std::collections::HashSet::new();
     for d in &ours {
-        assert!(seen.insert(d["payload"].to_string()), "an event delivered twice: {d}");
+        assert!(
+            seen.insert(d["payload"].to_string()),
+            "an event delivered twice: {d}"
+        );
     }
 }
 

@@ -201,7 +201,10 @@ mod tests {
         let sandbox = super::check_file(std::path::Path::new("config/sandbox.toml"))
             .expect("the shipped sandbox config");
         let line = super::talks_to(&sandbox);
-        assert!(line.contains("the embedded sandbox on 127.0.0.1:0"), "{line}");
+        assert!(
+            line.contains("the embedded sandbox on 127.0.0.1:0"),
+            "{line}"
+        );
         assert!(!line.contains("atlassian"), "{line}");
         let summary = sandbox.tracker_summary();
         assert!(!summary.contains("atlassian"), "{summary}");

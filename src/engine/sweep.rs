@@ -11,8 +11,11 @@
 //!   open); an undecided concern whose `needs-info` /
 //!   `ready` label disagrees with its stage, or that carries a decision label the store has
 //!   no decision for (two-step: `vetted` on an accepted concern); no tracking comment yet.
-//! * Tracker: a story whose `updated` is newer than the one stored, or whose progress
-//!   differs; an epic or story the store links that the listing no longer has (deleted or
+//! * Tracker: a story whose progress differs, or that is newer than the one stored and
+//!   differs in what a reconcile carries to GitHub (status, assignee, sprint: a change of
+//!   anything else, e.g. a move or a description edit, changes nothing there, and the
+//!   reconcile records nothing for it, so comparing `updated` alone would queue it on every
+//!   sweep); an epic or story the store links that the listing no longer has (deleted or
 //!   moved: the reconcile reports or follows it). One that moved (Jira's "Move" to another
 //!   project: a new key, the same id, the old key still resolving) is followed in the store
 //!   here, as the webhook path does ([`crate::store::Store::follow_tracker_move`]): else
@@ -86,11 +89,15 @@ pub fn github_drift(
     None
 }
 
-/// Whether a listed story disagrees with its stored state: newer in the tracker, or another
-/// progress. Pure.
+/// Whether a listed story disagrees with its stored state: another progress, or newer in
+/// the tracker with another status, assignee or sprint (what the reconcile would write to
+/// GitHub and record). Pure.
 pub fn story_drift(stored: &StoryState, listed: &TrackedIssue) -> bool {
-    stored.updated_ms.is_none_or(|u| u < listed.updated_ms)
-        || stored.progress != Some(listed.progress)
+    let newer = stored.updated_ms.is_none_or(|u| u < listed.updated_ms);
+    let differs = stored.status.as_deref() != Some(listed.status.as_str())
+        || stored.assignee != listed.assignee
+        || stored.sprint != super::handlers::sync_from_tracker::sprint_text(listed);
+    stored.progress != Some(listed.progress) || (newer && differs)
 }
 
 impl<T: Tracker + 'static> Ctx<T> {
@@ -451,16 +458,38 @@ mod tests {
     }
 
     #[test]
-    fn a_story_drifts_when_newer_or_of_another_progress() {
+    fn a_story_drifts_when_newer_and_different_or_of_another_progress() {
         let stored = StoryState {
+            status: Some(String::new()),
             progress: Some(Progress::InProgress),
             updated_ms: Some(1_000),
             ..StoryState::default()
         };
         assert!(!story_drift(&stored, &tracked(1_000, Progress::InProgress)));
         assert!(!story_drift(&stored, &tracked(900, Progress::InProgress)));
-        assert!(story_drift(&stored, &tracked(1_001, Progress::InProgress)));
         assert!(story_drift(&stored, &tracked(1_000, Progress::Done)));
+        // Newer, but nothing the reconcile carries changed (moved, description edited).
+        assert!(!story_drift(&stored, &tracked(1_001, Progress::InProgress)));
+        let reviewed = TrackedIssue {
+            status: "In Review".into(),
+            ..tracked(1_001, Progress::InProgress)
+        };
+        assert!(story_drift(&stored, &reviewed));
+        let assigned = TrackedIssue {
+            assignee: Some("Dana".into()),
+            ..tracked(1_001, Progress::InProgress)
+        };
+        assert!(story_drift(&stored, &assigned));
+        assert!(
+            !story_drift(
+                &stored,
+                &TrackedIssue {
+                    updated_ms: 999,
+                    ..assigned
+                }
+            ),
+            "an older listing does not overrule the store"
+        );
         assert!(story_drift(
             &StoryState::default(),
             &tracked(1, Progress::Todo)
@@ -468,17 +497,23 @@ mod tests {
     }
 
     proptest::proptest! {
-        /// Whatever the times, a story listed exactly as stored never drifts, and one listed
-        /// later always does.
+        /// Whatever the times, a story listed as stored never drifts, and one listed later
+        /// with another status always does.
         #[test]
         fn story_drift_follows_updated(stored in 0_i64..1_000_000, later in 1_i64..1_000) {
             let state = StoryState {
+                status: Some(String::new()),
                 progress: Some(Progress::Todo),
                 updated_ms: Some(stored),
                 ..StoryState::default()
             };
             proptest::prop_assert!(!story_drift(&state, &tracked(stored, Progress::Todo)));
-            proptest::prop_assert!(story_drift(&state, &tracked(stored + later, Progress::Todo)));
+            proptest::prop_assert!(!story_drift(&state, &tracked(stored + later, Progress::Todo)));
+            let moved_on = TrackedIssue {
+                status: "Doing".into(),
+                ..tracked(stored + later, Progress::Todo)
+            };
+            proptest::prop_assert!(story_drift(&state, &moved_on));
         }
     }
 }

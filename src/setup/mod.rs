@@ -297,7 +297,10 @@ pub async fn plan(cfg: &Config, clients: &Clients) -> Plan {
             )),
             (Ok(_), Err(e)) => p.unread.push(format!("{repo}: {ISSUE_FORM_PATH}: {e}")),
         }
-        match org_hook.as_deref().filter(|org| needs::org_hook_covers(org, repo)) {
+        match org_hook
+            .as_deref()
+            .filter(|org| needs::org_hook_covers(org, repo))
+        {
             Some(org) => {
                 if let Some(a) = plan_covered_repo(repo, org, gh, hook_url.as_deref(), &mut p).await
                 {

@@ -145,7 +145,9 @@ mod tests {
         assert!(file.exists());
         drop(first);
         assert!(!file.exists(), "a clean release removes the file");
-        let again = StoreLock::acquire(&url).expect("free again").expect("a file");
+        let again = StoreLock::acquire(&url)
+            .expect("free again")
+            .expect("a file");
         assert!(file.exists());
         drop(again);
     }
@@ -172,7 +174,10 @@ mod tests {
         std::fs::remove_file(&path).expect("remove");
         assert!(!still_names(&path, &file).expect("stat"));
         File::create(&path).expect("anew");
-        assert!(!still_names(&path, &file).expect("stat"), "another file now");
+        assert!(
+            !still_names(&path, &file).expect("stat"),
+            "another file now"
+        );
     }
 
     #[test]

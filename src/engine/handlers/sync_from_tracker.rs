@@ -21,7 +21,8 @@ use crate::tracker::{TrackedIssue, Tracker};
 /// would not come back as a cue).
 const SYNC_ROUNDS: usize = 3;
 
-fn sprint_text(t: &TrackedIssue) -> Option<String> {
+/// The sprint as the store keeps it (`name (state)`); the full sweep compares with it.
+pub(crate) fn sprint_text(t: &TrackedIssue) -> Option<String> {
     t.iteration
         .as_ref()
         .map(|s| format!("{} ({})", s.name, s.state.as_str()))

@@ -277,7 +277,11 @@ async fn a_story_left_untyped_by_a_crash_is_typed_when_found_again() {
         .await
         .expect_err("the type PATCH refused");
     let (_, f) = env
-        .api(Method::GET, &format!("/_sandbox/faults/{}", fault["id"]), None)
+        .api(
+            Method::GET,
+            &format!("/_sandbox/faults/{}", fault["id"]),
+            None,
+        )
         .await;
     assert_eq!(f["hits"], 1);
     let subs = env.sub_issues(n).await;
@@ -305,7 +309,11 @@ async fn a_story_left_untyped_by_a_crash_is_typed_when_found_again() {
     let third = GithubProjectsTracker::new(env.client(), settings);
     third.ensure_stories(&epic, &reqs).await.expect("third run");
     let (_, f) = env
-        .api(Method::GET, &format!("/_sandbox/faults/{}", watch["id"]), None)
+        .api(
+            Method::GET,
+            &format!("/_sandbox/faults/{}", watch["id"]),
+            None,
+        )
         .await;
     assert_eq!(f["hits"], 0, "no type written again");
 }

@@ -469,10 +469,15 @@ impl GithubProjectsTracker {
         for (req, repo, _) in &plan {
             let issue = match found(&req.marker) {
                 Some(sub) => {
-                    let issue = read.remove(&sub.node_id).ok_or_else(|| TrackerError::Permanent {
-                        status: Some(404),
-                        reason: format!("GitHub has no issue {}#{} any more", repo, sub.number),
-                    })?;
+                    let issue =
+                        read.remove(&sub.node_id)
+                            .ok_or_else(|| TrackerError::Permanent {
+                                status: Some(404),
+                                reason: format!(
+                                    "GitHub has no issue {}#{} any more",
+                                    repo, sub.number
+                                ),
+                            })?;
                     // A crash between a story's create and its type left it untyped: the
                     // listing shows each sub-issue's type, so only those lacking it are set.
                     if let Some(t) = story_type.filter(|t| !sub.has_type(t)) {
