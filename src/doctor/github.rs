@@ -133,7 +133,7 @@ async fn check_twin_hooks(cfg: &Config, gh: &GithubClient, report: &mut Report) 
     let mut repos: Vec<String> = cfg.github.repos.clone();
     let projects = cfg.tracker.kind == TrackerKind::GithubProjects;
     if projects && let Ok(s) = cfg.github_projects_settings() {
-        repos.extend(s.teams.iter().map(|(_, r)| r.clone()));
+        repos.extend(s.teams.values().cloned());
     }
     repos.sort_unstable_by_key(|r| r.to_ascii_lowercase());
     repos.dedup_by(|a, b| a.eq_ignore_ascii_case(b));

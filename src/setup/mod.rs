@@ -332,14 +332,14 @@ async fn plan_covered_repo(
 ) -> Option<Action> {
     let url = url?;
     match gh.list_hooks(repo).await {
-        Ok(hooks) => match hooks.iter().find(|h| h.url.trim_end_matches('/') == url) {
-            Some(h) => Some(Action::RemoveHook {
+        Ok(hooks) => hooks
+            .iter()
+            .find(|h| h.url.trim_end_matches('/') == url)
+            .map(|h| Action::RemoveHook {
                 repo: repo.to_owned(),
                 id: h.id,
                 org: org.to_owned(),
             }),
-            None => None,
-        },
         Err(e) if lacks_right(e.status()) => None,
         Err(e) => {
             p.unread.push(format!("{repo}: webhooks: {e}"));
