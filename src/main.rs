@@ -354,6 +354,7 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
                         println!("{}", config::render_problems(&warnings));
                     }
                     println!("tracker: {}", cfg.tracker_summary());
+                    println!("{}", config::check::talks_to(&cfg));
                     println!("{}: ok", config.display());
                     Ok(ExitCode::SUCCESS)
                 }

@@ -70,6 +70,14 @@ fn check_reports_missing_answers_and_completeness() {
 fn config_check_accepts_the_examples_and_names_bad_keys() {
     let (code, out) = run(&["config", "check", "--config", "config/sandbox.toml"]);
     assert_eq!(code, 0, "{out}");
+    // What a run of it really talks to: the sandbox, not the placeholder URL the file keeps
+    // valid for this check.
+    assert!(
+        out.contains("tracker: Jira (REST v3) at the embedded sandbox"),
+        "{out}"
+    );
+    assert!(out.contains("talks to: the embedded sandbox"), "{out}");
+    assert!(!out.contains("atlassian.net"), "{out}");
     let dir = tempfile::tempdir().expect("tempdir");
     let bad = dir.path().join("bad.toml");
     let text = std::fs::read_to_string("config/sandbox.toml")

@@ -18,6 +18,14 @@ async fn demo(args: &[&str]) {
     );
     assert!(stdout.contains("All steps happened."), "{stdout}");
     assert!(!stdout.contains('✘'), "{stdout}");
+    // Keys and references read as typed: the transcript shows no Markdown escape where
+    // nothing needed one (`acme/platform-concerns\#1` once did).
+    for line in stdout.lines() {
+        let escaped = line
+            .match_indices('\\')
+            .any(|(i, _)| line[i + 1..].starts_with('#') && !line[..i].trim().is_empty());
+        assert!(!escaped, "a needless Markdown escape: {line}");
+    }
 }
 
 #[tokio::test]

@@ -1,7 +1,8 @@
 //! Links follow the thing, not its name: a Jira story moved to another project (new key,
 //! same id; Jira's `jira:issue_updated` with a `Key` changelog item) stays the concern's
 //! story, the tracking comment shows where it went, and the concern is not declared done
-//! on the stories that kept their keys.
+//! on the stories that kept their keys. The full sweep follows a moved story or epic in the
+//! store too, when no webhook told the daemon.
 
 mod common;
 
@@ -351,4 +352,108 @@ async fn an_epic_moved_to_another_project_cloud() {
 #[tokio::test]
 async fn an_epic_moved_to_another_project_data_center() {
     epic_moved_to_another_project_is_shown_with_its_new_key(2).await;
+}
+
+/// `council-sync ARGS --config CONFIG` with the tests' secrets; its stdout (it must succeed).
+async fn run_ok(config: &std::path::Path, args: &[&str]) -> String {
+    let out = tokio::process::Command::new(binary())
+        .args(args)
+        .arg("--config")
+        .arg(config)
+        .envs(SECRETS_ENV)
+        .output()
+        .await
+        .expect("run");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{args:?}:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+/// A story and an epic moved to another project while no daemon ran (no webhook): the full
+/// sweep finds them missing under their stored keys, follows each to its new key in the
+/// store, and reconciles the two concerns; the next sweep finds nothing to do (before, the
+/// links stayed under the old keys and every sweep reconciled them again).
+async fn the_sweep_follows_moved_items_in_the_store(jira_api: u8) {
+    let world = World::private().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = world.write_config(dir.path(), jira_api);
+    let c = world.ctl();
+    let body = complete_body(&["payments"]);
+    let mut concerns = Vec::new();
+    for title in ["Story moves", "Epic moves"] {
+        let n = c
+            .open_issue(
+                &world.repo,
+                "alice",
+                title,
+                &body,
+                &["sre-concern", "council/accepted"],
+            )
+            .await
+            .expect("open");
+        concerns.push(n);
+    }
+    run_ok(&config, &["backfill"]).await;
+    let (_, stories) = world.jira_for(concerns[0], &["payments"]).await;
+    let (epics, _) = world.jira_for(concerns[1], &["payments"]).await;
+    let mut moves = Vec::new();
+    for old in [stories[0].1.key.clone(), epics[0].key.clone()] {
+        let moved = c
+            .post(
+                &format!("/_sandbox/jira/issues/{old}/move"),
+                json!({"project": world.project("data"), "as": "dana"}),
+            )
+            .await
+            .expect("move");
+        let new = moved["key"].as_str().expect("new key").to_owned();
+        assert_ne!(new, old);
+        moves.push(new);
+    }
+
+    let out = run_ok(&config, &["reconcile", "--once", "--full"]).await;
+    assert!(out.contains("reconciled 2 concern(s)"), "{out}");
+    let store = council_sync::store::Store::open(&store_url_of(&config))
+        .await
+        .expect("store");
+    let links = store
+        .story_links(&world.repo, concerns[0])
+        .await
+        .expect("links");
+    assert_eq!(links.len(), 1);
+    assert_eq!(links[0].story_key, moves[0], "the story's link follows it");
+    assert!(
+        links[0].story_url.ends_with(&moves[0]),
+        "{}",
+        links[0].story_url
+    );
+    let epic = store
+        .get_concern(&world.repo, concerns[1])
+        .await
+        .expect("read")
+        .expect("concern");
+    assert_eq!(
+        epic.epic_key.as_deref(),
+        Some(moves[1].as_str()),
+        "the epic follows it"
+    );
+    store.close().await;
+    let out = run_ok(&config, &["reconcile", "--once", "--full"]).await;
+    assert!(
+        out.contains("reconciled 0 concern(s)"),
+        "nothing left: {out}"
+    );
+}
+
+#[tokio::test]
+async fn the_sweep_follows_moved_items_in_the_store_on_jira_cloud() {
+    the_sweep_follows_moved_items_in_the_store(3).await;
+}
+
+#[tokio::test]
+async fn the_sweep_follows_moved_items_in_the_store_on_jira_data_center() {
+    the_sweep_follows_moved_items_in_the_store(2).await;
 }

@@ -6,7 +6,8 @@
 //!   SIGKILLed while it runs a write (the sandbox holds that write's answer until the kill).
 //!   Checked as in the crash suite: exactly one epic per concern, one story per (concern,
 //!   team), one tracking comment, labels and stored stage agree: 0 duplicated, 0 missing.
-//! * SQLite: a second daemon on the same file refuses to start, naming `store.url`.
+//! * SQLite: a second daemon on the same file refuses to start, naming `store.url`; a killed
+//!   daemon's lock file does not block a start, and a clean stop removes it.
 
 mod common;
 
@@ -322,11 +323,16 @@ async fn a_second_daemon_on_one_sqlite_file_refuses_to_start() {
         stderr.contains("in use by another council-sync daemon"),
         "{stderr}"
     );
-    // The first one still serves; once it is gone the file is free again.
+    // The first one still serves; once it is killed the file it leaves does not block a
+    // start, and a clean stop (SIGTERM) leaves no lock file behind.
     assert_eq!(first.status().await["pending_deliveries"], 0);
+    let lock_file = dir.path().join("council-sync.db.lock");
     first.kill().await;
+    assert!(lock_file.exists(), "a killed daemon leaves its file");
     let again = Daemon::start(&config).await;
-    again.kill().await;
+    assert_eq!(again.terminate().await.code(), Some(0));
+    assert!(!lock_file.exists(), "a clean stop removes it");
+    assert!(dir.path().join("council-sync.db").exists());
 }
 
 /// The engine's whole path on PostgreSQL, with two replicas sharing it: a concern accepted,

@@ -503,7 +503,7 @@ async fn github_projects_doctor_and_setup() {
     assert_eq!(hook["config"]["secret"], "********", "{hooks}");
     assert_eq!(
         hook["events"],
-        json!(["projects_v2_item", "sub_issues", "issues"]),
+        json!(["projects_v2_item", "sub_issues", "issues", "issue_comment"]),
         "{hooks}"
     );
 
@@ -551,6 +551,150 @@ async fn github_projects_doctor_and_setup() {
         out.lines().any(|l| l.contains("scope admin:org_hook")),
         "{out}"
     );
+}
+
+/// GitHub Projects: one hook per event source. An earlier install left a repository hook
+/// and an organisation hook without `issue_comment`, both to the daemon: doctor warns that
+/// every event arrives twice; setup fixes the organisation hook (it now carries
+/// `issue_comment`) and removes the repository hook; doctor is quiet about it after, and an
+/// issue opened, commented and labelled reaches the daemon once per event, through the
+/// organisation hook.
+#[tokio::test]
+async fn github_projects_setup_leaves_one_delivery_per_event() {
+    let world = World::private().await;
+    let c = world.ctl();
+    let pw = world.projects_setup().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let base = world.write_config_projects(dir.path(), &pw, "");
+    let daemon = Daemon::start(&base).await;
+    let config = with_public_url(&base, &daemon.url);
+    let hook_url = format!("{}/webhooks/github", daemon.url);
+    let secret = common::WEBHOOK_SECRET;
+    let http = council_sync::crypto::http_client();
+    for (path, events) in [
+        (
+            format!("/repos/{}/hooks", world.repo),
+            json!(["issues", "issue_comment"]),
+        ),
+        (
+            "/orgs/acme/hooks".into(),
+            json!(["projects_v2_item", "sub_issues", "issues"]),
+        ),
+    ] {
+        let made = http
+            .post(format!("{}{path}", world.github_api))
+            .bearer_auth("test-github-token")
+            .json(&json!({"name": "web", "events": events,
+                "config": {"url": hook_url, "content_type": "json", "secret": secret}}))
+            .send()
+            .await
+            .expect("create hook");
+        assert_eq!(made.status(), 201, "{path}");
+    }
+
+    let twin = format!("{} webhook and acme organisation webhook", world.repo);
+    let (_, out) = run(&["doctor"], &config).await;
+    assert!(
+        out.lines()
+            .any(|l| l.contains(&twin) && l.contains("every event arrives twice")),
+        "{out}"
+    );
+    assert!(out.contains("not subscribed to issue_comment"), "{out}");
+    let (code, plan) = run(&["setup", "--dry-run"], &config).await;
+    assert_eq!(code, 0, "{plan}");
+    let fix = plan
+        .find("fix the organisation webhook of acme")
+        .expect(&plan);
+    let remove = plan
+        .find(&format!("remove the webhook in {}", world.repo))
+        .expect(&plan);
+    assert!(fix < remove, "the organisation hook first: {plan}");
+    let (code, out) = run(&["setup"], &config).await;
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains(" 0 failed"), "{out}");
+    let repo_hooks =
+        common::github_get(&world.sandbox_url, &format!("/repos/{}/hooks", world.repo)).await;
+    assert_eq!(repo_hooks, json!([]), "{repo_hooks}");
+    let org_hooks = common::github_get(&world.sandbox_url, "/orgs/acme/hooks").await;
+    assert_eq!(
+        org_hooks[0]["events"],
+        json!(["projects_v2_item", "sub_issues", "issues", "issue_comment"]),
+        "{org_hooks}"
+    );
+    let org_hook = org_hooks[0]["id"].clone();
+    let (_, out) = run(&["doctor"], &config).await;
+    assert!(!out.contains(&twin), "{out}");
+    assert!(
+        out.lines().any(|l| l.starts_with(" ok")
+            && l.contains(&format!("{} webhook", world.repo))
+            && l.contains("acme organisation webhook")),
+        "{out}"
+    );
+    let (_, out) = run(&["setup"], &config).await;
+    assert!(out.contains("nothing to do"), "idempotent: {out}");
+
+    // One delivery per event: opened, commented, then labelled last (deliveries leave in
+    // order, so once the label's is logged every earlier event's copies are too).
+    let n = c
+        .open_issue(&world.repo, "alice", "Failover is manual", "short", &[])
+        .await
+        .expect("open");
+    c.comment(&world.repo, n, "alice", "more soon")
+        .await
+        .expect("comment");
+    c.post(
+        &format!("/_sandbox/github/repos/{}/issues/{n}/labels", world.repo),
+        json!({"as": "alice", "labels": ["sentinel"]}),
+    )
+    .await
+    .expect("label");
+    let log = c
+        .wait_for("the label's delivery", common::WAIT, || async {
+            let log = c.get("/_sandbox/deliveries").await?;
+            let done = log.as_array().is_some_and(|l| {
+                l.iter().any(|d| {
+                    d["action"] == "labeled"
+                        && d["payload"]["issue"]["number"].as_u64() == Some(n)
+                        && d["payload"]["repository"]["full_name"] == world.repo.as_str()
+                })
+            });
+            Ok(done.then_some(log))
+        })
+        .await
+        .expect("deliveries");
+    let ours: Vec<&Value> = log
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|d| d["payload"]["repository"]["full_name"] == world.repo.as_str())
+        .collect();
+    for (event, action) in [
+        ("issues", "opened"),
+        ("issue_comment", "created"),
+        ("issues", "labeled"),
+    ] {
+        let copies: Vec<&&Value> = ours
+            .iter()
+            .filter(|d| {
+                d["event"] == event
+                    && d["action"] == action
+                    && d["payload"]["sender"]["login"] == "alice"
+            })
+            .collect();
+        assert_eq!(copies.len(), 1, "{event}.{action} once: {copies:?}");
+        assert_eq!(
+            copies[0]["hook_id"], org_hook,
+            "through the organisation hook"
+        );
+        assert_eq!(copies[0]["outcome"], "delivered", "{:?}", copies[0]);
+    }
+    let mut seen = std::collections::HashSet::new();
+    for d in &ours {
+        assert!(
+            seen.insert(d["payload"].to_string()),
+            "an event delivered twice: {d}"
+        );
+    }
 }
 
 /// Issue #12, Jira Data Center: Data Center has no route that lists a workflow's

@@ -12,14 +12,19 @@ use jiff::tz::TimeZone;
 use super::model::{Agenda, EpicItem, IssueRef, StuckReason};
 
 /// Escapes text people typed for Markdown, on one line: HTML and Markdown punctuation, and
-/// line breaks turned into spaces.
+/// line breaks turned into spaces. A `#` is escaped only where it could open a heading (the
+/// text's first non-blank character: CommonMark's ATX headings start a line, and no line
+/// starts inside the escaped text), so `acme/app#12` reads as typed, in a terminal as on
+/// GitHub (which links it), not as `acme/app\#12`.
 pub fn escape_inline(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
+    let mut at_start = true;
     for ch in s.chars() {
         match ch {
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
             '&' => out.push_str("&amp;"),
+            '#' if !at_start => out.push(ch),
             '\\' | '`' | '*' | '_' | '[' | ']' | '#' | '|' | '~' => {
                 out.push('\\');
                 out.push(ch);
@@ -27,6 +32,7 @@ pub fn escape_inline(s: &str) -> String {
             '\n' | '\r' => out.push(' '),
             _ => out.push(ch),
         }
+        at_start &= ch.is_whitespace();
     }
     out
 }

@@ -348,7 +348,21 @@ proptest::proptest! {
             matches!(c, '[' | ']' | '|') && !e[..i].ends_with('\\')
         });
         proptest::prop_assert!(!unescaped_bracket, "{e}");
+        // A `#` is escaped only where it could open a heading: first, after blanks.
+        proptest::prop_assert!(!e.trim_start().starts_with('#'), "{e}");
     }
+}
+
+/// Keys and references read as typed: no Markdown escape where nothing would open (the
+/// demo's transcript and the terminal show the agenda as Markdown text).
+#[test]
+fn a_hash_inside_text_is_not_escaped() {
+    assert_eq!(
+        render::escape_inline("epic acme/platform-concerns#1"),
+        "epic acme/platform-concerns#1"
+    );
+    assert_eq!(render::escape_inline("  # heading"), "  \\# heading");
+    assert_eq!(render::escape_inline("#1 first"), "\\#1 first");
 }
 
 #[tokio::test]

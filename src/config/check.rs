@@ -15,6 +15,32 @@ use super::{Config, ConfigProblem, Severity};
 /// The key a problem with the issue form itself is reported under.
 const FORM_KEY: &str = "criteria.issue_form";
 
+/// One line for `config check` saying what a `run` of `config` really talks to and where its
+/// store is: the GitHub API and Jira URLs, or, with `[sandbox] embedded`, the sandbox the
+/// daemon starts (it replaces `github.api_url` and `jira.base_url`, and `store.url` too:
+/// the store lives with the sandbox's state, see [`super::SandboxConfig::state_dir`]).
+pub fn talks_to(config: &Config) -> String {
+    if let Some(sb) = config.sandbox.as_ref().filter(|s| s.embedded) {
+        let store = match &sb.state_dir {
+            Some(dir) => format!(
+                "the store and the sandbox's state persist in {}",
+                dir.display()
+            ),
+            None => "the store is a temporary file removed when the run ends".to_owned(),
+        };
+        return format!(
+            "talks to: the embedded sandbox on {} (no real GitHub or Jira: it replaces \
+             github.api_url and jira.base_url); {store}",
+            sb.listen
+        );
+    }
+    let jira = match (config.tracker.kind, &config.jira) {
+        (super::TrackerKind::Jira, Some(j)) => format!("; Jira at {}", j.base_url),
+        _ => String::new(),
+    };
+    format!("talks to: GitHub at {}{jira}", config.github.api_url)
+}
+
 /// Loads `path` (with the process environment's `COUNCIL_*` overrides) and validates it
 /// against its issue form ([`issue_form`]). `Err` holds every problem, warnings included,
 /// when at least one is an error; on `Ok` the warnings are available from
@@ -168,6 +194,30 @@ fn plural(n: usize, word: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    /// The shipped sandbox config talks to the sandbox, never to the placeholder host its
+    /// `jira.base_url` keeps valid; a real config talks to its URLs.
+    #[test]
+    fn what_a_run_talks_to_is_said_as_it_is() {
+        let sandbox = super::check_file(std::path::Path::new("config/sandbox.toml"))
+            .expect("the shipped sandbox config");
+        let line = super::talks_to(&sandbox);
+        assert!(
+            line.contains("the embedded sandbox on 127.0.0.1:0"),
+            "{line}"
+        );
+        assert!(!line.contains("atlassian"), "{line}");
+        let summary = sandbox.tracker_summary();
+        assert!(!summary.contains("atlassian"), "{summary}");
+        assert!(summary.contains("the embedded sandbox"), "{summary}");
+        let mut real = sandbox.clone();
+        real.sandbox = None;
+        let line = super::talks_to(&real);
+        assert!(
+            line.contains("GitHub at https://api.github.com; Jira at https://acme.atlassian.net"),
+            "{line}"
+        );
+    }
+
     use super::*;
     use std::path::PathBuf;
 

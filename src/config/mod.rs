@@ -144,14 +144,19 @@ impl Config {
         ))
     }
 
-    /// One line saying where epics and stories go, for `config check`.
+    /// One line saying where epics and stories go, for `config check`: with the embedded
+    /// sandbox, the sandbox (`jira.base_url` is replaced at start-up, so it is not shown).
     pub fn tracker_summary(&self) -> String {
         match self.tracker.kind {
             TrackerKind::Jira => match &self.jira {
                 Some(j) => format!(
                     "Jira (REST v{}) at {}, epics in {}",
                     j.api_version.number(),
-                    j.base_url,
+                    if self.sandbox_embedded() {
+                        "the embedded sandbox".to_owned()
+                    } else {
+                        j.base_url.to_string()
+                    },
                     j.epic_project
                 ),
                 None => NO_JIRA.to_owned(),

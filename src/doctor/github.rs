@@ -126,18 +126,18 @@ pub fn twin_hook_urls(org: &[RepoHook], repo: &[RepoHook]) -> Vec<String> {
 /// event is stored, read and judged twice. Organisations whose hooks these credentials
 /// cannot read are skipped (the webhook checks above say what they cannot see).
 ///
-/// Jira tracker only: on GitHub Projects `setup` itself registers both (the organisation
-/// hook for `projects_v2_item`, `sub_issues` and the team repositories' `issues`, the
-/// repository hook for comments), so `issues` events of a concern repository arrive twice
-/// there by design until one hook carries both; advice to remove either would contradict
-/// the checks above.
+/// On GitHub Projects the team repositories are checked too (the organisation hook carries
+/// their `issues`), and the fix is to remove the repository hook: the organisation hook is
+/// the one that also carries `projects_v2_item`, and `setup` removes it.
 async fn check_twin_hooks(cfg: &Config, gh: &GithubClient, report: &mut Report) {
-    if cfg.tracker.kind == TrackerKind::GithubProjects {
-        return;
+    let mut repos: Vec<String> = cfg.github.repos.clone();
+    let projects = cfg.tracker.kind == TrackerKind::GithubProjects;
+    if projects && let Ok(s) = cfg.github_projects_settings() {
+        repos.extend(s.teams.values().cloned());
     }
-    let mut owners: Vec<&str> = cfg
-        .github
-        .repos
+    repos.sort_unstable_by_key(|r| r.to_ascii_lowercase());
+    repos.dedup_by(|a, b| a.eq_ignore_ascii_case(b));
+    let mut owners: Vec<&str> = repos
         .iter()
         .filter_map(|r| r.split_once('/').map(|(o, _)| o))
         .collect();
@@ -150,9 +150,7 @@ async fn check_twin_hooks(cfg: &Config, gh: &GithubClient, report: &mut Report) 
         if org_hooks.is_empty() {
             continue;
         }
-        for repo in cfg
-            .github
-            .repos
+        for repo in repos
             .iter()
             .filter(|r| r.split_once('/').is_some_and(|(o, _)| o == owner))
         {
@@ -168,7 +166,11 @@ async fn check_twin_hooks(cfg: &Config, gh: &GithubClient, report: &mut Report) 
                         "both deliver to {url}: every event arrives twice (two delivery ids); \
                          the daemon acts once, but stores and judges each event twice"
                     ),
-                    format!("remove one of them: {repo} Settings → Webhooks, or {owner} organisation Settings → Webhooks"),
+                    if projects {
+                        format!("run `council-sync setup` (it removes the repository webhook: the organisation webhook carries issues and issue_comment too), or remove it in {repo} Settings → Webhooks")
+                    } else {
+                        format!("remove one of them: {repo} Settings → Webhooks, or {owner} organisation Settings → Webhooks")
+                    },
                 ));
             }
         }
@@ -486,6 +488,11 @@ async fn check_hook(
     });
     let secret_configured = secret.is_some_and(|s| !s.expose_secret().is_empty());
     let fix_all = "run `council-sync setup`, or edit it: Settings → Webhooks → content type application/json, secret = github.webhook_secret, events Issues + Issue comments";
+    if ours.is_none()
+        && let Some(org) = covering_org(cfg, repo)
+    {
+        return check_covered_repo(gh, &item, &org, want_url.as_deref(), report).await;
+    }
     match ours {
         None => report.push(Finding::blocks(
             AREA,
@@ -518,6 +525,69 @@ async fn check_hook(
                 ));
             }
         }
+    }
+}
+
+/// On GitHub Projects, the project's organisation when its webhook would deliver the events
+/// of concern repository `repo` ([`needs::org_hook_covers`]); `None` on Jira.
+fn covering_org(cfg: &Config, repo: &str) -> Option<String> {
+    if cfg.tracker.kind != TrackerKind::GithubProjects {
+        return None;
+    }
+    cfg.github_projects_settings()
+        .ok()
+        .map(|s| s.owner.clone())
+        .filter(|org| needs::org_hook_covers(org, repo))
+}
+
+/// A concern repository with no webhook of its own on GitHub Projects: fine when the
+/// organisation webhook to the daemon is there (it delivers the repository's events; its
+/// settings are checked with the project), missing otherwise.
+async fn check_covered_repo(
+    gh: &GithubClient,
+    item: &str,
+    org: &str,
+    want_url: Option<&str>,
+    report: &mut Report,
+) {
+    let fix = "run `council-sync setup` (it registers the organisation webhook, which delivers this repository's issues and comments)";
+    match gh.list_org_hooks(org).await {
+        Ok(hooks) => {
+            let ours = hooks.iter().find(|h| match want_url {
+                Some(u) => h.url.trim_end_matches('/') == u,
+                None => h.url.trim_end_matches('/').ends_with("/webhooks/github"),
+            });
+            match ours {
+                Some(h) => report.push(Finding::ok(
+                    AREA,
+                    item,
+                    format!(
+                        "none of its own: the {org} organisation webhook to {} delivers its events",
+                        h.url
+                    ),
+                )),
+                None => report.push(Finding::blocks(
+                    AREA,
+                    item,
+                    Verdict::Missing,
+                    format!(
+                        "no webhook to {} in the repository or the {org} organisation",
+                        want_url.unwrap_or("…/webhooks/github")
+                    ),
+                    fix,
+                )),
+            }
+        }
+        Err(e) if matches!(e.status(), Some(403 | 404)) => report.push(Finding::advises(
+            AREA,
+            item,
+            Verdict::Unchecked,
+            format!(
+                "none of its own, and the credentials cannot read the {org} organisation webhooks that would deliver its events"
+            ),
+            "check by hand: organisation Settings → Webhooks, events Issues + Issue comments + Projects v2 items + Sub-issues",
+        )),
+        Err(e) => report.push(failed(item, &e, fix)),
     }
 }
 

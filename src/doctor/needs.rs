@@ -9,9 +9,21 @@ pub const GITHUB_EVENTS: [&str; 2] = ["issues", "issue_comment"];
 
 /// Organisation webhook events the GitHub Projects tracker handles: `projects_v2_item`
 /// (Status, Team and Iteration changes: GitHub sends it only to organisation webhooks and
-/// Apps), `sub_issues` (stories linked or unlinked) and `issues` (stories in the team
-/// repositories opened, closed, assigned). GitHub docs: "Webhook events and payloads".
-pub const PROJECT_EVENTS: [&str; 3] = ["projects_v2_item", "sub_issues", "issues"];
+/// Apps), `sub_issues` (stories linked or unlinked), `issues` (the concerns, and the stories
+/// in the team repositories opened, closed, assigned) and `issue_comment` (the concerns'
+/// comments). One hook carries all four, so the organisation's concern repositories need no
+/// hook of their own: with both, GitHub sends each event once per hook, i.e. twice.
+/// GitHub docs: "Webhook events and payloads", "Types of webhooks".
+pub const PROJECT_EVENTS: [&str; 4] = ["projects_v2_item", "sub_issues", "issues", "issue_comment"];
+
+/// Whether the organisation webhook of GitHub Projects (on `org`, the project's owner)
+/// delivers the events of concern repository `repo` (`owner/name`): GitHub sends an
+/// organisation hook the events of every repository the organisation owns. Logins are
+/// case-insensitive.
+pub fn org_hook_covers(org: &str, repo: &str) -> bool {
+    repo.split_once('/')
+        .is_some_and(|(owner, _)| owner.eq_ignore_ascii_case(org))
+}
 
 /// Jira webhook events the daemon handles: issue changes (status, sprint, assignee),
 /// comments (synced when asked) and sprints starting or closing.

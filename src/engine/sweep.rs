@@ -11,9 +11,15 @@
 //!   open); an undecided concern whose `needs-info` /
 //!   `ready` label disagrees with its stage, or that carries a decision label the store has
 //!   no decision for (two-step: `vetted` on an accepted concern); no tracking comment yet.
-//! * Tracker: a story whose `updated` is newer than the one stored, or whose progress
-//!   differs; an epic or story the store links that the listing no longer has (deleted or
-//!   moved: the reconcile reports or follows it).
+//! * Tracker: a story whose progress differs, or that is newer than the one stored and
+//!   differs in what a reconcile carries to GitHub (status, assignee, sprint: a change of
+//!   anything else, e.g. a move or a description edit, changes nothing there, and the
+//!   reconcile records nothing for it, so comparing `updated` alone would queue it on every
+//!   sweep); an epic or story the store links that the listing no longer has (deleted or
+//!   moved: the reconcile reports or follows it). One that moved (Jira's "Move" to another
+//!   project: a new key, the same id, the old key still resolving) is followed in the store
+//!   here, as the webhook path does ([`crate::store::Store::follow_tracker_move`]): else
+//!   every later sweep would find it missing again under its old key.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
@@ -83,11 +89,15 @@ pub fn github_drift(
     None
 }
 
-/// Whether a listed story disagrees with its stored state: newer in the tracker, or another
-/// progress. Pure.
+/// Whether a listed story disagrees with its stored state: another progress, or newer in
+/// the tracker with another status, assignee or sprint (what the reconcile would write to
+/// GitHub and record). Pure.
 pub fn story_drift(stored: &StoryState, listed: &TrackedIssue) -> bool {
-    stored.updated_ms.is_none_or(|u| u < listed.updated_ms)
-        || stored.progress != Some(listed.progress)
+    let newer = stored.updated_ms.is_none_or(|u| u < listed.updated_ms);
+    let differs = stored.status.as_deref() != Some(listed.status.as_str())
+        || stored.assignee != listed.assignee
+        || stored.sprint != super::handlers::sync_from_tracker::sprint_text(listed);
+    stored.progress != Some(listed.progress) || (newer && differs)
 }
 
 impl<T: Tracker + 'static> Ctx<T> {
@@ -203,9 +213,13 @@ impl<T: Tracker + 'static> Ctx<T> {
                 .story_links_page(after.as_ref(), LINKS_PAGE)
                 .await?;
             let keys: Vec<String> = page.iter().map(|at| at.link.story_key.clone()).collect();
-            let found = self.found_keys(&keys).await?;
+            let (found, moved) = self.found_keys(&keys).await?;
             for at in &page {
-                if !found.contains(&at.link.story_key.to_ascii_uppercase()) {
+                let key = &at.link.story_key;
+                if !found.contains(&key.to_ascii_uppercase()) {
+                    if moved {
+                        self.follow_move(key).await?;
+                    }
                     out.insert((at.repo.clone(), at.number));
                 }
             }
@@ -221,12 +235,13 @@ impl<T: Tracker + 'static> Ctx<T> {
                 .epics_page(after.as_ref().map(|(r, n)| (r.as_str(), *n)), LINKS_PAGE)
                 .await?;
             let keys: Vec<String> = page.iter().filter_map(|c| c.epic_key.clone()).collect();
-            let found = self.found_keys(&keys).await?;
+            let (found, moved) = self.found_keys(&keys).await?;
             for c in &page {
-                if c.epic_key
-                    .as_ref()
-                    .is_some_and(|k| !found.contains(&k.to_ascii_uppercase()))
-                {
+                let Some(key) = &c.epic_key else { continue };
+                if !found.contains(&key.to_ascii_uppercase()) {
+                    if moved {
+                        self.follow_move(key).await?;
+                    }
                     out.insert((c.repo.clone(), c.number));
                 }
             }
@@ -238,15 +253,35 @@ impl<T: Tracker + 'static> Ctx<T> {
         Ok(out)
     }
 
-    /// Which of `keys` the tracker has (upper case).
-    async fn found_keys(&self, keys: &[String]) -> Result<HashSet<String>, EngineError> {
-        Ok(self
+    /// Which of `keys` the tracker has under those keys (upper case), and whether it
+    /// answered with an item under a key not asked for: an old key that resolves to a moved
+    /// issue (Jira answers `key in (OLD)` and `GET /issue/OLD` with the issue under its new
+    /// key). Only then are the keys not found asked for one by one ([`Self::follow_move`]).
+    async fn found_keys(&self, keys: &[String]) -> Result<(HashSet<String>, bool), EngineError> {
+        let asked: HashSet<String> = keys.iter().map(|k| k.to_ascii_uppercase()).collect();
+        let got: HashSet<String> = self
             .tracker
             .fetch(keys)
             .await?
             .into_iter()
             .map(|t| t.key.to_ascii_uppercase())
-            .collect())
+            .collect();
+        let moved = got.iter().any(|k| !asked.contains(k));
+        Ok((got.intersection(&asked).cloned().collect(), moved))
+    }
+
+    /// Follows `old_key` in the store when the tracker now answers it under another key
+    /// (the same issue: its id is recorded too); nothing when it is gone. One read.
+    async fn follow_move(&self, old_key: &str) -> Result<(), EngineError> {
+        let now = self.tracker.fetch(&[old_key.to_owned()]).await?;
+        if let Some(t) = now.first().filter(|t| !t.key.eq_ignore_ascii_case(old_key)) {
+            let followed = self
+                .store
+                .follow_tracker_move(old_key, &t.key, Some(&t.id))
+                .await?;
+            tracing::info!(old_key, new_key = %t.key, followed, "sweep: followed a moved item");
+        }
+        Ok(())
     }
 }
 
@@ -423,16 +458,38 @@ mod tests {
     }
 
     #[test]
-    fn a_story_drifts_when_newer_or_of_another_progress() {
+    fn a_story_drifts_when_newer_and_different_or_of_another_progress() {
         let stored = StoryState {
+            status: Some(String::new()),
             progress: Some(Progress::InProgress),
             updated_ms: Some(1_000),
             ..StoryState::default()
         };
         assert!(!story_drift(&stored, &tracked(1_000, Progress::InProgress)));
         assert!(!story_drift(&stored, &tracked(900, Progress::InProgress)));
-        assert!(story_drift(&stored, &tracked(1_001, Progress::InProgress)));
         assert!(story_drift(&stored, &tracked(1_000, Progress::Done)));
+        // Newer, but nothing the reconcile carries changed (moved, description edited).
+        assert!(!story_drift(&stored, &tracked(1_001, Progress::InProgress)));
+        let reviewed = TrackedIssue {
+            status: "In Review".into(),
+            ..tracked(1_001, Progress::InProgress)
+        };
+        assert!(story_drift(&stored, &reviewed));
+        let assigned = TrackedIssue {
+            assignee: Some("Dana".into()),
+            ..tracked(1_001, Progress::InProgress)
+        };
+        assert!(story_drift(&stored, &assigned));
+        assert!(
+            !story_drift(
+                &stored,
+                &TrackedIssue {
+                    updated_ms: 999,
+                    ..assigned
+                }
+            ),
+            "an older listing does not overrule the store"
+        );
         assert!(story_drift(
             &StoryState::default(),
             &tracked(1, Progress::Todo)
@@ -440,17 +497,23 @@ mod tests {
     }
 
     proptest::proptest! {
-        /// Whatever the times, a story listed exactly as stored never drifts, and one listed
-        /// later always does.
+        /// Whatever the times, a story listed as stored never drifts, and one listed later
+        /// with another status always does.
         #[test]
         fn story_drift_follows_updated(stored in 0_i64..1_000_000, later in 1_i64..1_000) {
             let state = StoryState {
+                status: Some(String::new()),
                 progress: Some(Progress::Todo),
                 updated_ms: Some(stored),
                 ..StoryState::default()
             };
             proptest::prop_assert!(!story_drift(&state, &tracked(stored, Progress::Todo)));
-            proptest::prop_assert!(story_drift(&state, &tracked(stored + later, Progress::Todo)));
+            proptest::prop_assert!(!story_drift(&state, &tracked(stored + later, Progress::Todo)));
+            let moved_on = TrackedIssue {
+                status: "Doing".into(),
+                ..tracked(stored + later, Progress::Todo)
+            };
+            proptest::prop_assert!(story_drift(&state, &moved_on));
         }
     }
 }

@@ -2,7 +2,15 @@
 //! labels, commits the issue form to each repository, registers the GitHub webhook (JSON,
 //! secret, the events the daemon handles), and the tracker's webhook: Jira's admin webhook,
 //! or on GitHub Projects the organisation webhook (`projects_v2_item`, `sub_issues`,
-//! `issues`) — and prints what it cannot do as steps for a person. On GitHub Projects it
+//! `issues`, `issue_comment`) — and prints what it cannot do as steps for a person.
+//!
+//! One hook per event source, never two: GitHub sends each event once per hook that
+//! subscribes, so an organisation hook and a repository hook to the same URL deliver every
+//! event twice. On GitHub Projects the organisation hook carries the events of every
+//! concern repository the organisation owns; those repositories get no hook of their own,
+//! and one left by an earlier setup is removed once the organisation hook is in place.
+//! Repository hooks remain where no organisation hook covers the repository (another
+//! owner, or credentials that cannot manage organisation hooks). On GitHub Projects it
 //! creates a missing Status, Team or iteration field with its options
 //! (`createProjectV2Field`); options missing from a field that exists stay with a person:
 //! GitHub's API can only replace a single-select field's whole option list (see
@@ -61,6 +69,16 @@ pub enum Action {
         /// What was wrong.
         problems: Vec<String>,
     },
+    /// Delete webhook `id` of `repo`: the organisation webhook of `org` delivers the same
+    /// events, so with both every event arrives twice.
+    RemoveHook {
+        /// `owner/name`.
+        repo: String,
+        /// Hook id.
+        id: u64,
+        /// The organisation whose webhook covers `repo`.
+        org: String,
+    },
     /// Register the Jira admin webhook.
     RegisterJiraWebhook,
     /// Register the organisation webhook of GitHub Projects.
@@ -109,6 +127,9 @@ impl Action {
             Self::FixHook { repo, problems, .. } => {
                 format!("fix the webhook in {repo} ({})", problems.join("; "))
             }
+            Self::RemoveHook { repo, org, .. } => format!(
+                "remove the webhook in {repo}: the organisation webhook of {org} delivers its events (with both, each arrives twice)"
+            ),
             Self::CreateOrgHook { org } => format!(
                 "register the organisation webhook of {org} (events {}, content type json, secret)",
                 PROJECT_EVENTS.join(", ")
@@ -221,6 +242,17 @@ pub async fn plan(cfg: &Config, clients: &Clients) -> Plan {
     let form = needs::form_yaml(cfg);
     let secret = cfg.github.webhook_secret().ok().flatten();
     let hook_url = needs::github_hook_url(cfg);
+    // GitHub Projects: the organisation hook first, since whether it is (or will be) in
+    // place decides whether a concern repository needs a hook of its own.
+    let org_hook = match cfg.tracker.kind {
+        TrackerKind::GithubProjects => {
+            plan_project(cfg, gh, &mut p).await;
+            plan_org_hook(gh, cfg, hook_url.as_deref(), secret.is_some(), &mut p).await
+        }
+        TrackerKind::Jira => None,
+    };
+    // Removals wait until the organisation hook is made or fixed (actions run in order).
+    let mut removals = Vec::new();
     for repo in &cfg.github.repos {
         match gh.label_names(repo).await {
             Ok(have) => {
@@ -265,17 +297,55 @@ pub async fn plan(cfg: &Config, clients: &Clients) -> Plan {
             )),
             (Ok(_), Err(e)) => p.unread.push(format!("{repo}: {ISSUE_FORM_PATH}: {e}")),
         }
-        plan_hook(repo, gh, hook_url.as_deref(), secret.is_some(), &mut p).await;
+        match org_hook
+            .as_deref()
+            .filter(|org| needs::org_hook_covers(org, repo))
+        {
+            Some(org) => {
+                if let Some(a) = plan_covered_repo(repo, org, gh, hook_url.as_deref(), &mut p).await
+                {
+                    removals.push(a);
+                }
+            }
+            None => plan_hook(repo, gh, hook_url.as_deref(), secret.is_some(), &mut p).await,
+        }
     }
+    p.actions.extend(removals);
     match (cfg.tracker.kind, &clients.jira) {
         (TrackerKind::Jira, Some(jira)) => plan_jira_hook(cfg, jira, &mut p).await,
         (TrackerKind::Jira, None) => p.manual.push(crate::config::NO_JIRA.into()),
-        (TrackerKind::GithubProjects, _) => {
-            plan_project(cfg, gh, &mut p).await;
-            plan_org_hook(gh, cfg, hook_url.as_deref(), secret.is_some(), &mut p).await;
-        }
+        (TrackerKind::GithubProjects, _) => {}
     }
     p
+}
+
+/// A concern repository the organisation hook of `org` covers: nothing to register; a
+/// repository hook to the daemon's URL (an earlier setup's, or made by hand) is to be
+/// removed, or every event of the repository arrives twice. Credentials that cannot read
+/// the repository's hooks leave it as it is (`doctor` says what it cannot see).
+async fn plan_covered_repo(
+    repo: &str,
+    org: &str,
+    gh: &GithubClient,
+    url: Option<&str>,
+    p: &mut Plan,
+) -> Option<Action> {
+    let url = url?;
+    match gh.list_hooks(repo).await {
+        Ok(hooks) => hooks
+            .iter()
+            .find(|h| h.url.trim_end_matches('/') == url)
+            .map(|h| Action::RemoveHook {
+                repo: repo.to_owned(),
+                id: h.id,
+                org: org.to_owned(),
+            }),
+        Err(e) if lacks_right(e.status()) => None,
+        Err(e) => {
+            p.unread.push(format!("{repo}: webhooks: {e}"));
+            None
+        }
+    }
 }
 
 /// GitHub Projects: a missing Status, Team or iteration field becomes a create; what else
@@ -432,28 +502,32 @@ fn manual_org_hook_step(org: &str, url: Option<&str>) -> String {
 
 /// GitHub Projects: the organisation webhook (`projects_v2_item` reaches no repository
 /// webhook). Listing and creating it need an owner's `admin:org_hook` (or an App's
-/// organisation Webhooks permission); without, a step for a person.
+/// organisation Webhooks permission); without, a step for a person. Returns the
+/// organisation when its hook is in place after the plan (there and right, or to be made or
+/// fixed): its repositories then need no hook of their own.
 async fn plan_org_hook(
     gh: &GithubClient,
     cfg: &Config,
     url: Option<&str>,
     secret_set: bool,
     p: &mut Plan,
-) {
+) -> Option<String> {
     let Ok(s) = cfg.github_projects_settings() else {
-        return; // reported by plan_project
+        return None; // reported by plan_project
     };
     let org = s.owner.as_str();
     if !secret_set {
-        return p.manual.push(format!(
+        p.manual.push(format!(
             "set github.webhook_secret so the organisation webhook of {org} can be signed, then run setup again"
         ));
+        return None;
     }
     let Some(url) = url else {
-        return p.manual.push(format!(
+        p.manual.push(format!(
             "set server.public_url so setup can register the organisation webhook; or by hand: {}",
             manual_org_hook_step(org, None)
         ));
+        return None;
     };
     match gh.list_org_hooks(org).await {
         Ok(hooks) => match hooks.iter().find(|h| h.url.trim_end_matches('/') == url) {
@@ -473,14 +547,19 @@ async fn plan_org_hook(
                 }
             }
         },
-        Err(e) if lacks_right(e.status()) => p.manual.push(format!(
-            "the credentials cannot manage organisation webhooks (an owner's token with admin:org_hook, or an App with organisation Webhooks: write); ask an owner: {}",
-            manual_org_hook_step(org, Some(url))
-        )),
-        Err(e) => p
-            .unread
-            .push(format!("{org}: organisation webhooks: {e}")),
+        Err(e) if lacks_right(e.status()) => {
+            p.manual.push(format!(
+                "the credentials cannot manage organisation webhooks (an owner's token with admin:org_hook, or an App with organisation Webhooks: write); ask an owner: {}",
+                manual_org_hook_step(org, Some(url))
+            ));
+            return None;
+        }
+        Err(e) => {
+            p.unread.push(format!("{org}: organisation webhooks: {e}"));
+            return None;
+        }
     }
+    Some(org.to_owned())
 }
 
 fn manual_hook_step(repo: &str, url: Option<&str>) -> String {
@@ -610,10 +689,24 @@ pub struct Outcome {
 /// Carries out the plan's actions, each once.
 pub async fn apply(cfg: &Config, clients: &Clients, plan: &Plan) -> Outcome {
     let mut out = Outcome::default();
+    let mut org_hook_failed = false;
     for action in &plan.actions {
+        if org_hook_failed && matches!(action, Action::RemoveHook { .. }) {
+            out.failed.push((
+                action.describe(),
+                "kept: the organisation webhook was not made or fixed, so this hook still delivers the repository's events".into(),
+            ));
+            continue;
+        }
         match apply_one(cfg, clients, action).await {
             Ok(()) => out.done.push(action.describe()),
-            Err(why) => out.failed.push((action.describe(), why)),
+            Err(why) => {
+                org_hook_failed |= matches!(
+                    action,
+                    Action::CreateOrgHook { .. } | Action::FixOrgHook { .. }
+                );
+                out.failed.push((action.describe(), why));
+            }
         }
     }
     out
@@ -665,6 +758,11 @@ async fn apply_one(cfg: &Config, clients: &Clients, action: &Action) -> Result<(
             .update_hook(repo, *id, spec)
             .await
             .map_err(|e| e.to_string()),
+        Action::RemoveHook { repo, id, .. } => match gh.delete_hook(repo, *id).await {
+            // 404: removed meanwhile, which is what we wanted.
+            Err(e) if e.status() == Some(404) => Ok(()),
+            r => r.map_err(|e| e.to_string()),
+        },
         Action::CreateOrgHook { org } => gh
             .create_org_hook(org, org_spec)
             .await

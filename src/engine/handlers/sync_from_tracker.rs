@@ -32,7 +32,8 @@ pub(crate) fn story_state(t: &TrackedIssue) -> StoryState {
     }
 }
 
-fn sprint_text(t: &TrackedIssue) -> Option<String> {
+/// The sprint as the store keeps it (`name (state)`); the full sweep compares with it.
+pub(crate) fn sprint_text(t: &TrackedIssue) -> Option<String> {
     t.iteration
         .as_ref()
         .map(|s| format!("{} ({})", s.name, s.state.as_str()))

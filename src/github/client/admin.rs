@@ -243,6 +243,14 @@ impl GithubClient {
         self.update_hook_at(&repo_path(repo)?, id, spec).await
     }
 
+    /// Deletes hook `id` of `repo` (`DELETE /repos/{o}/{r}/hooks/{id}`, GitHub's 204; 404
+    /// when it is already gone). Sent once: `setup` lists the hooks again on its next run.
+    pub async fn delete_hook(&self, repo: &str, id: u64) -> Result<(), GithubError> {
+        let path = format!("{}/hooks/{id}", repo_path(repo)?);
+        self.attempt(&Method::DELETE, &path, None).await?;
+        Ok(())
+    }
+
     /// The organisation's webhooks (`GET /orgs/{org}/hooks`: an organisation owner's token
     /// with `admin:org_hook`, or an App with "Webhooks" organisation permission; 404
     /// otherwise). GitHub sends `projects_v2_item` only to organisation hooks and Apps.

@@ -69,9 +69,26 @@ pub struct SubIssue {
     pub url: String,
     /// Where people open it.
     pub html_url: String,
+    /// Its issue type (REST `type`, GitHub's `issue-type` schema; `null` when it has none).
+    #[serde(rename = "type", default)]
+    pub issue_type: Option<SubIssueType>,
+}
+
+/// The part of an issue's `type` the daemon reads.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct SubIssueType {
+    /// Name, e.g. `Task`.
+    pub name: String,
 }
 
 impl SubIssue {
+    /// Whether its issue type is `name` (GitHub's type names are case-insensitive).
+    pub fn has_type(&self, name: &str) -> bool {
+        self.issue_type
+            .as_ref()
+            .is_some_and(|t| t.name.eq_ignore_ascii_case(name))
+    }
+
     /// `owner/name` of the repository it lives in, from its REST URL.
     pub fn repository(&self) -> Option<String> {
         let (_, rest) = self.url.split_once("/repos/")?;

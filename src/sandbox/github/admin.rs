@@ -1,5 +1,5 @@
 //! Repository administration as `api.github.com` answers it: repository webhooks
-//! (`GET`/`POST /repos/{o}/{r}/hooks`, `PATCH /repos/{o}/{r}/hooks/{id}`), organisation
+//! (`GET`/`POST /repos/{o}/{r}/hooks`, `PATCH`/`DELETE /repos/{o}/{r}/hooks/{id}`), organisation
 //! webhooks (the same under `/orgs/{org}/hooks`, GitHub's `org-hook` schema) and file contents
 //! (`GET`/`PUT /repos/{o}/{r}/contents/{path}`), which `council-sync setup` writes and
 //! `council-sync doctor` reads. Shapes follow GitHub's `hook`, `content-file` and
@@ -9,9 +9,9 @@
 //! repository's delivery target, so a daemon set up through the REST API receives the
 //! sandbox's deliveries as it would GitHub's. A `form` hook gets no deliveries: the sandbox
 //! only sends JSON bodies, and sending JSON to a hook that asked for form encoding would
-//! hide exactly the misconfiguration `doctor` exists to catch. Organisation hooks are
-//! stored and shown but are not delivery targets: the sandbox sends organisation-level
-//! events (`projects_v2_item`) to the target its control API names.
+//! hide exactly the misconfiguration `doctor` exists to catch. An organisation's active JSON
+//! hooks get the events they subscribe to of its repositories and projects (see
+//! `sandbox::webhooks`).
 //!
 //! Blob `sha`s are content hashes (SHA-256, first 40 hex digits), not git's SHA-1 of the
 //! blob: clients only compare them, which is all GitHub promises.
@@ -133,7 +133,7 @@ pub fn router(hub: Arc<GithubHub>) -> Router {
         )
         .route(
             "/repos/{owner}/{repo}/hooks/{id}",
-            get(get_hook).patch(update_hook),
+            get(get_hook).patch(update_hook).delete(delete_hook),
         )
         .route(
             "/orgs/{org}/hooks",
@@ -141,7 +141,9 @@ pub fn router(hub: Arc<GithubHub>) -> Router {
         )
         .route(
             "/orgs/{org}/hooks/{id}",
-            get(get_org_hook).patch(update_org_hook),
+            get(get_org_hook)
+                .patch(update_org_hook)
+                .delete(delete_org_hook),
         )
         .route(
             "/repos/{owner}/{repo}/contents/{*path}",
@@ -284,6 +286,13 @@ async fn update_hook(
     update(&hub, Owner::repo(&hub, &o, &r)?, &id, &body)
 }
 
+async fn delete_hook(
+    State(hub): Hub,
+    Path((o, r, id)): Path<(String, String, String)>,
+) -> ApiResult {
+    delete(&hub, Owner::repo(&hub, &o, &r)?, &id)
+}
+
 async fn list_org_hooks(State(hub): Hub, Path(org): Path<String>) -> ApiResult {
     list(&hub, &Owner::org(&hub, &org)?)
 }
@@ -302,6 +311,10 @@ async fn update_org_hook(
     body: Bytes,
 ) -> ApiResult {
     update(&hub, Owner::org(&hub, &org)?, &id, &body)
+}
+
+async fn delete_org_hook(State(hub): Hub, Path((org, id)): Path<(String, String)>) -> ApiResult {
+    delete(&hub, Owner::org(&hub, &org)?, &id)
 }
 
 #[derive(Deserialize, Default)]
@@ -475,6 +488,35 @@ fn update(hub: &GithubHub, owner: Owner, id: &str, body: &Bytes) -> ApiResult {
     };
     route_deliveries(hub, &owner, &hook);
     Ok(axum::Json(hook_json(&hub.base_url(), &owner, &hook)).into_response())
+}
+
+/// `DELETE …/hooks/{id}`: GitHub's 204 with no body, 404 for an unknown id. Deliveries
+/// then go where the remaining hooks say (a repository without a hook of its own falls back
+/// to the sandbox's global target, as in [`route_deliveries`]).
+fn delete(hub: &GithubHub, owner: Owner, id: &str) -> ApiResult {
+    let id = number(id)?;
+    let next = {
+        let mut st = hub.admin.lock();
+        let hooks = st
+            .hooks
+            .get_mut(&owner.key())
+            .ok_or_else(ApiError::not_found)?;
+        let at = hooks
+            .iter()
+            .position(|h| h.id == id)
+            .ok_or_else(ApiError::not_found)?;
+        let gone = hooks.remove(at);
+        hooks
+            .iter()
+            .find(|h| h.active && h.content_type == "json")
+            .cloned()
+            .unwrap_or(StoredHook {
+                active: false,
+                ..gone
+            })
+    };
+    route_deliveries(hub, &owner, &next);
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 fn blob_sha(content: &[u8]) -> String {

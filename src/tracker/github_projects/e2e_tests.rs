@@ -252,6 +252,72 @@ async fn stories_get_the_configured_issue_type() {
     assert!(issue["type"].is_null(), "{issue}");
 }
 
+/// A crash between a story's create and its type `PATCH` (played by a refused `PATCH`):
+/// the story is there, untyped; the next run finds it by its marker and types it, and
+/// creates the other one typed; a run after that writes no type again.
+#[tokio::test]
+async fn a_story_left_untyped_by_a_crash_is_typed_when_found_again() {
+    let env = Env::start().await;
+    let n = env.concern("Typed after a crash").await;
+    let mut settings = env.settings();
+    settings.story_issue_type = Some("Task".into());
+    let first = GithubProjectsTracker::new(env.client(), settings.clone());
+    let epic = first.ensure_epic(&epic_req(&env, n)).await.expect("epic");
+    let fault = env
+        .ctl(
+            Method::POST,
+            "/_sandbox/faults",
+            json!({ "method": "PATCH", "path_regex": "^/repos/[^/]+/[^/]+/issues/[0-9]+$",
+                    "times": 1, "status": 422 }),
+        )
+        .await;
+    let reqs = story_reqs(n, &TEAMS[..2]);
+    first
+        .ensure_stories(&epic, &reqs)
+        .await
+        .expect_err("the type PATCH refused");
+    let (_, f) = env
+        .api(
+            Method::GET,
+            &format!("/_sandbox/faults/{}", fault["id"]),
+            None,
+        )
+        .await;
+    assert_eq!(f["hits"], 1);
+    let subs = env.sub_issues(n).await;
+    assert_eq!(subs.len(), 1, "the first story was made");
+    assert!(subs[0]["type"].is_null(), "and left untyped: {}", subs[0]);
+
+    let second = GithubProjectsTracker::new(env.client(), settings.clone());
+    let stories = second.ensure_stories(&epic, &reqs).await.expect("re-run");
+    assert_eq!(stories.len(), 2);
+    let subs = env.sub_issues(n).await;
+    assert_eq!(subs.len(), 2, "no second story");
+    for sub in &subs {
+        assert_eq!(sub["type"]["name"], "Task", "{sub}");
+    }
+
+    // Every story typed: a third run patches nothing.
+    let watch = env
+        .ctl(
+            Method::POST,
+            "/_sandbox/faults",
+            json!({ "method": "PATCH", "path_regex": "^/repos/[^/]+/[^/]+/issues/[0-9]+$",
+                    "status": 422 }),
+        )
+        .await;
+    let third = GithubProjectsTracker::new(env.client(), settings);
+    third.ensure_stories(&epic, &reqs).await.expect("third run");
+    let (_, f) = env
+        .api(
+            Method::GET,
+            &format!("/_sandbox/faults/{}", watch["id"]),
+            None,
+        )
+        .await;
+    assert_eq!(f["hits"], 0, "no type written again");
+}
+
 #[tokio::test]
 async fn epic_and_two_stories_are_made_once_and_read_back() {
     let env = Env::start().await;

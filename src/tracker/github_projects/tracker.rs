@@ -459,7 +459,8 @@ impl GithubProjectsTracker {
             .collect();
         let new_repo_ids = self.repo_ids(&new_repos).await?;
         let mut new_repo_ids = new_repo_ids.into_iter();
-        let story_type = if new_repos.is_empty() {
+        // The type is read (once) only when a story is new or a found one may lack it.
+        let story_type = if new_repos.is_empty() && self.settings.story_type().is_none() {
             None
         } else {
             self.story_type().await?
@@ -467,12 +468,26 @@ impl GithubProjectsTracker {
         let mut issues = Vec::with_capacity(reqs.len());
         for (req, repo, _) in &plan {
             let issue = match found(&req.marker) {
-                Some(sub) => read
-                    .remove(&sub.node_id)
-                    .ok_or_else(|| TrackerError::Permanent {
-                        status: Some(404),
-                        reason: format!("GitHub has no issue {}#{} any more", repo, sub.number),
-                    })?,
+                Some(sub) => {
+                    let issue =
+                        read.remove(&sub.node_id)
+                            .ok_or_else(|| TrackerError::Permanent {
+                                status: Some(404),
+                                reason: format!(
+                                    "GitHub has no issue {}#{} any more",
+                                    repo, sub.number
+                                ),
+                            })?;
+                    // A crash between a story's create and its type left it untyped: the
+                    // listing shows each sub-issue's type, so only those lacking it are set.
+                    if let Some(t) = story_type.filter(|t| !sub.has_type(t)) {
+                        self.gh
+                            .set_issue_type(repo, sub.number, t)
+                            .await
+                            .map_err(tracker_err)?;
+                    }
+                    issue
+                }
                 None => {
                     let repository_id = new_repo_ids.next().unwrap_or_default();
                     let data: model::CreateIssueData = self
@@ -665,7 +680,9 @@ impl Tracker for GithubProjectsTracker {
 
     /// The stories, found by marker among the parent's sub-issues or created and linked in
     /// one `createIssue` each (and given `github_projects.story_issue_type` when the
-    /// organisation defines it: one `PATCH` more per new story); then every missing project item (the epic's too, when
+    /// organisation defines it: one `PATCH` more per new story, and one per found story the
+    /// sub-issue listing shows without it, as a crash between the create and the `PATCH`
+    /// leaves it); then every missing project item (the epic's too, when
     /// [`Self::ensure_epic`] deferred it) added in one aliased document, and every missing
     /// Team and Status set in another. Writes for K new stories: K + 2 (+ the epic's type).
     /// An error after the epic's add was deferred still adds the epic before it returns.
