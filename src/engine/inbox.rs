@@ -3,18 +3,19 @@
 //! of edits of one issue in the round is handled once, at its first delivery, and every
 //! delivery of the run gets that outcome ([`coalesce`]).
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use tokio::sync::watch;
 use tokio::time::Instant;
 
-use super::coalesce::{self, Role, issue_key};
+use super::coalesce::{self, Role};
 use super::context::Ctx;
 use super::handlers;
 use super::{BATCH, EngineError};
 use crate::config::Scope;
-use crate::github::webhook::events::{self, GithubEvent, IssuesAction};
-use crate::store::{Delivery, IngestPressure, Source};
+use crate::github::webhook::events::{self, GithubEvent};
+use crate::store::{DeliveryHeader, IngestPressure, Source};
 use crate::tracker::Tracker;
 
 /// Longest the inbox loop yields to a busy webhook writer before it runs a round anyway.
@@ -46,10 +47,15 @@ pub(crate) async fn yield_to_ingest(
 }
 
 /// Handles every pending delivery, oldest first. Returns how many were handled.
+///
+/// The round reads every pending delivery without its body, places each among the runs by
+/// the routing columns stored at ingest (a row stored without them: by its decoded body),
+/// and reads, decompresses and decodes the bodies of the deliveries it acts on only: a run
+/// of N edits costs one body, not N.
 pub(crate) async fn process_pending<T: Tracker + 'static>(
     cx: &Ctx<T>,
 ) -> Result<usize, EngineError> {
-    let batch = cx.store.pending_deliveries(BATCH).await?;
+    let batch = cx.store.pending_headers(BATCH).await?;
     let limit = i64::from(cx.config.retry.interrupted_attempts.max(1));
     // One commit counts the start of every delivery of the round never interrupted before
     // (one fsync'd transaction per round instead of one per delivery). A crash in the round
@@ -66,32 +72,74 @@ pub(crate) async fn process_pending<T: Tracker + 'static>(
             .collect();
         cx.store.begin_deliveries(&fresh).await?;
     }
-    // Each GitHub delivery decoded once: for its role in the runs and for its handler.
-    let mut decoded: Vec<Option<GithubEvent>> = batch
-        .iter()
-        .map(|d| match d.source {
-            Source::Github => events::decode(&d.event, &d.payload).ok(),
-            Source::Tracker => None,
-        })
-        .collect();
+    let mut bodies: HashMap<i64, Vec<u8>> = HashMap::new();
+    // GitHub deliveries decoded so far (rows stored without routing columns, for their
+    // role), each once: for its role and for its handler.
+    let mut decoded: HashMap<i64, GithubEvent> = HashMap::new();
     // Deliveries counted alone (limit 1) are never folded: each start is its own commit.
     let heads = if counted_together {
+        let unrouted: Vec<i64> = batch
+            .iter()
+            .filter(|d| d.source == Source::Github && d.routing.is_none())
+            .map(|d| d.seq)
+            .collect();
+        bodies = cx.store.delivery_bodies(&unrouted).await?;
+        for d in batch.iter().filter(|d| unrouted.contains(&d.seq)) {
+            if let Some(event) = bodies
+                .get(&d.seq)
+                .and_then(|body| events::decode(&d.event, body).ok())
+            {
+                decoded.insert(d.seq, event);
+            }
+        }
         let scope = Scope::of(&cx.config);
         let me = cx.bot_login().await?;
         let roles: Vec<Role> = batch
             .iter()
-            .zip(&decoded)
-            .map(|(d, e)| role(d, e.as_ref(), &scope, me))
+            .map(|d| {
+                let routing = match (d.source, &d.routing) {
+                    (Source::Tracker, _) => None,
+                    (Source::Github, Some(r)) => Some(r.clone()),
+                    (Source::Github, None) => decoded.get(&d.seq).and_then(coalesce::routing_of),
+                };
+                match routing {
+                    Some(r) => coalesce::role(
+                        &r,
+                        &d.event,
+                        d.action.as_deref(),
+                        d.interrupted > 0,
+                        &scope,
+                        me,
+                    ),
+                    // A tracker's delivery, an ignored event, one that does not decode.
+                    None => Role::Apart,
+                }
+            })
             .collect();
         coalesce::runs(&roles)
     } else {
         (0..batch.len()).collect()
     };
-    for (i, delivery) in batch.iter().enumerate() {
+    // The bodies of the deliveries acted on (those of a run's rest are never read).
+    let unread: Vec<i64> = batch
+        .iter()
+        .enumerate()
+        .filter(|&(i, d)| heads[i] == i && !bodies.contains_key(&d.seq))
+        .map(|(_, d)| d.seq)
+        .collect();
+    bodies.extend(cx.store.delivery_bodies(&unread).await?);
+    for (i, header) in batch.iter().enumerate() {
         if heads[i] != i {
             // Handled with the head of its run, just below (or already).
             continue;
         }
+        let Some(body) = bodies.remove(&header.seq) else {
+            return Err(EngineError::Store(crate::store::StoreError::Corrupt {
+                what: "inbox",
+                reason: format!("pending delivery {} has no body", header.seq),
+            }));
+        };
+        let delivery = &header.clone().with_body(body);
         if delivery.interrupted >= limit {
             let reason = format!(
                 "given up: processing it stopped the daemon {} times",
@@ -111,16 +159,16 @@ pub(crate) async fn process_pending<T: Tracker + 'static>(
             eprintln!("COUNCIL_DEBUG_ABORT_DELIVERY: aborting while deciding a delivery");
             std::process::abort();
         }
-        let outcome = match (delivery.source, decoded[i].take()) {
+        let outcome = match (delivery.source, decoded.remove(&delivery.seq)) {
             (Source::Github, Some(event)) => {
                 handlers::issues_event::process_decoded(cx, delivery, event).await
             }
-            // A delivery that does not decode: its handler says why.
+            // Decoded by its handler (which says why when it does not decode).
             (Source::Github, None) => handlers::issues_event::process_github(cx, delivery).await,
             (Source::Tracker, _) => handlers::tracker_event::process_tracker(cx, delivery).await,
         };
         // The rest of its run: the edits this reading and decision stood for.
-        let run: Vec<&Delivery> = batch
+        let run: Vec<&DeliveryHeader> = batch
             .iter()
             .enumerate()
             .filter(|&(j, _)| j != i && heads[j] == i)
@@ -133,13 +181,16 @@ pub(crate) async fn process_pending<T: Tracker + 'static>(
                 if !run.is_empty() {
                     crate::metrics::count_coalesced(run.len());
                 }
-                for d in std::iter::once(delivery).chain(run.iter().copied()) {
+                for (source, received_at) in
+                    std::iter::once((delivery.source, delivery.received_at))
+                        .chain(run.iter().map(|d| (d.source, d.received_at)))
+                {
                     crate::metrics::observe_webhook_lag(
-                        match d.source {
+                        match source {
                             Source::Github => "github",
                             Source::Tracker => "tracker",
                         },
-                        d.received_at,
+                        received_at,
                     );
                 }
             }
@@ -165,34 +216,6 @@ pub(crate) async fn process_pending<T: Tracker + 'static>(
         cx.store.mark_handled(last.seq).await?;
     }
     Ok(batch.len())
-}
-
-/// What `delivery` (decoded as `event`) is to the round's runs: only an edit of a watched
-/// issue by someone else than the daemon reads the issue's state and nothing more, and
-/// only a delivery never interrupted before may be folded into another's handling.
-fn role(delivery: &Delivery, event: Option<&GithubEvent>, scope: &Scope, bot: &str) -> Role {
-    let e = match event {
-        Some(GithubEvent::Issues(e)) => e,
-        Some(GithubEvent::IssueComment(c)) => {
-            return Role::Touches(issue_key(&c.repo, c.issue.number));
-        }
-        Some(GithubEvent::Ignored { .. }) | None => return Role::Apart,
-    };
-    if e.transfer.is_some() || e.action == IssuesAction::Transferred {
-        return Role::Barrier;
-    }
-    let key = issue_key(&e.repo, e.issue.number);
-    let plain_edit = e.action == IssuesAction::Edited
-        && e.sender != bot
-        && delivery.interrupted == 0
-        && scope.watches_repo(&e.repo)
-        // A story changing on GitHub Projects is the tracker's cue as well: alone.
-        && !scope.tracker_reads(&delivery.event, Some(&e.repo));
-    if plain_edit {
-        Role::Reads(key)
-    } else {
-        Role::Touches(key)
-    }
 }
 
 pub(crate) async fn done<T: Tracker + 'static>(cx: &Ctx<T>, seq: i64) -> Result<(), EngineError> {

@@ -17,7 +17,7 @@
 //! the claiming process renews while it runs them (`Store::renew_leases`).
 
 mod backfill;
-mod coalesce;
+pub(crate) mod coalesce;
 mod context;
 mod describe;
 mod error;

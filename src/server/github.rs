@@ -80,15 +80,24 @@ pub(super) async fn receive(
     };
     let delivery_id = header(&headers, DELIVERY)
         .ok_or_else(|| ApiError::BadRequest("missing X-GitHub-Delivery header".into()))?;
+    // What the engine's round needs to place it among its runs, from this parse: stored
+    // beside the body so the engine does not decode it again unless it acts on it.
+    let routing = match source {
+        Source::Github => crate::engine::coalesce::routing_of(&decoded),
+        Source::Tracker => None,
+    };
     let submitted = state
         .inbox
-        .submit(NewDelivery {
-            source,
-            delivery_id: delivery_id.to_owned(),
-            event: event.to_owned(),
-            action: action.clone(),
-            payload: body,
-        })
+        .submit_routed(
+            NewDelivery {
+                source,
+                delivery_id: delivery_id.to_owned(),
+                event: event.to_owned(),
+                action: action.clone(),
+                payload: body,
+            },
+            routing,
+        )
         .await
         .map_err(ApiError::Unavailable)?;
     let status = match submitted {

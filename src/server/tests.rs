@@ -142,6 +142,14 @@ async fn handled_fixtures_are_queued_once_then_duplicate() {
         assert_eq!(&row.event, event);
         assert_eq!(&row.action, action);
         assert_eq!(&row.payload, body, "stored exactly as signed");
+        // The routing columns hold what the engine would read from the body itself.
+        let decoded = crate::github::webhook::events::decode(event, body).expect("decodes");
+        let routing = crate::engine::coalesce::routing_of(&decoded);
+        assert!(
+            routing.is_some(),
+            "{delivery}: every handled event names its issue"
+        );
+        assert_eq!(row.routing, routing, "{delivery}");
     }
 }
 
@@ -458,7 +466,16 @@ async fn github_projects_deliveries_are_stored_for_the_tracker() {
         .await
         .expect("pending")
         .into_iter()
-        .map(|d| (d.delivery_id, d.source))
+        .map(|d| {
+            // The tracker's deliveries are the tracker's to read: no routing columns.
+            assert_eq!(
+                d.routing.is_some(),
+                d.source == Source::Github,
+                "{}",
+                d.delivery_id
+            );
+            (d.delivery_id, d.source)
+        })
         .collect();
     assert_eq!(stored, want);
 

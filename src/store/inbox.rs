@@ -14,6 +14,10 @@ use super::{Store, StoreError, now_ms};
 /// while the engine backs off; polling repairs whatever a dropped delivery missed.
 pub const MAX_DELIVERY_ATTEMPTS: i64 = 5;
 
+/// Most bodies [`Store::delivery_bodies`] reads in one query (one placeholder each: well
+/// inside SQLite's and PostgreSQL's limits on parameters).
+pub const MAX_BODIES: usize = 512;
+
 /// Who sent a delivery; delivery ids are unique per source.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Source {
@@ -62,6 +66,59 @@ pub struct NewDelivery {
     pub payload: Bytes,
 }
 
+/// A GitHub delivery's place among the inbox round's runs (`engine::coalesce`), taken at
+/// ingest from the parse the route already does, and stored beside the body (the columns
+/// `cue`, `repository`, `issue_number`, `sender`: migration 0011, on SQLite the inbox
+/// file's schema 2), so the engine decompresses and decodes only the bodies it acts on.
+/// Rows stored before have none and are decoded as before.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Routing {
+    /// Which kind of cue the delivery is.
+    pub cue: Cue,
+    /// `owner/name` of the issue's repository, as GitHub sent it (`repository.full_name`).
+    pub repo: String,
+    /// The issue's number in `repo`.
+    pub issue_number: u64,
+    /// `sender.login`: who caused the event (the daemon's own writes come back with its
+    /// login).
+    pub sender: String,
+}
+
+/// The kinds of GitHub delivery the inbox round tells apart (the `cue` column).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cue {
+    /// An `issues` event about one issue (its action is the row's `action`).
+    Issue,
+    /// An `issue_comment` event.
+    Comment,
+    /// An `issues` event about two issues: `transferred`, or `opened` after a transfer
+    /// (GitHub's `changes.new_issue` / `changes.old_issue`).
+    Transfer,
+}
+
+impl Cue {
+    /// The value in the `cue` column.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Issue => "issue",
+            Self::Comment => "comment",
+            Self::Transfer => "transfer",
+        }
+    }
+
+    fn parse(s: &str) -> Result<Self, StoreError> {
+        match s {
+            "issue" => Ok(Self::Issue),
+            "comment" => Ok(Self::Comment),
+            "transfer" => Ok(Self::Transfer),
+            other => Err(StoreError::Corrupt {
+                what: "delivery cue",
+                reason: format!("unknown cue `{other}`"),
+            }),
+        }
+    }
+}
+
 /// What [`InboxWriter::submit`](super::InboxWriter::submit) did, once committed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Submitted {
@@ -98,23 +155,86 @@ pub struct Delivery {
     pub last_error: Option<String>,
     /// Earlier processing starts that never ended: the process went away while deciding it.
     pub interrupted: i64,
+    /// Its place among a round's runs, stored at ingest (`None`: a tracker's delivery, or
+    /// one stored before the columns existed).
+    pub routing: Option<Routing>,
 }
 
-impl Delivery {
+/// A stored delivery waiting to be processed, without its body: what the inbox round reads
+/// for every delivery ([`Store::pending_headers`]); the bodies of those it acts on come
+/// from [`Store::delivery_bodies`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveryHeader {
+    /// Position in the inbox.
+    pub seq: i64,
+    /// Who sent it.
+    pub source: Source,
+    /// The sender's delivery id.
+    pub delivery_id: String,
+    /// Event name.
+    pub event: String,
+    /// The payload's action.
+    pub action: Option<String>,
+    /// When it was stored (ms since the epoch).
+    pub received_at: i64,
+    /// Earlier processing attempts that failed.
+    pub attempts: i64,
+    /// Why the last attempt failed.
+    pub last_error: Option<String>,
+    /// Earlier processing starts that never ended.
+    pub interrupted: i64,
+    /// Its place among a round's runs (see [`Routing`]).
+    pub routing: Option<Routing>,
+}
+
+impl DeliveryHeader {
     fn from_row(row: &AnyRow) -> Result<Self, StoreError> {
+        let cue: Option<String> = row.try_get("cue")?;
+        let repo: Option<String> = row.try_get("repository")?;
+        let number: Option<i64> = row.try_get("issue_number")?;
+        let sender: Option<String> = row.try_get("sender")?;
+        // All four or none (a number too large to store leaves the row without them).
+        let routing = match (cue, repo, number, sender) {
+            (Some(cue), Some(repo), Some(number), Some(sender)) => Some(Routing {
+                cue: Cue::parse(&cue)?,
+                repo,
+                issue_number: u64::try_from(number).map_err(|_| StoreError::Corrupt {
+                    what: "delivery issue number",
+                    reason: format!("negative: {number}"),
+                })?,
+                sender,
+            }),
+            _ => None,
+        };
         Ok(Self {
             seq: row.try_get("seq")?,
             source: Source::parse(row.try_get("source")?)?,
             delivery_id: row.try_get("delivery_id")?,
             event: row.try_get("event")?,
             action: row.try_get("action")?,
-            // Compressed on the way in, or (rows stored before) as received.
-            payload: super::payload::unpack(row.try_get("payload")?)?,
             received_at: row.try_get("received_at")?,
             attempts: row.try_get("attempts")?,
             last_error: row.try_get("last_error")?,
             interrupted: row.try_get::<i64, _>("started")? - row.try_get::<i64, _>("attempts")?,
+            routing,
         })
+    }
+
+    /// The delivery with its body as received (from [`Store::delivery_bodies`]).
+    pub fn with_body(self, payload: Vec<u8>) -> Delivery {
+        Delivery {
+            seq: self.seq,
+            source: self.source,
+            delivery_id: self.delivery_id,
+            event: self.event,
+            action: self.action,
+            payload,
+            received_at: self.received_at,
+            attempts: self.attempts,
+            last_error: self.last_error,
+            interrupted: self.interrupted,
+            routing: self.routing,
+        }
     }
 }
 
@@ -126,8 +246,28 @@ impl Store {
     /// it; the inbox's own `processed_at` (a hint, see [`Store::mark_handled`]) only keeps
     /// the scan short.
     pub async fn pending_deliveries(&self, limit: u32) -> Result<Vec<Delivery>, StoreError> {
+        let headers = self.pending_headers(limit).await?;
+        let seqs: Vec<i64> = headers.iter().map(|h| h.seq).collect();
+        let mut bodies = self.delivery_bodies(&seqs).await?;
+        headers
+            .into_iter()
+            .map(|h| match bodies.remove(&h.seq) {
+                Some(body) => Ok(h.with_body(body)),
+                None => Err(StoreError::Corrupt {
+                    what: "inbox",
+                    reason: format!("delivery {} has no body", h.seq),
+                }),
+            })
+            .collect()
+    }
+
+    /// [`Store::pending_deliveries`] without the bodies: the same deliveries in the same
+    /// order, each with its [`Routing`] when stored with one. The inbox round reads these
+    /// for every delivery and the bodies only of those it acts on.
+    pub async fn pending_headers(&self, limit: u32) -> Result<Vec<DeliveryHeader>, StoreError> {
         let rows = sqlx::query(self.inbox_sql(
-            "SELECT d.seq, d.source, d.delivery_id, d.event, d.action, d.payload, d.received_at, \
+            "SELECT d.seq, d.source, d.delivery_id, d.event, d.action, d.received_at, \
+                    d.cue, d.repository, d.issue_number, d.sender, \
                     COALESCE(o.attempts, 0) AS attempts, o.last_error, \
                     COALESCE(o.started, 0) AS started \
              FROM {inbox} d LEFT JOIN delivery_outcomes o ON o.seq = d.seq \
@@ -139,7 +279,44 @@ impl Store {
         .bind(i64::from(limit))
         .fetch_all(self.pool())
         .await?;
-        rows.iter().map(Delivery::from_row).collect()
+        rows.iter().map(DeliveryHeader::from_row).collect()
+    }
+
+    /// The bodies, as received, of the stored deliveries `seqs` (at most
+    /// [`MAX_BODIES`] at a time; more is `OutOfRange`), by `seq`; a `seq` not stored is
+    /// absent. One query. `Corrupt` when a compressed body does not decompress.
+    pub async fn delivery_bodies(
+        &self,
+        seqs: &[i64],
+    ) -> Result<std::collections::HashMap<i64, Vec<u8>>, StoreError> {
+        if seqs.is_empty() {
+            return Ok(std::collections::HashMap::new());
+        }
+        if seqs.len() > MAX_BODIES {
+            return Err(StoreError::OutOfRange {
+                what: "delivery bodies asked at once",
+                value: seqs.len().to_string(),
+            });
+        }
+        let placeholders: Vec<String> = (1..=seqs.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "SELECT seq, payload FROM {{inbox}} WHERE seq IN ({})",
+            placeholders.join(", ")
+        );
+        let mut query = sqlx::query(self.inbox_sql(&sql));
+        for seq in seqs {
+            query = query.bind(seq);
+        }
+        let rows = query.fetch_all(self.pool()).await?;
+        rows.iter()
+            .map(|row| {
+                Ok((
+                    row.try_get("seq")?,
+                    // Compressed on the way in, or (rows stored before) as received.
+                    super::payload::unpack(row.try_get("payload")?)?,
+                ))
+            })
+            .collect()
     }
 
     /// Counts a processing start of each of `seqs`, committed (in one transaction) before
@@ -430,6 +607,71 @@ mod tests {
                 stored.len(),
                 body(2).len()
             );
+        })
+        .await;
+    }
+
+    /// A delivery stored with its routing reads back with it, one stored without (a
+    /// tracker's, or a row from before the columns) without; the headers come in the same
+    /// order as the deliveries, and bodies are read only for the `seq`s asked.
+    #[tokio::test]
+    async fn routing_is_stored_beside_the_body_and_bodies_are_read_by_seq() {
+        on_each_backend(|store| async move {
+            let (writer, _task) = InboxWriter::spawn(store.clone());
+            let routing = Routing {
+                cue: Cue::Comment,
+                repo: "Acme/Ops".into(),
+                issue_number: 42,
+                sender: "alice".into(),
+            };
+            writer
+                .submit_routed(delivery("routed"), Some(routing.clone()))
+                .await
+                .expect("routed");
+            let mut tracker = delivery("tracker");
+            tracker.source = Source::Tracker;
+            writer.submit(tracker).await.expect("tracker");
+            // As a writer before the columns stored a row.
+            sqlx::query(
+                "INSERT INTO deliveries (source, delivery_id, event, action, payload, received_at) \
+                 VALUES ('github', 'old', 'issues', 'edited', $1, 1)",
+            )
+            .bind(b"{}".to_vec())
+            .execute(store.inbox_pool())
+            .await
+            .expect("old row");
+
+            let headers = store.pending_headers(10).await.expect("headers");
+            let got: Vec<_> = headers
+                .iter()
+                .map(|h| (h.delivery_id.as_str(), h.routing.clone()))
+                .collect();
+            assert_eq!(
+                got,
+                [("routed", Some(routing)), ("tracker", None), ("old", None)]
+            );
+            let full = store.pending_deliveries(10).await.expect("pending");
+            assert_eq!(
+                full.iter().map(|d| d.routing.clone()).collect::<Vec<_>>(),
+                headers
+                    .iter()
+                    .map(|h| h.routing.clone())
+                    .collect::<Vec<_>>()
+            );
+
+            let bodies = store
+                .delivery_bodies(&[headers[0].seq, headers[2].seq, 9_999_999])
+                .await
+                .expect("bodies");
+            assert_eq!(bodies.len(), 2, "only the stored ones asked for");
+            assert_eq!(bodies[&headers[0].seq], b"{\"action\":\"opened\"}");
+            assert_eq!(bodies[&headers[2].seq], b"{}");
+            assert!(store.delivery_bodies(&[]).await.expect("none").is_empty());
+            let too_many: Vec<i64> = (0..=MAX_BODIES as i64).collect();
+            assert!(matches!(
+                store.delivery_bodies(&too_many).await,
+                Err(StoreError::OutOfRange { .. })
+            ));
         })
         .await;
     }

@@ -31,7 +31,21 @@ use tokio::task::JoinHandle;
 use super::StoreError;
 
 /// Version of the inbox file's schema (`PRAGMA user_version`).
-const INBOX_SCHEMA_VERSION: i64 = 1;
+/// 1: the deliveries as received; 2: with their routing columns (`cue`, `repository`,
+/// `issue_number`, `sender`: see `store::inbox::Routing`), NULL on rows stored before.
+const INBOX_SCHEMA_VERSION: i64 = 2;
+
+/// The columns schema 2 added, each added by itself to a file of schema 1 (so a file that
+/// has some of them, after a crash between two, gets the rest).
+const ROUTING_COLUMNS: [(&str, &str); 4] = [
+    (
+        "cue",
+        "cue TEXT CHECK (cue IN ('issue', 'comment', 'transfer'))",
+    ),
+    ("repository", "repository TEXT"),
+    ("issue_number", "issue_number BIGINT"),
+    ("sender", "sender TEXT"),
+];
 
 /// The inbox file's schema: the delivery as received and the `processed_at` hint. The
 /// columns are those of the store's `deliveries` before it moved (migration 0009), minus the
@@ -45,6 +59,10 @@ const INBOX_SCHEMA: &str = "CREATE TABLE IF NOT EXISTS deliveries ( \
         payload      BLOB    NOT NULL, \
         received_at  BIGINT  NOT NULL, \
         processed_at BIGINT, \
+        cue          TEXT CHECK (cue IN ('issue', 'comment', 'transfer')), \
+        repository   TEXT, \
+        issue_number BIGINT, \
+        sender       TEXT, \
         UNIQUE (source, delivery_id) \
     ); \
     CREATE INDEX IF NOT EXISTS deliveries_pending ON deliveries (seq) WHERE processed_at IS NULL;";
@@ -121,6 +139,21 @@ pub(crate) async fn open_pool(
         });
     }
     pool.execute(INBOX_SCHEMA).await?;
+    // A file of schema 1 keeps its table: the routing columns are added to it.
+    for (name, definition) in ROUTING_COLUMNS {
+        let present: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM pragma_table_info('deliveries') WHERE name = $1",
+        )
+        .bind(name)
+        .fetch_one(&pool)
+        .await?;
+        if present == 0 {
+            pool.execute(sqlx::AssertSqlSafe(format!(
+                "ALTER TABLE deliveries ADD COLUMN {definition}"
+            )))
+            .await?;
+        }
+    }
     if version < INBOX_SCHEMA_VERSION {
         pool.execute(sqlx::AssertSqlSafe(format!(
             "PRAGMA user_version = {INBOX_SCHEMA_VERSION}"
@@ -267,6 +300,79 @@ mod tests {
             Submitted::Inserted { seq } => seq,
             Submitted::Duplicate => panic!("{id}: duplicate"),
         }
+    }
+
+    /// An inbox file of schema 1 (no routing columns), with a pending delivery in it, is
+    /// upgraded in place at open: the row reads back without routing, and new rows are
+    /// stored with theirs.
+    #[tokio::test]
+    async fn a_schema_1_inbox_file_gets_the_routing_columns_and_keeps_its_rows() {
+        sqlx::any::install_default_drivers();
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db = dir.path().join("s.db");
+        let inbox = inbox_path(&db);
+        {
+            let url = format!("sqlite://{}?mode=rwc", inbox.display());
+            let pool = sqlx::any::AnyPoolOptions::new()
+                .max_connections(1)
+                .connect(&url)
+                .await
+                .expect("schema 1 file");
+            let v1 = "CREATE TABLE deliveries ( \
+                    seq INTEGER PRIMARY KEY AUTOINCREMENT, \
+                    source TEXT NOT NULL CHECK (source IN ('github', 'jira')), \
+                    delivery_id TEXT NOT NULL, event TEXT NOT NULL, action TEXT, \
+                    payload BLOB NOT NULL, received_at BIGINT NOT NULL, processed_at BIGINT, \
+                    UNIQUE (source, delivery_id)); \
+                PRAGMA user_version = 1; \
+                INSERT INTO deliveries (source, delivery_id, event, action, payload, received_at) \
+                VALUES ('github', 'old', 'issues', 'edited', X'7B7D', 1);";
+            pool.execute(v1).await.expect("schema 1");
+            pool.close().await;
+        }
+        let store = Store::open(&format!("sqlite://{}", db.display()))
+            .await
+            .expect("open upgrades");
+        let version: i64 = sqlx::query_scalar("PRAGMA user_version")
+            .fetch_one(store.inbox_pool())
+            .await
+            .expect("version");
+        assert_eq!(version, INBOX_SCHEMA_VERSION);
+        let (writer, _task) = InboxWriter::spawn(store.clone());
+        let routing = crate::store::Routing {
+            cue: crate::store::Cue::Issue,
+            repo: "acme/ops".into(),
+            issue_number: 3,
+            sender: "alice".into(),
+        };
+        writer
+            .submit_routed(delivery("new"), Some(routing.clone()))
+            .await
+            .expect("stored with routing");
+        let got: Vec<_> = store
+            .pending_deliveries(10)
+            .await
+            .expect("pending")
+            .into_iter()
+            .map(|d| (d.delivery_id, d.routing, d.payload))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("old".to_owned(), None, b"{}".to_vec()),
+                ("new".to_owned(), Some(routing), b"{}".to_vec())
+            ]
+        );
+        // Opened again: nothing to add, nothing lost.
+        drop(writer);
+        store.close().await;
+        let store = Store::open(&format!("sqlite://{}", db.display()))
+            .await
+            .expect("reopen");
+        assert_eq!(
+            store.pending_deliveries(10).await.expect("pending").len(),
+            2
+        );
     }
 
     /// The point of the file of its own: while the engine holds the store's write lock (a

@@ -67,6 +67,11 @@ const SQLITE: Migrations = &[
         "tracking sent",
         include_str!("../../migrations/sqlite/0010_tracking_sent.sql"),
     ),
+    (
+        11,
+        "delivery routing",
+        include_str!("../../migrations/sqlite/0011_delivery_routing.sql"),
+    ),
 ];
 
 /// Every PostgreSQL migration, oldest first: the same versions as [`SQLITE`], each the same
@@ -121,6 +126,11 @@ const POSTGRES: Migrations = &[
         10,
         "tracking sent",
         include_str!("../../migrations/postgres/0010_tracking_sent.sql"),
+    ),
+    (
+        11,
+        "delivery routing",
+        include_str!("../../migrations/postgres/0011_delivery_routing.sql"),
     ),
 ];
 
@@ -204,7 +214,7 @@ mod tests {
                 .iter()
                 .map(|r| r.try_get("version").expect("version"))
                 .collect();
-        assert_eq!(versions, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+        assert_eq!(versions, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
         assert_eq!(
             store
                 .concern_moved_from("acme/ops", 9)
@@ -344,7 +354,7 @@ mod tests {
                 .iter()
                 .map(|r| r.try_get("version").expect("version"))
                 .collect();
-        assert_eq!(versions, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+        assert_eq!(versions, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
         let concern = store
             .get_concern("acme/ops", 9)
             .await

@@ -43,7 +43,7 @@ pub use attempts::{CreateAttempt, CreateOutcome};
 pub use concerns::{ConcernRow, IssueState};
 pub use decisions::{Decision, DecisionKind};
 pub use error::StoreError;
-pub use inbox::{Delivery, NewDelivery, Source, Submitted};
+pub use inbox::{Cue, Delivery, DeliveryHeader, NewDelivery, Routing, Source, Submitted};
 pub use links::{StoryLink, StoryLinkAt, StoryState};
 pub use lock::StoreLock;
 pub use outbox::{CLAIM_LEASE, OutboxJob};

@@ -24,7 +24,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
 use super::inbox_file::{CHECKPOINT_AFTER_BYTES, Checkpointer};
-use super::{Backend, NewDelivery, Store, StoreError, Submitted, now_ms};
+use super::{Backend, NewDelivery, Routing, Store, StoreError, Submitted, now_ms};
 
 /// Most deliveries committed in one transaction: bounds how long one commit holds the write
 /// lock (a few ms at 14 KB each) and how much a failed batch has to redeliver.
@@ -78,6 +78,8 @@ impl IngestPressure {
 
 struct Job {
     delivery: NewDelivery,
+    /// Its routing columns (`None`: stored without them).
+    routing: Option<Routing>,
     reply: oneshot::Sender<Result<Submitted, StoreError>>,
 }
 
@@ -135,11 +137,25 @@ impl InboxWriter {
     /// Stores one delivery; resolves once it is committed (or known to be a duplicate).
     /// The body is compressed here, on the submitter's task (`store/payload.rs`), so the
     /// one writer task only binds it.
-    pub async fn submit(&self, mut delivery: NewDelivery) -> Result<Submitted, StoreError> {
+    pub async fn submit(&self, delivery: NewDelivery) -> Result<Submitted, StoreError> {
+        self.submit_routed(delivery, None).await
+    }
+
+    /// [`InboxWriter::submit`] of a GitHub delivery with its [`Routing`], stored in the
+    /// row's routing columns so the engine's round places it without reading the body.
+    pub async fn submit_routed(
+        &self,
+        mut delivery: NewDelivery,
+        routing: Option<Routing>,
+    ) -> Result<Submitted, StoreError> {
         delivery.payload = bytes::Bytes::from(super::payload::pack(&delivery.payload));
         let (reply, answer) = oneshot::channel();
         self.jobs
-            .send(Job { delivery, reply })
+            .send(Job {
+                delivery,
+                routing,
+                reply,
+            })
             .await
             .map_err(|_| StoreError::WriterClosed)?;
         answer.await.map_err(|_| StoreError::WriterClosed)?
@@ -283,24 +299,25 @@ fn insert_sql(rows: usize) -> Result<&'static str, StoreError> {
         })
 }
 
+/// Parameters of one row in the `INSERT` (all but `received_at`, shared by every row).
+const PER_ROW: usize = 9;
+
 /// The `INSERT` of `rows` deliveries: `received_at` is one parameter shared by every row.
 fn build_insert_sql(rows: usize) -> String {
     let mut sql = String::from(
-        "INSERT INTO deliveries (source, delivery_id, event, action, payload, received_at) VALUES ",
+        "INSERT INTO deliveries (source, delivery_id, event, action, payload, \
+         cue, repository, issue_number, sender, received_at) VALUES ",
     );
     for i in 0..rows {
-        let p = 2 + i * 5;
+        let p = 2 + i * PER_ROW;
         if i > 0 {
             sql.push_str(", ");
         }
-        sql.push_str(&format!(
-            "(${}, ${}, ${}, ${}, ${}, $1)",
-            p,
-            p + 1,
-            p + 2,
-            p + 3,
-            p + 4
-        ));
+        sql.push('(');
+        for k in 0..PER_ROW {
+            sql.push_str(&format!("${}, ", p + k));
+        }
+        sql.push_str("$1)");
     }
     sql.push_str(
         " ON CONFLICT (source, delivery_id) DO NOTHING RETURNING seq, source, delivery_id",
@@ -332,6 +349,14 @@ where
             .bind(d.event.as_str())
             .bind(d.action.as_deref())
             .bind(&d.payload[..]);
+        let r = job.routing.as_ref();
+        query = query
+            .bind(r.map(|r| r.cue.as_str()))
+            .bind(r.map(|r| r.repo.as_str()))
+            // GitHub's issue numbers are far below i64::MAX; one that is not is stored as
+            // no number, and the engine reads that row's body instead.
+            .bind(r.and_then(|r| i64::try_from(r.issue_number).ok()))
+            .bind(r.map(|r| r.sender.as_str()));
     }
     let rows = query.fetch_all(on).await?;
     let mut seqs: std::collections::HashMap<(String, String), i64> =
@@ -474,6 +499,7 @@ mod tests {
                     .zip(replies)
                     .map(|(id, reply)| Job {
                         delivery: delivery(id.clone()),
+                        routing: None,
                         reply,
                     })
                     .collect();
