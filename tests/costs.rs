@@ -11,7 +11,6 @@ use std::time::{Duration, Instant};
 use common::*;
 use council_sync::demo::view;
 use serde_json::{Value, json};
-use tokio::process::Command;
 
 /// Periodic work far away (the tests run the passes themselves), and limits high enough
 /// that seeding is not paced.
@@ -34,25 +33,6 @@ async fn mark(world: &World) -> u64 {
     requests(world, u64::MAX).await.0["total"]
         .as_u64()
         .expect("total")
-}
-
-/// Runs the binary with `args` and the config; returns stdout, failing on a non-zero exit.
-async fn run(config: &std::path::Path, args: &[&str]) -> String {
-    let out = Command::new(binary())
-        .args(args)
-        .arg("--config")
-        .arg(config)
-        .envs(SECRETS_ENV)
-        .output()
-        .await
-        .expect("run");
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "{args:?} failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout
 }
 
 /// Opens `n` concerns labelled accepted (one team each) while no daemon listens.
@@ -81,7 +61,7 @@ async fn open_accepted(world: &World, n: usize) -> Vec<u64> {
 async fn pass(world: &World, config: &std::path::Path, args: &[&str]) -> (Vec<Value>, Duration) {
     let from = mark(world).await;
     let start = Instant::now();
-    run(config, args).await;
+    run_ok(config, args).await;
     let wall = start.elapsed();
     (requests(world, from).await.1, wall)
 }
@@ -136,7 +116,7 @@ async fn a_pass_over_unchanged_links_costs_the_same_for_few_and_many_and_changes
         while all.len() < n {
             let more = (n - all.len()).min(250);
             all.extend(open_accepted(&world, more).await);
-            run(&config, &["backfill"]).await;
+            run_ok(&config, &["backfill"]).await;
         }
         // The first pass after a backfill starts the cursors (at its second: GitHub's
         // `since` has whole seconds, so the next one lists what changed in that second
@@ -239,9 +219,9 @@ async fn a_pass_over_unchanged_links_costs_the_same_for_few_and_many_and_changes
     c.set_state(&world.repo, all[3], "alice", "closed", Some("not_planned"))
         .await
         .expect("close");
-    let out = run(&config, &once).await;
+    let out = run_ok(&config, &once).await;
     assert!(out.contains("reconciled 0 concern(s)"), "{out}");
-    let out = run(&config, &["reconcile", "--once", "--full"]).await;
+    let out = run_ok(&config, &["reconcile", "--once", "--full"]).await;
     assert!(out.contains("reconciled 2 concern(s)"), "{out}");
     assert!(
         view::has_label(&world.issue(all[2]).await, "council/in-progress"),
@@ -262,7 +242,7 @@ async fn a_pass_over_unchanged_links_costs_the_same_for_few_and_many_and_changes
     )
     .await
     .expect("move");
-    let out = run(&config, &["reconcile", "--once", "--full"]).await;
+    let out = run_ok(&config, &["reconcile", "--once", "--full"]).await;
     assert!(out.contains("reconciled 1 concern(s)"), "{out}");
     eprintln!("figures (links, GitHub calls, calls): {figures:?}");
     assert!(
@@ -277,8 +257,8 @@ async fn a_start_makes_no_full_pass() {
     let dir = tempfile::tempdir().expect("tempdir");
     let config = world.write_config_with(dir.path(), 3, FAST);
     open_accepted(&world, 60).await;
-    run(&config, &["backfill"]).await;
-    run(&config, &["reconcile", "--once"]).await;
+    run_ok(&config, &["backfill"]).await;
+    run_ok(&config, &["reconcile", "--once"]).await;
     let from = mark(&world).await;
     let daemon = world.daemon(&config).await;
     // The start's pass and poll: await both listings in the sandbox's request log.
@@ -351,7 +331,7 @@ async fn a_large_backfill_paces_itself_says_how_long_and_finishes() {
     }
     let from = requests(&world, u64::MAX).await.0;
     let start = Instant::now();
-    let out = run(&config, &["backfill"]).await;
+    let out = run_ok(&config, &["backfill"]).await;
     let wall = start.elapsed();
     let to = requests(&world, u64::MAX).await.0;
     let writes =

@@ -354,25 +354,6 @@ async fn an_epic_moved_to_another_project_data_center() {
     epic_moved_to_another_project_is_shown_with_its_new_key(2).await;
 }
 
-/// `council-sync ARGS --config CONFIG` with the tests' secrets; its stdout (it must succeed).
-async fn run_ok(config: &std::path::Path, args: &[&str]) -> String {
-    let out = tokio::process::Command::new(binary())
-        .args(args)
-        .arg("--config")
-        .arg(config)
-        .envs(SECRETS_ENV)
-        .output()
-        .await
-        .expect("run");
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "{args:?}:\n{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout
-}
-
 /// A story and an epic moved to another project while no daemon ran (no webhook): the full
 /// sweep finds them missing under their stored keys, follows each to its new key in the
 /// store, and reconciles the two concerns; the next sweep finds nothing to do (before, the

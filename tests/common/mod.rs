@@ -922,3 +922,22 @@ pub async fn reconcile_once(config: &Path) {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// `council-sync ARGS --config CONFIG` with the tests' secrets; its stdout (it must succeed).
+pub async fn run_ok(config: &std::path::Path, args: &[&str]) -> String {
+    let out = Command::new(binary())
+        .args(args)
+        .arg("--config")
+        .arg(config)
+        .envs(SECRETS_ENV)
+        .output()
+        .await
+        .expect("run");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{args:?}:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
