@@ -108,7 +108,7 @@ pub fn page(b: &Board) -> String {
                 a.skip href="#lead-times" { "Skip to lead times" }
                 header {
                     h1 { "SRE council board" }
-                    p.meta { (total) " concerns · as of " (b.generated) }
+                    p.meta { (total) @if total == 1 { " concern" } @else { " concerns" } " · as of " (b.generated) }
                     @if let Some(s) = &b.next_session {
                         p.meta #next-session { "Next session: " (s) }
                     }

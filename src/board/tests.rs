@@ -255,3 +255,22 @@ fn an_issue_github_did_not_give_is_shown_by_number() {
     }));
     assert!(html.contains(">acme/c#1</a>"), "{html}");
 }
+
+#[test]
+fn the_count_of_concerns_reads_as_english() {
+    let all = concerns();
+    let issues = issues();
+    let page = |cs: &[ConcernSnapshot]| {
+        render::page(&build(&BoardInput {
+            concerns: cs,
+            issues: &issues,
+            at: at(),
+            tz: &TimeZone::UTC,
+            next_session: None,
+        }))
+    };
+    let one = page(&all[..1]);
+    assert!(one.contains(">1 concern · as of "), "{one}");
+    let many = page(&all);
+    assert!(many.contains(" concerns · as of "), "{many}");
+}
