@@ -48,14 +48,7 @@ type Series = (String, String, String, u64);
 
 /// Every `council_sync_api_calls_total` series.
 async fn api_calls(daemon: &Daemon) -> Vec<Series> {
-    let text = council_sync::crypto::http_client()
-        .get(format!("{}/metrics", daemon.url))
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("metrics text");
+    let text = daemon.metrics().await;
     text.lines()
         .filter_map(|l| l.strip_prefix("council_sync_api_calls_total{"))
         .filter_map(|rest| {
@@ -108,14 +101,7 @@ fn diff(before: &[Series], after: &[Series]) -> (Calls, Vec<String>) {
 /// The daemon's store commits so far that waited for the disk
 /// (`council_sync_store_commits_total{sync="full"}`).
 async fn full_commits(daemon: &Daemon) -> u64 {
-    let text = council_sync::crypto::http_client()
-        .get(format!("{}/metrics", daemon.url))
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("metrics text");
+    let text = daemon.metrics().await;
     text.lines()
         .find_map(|l| l.strip_prefix("council_sync_store_commits_total{sync=\"full\"} "))
         .and_then(|v| v.trim().parse::<f64>().ok())

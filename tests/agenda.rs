@@ -145,14 +145,7 @@ async fn agenda_shows_the_session_and_posts_one_issue_per_session() {
         .await
         .expect("unsigned delivery");
     assert_eq!(unsigned.status(), 401);
-    let metrics = council_sync::crypto::http_client()
-        .get(format!("{}/metrics", daemon.url))
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("metrics text");
+    let metrics = daemon.metrics().await;
     for line in [
         "council_sync_concerns{stage=\"ready\"} 1",
         "council_sync_concerns{stage=\"rejected\"} 0",

@@ -337,14 +337,7 @@ async fn a_burst_of_edits_is_read_once_and_keeps_its_decision() {
         (1, TEAMS.len()),
         "the decision was acted on once: {epics:?} {stories:?}"
     );
-    let metrics = council_sync::crypto::http_client()
-        .get(format!("{}/metrics", daemon.url))
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("metrics text");
+    let metrics = daemon.metrics().await;
     let coalesced = metrics
         .lines()
         .find_map(|l| l.strip_prefix("council_sync_webhook_coalesced_total "))

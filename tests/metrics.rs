@@ -70,14 +70,7 @@ async fn api_calls_rate_limits_and_webhook_lag_are_exported_and_the_dashboard_us
         .expect("unsigned delivery");
     assert_eq!(unsigned.status(), 401);
 
-    let metrics = council_sync::crypto::http_client()
-        .get(format!("{}/metrics", daemon.url))
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text");
+    let metrics = daemon.metrics().await;
 
     let calls = family(&metrics, "council_sync_api_calls_total");
     let has_call = |route: &str, method: &str, status: &str| {

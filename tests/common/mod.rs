@@ -657,6 +657,18 @@ pub struct Daemon {
 }
 
 impl Daemon {
+    /// The daemon's `/metrics` text (Prometheus exposition format).
+    pub async fn metrics(&self) -> String {
+        council_sync::crypto::http_client()
+            .get(format!("{}/metrics", self.url))
+            .send()
+            .await
+            .expect("metrics")
+            .text()
+            .await
+            .expect("metrics text")
+    }
+
     /// Starts `council-sync run --config CONFIG` with secrets in the environment.
     pub async fn start(config: &Path) -> Daemon {
         Daemon::start_env(config, &[]).await
